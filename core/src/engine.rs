@@ -1,0 +1,897 @@
+//! The engine: observes tenants through the ports, and executes a
+//! [`TenantPlan`] — creating independent parts concurrently and dependent ones
+//! in order, and removing what this run created when a step fails.
+//!
+//! Every step is idempotent with respect to observation: re-running `observe
+//! → plan → apply` after any partial failure converges, because parts left
+//! behind are found by name and ownership tags and adopted.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::try_join_all;
+use tokio::sync::OnceCell;
+
+use crate::error::{CoreError, PartOrPlatform};
+use crate::naming::TenantNames;
+use crate::observed::{ForeignPart, ObservedTenant, TenantKey, describe_owner, owned_by};
+use crate::parts::*;
+use crate::plan::{PartAction, TenantPlan, needs_new_revision};
+use crate::ports::{MysqlAdmin, PortError, PortErrorKind, Ports};
+use crate::spec::{Platform, TenantSpec};
+
+/// Days a deleted tenant secret can still be restored.
+pub const SECRET_RECOVERY_WINDOW_DAYS: u32 = 7;
+/// Highest priority an ALB listener rule may have.
+pub const MAX_RULE_PRIORITY: u32 = 50_000;
+const PRIORITY_ATTEMPTS: u32 = 12;
+
+/// Executes plans for tenants of one platform.
+pub struct Engine {
+    platform: Arc<Platform>,
+    ports: Ports,
+    facts: OnceCell<PlatformFacts>,
+    mysql: OnceCell<Arc<dyn MysqlAdmin>>,
+    /// Serialises priority allocation within this process; across processes
+    /// `PriorityInUse` is handled by re-reading and picking again.
+    listener_lock: tokio::sync::Mutex<()>,
+}
+
+/// What a destroy did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DestroyReport {
+    /// Parts deleted.
+    pub deleted: Vec<Part>,
+    /// What was kept, one sentence each (shown to the user).
+    pub retained: Vec<String>,
+}
+
+/// Something this run created, so that a failure can remove it again.
+#[derive(Debug, Clone)]
+enum Created {
+    Secret(String),
+    Database(String),
+    DatabaseUser(String),
+    AccessPoint(String),
+    LogGroup(String),
+    TargetGroup(String),
+    TaskDefinition(String),
+    ListenerRule(String),
+    DnsRecord(ObservedDnsRecord),
+    Service(String, String),
+}
+
+impl Created {
+    fn part(&self) -> Part {
+        match self {
+            Created::Secret(_) => Part::Secret,
+            Created::Database(_) => Part::Database,
+            Created::DatabaseUser(_) => Part::DatabaseUser,
+            Created::AccessPoint(_) => Part::AccessPoint,
+            Created::LogGroup(_) => Part::LogGroup,
+            Created::TargetGroup(_) => Part::TargetGroup,
+            Created::TaskDefinition(_) => Part::TaskDefinition,
+            Created::ListenerRule(_) => Part::ListenerRule,
+            Created::DnsRecord(_) => Part::DnsRecord,
+            Created::Service(..) => Part::Service,
+        }
+    }
+}
+
+/// A failed step: which, on what part, and why.
+struct StepFailure {
+    step: String,
+    part: Part,
+    error: CoreError,
+}
+
+type StepResult<T> = Result<T, StepFailure>;
+
+fn fail(step: &str, part: Part, operation: &'static str) -> impl FnOnce(PortError) -> StepFailure {
+    let step = format!("{step} {part}");
+    move |e| StepFailure { step, part, error: CoreError::port(part, operation, e) }
+}
+
+fn ignore_not_found(r: Result<(), PortError>) -> Result<(), PortError> {
+    match r {
+        Err(e) if e.kind == PortErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+impl Engine {
+    /// An engine for `platform` talking through `ports`. No IO happens until
+    /// the first observation.
+    pub fn new(platform: Arc<Platform>, ports: Ports) -> Self {
+        Engine {
+            platform,
+            ports,
+            facts: OnceCell::new(),
+            mysql: OnceCell::new(),
+            listener_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The platform.
+    pub fn platform(&self) -> &Arc<Platform> {
+        &self.platform
+    }
+
+    /// The ports (for callers that need a direct read, e.g. the caller ARN).
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    /// The load balancer and database endpoint, resolved once per engine.
+    pub async fn facts(&self) -> Result<&PlatformFacts, CoreError> {
+        self.facts
+            .get_or_try_init(|| async {
+                let p = &self.platform;
+                let lb = self.ports.elbv2.load_balancer_of_listener(&p.listener_arn);
+                let db = self.database_endpoint();
+                let ((dns, zone), (host, port)) = futures::try_join!(
+                    async {
+                        lb.await.map_err(|e| match e.kind {
+                            PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                                setting: "listener_arn",
+                                message: format!(
+                                    "listener {:?} was not found ({e}); set listener_arn to the ARN of the environment's shared HTTPS listener (aws elbv2 describe-listeners)",
+                                    p.listener_arn
+                                ),
+                            },
+                            _ => CoreError::port(PartOrPlatform::Platform, "DescribeListeners", e),
+                        })
+                    },
+                    db
+                )?;
+                Ok(PlatformFacts {
+                    load_balancer_dns_name: dns,
+                    load_balancer_zone_id: zone,
+                    database_host: host,
+                    database_port: port,
+                })
+            })
+            .await
+    }
+
+    async fn database_endpoint(&self) -> Result<(String, u16), CoreError> {
+        let db = &self.platform.database;
+        if let (Some(host), Some(port)) = (&db.host, db.port) {
+            return Ok((host.clone(), port));
+        }
+        let (host, port) = self
+            .ports
+            .rds
+            .instance_endpoint(&db.instance_identifier)
+            .await
+            .map_err(|e| match e.kind {
+                PortErrorKind::NotFound => CoreError::Platform {
+                    setting: "database.instance_identifier",
+                    message: format!(
+                        "RDS instance {:?} was not found ({e}); set it to the identifier of the environment's shared MySQL instance, or set database.host and database.port",
+                        db.instance_identifier
+                    ),
+                },
+                _ => CoreError::port(PartOrPlatform::Platform, "DescribeDBInstances", e),
+            })?;
+        Ok((db.host.clone().unwrap_or(host), db.port.unwrap_or(port)))
+    }
+
+    /// The MySQL admin connection, opened once with the admin secret.
+    async fn mysql(&self) -> Result<&Arc<dyn MysqlAdmin>, CoreError> {
+        self.mysql
+            .get_or_try_init(|| async {
+                let facts = self.facts().await?;
+                let arn = &self.platform.database.admin_secret_arn;
+                let raw = self.ports.secrets.get_secret_value(arn).await.map_err(|e| match e.kind {
+                    PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                        setting: "database.admin_secret_arn",
+                        message: format!("the admin secret {arn:?} could not be read ({e}); it must hold JSON {{\"username\",\"password\"}} of the MySQL admin"),
+                    },
+                    _ => CoreError::port(PartOrPlatform::Platform, "GetSecretValue", e),
+                })?;
+                #[derive(serde::Deserialize)]
+                struct Admin {
+                    username: String,
+                    password: String,
+                }
+                let admin: Admin = serde_json::from_str(&raw).map_err(|_| CoreError::Platform {
+                    setting: "database.admin_secret_arn",
+                    message: format!("the admin secret {arn:?} is not JSON with \"username\" and \"password\""),
+                })?;
+                self.ports
+                    .mysql
+                    .connect(&facts.database_host, facts.database_port, &admin.username, &admin.password)
+                    .await
+                    .map_err(|e| CoreError::Platform {
+                        setting: "database",
+                        message: format!(
+                            "cannot administer MySQL at {}:{} as {:?}: {e}. Check database.host/port (or the RDS endpoint) and the credentials in database.admin_secret_arn",
+                            facts.database_host, facts.database_port, admin.username
+                        ),
+                    })
+            })
+            .await
+    }
+
+    /// Observes one tenant.
+    pub async fn observe_one(&self, tenant_id: &str, subdomains: &[String]) -> Result<ObservedTenant, CoreError> {
+        let key = TenantKey { tenant_id: tenant_id.to_owned(), subdomains: subdomains.to_vec() };
+        let mut all = self.observe(std::slice::from_ref(&key)).await?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// Observes a set of tenants with shared reads: one call per listener,
+    /// zone, file system and log-group prefix, batched service and target
+    /// group descriptions, one MySQL query — whatever the number of tenants.
+    pub async fn observe(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let p = &self.platform;
+        let env = p.environment;
+        let facts = self.facts().await?.clone();
+        let names: Vec<TenantNames> = keys
+            .iter()
+            .map(|k| {
+                let sub = k.subdomains.first().cloned().unwrap_or_else(|| k.tenant_id.clone());
+                TenantNames::new(env, &k.tenant_id, &sub, &p.domain)
+            })
+            .collect();
+        let service_names: Vec<String> = names.iter().map(|n| n.service.clone()).collect();
+        let tg_names: Vec<String> = names.iter().map(|n| n.target_group.clone()).collect();
+        let databases: Vec<String> = names.iter().map(|n| n.database.clone()).collect();
+        let users: Vec<String> = names.iter().map(|n| n.database_user.clone()).collect();
+        let log_prefix = if names.len() == 1 { names[0].log_group.clone() } else { format!("/ecs/{env}-") };
+        let mysql = self.mysql().await?;
+
+        let platform_err = |op: &'static str| move |e| CoreError::port(PartOrPlatform::Platform, op, e);
+        let part_err = |part: Part, op: &'static str| move |e| CoreError::port(part, op, e);
+        let (services, tgs, rules, records, aps, log_groups, (dbs, db_users), tds, secrets) = futures::try_join!(
+            async { self.ports.ecs.describe_services(&p.cluster, &service_names).await.map_err(part_err(Part::Service, "DescribeServices")) },
+            async { self.ports.elbv2.describe_target_groups(&tg_names).await.map_err(part_err(Part::TargetGroup, "DescribeTargetGroups")) },
+            async {
+                self.ports.elbv2.describe_rules(&p.listener_arn).await.map_err(|e| match e.kind {
+                    PortErrorKind::NotFound => CoreError::Platform { setting: "listener_arn", message: format!("listener {:?} was not found: {e}", p.listener_arn) },
+                    _ => CoreError::port(Part::ListenerRule, "DescribeRules", e),
+                })
+            },
+            async {
+                self.ports.route53.list_records(&p.hosted_zone_id).await.map_err(|e| match e.kind {
+                    PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                        setting: "hosted_zone_id",
+                        message: format!("hosted zone {:?} was not found ({e}); set hosted_zone_id to the Route53 zone of {}", p.hosted_zone_id, p.domain),
+                    },
+                    _ => platform_err("ListResourceRecordSets")(e),
+                })
+            },
+            async {
+                self.ports.efs.describe_access_points(&p.efs_file_system_id).await.map_err(|e| match e.kind {
+                    PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                        setting: "efs_file_system_id",
+                        message: format!("EFS file system {:?} was not found ({e}); set efs_file_system_id to the environment's WordPress file system (fs-…)", p.efs_file_system_id),
+                    },
+                    _ => CoreError::port(Part::AccessPoint, "DescribeAccessPoints", e),
+                })
+            },
+            async { self.ports.logs.describe_log_groups(&log_prefix).await.map_err(part_err(Part::LogGroup, "DescribeLogGroups")) },
+            async { mysql.observe(&databases, &users).await.map_err(part_err(Part::Database, "observe")) },
+            async {
+                try_join_all(names.iter().map(|n| self.ports.ecs.latest_task_definition(&n.task_family)))
+                    .await
+                    .map_err(part_err(Part::TaskDefinition, "DescribeTaskDefinition"))
+            },
+            async {
+                try_join_all(names.iter().map(|n| self.ports.secrets.describe_secret(&n.secret)))
+                    .await
+                    .map_err(part_err(Part::Secret, "DescribeSecret"))
+            },
+        )
+        .map_err(|e| self.cluster_hint(e))?;
+
+        let mut out = Vec::with_capacity(keys.len());
+        for ((key, n), (td, secret)) in keys.iter().zip(&names).zip(tds.into_iter().zip(secrets)) {
+            let tid = key.tenant_id.as_str();
+            let mut o = ObservedTenant { tenant_id: tid.to_owned(), facts: Some(facts.clone()), ..Default::default() };
+            let mut foreign = Vec::new();
+            let mut adopt = |part: Part, name: &str, tags: &Tags| -> bool {
+                if owned_by(tags, tid, env) {
+                    true
+                } else {
+                    foreign.push(ForeignPart { part, name: name.to_owned(), found: describe_owner(tags) });
+                    false
+                }
+            };
+            o.service = services.iter().find(|s| s.name == n.service).filter(|s| adopt(Part::Service, &s.name, &s.tags)).cloned();
+            o.target_group = tgs.iter().find(|t| t.name == n.target_group).filter(|t| adopt(Part::TargetGroup, &t.name, &t.tags)).cloned();
+            o.task_definition = td.filter(|t| adopt(Part::TaskDefinition, &t.family, &t.tags));
+            o.secret = secret.filter(|s| adopt(Part::Secret, &s.name, &s.tags));
+            o.log_group = log_groups.iter().find(|l| l.name == n.log_group).filter(|l| adopt(Part::LogGroup, &l.name, &l.tags)).cloned();
+            // Access points have no unique name: ours carry our tags. One
+            // with our Name tag but other tags is someone else's.
+            o.access_point = aps.iter().find(|a| a.name == n.access_point && owned_by(&a.tags, tid, env)).cloned();
+            if o.access_point.is_none()
+                && let Some(a) = aps.iter().find(|a| a.name == n.access_point)
+            {
+                adopt(Part::AccessPoint, &a.id, &a.tags);
+            }
+            // Listener rule: ours by tags; a rule routing our host that is
+            // not ours means the subdomain is taken.
+            o.listener_rule = rules.iter().find(|r| owned_by(&r.tags, tid, env)).cloned();
+            if let Some(r) = rules.iter().find(|r| r.hosts.contains(&n.fqdn) && !owned_by(&r.tags, tid, env)) {
+                foreign.push(ForeignPart {
+                    part: Part::ListenerRule,
+                    name: format!("host {} (rule priority {})", n.fqdn, r.priority),
+                    found: describe_owner(&r.tags),
+                });
+            }
+            // DNS: records under any name the tenant used that point at the
+            // platform's load balancer.
+            let mut candidates: HashSet<String> = key.subdomains.iter().map(|s| crate::naming::fqdn(s, &p.domain)).collect();
+            candidates.insert(n.fqdn.clone());
+            if let Some(sub) = o.routed_subdomain(&p.domain) {
+                candidates.insert(crate::naming::fqdn(&sub, &p.domain));
+            }
+            for r in records.iter().filter(|r| candidates.contains(&r.name)) {
+                if points_at(&r.target, &facts) {
+                    o.dns_records.push(r.clone());
+                } else if r.name == n.fqdn {
+                    foreign.push(ForeignPart { part: Part::DnsRecord, name: r.name.clone(), found: "a record pointing elsewhere".into() });
+                }
+            }
+            o.database = dbs.iter().find(|d| d.name == n.database).cloned();
+            o.database_user = db_users.iter().find(|u| u.name == n.database_user).cloned();
+            o.foreign = foreign;
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    fn cluster_hint(&self, e: CoreError) -> CoreError {
+        match &e {
+            CoreError::Port { part: PartOrPlatform::Part(Part::Service), source, .. }
+                if source.code.contains("ClusterNotFound") =>
+            {
+                CoreError::Platform {
+                    setting: "cluster",
+                    message: format!("ECS cluster {:?} was not found ({source}); set cluster to the environment's cluster (default \"{{env}}-cluster\")", self.platform.cluster),
+                }
+            }
+            _ => e,
+        }
+    }
+
+    /// Executes `plan` (from [`crate::plan()`] of `spec` and `observed`), then
+    /// observes again and returns the truth. On failure, removes exactly the
+    /// parts this run created and reports the step.
+    pub async fn apply(&self, spec: &TenantSpec, observed: &ObservedTenant, plan: &TenantPlan) -> Result<ObservedTenant, CoreError> {
+        if let Some(c) = plan.conflicts.first() {
+            return Err(CoreError::NotOwned { part: c.part, name: c.name.clone(), tenant_id: spec.tenant_id.clone(), found: c.found.clone() });
+        }
+        let run = Run { engine: self, spec, observed, plan, created: Mutex::new(Vec::new()) };
+        match run.execute().await {
+            Ok(()) => {}
+            Err(failure) => {
+                let (rolled_back, rollback_errors) = run.rollback().await;
+                return Err(CoreError::Apply {
+                    step: failure.step,
+                    part: failure.part,
+                    source: Box::new(failure.error),
+                    rolled_back,
+                    rollback_errors,
+                });
+            }
+        }
+        let mut subdomains = vec![spec.subdomain.clone()];
+        subdomains.extend(observed.routed_subdomain(&self.platform.domain));
+        self.observe_one(&spec.tenant_id, &subdomains).await
+    }
+
+    /// Destroys the tenant per [`crate::plan_destroy`], in reverse creation
+    /// order. Refused when the spec's guards say so.
+    pub async fn destroy(&self, spec: &TenantSpec, observed: &ObservedTenant, plan: &TenantPlan) -> Result<DestroyReport, CoreError> {
+        spec.check_destroy()?;
+        let p = &self.platform;
+        let names = spec.names();
+        let mut report = DestroyReport::default();
+        let step = |part: Part, op: &'static str| move |e: PortError| CoreError::Apply {
+            step: format!("delete {part}"),
+            part,
+            source: Box::new(CoreError::port(part, op, e)),
+            rolled_back: Vec::new(),
+            rollback_errors: Vec::new(),
+        };
+        let deleting = |part: Part| plan.action(part) == &PartAction::Delete;
+
+        if deleting(Part::Service) {
+            ignore_not_found(self.ports.ecs.delete_service(&p.cluster, &names.service).await).map_err(step(Part::Service, "DeleteService"))?;
+            report.deleted.push(Part::Service);
+        }
+        if deleting(Part::ListenerRule)
+            && let Some(r) = &observed.listener_rule
+        {
+            ignore_not_found(self.ports.elbv2.delete_rule(&r.arn).await).map_err(step(Part::ListenerRule, "DeleteRule"))?;
+            report.deleted.push(Part::ListenerRule);
+        }
+        if deleting(Part::DnsRecord) {
+            for r in &observed.dns_records {
+                ignore_not_found(self.ports.route53.delete_record(r).await).map_err(step(Part::DnsRecord, "ChangeResourceRecordSets"))?;
+            }
+            report.deleted.push(Part::DnsRecord);
+        }
+        if deleting(Part::TaskDefinition) {
+            let arns = self.ports.ecs.list_task_definitions(&names.task_family).await.map_err(step(Part::TaskDefinition, "ListTaskDefinitions"))?;
+            for arn in arns {
+                ignore_not_found(self.ports.ecs.deregister_task_definition(&arn).await).map_err(step(Part::TaskDefinition, "DeregisterTaskDefinition"))?;
+            }
+            report.deleted.push(Part::TaskDefinition);
+        }
+        if deleting(Part::TargetGroup)
+            && let Some(t) = &observed.target_group
+        {
+            self.delete_target_group(&t.arn).await.map_err(step(Part::TargetGroup, "DeleteTargetGroup"))?;
+            report.deleted.push(Part::TargetGroup);
+        }
+        if deleting(Part::AccessPoint)
+            && let Some(a) = &observed.access_point
+        {
+            ignore_not_found(self.ports.efs.delete_access_point(&a.id).await).map_err(step(Part::AccessPoint, "DeleteAccessPoint"))?;
+            report.deleted.push(Part::AccessPoint);
+        }
+        if observed.access_point.is_some() {
+            report.retained.push(format!(
+                "files under {} on EFS file system {} are kept (bbws deletes the access point, not the files)",
+                names.access_point_root, p.efs_file_system_id
+            ));
+        }
+        if deleting(Part::LogGroup) {
+            ignore_not_found(self.ports.logs.delete_log_group(&names.log_group).await).map_err(step(Part::LogGroup, "DeleteLogGroup"))?;
+            report.deleted.push(Part::LogGroup);
+        }
+        if deleting(Part::Secret)
+            && let Some(s) = &observed.secret
+        {
+            ignore_not_found(self.ports.secrets.delete_secret(&s.arn, SECRET_RECOVERY_WINDOW_DAYS).await).map_err(step(Part::Secret, "DeleteSecret"))?;
+            report.deleted.push(Part::Secret);
+        }
+        let mysql = self.mysql().await?;
+        match plan.action(Part::DatabaseUser) {
+            PartAction::Delete => {
+                mysql.drop_user(&names.database_user).await.map_err(step(Part::DatabaseUser, "DROP USER"))?;
+                report.deleted.push(Part::DatabaseUser);
+            }
+            PartAction::Update(_) | PartAction::Retain(_) => {
+                if plan.action(Part::DatabaseUser).is_change() {
+                    mysql.set_locked(&names.database_user, true).await.map_err(step(Part::DatabaseUser, "ALTER USER ACCOUNT LOCK"))?;
+                }
+                report.retained.push(format!("MySQL user {} is kept, locked (retain_data_on_destroy = true)", names.database_user));
+            }
+            _ => {}
+        }
+        match plan.action(Part::Database) {
+            PartAction::Delete => {
+                mysql.drop_database(&names.database).await.map_err(step(Part::Database, "DROP DATABASE"))?;
+                report.deleted.push(Part::Database);
+            }
+            PartAction::Retain(_) => {
+                report.retained.push(format!("MySQL database {} is kept (retain_data_on_destroy = true)", names.database));
+            }
+            _ => {}
+        }
+        Ok(report)
+    }
+
+    /// A target group stays in use for a moment after its service and rule
+    /// are deleted; retry `ResourceInUse` for a while.
+    async fn delete_target_group(&self, arn: &str) -> Result<(), PortError> {
+        let mut delay = Duration::from_millis(200);
+        for _ in 0..8 {
+            match ignore_not_found(self.ports.elbv2.delete_target_group(arn).await) {
+                Err(e) if e.code == "ResourceInUse" => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                other => return other,
+            }
+        }
+        ignore_not_found(self.ports.elbv2.delete_target_group(arn).await)
+    }
+
+    /// Creates a listener rule at a free priority. Priorities are spread by
+    /// tenant id so that concurrent creators rarely pick the same one; on
+    /// `PriorityInUse` the rules are read again and another is picked.
+    async fn create_rule(&self, spec: &ListenerRuleSpec, tenant_id: &str) -> Result<ObservedListenerRule, PortError> {
+        let _serialised = self.listener_lock.lock().await;
+        let mut last = None;
+        for attempt in 0..PRIORITY_ATTEMPTS {
+            let rules = self.ports.elbv2.describe_rules(&spec.listener_arn).await?;
+            let taken: HashSet<u32> = rules.iter().map(|r| r.priority).collect();
+            let Some(priority) = pick_priority(tenant_id, &taken, attempt) else {
+                return Err(PortError::new(PortErrorKind::Other, "TooManyRules", "the listener has no free rule priority"));
+            };
+            match self.ports.elbv2.create_rule(spec, priority).await {
+                Err(e) if e.kind == PortErrorKind::PriorityInUse => {
+                    last = Some(e);
+                    use rand::Rng;
+                    let jitter = rand::rng().random_range(10..100u64);
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| PortError::new(PortErrorKind::PriorityInUse, "PriorityInUse", "no free priority found")))
+    }
+}
+
+/// Picks a free priority: a start derived from the tenant id (FNV-1a), moved
+/// on each attempt, then the next free one upwards.
+pub fn pick_priority(tenant_id: &str, taken: &HashSet<u32>, attempt: u32) -> Option<u32> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in tenant_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let span = u64::from(MAX_RULE_PRIORITY);
+    let start = (h.wrapping_add(u64::from(attempt) * 7_919) % span) as u32 + 1;
+    (0..MAX_RULE_PRIORITY)
+        .map(|i| (start - 1 + i) % MAX_RULE_PRIORITY + 1)
+        .find(|p| !taken.contains(p))
+}
+
+fn points_at(target: &RecordTarget, facts: &PlatformFacts) -> bool {
+    let norm = |s: &str| s.trim_end_matches('.').trim_start_matches("dualstack.").to_ascii_lowercase();
+    let lb = norm(&facts.load_balancer_dns_name);
+    match target {
+        RecordTarget::Alias { dns_name, .. } => norm(dns_name) == lb,
+        RecordTarget::Cname(v) => norm(v) == lb,
+    }
+}
+
+/// One execution of a plan.
+struct Run<'a> {
+    engine: &'a Engine,
+    spec: &'a TenantSpec,
+    observed: &'a ObservedTenant,
+    plan: &'a TenantPlan,
+    created: Mutex<Vec<Created>>,
+}
+
+impl Run<'_> {
+    fn record(&self, c: Created) {
+        if let Ok(mut v) = self.created.lock() {
+            v.push(c);
+        }
+    }
+
+    fn action(&self, part: Part) -> &PartAction {
+        self.plan.action(part)
+    }
+
+    async fn execute(&self) -> StepResult<()> {
+        let e = self.engine;
+        let ports = &e.ports;
+        let facts = e.facts().await.map_err(|error| StepFailure { step: "read platform".into(), part: Part::Secret, error })?;
+        let mut d = DesiredTenant::new(self.spec, facts, self.observed);
+        let names = d.names.clone();
+        let mysql = e.mysql().await.map_err(|error| StepFailure { step: "connect".into(), part: Part::Database, error })?;
+
+        // A secret pending deletion is restored before anything reads it.
+        if let (PartAction::Update(f), Some(s)) = (self.action(Part::Secret), &self.observed.secret)
+            && f.contains(&"restore")
+        {
+            ports.secrets.restore_secret(&s.arn).await.map_err(fail("restore", Part::Secret, "RestoreSecret"))?;
+        }
+        // The password: new with a new secret; else the secret's, when the
+        // user must be created.
+        let password = if self.action(Part::Secret) == &PartAction::Create {
+            Some(generate_password())
+        } else if self.action(Part::DatabaseUser) == &PartAction::Create {
+            let s = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+            let raw = ports.secrets.get_secret_value(&s).await.map_err(fail("read", Part::Secret, "GetSecretValue"))?;
+            Some(
+                serde_json::from_str::<DbCredentials>(&raw)
+                    .map(|c| c.password)
+                    .unwrap_or_else(|_| generate_password()),
+            )
+        } else {
+            None
+        };
+        let credentials = DbCredentials {
+            host: facts.database_host.clone(),
+            port: facts.database_port,
+            database: names.database.clone(),
+            username: names.database_user.clone(),
+            password: password.clone().unwrap_or_default(),
+        };
+
+        // Stage 1: independent parts, concurrently.
+        let secret_step = async {
+            match self.action(Part::Secret) {
+                PartAction::Create => {
+                    let value = serde_json::to_string(&credentials).unwrap_or_default();
+                    let s = ports.secrets.create_secret(&d.secret, &value).await.map_err(fail("create", Part::Secret, "CreateSecret"))?;
+                    self.record(Created::Secret(s.arn.clone()));
+                    Ok(Some(s))
+                }
+                PartAction::Update(f) => {
+                    let s = self.observed.secret.clone();
+                    if let Some(s) = &s
+                        && f.contains(&"tags")
+                    {
+                        ports.secrets.tag_resource(&s.arn, &d.secret.tags).await.map_err(fail("update", Part::Secret, "TagResource"))?;
+                    }
+                    Ok(s)
+                }
+                _ => Ok(self.observed.secret.clone()),
+            }
+        };
+        let database_step = async {
+            if self.action(Part::Database) == &PartAction::Create {
+                mysql.create_database(&names.database).await.map_err(fail("create", Part::Database, "CREATE DATABASE"))?;
+                self.record(Created::Database(names.database.clone()));
+            }
+            let pw = password.as_deref().unwrap_or_default();
+            match self.action(Part::DatabaseUser) {
+                PartAction::Create => {
+                    mysql.create_user(&names.database_user, pw, &names.database).await.map_err(fail("create", Part::DatabaseUser, "CREATE USER"))?;
+                    self.record(Created::DatabaseUser(names.database_user.clone()));
+                }
+                PartAction::Update(f) => {
+                    if f.contains(&"password") && password.is_some() {
+                        mysql.set_password(&names.database_user, pw, &names.database).await.map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
+                    }
+                    if f.contains(&"unlock") {
+                        mysql.set_locked(&names.database_user, false).await.map_err(fail("update", Part::DatabaseUser, "ALTER USER ACCOUNT UNLOCK"))?;
+                    }
+                }
+                _ => {}
+            }
+            Ok::<_, StepFailure>(())
+        };
+        let access_point_step = async {
+            match self.action(Part::AccessPoint) {
+                PartAction::Create | PartAction::Replace(_) => {
+                    let a = ports.efs.create_access_point(&d.access_point).await.map_err(fail("create", Part::AccessPoint, "CreateAccessPoint"))?;
+                    self.record(Created::AccessPoint(a.id.clone()));
+                    Ok(Some(a))
+                }
+                PartAction::Update(_) => {
+                    if let Some(a) = &self.observed.access_point {
+                        ports.efs.tag_resource(&a.id, &d.access_point.tags).await.map_err(fail("update", Part::AccessPoint, "TagResource"))?;
+                    }
+                    Ok(self.observed.access_point.clone())
+                }
+                _ => Ok(self.observed.access_point.clone()),
+            }
+        };
+        let log_group_step = async {
+            match self.action(Part::LogGroup) {
+                PartAction::Create => {
+                    let l = ports.logs.create_log_group(&d.log_group).await.map_err(fail("create", Part::LogGroup, "CreateLogGroup"))?;
+                    self.record(Created::LogGroup(l.name.clone()));
+                }
+                PartAction::Update(f) => {
+                    if f.contains(&"retention_days") {
+                        ports.logs.put_retention_policy(&d.log_group.name, d.log_group.retention_days).await.map_err(fail("update", Part::LogGroup, "PutRetentionPolicy"))?;
+                    }
+                    if let (true, Some(l)) = (f.contains(&"tags"), &self.observed.log_group) {
+                        ports.logs.tag_log_group(&l.arn, &d.log_group.tags).await.map_err(fail("update", Part::LogGroup, "TagResource"))?;
+                    }
+                }
+                _ => {}
+            }
+            Ok::<_, StepFailure>(())
+        };
+        let target_group_step = async {
+            match self.action(Part::TargetGroup) {
+                PartAction::Create => {
+                    let t = ports.elbv2.create_target_group(&d.target_group).await.map_err(fail("create", Part::TargetGroup, "CreateTargetGroup"))?;
+                    self.record(Created::TargetGroup(t.arn.clone()));
+                    Ok(Some(t))
+                }
+                PartAction::Replace(_) => {
+                    // The name is unique, so the old group goes first — and
+                    // with it the service and rule that use it.
+                    if let Some(s) = &self.observed.service {
+                        ignore_not_found(ports.ecs.delete_service(&s.cluster, &s.name).await).map_err(fail("replace", Part::Service, "DeleteService"))?;
+                    }
+                    if let Some(r) = &self.observed.listener_rule {
+                        ignore_not_found(ports.elbv2.delete_rule(&r.arn).await).map_err(fail("replace", Part::ListenerRule, "DeleteRule"))?;
+                    }
+                    if let Some(t) = &self.observed.target_group {
+                        e.delete_target_group(&t.arn).await.map_err(fail("replace", Part::TargetGroup, "DeleteTargetGroup"))?;
+                    }
+                    let t = ports.elbv2.create_target_group(&d.target_group).await.map_err(fail("create", Part::TargetGroup, "CreateTargetGroup"))?;
+                    self.record(Created::TargetGroup(t.arn.clone()));
+                    Ok(Some(t))
+                }
+                PartAction::Update(f) => {
+                    if let Some(t) = &self.observed.target_group {
+                        if f.contains(&"health_check_path") {
+                            ports.elbv2.set_health_check_path(&t.arn, &d.target_group.health_check_path).await.map_err(fail("update", Part::TargetGroup, "ModifyTargetGroup"))?;
+                        }
+                        if f.contains(&"tags") {
+                            ports.elbv2.add_tags(&t.arn, &d.target_group.tags).await.map_err(fail("update", Part::TargetGroup, "AddTags"))?;
+                        }
+                    }
+                    Ok(self.observed.target_group.clone())
+                }
+                _ => Ok(self.observed.target_group.clone()),
+            }
+        };
+        let (secret, (), access_point, (), target_group) =
+            join5(secret_step, database_step, access_point_step, log_group_step, target_group_step).await?;
+
+        // Fill in what stage 1 produced.
+        let secret_arn = secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        let tg_arn = target_group.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+        d.task_definition.secrets = secret_refs(&secret_arn);
+        d.task_definition.access_point_id = access_point.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+        d.service.target_group_arn = tg_arn.clone();
+        if let RuleAction::Forward(arn) = &mut d.listener_rule.action {
+            *arn = tg_arn;
+        }
+
+        // Stage 2: the task definition.
+        let td_action = self.action(Part::TaskDefinition);
+        let td_arn = if needs_new_revision(td_action) {
+            let t = ports.ecs.register_task_definition(&d.task_definition).await.map_err(fail("register", Part::TaskDefinition, "RegisterTaskDefinition"))?;
+            self.record(Created::TaskDefinition(t.arn.clone()));
+            t.arn
+        } else {
+            let current = self.observed.task_definition.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+            if td_action.is_change() {
+                ports.ecs.tag_resource(&current, &d.task_definition.tags).await.map_err(fail("update", Part::TaskDefinition, "TagResource"))?;
+            }
+            current
+        };
+        d.service.task_definition_arn = td_arn;
+
+        // Stage 3: routing and DNS, concurrently.
+        let rule_step = async {
+            // Replacing the target group deleted the rule that used it.
+            let must_create = matches!(self.action(Part::ListenerRule), PartAction::Create | PartAction::Replace(_))
+                || matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
+            match (self.action(Part::ListenerRule), &self.observed.listener_rule) {
+                _ if must_create => {
+                    let r = e.create_rule(&d.listener_rule, &self.spec.tenant_id).await.map_err(fail("create", Part::ListenerRule, "CreateRule"))?;
+                    self.record(Created::ListenerRule(r.arn.clone()));
+                }
+                (PartAction::Update(f), Some(r)) => {
+                    if f.iter().any(|f| *f == "host" || *f == "action") {
+                        ports.elbv2.modify_rule(&r.arn, &d.listener_rule.host, &d.listener_rule.action).await.map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+                    }
+                    if f.contains(&"tags") {
+                        ports.elbv2.add_tags(&r.arn, &d.listener_rule.tags).await.map_err(fail("update", Part::ListenerRule, "AddTags"))?;
+                    }
+                }
+                _ => {}
+            }
+            Ok::<_, StepFailure>(())
+        };
+        let dns_step = async {
+            let action = self.action(Part::DnsRecord);
+            if action.is_change() && action != &PartAction::Delete {
+                let existed = self.observed.dns_record(&d.dns_record.name).is_some();
+                ports.route53.upsert_record(&d.dns_record).await.map_err(fail("upsert", Part::DnsRecord, "ChangeResourceRecordSets"))?;
+                if !existed {
+                    self.record(Created::DnsRecord(ObservedDnsRecord {
+                        zone_id: d.dns_record.zone_id.clone(),
+                        name: d.dns_record.name.clone(),
+                        target: d.dns_record.target.clone(),
+                    }));
+                }
+            }
+            Ok::<_, StepFailure>(())
+        };
+        futures::future::try_join(rule_step, dns_step).await?;
+
+        // Stage 4: the service.
+        let svc = &d.service;
+        let recreate_service = matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
+        match self.action(Part::Service) {
+            PartAction::Create => {
+                self.create_service(svc).await?;
+            }
+            PartAction::Replace(_) => {
+                if !recreate_service && let Some(s) = &self.observed.service {
+                    ignore_not_found(ports.ecs.delete_service(&s.cluster, &s.name).await).map_err(fail("replace", Part::Service, "DeleteService"))?;
+                }
+                self.create_service(svc).await?;
+            }
+            PartAction::Update(f) => {
+                if f.iter().any(|f| *f == "task_definition" || *f == "desired_count") {
+                    ports.ecs.update_service(&svc.cluster, &svc.name, &svc.task_definition_arn, svc.desired_count).await.map_err(fail("update", Part::Service, "UpdateService"))?;
+                }
+                if let (true, Some(s)) = (f.contains(&"tags"), &self.observed.service) {
+                    ports.ecs.tag_resource(&s.arn, &svc.tags).await.map_err(fail("update", Part::Service, "TagResource"))?;
+                }
+            }
+            _ => {}
+        }
+
+        // Stage 5: remove what was replaced, now that nothing uses it.
+        if let (PartAction::Replace(_), Some(old)) = (self.action(Part::AccessPoint), &self.observed.access_point) {
+            ignore_not_found(ports.efs.delete_access_point(&old.id).await).map_err(fail("delete old", Part::AccessPoint, "DeleteAccessPoint"))?;
+        }
+        for stale in self.observed.dns_records.iter().filter(|r| r.name != d.dns_record.name) {
+            ignore_not_found(ports.route53.delete_record(stale).await).map_err(fail("delete old", Part::DnsRecord, "ChangeResourceRecordSets"))?;
+        }
+        Ok(())
+    }
+
+    async fn create_service(&self, svc: &ServiceSpec) -> StepResult<()> {
+        let s = self.engine.ports.ecs.create_service(svc).await.map_err(fail("create", Part::Service, "CreateService"))?;
+        self.record(Created::Service(svc.cluster.clone(), s.name));
+        Ok(())
+    }
+
+    /// Removes what this run created, newest first. Returns the parts removed
+    /// and the ones that could not be (named, so nothing is left silently).
+    async fn rollback(&self) -> (Vec<Part>, Vec<String>) {
+        let created: Vec<Created> = self.created.lock().map(|v| v.clone()).unwrap_or_default();
+        let ports = &self.engine.ports;
+        let mut removed = Vec::new();
+        let mut errors = Vec::new();
+        for c in created.into_iter().rev() {
+            let result = match &c {
+                Created::Service(cluster, name) => ignore_not_found(ports.ecs.delete_service(cluster, name).await),
+                Created::TaskDefinition(arn) => ignore_not_found(ports.ecs.deregister_task_definition(arn).await),
+                Created::ListenerRule(arn) => ignore_not_found(ports.elbv2.delete_rule(arn).await),
+                Created::DnsRecord(r) => ignore_not_found(ports.route53.delete_record(r).await),
+                Created::TargetGroup(arn) => self.engine.delete_target_group(arn).await,
+                Created::LogGroup(name) => ignore_not_found(ports.logs.delete_log_group(name).await),
+                Created::AccessPoint(id) => ignore_not_found(ports.efs.delete_access_point(id).await),
+                // Force-delete (no recovery window): the secret never held
+                // anything that outlives this run.
+                Created::Secret(arn) => ignore_not_found(ports.secrets.delete_secret(arn, 0).await),
+                Created::DatabaseUser(name) => match self.engine.mysql().await {
+                    Ok(m) => m.drop_user(name).await,
+                    Err(e) => Err(PortError::new(PortErrorKind::Other, "connect", e.to_string())),
+                },
+                Created::Database(name) => match self.engine.mysql().await {
+                    Ok(m) => m.drop_database(name).await,
+                    Err(e) => Err(PortError::new(PortErrorKind::Other, "connect", e.to_string())),
+                },
+            };
+            match result {
+                Ok(()) => removed.push(c.part()),
+                Err(e) => errors.push(format!("{}: {e}", c.part())),
+            }
+        }
+        (removed, errors)
+    }
+}
+
+/// Awaits five steps concurrently, always to the end (so that everything a
+/// step created is recorded before a rollback), then reports the first error.
+async fn join5<A, B, C, D, E>(
+    a: impl Future<Output = StepResult<A>>,
+    b: impl Future<Output = StepResult<B>>,
+    c: impl Future<Output = StepResult<C>>,
+    d: impl Future<Output = StepResult<D>>,
+    e: impl Future<Output = StepResult<E>>,
+) -> StepResult<(A, B, C, D, E)> {
+    let (a, b, c, d, e) = futures::join!(a, b, c, d, e);
+    Ok((a?, b?, c?, d?, e?))
+}
+
+/// A database password from the OS CSPRNG: 32 characters, letters and
+/// digits only, so it survives every quoting layer unchanged.
+pub fn generate_password() -> String {
+    use rand::{Rng, TryRngCore};
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng.unwrap_err();
+    (0..32).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Observes and plans in one go, for callers that do not keep an
+/// observation around.
+pub async fn observe_and_plan(engine: &Engine, spec: &TenantSpec, previous_subdomains: &[String]) -> Result<(ObservedTenant, TenantPlan), CoreError> {
+    let mut subdomains = vec![spec.subdomain.clone()];
+    subdomains.extend(previous_subdomains.iter().cloned());
+    let observed = engine.observe_one(&spec.tenant_id, &subdomains).await?;
+    let plan = crate::plan(spec, &observed);
+    Ok((observed, plan))
+}

@@ -1,0 +1,146 @@
+//! The one error type at `bbws-core`'s boundary.
+
+use crate::parts::Part;
+use crate::ports::{PortError, PortErrorKind};
+use crate::validate::Violation;
+
+/// Everything that can go wrong in `bbws-core`, with the part and the
+/// service's error code where there is one.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CoreError {
+    /// The tenant or platform configuration breaks SPEC §5 rules.
+    #[error("invalid configuration: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Violation>),
+
+    /// An AWS or MySQL call failed.
+    #[error("{part}: {operation} failed: {source}")]
+    Port {
+        /// The part being worked on (`platform` when none).
+        part: PartOrPlatform,
+        /// The API operation, e.g. `CreateService`.
+        operation: &'static str,
+        /// The service's error.
+        #[source]
+        source: PortError,
+    },
+
+    /// A platform setting points at something that does not exist or
+    /// cannot be used.
+    #[error("provider setting {setting}: {message}")]
+    Platform {
+        /// Attribute path of the setting, e.g. `listener_arn`, `database.admin_secret_arn`.
+        setting: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
+    /// A part with the tenant's name exists but belongs to someone else.
+    #[error("{part} {name:?} already exists but is not owned by tenant {tenant_id} ({found}); bbws does not take over resources it did not create — remove or rename it, or import the tenant that owns it")]
+    NotOwned {
+        /// Part.
+        part: Part,
+        /// Its name.
+        name: String,
+        /// The tenant id we expected.
+        tenant_id: String,
+        /// What ownership tags were found.
+        found: String,
+    },
+
+    /// Destroy refused by a guard.
+    #[error("tenant {tenant_id} cannot be destroyed: {reason}. To proceed: {how}")]
+    DestroyBlocked {
+        /// Tenant.
+        tenant_id: String,
+        /// Which guard.
+        reason: String,
+        /// How to proceed.
+        how: String,
+    },
+
+    /// An apply step failed; what this run created was removed again.
+    #[error("step {step} failed: {source}{}", rollback_note(.rolled_back, .rollback_errors))]
+    Apply {
+        /// The step (`create listener_rule`…).
+        step: String,
+        /// The part.
+        part: Part,
+        /// The cause.
+        #[source]
+        source: Box<CoreError>,
+        /// Parts this run created and removed again.
+        rolled_back: Vec<Part>,
+        /// Parts whose removal failed too (left behind, named here).
+        rollback_errors: Vec<String>,
+    },
+}
+
+fn rollback_note(rolled_back: &[Part], errors: &[String]) -> String {
+    let mut s = String::new();
+    if !rolled_back.is_empty() {
+        let parts: Vec<_> = rolled_back.iter().map(|p| p.as_str()).collect();
+        s.push_str(&format!("; removed what this run created: {}", parts.join(", ")));
+    }
+    if !errors.is_empty() {
+        s.push_str(&format!("; could NOT remove: {}", errors.join("; ")));
+    }
+    s
+}
+
+/// Where a port error happened: one of the ten parts or the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartOrPlatform {
+    /// A tenant part.
+    Part(Part),
+    /// The platform (listener, zone, database server, audit log…).
+    Platform,
+}
+
+impl std::fmt::Display for PartOrPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartOrPlatform::Part(p) => write!(f, "{p}"),
+            PartOrPlatform::Platform => f.write_str("platform"),
+        }
+    }
+}
+
+impl From<Part> for PartOrPlatform {
+    fn from(p: Part) -> Self {
+        PartOrPlatform::Part(p)
+    }
+}
+
+impl CoreError {
+    /// A port error on `part` during `operation`.
+    pub fn port(part: impl Into<PartOrPlatform>, operation: &'static str, source: PortError) -> Self {
+        CoreError::Port { part: part.into(), operation, source }
+    }
+
+    /// Whether the same operation may succeed when retried unchanged.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CoreError::Port { source, .. } => source.is_retryable(),
+            CoreError::Apply { source, .. } => source.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// The AWS/MySQL error code, if any.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            CoreError::Port { source, .. } => Some(&source.code),
+            CoreError::Apply { source, .. } => source.code(),
+            _ => None,
+        }
+    }
+
+    /// Whether the cause is missing or rejected credentials.
+    pub fn is_access_denied(&self) -> bool {
+        match self {
+            CoreError::Port { source, .. } => source.kind == PortErrorKind::AccessDenied,
+            CoreError::Apply { source, .. } => source.is_access_denied(),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `bbws-core`: one WordPress tenant of the bbws hosting platform as one unit.
+//!
+//! The data flows one way: a [`TenantInput`] (what the user wrote) is
+//! resolved into a [`TenantSpec`] (desired), the [`Engine`] observes what
+//! exists into an [`ObservedTenant`], the pure [`plan()`] compares the two
+//! into a [`TenantPlan`], and the engine applies that plan through the
+//! [`ports`] — one narrow trait per AWS API and one for MySQL.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), bbws_core::CoreError> {
+//! use std::sync::Arc;
+//! use bbws_core::{aws, Engine, Platform, TenantInput};
+//!
+//! let platform = Arc::new(Platform { domain: "wpdev.example.io".into(), ..Platform::default() });
+//! let ports = aws::connect(&aws::AwsSettings::default()).await;
+//! let engine = Engine::new(platform.clone(), ports);
+//! let spec = TenantInput {
+//!     name: "ACME".into(),
+//!     contact_email: "ops@acme.example".into(),
+//!     tenant_id: Some("123456789012".into()),
+//!     ..TenantInput::default()
+//! }
+//! .resolve(platform)
+//! .map_err(bbws_core::CoreError::Invalid)?;
+//! let observed = engine.observe_one(&spec.tenant_id, &[spec.subdomain.clone()]).await?;
+//! let plan = bbws_core::plan(&spec, &observed);
+//! println!("{plan}");
+//! engine.apply(&spec, &plan).await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+pub mod aws;
+pub mod engine;
+pub mod error;
+pub mod fake;
+pub mod mysql;
+pub mod naming;
+pub mod observed;
+pub mod parts;
+pub mod plan;
+pub mod ports;
+pub mod spec;
+pub mod validate;
+
+pub use engine::Engine;
+pub use error::CoreError;
+pub use observed::{ObservedTenant, TenantKey};
+pub use parts::Part;
+pub use plan::{PartAction, PartChange, TenantPlan, plan, plan_destroy};
+pub use spec::{DatabaseSettings, Environment, Platform, TenantInput, TenantSpec, TenantStatus, Tier};

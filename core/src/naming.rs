@@ -1,0 +1,164 @@
+//! The SPEC §2 naming table, in one place.
+//!
+//! Every part's name is derived from the environment, the tenant id and the
+//! subdomain; nothing else in the crate formats a part name.
+
+use crate::spec::Environment;
+
+/// Tag carrying the tenant id on every AWS part.
+pub const TAG_TENANT: &str = "bbws:tenant";
+/// Tag carrying the environment on every AWS part.
+pub const TAG_ENVIRONMENT: &str = "bbws:environment";
+/// Prefix reserved for bbws's own tags; users may not set tags under it.
+pub const RESERVED_TAG_PREFIX: &str = "bbws:";
+
+/// Name of the WordPress container in the task definition.
+pub const CONTAINER_NAME: &str = "wordpress";
+/// Port WordPress listens on inside the container.
+pub const CONTAINER_PORT: u16 = 80;
+/// Path the target group's health check requests.
+pub const HEALTH_CHECK_PATH: &str = "/wp-includes/images/blank.gif";
+/// POSIX uid/gid of the web server in the official WordPress image.
+pub const WEB_SERVER_UID: i64 = 33;
+/// Body of the listener rule's fixed response while suspended.
+pub const SUSPENDED_PAGE: &str = "<html><body><h1>503 - site suspended</h1><p>This site is temporarily suspended.</p></body></html>";
+
+/// AWS and MySQL length limits the names must respect (SPEC §5).
+pub mod limits {
+    /// ELBv2 target group name.
+    pub const TARGET_GROUP: usize = 32;
+    /// ECS service name.
+    pub const SERVICE: usize = 255;
+    /// ECS task definition family.
+    pub const TASK_FAMILY: usize = 255;
+    /// Secrets Manager secret name.
+    pub const SECRET: usize = 512;
+    /// CloudWatch log group name.
+    pub const LOG_GROUP: usize = 512;
+    /// EFS tag value (the access point's Name tag).
+    pub const TAG_VALUE: usize = 256;
+    /// MySQL database name.
+    pub const DATABASE: usize = 64;
+    /// MySQL user name (MariaDB 10.x / MySQL 8: 80, MySQL 5.7: 32).
+    pub const DATABASE_USER: usize = 32;
+    /// ELBv2 host-header condition value.
+    pub const HOST_HEADER: usize = 128;
+    /// A fully qualified domain name.
+    pub const FQDN: usize = 253;
+    /// One DNS label.
+    pub const DNS_LABEL: usize = 63;
+}
+
+/// The names of one tenant's parts (SPEC §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantNames {
+    /// Terraform id: `{env}-{tenant_id}`.
+    pub id: String,
+    /// ECS service: `{env}-{tenant_id}-service`.
+    pub service: String,
+    /// Task definition family: `{env}-{tenant_id}`.
+    pub task_family: String,
+    /// Target group: `{env}-{tenant_id}-tg`.
+    pub target_group: String,
+    /// Listener rule host header and DNS record: `{subdomain}.{domain}`.
+    pub fqdn: String,
+    /// Name tag of the EFS access point: `{env}-{tenant_id}-ap`.
+    pub access_point: String,
+    /// Root directory of the access point: `/{tenant_id}`.
+    pub access_point_root: String,
+    /// MySQL database: `{tenant_id}_db`.
+    pub database: String,
+    /// MySQL user: `{tenant_id}_user`.
+    pub database_user: String,
+    /// Secrets Manager secret: `{env}-{tenant_id}-db-credentials`.
+    pub secret: String,
+    /// Log group: `/ecs/{env}-{tenant_id}`.
+    pub log_group: String,
+}
+
+impl TenantNames {
+    /// Derives every name.
+    pub fn new(env: Environment, tenant_id: &str, subdomain: &str, domain: &str) -> Self {
+        let base = format!("{env}-{tenant_id}");
+        TenantNames {
+            service: format!("{base}-service"),
+            task_family: base.clone(),
+            target_group: format!("{base}-tg"),
+            fqdn: fqdn(subdomain, domain),
+            access_point: format!("{base}-ap"),
+            access_point_root: format!("/{tenant_id}"),
+            database: format!("{tenant_id}_db"),
+            database_user: format!("{tenant_id}_user"),
+            secret: format!("{base}-db-credentials"),
+            log_group: format!("/ecs/{base}"),
+            id: base,
+        }
+    }
+
+    /// Each name with the limit it must respect and the attribute that
+    /// determines it, for validation.
+    pub fn with_limits(&self) -> [(&'static str, &str, usize, &'static str); 9] {
+        [
+            ("ECS service name", &self.service, limits::SERVICE, "tenant_id"),
+            ("task definition family", &self.task_family, limits::TASK_FAMILY, "tenant_id"),
+            ("target group name", &self.target_group, limits::TARGET_GROUP, "tenant_id"),
+            ("listener rule host header", &self.fqdn, limits::HOST_HEADER, "subdomain"),
+            ("access point Name tag", &self.access_point, limits::TAG_VALUE, "tenant_id"),
+            ("MySQL database name", &self.database, limits::DATABASE, "tenant_id"),
+            ("MySQL user name", &self.database_user, limits::DATABASE_USER, "tenant_id"),
+            ("secret name", &self.secret, limits::SECRET, "tenant_id"),
+            ("log group name", &self.log_group, limits::LOG_GROUP, "tenant_id"),
+        ]
+    }
+}
+
+/// `{subdomain}.{domain}` without a trailing dot.
+pub fn fqdn(subdomain: &str, domain: &str) -> String {
+    format!("{subdomain}.{}", domain.trim_end_matches('.'))
+}
+
+/// `/bbws/{env}/audit`: where every operation's audit record goes.
+pub fn audit_log_group(env: Environment) -> String {
+    format!("/bbws/{env}/audit")
+}
+
+/// A fresh 12-digit tenant id from the OS CSPRNG; never starts with 0 so that
+/// it survives being read as a number by a careless tool.
+pub fn generate_tenant_id() -> String {
+    use rand::{Rng, TryRngCore};
+    let mut rng = rand::rngs::OsRng.unwrap_err();
+    let n: u64 = rng.random_range(100_000_000_000..1_000_000_000_000);
+    n.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_spec_table() {
+        let n = TenantNames::new(Environment::Dev, "123456789012", "acme", "wpdev.example.io");
+        assert_eq!(n.id, "dev-123456789012");
+        assert_eq!(n.service, "dev-123456789012-service");
+        assert_eq!(n.task_family, "dev-123456789012");
+        assert_eq!(n.target_group, "dev-123456789012-tg");
+        assert_eq!(n.fqdn, "acme.wpdev.example.io");
+        assert_eq!(n.access_point, "dev-123456789012-ap");
+        assert_eq!(n.access_point_root, "/123456789012");
+        assert_eq!(n.database, "123456789012_db");
+        assert_eq!(n.database_user, "123456789012_user");
+        assert_eq!(n.secret, "dev-123456789012-db-credentials");
+        assert_eq!(n.log_group, "/ecs/dev-123456789012");
+        assert_eq!(audit_log_group(Environment::Prod), "/bbws/prod/audit");
+    }
+
+    #[test]
+    fn generated_ids_are_twelve_digits() {
+        for _ in 0..100 {
+            let id = generate_tenant_id();
+            assert_eq!(id.len(), 12, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_digit()));
+            assert_ne!(id.as_bytes()[0], b'0');
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! The ten parts of a tenant: their desired shape (`*Spec`, derived from a
+//! [`TenantSpec`]) and their observed shape (`Observed*`, read from AWS and
+//! MySQL). Both are plain data; the ports take the former and return the
+//! latter, so no SDK type ever leaves `aws/`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::naming::{self, CONTAINER_NAME, CONTAINER_PORT, HEALTH_CHECK_PATH, WEB_SERVER_UID};
+use crate::spec::{TenantSpec, TenantStatus};
+
+/// Tags as a sorted map.
+pub type Tags = BTreeMap<String, String>;
+
+/// The ten parts, in creation order (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    /// Secrets Manager secret with the DB credentials.
+    Secret,
+    /// MySQL database.
+    Database,
+    /// MySQL user.
+    DatabaseUser,
+    /// EFS access point.
+    AccessPoint,
+    /// CloudWatch log group.
+    LogGroup,
+    /// ALB target group.
+    TargetGroup,
+    /// ECS task definition.
+    TaskDefinition,
+    /// ALB listener rule.
+    ListenerRule,
+    /// Route53 record.
+    DnsRecord,
+    /// ECS service.
+    Service,
+}
+
+impl Part {
+    /// All parts in creation order.
+    pub const ALL: [Part; 10] = [
+        Part::Secret,
+        Part::Database,
+        Part::DatabaseUser,
+        Part::AccessPoint,
+        Part::LogGroup,
+        Part::TargetGroup,
+        Part::TaskDefinition,
+        Part::ListenerRule,
+        Part::DnsRecord,
+        Part::Service,
+    ];
+
+    /// Stable snake_case name used in messages, audit records and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Secret => "secret",
+            Part::Database => "database",
+            Part::DatabaseUser => "database_user",
+            Part::AccessPoint => "access_point",
+            Part::LogGroup => "log_group",
+            Part::TargetGroup => "target_group",
+            Part::TaskDefinition => "task_definition",
+            Part::ListenerRule => "listener_rule",
+            Part::DnsRecord => "dns_record",
+            Part::Service => "service",
+        }
+    }
+
+    /// Parts that must exist before this one can be created.
+    pub fn depends_on(self) -> &'static [Part] {
+        match self {
+            Part::Secret
+            | Part::Database
+            | Part::AccessPoint
+            | Part::LogGroup
+            | Part::TargetGroup
+            | Part::DnsRecord => &[],
+            Part::DatabaseUser => &[Part::Database],
+            Part::TaskDefinition => &[Part::Secret, Part::AccessPoint, Part::LogGroup],
+            Part::ListenerRule => &[Part::TargetGroup],
+            Part::Service => &[
+                Part::TaskDefinition,
+                Part::TargetGroup,
+                Part::ListenerRule,
+                Part::DatabaseUser,
+            ],
+        }
+    }
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ---------------------------------------------------------------- secret
+
+/// The JSON document stored in the tenant's secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DbCredentials {
+    /// MySQL host tasks connect to.
+    pub host: String,
+    /// MySQL port.
+    pub port: u16,
+    /// Database name.
+    pub database: String,
+    /// User name.
+    pub username: String,
+    /// Password (only ever in Secrets Manager and in memory).
+    pub password: String,
+}
+
+impl fmt::Display for DbCredentials {
+    // Never print the password, even by accident through `{}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}:{}/{}", self.username, self.host, self.port, self.database)
+    }
+}
+
+/// Desired secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSpec {
+    /// Secret name.
+    pub name: String,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Observed secret (metadata only; the value is read on demand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedSecret {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// Tags.
+    pub tags: Tags,
+    /// Scheduled for deletion (restorable within the recovery window).
+    pub pending_deletion: bool,
+}
+
+// ---------------------------------------------------------------- MySQL
+
+/// Observed database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedDatabase {
+    /// Schema name.
+    pub name: String,
+}
+
+/// Observed database user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedDatabaseUser {
+    /// User name (host `%`).
+    pub name: String,
+    /// Account locked (kept after a destroy that retained data).
+    pub locked: bool,
+}
+
+// ---------------------------------------------------------------- EFS
+
+/// Desired access point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessPointSpec {
+    /// File system.
+    pub file_system_id: String,
+    /// Name tag.
+    pub name: String,
+    /// Root directory (`/{tenant_id}`), created with the web server's owner.
+    pub root_directory: String,
+    /// POSIX uid and gid of the web server.
+    pub posix_uid: i64,
+    /// Tags (the Name tag is added by the port).
+    pub tags: Tags,
+}
+
+/// Observed access point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedAccessPoint {
+    /// `fsap-…`.
+    pub id: String,
+    /// ARN.
+    pub arn: String,
+    /// File system.
+    pub file_system_id: String,
+    /// Name tag.
+    pub name: String,
+    /// Root directory.
+    pub root_directory: String,
+    /// POSIX uid.
+    pub posix_uid: Option<i64>,
+    /// Tags without Name.
+    pub tags: Tags,
+}
+
+// ---------------------------------------------------------------- logs
+
+/// Desired log group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogGroupSpec {
+    /// Name.
+    pub name: String,
+    /// Retention in days.
+    pub retention_days: u32,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Observed log group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedLogGroup {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Retention; `None` is "never expire".
+    pub retention_days: Option<u32>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+// ---------------------------------------------------------------- ELBv2
+
+/// Desired target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupSpec {
+    /// Name.
+    pub name: String,
+    /// VPC.
+    pub vpc_id: String,
+    /// Container port.
+    pub port: u16,
+    /// Health check path.
+    pub health_check_path: String,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Observed target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedTargetGroup {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// VPC.
+    pub vpc_id: String,
+    /// Port.
+    pub port: u16,
+    /// Health check path.
+    pub health_check_path: String,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// What a listener rule does with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleAction {
+    /// Forward to the target group (ARN).
+    Forward(String),
+    /// Answer with a fixed response (the suspended page).
+    FixedResponse {
+        /// HTTP status.
+        status: u16,
+        /// Content type.
+        content_type: String,
+        /// Body.
+        body: String,
+    },
+}
+
+/// Desired listener rule (the priority is allocated by the engine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerRuleSpec {
+    /// Listener.
+    pub listener_arn: String,
+    /// Host header value.
+    pub host: String,
+    /// Action; the forward target is filled in once the target group exists.
+    pub action: RuleAction,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Observed listener rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedListenerRule {
+    /// ARN.
+    pub arn: String,
+    /// Listener.
+    pub listener_arn: String,
+    /// Priority on the listener.
+    pub priority: u32,
+    /// Host header values.
+    pub hosts: Vec<String>,
+    /// Action.
+    pub action: Option<RuleAction>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+// ---------------------------------------------------------------- Route53
+
+/// Where the tenant's DNS name points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordTarget {
+    /// Alias A record to the load balancer.
+    Alias {
+        /// ALB DNS name.
+        dns_name: String,
+        /// ALB canonical hosted zone id.
+        hosted_zone_id: String,
+    },
+    /// CNAME to the load balancer's DNS name.
+    Cname(String),
+}
+
+/// Desired record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsRecordSpec {
+    /// Hosted zone.
+    pub zone_id: String,
+    /// Record name without trailing dot.
+    pub name: String,
+    /// Target.
+    pub target: RecordTarget,
+}
+
+/// Observed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedDnsRecord {
+    /// Hosted zone.
+    pub zone_id: String,
+    /// Record name without trailing dot.
+    pub name: String,
+    /// Target.
+    pub target: RecordTarget,
+}
+
+// ---------------------------------------------------------------- ECS
+
+/// Desired task definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDefinitionSpec {
+    /// Family.
+    pub family: String,
+    /// Image with tag.
+    pub image: String,
+    /// CPU units.
+    pub cpu: u32,
+    /// Memory MiB.
+    pub memory: u32,
+    /// Plain environment.
+    pub environment: BTreeMap<String, String>,
+    /// Secret environment: variable → `valueFrom` (secret ARN + JSON key).
+    pub secrets: BTreeMap<String, String>,
+    /// EFS file system.
+    pub file_system_id: String,
+    /// EFS access point.
+    pub access_point_id: String,
+    /// Log group.
+    pub log_group: String,
+    /// Region for the awslogs driver.
+    pub region: String,
+    /// Execution role.
+    pub execution_role_arn: Option<String>,
+    /// Task role.
+    pub task_role_arn: Option<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Observed task definition (the latest ACTIVE revision of the family).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedTaskDefinition {
+    /// ARN with revision.
+    pub arn: String,
+    /// Family.
+    pub family: String,
+    /// Revision.
+    pub revision: i32,
+    /// Image.
+    pub image: String,
+    /// CPU.
+    pub cpu: u32,
+    /// Memory.
+    pub memory: u32,
+    /// Plain environment.
+    pub environment: BTreeMap<String, String>,
+    /// Secrets.
+    pub secrets: BTreeMap<String, String>,
+    /// EFS file system.
+    pub file_system_id: Option<String>,
+    /// Access point.
+    pub access_point_id: Option<String>,
+    /// Log group.
+    pub log_group: Option<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Desired service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// Cluster.
+    pub cluster: String,
+    /// Name.
+    pub name: String,
+    /// Task definition ARN.
+    pub task_definition_arn: String,
+    /// Desired count.
+    pub desired_count: u32,
+    /// Subnets.
+    pub subnet_ids: Vec<String>,
+    /// Security groups.
+    pub security_group_ids: Vec<String>,
+    /// Target group.
+    pub target_group_arn: String,
+    /// Container name in the load balancer mapping.
+    pub container_name: String,
+    /// Container port in the load balancer mapping.
+    pub container_port: u16,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Observed service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedService {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// Cluster (name or ARN as given).
+    pub cluster: String,
+    /// Task definition ARN in use.
+    pub task_definition_arn: String,
+    /// Desired count.
+    pub desired_count: u32,
+    /// Running count.
+    pub running_count: u32,
+    /// Target groups behind the service.
+    pub target_group_arns: Vec<String>,
+    /// ECS status (`ACTIVE`, `DRAINING`, `INACTIVE`).
+    pub status: String,
+    /// Tags.
+    pub tags: Tags,
+}
+
+// ---------------------------------------------------------------- desired
+
+/// Everything the engine needs about the platform's load balancer and
+/// database, resolved from the APIs once per process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformFacts {
+    /// ALB DNS name (for the record target).
+    pub load_balancer_dns_name: String,
+    /// ALB canonical hosted zone id.
+    pub load_balancer_zone_id: String,
+    /// MySQL host tasks connect to (written into the tenant's secret).
+    pub database_host: String,
+    /// MySQL port.
+    pub database_port: u16,
+}
+
+/// The desired shape of every part of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredTenant {
+    /// Names.
+    pub names: naming::TenantNames,
+    /// Secret.
+    pub secret: SecretSpec,
+    /// Access point.
+    pub access_point: AccessPointSpec,
+    /// Log group.
+    pub log_group: LogGroupSpec,
+    /// Target group.
+    pub target_group: TargetGroupSpec,
+    /// Listener rule; the forward action's ARN is empty until known.
+    pub listener_rule: ListenerRuleSpec,
+    /// DNS record.
+    pub dns_record: DnsRecordSpec,
+    /// Task definition; secret ARN and access point id empty until known.
+    pub task_definition: TaskDefinitionSpec,
+    /// Service; ARNs empty until known.
+    pub service: ServiceSpec,
+}
+
+impl DesiredTenant {
+    /// Derives every part's desired shape. ARNs and ids of other parts are
+    /// taken from `observed` when the part exists, else left empty for the
+    /// engine to fill in after creating it.
+    pub fn new(spec: &TenantSpec, facts: &PlatformFacts, observed: &crate::ObservedTenant) -> Self {
+        let names = spec.names();
+        let tags = spec.tags();
+        let p = &spec.platform;
+        let secret_arn = observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        let ap_id = observed.access_point.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+        let tg_arn = observed.target_group.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+        let td_arn = observed.task_definition.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+
+        let mut environment = spec.environment_variables.clone();
+        environment.insert("WORDPRESS_DB_HOST".into(), format!("{}:{}", facts.database_host, facts.database_port));
+        environment.insert("WORDPRESS_DB_NAME".into(), names.database.clone());
+        environment.insert("WORDPRESS_DB_USER".into(), names.database_user.clone());
+        let action = match spec.status {
+            TenantStatus::Active => RuleAction::Forward(tg_arn.clone()),
+            TenantStatus::Suspended => suspended_action(),
+        };
+        DesiredTenant {
+            secret: SecretSpec { name: names.secret.clone(), tags: tags.clone() },
+            access_point: AccessPointSpec {
+                file_system_id: p.efs_file_system_id.clone(),
+                name: names.access_point.clone(),
+                root_directory: names.access_point_root.clone(),
+                posix_uid: WEB_SERVER_UID,
+                tags: tags.clone(),
+            },
+            log_group: LogGroupSpec {
+                name: names.log_group.clone(),
+                retention_days: spec.log_retention_days,
+                tags: tags.clone(),
+            },
+            target_group: TargetGroupSpec {
+                name: names.target_group.clone(),
+                vpc_id: p.vpc_id.clone(),
+                port: CONTAINER_PORT,
+                health_check_path: HEALTH_CHECK_PATH.into(),
+                tags: tags.clone(),
+            },
+            listener_rule: ListenerRuleSpec {
+                listener_arn: p.listener_arn.clone(),
+                host: names.fqdn.clone(),
+                action,
+                tags: tags.clone(),
+            },
+            dns_record: DnsRecordSpec {
+                zone_id: p.hosted_zone_id.clone(),
+                name: names.fqdn.clone(),
+                target: RecordTarget::Alias {
+                    dns_name: facts.load_balancer_dns_name.clone(),
+                    hosted_zone_id: facts.load_balancer_zone_id.clone(),
+                },
+            },
+            task_definition: TaskDefinitionSpec {
+                family: names.task_family.clone(),
+                image: spec.image_reference(),
+                cpu: spec.cpu,
+                memory: spec.memory,
+                environment,
+                secrets: secret_refs(&secret_arn),
+                file_system_id: p.efs_file_system_id.clone(),
+                access_point_id: ap_id,
+                log_group: names.log_group.clone(),
+                region: p.region.clone(),
+                execution_role_arn: p.execution_role_arn.clone(),
+                task_role_arn: p.task_role_arn.clone(),
+                tags: tags.clone(),
+            },
+            service: ServiceSpec {
+                cluster: p.cluster.clone(),
+                name: names.service.clone(),
+                task_definition_arn: td_arn,
+                desired_count: spec.effective_desired_count(),
+                subnet_ids: p.subnet_ids.clone(),
+                security_group_ids: p.security_group_ids.clone(),
+                target_group_arn: tg_arn,
+                container_name: CONTAINER_NAME.into(),
+                container_port: CONTAINER_PORT,
+                tags,
+            },
+            names,
+        }
+    }
+}
+
+/// The password reaches the container through ECS's secret injection,
+/// never as plain environment.
+pub fn secret_refs(secret_arn: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    m.insert("WORDPRESS_DB_PASSWORD".into(), format!("{secret_arn}:password::"));
+    m
+}
+
+/// The listener rule's action while suspended.
+pub fn suspended_action() -> RuleAction {
+    RuleAction::FixedResponse {
+        status: 503,
+        content_type: "text/html".into(),
+        body: naming::SUSPENDED_PAGE.into(),
+    }
+}

@@ -1,0 +1,238 @@
+//! One narrow trait per API the engine talks to. The real implementations
+//! live in [`crate::aws`] and [`crate::mysql`]; [`crate::fake`] holds
+//! in-memory ones for tests. Only plain data from [`crate::parts`] crosses
+//! these traits: SDK types never leave `aws/`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::parts::*;
+
+/// How a port call failed, classified so the engine can decide what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortErrorKind {
+    /// The thing does not exist.
+    NotFound,
+    /// It already exists (name taken).
+    AlreadyExists,
+    /// The listener rule priority is taken.
+    PriorityInUse,
+    /// Throttling or a transient server/network fault: retry later.
+    Transient,
+    /// Credentials missing, expired or not allowed.
+    AccessDenied,
+    /// The request was invalid.
+    InvalidInput,
+    /// Anything else.
+    Other,
+}
+
+/// An error from a port: the service's error code and message, classified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PortError {
+    /// Classification.
+    pub kind: PortErrorKind,
+    /// Service error code (`ServiceNotFoundException`, `ER_DBACCESS_DENIED_ERROR`…).
+    pub code: String,
+    /// Message from the service, never containing secrets.
+    pub message: String,
+}
+
+impl fmt::Display for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl PortError {
+    /// An error of `kind`.
+    pub fn new(kind: PortErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        PortError { kind, code: code.into(), message: message.into() }
+    }
+
+    /// Whether retrying the same call may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, PortErrorKind::Transient | PortErrorKind::PriorityInUse)
+    }
+}
+
+/// Result of a port call.
+pub type PortResult<T> = Result<T, PortError>;
+
+/// Amazon ECS: services and task definitions.
+#[async_trait]
+pub trait EcsApi: Send + Sync {
+    /// Services by name in a cluster (at most 10 names per AWS call; the
+    /// implementation batches). Missing services are simply absent.
+    async fn describe_services(&self, cluster: &str, names: &[String]) -> PortResult<Vec<ObservedService>>;
+    /// Creates a Fargate service.
+    async fn create_service(&self, spec: &ServiceSpec) -> PortResult<ObservedService>;
+    /// Points the service at a task definition and/or sets the desired count.
+    async fn update_service(&self, cluster: &str, name: &str, task_definition_arn: &str, desired_count: u32) -> PortResult<ObservedService>;
+    /// Deletes the service (forced: it need not be scaled down first).
+    async fn delete_service(&self, cluster: &str, name: &str) -> PortResult<()>;
+    /// The latest ACTIVE revision of a family, with tags.
+    async fn latest_task_definition(&self, family: &str) -> PortResult<Option<ObservedTaskDefinition>>;
+    /// Registers a new revision.
+    async fn register_task_definition(&self, spec: &TaskDefinitionSpec) -> PortResult<ObservedTaskDefinition>;
+    /// ARNs of every ACTIVE revision of a family.
+    async fn list_task_definitions(&self, family: &str) -> PortResult<Vec<String>>;
+    /// Deregisters one revision.
+    async fn deregister_task_definition(&self, arn: &str) -> PortResult<()>;
+    /// Adds or overwrites tags.
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()>;
+}
+
+/// Elastic Load Balancing v2: target groups and listener rules.
+#[async_trait]
+pub trait Elbv2Api: Send + Sync {
+    /// Target groups by name, with tags. Missing names are absent.
+    async fn describe_target_groups(&self, names: &[String]) -> PortResult<Vec<ObservedTargetGroup>>;
+    /// Creates an `ip` target group with the health check.
+    async fn create_target_group(&self, spec: &TargetGroupSpec) -> PortResult<ObservedTargetGroup>;
+    /// Sets the health check path.
+    async fn set_health_check_path(&self, arn: &str, path: &str) -> PortResult<()>;
+    /// Deletes a target group.
+    async fn delete_target_group(&self, arn: &str) -> PortResult<()>;
+    /// Every rule of a listener (all pages), with tags; the default rule is
+    /// left out.
+    async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>>;
+    /// Creates a host-header rule; fails with `PriorityInUse` when taken.
+    async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule>;
+    /// Sets the host header and action of a rule.
+    async fn modify_rule(&self, arn: &str, host: &str, action: &RuleAction) -> PortResult<()>;
+    /// Deletes a rule.
+    async fn delete_rule(&self, arn: &str) -> PortResult<()>;
+    /// The DNS name and canonical hosted zone of the listener's load balancer.
+    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<(String, String)>;
+    /// Adds or overwrites tags.
+    async fn add_tags(&self, arn: &str, tags: &Tags) -> PortResult<()>;
+}
+
+/// Route53: the tenant's record.
+#[async_trait]
+pub trait Route53Api: Send + Sync {
+    /// Every A-alias and CNAME record of the zone (all pages), names without
+    /// the trailing dot.
+    async fn list_records(&self, zone_id: &str) -> PortResult<Vec<ObservedDnsRecord>>;
+    /// Creates or replaces a record.
+    async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()>;
+    /// Deletes a record exactly as observed.
+    async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()>;
+}
+
+/// EFS: access points.
+#[async_trait]
+pub trait EfsApi: Send + Sync {
+    /// Every access point of a file system, with tags.
+    async fn describe_access_points(&self, file_system_id: &str) -> PortResult<Vec<ObservedAccessPoint>>;
+    /// Creates an access point.
+    async fn create_access_point(&self, spec: &AccessPointSpec) -> PortResult<ObservedAccessPoint>;
+    /// Deletes an access point.
+    async fn delete_access_point(&self, id: &str) -> PortResult<()>;
+    /// Adds or overwrites tags.
+    async fn tag_resource(&self, id: &str, tags: &Tags) -> PortResult<()>;
+}
+
+/// Secrets Manager.
+#[async_trait]
+pub trait SecretsApi: Send + Sync {
+    /// Metadata of a secret by name or ARN, including one pending deletion.
+    async fn describe_secret(&self, name: &str) -> PortResult<Option<ObservedSecret>>;
+    /// Creates a secret with a value.
+    async fn create_secret(&self, spec: &SecretSpec, value: &str) -> PortResult<ObservedSecret>;
+    /// The current string value.
+    async fn get_secret_value(&self, arn: &str) -> PortResult<String>;
+    /// Stores a new value.
+    async fn put_secret_value(&self, arn: &str, value: &str) -> PortResult<()>;
+    /// Schedules deletion with a recovery window.
+    async fn delete_secret(&self, arn: &str, recovery_window_days: u32) -> PortResult<()>;
+    /// Cancels a scheduled deletion.
+    async fn restore_secret(&self, arn: &str) -> PortResult<()>;
+    /// Adds or overwrites tags.
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()>;
+}
+
+/// CloudWatch Logs.
+#[async_trait]
+pub trait LogsApi: Send + Sync {
+    /// Log groups whose name starts with `prefix` (all pages), with tags.
+    async fn describe_log_groups(&self, prefix: &str) -> PortResult<Vec<ObservedLogGroup>>;
+    /// Creates a log group with tags and retention.
+    async fn create_log_group(&self, spec: &LogGroupSpec) -> PortResult<ObservedLogGroup>;
+    /// Sets retention.
+    async fn put_retention_policy(&self, name: &str, days: u32) -> PortResult<()>;
+    /// Deletes a log group.
+    async fn delete_log_group(&self, name: &str) -> PortResult<()>;
+    /// Adds or overwrites tags (by log group ARN).
+    async fn tag_log_group(&self, arn: &str, tags: &Tags) -> PortResult<()>;
+    /// Appends one event, creating the group and stream when missing.
+    async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()>;
+}
+
+/// RDS: where the shared MySQL server is.
+#[async_trait]
+pub trait RdsApi: Send + Sync {
+    /// Endpoint `(host, port)` of a DB instance.
+    async fn instance_endpoint(&self, identifier: &str) -> PortResult<(String, u16)>;
+}
+
+/// STS: who is calling.
+#[async_trait]
+pub trait StsApi: Send + Sync {
+    /// The caller's ARN.
+    async fn caller_arn(&self) -> PortResult<String>;
+}
+
+/// MySQL administration inside the shared server. Identifiers are
+/// validated and quoted by the implementation; passwords are bound, never
+/// formatted into SQL text.
+#[async_trait]
+pub trait MysqlAdmin: Send + Sync {
+    /// Which of these databases and users exist, in one round trip.
+    async fn observe(&self, databases: &[String], users: &[String]) -> PortResult<(Vec<ObservedDatabase>, Vec<ObservedDatabaseUser>)>;
+    /// `CREATE DATABASE`.
+    async fn create_database(&self, name: &str) -> PortResult<()>;
+    /// `DROP DATABASE`.
+    async fn drop_database(&self, name: &str) -> PortResult<()>;
+    /// `CREATE USER … IDENTIFIED BY` and `GRANT ALL ON db.*`.
+    async fn create_user(&self, name: &str, password: &str, database: &str) -> PortResult<()>;
+    /// `ALTER USER … IDENTIFIED BY` and re-`GRANT`.
+    async fn set_password(&self, name: &str, password: &str, database: &str) -> PortResult<()>;
+    /// `ALTER USER … ACCOUNT LOCK/UNLOCK`.
+    async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()>;
+    /// `DROP USER`.
+    async fn drop_user(&self, name: &str) -> PortResult<()>;
+}
+
+/// Opens a [`MysqlAdmin`] once the admin credentials are known.
+#[async_trait]
+pub trait MysqlConnector: Send + Sync {
+    /// Connects (or prepares a pool) as the admin user.
+    async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>>;
+}
+
+/// Every port the engine uses.
+#[derive(Clone)]
+pub struct Ports {
+    /// ECS.
+    pub ecs: Arc<dyn EcsApi>,
+    /// ELBv2.
+    pub elbv2: Arc<dyn Elbv2Api>,
+    /// Route53.
+    pub route53: Arc<dyn Route53Api>,
+    /// EFS.
+    pub efs: Arc<dyn EfsApi>,
+    /// Secrets Manager.
+    pub secrets: Arc<dyn SecretsApi>,
+    /// CloudWatch Logs.
+    pub logs: Arc<dyn LogsApi>,
+    /// RDS.
+    pub rds: Arc<dyn RdsApi>,
+    /// STS.
+    pub sts: Arc<dyn StsApi>,
+    /// MySQL.
+    pub mysql: Arc<dyn MysqlConnector>,
+}

@@ -1,0 +1,420 @@
+//! The desired tenant: what the user asked for, with defaults resolved, plus
+//! the environment's platform settings it lives on.
+//!
+//! [`TenantInput`] is what a front end (the Terraform provider, a YAML file)
+//! hands in: every optional attribute is an `Option`. [`TenantInput::resolve`]
+//! applies the tier defaults and validates everything at once, producing a
+//! [`TenantSpec`] in which every value is concrete.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::validate::{self, Violation};
+
+/// One of the three environments tenants are promoted through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Environment {
+    /// Development.
+    #[default]
+    Dev,
+    /// System integration test.
+    Sit,
+    /// Production: destructive changes are guarded.
+    Prod,
+}
+
+impl Environment {
+    /// The lower-case name used in every part's name (`dev`, `sit`, `prod`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Dev => "dev",
+            Environment::Sit => "sit",
+            Environment::Prod => "prod",
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "dev" => Ok(Environment::Dev),
+            "sit" => Ok(Environment::Sit),
+            "prod" => Ok(Environment::Prod),
+            other => Err(format!(
+                "unknown environment {other:?}: must be one of \"dev\", \"sit\", \"prod\""
+            )),
+        }
+    }
+}
+
+/// Service tier: sets the defaults for CPU, memory and desired count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Tier {
+    /// 0.25 vCPU, 512 MiB, one task.
+    #[default]
+    Starter,
+    /// 0.5 vCPU, 1 GiB, two tasks.
+    Professional,
+    /// 1 vCPU, 2 GiB, three tasks.
+    Enterprise,
+}
+
+impl Tier {
+    /// The tier's name as written in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Starter => "starter",
+            Tier::Professional => "professional",
+            Tier::Enterprise => "enterprise",
+        }
+    }
+
+    /// `(cpu units, memory MiB, desired count)` when the user sets none.
+    pub fn defaults(self) -> (u32, u32, u32) {
+        match self {
+            Tier::Starter => (256, 512, 1),
+            Tier::Professional => (512, 1024, 2),
+            Tier::Enterprise => (1024, 2048, 3),
+        }
+    }
+}
+
+impl FromStr for Tier {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "starter" => Ok(Tier::Starter),
+            "professional" => Ok(Tier::Professional),
+            "enterprise" => Ok(Tier::Enterprise),
+            other => Err(format!(
+                "unknown tier {other:?}: must be one of \"starter\", \"professional\", \"enterprise\""
+            )),
+        }
+    }
+}
+
+/// Whether the tenant serves traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TenantStatus {
+    /// Serving: the listener rule forwards to the service.
+    #[default]
+    Active,
+    /// Scaled to zero; the listener rule answers a fixed "suspended" page.
+    Suspended,
+}
+
+impl TenantStatus {
+    /// The status as written in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Suspended => "suspended",
+        }
+    }
+}
+
+impl FromStr for TenantStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(TenantStatus::Active),
+            "suspended" => Ok(TenantStatus::Suspended),
+            other => Err(format!(
+                "unknown status {other:?}: must be \"active\" or \"suspended\""
+            )),
+        }
+    }
+}
+
+/// Where the environment's shared MySQL server is and how to administer it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DatabaseSettings {
+    /// RDS instance identifier; its endpoint comes from the RDS API.
+    pub instance_identifier: String,
+    /// Overrides the RDS endpoint's host (tunnels, local servers).
+    pub host: Option<String>,
+    /// Overrides the RDS endpoint's port.
+    pub port: Option<u16>,
+    /// Secrets Manager secret holding `{"username","password"}` of the admin.
+    pub admin_secret_arn: String,
+}
+
+/// The environment's shared infrastructure every tenant is placed on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Platform {
+    /// The environment tenants of this platform belong to.
+    pub environment: Environment,
+    /// The environment's DNS domain; tenants live at `{subdomain}.{domain}`.
+    pub domain: String,
+    /// AWS region (used in log configuration of task definitions).
+    pub region: String,
+    /// ECS cluster name.
+    pub cluster: String,
+    /// VPC the target groups are created in.
+    pub vpc_id: String,
+    /// Subnets Fargate tasks run in.
+    pub subnet_ids: Vec<String>,
+    /// Security groups of Fargate tasks.
+    pub security_group_ids: Vec<String>,
+    /// The shared HTTPS listener tenants get a rule on.
+    pub listener_arn: String,
+    /// Route53 hosted zone of `domain`.
+    pub hosted_zone_id: String,
+    /// EFS file system tenants get an access point on.
+    pub efs_file_system_id: String,
+    /// IAM role ECS uses to pull images, read secrets and write logs.
+    pub execution_role_arn: Option<String>,
+    /// IAM role the WordPress container runs as.
+    pub task_role_arn: Option<String>,
+    /// The shared MySQL server.
+    pub database: DatabaseSettings,
+    /// Tags put on every AWS part, under the tenant's own tags.
+    pub default_tags: BTreeMap<String, String>,
+}
+
+/// A tenant as the user wrote it: optional attributes are `None` when unset.
+///
+/// Field names follow the Terraform attribute names of SPEC §7, so that a
+/// [`Violation`] can name the attribute path directly.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TenantInput {
+    /// Display name; also the typed confirmation for destroying in prod.
+    pub name: String,
+    /// Who to call about this tenant.
+    pub contact_email: String,
+    /// 12-digit id; generated when `None`.
+    pub tenant_id: Option<String>,
+    /// DNS label under the environment's domain; defaults to the tenant id.
+    pub subdomain: Option<String>,
+    /// `starter` | `professional` | `enterprise`.
+    pub tier: Option<String>,
+    /// WordPress version, part of the image tag.
+    pub wordpress_version: Option<String>,
+    /// PHP version, part of the image tag.
+    pub php_version: Option<String>,
+    /// Image repository (no tag).
+    pub image: Option<String>,
+    /// Fargate CPU units.
+    pub cpu: Option<i64>,
+    /// Fargate memory in MiB.
+    pub memory: Option<i64>,
+    /// Number of running tasks when active.
+    pub desired_count: Option<i64>,
+    /// `active` | `suspended`.
+    pub status: Option<String>,
+    /// Extra environment variables of the WordPress container.
+    pub environment_variables: BTreeMap<String, String>,
+    /// CloudWatch log retention in days.
+    pub log_retention_days: Option<i64>,
+    /// Blocks destroy when true; default true in prod.
+    pub deletion_protection: Option<bool>,
+    /// Must equal `name` to destroy in prod.
+    pub confirm_destroy: Option<String>,
+    /// Keep database, user (locked) and EFS files on destroy; default true.
+    pub retain_data_on_destroy: Option<bool>,
+    /// The user's tags, added to every AWS part.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Default WordPress version when none is configured.
+pub const DEFAULT_WORDPRESS_VERSION: &str = "6.6";
+/// Default PHP version when none is configured.
+pub const DEFAULT_PHP_VERSION: &str = "8.3";
+/// Default image repository.
+pub const DEFAULT_IMAGE: &str = "wordpress";
+/// Default log retention in days.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+
+/// The desired tenant, fully resolved: every value concrete and valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSpec {
+    /// The platform the tenant lives on.
+    pub platform: Arc<Platform>,
+    /// 12-digit tenant id.
+    pub tenant_id: String,
+    /// Display name.
+    pub name: String,
+    /// Contact e-mail.
+    pub contact_email: String,
+    /// DNS label under the platform domain.
+    pub subdomain: String,
+    /// Service tier.
+    pub tier: Tier,
+    /// WordPress version.
+    pub wordpress_version: String,
+    /// PHP version.
+    pub php_version: String,
+    /// Image repository.
+    pub image: String,
+    /// Fargate CPU units.
+    pub cpu: u32,
+    /// Fargate memory (MiB).
+    pub memory: u32,
+    /// Tasks to run while active.
+    pub desired_count: u32,
+    /// Active or suspended.
+    pub status: TenantStatus,
+    /// Extra container environment.
+    pub environment_variables: BTreeMap<String, String>,
+    /// Log retention in days.
+    pub log_retention_days: u32,
+    /// Blocks destroy.
+    pub deletion_protection: bool,
+    /// Typed confirmation for destroy in prod.
+    pub confirm_destroy: Option<String>,
+    /// Keep data on destroy.
+    pub retain_data_on_destroy: bool,
+    /// User tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl TenantInput {
+    /// Applies defaults and validates every attribute; returns *all*
+    /// violations, not just the first, so one plan shows every mistake.
+    ///
+    /// `tenant_id` must be set by now: a front end that lets the user omit it
+    /// generates one with [`crate::naming::generate_tenant_id`] first.
+    pub fn resolve(&self, platform: Arc<Platform>) -> Result<TenantSpec, Vec<Violation>> {
+        let mut violations = validate::validate_input(self, &platform);
+        let tier = self
+            .tier
+            .as_deref()
+            .map(Tier::from_str)
+            .transpose()
+            .unwrap_or_default()
+            .unwrap_or_default();
+        let (cpu, memory, desired) = tier.defaults();
+        let tenant_id = match &self.tenant_id {
+            Some(id) => id.clone(),
+            None => {
+                violations.push(Violation::new(
+                    &["tenant_id"],
+                    "required",
+                    "tenant_id must be known before the tenant can be planned",
+                ));
+                String::new()
+            }
+        };
+        if !violations.is_empty() {
+            return Err(violations);
+        }
+        let env = platform.environment;
+        let status = self
+            .status
+            .as_deref()
+            .map(TenantStatus::from_str)
+            .transpose()
+            .unwrap_or_default()
+            .unwrap_or_default();
+        // Validation above proved these numbers are in range.
+        let to_u32 = |v: Option<i64>, d: u32| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(d);
+        Ok(TenantSpec {
+            subdomain: self.subdomain.clone().unwrap_or_else(|| tenant_id.clone()),
+            tenant_id,
+            name: self.name.clone(),
+            contact_email: self.contact_email.clone(),
+            tier,
+            wordpress_version: self
+                .wordpress_version
+                .clone()
+                .unwrap_or_else(|| DEFAULT_WORDPRESS_VERSION.to_owned()),
+            php_version: self
+                .php_version
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PHP_VERSION.to_owned()),
+            image: self.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.to_owned()),
+            cpu: to_u32(self.cpu, cpu),
+            memory: to_u32(self.memory, memory),
+            desired_count: to_u32(self.desired_count, desired),
+            status,
+            environment_variables: self.environment_variables.clone(),
+            log_retention_days: to_u32(self.log_retention_days, DEFAULT_LOG_RETENTION_DAYS),
+            deletion_protection: self
+                .deletion_protection
+                .unwrap_or(env == Environment::Prod),
+            confirm_destroy: self.confirm_destroy.clone(),
+            retain_data_on_destroy: self.retain_data_on_destroy.unwrap_or(true),
+            tags: self.tags.clone(),
+            platform,
+        })
+    }
+}
+
+impl TenantSpec {
+    /// The container image reference: repository plus a tag derived from the
+    /// WordPress and PHP versions, as the official image names them.
+    pub fn image_reference(&self) -> String {
+        format!(
+            "{}:{}-php{}-apache",
+            self.image, self.wordpress_version, self.php_version
+        )
+    }
+
+    /// Number of tasks the service should run given the status.
+    pub fn effective_desired_count(&self) -> u32 {
+        match self.status {
+            TenantStatus::Active => self.desired_count,
+            TenantStatus::Suspended => 0,
+        }
+    }
+
+    /// Tags for every AWS part: platform defaults, then the user's, then the
+    /// ownership tags (which nobody may override).
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.platform.default_tags.clone();
+        tags.extend(self.tags.clone());
+        tags.insert(
+            crate::naming::TAG_TENANT.to_owned(),
+            self.tenant_id.clone(),
+        );
+        tags.insert(
+            crate::naming::TAG_ENVIRONMENT.to_owned(),
+            self.platform.environment.as_str().to_owned(),
+        );
+        tags
+    }
+
+    /// The names of every part (SPEC §2).
+    pub fn names(&self) -> crate::naming::TenantNames {
+        crate::naming::TenantNames::new(
+            self.platform.environment,
+            &self.tenant_id,
+            &self.subdomain,
+            &self.platform.domain,
+        )
+    }
+
+    /// The check a destroy must pass (SPEC §3 Delete); `Err` says how to
+    /// proceed.
+    pub fn check_destroy(&self) -> Result<(), crate::CoreError> {
+        if self.deletion_protection {
+            return Err(crate::CoreError::DestroyBlocked {
+                tenant_id: self.tenant_id.clone(),
+                reason: "deletion_protection is true".into(),
+                how: "set deletion_protection = false, apply, then destroy".into(),
+            });
+        }
+        if self.platform.environment == Environment::Prod
+            && self.confirm_destroy.as_deref() != Some(self.name.as_str())
+        {
+            return Err(crate::CoreError::DestroyBlocked {
+                tenant_id: self.tenant_id.clone(),
+                reason: "in prod, confirm_destroy must equal the tenant's name".into(),
+                how: format!(
+                    "set confirm_destroy = {:?}, apply, then destroy",
+                    self.name
+                ),
+            });
+        }
+        Ok(())
+    }
+}
