@@ -19,7 +19,7 @@ use crate::observed::{ForeignPart, ObservedTenant, TenantKey, describe_owner, ow
 use crate::parts::*;
 use crate::plan::{PartAction, TenantPlan, needs_new_revision};
 use crate::ports::{MysqlAdmin, PortError, PortErrorKind, Ports};
-use crate::spec::{Platform, TenantSpec};
+use crate::spec::{Platform, TenantSpec, TenantStatus};
 
 /// Days a deleted tenant secret can still be restored.
 pub const SECRET_RECOVERY_WINDOW_DAYS: u32 = 7;
@@ -749,14 +749,24 @@ impl Run<'_> {
         d.service.task_definition_arn = td_arn;
 
         // Stage 3: routing and DNS, concurrently.
+        let rule_arn: Mutex<Option<(String, Option<RuleAction>)>> = Mutex::new(None);
         let rule_step = async {
             // Replacing the target group deleted the rule that used it.
+            if let Some(r) = &self.observed.listener_rule {
+                *rule_arn.lock().map_err(|_| poisoned(Part::ListenerRule))? = Some((r.arn.clone(), r.action.clone()));
+            }
             let must_create = matches!(self.action(Part::ListenerRule), PartAction::Create | PartAction::Replace(_))
                 || matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
             match (self.action(Part::ListenerRule), &self.observed.listener_rule) {
                 _ if must_create => {
-                    let r = e.create_rule(&d.listener_rule, &self.spec.tenant_id).await.map_err(fail("create", Part::ListenerRule, "CreateRule"))?;
+                    // ECS only places a service behind a target group that a
+                    // listener forwards to: a new rule forwards first, and a
+                    // suspended tenant's fixed response is set after stage 4.
+                    let mut forwarding = d.listener_rule.clone();
+                    forwarding.action = RuleAction::Forward(d.service.target_group_arn.clone());
+                    let r = e.create_rule(&forwarding, &self.spec.tenant_id).await.map_err(fail("create", Part::ListenerRule, "CreateRule"))?;
                     self.record(Created::ListenerRule(r.arn.clone()));
+                    *rule_arn.lock().map_err(|_| poisoned(Part::ListenerRule))? = Some((r.arn, r.action));
                 }
                 (PartAction::Update(f), Some(r)) => {
                     if f.iter().any(|f| *f == "host" || *f == "action") {
@@ -790,15 +800,21 @@ impl Run<'_> {
         // Stage 4: the service.
         let svc = &d.service;
         let recreate_service = matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
+        let rule = rule_arn.lock().map_err(|_| poisoned(Part::ListenerRule))?.clone();
+        let rule_now = match (&rule, self.action(Part::ListenerRule)) {
+            // A modified rule now has the desired action.
+            (Some((arn, _)), PartAction::Update(f)) if f.contains(&"action") => Some((arn.clone(), Some(d.listener_rule.action.clone()))),
+            (r, _) => r.clone(),
+        };
         match self.action(Part::Service) {
             PartAction::Create => {
-                self.create_service(svc).await?;
+                self.create_service_behind(svc, rule_now.as_ref()).await?;
             }
             PartAction::Replace(_) => {
                 if !recreate_service && let Some(s) = &self.observed.service {
                     ignore_not_found(ports.ecs.delete_service(&s.cluster, &s.name).await).map_err(fail("replace", Part::Service, "DeleteService"))?;
                 }
-                self.create_service(svc).await?;
+                self.create_service_behind(svc, rule_now.as_ref()).await?;
             }
             PartAction::Update(f) => {
                 if f.iter().any(|f| *f == "task_definition" || *f == "desired_count") {
@@ -821,9 +837,22 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn create_service(&self, svc: &ServiceSpec) -> StepResult<()> {
-        let s = self.engine.ports.ecs.create_service(svc).await.map_err(fail("create", Part::Service, "CreateService"))?;
+    /// Creates the service; the rule must forward to the target group while
+    /// ECS attaches the service, then gets the desired action (the suspended
+    /// page) back.
+    async fn create_service_behind(&self, svc: &ServiceSpec, rule: Option<&(String, Option<RuleAction>)>) -> StepResult<()> {
+        let ports = &self.engine.ports;
+        let forward = RuleAction::Forward(svc.target_group_arn.clone());
+        let host = self.spec.names().fqdn;
+        let needs_forward = rule.filter(|(_, action)| action.as_ref() != Some(&forward));
+        if let Some((arn, _)) = needs_forward {
+            ports.elbv2.modify_rule(arn, &host, &forward).await.map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+        }
+        let s = ports.ecs.create_service(svc).await.map_err(fail("create", Part::Service, "CreateService"))?;
         self.record(Created::Service(svc.cluster.clone(), s.name));
+        if let (Some((arn, _)), TenantStatus::Suspended) = (rule, self.spec.status) {
+            ports.elbv2.modify_rule(arn, &host, &suspended_action()).await.map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+        }
         Ok(())
     }
 
@@ -847,11 +876,11 @@ impl Run<'_> {
                 // anything that outlives this run.
                 Created::Secret(arn) => ignore_not_found(ports.secrets.delete_secret(arn, 0).await),
                 Created::DatabaseUser(name) => match self.engine.mysql().await {
-                    Ok(m) => m.drop_user(name).await,
+                    Ok(m) => ignore_not_found(m.drop_user(name).await),
                     Err(e) => Err(PortError::new(PortErrorKind::Other, "connect", e.to_string())),
                 },
                 Created::Database(name) => match self.engine.mysql().await {
-                    Ok(m) => m.drop_database(name).await,
+                    Ok(m) => ignore_not_found(m.drop_database(name).await),
                     Err(e) => Err(PortError::new(PortErrorKind::Other, "connect", e.to_string())),
                 },
             };
@@ -861,6 +890,14 @@ impl Run<'_> {
             }
         }
         (removed, errors)
+    }
+}
+
+fn poisoned(part: Part) -> StepFailure {
+    StepFailure {
+        step: format!("record {part}"),
+        part,
+        error: CoreError::port(part, "internal", PortError::new(PortErrorKind::Other, "Poisoned", "a concurrent step panicked")),
     }
 }
 
@@ -894,4 +931,207 @@ pub async fn observe_and_plan(engine: &Engine, spec: &TenantSpec, previous_subdo
     let observed = engine.observe_one(&spec.tenant_id, &subdomains).await?;
     let plan = crate::plan(spec, &observed);
     Ok((observed, plan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{FakeCloud, failing_kth};
+    use crate::spec::{TenantInput, TenantStatus};
+    use crate::{plan, plan_destroy};
+
+    fn spec(platform: Arc<Platform>, tenant_id: &str) -> TenantSpec {
+        TenantInput {
+            name: "ACME".into(),
+            contact_email: "ops@acme.example".into(),
+            tenant_id: Some(tenant_id.into()),
+            subdomain: Some(format!("t{}", &tenant_id[8..])),
+            tags: [("team".to_owned(), "web".to_owned())].into(),
+            ..TenantInput::default()
+        }
+        .resolve(platform)
+        .expect("valid spec")
+    }
+
+    async fn converge(engine: &Engine, s: &TenantSpec) -> Result<ObservedTenant, CoreError> {
+        let (observed, p) = observe_and_plan(engine, s, &[]).await?;
+        engine.apply(s, &observed, &p).await
+    }
+
+    fn setup() -> (Arc<FakeCloud>, Arc<Platform>, Engine) {
+        let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+        let platform = Arc::new(platform);
+        let engine = Engine::new(platform.clone(), cloud.ports());
+        (cloud, platform, engine)
+    }
+
+    #[tokio::test]
+    async fn create_converges_and_destroy_keeps_only_retained_data() {
+        let (_cloud, platform, engine) = setup();
+        let s = spec(platform, "123456789012");
+        let after = converge(&engine, &s).await.expect("apply");
+        for part in Part::ALL {
+            assert!(after.has(part), "{part} exists after apply");
+        }
+        let again = plan(&s, &after);
+        assert!(again.is_empty(), "second plan is empty:\n{again}");
+
+        let d = plan_destroy(&s, &after);
+        let report = engine.destroy(&s, &after, &d).await.expect("destroy");
+        assert_eq!(report.retained.len(), 3, "{:?}", report.retained);
+        let gone = engine.observe_one(&s.tenant_id, &[s.subdomain.clone()]).await.expect("observe");
+        let left: Vec<Part> = Part::ALL.into_iter().filter(|p| gone.has(*p)).collect();
+        // The secret waits out its recovery window: observed, but pending.
+        assert_eq!(left, [Part::Secret, Part::Database, Part::DatabaseUser]);
+        assert!(gone.secret.as_ref().is_some_and(|s| s.pending_deletion));
+        assert!(gone.database_user.as_ref().is_some_and(|u| u.locked));
+    }
+
+    #[tokio::test]
+    async fn independent_parts_are_created_concurrently() {
+        let (cloud, platform, engine) = setup();
+        let s = spec(platform, "123456789012");
+        let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+        cloud.set_latency(Duration::from_millis(40));
+        cloud.clear_calls();
+        engine.apply(&s, &observed, &p).await.expect("apply");
+        let calls = cloud.calls();
+        let span = |op: &str| {
+            let c = calls.iter().find(|c| c.op == op).unwrap_or_else(|| panic!("no {op} call"));
+            (c.started, c.finished)
+        };
+        let stage1 = ["secrets.CreateSecret", "efs.CreateAccessPoint", "logs.CreateLogGroup", "elbv2.CreateTargetGroup", "mysql.CreateDatabase"];
+        for a in stage1 {
+            for b in stage1 {
+                if a != b {
+                    let (sa, fa) = span(a);
+                    let (sb, fb) = span(b);
+                    assert!(sa < fb && sb < fa, "{a} and {b} overlap");
+                }
+            }
+        }
+        // Dependent steps wait: the task definition after its inputs, the
+        // service after the task definition and the listener rule.
+        let (_, secret_done) = span("secrets.CreateSecret");
+        let (td_start, td_done) = span("ecs.RegisterTaskDefinition");
+        let (_, rule_done) = span("elbv2.CreateRule");
+        let (svc_start, _) = span("ecs.CreateService");
+        assert!(secret_done <= td_start && td_done <= svc_start && rule_done <= svc_start);
+    }
+
+    /// Fails each mutating call in turn: the apply reports step, part and
+    /// code, leaves nothing behind, and a re-apply converges.
+    #[tokio::test]
+    async fn a_failure_at_any_step_leaves_no_orphans() {
+        let mut k = 1;
+        loop {
+            let (cloud, platform, _) = setup();
+            let injected = PortError::new(PortErrorKind::Other, "InjectedFailure", "boom");
+            let (failing, counter) = failing_kth(cloud.ports(), k, injected);
+            let engine = Engine::new(platform.clone(), failing);
+            let s = spec(platform.clone(), "123456789012");
+            match converge(&engine, &s).await {
+                Ok(_) => {
+                    assert!(!counter.fired(), "k={k}: succeeded although a call failed");
+                    assert!(k > 10, "only {k} mutating calls for ten parts?");
+                    break;
+                }
+                Err(e) => {
+                    let failed = counter.failed().expect("the injected failure fired");
+                    let CoreError::Apply { step, rollback_errors, .. } = &e else { panic!("k={k}: not an apply error: {e}") };
+                    assert_eq!(e.code(), Some("InjectedFailure"), "k={k}: {e}");
+                    assert!(rollback_errors.is_empty(), "k={k} ({}): {rollback_errors:?}", failed.op);
+                    assert!(!step.is_empty());
+                    let clean = Engine::new(platform.clone(), cloud.ports());
+                    let left = clean.observe_one(&s.tenant_id, &[s.subdomain.clone()]).await.expect("observe");
+                    assert!(!left.exists(), "k={k} ({} failed, step {step}): orphans left: {left:?}", failed.op);
+                    let after = converge(&clean, &s).await.unwrap_or_else(|e| panic!("k={k}: re-apply failed: {e}"));
+                    assert!(plan(&s, &after).is_empty(), "k={k}: re-apply converges");
+                }
+            }
+            k += 1;
+        }
+    }
+
+    #[tokio::test]
+    async fn parts_left_by_an_interrupted_run_are_adopted() {
+        let (cloud, platform, engine) = setup();
+        let s = spec(platform.clone(), "123456789012");
+        let facts = engine.facts().await.expect("facts").clone();
+        let d = DesiredTenant::new(&s, &facts, &ObservedTenant::default());
+        let ports = cloud.ports();
+        ports.elbv2.create_target_group(&d.target_group).await.expect("tg");
+        ports.logs.create_log_group(&d.log_group).await.expect("lg");
+        let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+        assert_eq!(p.action(Part::TargetGroup), &PartAction::NoChange);
+        assert_eq!(p.action(Part::LogGroup), &PartAction::NoChange);
+        assert_eq!(p.action(Part::Service), &PartAction::Create);
+        let after = engine.apply(&s, &observed, &p).await.expect("apply");
+        assert!(plan(&s, &after).is_empty());
+        assert_eq!(cloud.calls_to("elbv2.CreateTargetGroup").len(), 1, "not created twice");
+    }
+
+    #[tokio::test]
+    async fn parts_owned_by_someone_else_are_a_conflict() {
+        let (cloud, platform, engine) = setup();
+        let s = spec(platform, "123456789012");
+        let facts = engine.facts().await.expect("facts").clone();
+        let mut d = DesiredTenant::new(&s, &facts, &ObservedTenant::default());
+        d.target_group.tags.insert(crate::naming::TAG_TENANT.into(), "999999999999".into());
+        cloud.ports().elbv2.create_target_group(&d.target_group).await.expect("tg");
+        let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+        assert_eq!(p.conflicts.len(), 1, "{p}");
+        assert_eq!(p.conflicts[0].part, Part::TargetGroup);
+        let err = engine.apply(&s, &observed, &p).await.expect_err("refused");
+        assert!(matches!(err, CoreError::NotOwned { part: Part::TargetGroup, .. }), "{err}");
+        assert!(err.to_string().contains("999999999999"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_taken_subdomain_is_a_conflict() {
+        let (_cloud, platform, engine) = setup();
+        let a = spec(platform.clone(), "123456789012");
+        converge(&engine, &a).await.expect("first tenant");
+        let mut b = spec(platform, "210987654321");
+        b.subdomain = a.subdomain.clone();
+        let (_, p) = observe_and_plan(&engine, &b, &[]).await.expect("plan");
+        assert!(p.conflicts.iter().any(|c| c.part == Part::ListenerRule), "{p}");
+    }
+
+    #[tokio::test]
+    async fn suspended_tenants_are_created_and_resumed() {
+        let (_cloud, platform, engine) = setup();
+        let mut s = spec(platform, "123456789012");
+        s.status = TenantStatus::Suspended;
+        let after = converge(&engine, &s).await.expect("apply suspended");
+        assert_eq!(after.service.as_ref().map(|s| s.desired_count), Some(0));
+        assert_eq!(after.listener_rule.as_ref().and_then(|r| r.action.clone()), Some(suspended_action()));
+        assert!(plan(&s, &after).is_empty());
+        s.status = TenantStatus::Active;
+        let after = converge(&engine, &s).await.expect("resume");
+        assert_eq!(after.service.as_ref().map(|s| s.desired_count), Some(s.desired_count));
+        assert!(matches!(after.listener_rule.as_ref().and_then(|r| r.action.clone()), Some(RuleAction::Forward(_))));
+    }
+
+    #[tokio::test]
+    async fn concurrent_tenants_get_unique_priorities() {
+        let (_cloud, platform, engine) = setup();
+        let ids: Vec<String> = (0..20).map(|i| format!("1234567890{i:02}")).collect();
+        let specs: Vec<TenantSpec> = ids.iter().map(|id| spec(platform.clone(), id)).collect();
+        let results = futures::future::join_all(specs.iter().map(|s| converge(&engine, s))).await;
+        let mut priorities = HashSet::new();
+        for r in results {
+            let o = r.expect("apply");
+            assert!(priorities.insert(o.listener_rule.expect("rule").priority));
+        }
+        assert_eq!(priorities.len(), 20);
+    }
+
+    #[test]
+    fn priorities_skip_taken_ones() {
+        let taken: HashSet<u32> = (1..=MAX_RULE_PRIORITY).filter(|p| *p != 4242).collect();
+        assert_eq!(pick_priority("123456789012", &taken, 0), Some(4242));
+        let all: HashSet<u32> = (1..=MAX_RULE_PRIORITY).collect();
+        assert_eq!(pick_priority("123456789012", &all, 0), None);
+    }
 }

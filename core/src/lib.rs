@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod aws;
+pub mod contract;
 pub mod engine;
 pub mod error;
 pub mod fake;

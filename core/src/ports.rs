@@ -69,7 +69,8 @@ pub trait EcsApi: Send + Sync {
     async fn describe_services(&self, cluster: &str, names: &[String]) -> PortResult<Vec<ObservedService>>;
     /// Creates a Fargate service.
     async fn create_service(&self, spec: &ServiceSpec) -> PortResult<ObservedService>;
-    /// Points the service at a task definition and/or sets the desired count.
+    /// Points the service at a task definition (an empty ARN keeps the
+    /// current one) and sets the desired count.
     async fn update_service(&self, cluster: &str, name: &str, task_definition_arn: &str, desired_count: u32) -> PortResult<ObservedService>;
     /// Deletes the service (forced: it need not be scaled down first).
     async fn delete_service(&self, cluster: &str, name: &str) -> PortResult<()>;
@@ -147,7 +148,8 @@ pub trait SecretsApi: Send + Sync {
     async fn get_secret_value(&self, arn: &str) -> PortResult<String>;
     /// Stores a new value.
     async fn put_secret_value(&self, arn: &str, value: &str) -> PortResult<()>;
-    /// Schedules deletion with a recovery window.
+    /// Schedules deletion with a recovery window of 7–30 days; `0` deletes
+    /// at once without recovery (used to undo a secret this run created).
     async fn delete_secret(&self, arn: &str, recovery_window_days: u32) -> PortResult<()>;
     /// Cancels a scheduled deletion.
     async fn restore_secret(&self, arn: &str) -> PortResult<()>;
@@ -193,9 +195,9 @@ pub trait StsApi: Send + Sync {
 pub trait MysqlAdmin: Send + Sync {
     /// Which of these databases and users exist, in one round trip.
     async fn observe(&self, databases: &[String], users: &[String]) -> PortResult<(Vec<ObservedDatabase>, Vec<ObservedDatabaseUser>)>;
-    /// `CREATE DATABASE`.
+    /// `CREATE DATABASE IF NOT EXISTS`: creating an existing one succeeds.
     async fn create_database(&self, name: &str) -> PortResult<()>;
-    /// `DROP DATABASE`.
+    /// `DROP DATABASE IF EXISTS`: NotFound or success for a missing one.
     async fn drop_database(&self, name: &str) -> PortResult<()>;
     /// `CREATE USER … IDENTIFIED BY` and `GRANT ALL ON db.*`.
     async fn create_user(&self, name: &str, password: &str, database: &str) -> PortResult<()>;
@@ -203,7 +205,7 @@ pub trait MysqlAdmin: Send + Sync {
     async fn set_password(&self, name: &str, password: &str, database: &str) -> PortResult<()>;
     /// `ALTER USER … ACCOUNT LOCK/UNLOCK`.
     async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()>;
-    /// `DROP USER`.
+    /// `DROP USER IF EXISTS`: NotFound or success for a missing one.
     async fn drop_user(&self, name: &str) -> PortResult<()>;
 }
 

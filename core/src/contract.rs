@@ -1,0 +1,1862 @@
+//! One contract suite for every implementation of the [`ports`](crate::ports)
+//! (in the style of `object_store`'s shared integration tests): the in-memory
+//! fake runs it in unit tests, the real AWS and MySQL ports run it against the
+//! moto emulator and MariaDB in the acceptance tests.
+//!
+//! Each function exercises one port's whole contract on the given platform
+//! under a fresh random tenant id — create, observe (names, tags, fields as
+//! created), update, observe, delete, observe absent, delete again — and
+//! removes what it created even when a step fails. Everything asserted here
+//! is AWS's (and MySQL's) behaviour, not a fake's: where AWS leaves a choice
+//! (a second delete that may succeed or report NotFound) both are accepted.
+//!
+//! Failures are `Err(String)` naming the port, the step, what was expected
+//! and what was observed. Secret values and passwords are never printed.
+//!
+//! ```no_run
+//! # async fn demo(ports: bbws_core::ports::Ports, platform: bbws_core::Platform) {
+//! bbws_core::contract::run_all(&ports, &platform).await.unwrap();
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use crate::naming::{
+    self, CONTAINER_NAME, CONTAINER_PORT, HEALTH_CHECK_PATH, TAG_ENVIRONMENT, TAG_TENANT,
+    TenantNames, WEB_SERVER_UID,
+};
+use crate::parts::*;
+use crate::ports::*;
+use crate::spec::Platform;
+
+/// Runs every port's contract, one after the other, and reports every
+/// failure (not just the first).
+pub async fn run_all(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let mut errors = Vec::new();
+    let mut record = |r: Result<(), String>| {
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    };
+    record(sts(ports, platform).await);
+    record(rds(ports, platform).await);
+    record(secrets(ports, platform).await);
+    record(logs(ports, platform).await);
+    record(efs(ports, platform).await);
+    record(elbv2(ports, platform).await);
+    record(route53(ports, platform).await);
+    record(ecs(ports, platform).await);
+    record(mysql(ports, platform).await);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// A fresh tenant for one contract run.
+struct Tenant {
+    id: String,
+    names: TenantNames,
+    tags: Tags,
+}
+
+impl Tenant {
+    fn new(platform: &Platform) -> Self {
+        let id = naming::generate_tenant_id();
+        let names = TenantNames::new(platform.environment, &id, &id, &platform.domain);
+        let mut tags = Tags::new();
+        tags.insert(TAG_TENANT.into(), id.clone());
+        tags.insert(TAG_ENVIRONMENT.into(), platform.environment.as_str().into());
+        tags.insert("purpose".into(), "bbws-contract".into());
+        Tenant { id, names, tags }
+    }
+}
+
+fn extra_tag() -> Tags {
+    let mut t = Tags::new();
+    t.insert("contract-step".into(), "tagged".into());
+    t
+}
+
+fn with_extra(tags: &Tags) -> Tags {
+    let mut t = tags.clone();
+    t.extend(extra_tag());
+    t
+}
+
+/// Whether every expected tag is present with its value (AWS may add more).
+fn has_tags(observed: &Tags, expected: &Tags) -> bool {
+    expected.iter().all(|(k, v)| observed.get(k) == Some(v))
+}
+
+/// Names a port and builds failure messages for it.
+#[derive(Clone, Copy)]
+struct Check(&'static str);
+
+impl Check {
+    fn fail(self, step: &str, expected: impl std::fmt::Display, observed: impl Debug) -> String {
+        format!(
+            "{} contract, step {step:?}: expected {expected}, observed {observed:?}",
+            self.0
+        )
+    }
+
+    /// The call must succeed.
+    fn ok<T>(self, step: &str, r: PortResult<T>) -> Result<T, String> {
+        r.map_err(|e| self.fail(step, "success", e))
+    }
+
+    /// The call must fail with one of `kinds`. (A success is not printed:
+    /// it may carry a secret.)
+    fn err<T>(
+        self,
+        step: &str,
+        r: PortResult<T>,
+        kinds: &[PortErrorKind],
+    ) -> Result<PortError, String> {
+        match r {
+            Err(e) if kinds.contains(&e.kind) => Ok(e),
+            Err(e) => Err(self.fail(step, format!("an error of kind {kinds:?}"), e)),
+            Ok(_) => Err(self.fail(step, format!("an error of kind {kinds:?}"), "success")),
+        }
+    }
+
+    /// The call must fail, any way.
+    fn any_err<T>(self, step: &str, r: PortResult<T>) -> Result<PortError, String> {
+        r.err()
+            .ok_or_else(|| self.fail(step, "an error", "success"))
+    }
+
+    /// A second delete: success (idempotent) or NotFound.
+    fn gone(self, step: &str, r: PortResult<()>) -> Result<(), String> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind == PortErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.fail(step, "success or a NotFound error", e)),
+        }
+    }
+
+    fn ensure(
+        self,
+        cond: bool,
+        step: &str,
+        expected: impl std::fmt::Display,
+        observed: impl Debug,
+    ) -> Result<(), String> {
+        if cond {
+            Ok(())
+        } else {
+            Err(self.fail(step, expected, observed))
+        }
+    }
+
+    fn eq<T: PartialEq + Debug>(
+        self,
+        step: &str,
+        what: &str,
+        expected: &T,
+        observed: &T,
+    ) -> Result<(), String> {
+        self.ensure(
+            expected == observed,
+            step,
+            format!("{what} = {expected:?}"),
+            observed,
+        )
+    }
+
+    fn tags(self, step: &str, expected: &Tags, observed: &Tags) -> Result<(), String> {
+        self.ensure(
+            has_tags(observed, expected),
+            step,
+            format!("tags including {expected:?}"),
+            observed,
+        )
+    }
+}
+
+/// What a contract run created, removed newest first whatever happened.
+#[derive(Default)]
+struct Cleanup {
+    steps: Vec<Undo>,
+    mysql: Option<Arc<dyn MysqlAdmin>>,
+}
+
+enum Undo {
+    Service(String, String),
+    TaskFamily(String),
+    Rule(String),
+    TargetGroup(String),
+    Record(ObservedDnsRecord),
+    AccessPoint(String),
+    LogGroup(String),
+    Secret(String),
+    Database(String),
+    User(String),
+}
+
+impl Cleanup {
+    fn push(&mut self, u: Undo) {
+        self.steps.push(u);
+    }
+
+    /// Best effort: errors (mostly "already gone") are ignored.
+    async fn run(self, ports: &Ports) {
+        for u in self.steps.into_iter().rev() {
+            let _ = match u {
+                Undo::Service(c, n) => ports.ecs.delete_service(&c, &n).await,
+                Undo::TaskFamily(f) => {
+                    for arn in ports
+                        .ecs
+                        .list_task_definitions(&f)
+                        .await
+                        .unwrap_or_default()
+                    {
+                        let _ = ports.ecs.deregister_task_definition(&arn).await;
+                    }
+                    Ok(())
+                }
+                Undo::Rule(arn) => ports.elbv2.delete_rule(&arn).await,
+                Undo::TargetGroup(arn) => ports.elbv2.delete_target_group(&arn).await,
+                Undo::Record(r) => ports.route53.delete_record(&r).await,
+                Undo::AccessPoint(id) => ports.efs.delete_access_point(&id).await,
+                Undo::LogGroup(n) => ports.logs.delete_log_group(&n).await,
+                Undo::Secret(arn) => ports.secrets.delete_secret(&arn, 0).await,
+                Undo::User(n) => match &self.mysql {
+                    Some(m) => m.drop_user(&n).await,
+                    None => Ok(()),
+                },
+                Undo::Database(n) => match &self.mysql {
+                    Some(m) => m.drop_database(&n).await,
+                    None => Ok(()),
+                },
+            };
+        }
+    }
+}
+
+/// A rule priority on the listener that no rule uses: random in the upper
+/// half, so that tenants (spread over the whole range) are rarely in the way.
+fn free_priority(rules: &[ObservedListenerRule]) -> Option<u32> {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..1000)
+        .map(|_| rng.random_range(40_000..=50_000u32))
+        .find(|p| rules.iter().all(|r| r.priority != *p))
+}
+
+/// Creates a forwarding rule at a free priority, retrying when someone else
+/// takes it first.
+async fn create_rule_somewhere(
+    ports: &Ports,
+    c: Check,
+    step: &str,
+    spec: &ListenerRuleSpec,
+) -> Result<ObservedListenerRule, String> {
+    let mut last = None;
+    for _ in 0..5 {
+        let rules = c.ok(
+            &format!("{step}: describe rules"),
+            ports.elbv2.describe_rules(&spec.listener_arn).await,
+        )?;
+        let priority = free_priority(&rules)
+            .ok_or_else(|| c.fail(step, "a free priority in 40000..=50000", rules.len()))?;
+        match ports.elbv2.create_rule(spec, priority).await {
+            Err(e) if e.kind == PortErrorKind::PriorityInUse => last = Some(e),
+            other => return c.ok(step, other),
+        }
+    }
+    Err(c.fail(step, "a rule at a free priority", last))
+}
+
+fn normalise_dns(s: &str) -> String {
+    s.trim_end_matches('.')
+        .trim_start_matches("dualstack.")
+        .to_ascii_lowercase()
+}
+
+fn normalise_target(t: &RecordTarget) -> RecordTarget {
+    match t {
+        RecordTarget::Alias {
+            dns_name,
+            hosted_zone_id,
+        } => RecordTarget::Alias {
+            dns_name: normalise_dns(dns_name),
+            hosted_zone_id: hosted_zone_id.trim_start_matches("/hostedzone/").to_owned(),
+        },
+        RecordTarget::Cname(v) => RecordTarget::Cname(normalise_dns(v)),
+    }
+}
+
+// ------------------------------------------------------------------ STS, RDS
+
+/// STS: the caller has an ARN.
+pub async fn sts(ports: &Ports, _platform: &Platform) -> Result<(), String> {
+    let c = Check("sts");
+    let arn = c.ok("caller_arn", ports.sts.caller_arn().await)?;
+    c.ensure(arn.starts_with("arn:"), "caller_arn", "an ARN (arn:…)", arn)
+}
+
+/// RDS: the platform's instance has an endpoint; an unknown one is NotFound.
+pub async fn rds(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let c = Check("rds");
+    let id = &platform.database.instance_identifier;
+    let (host, port) = c.ok(
+        "instance_endpoint of the platform's instance",
+        ports.rds.instance_endpoint(id).await,
+    )?;
+    c.ensure(
+        !host.is_empty() && port != 0,
+        "instance_endpoint of the platform's instance",
+        "a host and a port",
+        (host, port),
+    )?;
+    let missing = format!("bbws-contract-missing-{}", naming::generate_tenant_id());
+    c.err(
+        "instance_endpoint of an unknown instance",
+        ports.rds.instance_endpoint(&missing).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ Secrets
+
+/// Secrets Manager: create, read, update, tag, name collision, deletion with
+/// a recovery window (pending, unreadable, restorable), forced deletion.
+pub async fn secrets(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let mut cleanup = Cleanup::default();
+    let r = secrets_steps(ports, &t, &mut cleanup).await;
+    cleanup.run(ports).await;
+    r
+}
+
+async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
+    let c = Check("secrets");
+    let api = &ports.secrets;
+    let name = &t.names.secret;
+    let value1 = serde_json::json!({ "username": t.names.database_user, "password": crate::fake::random_password() }).to_string();
+    let value2 = serde_json::json!({ "username": t.names.database_user, "password": crate::fake::random_password() }).to_string();
+
+    let before = c.ok("describe before create", api.describe_secret(name).await)?;
+    c.ensure(
+        before.is_none(),
+        "describe before create",
+        "no secret",
+        &before,
+    )?;
+    c.err(
+        "get_secret_value of a missing secret",
+        api.get_secret_value(name).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    c.err(
+        "delete_secret of a missing secret",
+        api.delete_secret(name, 7).await,
+        &[PortErrorKind::NotFound],
+    )?;
+
+    let spec = SecretSpec {
+        name: name.clone(),
+        tags: t.tags.clone(),
+    };
+    let created = c.ok("create_secret", api.create_secret(&spec, &value1).await)?;
+    cleanup.push(Undo::Secret(created.arn.clone()));
+    c.eq("create_secret", "name", name, &created.name)?;
+    c.ensure(
+        created.arn.starts_with("arn:aws:secretsmanager:")
+            && created.arn.contains(&format!(":secret:{name}")),
+        "create_secret",
+        format!("an ARN arn:aws:secretsmanager:…:secret:{name}-…"),
+        &created.arn,
+    )?;
+    c.tags("create_secret", &t.tags, &created.tags)?;
+    c.ensure(
+        !created.pending_deletion,
+        "create_secret",
+        "not pending deletion",
+        &created,
+    )?;
+
+    for (step, key) in [
+        ("describe by name", name.as_str()),
+        ("describe by ARN", created.arn.as_str()),
+    ] {
+        let d = c.ok(step, api.describe_secret(key).await)?;
+        let d = d.ok_or_else(|| c.fail(step, "the secret", "none"))?;
+        c.eq(step, "ARN", &created.arn, &d.arn)?;
+        c.eq(step, "name", name, &d.name)?;
+        c.tags(step, &t.tags, &d.tags)?;
+        c.ensure(!d.pending_deletion, step, "not pending deletion", &d)?;
+    }
+
+    let v = c.ok("get_secret_value", api.get_secret_value(&created.arn).await)?;
+    c.ensure(
+        v == value1,
+        "get_secret_value",
+        "the value stored at creation",
+        "another value",
+    )?;
+    c.ok(
+        "put_secret_value",
+        api.put_secret_value(&created.arn, &value2).await,
+    )?;
+    let v = c.ok(
+        "get_secret_value after put",
+        api.get_secret_value(&created.arn).await,
+    )?;
+    c.ensure(
+        v == value2,
+        "get_secret_value after put",
+        "the value put",
+        "another value",
+    )?;
+
+    c.ok(
+        "tag_resource",
+        api.tag_resource(&created.arn, &extra_tag()).await,
+    )?;
+    let d = c.ok(
+        "describe after tag_resource",
+        api.describe_secret(name).await,
+    )?;
+    let d = d.ok_or_else(|| c.fail("describe after tag_resource", "the secret", "none"))?;
+    c.tags("describe after tag_resource", &with_extra(&t.tags), &d.tags)?;
+
+    let step = "create_secret with a taken name";
+    match api.create_secret(&spec, &value1).await {
+        Err(e) if e.kind == PortErrorKind::AlreadyExists => {}
+        Err(e) => return Err(c.fail(step, "an AlreadyExists error", e)),
+        Ok(s) => {
+            cleanup.push(Undo::Secret(s.arn.clone()));
+            return Err(c.fail(step, "an AlreadyExists error", s));
+        }
+    }
+
+    c.ok(
+        "delete_secret with a 7-day recovery window",
+        api.delete_secret(&created.arn, 7).await,
+    )?;
+    let d = c.ok(
+        "describe while pending deletion",
+        api.describe_secret(name).await,
+    )?;
+    let d = d.ok_or_else(|| {
+        c.fail(
+            "describe while pending deletion",
+            "the secret, still described",
+            "none",
+        )
+    })?;
+    c.ensure(
+        d.pending_deletion,
+        "describe while pending deletion",
+        "pending_deletion = true",
+        &d,
+    )?;
+    c.any_err(
+        "get_secret_value while pending deletion",
+        api.get_secret_value(&created.arn).await,
+    )?;
+    if let Ok(s) = api.create_secret(&spec, &value1).await {
+        cleanup.push(Undo::Secret(s.arn.clone()));
+        return Err(c.fail(
+            "create_secret with the name of a secret pending deletion",
+            "an error",
+            s,
+        ));
+    }
+
+    c.ok("restore_secret", api.restore_secret(&created.arn).await)?;
+    let d = c.ok("describe after restore", api.describe_secret(name).await)?;
+    let d = d.ok_or_else(|| c.fail("describe after restore", "the secret", "none"))?;
+    c.ensure(
+        !d.pending_deletion,
+        "describe after restore",
+        "pending_deletion = false",
+        &d,
+    )?;
+    let v = c.ok(
+        "get_secret_value after restore",
+        api.get_secret_value(&created.arn).await,
+    )?;
+    c.ensure(
+        v == value2,
+        "get_secret_value after restore",
+        "the value from before the deletion",
+        "another value",
+    )?;
+
+    // Recovery window 0: deletion without recovery (AWS's
+    // ForceDeleteWithoutRecovery, which completes asynchronously).
+    c.ok(
+        "delete_secret without recovery (window 0)",
+        api.delete_secret(&created.arn, 0).await,
+    )?;
+    let d = c.ok(
+        "describe after deletion without recovery",
+        api.describe_secret(name).await,
+    )?;
+    c.ensure(
+        d.as_ref().is_none_or(|d| d.pending_deletion),
+        "describe after deletion without recovery",
+        "no secret (or one still being deleted)",
+        &d,
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ Logs
+
+/// CloudWatch Logs: log group lifecycle, prefix search, retention, tags,
+/// appending events (which creates the group).
+pub async fn logs(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let mut cleanup = Cleanup::default();
+    let r = logs_steps(ports, &t, &mut cleanup).await;
+    cleanup.run(ports).await;
+    r
+}
+
+async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
+    let c = Check("logs");
+    let api = &ports.logs;
+    let name = &t.names.log_group;
+    let find = |groups: &[ObservedLogGroup], n: &str| groups.iter().find(|g| g.name == n).cloned();
+
+    let before = c.ok(
+        "describe before create",
+        api.describe_log_groups(name).await,
+    )?;
+    c.ensure(
+        find(&before, name).is_none(),
+        "describe before create",
+        "no such log group",
+        &before,
+    )?;
+
+    let spec = LogGroupSpec {
+        name: name.clone(),
+        retention_days: 30,
+        tags: t.tags.clone(),
+    };
+    let created = c.ok("create_log_group", api.create_log_group(&spec).await)?;
+    cleanup.push(Undo::LogGroup(name.clone()));
+    c.eq("create_log_group", "name", name, &created.name)?;
+    c.ensure(
+        created.arn.starts_with("arn:aws:logs:")
+            && created.arn.ends_with(&format!(":log-group:{name}")),
+        "create_log_group",
+        format!("an ARN arn:aws:logs:…:log-group:{name} (without :*)"),
+        &created.arn,
+    )?;
+    c.eq(
+        "create_log_group",
+        "retention",
+        &Some(30),
+        &created.retention_days,
+    )?;
+    c.tags("create_log_group", &t.tags, &created.tags)?;
+
+    let groups = c.ok("describe after create", api.describe_log_groups(name).await)?;
+    let g = find(&groups, name)
+        .ok_or_else(|| c.fail("describe after create", "the log group", &groups))?;
+    c.eq("describe after create", "ARN", &created.arn, &g.arn)?;
+    c.eq(
+        "describe after create",
+        "retention",
+        &Some(30),
+        &g.retention_days,
+    )?;
+    c.tags("describe after create", &t.tags, &g.tags)?;
+
+    c.err(
+        "create_log_group with a taken name",
+        api.create_log_group(&spec).await,
+        &[PortErrorKind::AlreadyExists],
+    )?;
+
+    c.ok(
+        "put_retention_policy",
+        api.put_retention_policy(name, 60).await,
+    )?;
+    c.ok(
+        "tag_log_group",
+        api.tag_log_group(&created.arn, &extra_tag()).await,
+    )?;
+    let groups = c.ok("describe after update", api.describe_log_groups(name).await)?;
+    let g = find(&groups, name)
+        .ok_or_else(|| c.fail("describe after update", "the log group", &groups))?;
+    c.eq(
+        "describe after update",
+        "retention",
+        &Some(60),
+        &g.retention_days,
+    )?;
+    c.tags("describe after update", &with_extra(&t.tags), &g.tags)?;
+
+    c.ok(
+        "append_event to the group",
+        api.append_event(name, "contract", "hello from the contract")
+            .await,
+    )?;
+    let audit = format!("{name}-audit");
+    cleanup.push(Undo::LogGroup(audit.clone()));
+    c.ok(
+        "append_event to a missing group",
+        api.append_event(&audit, "contract", "created on demand")
+            .await,
+    )?;
+    let groups = c.ok("describe by prefix", api.describe_log_groups(name).await)?;
+    c.ensure(
+        find(&groups, name).is_some() && find(&groups, &audit).is_some(),
+        "describe by prefix",
+        format!("both {name} and {audit} (created by append_event)"),
+        groups.iter().map(|g| &g.name).collect::<Vec<_>>(),
+    )?;
+
+    c.ok("delete_log_group", api.delete_log_group(name).await)?;
+    c.ok(
+        "delete_log_group (appended)",
+        api.delete_log_group(&audit).await,
+    )?;
+    let groups = c.ok("describe after delete", api.describe_log_groups(name).await)?;
+    c.ensure(
+        groups.iter().all(|g| g.name != *name && g.name != audit),
+        "describe after delete",
+        "no log group",
+        &groups,
+    )?;
+    c.err(
+        "delete_log_group again",
+        api.delete_log_group(name).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ EFS
+
+/// EFS: access point lifecycle on the platform's file system.
+pub async fn efs(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let mut cleanup = Cleanup::default();
+    let r = efs_steps(ports, platform, &t, &mut cleanup).await;
+    cleanup.run(ports).await;
+    r
+}
+
+async fn efs_steps(
+    ports: &Ports,
+    platform: &Platform,
+    t: &Tenant,
+    cleanup: &mut Cleanup,
+) -> Result<(), String> {
+    let c = Check("efs");
+    let api = &ports.efs;
+    let fs = &platform.efs_file_system_id;
+
+    let before = c.ok(
+        "describe before create",
+        api.describe_access_points(fs).await,
+    )?;
+    c.ensure(
+        before.iter().all(|a| a.name != t.names.access_point),
+        "describe before create",
+        "no access point of this tenant",
+        &before,
+    )?;
+
+    let spec = AccessPointSpec {
+        file_system_id: fs.clone(),
+        name: t.names.access_point.clone(),
+        root_directory: t.names.access_point_root.clone(),
+        posix_uid: WEB_SERVER_UID,
+        tags: t.tags.clone(),
+    };
+    let created = c.ok("create_access_point", api.create_access_point(&spec).await)?;
+    cleanup.push(Undo::AccessPoint(created.id.clone()));
+    let step = "create_access_point";
+    c.ensure(
+        created.id.starts_with("fsap-"),
+        step,
+        "an id fsap-…",
+        &created.id,
+    )?;
+    c.ensure(
+        created.arn.starts_with("arn:aws:elasticfilesystem:")
+            && created
+                .arn
+                .ends_with(&format!("access-point/{}", created.id)),
+        step,
+        "an ARN arn:aws:elasticfilesystem:…:access-point/{id}",
+        &created.arn,
+    )?;
+    c.eq(step, "file system", fs, &created.file_system_id)?;
+    c.eq(step, "name", &spec.name, &created.name)?;
+    c.eq(
+        step,
+        "root directory",
+        &spec.root_directory,
+        &created.root_directory,
+    )?;
+    c.eq(step, "POSIX uid", &Some(WEB_SERVER_UID), &created.posix_uid)?;
+    c.tags(step, &t.tags, &created.tags)?;
+    c.ensure(
+        !created.tags.contains_key("Name"),
+        step,
+        "tags without Name",
+        &created.tags,
+    )?;
+
+    let all = c.ok(
+        "describe after create",
+        api.describe_access_points(fs).await,
+    )?;
+    let a = all
+        .iter()
+        .find(|a| a.id == created.id)
+        .ok_or_else(|| c.fail("describe after create", "the access point", &all))?;
+    c.eq("describe after create", "access point", &created, a)?;
+
+    c.ok(
+        "tag_resource",
+        api.tag_resource(&created.id, &extra_tag()).await,
+    )?;
+    let all = c.ok(
+        "describe after tag_resource",
+        api.describe_access_points(fs).await,
+    )?;
+    let a = all
+        .iter()
+        .find(|a| a.id == created.id)
+        .ok_or_else(|| c.fail("describe after tag_resource", "the access point", &all))?;
+    c.tags("describe after tag_resource", &with_extra(&t.tags), &a.tags)?;
+    c.eq("describe after tag_resource", "name", &spec.name, &a.name)?;
+
+    c.ok(
+        "delete_access_point",
+        api.delete_access_point(&created.id).await,
+    )?;
+    let all = c.ok(
+        "describe after delete",
+        api.describe_access_points(fs).await,
+    )?;
+    c.ensure(
+        all.iter().all(|a| a.id != created.id),
+        "describe after delete",
+        "no such access point",
+        &all,
+    )?;
+    c.err(
+        "delete_access_point again",
+        api.delete_access_point(&created.id).await,
+        &[PortErrorKind::NotFound],
+    )?;
+
+    let missing = "fs-0000000000000000f";
+    c.err(
+        "describe_access_points of an unknown file system",
+        api.describe_access_points(missing).await,
+        &[PortErrorKind::NotFound, PortErrorKind::InvalidInput],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ ELBv2
+
+/// ELBv2: target group lifecycle, listener rules (priorities, collisions,
+/// actions), the load balancer behind the listener.
+pub async fn elbv2(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let mut cleanup = Cleanup::default();
+    let r = elbv2_steps(ports, platform, &t, &mut cleanup).await;
+    cleanup.run(ports).await;
+    r
+}
+
+fn target_group_spec(platform: &Platform, t: &Tenant) -> TargetGroupSpec {
+    TargetGroupSpec {
+        name: t.names.target_group.clone(),
+        vpc_id: platform.vpc_id.clone(),
+        port: CONTAINER_PORT,
+        health_check_path: HEALTH_CHECK_PATH.into(),
+        tags: t.tags.clone(),
+    }
+}
+
+async fn elbv2_steps(
+    ports: &Ports,
+    platform: &Platform,
+    t: &Tenant,
+    cleanup: &mut Cleanup,
+) -> Result<(), String> {
+    let c = Check("elbv2");
+    let api = &ports.elbv2;
+    let listener = &platform.listener_arn;
+
+    let (dns, zone) = c.ok(
+        "load_balancer_of_listener",
+        api.load_balancer_of_listener(listener).await,
+    )?;
+    c.ensure(
+        !dns.is_empty() && !zone.is_empty(),
+        "load_balancer_of_listener",
+        "a DNS name and a hosted zone",
+        (&dns, &zone),
+    )?;
+
+    let missing_tg = format!("{}-x", t.names.target_group.trim_end_matches("-tg"));
+    let names = vec![t.names.target_group.clone(), missing_tg];
+    let before = c.ok(
+        "describe_target_groups before create",
+        api.describe_target_groups(&names).await,
+    )?;
+    c.ensure(
+        before.is_empty(),
+        "describe_target_groups before create",
+        "no target group (missing names are absent)",
+        &before,
+    )?;
+
+    let spec = target_group_spec(platform, t);
+    let tg = c.ok("create_target_group", api.create_target_group(&spec).await)?;
+    cleanup.push(Undo::TargetGroup(tg.arn.clone()));
+    let step = "create_target_group";
+    c.ensure(
+        tg.arn.starts_with("arn:aws:elasticloadbalancing:")
+            && tg.arn.contains(&format!(":targetgroup/{}/", spec.name)),
+        step,
+        format!(
+            "an ARN arn:aws:elasticloadbalancing:…:targetgroup/{}/…",
+            spec.name
+        ),
+        &tg.arn,
+    )?;
+    c.eq(step, "name", &spec.name, &tg.name)?;
+    c.eq(step, "VPC", &spec.vpc_id, &tg.vpc_id)?;
+    c.eq(step, "port", &spec.port, &tg.port)?;
+    c.eq(
+        step,
+        "health check path",
+        &spec.health_check_path,
+        &tg.health_check_path,
+    )?;
+    c.tags(step, &t.tags, &tg.tags)?;
+
+    let found = c.ok(
+        "describe_target_groups after create",
+        api.describe_target_groups(&names).await,
+    )?;
+    c.ensure(
+        found.len() == 1,
+        "describe_target_groups after create",
+        "exactly the created target group",
+        &found,
+    )?;
+    c.eq(
+        "describe_target_groups after create",
+        "target group",
+        &tg,
+        &found[0],
+    )?;
+
+    c.ok(
+        "set_health_check_path",
+        api.set_health_check_path(&tg.arn, "/healthz").await,
+    )?;
+    c.ok(
+        "add_tags (target group)",
+        api.add_tags(&tg.arn, &extra_tag()).await,
+    )?;
+    let found = c.ok(
+        "describe_target_groups after update",
+        api.describe_target_groups(&names).await,
+    )?;
+    let f = found.first().ok_or_else(|| {
+        c.fail(
+            "describe_target_groups after update",
+            "the target group",
+            &found,
+        )
+    })?;
+    c.eq(
+        "describe_target_groups after update",
+        "health check path",
+        &"/healthz".to_owned(),
+        &f.health_check_path,
+    )?;
+    c.tags(
+        "describe_target_groups after update",
+        &with_extra(&t.tags),
+        &f.tags,
+    )?;
+
+    // Rules.
+    let rules = c.ok("describe_rules", api.describe_rules(listener).await)?;
+    c.ensure(
+        rules.iter().all(|r| (1..=50_000).contains(&r.priority)),
+        "describe_rules",
+        "only numbered rules (the default rule left out)",
+        &rules,
+    )?;
+    let rule_spec = ListenerRuleSpec {
+        listener_arn: listener.clone(),
+        host: t.names.fqdn.clone(),
+        action: RuleAction::Forward(tg.arn.clone()),
+        tags: t.tags.clone(),
+    };
+    let rule = create_rule_somewhere(ports, c, "create_rule", &rule_spec).await?;
+    cleanup.push(Undo::Rule(rule.arn.clone()));
+    let step = "create_rule";
+    c.ensure(
+        rule.arn.starts_with("arn:aws:elasticloadbalancing:")
+            && rule.arn.contains(":listener-rule/"),
+        step,
+        "a listener-rule ARN",
+        &rule.arn,
+    )?;
+    c.eq(step, "listener", listener, &rule.listener_arn)?;
+    c.eq(step, "hosts", &vec![rule_spec.host.clone()], &rule.hosts)?;
+    c.eq(
+        step,
+        "action",
+        &Some(rule_spec.action.clone()),
+        &rule.action,
+    )?;
+    c.tags(step, &t.tags, &rule.tags)?;
+
+    let rules = c.ok(
+        "describe_rules after create",
+        api.describe_rules(listener).await,
+    )?;
+    let r = rules
+        .iter()
+        .find(|r| r.arn == rule.arn)
+        .ok_or_else(|| c.fail("describe_rules after create", "the rule", &rules))?;
+    c.eq("describe_rules after create", "rule", &rule, r)?;
+
+    let other = ListenerRuleSpec {
+        host: format!("other-{}", t.names.fqdn),
+        ..rule_spec.clone()
+    };
+    match api.create_rule(&other, rule.priority).await {
+        Ok(r) => {
+            cleanup.push(Undo::Rule(r.arn.clone()));
+            return Err(c.fail(
+                "create_rule at a taken priority",
+                "a PriorityInUse error",
+                r,
+            ));
+        }
+        Err(e) if e.kind == PortErrorKind::PriorityInUse => {}
+        Err(e) => {
+            return Err(c.fail(
+                "create_rule at a taken priority",
+                "a PriorityInUse error",
+                e,
+            ));
+        }
+    }
+
+    let suspended = suspended_action();
+    let host2 = format!("renamed-{}", t.names.fqdn);
+    c.ok(
+        "modify_rule (host, fixed response)",
+        api.modify_rule(&rule.arn, &host2, &suspended).await,
+    )?;
+    c.ok(
+        "add_tags (rule)",
+        api.add_tags(&rule.arn, &extra_tag()).await,
+    )?;
+    let rules = c.ok(
+        "describe_rules after modify",
+        api.describe_rules(listener).await,
+    )?;
+    let r = rules
+        .iter()
+        .find(|r| r.arn == rule.arn)
+        .ok_or_else(|| c.fail("describe_rules after modify", "the rule", &rules))?;
+    c.eq(
+        "describe_rules after modify",
+        "hosts",
+        &vec![host2.clone()],
+        &r.hosts,
+    )?;
+    c.eq(
+        "describe_rules after modify",
+        "action",
+        &Some(suspended.clone()),
+        &r.action,
+    )?;
+    c.eq(
+        "describe_rules after modify",
+        "priority",
+        &rule.priority,
+        &r.priority,
+    )?;
+    c.tags("describe_rules after modify", &with_extra(&t.tags), &r.tags)?;
+    c.ok(
+        "modify_rule (back to forward)",
+        api.modify_rule(&rule.arn, &rule_spec.host, &rule_spec.action)
+            .await,
+    )?;
+
+    c.ok("delete_rule", api.delete_rule(&rule.arn).await)?;
+    let rules = c.ok(
+        "describe_rules after delete",
+        api.describe_rules(listener).await,
+    )?;
+    c.ensure(
+        rules.iter().all(|r| r.arn != rule.arn),
+        "describe_rules after delete",
+        "no such rule",
+        &rules,
+    )?;
+    c.err(
+        "delete_rule again",
+        api.delete_rule(&rule.arn).await,
+        &[PortErrorKind::NotFound],
+    )?;
+
+    c.ok(
+        "delete_target_group",
+        api.delete_target_group(&tg.arn).await,
+    )?;
+    let found = c.ok(
+        "describe_target_groups after delete",
+        api.describe_target_groups(&names).await,
+    )?;
+    c.ensure(
+        found.is_empty(),
+        "describe_target_groups after delete",
+        "no target group",
+        &found,
+    )?;
+    c.gone(
+        "delete_target_group again",
+        api.delete_target_group(&tg.arn).await,
+    )?;
+
+    let missing_listener = match listener.rsplit_once('/') {
+        Some((head, _)) => format!("{head}/0123456789abcdef"),
+        None => format!("{listener}-missing"),
+    };
+    c.err(
+        "describe_rules of an unknown listener",
+        api.describe_rules(&missing_listener).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ Route53
+
+/// Route53: an alias A record to the load balancer and a CNAME, created,
+/// updated, listed and deleted exactly as observed.
+pub async fn route53(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let mut cleanup = Cleanup::default();
+    let r = route53_steps(ports, platform, &t, &mut cleanup).await;
+    cleanup.run(ports).await;
+    r
+}
+
+async fn route53_steps(
+    ports: &Ports,
+    platform: &Platform,
+    t: &Tenant,
+    cleanup: &mut Cleanup,
+) -> Result<(), String> {
+    let c = Check("route53");
+    let api = &ports.route53;
+    let zone = &platform.hosted_zone_id;
+    let (dns, lb_zone) = c.ok(
+        "load_balancer_of_listener",
+        ports
+            .elbv2
+            .load_balancer_of_listener(&platform.listener_arn)
+            .await,
+    )?;
+    let alias_name = t.names.fqdn.to_ascii_lowercase();
+    let cname_name = naming::fqdn(&format!("c-{}", t.id), &platform.domain).to_ascii_lowercase();
+    let named = |records: &[ObservedDnsRecord], n: &str| {
+        records
+            .iter()
+            .filter(|r| r.name == n)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    let before = c.ok("list_records before create", api.list_records(zone).await)?;
+    c.ensure(
+        named(&before, &alias_name).is_empty() && named(&before, &cname_name).is_empty(),
+        "list_records before create",
+        "no record of this tenant",
+        named(&before, &alias_name),
+    )?;
+
+    let alias = DnsRecordSpec {
+        zone_id: zone.clone(),
+        name: alias_name.clone(),
+        target: RecordTarget::Alias {
+            dns_name: dns.clone(),
+            hosted_zone_id: lb_zone.clone(),
+        },
+    };
+    cleanup.push(Undo::Record(ObservedDnsRecord {
+        zone_id: zone.clone(),
+        name: alias_name.clone(),
+        target: alias.target.clone(),
+    }));
+    c.ok("upsert_record (alias)", api.upsert_record(&alias).await)?;
+    c.ok(
+        "upsert_record (alias, again)",
+        api.upsert_record(&alias).await,
+    )?;
+    let records = c.ok("list_records after alias", api.list_records(zone).await)?;
+    let found = named(&records, &alias_name);
+    c.ensure(
+        found.len() == 1,
+        "list_records after alias",
+        format!("exactly one record {alias_name} (without trailing dot)"),
+        &found,
+    )?;
+    c.eq(
+        "list_records after alias",
+        "target",
+        &normalise_target(&alias.target),
+        &normalise_target(&found[0].target),
+    )?;
+    let alias_observed = found[0].clone();
+
+    let cname = DnsRecordSpec {
+        zone_id: zone.clone(),
+        name: cname_name.clone(),
+        target: RecordTarget::Cname(dns.clone()),
+    };
+    cleanup.push(Undo::Record(ObservedDnsRecord {
+        zone_id: zone.clone(),
+        name: cname_name.clone(),
+        target: cname.target.clone(),
+    }));
+    c.ok("upsert_record (CNAME)", api.upsert_record(&cname).await)?;
+    let records = c.ok("list_records after CNAME", api.list_records(zone).await)?;
+    let found = named(&records, &cname_name);
+    c.ensure(
+        found.len() == 1,
+        "list_records after CNAME",
+        format!("exactly one record {cname_name}"),
+        &found,
+    )?;
+    c.eq(
+        "list_records after CNAME",
+        "target",
+        &normalise_target(&cname.target),
+        &normalise_target(&found[0].target),
+    )?;
+
+    let moved = DnsRecordSpec {
+        target: RecordTarget::Cname(format!("elsewhere.{}", platform.domain)),
+        ..cname.clone()
+    };
+    c.ok(
+        "upsert_record (CNAME, new value)",
+        api.upsert_record(&moved).await,
+    )?;
+    cleanup.push(Undo::Record(ObservedDnsRecord {
+        zone_id: zone.clone(),
+        name: cname_name.clone(),
+        target: moved.target.clone(),
+    }));
+    let records = c.ok("list_records after update", api.list_records(zone).await)?;
+    let found = named(&records, &cname_name);
+    c.ensure(
+        found.len() == 1,
+        "list_records after update",
+        format!("exactly one record {cname_name}"),
+        &found,
+    )?;
+    c.eq(
+        "list_records after update",
+        "target",
+        &normalise_target(&moved.target),
+        &normalise_target(&found[0].target),
+    )?;
+    let cname_observed = found[0].clone();
+
+    c.ok(
+        "delete_record (alias, as observed)",
+        api.delete_record(&alias_observed).await,
+    )?;
+    c.ok(
+        "delete_record (CNAME, as observed)",
+        api.delete_record(&cname_observed).await,
+    )?;
+    let records = c.ok("list_records after delete", api.list_records(zone).await)?;
+    c.ensure(
+        named(&records, &alias_name).is_empty() && named(&records, &cname_name).is_empty(),
+        "list_records after delete",
+        "no record of this tenant",
+        named(&records, &cname_name),
+    )?;
+    c.err(
+        "delete_record again",
+        api.delete_record(&alias_observed).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ ECS
+
+/// ECS: task definition revisions (register, latest, list, deregister) and a
+/// Fargate service behind a target group (create, update, tag, delete).
+pub async fn ecs(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let mut cleanup = Cleanup::default();
+    let r = ecs_steps(ports, platform, &t, &mut cleanup).await;
+    cleanup.run(ports).await;
+    r
+}
+
+fn task_definition_spec(platform: &Platform, t: &Tenant, image: &str) -> TaskDefinitionSpec {
+    let mut environment = BTreeMap::new();
+    environment.insert("WORDPRESS_DB_NAME".into(), t.names.database.clone());
+    environment.insert("WORDPRESS_DB_USER".into(), t.names.database_user.clone());
+    TaskDefinitionSpec {
+        family: t.names.task_family.clone(),
+        image: image.into(),
+        cpu: 256,
+        memory: 512,
+        environment,
+        secrets: secret_refs(&platform.database.admin_secret_arn),
+        file_system_id: platform.efs_file_system_id.clone(),
+        access_point_id: "fsap-0123456789abcdef0".into(),
+        log_group: t.names.log_group.clone(),
+        region: platform.region.clone(),
+        execution_role_arn: platform.execution_role_arn.clone(),
+        task_role_arn: platform.task_role_arn.clone(),
+        tags: t.tags.clone(),
+    }
+}
+
+fn check_task_definition(
+    c: Check,
+    step: &str,
+    spec: &TaskDefinitionSpec,
+    o: &ObservedTaskDefinition,
+) -> Result<(), String> {
+    c.ensure(
+        o.arn.starts_with("arn:aws:ecs:")
+            && o.arn
+                .ends_with(&format!(":task-definition/{}:{}", spec.family, o.revision)),
+        step,
+        format!(
+            "an ARN arn:aws:ecs:…:task-definition/{}:{{revision}}",
+            spec.family
+        ),
+        &o.arn,
+    )?;
+    c.eq(step, "family", &spec.family, &o.family)?;
+    c.eq(step, "image", &spec.image, &o.image)?;
+    c.eq(step, "cpu", &spec.cpu, &o.cpu)?;
+    c.eq(step, "memory", &spec.memory, &o.memory)?;
+    c.eq(step, "environment", &spec.environment, &o.environment)?;
+    c.eq(step, "secrets", &spec.secrets, &o.secrets)?;
+    c.eq(
+        step,
+        "file system",
+        &Some(spec.file_system_id.clone()),
+        &o.file_system_id,
+    )?;
+    c.eq(
+        step,
+        "access point",
+        &Some(spec.access_point_id.clone()),
+        &o.access_point_id,
+    )?;
+    c.eq(
+        step,
+        "log group",
+        &Some(spec.log_group.clone()),
+        &o.log_group,
+    )?;
+    c.tags(step, &spec.tags, &o.tags)
+}
+
+async fn ecs_steps(
+    ports: &Ports,
+    platform: &Platform,
+    t: &Tenant,
+    cleanup: &mut Cleanup,
+) -> Result<(), String> {
+    let c = Check("ecs");
+    let api = &ports.ecs;
+    let cluster = &platform.cluster;
+    let family = &t.names.task_family;
+    let svc_names = vec![
+        t.names.service.clone(),
+        format!("{}-missing", t.names.service),
+    ];
+
+    let before = c.ok(
+        "describe_services before create",
+        api.describe_services(cluster, &svc_names).await,
+    )?;
+    c.ensure(
+        before.is_empty(),
+        "describe_services before create",
+        "no service (missing names are absent)",
+        &before,
+    )?;
+    let latest = c.ok(
+        "latest_task_definition before register",
+        api.latest_task_definition(family).await,
+    )?;
+    c.ensure(
+        latest.is_none(),
+        "latest_task_definition before register",
+        "none",
+        &latest,
+    )?;
+
+    // Task definitions.
+    let spec1 = task_definition_spec(platform, t, "wordpress:6.6-php8.3-apache");
+    cleanup.push(Undo::TaskFamily(family.clone()));
+    let td1 = c.ok(
+        "register_task_definition",
+        api.register_task_definition(&spec1).await,
+    )?;
+    check_task_definition(c, "register_task_definition", &spec1, &td1)?;
+    let latest = c.ok(
+        "latest_task_definition after register",
+        api.latest_task_definition(family).await,
+    )?;
+    c.eq(
+        "latest_task_definition after register",
+        "task definition",
+        &Some(td1.clone()),
+        &latest,
+    )?;
+
+    // The service needs a target group a load balancer uses.
+    let tg = c.ok(
+        "create_target_group (for the service)",
+        ports
+            .elbv2
+            .create_target_group(&target_group_spec(platform, t))
+            .await,
+    )?;
+    cleanup.push(Undo::TargetGroup(tg.arn.clone()));
+    let rule_spec = ListenerRuleSpec {
+        listener_arn: platform.listener_arn.clone(),
+        host: t.names.fqdn.clone(),
+        action: RuleAction::Forward(tg.arn.clone()),
+        tags: t.tags.clone(),
+    };
+    let rule = create_rule_somewhere(ports, c, "create_rule (for the service)", &rule_spec).await?;
+    cleanup.push(Undo::Rule(rule.arn.clone()));
+
+    let svc_spec = ServiceSpec {
+        cluster: cluster.clone(),
+        name: t.names.service.clone(),
+        task_definition_arn: td1.arn.clone(),
+        desired_count: 0,
+        subnet_ids: platform.subnet_ids.clone(),
+        security_group_ids: platform.security_group_ids.clone(),
+        target_group_arn: tg.arn.clone(),
+        container_name: CONTAINER_NAME.into(),
+        container_port: CONTAINER_PORT,
+        tags: t.tags.clone(),
+    };
+    cleanup.push(Undo::Service(cluster.clone(), svc_spec.name.clone()));
+    let svc = c.ok("create_service", api.create_service(&svc_spec).await)?;
+    let step = "create_service";
+    c.ensure(
+        svc.arn.starts_with("arn:aws:ecs:") && svc.arn.ends_with(&format!("/{}", svc_spec.name)),
+        step,
+        format!("an ARN arn:aws:ecs:…:service/…/{}", svc_spec.name),
+        &svc.arn,
+    )?;
+    c.eq(step, "name", &svc_spec.name, &svc.name)?;
+    c.eq(step, "task definition", &td1.arn, &svc.task_definition_arn)?;
+    c.eq(step, "desired count", &0, &svc.desired_count)?;
+    c.ensure(
+        svc.target_group_arns.contains(&tg.arn),
+        step,
+        "the target group",
+        &svc.target_group_arns,
+    )?;
+    c.eq(step, "status", &"ACTIVE".to_owned(), &svc.status)?;
+    c.tags(step, &t.tags, &svc.tags)?;
+
+    let found = c.ok(
+        "describe_services after create",
+        api.describe_services(cluster, &svc_names).await,
+    )?;
+    c.ensure(
+        found.len() == 1,
+        "describe_services after create",
+        "exactly the created service",
+        &found,
+    )?;
+    let f = &found[0];
+    c.eq("describe_services after create", "ARN", &svc.arn, &f.arn)?;
+    c.eq(
+        "describe_services after create",
+        "task definition",
+        &td1.arn,
+        &f.task_definition_arn,
+    )?;
+    c.eq(
+        "describe_services after create",
+        "status",
+        &"ACTIVE".to_owned(),
+        &f.status,
+    )?;
+    c.tags("describe_services after create", &t.tags, &f.tags)?;
+
+    // A new revision and a service update.
+    let spec2 = task_definition_spec(platform, t, "wordpress:6.7-php8.3-apache");
+    let td2 = c.ok(
+        "register_task_definition (second revision)",
+        api.register_task_definition(&spec2).await,
+    )?;
+    check_task_definition(
+        c,
+        "register_task_definition (second revision)",
+        &spec2,
+        &td2,
+    )?;
+    c.eq(
+        "register_task_definition (second revision)",
+        "revision",
+        &(td1.revision + 1),
+        &td2.revision,
+    )?;
+    let latest = c.ok(
+        "latest_task_definition after second register",
+        api.latest_task_definition(family).await,
+    )?;
+    c.eq(
+        "latest_task_definition after second register",
+        "task definition",
+        &Some(td2.clone()),
+        &latest,
+    )?;
+    let listed = c.ok(
+        "list_task_definitions",
+        api.list_task_definitions(family).await,
+    )?;
+    c.ensure(
+        listed.contains(&td1.arn) && listed.contains(&td2.arn),
+        "list_task_definitions",
+        "both revisions",
+        &listed,
+    )?;
+
+    let updated = c.ok(
+        "update_service",
+        api.update_service(cluster, &svc_spec.name, &td2.arn, 1)
+            .await,
+    )?;
+    c.eq(
+        "update_service",
+        "task definition",
+        &td2.arn,
+        &updated.task_definition_arn,
+    )?;
+    c.eq(
+        "update_service",
+        "desired count",
+        &1,
+        &updated.desired_count,
+    )?;
+    c.ok(
+        "tag_resource (service)",
+        api.tag_resource(&svc.arn, &extra_tag()).await,
+    )?;
+    c.ok(
+        "tag_resource (task definition)",
+        api.tag_resource(&td2.arn, &extra_tag()).await,
+    )?;
+    let found = c.ok(
+        "describe_services after update",
+        api.describe_services(cluster, &svc_names).await,
+    )?;
+    let f = found
+        .first()
+        .ok_or_else(|| c.fail("describe_services after update", "the service", &found))?;
+    c.eq(
+        "describe_services after update",
+        "task definition",
+        &td2.arn,
+        &f.task_definition_arn,
+    )?;
+    c.eq(
+        "describe_services after update",
+        "desired count",
+        &1,
+        &f.desired_count,
+    )?;
+    c.tags(
+        "describe_services after update",
+        &with_extra(&t.tags),
+        &f.tags,
+    )?;
+    let latest = c.ok(
+        "latest_task_definition after tag_resource",
+        api.latest_task_definition(family).await,
+    )?;
+    let l = latest.ok_or_else(|| {
+        c.fail(
+            "latest_task_definition after tag_resource",
+            "the second revision",
+            "none",
+        )
+    })?;
+    c.tags(
+        "latest_task_definition after tag_resource",
+        &with_extra(&t.tags),
+        &l.tags,
+    )?;
+
+    // Delete the service: gone from describe (or still draining on AWS).
+    c.ok(
+        "delete_service",
+        api.delete_service(cluster, &svc_spec.name).await,
+    )?;
+    let found = c.ok(
+        "describe_services after delete",
+        api.describe_services(cluster, &svc_names).await,
+    )?;
+    c.ensure(
+        found.iter().all(|s| s.status != "ACTIVE"),
+        "describe_services after delete",
+        "no ACTIVE service",
+        &found,
+    )?;
+    c.err(
+        "delete_service again",
+        api.delete_service(cluster, &svc_spec.name).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    c.err(
+        "update_service of a deleted service",
+        api.update_service(cluster, &svc_spec.name, &td2.arn, 1)
+            .await,
+        &[PortErrorKind::NotFound],
+    )?;
+
+    // Deregister both revisions.
+    c.ok(
+        "deregister_task_definition (first)",
+        api.deregister_task_definition(&td1.arn).await,
+    )?;
+    c.ok(
+        "deregister_task_definition (second)",
+        api.deregister_task_definition(&td2.arn).await,
+    )?;
+    let latest = c.ok(
+        "latest_task_definition after deregister",
+        api.latest_task_definition(family).await,
+    )?;
+    c.ensure(
+        latest.is_none(),
+        "latest_task_definition after deregister",
+        "none (no ACTIVE revision)",
+        &latest,
+    )?;
+    let listed = c.ok(
+        "list_task_definitions after deregister",
+        api.list_task_definitions(family).await,
+    )?;
+    c.ensure(
+        listed.is_empty(),
+        "list_task_definitions after deregister",
+        "no ACTIVE revision",
+        &listed,
+    )?;
+    c.gone(
+        "deregister_task_definition again",
+        api.deregister_task_definition(&td1.arn).await,
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ MySQL
+
+/// MySQL: connects with the platform's admin secret, creates, observes,
+/// locks and drops a database and a user; hostile names never reach SQL.
+pub async fn mysql(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let mut cleanup = Cleanup::default();
+    let r = mysql_steps(ports, platform, &t, &mut cleanup).await;
+    cleanup.run(ports).await;
+    r
+}
+
+async fn mysql_steps(
+    ports: &Ports,
+    platform: &Platform,
+    t: &Tenant,
+    cleanup: &mut Cleanup,
+) -> Result<(), String> {
+    let c = Check("mysql");
+    let db = &platform.database;
+    let raw = c.ok(
+        "read the admin secret",
+        ports.secrets.get_secret_value(&db.admin_secret_arn).await,
+    )?;
+    #[derive(serde::Deserialize)]
+    struct Admin {
+        username: String,
+        password: String,
+    }
+    let admin: Admin = serde_json::from_str(&raw).map_err(|_| {
+        c.fail(
+            "read the admin secret",
+            "JSON {\"username\",\"password\"}",
+            "something else",
+        )
+    })?;
+    let (host, port) = match (&db.host, db.port) {
+        (Some(h), Some(p)) => (h.clone(), p),
+        _ => {
+            let (h, p) = c.ok(
+                "RDS endpoint",
+                ports.rds.instance_endpoint(&db.instance_identifier).await,
+            )?;
+            (db.host.clone().unwrap_or(h), db.port.unwrap_or(p))
+        }
+    };
+
+    // Wrong credentials: refused at connect, or (for a lazy pool) at first use.
+    let wrong = format!("{}-wrong", admin.password);
+    let step = "connect with a wrong admin password";
+    match ports
+        .mysql
+        .connect(&host, port, &admin.username, &wrong)
+        .await
+    {
+        Err(e) if e.kind == PortErrorKind::AccessDenied => {}
+        Err(e) => return Err(c.fail(step, "an AccessDenied error", e)),
+        Ok(m) => {
+            let r = m
+                .observe(&["mysql".to_owned()], std::slice::from_ref(&admin.username))
+                .await;
+            c.err(step, r, &[PortErrorKind::AccessDenied])?;
+        }
+    }
+
+    let m = c.ok(
+        "connect as admin",
+        ports
+            .mysql
+            .connect(&host, port, &admin.username, &admin.password)
+            .await,
+    )?;
+    cleanup.mysql = Some(m.clone());
+    cleanup.push(Undo::Database(t.names.database.clone()));
+    cleanup.push(Undo::User(t.names.database_user.clone()));
+    let dbs = vec![t.names.database.clone()];
+    let users = vec![t.names.database_user.clone()];
+    let observe = |step: &'static str| {
+        let m = m.clone();
+        let (dbs, users) = (dbs.clone(), users.clone());
+        async move { c.ok(step, m.observe(&dbs, &users).await) }
+    };
+
+    let (d, u) = observe("observe before create").await?;
+    c.ensure(
+        d.is_empty() && u.is_empty(),
+        "observe before create",
+        "neither database nor user",
+        (&d, &u),
+    )?;
+
+    // Hostile names are refused before they reach SQL.
+    let hostile = "x';DROP DATABASE mysql;--";
+    let invalid = [PortErrorKind::InvalidInput];
+    c.err(
+        "create_database with a hostile name",
+        m.create_database(hostile).await,
+        &invalid,
+    )?;
+    c.err(
+        "drop_database with a hostile name",
+        m.drop_database(hostile).await,
+        &invalid,
+    )?;
+    c.err(
+        "create_user with a hostile name",
+        m.create_user(hostile, "pw", &t.names.database).await,
+        &invalid,
+    )?;
+    c.err(
+        "create_user on a hostile database name",
+        m.create_user(&t.names.database_user, "pw", hostile).await,
+        &invalid,
+    )?;
+    c.err(
+        "set_locked with a hostile name",
+        m.set_locked(hostile, true).await,
+        &invalid,
+    )?;
+    c.err(
+        "drop_user with a hostile name",
+        m.drop_user(hostile).await,
+        &invalid,
+    )?;
+    let step = "observe with a hostile name";
+    match m
+        .observe(&[hostile.to_owned()], &[hostile.to_owned()])
+        .await
+    {
+        Ok((d, u)) => c.ensure(
+            d.is_empty() && u.is_empty(),
+            step,
+            "nothing (or an InvalidInput error)",
+            (&d, &u),
+        )?,
+        Err(e) => c.ensure(
+            e.kind == PortErrorKind::InvalidInput,
+            step,
+            "nothing (or an InvalidInput error)",
+            e,
+        )?,
+    }
+    let (d, _) = c.ok(
+        "observe the mysql schema",
+        m.observe(&["mysql".to_owned()], &[]).await,
+    )?;
+    c.ensure(
+        d.len() == 1,
+        "observe the mysql schema after hostile names",
+        "the mysql schema, intact",
+        &d,
+    )?;
+    let (_, u) = observe("observe after hostile names").await?;
+    c.ensure(
+        u.is_empty(),
+        "observe after hostile names",
+        "no user created",
+        &u,
+    )?;
+
+    // Create.
+    c.ok(
+        "create_database",
+        m.create_database(&t.names.database).await,
+    )?;
+    let password = crate::fake::random_password();
+    c.ok(
+        "create_user",
+        m.create_user(&t.names.database_user, &password, &t.names.database)
+            .await,
+    )?;
+    let (d, u) = observe("observe after create").await?;
+    c.eq(
+        "observe after create",
+        "databases",
+        &vec![ObservedDatabase {
+            name: t.names.database.clone(),
+        }],
+        &d,
+    )?;
+    c.eq(
+        "observe after create",
+        "users",
+        &vec![ObservedDatabaseUser {
+            name: t.names.database_user.clone(),
+            locked: false,
+        }],
+        &u,
+    )?;
+    match m.create_database(&t.names.database).await {
+        Ok(()) => {}
+        Err(e) if e.kind == PortErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(c.fail(
+                "create_database again",
+                "success (IF NOT EXISTS) or AlreadyExists",
+                e,
+            ));
+        }
+    }
+    c.err(
+        "create_user again",
+        m.create_user(&t.names.database_user, &password, &t.names.database)
+            .await,
+        &[PortErrorKind::AlreadyExists],
+    )?;
+
+    // Update.
+    let password2 = crate::fake::random_password();
+    c.ok(
+        "set_password",
+        m.set_password(&t.names.database_user, &password2, &t.names.database)
+            .await,
+    )?;
+    c.ok(
+        "set_locked(true)",
+        m.set_locked(&t.names.database_user, true).await,
+    )?;
+    let (_, u) = observe("observe after lock").await?;
+    c.eq(
+        "observe after lock",
+        "users",
+        &vec![ObservedDatabaseUser {
+            name: t.names.database_user.clone(),
+            locked: true,
+        }],
+        &u,
+    )?;
+    c.ok(
+        "set_locked(false)",
+        m.set_locked(&t.names.database_user, false).await,
+    )?;
+    let (_, u) = observe("observe after unlock").await?;
+    c.eq(
+        "observe after unlock",
+        "users",
+        &vec![ObservedDatabaseUser {
+            name: t.names.database_user.clone(),
+            locked: false,
+        }],
+        &u,
+    )?;
+    c.ok(
+        "set_locked(true) before drop",
+        m.set_locked(&t.names.database_user, true).await,
+    )?;
+
+    // Delete.
+    c.ok("drop_user", m.drop_user(&t.names.database_user).await)?;
+    c.ok("drop_database", m.drop_database(&t.names.database).await)?;
+    let (d, u) = observe("observe after drop").await?;
+    c.ensure(
+        d.is_empty() && u.is_empty(),
+        "observe after drop",
+        "neither database nor user",
+        (&d, &u),
+    )?;
+    c.gone("drop_user again", m.drop_user(&t.names.database_user).await)?;
+    c.gone(
+        "drop_database again",
+        m.drop_database(&t.names.database).await,
+    )?;
+    c.err(
+        "set_locked of a missing user",
+        m.set_locked(&t.names.database_user, true).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,469 @@
+//! Failure injection over any [`Ports`], in the style of mountpoint-s3's
+//! failure-injecting clients: the k-th *mutating* call fails.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+
+use super::*;
+
+/// Every mutating operation, named as in [`FakeCall::op`]. Reads (describe,
+/// list, get, observe, connect, caller identity) are not here and never count.
+pub const MUTATING_OPS: &[&str] = &[
+    "ecs.CreateService",
+    "ecs.UpdateService",
+    "ecs.DeleteService",
+    "ecs.RegisterTaskDefinition",
+    "ecs.DeregisterTaskDefinition",
+    "ecs.TagResource",
+    "elbv2.CreateTargetGroup",
+    "elbv2.ModifyTargetGroup",
+    "elbv2.DeleteTargetGroup",
+    "elbv2.CreateRule",
+    "elbv2.ModifyRule",
+    "elbv2.DeleteRule",
+    "elbv2.AddTags",
+    "route53.ChangeResourceRecordSets",
+    "efs.CreateAccessPoint",
+    "efs.DeleteAccessPoint",
+    "efs.TagResource",
+    "secrets.CreateSecret",
+    "secrets.PutSecretValue",
+    "secrets.DeleteSecret",
+    "secrets.RestoreSecret",
+    "secrets.TagResource",
+    "logs.CreateLogGroup",
+    "logs.PutRetentionPolicy",
+    "logs.DeleteLogGroup",
+    "logs.TagResource",
+    "logs.PutLogEvents",
+    "mysql.CreateDatabase",
+    "mysql.DropDatabase",
+    "mysql.CreateUser",
+    "mysql.SetPassword",
+    "mysql.SetLocked",
+    "mysql.DropUser",
+];
+
+/// Whether `op` (as in [`FakeCall::op`]) changes anything.
+pub fn is_mutating(op: &str) -> bool {
+    MUTATING_OPS.contains(&op)
+}
+
+/// The call [`failing_kth`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedCall {
+    /// Its position among the mutating calls (equals k).
+    pub index: usize,
+    /// The operation, e.g. `ecs.CreateService`.
+    pub op: &'static str,
+    /// The name or ARN it was about.
+    pub target: String,
+}
+
+/// Counts the mutating calls that went through [`failing_kth`]'s ports and
+/// remembers which one was failed.
+#[derive(Debug)]
+pub struct FailCounter {
+    k: usize,
+    error: PortError,
+    seen: AtomicUsize,
+    failed: Mutex<Option<FailedCall>>,
+    ops: Mutex<Vec<(&'static str, String)>>,
+}
+
+impl FailCounter {
+    /// The position of the call that fails (1-based; 0 never fails).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// How many mutating calls were seen so far, the failed one included.
+    pub fn seen(&self) -> usize {
+        self.seen.load(Ordering::SeqCst)
+    }
+
+    /// The call that was failed, once it happened.
+    pub fn failed(&self) -> Option<FailedCall> {
+        lock(&self.failed).clone()
+    }
+
+    /// Whether the k-th call happened (and was failed).
+    pub fn fired(&self) -> bool {
+        lock(&self.failed).is_some()
+    }
+
+    /// Every mutating call seen, in order: `(op, target)`.
+    pub fn mutating_calls(&self) -> Vec<(&'static str, String)> {
+        lock(&self.ops).clone()
+    }
+
+    fn gate(&self, op: &'static str, target: &str) -> PortResult<()> {
+        let n = {
+            let mut ops = lock(&self.ops);
+            ops.push((op, target.to_owned()));
+            self.seen.fetch_add(1, Ordering::SeqCst) + 1
+        };
+        if n == self.k {
+            *lock(&self.failed) = Some(FailedCall {
+                index: n,
+                op,
+                target: target.to_owned(),
+            });
+            return Err(self.error.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Wraps `ports` so that the `k`-th mutating call (1-based, counted across
+/// all nine ports, MySQL admin connections included) fails with `error`
+/// without reaching the inner port. Reads never count and never fail. With
+/// `k = 0` nothing fails (the counter still counts).
+///
+/// ```
+/// # async fn demo() {
+/// use bbws_core::fake::{FakeCloud, failing_kth};
+/// use bbws_core::ports::{PortError, PortErrorKind};
+///
+/// let (cloud, _platform) = FakeCloud::with_platform("wpdev.example.io");
+/// let boom = PortError::new(PortErrorKind::Transient, "ThrottlingException", "injected");
+/// let (ports, counter) = failing_kth(cloud.ports(), 3, boom);
+/// // … run an apply with `ports`, then:
+/// if let Some(f) = counter.failed() {
+///     println!("call {} ({} on {}) failed", f.index, f.op, f.target);
+/// }
+/// # }
+/// ```
+pub fn failing_kth(ports: Ports, k: usize, error: PortError) -> (Ports, Arc<FailCounter>) {
+    let counter = Arc::new(FailCounter {
+        k,
+        error,
+        seen: AtomicUsize::new(0),
+        failed: Mutex::new(None),
+        ops: Mutex::new(Vec::new()),
+    });
+    let ports = Ports {
+        ecs: Arc::new(FailingPorts {
+            inner: ports.ecs,
+            counter: counter.clone(),
+        }),
+        elbv2: Arc::new(FailingPorts {
+            inner: ports.elbv2,
+            counter: counter.clone(),
+        }),
+        route53: Arc::new(FailingPorts {
+            inner: ports.route53,
+            counter: counter.clone(),
+        }),
+        efs: Arc::new(FailingPorts {
+            inner: ports.efs,
+            counter: counter.clone(),
+        }),
+        secrets: Arc::new(FailingPorts {
+            inner: ports.secrets,
+            counter: counter.clone(),
+        }),
+        logs: Arc::new(FailingPorts {
+            inner: ports.logs,
+            counter: counter.clone(),
+        }),
+        rds: Arc::new(FailingPorts {
+            inner: ports.rds,
+            counter: counter.clone(),
+        }),
+        sts: Arc::new(FailingPorts {
+            inner: ports.sts,
+            counter: counter.clone(),
+        }),
+        mysql: Arc::new(FailingPorts {
+            inner: ports.mysql,
+            counter: counter.clone(),
+        }),
+    };
+    (ports, counter)
+}
+
+/// One port wrapped by [`failing_kth`]: delegates to the inner port, except
+/// that the counter's k-th mutating call fails without reaching it. It
+/// implements each port trait for `FailingPorts<dyn Trait>`; the MySQL admin
+/// a wrapped connector returns is wrapped too.
+pub struct FailingPorts<T: ?Sized> {
+    inner: Arc<T>,
+    counter: Arc<FailCounter>,
+}
+
+impl<T: ?Sized> FailingPorts<T> {
+    fn gate(&self, op: &'static str, target: &str) -> PortResult<()> {
+        self.counter.gate(op, target)
+    }
+}
+
+#[async_trait]
+impl EcsApi for FailingPorts<dyn EcsApi> {
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> PortResult<Vec<ObservedService>> {
+        self.inner.describe_services(cluster, names).await
+    }
+    async fn create_service(&self, spec: &ServiceSpec) -> PortResult<ObservedService> {
+        self.gate("ecs.CreateService", &spec.name)?;
+        self.inner.create_service(spec).await
+    }
+    async fn update_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        task_definition_arn: &str,
+        desired_count: u32,
+    ) -> PortResult<ObservedService> {
+        self.gate("ecs.UpdateService", name)?;
+        self.inner
+            .update_service(cluster, name, task_definition_arn, desired_count)
+            .await
+    }
+    async fn delete_service(&self, cluster: &str, name: &str) -> PortResult<()> {
+        self.gate("ecs.DeleteService", name)?;
+        self.inner.delete_service(cluster, name).await
+    }
+    async fn latest_task_definition(
+        &self,
+        family: &str,
+    ) -> PortResult<Option<ObservedTaskDefinition>> {
+        self.inner.latest_task_definition(family).await
+    }
+    async fn register_task_definition(
+        &self,
+        spec: &TaskDefinitionSpec,
+    ) -> PortResult<ObservedTaskDefinition> {
+        self.gate("ecs.RegisterTaskDefinition", &spec.family)?;
+        self.inner.register_task_definition(spec).await
+    }
+    async fn list_task_definitions(&self, family: &str) -> PortResult<Vec<String>> {
+        self.inner.list_task_definitions(family).await
+    }
+    async fn deregister_task_definition(&self, arn: &str) -> PortResult<()> {
+        self.gate("ecs.DeregisterTaskDefinition", arn)?;
+        self.inner.deregister_task_definition(arn).await
+    }
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
+        self.gate("ecs.TagResource", arn)?;
+        self.inner.tag_resource(arn, tags).await
+    }
+}
+
+#[async_trait]
+impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
+    async fn describe_target_groups(
+        &self,
+        names: &[String],
+    ) -> PortResult<Vec<ObservedTargetGroup>> {
+        self.inner.describe_target_groups(names).await
+    }
+    async fn create_target_group(&self, spec: &TargetGroupSpec) -> PortResult<ObservedTargetGroup> {
+        self.gate("elbv2.CreateTargetGroup", &spec.name)?;
+        self.inner.create_target_group(spec).await
+    }
+    async fn set_health_check_path(&self, arn: &str, path: &str) -> PortResult<()> {
+        self.gate("elbv2.ModifyTargetGroup", arn)?;
+        self.inner.set_health_check_path(arn, path).await
+    }
+    async fn delete_target_group(&self, arn: &str) -> PortResult<()> {
+        self.gate("elbv2.DeleteTargetGroup", arn)?;
+        self.inner.delete_target_group(arn).await
+    }
+    async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>> {
+        self.inner.describe_rules(listener_arn).await
+    }
+    async fn create_rule(
+        &self,
+        spec: &ListenerRuleSpec,
+        priority: u32,
+    ) -> PortResult<ObservedListenerRule> {
+        self.gate("elbv2.CreateRule", &spec.host)?;
+        self.inner.create_rule(spec, priority).await
+    }
+    async fn modify_rule(&self, arn: &str, host: &str, action: &RuleAction) -> PortResult<()> {
+        self.gate("elbv2.ModifyRule", arn)?;
+        self.inner.modify_rule(arn, host, action).await
+    }
+    async fn delete_rule(&self, arn: &str) -> PortResult<()> {
+        self.gate("elbv2.DeleteRule", arn)?;
+        self.inner.delete_rule(arn).await
+    }
+    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<(String, String)> {
+        self.inner.load_balancer_of_listener(listener_arn).await
+    }
+    async fn add_tags(&self, arn: &str, tags: &Tags) -> PortResult<()> {
+        self.gate("elbv2.AddTags", arn)?;
+        self.inner.add_tags(arn, tags).await
+    }
+}
+
+#[async_trait]
+impl Route53Api for FailingPorts<dyn Route53Api> {
+    async fn list_records(&self, zone_id: &str) -> PortResult<Vec<ObservedDnsRecord>> {
+        self.inner.list_records(zone_id).await
+    }
+    async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
+        self.gate(
+            "route53.ChangeResourceRecordSets",
+            &format!("UPSERT {}", spec.name),
+        )?;
+        self.inner.upsert_record(spec).await
+    }
+    async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()> {
+        self.gate(
+            "route53.ChangeResourceRecordSets",
+            &format!("DELETE {}", record.name),
+        )?;
+        self.inner.delete_record(record).await
+    }
+}
+
+#[async_trait]
+impl EfsApi for FailingPorts<dyn EfsApi> {
+    async fn describe_access_points(
+        &self,
+        file_system_id: &str,
+    ) -> PortResult<Vec<ObservedAccessPoint>> {
+        self.inner.describe_access_points(file_system_id).await
+    }
+    async fn create_access_point(&self, spec: &AccessPointSpec) -> PortResult<ObservedAccessPoint> {
+        self.gate("efs.CreateAccessPoint", &spec.name)?;
+        self.inner.create_access_point(spec).await
+    }
+    async fn delete_access_point(&self, id: &str) -> PortResult<()> {
+        self.gate("efs.DeleteAccessPoint", id)?;
+        self.inner.delete_access_point(id).await
+    }
+    async fn tag_resource(&self, id: &str, tags: &Tags) -> PortResult<()> {
+        self.gate("efs.TagResource", id)?;
+        self.inner.tag_resource(id, tags).await
+    }
+}
+
+#[async_trait]
+impl SecretsApi for FailingPorts<dyn SecretsApi> {
+    async fn describe_secret(&self, name: &str) -> PortResult<Option<ObservedSecret>> {
+        self.inner.describe_secret(name).await
+    }
+    async fn create_secret(&self, spec: &SecretSpec, value: &str) -> PortResult<ObservedSecret> {
+        self.gate("secrets.CreateSecret", &spec.name)?;
+        self.inner.create_secret(spec, value).await
+    }
+    async fn get_secret_value(&self, arn: &str) -> PortResult<String> {
+        self.inner.get_secret_value(arn).await
+    }
+    async fn put_secret_value(&self, arn: &str, value: &str) -> PortResult<()> {
+        self.gate("secrets.PutSecretValue", arn)?;
+        self.inner.put_secret_value(arn, value).await
+    }
+    async fn delete_secret(&self, arn: &str, recovery_window_days: u32) -> PortResult<()> {
+        self.gate("secrets.DeleteSecret", arn)?;
+        self.inner.delete_secret(arn, recovery_window_days).await
+    }
+    async fn restore_secret(&self, arn: &str) -> PortResult<()> {
+        self.gate("secrets.RestoreSecret", arn)?;
+        self.inner.restore_secret(arn).await
+    }
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
+        self.gate("secrets.TagResource", arn)?;
+        self.inner.tag_resource(arn, tags).await
+    }
+}
+
+#[async_trait]
+impl LogsApi for FailingPorts<dyn LogsApi> {
+    async fn describe_log_groups(&self, prefix: &str) -> PortResult<Vec<ObservedLogGroup>> {
+        self.inner.describe_log_groups(prefix).await
+    }
+    async fn create_log_group(&self, spec: &LogGroupSpec) -> PortResult<ObservedLogGroup> {
+        self.gate("logs.CreateLogGroup", &spec.name)?;
+        self.inner.create_log_group(spec).await
+    }
+    async fn put_retention_policy(&self, name: &str, days: u32) -> PortResult<()> {
+        self.gate("logs.PutRetentionPolicy", name)?;
+        self.inner.put_retention_policy(name, days).await
+    }
+    async fn delete_log_group(&self, name: &str) -> PortResult<()> {
+        self.gate("logs.DeleteLogGroup", name)?;
+        self.inner.delete_log_group(name).await
+    }
+    async fn tag_log_group(&self, arn: &str, tags: &Tags) -> PortResult<()> {
+        self.gate("logs.TagResource", arn)?;
+        self.inner.tag_log_group(arn, tags).await
+    }
+    async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
+        self.gate("logs.PutLogEvents", &format!("{group}:{stream}"))?;
+        self.inner.append_event(group, stream, message).await
+    }
+}
+
+#[async_trait]
+impl RdsApi for FailingPorts<dyn RdsApi> {
+    async fn instance_endpoint(&self, identifier: &str) -> PortResult<(String, u16)> {
+        self.inner.instance_endpoint(identifier).await
+    }
+}
+
+#[async_trait]
+impl StsApi for FailingPorts<dyn StsApi> {
+    async fn caller_arn(&self) -> PortResult<String> {
+        self.inner.caller_arn().await
+    }
+}
+
+#[async_trait]
+impl MysqlConnector for FailingPorts<dyn MysqlConnector> {
+    async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        user: &str,
+        password: &str,
+    ) -> PortResult<Arc<dyn MysqlAdmin>> {
+        let admin = self.inner.connect(host, port, user, password).await?;
+        Ok(Arc::new(FailingPorts {
+            inner: admin,
+            counter: self.counter.clone(),
+        }))
+    }
+}
+
+#[async_trait]
+impl MysqlAdmin for FailingPorts<dyn MysqlAdmin> {
+    async fn observe(
+        &self,
+        databases: &[String],
+        users: &[String],
+    ) -> PortResult<(Vec<ObservedDatabase>, Vec<ObservedDatabaseUser>)> {
+        self.inner.observe(databases, users).await
+    }
+    async fn create_database(&self, name: &str) -> PortResult<()> {
+        self.gate("mysql.CreateDatabase", name)?;
+        self.inner.create_database(name).await
+    }
+    async fn drop_database(&self, name: &str) -> PortResult<()> {
+        self.gate("mysql.DropDatabase", name)?;
+        self.inner.drop_database(name).await
+    }
+    async fn create_user(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
+        self.gate("mysql.CreateUser", name)?;
+        self.inner.create_user(name, password, database).await
+    }
+    async fn set_password(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
+        self.gate("mysql.SetPassword", name)?;
+        self.inner.set_password(name, password, database).await
+    }
+    async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()> {
+        self.gate("mysql.SetLocked", name)?;
+        self.inner.set_locked(name, locked).await
+    }
+    async fn drop_user(&self, name: &str) -> PortResult<()> {
+        self.gate("mysql.DropUser", name)?;
+        self.inner.drop_user(name).await
+    }
+}

@@ -1,0 +1,30 @@
+//! RDS and STS.
+
+use async_trait::async_trait;
+
+use super::*;
+
+#[async_trait]
+impl RdsApi for Port {
+    async fn instance_endpoint(&self, identifier: &str) -> PortResult<(String, u16)> {
+        self.0
+            .call("rds.DescribeDBInstances", identifier, |s| {
+                s.rds_instances.get(identifier).cloned().ok_or_else(|| {
+                    not_found(
+                        "DBInstanceNotFound",
+                        format!("DBInstance {identifier} not found."),
+                    )
+                })
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl StsApi for Port {
+    async fn caller_arn(&self) -> PortResult<String> {
+        self.0
+            .call("sts.GetCallerIdentity", "", |s| Ok(s.caller_arn.clone()))
+            .await
+    }
+}

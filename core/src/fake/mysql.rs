@@ -1,0 +1,199 @@
+//! The MySQL server and its admin connection.
+
+use async_trait::async_trait;
+
+use super::*;
+
+/// What the real implementation accepts as a database or user name; anything
+/// else is refused before it could reach SQL.
+fn identifier(kind: &str, name: &str) -> PortResult<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "InvalidIdentifier",
+            format!("{kind} name {name:?} must be 1 to 64 characters of [A-Za-z0-9_]"),
+        ))
+    }
+}
+
+fn no_user(op: &str, name: &str) -> PortError {
+    PortError::new(
+        PortErrorKind::NotFound,
+        "ER_CANNOT_USER",
+        format!("Operation {op} failed for '{name}'@'%' (1396)"),
+    )
+}
+
+#[async_trait]
+impl MysqlConnector for Port {
+    async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        user: &str,
+        password: &str,
+    ) -> PortResult<Arc<dyn MysqlAdmin>> {
+        self.0
+            .call("mysql.Connect", format!("{user}@{host}:{port}"), |s| {
+                if !s.mysql.addresses.contains(&(host.to_owned(), port)) {
+                    return Err(PortError::new(
+                        PortErrorKind::Transient,
+                        "CR_CONN_HOST_ERROR",
+                        format!("Can't connect to MySQL server on '{host}:{port}' (2003)"),
+                    ));
+                }
+                if s.mysql.admin_user.is_empty()
+                    || user != s.mysql.admin_user
+                    || password != s.mysql.admin_password
+                {
+                    return Err(PortError::new(
+                        PortErrorKind::AccessDenied,
+                        "ER_ACCESS_DENIED_ERROR",
+                        format!(
+                            "Access denied for user '{user}'@'{host}' (using password: YES) (1045)"
+                        ),
+                    ));
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Arc::new(Admin(self.0.clone())))
+    }
+}
+
+/// An admin connection to the fake server.
+struct Admin(Arc<FakeCloud>);
+
+#[async_trait]
+impl MysqlAdmin for Admin {
+    async fn observe(
+        &self,
+        databases: &[String],
+        users: &[String],
+    ) -> PortResult<(Vec<ObservedDatabase>, Vec<ObservedDatabaseUser>)> {
+        self.0
+            .call(
+                "mysql.Observe",
+                format!("{} {}", databases.join(","), users.join(",")),
+                |s| {
+                    let dbs = databases
+                        .iter()
+                        .filter(|d| s.mysql.databases.contains(*d))
+                        .map(|d| ObservedDatabase { name: d.clone() })
+                        .collect();
+                    let us = users
+                        .iter()
+                        .filter_map(|u| {
+                            s.mysql.users.get(u).map(|x| ObservedDatabaseUser {
+                                name: u.clone(),
+                                locked: x.locked,
+                            })
+                        })
+                        .collect();
+                    Ok((dbs, us))
+                },
+            )
+            .await
+    }
+
+    async fn create_database(&self, name: &str) -> PortResult<()> {
+        self.0
+            .call("mysql.CreateDatabase", name, |s| {
+                identifier("database", name)?;
+                if !s.mysql.databases.insert(name.to_owned()) {
+                    return Err(exists(
+                        "ER_DB_CREATE_EXISTS",
+                        format!("Can't create database '{name}'; database exists (1007)"),
+                    ));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn drop_database(&self, name: &str) -> PortResult<()> {
+        self.0
+            .call("mysql.DropDatabase", name, |s| {
+                identifier("database", name)?;
+                if !s.mysql.databases.remove(name) {
+                    return Err(not_found(
+                        "ER_DB_DROP_EXISTS",
+                        format!("Can't drop database '{name}'; database doesn't exist (1008)"),
+                    ));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_user(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
+        self.0
+            .call("mysql.CreateUser", name, |s| {
+                identifier("user", name)?;
+                identifier("database", database)?;
+                if s.mysql.users.contains_key(name) {
+                    return Err(exists(
+                        "ER_CANNOT_USER",
+                        format!("Operation CREATE USER failed for '{name}'@'%' (1396)"),
+                    ));
+                }
+                s.mysql.users.insert(
+                    name.to_owned(),
+                    FakeMysqlUser {
+                        password: password.to_owned(),
+                        locked: false,
+                        grants: [database.to_owned()].into(),
+                    },
+                );
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_password(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
+        self.0
+            .call("mysql.SetPassword", name, |s| {
+                identifier("user", name)?;
+                identifier("database", database)?;
+                let u = s
+                    .mysql
+                    .users
+                    .get_mut(name)
+                    .ok_or_else(|| no_user("ALTER USER", name))?;
+                u.password = password.to_owned();
+                u.grants.insert(database.to_owned());
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()> {
+        self.0
+            .call("mysql.SetLocked", name, |s| {
+                identifier("user", name)?;
+                s.mysql
+                    .users
+                    .get_mut(name)
+                    .ok_or_else(|| no_user("ALTER USER", name))?
+                    .locked = locked;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn drop_user(&self, name: &str) -> PortResult<()> {
+        self.0
+            .call("mysql.DropUser", name, |s| {
+                identifier("user", name)?;
+                s.mysql
+                    .users
+                    .remove(name)
+                    .map(|_| ())
+                    .ok_or_else(|| no_user("DROP USER", name))
+            })
+            .await
+    }
+}
