@@ -144,7 +144,7 @@ def main():
     ).stdout.split("\n")
     out["database"] = res[0].strip() == "1"
     count, locked = res[1].split("\t")
-    out["database_user"] = {"locked": locked.strip() == "true"} if count.strip() == "1" else None
+    out["database_user"] = {"locked": locked.strip() in ("1", "true")} if count.strip() == "1" else None
     print(json.dumps(out, indent=1, sort_keys=True))
 
 

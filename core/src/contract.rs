@@ -24,8 +24,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use crate::naming::{
-    self, CONTAINER_NAME, CONTAINER_PORT, HEALTH_CHECK_PATH, TAG_ENVIRONMENT, TAG_TENANT,
-    TenantNames, WEB_SERVER_UID,
+    self, CONTAINER_NAME, CONTAINER_PORT, HEALTH_CHECK_PATH, TAG_ENVIRONMENT, TAG_TENANT, TenantNames, WEB_SERVER_UID,
 };
 use crate::parts::*;
 use crate::ports::*;
@@ -113,12 +112,7 @@ impl Check {
 
     /// The call must fail with one of `kinds`. (A success is not printed:
     /// it may carry a secret.)
-    fn err<T>(
-        self,
-        step: &str,
-        r: PortResult<T>,
-        kinds: &[PortErrorKind],
-    ) -> Result<PortError, String> {
+    fn err<T>(self, step: &str, r: PortResult<T>, kinds: &[PortErrorKind]) -> Result<PortError, String> {
         match r {
             Err(e) if kinds.contains(&e.kind) => Ok(e),
             Err(e) => Err(self.fail(step, format!("an error of kind {kinds:?}"), e)),
@@ -128,8 +122,7 @@ impl Check {
 
     /// The call must fail, any way.
     fn any_err<T>(self, step: &str, r: PortResult<T>) -> Result<PortError, String> {
-        r.err()
-            .ok_or_else(|| self.fail(step, "an error", "success"))
+        r.err().ok_or_else(|| self.fail(step, "an error", "success"))
     }
 
     /// A second delete: success (idempotent) or NotFound.
@@ -155,19 +148,8 @@ impl Check {
         }
     }
 
-    fn eq<T: PartialEq + Debug>(
-        self,
-        step: &str,
-        what: &str,
-        expected: &T,
-        observed: &T,
-    ) -> Result<(), String> {
-        self.ensure(
-            expected == observed,
-            step,
-            format!("{what} = {expected:?}"),
-            observed,
-        )
+    fn eq<T: PartialEq + Debug>(self, step: &str, what: &str, expected: &T, observed: &T) -> Result<(), String> {
+        self.ensure(expected == observed, step, format!("{what} = {expected:?}"), observed)
     }
 
     fn tags(self, step: &str, expected: &Tags, observed: &Tags) -> Result<(), String> {
@@ -211,12 +193,7 @@ impl Cleanup {
             let _ = match u {
                 Undo::Service(c, n) => ports.ecs.delete_service(&c, &n).await,
                 Undo::TaskFamily(f) => {
-                    for arn in ports
-                        .ecs
-                        .list_task_definitions(&f)
-                        .await
-                        .unwrap_or_default()
-                    {
+                    for arn in ports.ecs.list_task_definitions(&f).await.unwrap_or_default() {
                         let _ = ports.ecs.deregister_task_definition(&arn).await;
                     }
                     Ok(())
@@ -264,8 +241,8 @@ async fn create_rule_somewhere(
             &format!("{step}: describe rules"),
             ports.elbv2.describe_rules(&spec.listener_arn).await,
         )?;
-        let priority = free_priority(&rules)
-            .ok_or_else(|| c.fail(step, "a free priority in 40000..=50000", rules.len()))?;
+        let priority =
+            free_priority(&rules).ok_or_else(|| c.fail(step, "a free priority in 40000..=50000", rules.len()))?;
         match ports.elbv2.create_rule(spec, priority).await {
             Err(e) if e.kind == PortErrorKind::PriorityInUse => last = Some(e),
             other => return c.ok(step, other),
@@ -341,16 +318,13 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
     let c = Check("secrets");
     let api = &ports.secrets;
     let name = &t.names.secret;
-    let value1 = serde_json::json!({ "username": t.names.database_user, "password": crate::fake::random_password() }).to_string();
-    let value2 = serde_json::json!({ "username": t.names.database_user, "password": crate::fake::random_password() }).to_string();
+    let value1 = serde_json::json!({ "username": t.names.database_user, "password": crate::fake::random_password() })
+        .to_string();
+    let value2 = serde_json::json!({ "username": t.names.database_user, "password": crate::fake::random_password() })
+        .to_string();
 
     let before = c.ok("describe before create", api.describe_secret(name).await)?;
-    c.ensure(
-        before.is_none(),
-        "describe before create",
-        "no secret",
-        &before,
-    )?;
+    c.ensure(before.is_none(), "describe before create", "no secret", &before)?;
     c.err(
         "get_secret_value of a missing secret",
         api.get_secret_value(name).await,
@@ -370,8 +344,7 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
     cleanup.push(Undo::Secret(created.arn.clone()));
     c.eq("create_secret", "name", name, &created.name)?;
     c.ensure(
-        created.arn.starts_with("arn:aws:secretsmanager:")
-            && created.arn.contains(&format!(":secret:{name}")),
+        created.arn.starts_with("arn:aws:secretsmanager:") && created.arn.contains(&format!(":secret:{name}")),
         "create_secret",
         format!("an ARN arn:aws:secretsmanager:…:secret:{name}-…"),
         &created.arn,
@@ -403,14 +376,8 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
         "the value stored at creation",
         "another value",
     )?;
-    c.ok(
-        "put_secret_value",
-        api.put_secret_value(&created.arn, &value2).await,
-    )?;
-    let v = c.ok(
-        "get_secret_value after put",
-        api.get_secret_value(&created.arn).await,
-    )?;
+    c.ok("put_secret_value", api.put_secret_value(&created.arn, &value2).await)?;
+    let v = c.ok("get_secret_value after put", api.get_secret_value(&created.arn).await)?;
     c.ensure(
         v == value2,
         "get_secret_value after put",
@@ -418,14 +385,8 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
         "another value",
     )?;
 
-    c.ok(
-        "tag_resource",
-        api.tag_resource(&created.arn, &extra_tag()).await,
-    )?;
-    let d = c.ok(
-        "describe after tag_resource",
-        api.describe_secret(name).await,
-    )?;
+    c.ok("tag_resource", api.tag_resource(&created.arn, &extra_tag()).await)?;
+    let d = c.ok("describe after tag_resource", api.describe_secret(name).await)?;
     let d = d.ok_or_else(|| c.fail("describe after tag_resource", "the secret", "none"))?;
     c.tags("describe after tag_resource", &with_extra(&t.tags), &d.tags)?;
 
@@ -443,17 +404,8 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
         "delete_secret with a 7-day recovery window",
         api.delete_secret(&created.arn, 7).await,
     )?;
-    let d = c.ok(
-        "describe while pending deletion",
-        api.describe_secret(name).await,
-    )?;
-    let d = d.ok_or_else(|| {
-        c.fail(
-            "describe while pending deletion",
-            "the secret, still described",
-            "none",
-        )
-    })?;
+    let d = c.ok("describe while pending deletion", api.describe_secret(name).await)?;
+    let d = d.ok_or_else(|| c.fail("describe while pending deletion", "the secret, still described", "none"))?;
     c.ensure(
         d.pending_deletion,
         "describe while pending deletion",
@@ -530,10 +482,7 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
     let name = &t.names.log_group;
     let find = |groups: &[ObservedLogGroup], n: &str| groups.iter().find(|g| g.name == n).cloned();
 
-    let before = c.ok(
-        "describe before create",
-        api.describe_log_groups(name).await,
-    )?;
+    let before = c.ok("describe before create", api.describe_log_groups(name).await)?;
     c.ensure(
         find(&before, name).is_none(),
         "describe before create",
@@ -550,30 +499,18 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
     cleanup.push(Undo::LogGroup(name.clone()));
     c.eq("create_log_group", "name", name, &created.name)?;
     c.ensure(
-        created.arn.starts_with("arn:aws:logs:")
-            && created.arn.ends_with(&format!(":log-group:{name}")),
+        created.arn.starts_with("arn:aws:logs:") && created.arn.ends_with(&format!(":log-group:{name}")),
         "create_log_group",
         format!("an ARN arn:aws:logs:…:log-group:{name} (without :*)"),
         &created.arn,
     )?;
-    c.eq(
-        "create_log_group",
-        "retention",
-        &Some(30),
-        &created.retention_days,
-    )?;
+    c.eq("create_log_group", "retention", &Some(30), &created.retention_days)?;
     c.tags("create_log_group", &t.tags, &created.tags)?;
 
     let groups = c.ok("describe after create", api.describe_log_groups(name).await)?;
-    let g = find(&groups, name)
-        .ok_or_else(|| c.fail("describe after create", "the log group", &groups))?;
+    let g = find(&groups, name).ok_or_else(|| c.fail("describe after create", "the log group", &groups))?;
     c.eq("describe after create", "ARN", &created.arn, &g.arn)?;
-    c.eq(
-        "describe after create",
-        "retention",
-        &Some(30),
-        &g.retention_days,
-    )?;
+    c.eq("describe after create", "retention", &Some(30), &g.retention_days)?;
     c.tags("describe after create", &t.tags, &g.tags)?;
 
     c.err(
@@ -582,36 +519,22 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
         &[PortErrorKind::AlreadyExists],
     )?;
 
-    c.ok(
-        "put_retention_policy",
-        api.put_retention_policy(name, 60).await,
-    )?;
-    c.ok(
-        "tag_log_group",
-        api.tag_log_group(&created.arn, &extra_tag()).await,
-    )?;
+    c.ok("put_retention_policy", api.put_retention_policy(name, 60).await)?;
+    c.ok("tag_log_group", api.tag_log_group(&created.arn, &extra_tag()).await)?;
     let groups = c.ok("describe after update", api.describe_log_groups(name).await)?;
-    let g = find(&groups, name)
-        .ok_or_else(|| c.fail("describe after update", "the log group", &groups))?;
-    c.eq(
-        "describe after update",
-        "retention",
-        &Some(60),
-        &g.retention_days,
-    )?;
+    let g = find(&groups, name).ok_or_else(|| c.fail("describe after update", "the log group", &groups))?;
+    c.eq("describe after update", "retention", &Some(60), &g.retention_days)?;
     c.tags("describe after update", &with_extra(&t.tags), &g.tags)?;
 
     c.ok(
         "append_event to the group",
-        api.append_event(name, "contract", "hello from the contract")
-            .await,
+        api.append_event(name, "contract", "hello from the contract").await,
     )?;
     let audit = format!("{name}-audit");
     cleanup.push(Undo::LogGroup(audit.clone()));
     c.ok(
         "append_event to a missing group",
-        api.append_event(&audit, "contract", "created on demand")
-            .await,
+        api.append_event(&audit, "contract", "created on demand").await,
     )?;
     let groups = c.ok("describe by prefix", api.describe_log_groups(name).await)?;
     c.ensure(
@@ -622,10 +545,7 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
     )?;
 
     c.ok("delete_log_group", api.delete_log_group(name).await)?;
-    c.ok(
-        "delete_log_group (appended)",
-        api.delete_log_group(&audit).await,
-    )?;
+    c.ok("delete_log_group (appended)", api.delete_log_group(&audit).await)?;
     let groups = c.ok("describe after delete", api.describe_log_groups(name).await)?;
     c.ensure(
         groups.iter().all(|g| g.name != *name && g.name != audit),
@@ -652,20 +572,12 @@ pub async fn efs(ports: &Ports, platform: &Platform) -> Result<(), String> {
     r
 }
 
-async fn efs_steps(
-    ports: &Ports,
-    platform: &Platform,
-    t: &Tenant,
-    cleanup: &mut Cleanup,
-) -> Result<(), String> {
+async fn efs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
     let c = Check("efs");
     let api = &ports.efs;
     let fs = &platform.efs_file_system_id;
 
-    let before = c.ok(
-        "describe before create",
-        api.describe_access_points(fs).await,
-    )?;
+    let before = c.ok("describe before create", api.describe_access_points(fs).await)?;
     c.ensure(
         before.iter().all(|a| a.name != t.names.access_point),
         "describe before create",
@@ -683,29 +595,17 @@ async fn efs_steps(
     let created = c.ok("create_access_point", api.create_access_point(&spec).await)?;
     cleanup.push(Undo::AccessPoint(created.id.clone()));
     let step = "create_access_point";
-    c.ensure(
-        created.id.starts_with("fsap-"),
-        step,
-        "an id fsap-…",
-        &created.id,
-    )?;
+    c.ensure(created.id.starts_with("fsap-"), step, "an id fsap-…", &created.id)?;
     c.ensure(
         created.arn.starts_with("arn:aws:elasticfilesystem:")
-            && created
-                .arn
-                .ends_with(&format!("access-point/{}", created.id)),
+            && created.arn.ends_with(&format!("access-point/{}", created.id)),
         step,
         "an ARN arn:aws:elasticfilesystem:…:access-point/{id}",
         &created.arn,
     )?;
     c.eq(step, "file system", fs, &created.file_system_id)?;
     c.eq(step, "name", &spec.name, &created.name)?;
-    c.eq(
-        step,
-        "root directory",
-        &spec.root_directory,
-        &created.root_directory,
-    )?;
+    c.eq(step, "root directory", &spec.root_directory, &created.root_directory)?;
     c.eq(step, "POSIX uid", &Some(WEB_SERVER_UID), &created.posix_uid)?;
     c.tags(step, &t.tags, &created.tags)?;
     c.ensure(
@@ -715,24 +615,15 @@ async fn efs_steps(
         &created.tags,
     )?;
 
-    let all = c.ok(
-        "describe after create",
-        api.describe_access_points(fs).await,
-    )?;
+    let all = c.ok("describe after create", api.describe_access_points(fs).await)?;
     let a = all
         .iter()
         .find(|a| a.id == created.id)
         .ok_or_else(|| c.fail("describe after create", "the access point", &all))?;
     c.eq("describe after create", "access point", &created, a)?;
 
-    c.ok(
-        "tag_resource",
-        api.tag_resource(&created.id, &extra_tag()).await,
-    )?;
-    let all = c.ok(
-        "describe after tag_resource",
-        api.describe_access_points(fs).await,
-    )?;
+    c.ok("tag_resource", api.tag_resource(&created.id, &extra_tag()).await)?;
+    let all = c.ok("describe after tag_resource", api.describe_access_points(fs).await)?;
     let a = all
         .iter()
         .find(|a| a.id == created.id)
@@ -740,14 +631,8 @@ async fn efs_steps(
     c.tags("describe after tag_resource", &with_extra(&t.tags), &a.tags)?;
     c.eq("describe after tag_resource", "name", &spec.name, &a.name)?;
 
-    c.ok(
-        "delete_access_point",
-        api.delete_access_point(&created.id).await,
-    )?;
-    let all = c.ok(
-        "describe after delete",
-        api.describe_access_points(fs).await,
-    )?;
+    c.ok("delete_access_point", api.delete_access_point(&created.id).await)?;
+    let all = c.ok("describe after delete", api.describe_access_points(fs).await)?;
     c.ensure(
         all.iter().all(|a| a.id != created.id),
         "describe after delete",
@@ -791,12 +676,7 @@ fn target_group_spec(platform: &Platform, t: &Tenant) -> TargetGroupSpec {
     }
 }
 
-async fn elbv2_steps(
-    ports: &Ports,
-    platform: &Platform,
-    t: &Tenant,
-    cleanup: &mut Cleanup,
-) -> Result<(), String> {
+async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
     let c = Check("elbv2");
     let api = &ports.elbv2;
     let listener = &platform.listener_arn;
@@ -830,13 +710,9 @@ async fn elbv2_steps(
     cleanup.push(Undo::TargetGroup(tg.arn.clone()));
     let step = "create_target_group";
     c.ensure(
-        tg.arn.starts_with("arn:aws:elasticloadbalancing:")
-            && tg.arn.contains(&format!(":targetgroup/{}/", spec.name)),
+        tg.arn.starts_with("arn:aws:elasticloadbalancing:") && tg.arn.contains(&format!(":targetgroup/{}/", spec.name)),
         step,
-        format!(
-            "an ARN arn:aws:elasticloadbalancing:…:targetgroup/{}/…",
-            spec.name
-        ),
+        format!("an ARN arn:aws:elasticloadbalancing:…:targetgroup/{}/…", spec.name),
         &tg.arn,
     )?;
     c.eq(step, "name", &spec.name, &tg.name)?;
@@ -860,43 +736,27 @@ async fn elbv2_steps(
         "exactly the created target group",
         &found,
     )?;
-    c.eq(
-        "describe_target_groups after create",
-        "target group",
-        &tg,
-        &found[0],
-    )?;
+    c.eq("describe_target_groups after create", "target group", &tg, &found[0])?;
 
     c.ok(
         "set_health_check_path",
         api.set_health_check_path(&tg.arn, "/healthz").await,
     )?;
-    c.ok(
-        "add_tags (target group)",
-        api.add_tags(&tg.arn, &extra_tag()).await,
-    )?;
+    c.ok("add_tags (target group)", api.add_tags(&tg.arn, &extra_tag()).await)?;
     let found = c.ok(
         "describe_target_groups after update",
         api.describe_target_groups(&names).await,
     )?;
-    let f = found.first().ok_or_else(|| {
-        c.fail(
-            "describe_target_groups after update",
-            "the target group",
-            &found,
-        )
-    })?;
+    let f = found
+        .first()
+        .ok_or_else(|| c.fail("describe_target_groups after update", "the target group", &found))?;
     c.eq(
         "describe_target_groups after update",
         "health check path",
         &"/healthz".to_owned(),
         &f.health_check_path,
     )?;
-    c.tags(
-        "describe_target_groups after update",
-        &with_extra(&t.tags),
-        &f.tags,
-    )?;
+    c.tags("describe_target_groups after update", &with_extra(&t.tags), &f.tags)?;
 
     // Rules.
     let rules = c.ok("describe_rules", api.describe_rules(listener).await)?;
@@ -916,26 +776,17 @@ async fn elbv2_steps(
     cleanup.push(Undo::Rule(rule.arn.clone()));
     let step = "create_rule";
     c.ensure(
-        rule.arn.starts_with("arn:aws:elasticloadbalancing:")
-            && rule.arn.contains(":listener-rule/"),
+        rule.arn.starts_with("arn:aws:elasticloadbalancing:") && rule.arn.contains(":listener-rule/"),
         step,
         "a listener-rule ARN",
         &rule.arn,
     )?;
     c.eq(step, "listener", listener, &rule.listener_arn)?;
     c.eq(step, "hosts", &vec![rule_spec.host.clone()], &rule.hosts)?;
-    c.eq(
-        step,
-        "action",
-        &Some(rule_spec.action.clone()),
-        &rule.action,
-    )?;
+    c.eq(step, "action", &Some(rule_spec.action.clone()), &rule.action)?;
     c.tags(step, &t.tags, &rule.tags)?;
 
-    let rules = c.ok(
-        "describe_rules after create",
-        api.describe_rules(listener).await,
-    )?;
+    let rules = c.ok("describe_rules after create", api.describe_rules(listener).await)?;
     let r = rules
         .iter()
         .find(|r| r.arn == rule.arn)
@@ -949,19 +800,11 @@ async fn elbv2_steps(
     match api.create_rule(&other, rule.priority).await {
         Ok(r) => {
             cleanup.push(Undo::Rule(r.arn.clone()));
-            return Err(c.fail(
-                "create_rule at a taken priority",
-                "a PriorityInUse error",
-                r,
-            ));
+            return Err(c.fail("create_rule at a taken priority", "a PriorityInUse error", r));
         }
         Err(e) if e.kind == PortErrorKind::PriorityInUse => {}
         Err(e) => {
-            return Err(c.fail(
-                "create_rule at a taken priority",
-                "a PriorityInUse error",
-                e,
-            ));
+            return Err(c.fail("create_rule at a taken priority", "a PriorityInUse error", e));
         }
     }
 
@@ -971,48 +814,28 @@ async fn elbv2_steps(
         "modify_rule (host, fixed response)",
         api.modify_rule(&rule.arn, &host2, &suspended).await,
     )?;
-    c.ok(
-        "add_tags (rule)",
-        api.add_tags(&rule.arn, &extra_tag()).await,
-    )?;
-    let rules = c.ok(
-        "describe_rules after modify",
-        api.describe_rules(listener).await,
-    )?;
+    c.ok("add_tags (rule)", api.add_tags(&rule.arn, &extra_tag()).await)?;
+    let rules = c.ok("describe_rules after modify", api.describe_rules(listener).await)?;
     let r = rules
         .iter()
         .find(|r| r.arn == rule.arn)
         .ok_or_else(|| c.fail("describe_rules after modify", "the rule", &rules))?;
-    c.eq(
-        "describe_rules after modify",
-        "hosts",
-        &vec![host2.clone()],
-        &r.hosts,
-    )?;
+    c.eq("describe_rules after modify", "hosts", &vec![host2.clone()], &r.hosts)?;
     c.eq(
         "describe_rules after modify",
         "action",
         &Some(suspended.clone()),
         &r.action,
     )?;
-    c.eq(
-        "describe_rules after modify",
-        "priority",
-        &rule.priority,
-        &r.priority,
-    )?;
+    c.eq("describe_rules after modify", "priority", &rule.priority, &r.priority)?;
     c.tags("describe_rules after modify", &with_extra(&t.tags), &r.tags)?;
     c.ok(
         "modify_rule (back to forward)",
-        api.modify_rule(&rule.arn, &rule_spec.host, &rule_spec.action)
-            .await,
+        api.modify_rule(&rule.arn, &rule_spec.host, &rule_spec.action).await,
     )?;
 
     c.ok("delete_rule", api.delete_rule(&rule.arn).await)?;
-    let rules = c.ok(
-        "describe_rules after delete",
-        api.describe_rules(listener).await,
-    )?;
+    let rules = c.ok("describe_rules after delete", api.describe_rules(listener).await)?;
     c.ensure(
         rules.iter().all(|r| r.arn != rule.arn),
         "describe_rules after delete",
@@ -1025,10 +848,7 @@ async fn elbv2_steps(
         &[PortErrorKind::NotFound],
     )?;
 
-    c.ok(
-        "delete_target_group",
-        api.delete_target_group(&tg.arn).await,
-    )?;
+    c.ok("delete_target_group", api.delete_target_group(&tg.arn).await)?;
     let found = c.ok(
         "describe_target_groups after delete",
         api.describe_target_groups(&names).await,
@@ -1039,10 +859,7 @@ async fn elbv2_steps(
         "no target group",
         &found,
     )?;
-    c.gone(
-        "delete_target_group again",
-        api.delete_target_group(&tg.arn).await,
-    )?;
+    c.gone("delete_target_group again", api.delete_target_group(&tg.arn).await)?;
 
     let missing_listener = match listener.rsplit_once('/') {
         Some((head, _)) => format!("{head}/0123456789abcdef"),
@@ -1068,31 +885,18 @@ pub async fn route53(ports: &Ports, platform: &Platform) -> Result<(), String> {
     r
 }
 
-async fn route53_steps(
-    ports: &Ports,
-    platform: &Platform,
-    t: &Tenant,
-    cleanup: &mut Cleanup,
-) -> Result<(), String> {
+async fn route53_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
     let c = Check("route53");
     let api = &ports.route53;
     let zone = &platform.hosted_zone_id;
     let (dns, lb_zone) = c.ok(
         "load_balancer_of_listener",
-        ports
-            .elbv2
-            .load_balancer_of_listener(&platform.listener_arn)
-            .await,
+        ports.elbv2.load_balancer_of_listener(&platform.listener_arn).await,
     )?;
     let alias_name = t.names.fqdn.to_ascii_lowercase();
     let cname_name = naming::fqdn(&format!("c-{}", t.id), &platform.domain).to_ascii_lowercase();
-    let named = |records: &[ObservedDnsRecord], n: &str| {
-        records
-            .iter()
-            .filter(|r| r.name == n)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    let named =
+        |records: &[ObservedDnsRecord], n: &str| records.iter().filter(|r| r.name == n).cloned().collect::<Vec<_>>();
 
     let before = c.ok("list_records before create", api.list_records(zone).await)?;
     c.ensure(
@@ -1116,10 +920,7 @@ async fn route53_steps(
         target: alias.target.clone(),
     }));
     c.ok("upsert_record (alias)", api.upsert_record(&alias).await)?;
-    c.ok(
-        "upsert_record (alias, again)",
-        api.upsert_record(&alias).await,
-    )?;
+    c.ok("upsert_record (alias, again)", api.upsert_record(&alias).await)?;
     let records = c.ok("list_records after alias", api.list_records(zone).await)?;
     let found = named(&records, &alias_name);
     c.ensure(
@@ -1166,10 +967,7 @@ async fn route53_steps(
         target: RecordTarget::Cname(format!("elsewhere.{}", platform.domain)),
         ..cname.clone()
     };
-    c.ok(
-        "upsert_record (CNAME, new value)",
-        api.upsert_record(&moved).await,
-    )?;
+    c.ok("upsert_record (CNAME, new value)", api.upsert_record(&moved).await)?;
     cleanup.push(Undo::Record(ObservedDnsRecord {
         zone_id: zone.clone(),
         name: cname_name.clone(),
@@ -1258,10 +1056,7 @@ fn check_task_definition(
             && o.arn
                 .ends_with(&format!(":task-definition/{}:{}", spec.family, o.revision)),
         step,
-        format!(
-            "an ARN arn:aws:ecs:…:task-definition/{}:{{revision}}",
-            spec.family
-        ),
+        format!("an ARN arn:aws:ecs:…:task-definition/{}:{{revision}}", spec.family),
         &o.arn,
     )?;
     c.eq(step, "family", &spec.family, &o.family)?;
@@ -1282,29 +1077,16 @@ fn check_task_definition(
         &Some(spec.access_point_id.clone()),
         &o.access_point_id,
     )?;
-    c.eq(
-        step,
-        "log group",
-        &Some(spec.log_group.clone()),
-        &o.log_group,
-    )?;
+    c.eq(step, "log group", &Some(spec.log_group.clone()), &o.log_group)?;
     c.tags(step, &spec.tags, &o.tags)
 }
 
-async fn ecs_steps(
-    ports: &Ports,
-    platform: &Platform,
-    t: &Tenant,
-    cleanup: &mut Cleanup,
-) -> Result<(), String> {
+async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
     let c = Check("ecs");
     let api = &ports.ecs;
     let cluster = &platform.cluster;
     let family = &t.names.task_family;
-    let svc_names = vec![
-        t.names.service.clone(),
-        format!("{}-missing", t.names.service),
-    ];
+    let svc_names = vec![t.names.service.clone(), format!("{}-missing", t.names.service)];
 
     let before = c.ok(
         "describe_services before create",
@@ -1330,10 +1112,7 @@ async fn ecs_steps(
     // Task definitions.
     let spec1 = task_definition_spec(platform, t, "wordpress:6.6-php8.3-apache");
     cleanup.push(Undo::TaskFamily(family.clone()));
-    let td1 = c.ok(
-        "register_task_definition",
-        api.register_task_definition(&spec1).await,
-    )?;
+    let td1 = c.ok("register_task_definition", api.register_task_definition(&spec1).await)?;
     check_task_definition(c, "register_task_definition", &spec1, &td1)?;
     let latest = c.ok(
         "latest_task_definition after register",
@@ -1349,10 +1128,7 @@ async fn ecs_steps(
     // The service needs a target group a load balancer uses.
     let tg = c.ok(
         "create_target_group (for the service)",
-        ports
-            .elbv2
-            .create_target_group(&target_group_spec(platform, t))
-            .await,
+        ports.elbv2.create_target_group(&target_group_spec(platform, t)).await,
     )?;
     cleanup.push(Undo::TargetGroup(tg.arn.clone()));
     let rule_spec = ListenerRuleSpec {
@@ -1429,12 +1205,7 @@ async fn ecs_steps(
         "register_task_definition (second revision)",
         api.register_task_definition(&spec2).await,
     )?;
-    check_task_definition(
-        c,
-        "register_task_definition (second revision)",
-        &spec2,
-        &td2,
-    )?;
+    check_task_definition(c, "register_task_definition (second revision)", &spec2, &td2)?;
     c.eq(
         "register_task_definition (second revision)",
         "revision",
@@ -1451,10 +1222,7 @@ async fn ecs_steps(
         &Some(td2.clone()),
         &latest,
     )?;
-    let listed = c.ok(
-        "list_task_definitions",
-        api.list_task_definitions(family).await,
-    )?;
+    let listed = c.ok("list_task_definitions", api.list_task_definitions(family).await)?;
     c.ensure(
         listed.contains(&td1.arn) && listed.contains(&td2.arn),
         "list_task_definitions",
@@ -1464,8 +1232,7 @@ async fn ecs_steps(
 
     let updated = c.ok(
         "update_service",
-        api.update_service(cluster, &svc_spec.name, &td2.arn, 1)
-            .await,
+        api.update_service(cluster, &svc_spec.name, &td2.arn, 1).await,
     )?;
     c.eq(
         "update_service",
@@ -1473,16 +1240,8 @@ async fn ecs_steps(
         &td2.arn,
         &updated.task_definition_arn,
     )?;
-    c.eq(
-        "update_service",
-        "desired count",
-        &1,
-        &updated.desired_count,
-    )?;
-    c.ok(
-        "tag_resource (service)",
-        api.tag_resource(&svc.arn, &extra_tag()).await,
-    )?;
+    c.eq("update_service", "desired count", &1, &updated.desired_count)?;
+    c.ok("tag_resource (service)", api.tag_resource(&svc.arn, &extra_tag()).await)?;
     c.ok(
         "tag_resource (task definition)",
         api.tag_resource(&td2.arn, &extra_tag()).await,
@@ -1500,17 +1259,8 @@ async fn ecs_steps(
         &td2.arn,
         &f.task_definition_arn,
     )?;
-    c.eq(
-        "describe_services after update",
-        "desired count",
-        &1,
-        &f.desired_count,
-    )?;
-    c.tags(
-        "describe_services after update",
-        &with_extra(&t.tags),
-        &f.tags,
-    )?;
+    c.eq("describe_services after update", "desired count", &1, &f.desired_count)?;
+    c.tags("describe_services after update", &with_extra(&t.tags), &f.tags)?;
     let latest = c.ok(
         "latest_task_definition after tag_resource",
         api.latest_task_definition(family).await,
@@ -1529,10 +1279,7 @@ async fn ecs_steps(
     )?;
 
     // Delete the service: gone from describe (or still draining on AWS).
-    c.ok(
-        "delete_service",
-        api.delete_service(cluster, &svc_spec.name).await,
-    )?;
+    c.ok("delete_service", api.delete_service(cluster, &svc_spec.name).await)?;
     let found = c.ok(
         "describe_services after delete",
         api.describe_services(cluster, &svc_names).await,
@@ -1550,8 +1297,7 @@ async fn ecs_steps(
     )?;
     c.err(
         "update_service of a deleted service",
-        api.update_service(cluster, &svc_spec.name, &td2.arn, 1)
-            .await,
+        api.update_service(cluster, &svc_spec.name, &td2.arn, 1).await,
         &[PortErrorKind::NotFound],
     )?;
 
@@ -1603,12 +1349,7 @@ pub async fn mysql(ports: &Ports, platform: &Platform) -> Result<(), String> {
     r
 }
 
-async fn mysql_steps(
-    ports: &Ports,
-    platform: &Platform,
-    t: &Tenant,
-    cleanup: &mut Cleanup,
-) -> Result<(), String> {
+async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
     let c = Check("mysql");
     let db = &platform.database;
     let raw = c.ok(
@@ -1641,11 +1382,7 @@ async fn mysql_steps(
     // Wrong credentials: refused at connect, or (for a lazy pool) at first use.
     let wrong = format!("{}-wrong", admin.password);
     let step = "connect with a wrong admin password";
-    match ports
-        .mysql
-        .connect(&host, port, &admin.username, &wrong)
-        .await
-    {
+    match ports.mysql.connect(&host, port, &admin.username, &wrong).await {
         Err(e) if e.kind == PortErrorKind::AccessDenied => {}
         Err(e) => return Err(c.fail(step, "an AccessDenied error", e)),
         Ok(m) => {
@@ -1658,10 +1395,7 @@ async fn mysql_steps(
 
     let m = c.ok(
         "connect as admin",
-        ports
-            .mysql
-            .connect(&host, port, &admin.username, &admin.password)
-            .await,
+        ports.mysql.connect(&host, port, &admin.username, &admin.password).await,
     )?;
     cleanup.mysql = Some(m.clone());
     cleanup.push(Undo::Database(t.names.database.clone()));
@@ -1710,16 +1444,9 @@ async fn mysql_steps(
         m.set_locked(hostile, true).await,
         &invalid,
     )?;
-    c.err(
-        "drop_user with a hostile name",
-        m.drop_user(hostile).await,
-        &invalid,
-    )?;
+    c.err("drop_user with a hostile name", m.drop_user(hostile).await, &invalid)?;
     let step = "observe with a hostile name";
-    match m
-        .observe(&[hostile.to_owned()], &[hostile.to_owned()])
-        .await
-    {
+    match m.observe(&[hostile.to_owned()], &[hostile.to_owned()]).await {
         Ok((d, u)) => c.ensure(
             d.is_empty() && u.is_empty(),
             step,
@@ -1733,10 +1460,7 @@ async fn mysql_steps(
             e,
         )?,
     }
-    let (d, _) = c.ok(
-        "observe the mysql schema",
-        m.observe(&["mysql".to_owned()], &[]).await,
-    )?;
+    let (d, _) = c.ok("observe the mysql schema", m.observe(&["mysql".to_owned()], &[]).await)?;
     c.ensure(
         d.len() == 1,
         "observe the mysql schema after hostile names",
@@ -1744,18 +1468,10 @@ async fn mysql_steps(
         &d,
     )?;
     let (_, u) = observe("observe after hostile names").await?;
-    c.ensure(
-        u.is_empty(),
-        "observe after hostile names",
-        "no user created",
-        &u,
-    )?;
+    c.ensure(u.is_empty(), "observe after hostile names", "no user created", &u)?;
 
     // Create.
-    c.ok(
-        "create_database",
-        m.create_database(&t.names.database).await,
-    )?;
+    c.ok("create_database", m.create_database(&t.names.database).await)?;
     let password = crate::fake::random_password();
     c.ok(
         "create_user",
@@ -1784,11 +1500,7 @@ async fn mysql_steps(
         Ok(()) => {}
         Err(e) if e.kind == PortErrorKind::AlreadyExists => {}
         Err(e) => {
-            return Err(c.fail(
-                "create_database again",
-                "success (IF NOT EXISTS) or AlreadyExists",
-                e,
-            ));
+            return Err(c.fail("create_database again", "success (IF NOT EXISTS) or AlreadyExists", e));
         }
     }
     c.err(
@@ -1805,10 +1517,7 @@ async fn mysql_steps(
         m.set_password(&t.names.database_user, &password2, &t.names.database)
             .await,
     )?;
-    c.ok(
-        "set_locked(true)",
-        m.set_locked(&t.names.database_user, true).await,
-    )?;
+    c.ok("set_locked(true)", m.set_locked(&t.names.database_user, true).await)?;
     let (_, u) = observe("observe after lock").await?;
     c.eq(
         "observe after lock",
@@ -1819,10 +1528,7 @@ async fn mysql_steps(
         }],
         &u,
     )?;
-    c.ok(
-        "set_locked(false)",
-        m.set_locked(&t.names.database_user, false).await,
-    )?;
+    c.ok("set_locked(false)", m.set_locked(&t.names.database_user, false).await)?;
     let (_, u) = observe("observe after unlock").await?;
     c.eq(
         "observe after unlock",
@@ -1849,10 +1555,7 @@ async fn mysql_steps(
         (&d, &u),
     )?;
     c.gone("drop_user again", m.drop_user(&t.names.database_user).await)?;
-    c.gone(
-        "drop_database again",
-        m.drop_database(&t.names.database).await,
-    )?;
+    c.gone("drop_database again", m.drop_database(&t.names.database).await)?;
     c.err(
         "set_locked of a missing user",
         m.set_locked(&t.names.database_user, true).await,

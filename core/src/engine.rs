@@ -90,7 +90,11 @@ type StepResult<T> = Result<T, StepFailure>;
 
 fn fail(step: &str, part: Part, operation: &'static str) -> impl FnOnce(PortError) -> StepFailure {
     let step = format!("{step} {part}");
-    move |e| StepFailure { step, part, error: CoreError::port(part, operation, e) }
+    move |e| StepFailure {
+        step,
+        part,
+        error: CoreError::port(part, operation, e),
+    }
 }
 
 fn ignore_not_found(r: Result<(), PortError>) -> Result<(), PortError> {
@@ -217,7 +221,10 @@ impl Engine {
 
     /// Observes one tenant.
     pub async fn observe_one(&self, tenant_id: &str, subdomains: &[String]) -> Result<ObservedTenant, CoreError> {
-        let key = TenantKey { tenant_id: tenant_id.to_owned(), subdomains: subdomains.to_vec() };
+        let key = TenantKey {
+            tenant_id: tenant_id.to_owned(),
+            subdomains: subdomains.to_vec(),
+        };
         let mut all = self.observe(std::slice::from_ref(&key)).await?;
         Ok(all.pop().unwrap_or_default())
     }
@@ -243,7 +250,11 @@ impl Engine {
         let tg_names: Vec<String> = names.iter().map(|n| n.target_group.clone()).collect();
         let databases: Vec<String> = names.iter().map(|n| n.database.clone()).collect();
         let users: Vec<String> = names.iter().map(|n| n.database_user.clone()).collect();
-        let log_prefix = if names.len() == 1 { names[0].log_group.clone() } else { format!("/ecs/{env}-") };
+        let log_prefix = if names.len() == 1 {
+            names[0].log_group.clone()
+        } else {
+            format!("/ecs/{env}-")
+        };
         let mysql = self.mysql().await?;
 
         let platform_err = |op: &'static str| move |e| CoreError::port(PartOrPlatform::Platform, op, e);
@@ -293,24 +304,48 @@ impl Engine {
         let mut out = Vec::with_capacity(keys.len());
         for ((key, n), (td, secret)) in keys.iter().zip(&names).zip(tds.into_iter().zip(secrets)) {
             let tid = key.tenant_id.as_str();
-            let mut o = ObservedTenant { tenant_id: tid.to_owned(), facts: Some(facts.clone()), ..Default::default() };
+            let mut o = ObservedTenant {
+                tenant_id: tid.to_owned(),
+                facts: Some(facts.clone()),
+                ..Default::default()
+            };
             let mut foreign = Vec::new();
             let mut adopt = |part: Part, name: &str, tags: &Tags| -> bool {
                 if owned_by(tags, tid, env) {
                     true
                 } else {
-                    foreign.push(ForeignPart { part, name: name.to_owned(), found: describe_owner(tags) });
+                    foreign.push(ForeignPart {
+                        part,
+                        name: name.to_owned(),
+                        found: describe_owner(tags),
+                        owner: owner_of(tags),
+                    });
                     false
                 }
             };
-            o.service = services.iter().find(|s| s.name == n.service).filter(|s| adopt(Part::Service, &s.name, &s.tags)).cloned();
-            o.target_group = tgs.iter().find(|t| t.name == n.target_group).filter(|t| adopt(Part::TargetGroup, &t.name, &t.tags)).cloned();
+            o.service = services
+                .iter()
+                .find(|s| s.name == n.service)
+                .filter(|s| adopt(Part::Service, &s.name, &s.tags))
+                .cloned();
+            o.target_group = tgs
+                .iter()
+                .find(|t| t.name == n.target_group)
+                .filter(|t| adopt(Part::TargetGroup, &t.name, &t.tags))
+                .cloned();
             o.task_definition = td.filter(|t| adopt(Part::TaskDefinition, &t.family, &t.tags));
             o.secret = secret.filter(|s| adopt(Part::Secret, &s.name, &s.tags));
-            o.log_group = log_groups.iter().find(|l| l.name == n.log_group).filter(|l| adopt(Part::LogGroup, &l.name, &l.tags)).cloned();
+            o.log_group = log_groups
+                .iter()
+                .find(|l| l.name == n.log_group)
+                .filter(|l| adopt(Part::LogGroup, &l.name, &l.tags))
+                .cloned();
             // Access points have no unique name: ours carry our tags. One
             // with our Name tag but other tags is someone else's.
-            o.access_point = aps.iter().find(|a| a.name == n.access_point && owned_by(&a.tags, tid, env)).cloned();
+            o.access_point = aps
+                .iter()
+                .find(|a| a.name == n.access_point && owned_by(&a.tags, tid, env))
+                .cloned();
             if o.access_point.is_none()
                 && let Some(a) = aps.iter().find(|a| a.name == n.access_point)
             {
@@ -319,16 +354,24 @@ impl Engine {
             // Listener rule: ours by tags; a rule routing our host that is
             // not ours means the subdomain is taken.
             o.listener_rule = rules.iter().find(|r| owned_by(&r.tags, tid, env)).cloned();
-            if let Some(r) = rules.iter().find(|r| r.hosts.contains(&n.fqdn) && !owned_by(&r.tags, tid, env)) {
+            if let Some(r) = rules
+                .iter()
+                .find(|r| r.hosts.contains(&n.fqdn) && !owned_by(&r.tags, tid, env))
+            {
                 foreign.push(ForeignPart {
                     part: Part::ListenerRule,
                     name: format!("host {} (rule priority {})", n.fqdn, r.priority),
                     found: describe_owner(&r.tags),
+                    owner: owner_of(&r.tags),
                 });
             }
             // DNS: records under any name the tenant used that point at the
             // platform's load balancer.
-            let mut candidates: HashSet<String> = key.subdomains.iter().map(|s| crate::naming::fqdn(s, &p.domain)).collect();
+            let mut candidates: HashSet<String> = key
+                .subdomains
+                .iter()
+                .map(|s| crate::naming::fqdn(s, &p.domain))
+                .collect();
             candidates.insert(n.fqdn.clone());
             if let Some(sub) = o.routed_subdomain(&p.domain) {
                 candidates.insert(crate::naming::fqdn(&sub, &p.domain));
@@ -337,7 +380,12 @@ impl Engine {
                 if points_at(&r.target, &facts) {
                     o.dns_records.push(r.clone());
                 } else if r.name == n.fqdn {
-                    foreign.push(ForeignPart { part: Part::DnsRecord, name: r.name.clone(), found: "a record pointing elsewhere".into() });
+                    foreign.push(ForeignPart {
+                        part: Part::DnsRecord,
+                        name: r.name.clone(),
+                        found: "a record pointing elsewhere".into(),
+                        owner: None,
+                    });
                 }
             }
             o.database = dbs.iter().find(|d| d.name == n.database).cloned();
@@ -350,14 +398,17 @@ impl Engine {
 
     fn cluster_hint(&self, e: CoreError) -> CoreError {
         match &e {
-            CoreError::Port { part: PartOrPlatform::Part(Part::Service), source, .. }
-                if source.code.contains("ClusterNotFound") =>
-            {
-                CoreError::Platform {
-                    setting: "cluster",
-                    message: format!("ECS cluster {:?} was not found ({source}); set cluster to the environment's cluster (default \"{{env}}-cluster\")", self.platform.cluster),
-                }
-            }
+            CoreError::Port {
+                part: PartOrPlatform::Part(Part::Service),
+                source,
+                ..
+            } if source.code.contains("ClusterNotFound") => CoreError::Platform {
+                setting: "cluster",
+                message: format!(
+                    "ECS cluster {:?} was not found ({source}); set cluster to the environment's cluster (default \"{{env}}-cluster\")",
+                    self.platform.cluster
+                ),
+            },
             _ => e,
         }
     }
@@ -365,11 +416,27 @@ impl Engine {
     /// Executes `plan` (from [`crate::plan()`] of `spec` and `observed`), then
     /// observes again and returns the truth. On failure, removes exactly the
     /// parts this run created and reports the step.
-    pub async fn apply(&self, spec: &TenantSpec, observed: &ObservedTenant, plan: &TenantPlan) -> Result<ObservedTenant, CoreError> {
+    pub async fn apply(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+    ) -> Result<ObservedTenant, CoreError> {
         if let Some(c) = plan.conflicts.first() {
-            return Err(CoreError::NotOwned { part: c.part, name: c.name.clone(), tenant_id: spec.tenant_id.clone(), found: c.found.clone() });
+            return Err(CoreError::NotOwned {
+                part: c.part,
+                name: c.name.clone(),
+                tenant_id: spec.tenant_id.clone(),
+                found: c.found.clone(),
+            });
         }
-        let run = Run { engine: self, spec, observed, plan, created: Mutex::new(Vec::new()) };
+        let run = Run {
+            engine: self,
+            spec,
+            observed,
+            plan,
+            created: Mutex::new(Vec::new()),
+        };
         match run.execute().await {
             Ok(()) => {}
             Err(failure) => {
@@ -390,53 +457,72 @@ impl Engine {
 
     /// Destroys the tenant per [`crate::plan_destroy`], in reverse creation
     /// order. Refused when the spec's guards say so.
-    pub async fn destroy(&self, spec: &TenantSpec, observed: &ObservedTenant, plan: &TenantPlan) -> Result<DestroyReport, CoreError> {
+    pub async fn destroy(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+    ) -> Result<DestroyReport, CoreError> {
         spec.check_destroy()?;
         let p = &self.platform;
         let names = spec.names();
         let mut report = DestroyReport::default();
-        let step = |part: Part, op: &'static str| move |e: PortError| CoreError::Apply {
-            step: format!("delete {part}"),
-            part,
-            source: Box::new(CoreError::port(part, op, e)),
-            rolled_back: Vec::new(),
-            rollback_errors: Vec::new(),
+        let step = |part: Part, op: &'static str| {
+            move |e: PortError| CoreError::Apply {
+                step: format!("delete {part}"),
+                part,
+                source: Box::new(CoreError::port(part, op, e)),
+                rolled_back: Vec::new(),
+                rollback_errors: Vec::new(),
+            }
         };
         let deleting = |part: Part| plan.action(part) == &PartAction::Delete;
 
         if deleting(Part::Service) {
-            ignore_not_found(self.ports.ecs.delete_service(&p.cluster, &names.service).await).map_err(step(Part::Service, "DeleteService"))?;
+            ignore_not_found(self.ports.ecs.delete_service(&p.cluster, &names.service).await)
+                .map_err(step(Part::Service, "DeleteService"))?;
             report.deleted.push(Part::Service);
         }
         if deleting(Part::ListenerRule)
             && let Some(r) = &observed.listener_rule
         {
-            ignore_not_found(self.ports.elbv2.delete_rule(&r.arn).await).map_err(step(Part::ListenerRule, "DeleteRule"))?;
+            ignore_not_found(self.ports.elbv2.delete_rule(&r.arn).await)
+                .map_err(step(Part::ListenerRule, "DeleteRule"))?;
             report.deleted.push(Part::ListenerRule);
         }
         if deleting(Part::DnsRecord) {
             for r in &observed.dns_records {
-                ignore_not_found(self.ports.route53.delete_record(r).await).map_err(step(Part::DnsRecord, "ChangeResourceRecordSets"))?;
+                ignore_not_found(self.ports.route53.delete_record(r).await)
+                    .map_err(step(Part::DnsRecord, "ChangeResourceRecordSets"))?;
             }
             report.deleted.push(Part::DnsRecord);
         }
         if deleting(Part::TaskDefinition) {
-            let arns = self.ports.ecs.list_task_definitions(&names.task_family).await.map_err(step(Part::TaskDefinition, "ListTaskDefinitions"))?;
+            let arns = self
+                .ports
+                .ecs
+                .list_task_definitions(&names.task_family)
+                .await
+                .map_err(step(Part::TaskDefinition, "ListTaskDefinitions"))?;
             for arn in arns {
-                ignore_not_found(self.ports.ecs.deregister_task_definition(&arn).await).map_err(step(Part::TaskDefinition, "DeregisterTaskDefinition"))?;
+                ignore_not_found(self.ports.ecs.deregister_task_definition(&arn).await)
+                    .map_err(step(Part::TaskDefinition, "DeregisterTaskDefinition"))?;
             }
             report.deleted.push(Part::TaskDefinition);
         }
         if deleting(Part::TargetGroup)
             && let Some(t) = &observed.target_group
         {
-            self.delete_target_group(&t.arn).await.map_err(step(Part::TargetGroup, "DeleteTargetGroup"))?;
+            self.delete_target_group(&t.arn)
+                .await
+                .map_err(step(Part::TargetGroup, "DeleteTargetGroup"))?;
             report.deleted.push(Part::TargetGroup);
         }
         if deleting(Part::AccessPoint)
             && let Some(a) = &observed.access_point
         {
-            ignore_not_found(self.ports.efs.delete_access_point(&a.id).await).map_err(step(Part::AccessPoint, "DeleteAccessPoint"))?;
+            ignore_not_found(self.ports.efs.delete_access_point(&a.id).await)
+                .map_err(step(Part::AccessPoint, "DeleteAccessPoint"))?;
             report.deleted.push(Part::AccessPoint);
         }
         if observed.access_point.is_some() {
@@ -446,36 +532,58 @@ impl Engine {
             ));
         }
         if deleting(Part::LogGroup) {
-            ignore_not_found(self.ports.logs.delete_log_group(&names.log_group).await).map_err(step(Part::LogGroup, "DeleteLogGroup"))?;
+            ignore_not_found(self.ports.logs.delete_log_group(&names.log_group).await)
+                .map_err(step(Part::LogGroup, "DeleteLogGroup"))?;
             report.deleted.push(Part::LogGroup);
         }
         if deleting(Part::Secret)
             && let Some(s) = &observed.secret
         {
-            ignore_not_found(self.ports.secrets.delete_secret(&s.arn, SECRET_RECOVERY_WINDOW_DAYS).await).map_err(step(Part::Secret, "DeleteSecret"))?;
+            ignore_not_found(
+                self.ports
+                    .secrets
+                    .delete_secret(&s.arn, SECRET_RECOVERY_WINDOW_DAYS)
+                    .await,
+            )
+            .map_err(step(Part::Secret, "DeleteSecret"))?;
             report.deleted.push(Part::Secret);
         }
         let mysql = self.mysql().await?;
         match plan.action(Part::DatabaseUser) {
             PartAction::Delete => {
-                mysql.drop_user(&names.database_user).await.map_err(step(Part::DatabaseUser, "DROP USER"))?;
+                mysql
+                    .drop_user(&names.database_user)
+                    .await
+                    .map_err(step(Part::DatabaseUser, "DROP USER"))?;
                 report.deleted.push(Part::DatabaseUser);
             }
             PartAction::Update(_) | PartAction::Retain(_) => {
                 if plan.action(Part::DatabaseUser).is_change() {
-                    mysql.set_locked(&names.database_user, true).await.map_err(step(Part::DatabaseUser, "ALTER USER ACCOUNT LOCK"))?;
+                    mysql
+                        .set_locked(&names.database_user, true)
+                        .await
+                        .map_err(step(Part::DatabaseUser, "ALTER USER ACCOUNT LOCK"))?;
                 }
-                report.retained.push(format!("MySQL user {} is kept, locked (retain_data_on_destroy = true)", names.database_user));
+                report.retained.push(format!(
+                    "MySQL user {} is kept, locked (retain_data_on_destroy = true)",
+                    names.database_user
+                ));
             }
             _ => {}
         }
         match plan.action(Part::Database) {
             PartAction::Delete => {
-                mysql.drop_database(&names.database).await.map_err(step(Part::Database, "DROP DATABASE"))?;
+                mysql
+                    .drop_database(&names.database)
+                    .await
+                    .map_err(step(Part::Database, "DROP DATABASE"))?;
                 report.deleted.push(Part::Database);
             }
             PartAction::Retain(_) => {
-                report.retained.push(format!("MySQL database {} is kept (retain_data_on_destroy = true)", names.database));
+                report.retained.push(format!(
+                    "MySQL database {} is kept (retain_data_on_destroy = true)",
+                    names.database
+                ));
             }
             _ => {}
         }
@@ -508,7 +616,11 @@ impl Engine {
             let rules = self.ports.elbv2.describe_rules(&spec.listener_arn).await?;
             let taken: HashSet<u32> = rules.iter().map(|r| r.priority).collect();
             let Some(priority) = pick_priority(tenant_id, &taken, attempt) else {
-                return Err(PortError::new(PortErrorKind::Other, "TooManyRules", "the listener has no free rule priority"));
+                return Err(PortError::new(
+                    PortErrorKind::Other,
+                    "TooManyRules",
+                    "the listener has no free rule priority",
+                ));
             };
             match self.ports.elbv2.create_rule(spec, priority).await {
                 Err(e) if e.kind == PortErrorKind::PriorityInUse => {
@@ -520,8 +632,13 @@ impl Engine {
                 other => return other,
             }
         }
-        Err(last.unwrap_or_else(|| PortError::new(PortErrorKind::PriorityInUse, "PriorityInUse", "no free priority found")))
+        Err(last
+            .unwrap_or_else(|| PortError::new(PortErrorKind::PriorityInUse, "PriorityInUse", "no free priority found")))
     }
+}
+
+fn owner_of(tags: &Tags) -> Option<String> {
+    tags.get(crate::naming::TAG_TENANT).cloned()
 }
 
 /// Picks a free priority: a start derived from the tenant id (FNV-1a), moved
@@ -540,7 +657,11 @@ pub fn pick_priority(tenant_id: &str, taken: &HashSet<u32>, attempt: u32) -> Opt
 }
 
 fn points_at(target: &RecordTarget, facts: &PlatformFacts) -> bool {
-    let norm = |s: &str| s.trim_end_matches('.').trim_start_matches("dualstack.").to_ascii_lowercase();
+    let norm = |s: &str| {
+        s.trim_end_matches('.')
+            .trim_start_matches("dualstack.")
+            .to_ascii_lowercase()
+    };
     let lb = norm(&facts.load_balancer_dns_name);
     match target {
         RecordTarget::Alias { dns_name, .. } => norm(dns_name) == lb,
@@ -571,16 +692,28 @@ impl Run<'_> {
     async fn execute(&self) -> StepResult<()> {
         let e = self.engine;
         let ports = &e.ports;
-        let facts = e.facts().await.map_err(|error| StepFailure { step: "read platform".into(), part: Part::Secret, error })?;
+        let facts = e.facts().await.map_err(|error| StepFailure {
+            step: "read platform".into(),
+            part: Part::Secret,
+            error,
+        })?;
         let mut d = DesiredTenant::new(self.spec, facts, self.observed);
         let names = d.names.clone();
-        let mysql = e.mysql().await.map_err(|error| StepFailure { step: "connect".into(), part: Part::Database, error })?;
+        let mysql = e.mysql().await.map_err(|error| StepFailure {
+            step: "connect".into(),
+            part: Part::Database,
+            error,
+        })?;
 
         // A secret pending deletion is restored before anything reads it.
         if let (PartAction::Update(f), Some(s)) = (self.action(Part::Secret), &self.observed.secret)
             && f.contains(&"restore")
         {
-            ports.secrets.restore_secret(&s.arn).await.map_err(fail("restore", Part::Secret, "RestoreSecret"))?;
+            ports
+                .secrets
+                .restore_secret(&s.arn)
+                .await
+                .map_err(fail("restore", Part::Secret, "RestoreSecret"))?;
         }
         // The password: new with a new secret; else the secret's, when the
         // user must be created.
@@ -588,7 +721,11 @@ impl Run<'_> {
             Some(generate_password())
         } else if self.action(Part::DatabaseUser) == &PartAction::Create {
             let s = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
-            let raw = ports.secrets.get_secret_value(&s).await.map_err(fail("read", Part::Secret, "GetSecretValue"))?;
+            let raw = ports
+                .secrets
+                .get_secret_value(&s)
+                .await
+                .map_err(fail("read", Part::Secret, "GetSecretValue"))?;
             Some(
                 serde_json::from_str::<DbCredentials>(&raw)
                     .map(|c| c.password)
@@ -610,7 +747,11 @@ impl Run<'_> {
             match self.action(Part::Secret) {
                 PartAction::Create => {
                     let value = serde_json::to_string(&credentials).unwrap_or_default();
-                    let s = ports.secrets.create_secret(&d.secret, &value).await.map_err(fail("create", Part::Secret, "CreateSecret"))?;
+                    let s = ports.secrets.create_secret(&d.secret, &value).await.map_err(fail(
+                        "create",
+                        Part::Secret,
+                        "CreateSecret",
+                    ))?;
                     self.record(Created::Secret(s.arn.clone()));
                     Ok(Some(s))
                 }
@@ -619,7 +760,11 @@ impl Run<'_> {
                     if let Some(s) = &s
                         && f.contains(&"tags")
                     {
-                        ports.secrets.tag_resource(&s.arn, &d.secret.tags).await.map_err(fail("update", Part::Secret, "TagResource"))?;
+                        ports.secrets.tag_resource(&s.arn, &d.secret.tags).await.map_err(fail(
+                            "update",
+                            Part::Secret,
+                            "TagResource",
+                        ))?;
                     }
                     Ok(s)
                 }
@@ -628,21 +773,35 @@ impl Run<'_> {
         };
         let database_step = async {
             if self.action(Part::Database) == &PartAction::Create {
-                mysql.create_database(&names.database).await.map_err(fail("create", Part::Database, "CREATE DATABASE"))?;
+                mysql.create_database(&names.database).await.map_err(fail(
+                    "create",
+                    Part::Database,
+                    "CREATE DATABASE",
+                ))?;
                 self.record(Created::Database(names.database.clone()));
             }
             let pw = password.as_deref().unwrap_or_default();
             match self.action(Part::DatabaseUser) {
                 PartAction::Create => {
-                    mysql.create_user(&names.database_user, pw, &names.database).await.map_err(fail("create", Part::DatabaseUser, "CREATE USER"))?;
+                    mysql
+                        .create_user(&names.database_user, pw, &names.database)
+                        .await
+                        .map_err(fail("create", Part::DatabaseUser, "CREATE USER"))?;
                     self.record(Created::DatabaseUser(names.database_user.clone()));
                 }
                 PartAction::Update(f) => {
                     if f.contains(&"password") && password.is_some() {
-                        mysql.set_password(&names.database_user, pw, &names.database).await.map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
+                        mysql
+                            .set_password(&names.database_user, pw, &names.database)
+                            .await
+                            .map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
                     }
                     if f.contains(&"unlock") {
-                        mysql.set_locked(&names.database_user, false).await.map_err(fail("update", Part::DatabaseUser, "ALTER USER ACCOUNT UNLOCK"))?;
+                        mysql.set_locked(&names.database_user, false).await.map_err(fail(
+                            "update",
+                            Part::DatabaseUser,
+                            "ALTER USER ACCOUNT UNLOCK",
+                        ))?;
                     }
                 }
                 _ => {}
@@ -652,13 +811,21 @@ impl Run<'_> {
         let access_point_step = async {
             match self.action(Part::AccessPoint) {
                 PartAction::Create | PartAction::Replace(_) => {
-                    let a = ports.efs.create_access_point(&d.access_point).await.map_err(fail("create", Part::AccessPoint, "CreateAccessPoint"))?;
+                    let a = ports.efs.create_access_point(&d.access_point).await.map_err(fail(
+                        "create",
+                        Part::AccessPoint,
+                        "CreateAccessPoint",
+                    ))?;
                     self.record(Created::AccessPoint(a.id.clone()));
                     Ok(Some(a))
                 }
                 PartAction::Update(_) => {
                     if let Some(a) = &self.observed.access_point {
-                        ports.efs.tag_resource(&a.id, &d.access_point.tags).await.map_err(fail("update", Part::AccessPoint, "TagResource"))?;
+                        ports.efs.tag_resource(&a.id, &d.access_point.tags).await.map_err(fail(
+                            "update",
+                            Part::AccessPoint,
+                            "TagResource",
+                        ))?;
                     }
                     Ok(self.observed.access_point.clone())
                 }
@@ -668,15 +835,27 @@ impl Run<'_> {
         let log_group_step = async {
             match self.action(Part::LogGroup) {
                 PartAction::Create => {
-                    let l = ports.logs.create_log_group(&d.log_group).await.map_err(fail("create", Part::LogGroup, "CreateLogGroup"))?;
+                    let l = ports.logs.create_log_group(&d.log_group).await.map_err(fail(
+                        "create",
+                        Part::LogGroup,
+                        "CreateLogGroup",
+                    ))?;
                     self.record(Created::LogGroup(l.name.clone()));
                 }
                 PartAction::Update(f) => {
                     if f.contains(&"retention_days") {
-                        ports.logs.put_retention_policy(&d.log_group.name, d.log_group.retention_days).await.map_err(fail("update", Part::LogGroup, "PutRetentionPolicy"))?;
+                        ports
+                            .logs
+                            .put_retention_policy(&d.log_group.name, d.log_group.retention_days)
+                            .await
+                            .map_err(fail("update", Part::LogGroup, "PutRetentionPolicy"))?;
                     }
                     if let (true, Some(l)) = (f.contains(&"tags"), &self.observed.log_group) {
-                        ports.logs.tag_log_group(&l.arn, &d.log_group.tags).await.map_err(fail("update", Part::LogGroup, "TagResource"))?;
+                        ports.logs.tag_log_group(&l.arn, &d.log_group.tags).await.map_err(fail(
+                            "update",
+                            Part::LogGroup,
+                            "TagResource",
+                        ))?;
                     }
                 }
                 _ => {}
@@ -686,7 +865,11 @@ impl Run<'_> {
         let target_group_step = async {
             match self.action(Part::TargetGroup) {
                 PartAction::Create => {
-                    let t = ports.elbv2.create_target_group(&d.target_group).await.map_err(fail("create", Part::TargetGroup, "CreateTargetGroup"))?;
+                    let t = ports.elbv2.create_target_group(&d.target_group).await.map_err(fail(
+                        "create",
+                        Part::TargetGroup,
+                        "CreateTargetGroup",
+                    ))?;
                     self.record(Created::TargetGroup(t.arn.clone()));
                     Ok(Some(t))
                 }
@@ -694,25 +877,49 @@ impl Run<'_> {
                     // The name is unique, so the old group goes first — and
                     // with it the service and rule that use it.
                     if let Some(s) = &self.observed.service {
-                        ignore_not_found(ports.ecs.delete_service(&s.cluster, &s.name).await).map_err(fail("replace", Part::Service, "DeleteService"))?;
+                        ignore_not_found(ports.ecs.delete_service(&s.cluster, &s.name).await).map_err(fail(
+                            "replace",
+                            Part::Service,
+                            "DeleteService",
+                        ))?;
                     }
                     if let Some(r) = &self.observed.listener_rule {
-                        ignore_not_found(ports.elbv2.delete_rule(&r.arn).await).map_err(fail("replace", Part::ListenerRule, "DeleteRule"))?;
+                        ignore_not_found(ports.elbv2.delete_rule(&r.arn).await).map_err(fail(
+                            "replace",
+                            Part::ListenerRule,
+                            "DeleteRule",
+                        ))?;
                     }
                     if let Some(t) = &self.observed.target_group {
-                        e.delete_target_group(&t.arn).await.map_err(fail("replace", Part::TargetGroup, "DeleteTargetGroup"))?;
+                        e.delete_target_group(&t.arn).await.map_err(fail(
+                            "replace",
+                            Part::TargetGroup,
+                            "DeleteTargetGroup",
+                        ))?;
                     }
-                    let t = ports.elbv2.create_target_group(&d.target_group).await.map_err(fail("create", Part::TargetGroup, "CreateTargetGroup"))?;
+                    let t = ports.elbv2.create_target_group(&d.target_group).await.map_err(fail(
+                        "create",
+                        Part::TargetGroup,
+                        "CreateTargetGroup",
+                    ))?;
                     self.record(Created::TargetGroup(t.arn.clone()));
                     Ok(Some(t))
                 }
                 PartAction::Update(f) => {
                     if let Some(t) = &self.observed.target_group {
                         if f.contains(&"health_check_path") {
-                            ports.elbv2.set_health_check_path(&t.arn, &d.target_group.health_check_path).await.map_err(fail("update", Part::TargetGroup, "ModifyTargetGroup"))?;
+                            ports
+                                .elbv2
+                                .set_health_check_path(&t.arn, &d.target_group.health_check_path)
+                                .await
+                                .map_err(fail("update", Part::TargetGroup, "ModifyTargetGroup"))?;
                         }
                         if f.contains(&"tags") {
-                            ports.elbv2.add_tags(&t.arn, &d.target_group.tags).await.map_err(fail("update", Part::TargetGroup, "AddTags"))?;
+                            ports.elbv2.add_tags(&t.arn, &d.target_group.tags).await.map_err(fail(
+                                "update",
+                                Part::TargetGroup,
+                                "AddTags",
+                            ))?;
                         }
                     }
                     Ok(self.observed.target_group.clone())
@@ -720,8 +927,14 @@ impl Run<'_> {
                 _ => Ok(self.observed.target_group.clone()),
             }
         };
-        let (secret, (), access_point, (), target_group) =
-            join5(secret_step, database_step, access_point_step, log_group_step, target_group_step).await?;
+        let (secret, (), access_point, (), target_group) = join5(
+            secret_step,
+            database_step,
+            access_point_step,
+            log_group_step,
+            target_group_step,
+        )
+        .await?;
 
         // Fill in what stage 1 produced.
         let secret_arn = secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
@@ -736,13 +949,26 @@ impl Run<'_> {
         // Stage 2: the task definition.
         let td_action = self.action(Part::TaskDefinition);
         let td_arn = if needs_new_revision(td_action) {
-            let t = ports.ecs.register_task_definition(&d.task_definition).await.map_err(fail("register", Part::TaskDefinition, "RegisterTaskDefinition"))?;
+            let t = ports
+                .ecs
+                .register_task_definition(&d.task_definition)
+                .await
+                .map_err(fail("register", Part::TaskDefinition, "RegisterTaskDefinition"))?;
             self.record(Created::TaskDefinition(t.arn.clone()));
             t.arn
         } else {
-            let current = self.observed.task_definition.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+            let current = self
+                .observed
+                .task_definition
+                .as_ref()
+                .map(|t| t.arn.clone())
+                .unwrap_or_default();
             if td_action.is_change() {
-                ports.ecs.tag_resource(&current, &d.task_definition.tags).await.map_err(fail("update", Part::TaskDefinition, "TagResource"))?;
+                ports
+                    .ecs
+                    .tag_resource(&current, &d.task_definition.tags)
+                    .await
+                    .map_err(fail("update", Part::TaskDefinition, "TagResource"))?;
             }
             current
         };
@@ -755,8 +981,10 @@ impl Run<'_> {
             if let Some(r) = &self.observed.listener_rule {
                 *rule_arn.lock().map_err(|_| poisoned(Part::ListenerRule))? = Some((r.arn.clone(), r.action.clone()));
             }
-            let must_create = matches!(self.action(Part::ListenerRule), PartAction::Create | PartAction::Replace(_))
-                || matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
+            let must_create = matches!(
+                self.action(Part::ListenerRule),
+                PartAction::Create | PartAction::Replace(_)
+            ) || matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
             match (self.action(Part::ListenerRule), &self.observed.listener_rule) {
                 _ if must_create => {
                     // ECS only places a service behind a target group that a
@@ -764,16 +992,28 @@ impl Run<'_> {
                     // suspended tenant's fixed response is set after stage 4.
                     let mut forwarding = d.listener_rule.clone();
                     forwarding.action = RuleAction::Forward(d.service.target_group_arn.clone());
-                    let r = e.create_rule(&forwarding, &self.spec.tenant_id).await.map_err(fail("create", Part::ListenerRule, "CreateRule"))?;
+                    let r = e.create_rule(&forwarding, &self.spec.tenant_id).await.map_err(fail(
+                        "create",
+                        Part::ListenerRule,
+                        "CreateRule",
+                    ))?;
                     self.record(Created::ListenerRule(r.arn.clone()));
                     *rule_arn.lock().map_err(|_| poisoned(Part::ListenerRule))? = Some((r.arn, r.action));
                 }
                 (PartAction::Update(f), Some(r)) => {
                     if f.iter().any(|f| *f == "host" || *f == "action") {
-                        ports.elbv2.modify_rule(&r.arn, &d.listener_rule.host, &d.listener_rule.action).await.map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+                        ports
+                            .elbv2
+                            .modify_rule(&r.arn, &d.listener_rule.host, &d.listener_rule.action)
+                            .await
+                            .map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
                     }
                     if f.contains(&"tags") {
-                        ports.elbv2.add_tags(&r.arn, &d.listener_rule.tags).await.map_err(fail("update", Part::ListenerRule, "AddTags"))?;
+                        ports.elbv2.add_tags(&r.arn, &d.listener_rule.tags).await.map_err(fail(
+                            "update",
+                            Part::ListenerRule,
+                            "AddTags",
+                        ))?;
                     }
                 }
                 _ => {}
@@ -784,7 +1024,11 @@ impl Run<'_> {
             let action = self.action(Part::DnsRecord);
             if action.is_change() && action != &PartAction::Delete {
                 let existed = self.observed.dns_record(&d.dns_record.name).is_some();
-                ports.route53.upsert_record(&d.dns_record).await.map_err(fail("upsert", Part::DnsRecord, "ChangeResourceRecordSets"))?;
+                ports.route53.upsert_record(&d.dns_record).await.map_err(fail(
+                    "upsert",
+                    Part::DnsRecord,
+                    "ChangeResourceRecordSets",
+                ))?;
                 if !existed {
                     self.record(Created::DnsRecord(ObservedDnsRecord {
                         zone_id: d.dns_record.zone_id.clone(),
@@ -803,7 +1047,9 @@ impl Run<'_> {
         let rule = rule_arn.lock().map_err(|_| poisoned(Part::ListenerRule))?.clone();
         let rule_now = match (&rule, self.action(Part::ListenerRule)) {
             // A modified rule now has the desired action.
-            (Some((arn, _)), PartAction::Update(f)) if f.contains(&"action") => Some((arn.clone(), Some(d.listener_rule.action.clone()))),
+            (Some((arn, _)), PartAction::Update(f)) if f.contains(&"action") => {
+                Some((arn.clone(), Some(d.listener_rule.action.clone())))
+            }
             (r, _) => r.clone(),
         };
         match self.action(Part::Service) {
@@ -812,16 +1058,28 @@ impl Run<'_> {
             }
             PartAction::Replace(_) => {
                 if !recreate_service && let Some(s) = &self.observed.service {
-                    ignore_not_found(ports.ecs.delete_service(&s.cluster, &s.name).await).map_err(fail("replace", Part::Service, "DeleteService"))?;
+                    ignore_not_found(ports.ecs.delete_service(&s.cluster, &s.name).await).map_err(fail(
+                        "replace",
+                        Part::Service,
+                        "DeleteService",
+                    ))?;
                 }
                 self.create_service_behind(svc, rule_now.as_ref()).await?;
             }
             PartAction::Update(f) => {
                 if f.iter().any(|f| *f == "task_definition" || *f == "desired_count") {
-                    ports.ecs.update_service(&svc.cluster, &svc.name, &svc.task_definition_arn, svc.desired_count).await.map_err(fail("update", Part::Service, "UpdateService"))?;
+                    ports
+                        .ecs
+                        .update_service(&svc.cluster, &svc.name, &svc.task_definition_arn, svc.desired_count)
+                        .await
+                        .map_err(fail("update", Part::Service, "UpdateService"))?;
                 }
                 if let (true, Some(s)) = (f.contains(&"tags"), &self.observed.service) {
-                    ports.ecs.tag_resource(&s.arn, &svc.tags).await.map_err(fail("update", Part::Service, "TagResource"))?;
+                    ports.ecs.tag_resource(&s.arn, &svc.tags).await.map_err(fail(
+                        "update",
+                        Part::Service,
+                        "TagResource",
+                    ))?;
                 }
             }
             _ => {}
@@ -829,10 +1087,18 @@ impl Run<'_> {
 
         // Stage 5: remove what was replaced, now that nothing uses it.
         if let (PartAction::Replace(_), Some(old)) = (self.action(Part::AccessPoint), &self.observed.access_point) {
-            ignore_not_found(ports.efs.delete_access_point(&old.id).await).map_err(fail("delete old", Part::AccessPoint, "DeleteAccessPoint"))?;
+            ignore_not_found(ports.efs.delete_access_point(&old.id).await).map_err(fail(
+                "delete old",
+                Part::AccessPoint,
+                "DeleteAccessPoint",
+            ))?;
         }
         for stale in self.observed.dns_records.iter().filter(|r| r.name != d.dns_record.name) {
-            ignore_not_found(ports.route53.delete_record(stale).await).map_err(fail("delete old", Part::DnsRecord, "ChangeResourceRecordSets"))?;
+            ignore_not_found(ports.route53.delete_record(stale).await).map_err(fail(
+                "delete old",
+                Part::DnsRecord,
+                "ChangeResourceRecordSets",
+            ))?;
         }
         Ok(())
     }
@@ -840,18 +1106,34 @@ impl Run<'_> {
     /// Creates the service; the rule must forward to the target group while
     /// ECS attaches the service, then gets the desired action (the suspended
     /// page) back.
-    async fn create_service_behind(&self, svc: &ServiceSpec, rule: Option<&(String, Option<RuleAction>)>) -> StepResult<()> {
+    async fn create_service_behind(
+        &self,
+        svc: &ServiceSpec,
+        rule: Option<&(String, Option<RuleAction>)>,
+    ) -> StepResult<()> {
         let ports = &self.engine.ports;
         let forward = RuleAction::Forward(svc.target_group_arn.clone());
         let host = self.spec.names().fqdn;
         let needs_forward = rule.filter(|(_, action)| action.as_ref() != Some(&forward));
         if let Some((arn, _)) = needs_forward {
-            ports.elbv2.modify_rule(arn, &host, &forward).await.map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+            ports.elbv2.modify_rule(arn, &host, &forward).await.map_err(fail(
+                "update",
+                Part::ListenerRule,
+                "ModifyRule",
+            ))?;
         }
-        let s = ports.ecs.create_service(svc).await.map_err(fail("create", Part::Service, "CreateService"))?;
+        let s = ports
+            .ecs
+            .create_service(svc)
+            .await
+            .map_err(fail("create", Part::Service, "CreateService"))?;
         self.record(Created::Service(svc.cluster.clone(), s.name));
         if let (Some((arn, _)), TenantStatus::Suspended) = (rule, self.spec.status) {
-            ports.elbv2.modify_rule(arn, &host, &suspended_action()).await.map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+            ports
+                .elbv2
+                .modify_rule(arn, &host, &suspended_action())
+                .await
+                .map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
         }
         Ok(())
     }
@@ -897,7 +1179,11 @@ fn poisoned(part: Part) -> StepFailure {
     StepFailure {
         step: format!("record {part}"),
         part,
-        error: CoreError::port(part, "internal", PortError::new(PortErrorKind::Other, "Poisoned", "a concurrent step panicked")),
+        error: CoreError::port(
+            part,
+            "internal",
+            PortError::new(PortErrorKind::Other, "Poisoned", "a concurrent step panicked"),
+        ),
     }
 }
 
@@ -920,12 +1206,18 @@ pub fn generate_password() -> String {
     use rand::{Rng, TryRngCore};
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::rngs::OsRng.unwrap_err();
-    (0..32).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..32)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Observes and plans in one go, for callers that do not keep an
 /// observation around.
-pub async fn observe_and_plan(engine: &Engine, spec: &TenantSpec, previous_subdomains: &[String]) -> Result<(ObservedTenant, TenantPlan), CoreError> {
+pub async fn observe_and_plan(
+    engine: &Engine,
+    spec: &TenantSpec,
+    previous_subdomains: &[String],
+) -> Result<(ObservedTenant, TenantPlan), CoreError> {
     let mut subdomains = vec![spec.subdomain.clone()];
     subdomains.extend(previous_subdomains.iter().cloned());
     let observed = engine.observe_one(&spec.tenant_id, &subdomains).await?;
@@ -979,7 +1271,10 @@ mod tests {
         let d = plan_destroy(&s, &after);
         let report = engine.destroy(&s, &after, &d).await.expect("destroy");
         assert_eq!(report.retained.len(), 3, "{:?}", report.retained);
-        let gone = engine.observe_one(&s.tenant_id, &[s.subdomain.clone()]).await.expect("observe");
+        let gone = engine
+            .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+            .await
+            .expect("observe");
         let left: Vec<Part> = Part::ALL.into_iter().filter(|p| gone.has(*p)).collect();
         // The secret waits out its recovery window: observed, but pending.
         assert_eq!(left, [Part::Secret, Part::Database, Part::DatabaseUser]);
@@ -997,10 +1292,19 @@ mod tests {
         engine.apply(&s, &observed, &p).await.expect("apply");
         let calls = cloud.calls();
         let span = |op: &str| {
-            let c = calls.iter().find(|c| c.op == op).unwrap_or_else(|| panic!("no {op} call"));
+            let c = calls
+                .iter()
+                .find(|c| c.op == op)
+                .unwrap_or_else(|| panic!("no {op} call"));
             (c.started, c.finished)
         };
-        let stage1 = ["secrets.CreateSecret", "efs.CreateAccessPoint", "logs.CreateLogGroup", "elbv2.CreateTargetGroup", "mysql.CreateDatabase"];
+        let stage1 = [
+            "secrets.CreateSecret",
+            "efs.CreateAccessPoint",
+            "logs.CreateLogGroup",
+            "elbv2.CreateTargetGroup",
+            "mysql.CreateDatabase",
+        ];
         for a in stage1 {
             for b in stage1 {
                 if a != b {
@@ -1038,14 +1342,28 @@ mod tests {
                 }
                 Err(e) => {
                     let failed = counter.failed().expect("the injected failure fired");
-                    let CoreError::Apply { step, rollback_errors, .. } = &e else { panic!("k={k}: not an apply error: {e}") };
+                    let CoreError::Apply {
+                        step, rollback_errors, ..
+                    } = &e
+                    else {
+                        panic!("k={k}: not an apply error: {e}")
+                    };
                     assert_eq!(e.code(), Some("InjectedFailure"), "k={k}: {e}");
                     assert!(rollback_errors.is_empty(), "k={k} ({}): {rollback_errors:?}", failed.op);
                     assert!(!step.is_empty());
                     let clean = Engine::new(platform.clone(), cloud.ports());
-                    let left = clean.observe_one(&s.tenant_id, &[s.subdomain.clone()]).await.expect("observe");
-                    assert!(!left.exists(), "k={k} ({} failed, step {step}): orphans left: {left:?}", failed.op);
-                    let after = converge(&clean, &s).await.unwrap_or_else(|e| panic!("k={k}: re-apply failed: {e}"));
+                    let left = clean
+                        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+                        .await
+                        .expect("observe");
+                    assert!(
+                        !left.exists(),
+                        "k={k} ({} failed, step {step}): orphans left: {left:?}",
+                        failed.op
+                    );
+                    let after = converge(&clean, &s)
+                        .await
+                        .unwrap_or_else(|e| panic!("k={k}: re-apply failed: {e}"));
                     assert!(plan(&s, &after).is_empty(), "k={k}: re-apply converges");
                 }
             }
@@ -1077,13 +1395,29 @@ mod tests {
         let s = spec(platform, "123456789012");
         let facts = engine.facts().await.expect("facts").clone();
         let mut d = DesiredTenant::new(&s, &facts, &ObservedTenant::default());
-        d.target_group.tags.insert(crate::naming::TAG_TENANT.into(), "999999999999".into());
-        cloud.ports().elbv2.create_target_group(&d.target_group).await.expect("tg");
+        d.target_group
+            .tags
+            .insert(crate::naming::TAG_TENANT.into(), "999999999999".into());
+        cloud
+            .ports()
+            .elbv2
+            .create_target_group(&d.target_group)
+            .await
+            .expect("tg");
         let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
         assert_eq!(p.conflicts.len(), 1, "{p}");
         assert_eq!(p.conflicts[0].part, Part::TargetGroup);
         let err = engine.apply(&s, &observed, &p).await.expect_err("refused");
-        assert!(matches!(err, CoreError::NotOwned { part: Part::TargetGroup, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                CoreError::NotOwned {
+                    part: Part::TargetGroup,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("999999999999"), "{err}");
     }
 
@@ -1105,12 +1439,18 @@ mod tests {
         s.status = TenantStatus::Suspended;
         let after = converge(&engine, &s).await.expect("apply suspended");
         assert_eq!(after.service.as_ref().map(|s| s.desired_count), Some(0));
-        assert_eq!(after.listener_rule.as_ref().and_then(|r| r.action.clone()), Some(suspended_action()));
+        assert_eq!(
+            after.listener_rule.as_ref().and_then(|r| r.action.clone()),
+            Some(suspended_action())
+        );
         assert!(plan(&s, &after).is_empty());
         s.status = TenantStatus::Active;
         let after = converge(&engine, &s).await.expect("resume");
         assert_eq!(after.service.as_ref().map(|s| s.desired_count), Some(s.desired_count));
-        assert!(matches!(after.listener_rule.as_ref().and_then(|r| r.action.clone()), Some(RuleAction::Forward(_))));
+        assert!(matches!(
+            after.listener_rule.as_ref().and_then(|r| r.action.clone()),
+            Some(RuleAction::Forward(_))
+        ));
     }
 
     #[tokio::test]

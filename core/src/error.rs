@@ -35,7 +35,9 @@ pub enum CoreError {
     },
 
     /// A part with the tenant's name exists but belongs to someone else.
-    #[error("{part} {name:?} already exists but is not owned by tenant {tenant_id} ({found}); bbws does not take over resources it did not create — remove or rename it, or import the tenant that owns it")]
+    #[error(
+        "{part} {name:?} already exists but is not owned by tenant {tenant_id} ({found}); bbws does not take over resources it did not create — remove or rename it, or import the tenant that owns it"
+    )]
     NotOwned {
         /// Part.
         part: Part,
@@ -114,7 +116,11 @@ impl From<Part> for PartOrPlatform {
 impl CoreError {
     /// A port error on `part` during `operation`.
     pub fn port(part: impl Into<PartOrPlatform>, operation: &'static str, source: PortError) -> Self {
-        CoreError::Port { part: part.into(), operation, source }
+        CoreError::Port {
+            part: part.into(),
+            operation,
+            source,
+        }
     }
 
     /// Whether the same operation may succeed when retried unchanged.

@@ -25,7 +25,7 @@
 //! let observed = engine.observe_one(&spec.tenant_id, &[spec.subdomain.clone()]).await?;
 //! let plan = bbws_core::plan(&spec, &observed);
 //! println!("{plan}");
-//! engine.apply(&spec, &plan).await?;
+//! engine.apply(&spec, &observed, &plan).await?;
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]

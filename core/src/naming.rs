@@ -21,7 +21,8 @@ pub const HEALTH_CHECK_PATH: &str = "/wp-includes/images/blank.gif";
 /// POSIX uid/gid of the web server in the official WordPress image.
 pub const WEB_SERVER_UID: i64 = 33;
 /// Body of the listener rule's fixed response while suspended.
-pub const SUSPENDED_PAGE: &str = "<html><body><h1>503 - site suspended</h1><p>This site is temporarily suspended.</p></body></html>";
+pub const SUSPENDED_PAGE: &str =
+    "<html><body><h1>503 - site suspended</h1><p>This site is temporarily suspended.</p></body></html>";
 
 /// AWS and MySQL length limits the names must respect (SPEC §5).
 pub mod limits {
@@ -100,12 +101,37 @@ impl TenantNames {
     pub fn with_limits(&self) -> [(&'static str, &str, usize, &'static str); 9] {
         [
             ("ECS service name", &self.service, limits::SERVICE, "tenant_id"),
-            ("task definition family", &self.task_family, limits::TASK_FAMILY, "tenant_id"),
-            ("target group name", &self.target_group, limits::TARGET_GROUP, "tenant_id"),
-            ("listener rule host header", &self.fqdn, limits::HOST_HEADER, "subdomain"),
-            ("access point Name tag", &self.access_point, limits::TAG_VALUE, "tenant_id"),
+            (
+                "task definition family",
+                &self.task_family,
+                limits::TASK_FAMILY,
+                "tenant_id",
+            ),
+            (
+                "target group name",
+                &self.target_group,
+                limits::TARGET_GROUP,
+                "tenant_id",
+            ),
+            (
+                "listener rule host header",
+                &self.fqdn,
+                limits::HOST_HEADER,
+                "subdomain",
+            ),
+            (
+                "access point Name tag",
+                &self.access_point,
+                limits::TAG_VALUE,
+                "tenant_id",
+            ),
             ("MySQL database name", &self.database, limits::DATABASE, "tenant_id"),
-            ("MySQL user name", &self.database_user, limits::DATABASE_USER, "tenant_id"),
+            (
+                "MySQL user name",
+                &self.database_user,
+                limits::DATABASE_USER,
+                "tenant_id",
+            ),
             ("secret name", &self.secret, limits::SECRET, "tenant_id"),
             ("log group name", &self.log_group, limits::LOG_GROUP, "tenant_id"),
         ]

@@ -24,6 +24,8 @@ pub struct ForeignPart {
     pub name: String,
     /// The ownership tags it carries (`bbws:tenant=…, bbws:environment=…` or "no bbws tags").
     pub found: String,
+    /// The tenant that owns it, when it is another bbws tenant.
+    pub owner: Option<String>,
 }
 
 /// Everything observed about one tenant. `None` means the part is absent.
@@ -91,7 +93,9 @@ impl ObservedTenant {
     pub fn routed_subdomain(&self, domain: &str) -> Option<String> {
         let suffix = format!(".{}", domain.trim_end_matches('.'));
         let rule = self.listener_rule.as_ref()?;
-        rule.hosts.iter().find_map(|h| h.strip_suffix(&suffix).map(str::to_owned))
+        rule.hosts
+            .iter()
+            .find_map(|h| h.strip_suffix(&suffix).map(str::to_owned))
     }
 
     /// The record under `fqdn`, if observed.
@@ -117,7 +121,11 @@ impl ObservedTenant {
             access_point_id: self.access_point.as_ref().map(|a| a.id.clone()),
             database_name: self.database.as_ref().map(|d| d.name.clone()),
             database_user: self.database_user.as_ref().map(|u| u.name.clone()),
-            db_secret_arn: self.secret.as_ref().filter(|s| !s.pending_deletion).map(|s| s.arn.clone()),
+            db_secret_arn: self
+                .secret
+                .as_ref()
+                .filter(|s| !s.pending_deletion)
+                .map(|s| s.arn.clone()),
             log_group_name: self.log_group.as_ref().map(|l| l.name.clone()),
         }
     }

@@ -499,11 +499,22 @@ impl DesiredTenant {
         let p = &spec.platform;
         let secret_arn = observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
         let ap_id = observed.access_point.as_ref().map(|a| a.id.clone()).unwrap_or_default();
-        let tg_arn = observed.target_group.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
-        let td_arn = observed.task_definition.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+        let tg_arn = observed
+            .target_group
+            .as_ref()
+            .map(|t| t.arn.clone())
+            .unwrap_or_default();
+        let td_arn = observed
+            .task_definition
+            .as_ref()
+            .map(|t| t.arn.clone())
+            .unwrap_or_default();
 
         let mut environment = spec.environment_variables.clone();
-        environment.insert("WORDPRESS_DB_HOST".into(), format!("{}:{}", facts.database_host, facts.database_port));
+        environment.insert(
+            "WORDPRESS_DB_HOST".into(),
+            format!("{}:{}", facts.database_host, facts.database_port),
+        );
         environment.insert("WORDPRESS_DB_NAME".into(), names.database.clone());
         environment.insert("WORDPRESS_DB_USER".into(), names.database_user.clone());
         let action = match spec.status {
@@ -511,7 +522,10 @@ impl DesiredTenant {
             TenantStatus::Suspended => suspended_action(),
         };
         DesiredTenant {
-            secret: SecretSpec { name: names.secret.clone(), tags: tags.clone() },
+            secret: SecretSpec {
+                name: names.secret.clone(),
+                tags: tags.clone(),
+            },
             access_point: AccessPointSpec {
                 file_system_id: p.efs_file_system_id.clone(),
                 name: names.access_point.clone(),

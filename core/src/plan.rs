@@ -89,9 +89,21 @@ impl TenantPlan {
         self.changes.iter().all(|c| !c.action.is_change())
     }
 
+    /// Drops conflicts with parts of `tenant_id`: when a tenant replaces
+    /// another (a changed tenant id), the old one is deleted first and its
+    /// subdomain becomes free.
+    pub fn without_conflicts_owned_by(mut self, tenant_id: &str) -> Self {
+        self.conflicts.retain(|c| c.owner.as_deref() != Some(tenant_id));
+        self
+    }
+
     /// Parts that change.
     pub fn changed_parts(&self) -> Vec<Part> {
-        self.changes.iter().filter(|c| c.action.is_change()).map(|c| c.part).collect()
+        self.changes
+            .iter()
+            .filter(|c| c.action.is_change())
+            .map(|c| c.part)
+            .collect()
     }
 
     /// The computed attributes after apply: `None` where the value is not
@@ -106,7 +118,11 @@ impl TenantPlan {
         PlannedOutputs {
             outputs: TenantOutputs {
                 service_arn: keep(Part::Service, now.service_arn),
-                task_definition_arn: if task_definition_changes { None } else { now.task_definition_arn },
+                task_definition_arn: if task_definition_changes {
+                    None
+                } else {
+                    now.task_definition_arn
+                },
                 target_group_arn: keep(Part::TargetGroup, now.target_group_arn),
                 listener_rule_arn: keep(Part::ListenerRule, now.listener_rule_arn),
                 listener_rule_priority: if self.action(Part::ListenerRule).renews_identity() {
@@ -154,7 +170,13 @@ impl fmt::Display for TenantPlan {
             writeln!(f, "  {mark} {:<16} {}", c.part.as_str(), c.action)?;
         }
         for c in &self.conflicts {
-            writeln!(f, "  ! {:<16} {} exists but is owned by {}", c.part.as_str(), c.name, c.found)?;
+            writeln!(
+                f,
+                "  ! {:<16} {} exists but is owned by {}",
+                c.part.as_str(),
+                c.name,
+                c.found
+            )?;
         }
         Ok(())
     }
@@ -194,7 +216,14 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     push(Part::Secret, secret);
 
     // Database and user.
-    push(Part::Database, if observed.database.is_some() { PartAction::NoChange } else { PartAction::Create });
+    push(
+        Part::Database,
+        if observed.database.is_some() {
+            PartAction::NoChange
+        } else {
+            PartAction::Create
+        },
+    );
     let user = match &observed.database_user {
         None => PartAction::Create,
         Some(u) => {
@@ -409,7 +438,11 @@ pub fn needs_new_revision(action: &PartAction) -> bool {
 }
 
 fn update_or_none(fields: Vec<&'static str>) -> PartAction {
-    if fields.is_empty() { PartAction::NoChange } else { PartAction::Update(fields) }
+    if fields.is_empty() {
+        PartAction::NoChange
+    } else {
+        PartAction::Update(fields)
+    }
 }
 
 /// What destroying the tenant does: every existing part is deleted, except
@@ -436,7 +469,11 @@ pub fn plan_destroy(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan 
             PartChange { part, action }
         })
         .collect();
-    TenantPlan { tenant_id: spec.tenant_id.clone(), changes, conflicts: Vec::new() }
+    TenantPlan {
+        tenant_id: spec.tenant_id.clone(),
+        changes,
+        conflicts: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -483,8 +520,17 @@ pub(crate) mod tests {
 
     /// An observation exactly matching `spec`: every part exists as desired.
     pub(crate) fn converged(spec: &TenantSpec) -> ObservedTenant {
-        let mut o = ObservedTenant { tenant_id: spec.tenant_id.clone(), facts: Some(facts()), ..Default::default() };
-        o.secret = Some(ObservedSecret { arn: "arn:secret".into(), name: spec.names().secret, tags: spec.tags(), pending_deletion: false });
+        let mut o = ObservedTenant {
+            tenant_id: spec.tenant_id.clone(),
+            facts: Some(facts()),
+            ..Default::default()
+        };
+        o.secret = Some(ObservedSecret {
+            arn: "arn:secret".into(),
+            name: spec.names().secret,
+            tags: spec.tags(),
+            pending_deletion: false,
+        });
         o.access_point = Some(ObservedAccessPoint {
             id: "fsap-1".into(),
             arn: "arn:ap".into(),
@@ -503,8 +549,13 @@ pub(crate) mod tests {
             tags: spec.tags(),
         });
         let d = DesiredTenant::new(spec, &facts(), &o);
-        o.database = Some(ObservedDatabase { name: d.names.database.clone() });
-        o.database_user = Some(ObservedDatabaseUser { name: d.names.database_user.clone(), locked: false });
+        o.database = Some(ObservedDatabase {
+            name: d.names.database.clone(),
+        });
+        o.database_user = Some(ObservedDatabaseUser {
+            name: d.names.database_user.clone(),
+            locked: false,
+        });
         o.log_group = Some(ObservedLogGroup {
             name: d.log_group.name.clone(),
             arn: "arn:lg".into(),
@@ -554,7 +605,11 @@ pub(crate) mod tests {
     }
 
     fn actions(p: &TenantPlan) -> Vec<(Part, PartAction)> {
-        p.changes.iter().filter(|c| c.action.is_change()).map(|c| (c.part, c.action.clone())).collect()
+        p.changes
+            .iter()
+            .filter(|c| c.action.is_change())
+            .map(|c| (c.part, c.action.clone()))
+            .collect()
     }
 
     #[test]
@@ -567,7 +622,11 @@ pub(crate) mod tests {
     #[test]
     fn nothing_observed_creates_all_ten_parts() {
         let s = spec();
-        let o = ObservedTenant { tenant_id: s.tenant_id.clone(), facts: Some(facts()), ..Default::default() };
+        let o = ObservedTenant {
+            tenant_id: s.tenant_id.clone(),
+            facts: Some(facts()),
+            ..Default::default()
+        };
         let p = plan(&s, &o);
         assert_eq!(p.changes.len(), 10);
         assert!(p.changes.iter().all(|c| c.action == PartAction::Create), "{p}");
@@ -581,12 +640,30 @@ pub(crate) mod tests {
         let td = |f: &'static str| (Part::TaskDefinition, Update(vec![f]));
         let svc = (Part::Service, Update(vec!["task_definition"]));
         let table: Vec<(Part, Vec<(Part, PartAction)>)> = vec![
-            (Part::Secret, vec![(Part::Secret, Create), (Part::DatabaseUser, Update(vec!["password"])), td("secrets"), svc.clone()]),
+            (
+                Part::Secret,
+                vec![
+                    (Part::Secret, Create),
+                    (Part::DatabaseUser, Update(vec!["password"])),
+                    td("secrets"),
+                    svc.clone(),
+                ],
+            ),
             (Part::Database, vec![(Part::Database, Create)]),
             (Part::DatabaseUser, vec![(Part::DatabaseUser, Create)]),
-            (Part::AccessPoint, vec![(Part::AccessPoint, Create), td("access_point"), svc.clone()]),
+            (
+                Part::AccessPoint,
+                vec![(Part::AccessPoint, Create), td("access_point"), svc.clone()],
+            ),
             (Part::LogGroup, vec![(Part::LogGroup, Create)]),
-            (Part::TargetGroup, vec![(Part::TargetGroup, Create), (Part::ListenerRule, Update(vec!["action"])), (Part::Service, Replace(vec!["target_group"]))]),
+            (
+                Part::TargetGroup,
+                vec![
+                    (Part::TargetGroup, Create),
+                    (Part::ListenerRule, Update(vec!["action"])),
+                    (Part::Service, Replace(vec!["target_group"])),
+                ],
+            ),
             (Part::TaskDefinition, vec![(Part::TaskDefinition, Create), svc.clone()]),
             (Part::ListenerRule, vec![(Part::ListenerRule, Create)]),
             (Part::DnsRecord, vec![(Part::DnsRecord, Create)]),
@@ -618,17 +695,74 @@ pub(crate) mod tests {
         type Case = (&'static str, fn(&mut TenantSpec), Vec<(Part, PartAction)>);
         let svc_td = (Part::Service, Update(vec!["task_definition"]));
         let table: Vec<Case> = vec![
-            ("desired_count", |s| s.desired_count = 5, vec![(Part::Service, Update(vec!["desired_count"]))]),
-            ("cpu+memory", |s| { s.cpu = 1024; s.memory = 2048 }, vec![(Part::TaskDefinition, Update(vec!["cpu", "memory"])), svc_td.clone()]),
-            ("image", |s| s.image = "example.com/wp".into(), vec![(Part::TaskDefinition, Update(vec!["image"])), svc_td.clone()]),
-            ("wordpress_version", |s| s.wordpress_version = "6.7".into(), vec![(Part::TaskDefinition, Update(vec!["image"])), svc_td.clone()]),
-            ("php_version", |s| s.php_version = "8.2".into(), vec![(Part::TaskDefinition, Update(vec!["image"])), svc_td.clone()]),
-            ("env vars", |s| { s.environment_variables.insert("WP_DEBUG".into(), "1".into()); }, vec![(Part::TaskDefinition, Update(vec!["environment"])), svc_td.clone()]),
-            ("subdomain", |s| s.subdomain = "acme2".into(), vec![(Part::ListenerRule, Update(vec!["host"])), (Part::DnsRecord, Replace(vec!["name"]))]),
-            ("retention", |s| s.log_retention_days = 90, vec![(Part::LogGroup, Update(vec!["retention_days"]))]),
-            ("suspend", |s| s.status = TenantStatus::Suspended, vec![(Part::ListenerRule, Update(vec!["action"])), (Part::Service, Update(vec!["desired_count"]))]),
+            (
+                "desired_count",
+                |s| s.desired_count = 5,
+                vec![(Part::Service, Update(vec!["desired_count"]))],
+            ),
+            (
+                "cpu+memory",
+                |s| {
+                    s.cpu = 1024;
+                    s.memory = 2048
+                },
+                vec![(Part::TaskDefinition, Update(vec!["cpu", "memory"])), svc_td.clone()],
+            ),
+            (
+                "image",
+                |s| s.image = "example.com/wp".into(),
+                vec![(Part::TaskDefinition, Update(vec!["image"])), svc_td.clone()],
+            ),
+            (
+                "wordpress_version",
+                |s| s.wordpress_version = "6.7".into(),
+                vec![(Part::TaskDefinition, Update(vec!["image"])), svc_td.clone()],
+            ),
+            (
+                "php_version",
+                |s| s.php_version = "8.2".into(),
+                vec![(Part::TaskDefinition, Update(vec!["image"])), svc_td.clone()],
+            ),
+            (
+                "env vars",
+                |s| {
+                    s.environment_variables.insert("WP_DEBUG".into(), "1".into());
+                },
+                vec![(Part::TaskDefinition, Update(vec!["environment"])), svc_td.clone()],
+            ),
+            (
+                "subdomain",
+                |s| s.subdomain = "acme2".into(),
+                vec![
+                    (Part::ListenerRule, Update(vec!["host"])),
+                    (Part::DnsRecord, Replace(vec!["name"])),
+                ],
+            ),
+            (
+                "retention",
+                |s| s.log_retention_days = 90,
+                vec![(Part::LogGroup, Update(vec!["retention_days"]))],
+            ),
+            (
+                "suspend",
+                |s| s.status = TenantStatus::Suspended,
+                vec![
+                    (Part::ListenerRule, Update(vec!["action"])),
+                    (Part::Service, Update(vec!["desired_count"])),
+                ],
+            ),
             // Tags never cause a new revision or a replacement.
-            ("tags", |s| { s.tags.insert("team".into(), "x".into()); }, Part::ALL.iter().filter(|p| !matches!(p, Part::Database | Part::DatabaseUser | Part::DnsRecord)).map(|p| (*p, Update(vec!["tags"]))).collect()),
+            (
+                "tags",
+                |s| {
+                    s.tags.insert("team".into(), "x".into());
+                },
+                Part::ALL
+                    .iter()
+                    .filter(|p| !matches!(p, Part::Database | Part::DatabaseUser | Part::DnsRecord))
+                    .map(|p| (*p, Update(vec!["tags"])))
+                    .collect(),
+            ),
         ];
         for (what, change, expected) in table {
             let before = spec();
@@ -645,15 +779,59 @@ pub(crate) mod tests {
         let s = spec();
         type Drift = (&'static str, fn(&mut ObservedTenant), Vec<(Part, PartAction)>);
         let table: Vec<Drift> = vec![
-            ("desired count", |o| o.service.as_mut().unwrap().desired_count = 9, vec![(Part::Service, Update(vec!["desired_count"]))]),
-            ("rule host", |o| o.listener_rule.as_mut().unwrap().hosts = vec!["evil.example".into()], vec![(Part::ListenerRule, Update(vec!["host"]))]),
-            ("retention", |o| o.log_group.as_mut().unwrap().retention_days = None, vec![(Part::LogGroup, Update(vec!["retention_days"]))]),
-            ("user locked", |o| o.database_user.as_mut().unwrap().locked = true, vec![(Part::DatabaseUser, Update(vec!["unlock"]))]),
-            ("secret pending deletion", |o| o.secret.as_mut().unwrap().pending_deletion = true, vec![(Part::Secret, Update(vec!["restore"]))]),
-            ("service on old revision", |o| o.service.as_mut().unwrap().task_definition_arn = "arn:td:0".into(), vec![(Part::Service, Update(vec!["task_definition"]))]),
-            ("access point root", |o| o.access_point.as_mut().unwrap().root_directory = "/other".into(), vec![(Part::AccessPoint, Replace(vec!["root_directory"])), (Part::TaskDefinition, Update(vec!["access_point"])), (Part::Service, Update(vec!["task_definition"]))]),
-            ("target group vpc", |o| o.target_group.as_mut().unwrap().vpc_id = "vpc-2".into(), vec![(Part::TargetGroup, Replace(vec!["vpc_id"])), (Part::ListenerRule, Update(vec!["action"])), (Part::Service, Replace(vec!["target_group"]))]),
-            ("dns target", |o| o.dns_records[0].target = RecordTarget::Cname("x".into()), vec![(Part::DnsRecord, Update(vec!["target"]))]),
+            (
+                "desired count",
+                |o| o.service.as_mut().unwrap().desired_count = 9,
+                vec![(Part::Service, Update(vec!["desired_count"]))],
+            ),
+            (
+                "rule host",
+                |o| o.listener_rule.as_mut().unwrap().hosts = vec!["evil.example".into()],
+                vec![(Part::ListenerRule, Update(vec!["host"]))],
+            ),
+            (
+                "retention",
+                |o| o.log_group.as_mut().unwrap().retention_days = None,
+                vec![(Part::LogGroup, Update(vec!["retention_days"]))],
+            ),
+            (
+                "user locked",
+                |o| o.database_user.as_mut().unwrap().locked = true,
+                vec![(Part::DatabaseUser, Update(vec!["unlock"]))],
+            ),
+            (
+                "secret pending deletion",
+                |o| o.secret.as_mut().unwrap().pending_deletion = true,
+                vec![(Part::Secret, Update(vec!["restore"]))],
+            ),
+            (
+                "service on old revision",
+                |o| o.service.as_mut().unwrap().task_definition_arn = "arn:td:0".into(),
+                vec![(Part::Service, Update(vec!["task_definition"]))],
+            ),
+            (
+                "access point root",
+                |o| o.access_point.as_mut().unwrap().root_directory = "/other".into(),
+                vec![
+                    (Part::AccessPoint, Replace(vec!["root_directory"])),
+                    (Part::TaskDefinition, Update(vec!["access_point"])),
+                    (Part::Service, Update(vec!["task_definition"])),
+                ],
+            ),
+            (
+                "target group vpc",
+                |o| o.target_group.as_mut().unwrap().vpc_id = "vpc-2".into(),
+                vec![
+                    (Part::TargetGroup, Replace(vec!["vpc_id"])),
+                    (Part::ListenerRule, Update(vec!["action"])),
+                    (Part::Service, Replace(vec!["target_group"])),
+                ],
+            ),
+            (
+                "dns target",
+                |o| o.dns_records[0].target = RecordTarget::Cname("x".into()),
+                vec![(Part::DnsRecord, Update(vec!["target"]))],
+            ),
         ];
         for (what, drift, expected) in table {
             let mut o = converged(&s);
@@ -670,7 +848,10 @@ pub(crate) mod tests {
         let p = plan_destroy(&s, &o);
         assert_eq!(p.action(Part::Database), &Retain("retain_data_on_destroy = true"));
         assert_eq!(p.action(Part::DatabaseUser), &Update(vec!["lock"]));
-        for part in Part::ALL.iter().filter(|p| !matches!(p, Part::Database | Part::DatabaseUser)) {
+        for part in Part::ALL
+            .iter()
+            .filter(|p| !matches!(p, Part::Database | Part::DatabaseUser))
+        {
             assert_eq!(p.action(*part), &Delete, "{part}");
         }
         s.retain_data_on_destroy = false;
@@ -704,7 +885,12 @@ pub(crate) mod tests {
     fn foreign_parts_are_conflicts() {
         let s = spec();
         let mut o = converged(&s);
-        o.foreign.push(ForeignPart { part: Part::TargetGroup, name: "dev-123456789012-tg".into(), found: "no bbws ownership tags".into() });
+        o.foreign.push(ForeignPart {
+            part: Part::TargetGroup,
+            name: "dev-123456789012-tg".into(),
+            found: "no bbws ownership tags".into(),
+            owner: None,
+        });
         assert_eq!(plan(&s, &o).conflicts.len(), 1);
     }
 }

@@ -49,7 +49,11 @@ impl fmt::Display for PortError {
 impl PortError {
     /// An error of `kind`.
     pub fn new(kind: PortErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
-        PortError { kind, code: code.into(), message: message.into() }
+        PortError {
+            kind,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     /// Whether retrying the same call may succeed.
@@ -71,7 +75,13 @@ pub trait EcsApi: Send + Sync {
     async fn create_service(&self, spec: &ServiceSpec) -> PortResult<ObservedService>;
     /// Points the service at a task definition (an empty ARN keeps the
     /// current one) and sets the desired count.
-    async fn update_service(&self, cluster: &str, name: &str, task_definition_arn: &str, desired_count: u32) -> PortResult<ObservedService>;
+    async fn update_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        task_definition_arn: &str,
+        desired_count: u32,
+    ) -> PortResult<ObservedService>;
     /// Deletes the service (forced: it need not be scaled down first).
     async fn delete_service(&self, cluster: &str, name: &str) -> PortResult<()>;
     /// The latest ACTIVE revision of a family, with tags.
@@ -194,7 +204,11 @@ pub trait StsApi: Send + Sync {
 #[async_trait]
 pub trait MysqlAdmin: Send + Sync {
     /// Which of these databases and users exist, in one round trip.
-    async fn observe(&self, databases: &[String], users: &[String]) -> PortResult<(Vec<ObservedDatabase>, Vec<ObservedDatabaseUser>)>;
+    async fn observe(
+        &self,
+        databases: &[String],
+        users: &[String],
+    ) -> PortResult<(Vec<ObservedDatabase>, Vec<ObservedDatabaseUser>)>;
     /// `CREATE DATABASE IF NOT EXISTS`: creating an existing one succeeds.
     async fn create_database(&self, name: &str) -> PortResult<()>;
     /// `DROP DATABASE IF EXISTS`: NotFound or success for a missing one.

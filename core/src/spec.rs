@@ -128,9 +128,7 @@ impl FromStr for TenantStatus {
         match s {
             "active" => Ok(TenantStatus::Active),
             "suspended" => Ok(TenantStatus::Suspended),
-            other => Err(format!(
-                "unknown status {other:?}: must be \"active\" or \"suspended\""
-            )),
+            other => Err(format!("unknown status {other:?}: must be \"active\" or \"suspended\"")),
         }
     }
 }
@@ -338,9 +336,7 @@ impl TenantInput {
             status,
             environment_variables: self.environment_variables.clone(),
             log_retention_days: to_u32(self.log_retention_days, DEFAULT_LOG_RETENTION_DAYS),
-            deletion_protection: self
-                .deletion_protection
-                .unwrap_or(env == Environment::Prod),
+            deletion_protection: self.deletion_protection.unwrap_or(env == Environment::Prod),
             confirm_destroy: self.confirm_destroy.clone(),
             retain_data_on_destroy: self.retain_data_on_destroy.unwrap_or(true),
             tags: self.tags.clone(),
@@ -372,10 +368,7 @@ impl TenantSpec {
     pub fn tags(&self) -> BTreeMap<String, String> {
         let mut tags = self.platform.default_tags.clone();
         tags.extend(self.tags.clone());
-        tags.insert(
-            crate::naming::TAG_TENANT.to_owned(),
-            self.tenant_id.clone(),
-        );
+        tags.insert(crate::naming::TAG_TENANT.to_owned(), self.tenant_id.clone());
         tags.insert(
             crate::naming::TAG_ENVIRONMENT.to_owned(),
             self.platform.environment.as_str().to_owned(),
@@ -403,16 +396,12 @@ impl TenantSpec {
                 how: "set deletion_protection = false, apply, then destroy".into(),
             });
         }
-        if self.platform.environment == Environment::Prod
-            && self.confirm_destroy.as_deref() != Some(self.name.as_str())
+        if self.platform.environment == Environment::Prod && self.confirm_destroy.as_deref() != Some(self.name.as_str())
         {
             return Err(crate::CoreError::DestroyBlocked {
                 tenant_id: self.tenant_id.clone(),
                 reason: "in prod, confirm_destroy must equal the tenant's name".into(),
-                how: format!(
-                    "set confirm_destroy = {:?}, apply, then destroy",
-                    self.name
-                ),
+                how: format!("set confirm_destroy = {:?}, apply, then destroy", self.name),
             });
         }
         Ok(())

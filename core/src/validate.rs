@@ -39,8 +39,7 @@ impl fmt::Display for Violation {
 
 /// CloudWatch Logs accepts only these retention periods.
 pub const LOG_RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
 /// Environment variables bbws sets itself; a user value would be overwritten.
@@ -95,7 +94,9 @@ pub fn image_problem(image: &str) -> Option<&'static str> {
         return Some("must not contain whitespace");
     }
     if image.contains('@') {
-        return Some("must be a repository without a digest: the tag is derived from wordpress_version and php_version");
+        return Some(
+            "must be a repository without a digest: the tag is derived from wordpress_version and php_version",
+        );
     }
     let (registry, path) = match image.split_once('/') {
         Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
@@ -135,7 +136,8 @@ pub fn image_problem(image: &str) -> Option<&'static str> {
 fn is_version(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
-        && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && s.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_env_var_name(s: &str) -> bool {
@@ -165,13 +167,20 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
     if input.name.trim().is_empty() {
         v.push(Violation::new(&["name"], "required", "name must not be empty"));
     } else if input.name.len() > 255 {
-        v.push(Violation::new(&["name"], "length", "name must be at most 255 characters"));
+        v.push(Violation::new(
+            &["name"],
+            "length",
+            "name must be at most 255 characters",
+        ));
     }
     if !is_email(&input.contact_email) {
         v.push(Violation::new(
             &["contact_email"],
             "email_format",
-            format!("{:?} is not an e-mail address (expected local@domain.tld)", input.contact_email),
+            format!(
+                "{:?} is not an e-mail address (expected local@domain.tld)",
+                input.contact_email
+            ),
         ));
     }
     if let Some(id) = &input.tenant_id
@@ -207,7 +216,11 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
     if let Some(image) = &input.image
         && let Some(problem) = image_problem(image)
     {
-        v.push(Violation::new(&["image"], "image_format", format!("image {image:?} {problem}")));
+        v.push(Violation::new(
+            &["image"],
+            "image_format",
+            format!("image {image:?} {problem}"),
+        ));
     }
     for (attr, value) in [
         ("wordpress_version", &input.wordpress_version),
@@ -234,7 +247,11 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
     let memory = input.memory.unwrap_or(i64::from(tier_memory));
     if !fargate_accepts(cpu, memory) {
         // Name the attribute the user actually set; if both or neither, cpu.
-        let attr = if input.memory.is_some() && input.cpu.is_none() { "memory" } else { "cpu" };
+        let attr = if input.memory.is_some() && input.cpu.is_none() {
+            "memory"
+        } else {
+            "cpu"
+        };
         v.push(Violation::new(
             &[attr],
             "fargate_cpu_memory",
@@ -258,7 +275,9 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
         v.push(Violation::new(
             &["log_retention_days"],
             "one_of",
-            format!("log_retention_days = {days} is not a CloudWatch retention period; use one of {LOG_RETENTION_DAYS:?}"),
+            format!(
+                "log_retention_days = {days} is not a CloudWatch retention period; use one of {LOG_RETENTION_DAYS:?}"
+            ),
         ));
     }
     for key in input.environment_variables.keys() {
@@ -300,7 +319,10 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
                 v.push(Violation::new(
                     &[attr],
                     "name_length",
-                    format!("the {what} {name:?} is {} characters; AWS allows at most {limit}", name.len()),
+                    format!(
+                        "the {what} {name:?} is {} characters; AWS allows at most {limit}",
+                        name.len()
+                    ),
                 ));
             }
         }
@@ -308,7 +330,10 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             v.push(Violation::new(
                 &["subdomain"],
                 "name_length",
-                format!("{:?} is longer than the 253 characters a domain name may have", names.fqdn),
+                format!(
+                    "{:?} is longer than the 253 characters a domain name may have",
+                    names.fqdn
+                ),
             ));
         }
     }
@@ -318,10 +343,18 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
 /// A tag's key and value against AWS's rules and bbws's reserved prefix.
 pub fn validate_tag(v: &mut Vec<Violation>, attr: &str, key: &str, value: &str) {
     if key.is_empty() || key.len() > 128 {
-        v.push(Violation::new(&[attr, key], "tag_key", "tag keys must be 1-128 characters"));
+        v.push(Violation::new(
+            &[attr, key],
+            "tag_key",
+            "tag keys must be 1-128 characters",
+        ));
     }
     if key.starts_with("aws:") {
-        v.push(Violation::new(&[attr, key], "tag_key", "tag keys starting with \"aws:\" are reserved by AWS"));
+        v.push(Violation::new(
+            &[attr, key],
+            "tag_key",
+            "tag keys starting with \"aws:\" are reserved by AWS",
+        ));
     }
     if key.starts_with(RESERVED_TAG_PREFIX) {
         v.push(Violation::new(
@@ -331,7 +364,11 @@ pub fn validate_tag(v: &mut Vec<Violation>, attr: &str, key: &str, value: &str) 
         ));
     }
     if value.len() > 256 {
-        v.push(Violation::new(&[attr, key], "tag_value", "tag values must be at most 256 characters"));
+        v.push(Violation::new(
+            &[attr, key],
+            "tag_value",
+            "tag values must be at most 256 characters",
+        ));
     }
 }
 
@@ -368,19 +405,39 @@ pub fn validate_platform(p: &Platform) -> Vec<Violation> {
         }
     }
     if !p.listener_arn.is_empty() && !p.listener_arn.starts_with("arn:") {
-        v.push(Violation::new(&["listener_arn"], "arn_format", "listener_arn must be an ARN (arn:aws:elasticloadbalancing:…:listener/app/…)"));
+        v.push(Violation::new(
+            &["listener_arn"],
+            "arn_format",
+            "listener_arn must be an ARN (arn:aws:elasticloadbalancing:…:listener/app/…)",
+        ));
     }
     if p.subnet_ids.is_empty() {
-        v.push(Violation::new(&["subnet_ids"], "required", "subnet_ids needs at least one subnet for Fargate tasks"));
+        v.push(Violation::new(
+            &["subnet_ids"],
+            "required",
+            "subnet_ids needs at least one subnet for Fargate tasks",
+        ));
     }
     if p.security_group_ids.is_empty() {
-        v.push(Violation::new(&["security_group_ids"], "required", "security_group_ids needs at least one security group"));
+        v.push(Violation::new(
+            &["security_group_ids"],
+            "required",
+            "security_group_ids needs at least one security group",
+        ));
     }
     if p.database.instance_identifier.is_empty() {
-        v.push(Violation::new(&["database", "instance_identifier"], "required", "database.instance_identifier must be set"));
+        v.push(Violation::new(
+            &["database", "instance_identifier"],
+            "required",
+            "database.instance_identifier must be set",
+        ));
     }
     if !p.database.admin_secret_arn.starts_with("arn:") {
-        v.push(Violation::new(&["database", "admin_secret_arn"], "arn_format", "database.admin_secret_arn must be the ARN of a Secrets Manager secret"));
+        v.push(Violation::new(
+            &["database", "admin_secret_arn"],
+            "arn_format",
+            "database.admin_secret_arn must be the ARN of a Secrets Manager secret",
+        ));
     }
     for (key, value) in &p.default_tags {
         validate_tag(&mut v, "default_tags", key, value);
@@ -402,7 +459,10 @@ mod tests {
     }
 
     fn platform() -> Platform {
-        Platform { domain: "wpdev.example.io".into(), ..Platform::default() }
+        Platform {
+            domain: "wpdev.example.io".into(),
+            ..Platform::default()
+        }
     }
 
     fn rules(i: &TenantInput) -> Vec<(String, String)> {
@@ -421,30 +481,145 @@ mod tests {
     fn each_rule_names_its_attribute() {
         type Case = (&'static str, fn(&mut TenantInput), &'static str, &'static str);
         let cases: Vec<Case> = vec![
-            ("short id", |i| i.tenant_id = Some("12345".into()), "tenant_id", "tenant_id_format"),
-            ("letters in id", |i| i.tenant_id = Some("12345678901a".into()), "tenant_id", "tenant_id_format"),
-            ("upper-case subdomain", |i| i.subdomain = Some("Acme".into()), "subdomain", "dns_label"),
-            ("hyphen at end", |i| i.subdomain = Some("acme-".into()), "subdomain", "dns_label"),
-            ("dot in subdomain", |i| i.subdomain = Some("a.b".into()), "subdomain", "dns_label"),
-            ("long subdomain", |i| i.subdomain = Some("a".repeat(64)), "subdomain", "dns_label"),
-            ("sql in subdomain", |i| i.subdomain = Some("x';drop".into()), "subdomain", "dns_label"),
-            ("bad pair", |i| { i.cpu = Some(256); i.memory = Some(4096) }, "cpu", "fargate_cpu_memory"),
-            ("bad memory only", |i| i.memory = Some(8192), "memory", "fargate_cpu_memory"),
+            (
+                "short id",
+                |i| i.tenant_id = Some("12345".into()),
+                "tenant_id",
+                "tenant_id_format",
+            ),
+            (
+                "letters in id",
+                |i| i.tenant_id = Some("12345678901a".into()),
+                "tenant_id",
+                "tenant_id_format",
+            ),
+            (
+                "upper-case subdomain",
+                |i| i.subdomain = Some("Acme".into()),
+                "subdomain",
+                "dns_label",
+            ),
+            (
+                "hyphen at end",
+                |i| i.subdomain = Some("acme-".into()),
+                "subdomain",
+                "dns_label",
+            ),
+            (
+                "dot in subdomain",
+                |i| i.subdomain = Some("a.b".into()),
+                "subdomain",
+                "dns_label",
+            ),
+            (
+                "long subdomain",
+                |i| i.subdomain = Some("a".repeat(64)),
+                "subdomain",
+                "dns_label",
+            ),
+            (
+                "sql in subdomain",
+                |i| i.subdomain = Some("x';drop".into()),
+                "subdomain",
+                "dns_label",
+            ),
+            (
+                "bad pair",
+                |i| {
+                    i.cpu = Some(256);
+                    i.memory = Some(4096)
+                },
+                "cpu",
+                "fargate_cpu_memory",
+            ),
+            (
+                "bad memory only",
+                |i| i.memory = Some(8192),
+                "memory",
+                "fargate_cpu_memory",
+            ),
             ("odd cpu", |i| i.cpu = Some(300), "cpu", "fargate_cpu_memory"),
-            ("empty image", |i| i.image = Some(String::new()), "image", "image_format"),
-            ("tagged image", |i| i.image = Some("wordpress:latest".into()), "image", "image_format"),
-            ("spaces in image", |i| i.image = Some("word press".into()), "image", "image_format"),
-            ("upper-case image", |i| i.image = Some("WordPress".into()), "image", "image_format"),
-            ("unknown status", |i| i.status = Some("paused".into()), "status", "one_of"),
+            (
+                "empty image",
+                |i| i.image = Some(String::new()),
+                "image",
+                "image_format",
+            ),
+            (
+                "tagged image",
+                |i| i.image = Some("wordpress:latest".into()),
+                "image",
+                "image_format",
+            ),
+            (
+                "spaces in image",
+                |i| i.image = Some("word press".into()),
+                "image",
+                "image_format",
+            ),
+            (
+                "upper-case image",
+                |i| i.image = Some("WordPress".into()),
+                "image",
+                "image_format",
+            ),
+            (
+                "unknown status",
+                |i| i.status = Some("paused".into()),
+                "status",
+                "one_of",
+            ),
             ("unknown tier", |i| i.tier = Some("gold".into()), "tier", "one_of"),
-            ("retention", |i| i.log_retention_days = Some(10), "log_retention_days", "one_of"),
-            ("negative count", |i| i.desired_count = Some(-1), "desired_count", "range"),
+            (
+                "retention",
+                |i| i.log_retention_days = Some(10),
+                "log_retention_days",
+                "one_of",
+            ),
+            (
+                "negative count",
+                |i| i.desired_count = Some(-1),
+                "desired_count",
+                "range",
+            ),
             ("empty name", |i| i.name = " ".into(), "name", "required"),
-            ("bad email", |i| i.contact_email = "nobody".into(), "contact_email", "email_format"),
-            ("version", |i| i.php_version = Some("8.3-fpm".into()), "php_version", "version_format"),
-            ("reserved env", |i| { i.environment_variables.insert("WORDPRESS_DB_PASSWORD".into(), "x".into()); }, "environment_variables.WORDPRESS_DB_PASSWORD", "reserved"),
-            ("bad env name", |i| { i.environment_variables.insert("1X".into(), "x".into()); }, "environment_variables.1X", "env_var_name"),
-            ("reserved tag", |i| { i.tags.insert("bbws:tenant".into(), "x".into()); }, "tags.bbws:tenant", "tag_key"),
+            (
+                "bad email",
+                |i| i.contact_email = "nobody".into(),
+                "contact_email",
+                "email_format",
+            ),
+            (
+                "version",
+                |i| i.php_version = Some("8.3-fpm".into()),
+                "php_version",
+                "version_format",
+            ),
+            (
+                "reserved env",
+                |i| {
+                    i.environment_variables
+                        .insert("WORDPRESS_DB_PASSWORD".into(), "x".into());
+                },
+                "environment_variables.WORDPRESS_DB_PASSWORD",
+                "reserved",
+            ),
+            (
+                "bad env name",
+                |i| {
+                    i.environment_variables.insert("1X".into(), "x".into());
+                },
+                "environment_variables.1X",
+                "env_var_name",
+            ),
+            (
+                "reserved tag",
+                |i| {
+                    i.tags.insert("bbws:tenant".into(), "x".into());
+                },
+                "tags.bbws:tenant",
+                "tag_key",
+            ),
         ];
         for (what, mutate, attr, rule) in cases {
             let mut i = input();
@@ -465,7 +640,12 @@ mod tests {
 
     #[test]
     fn valid_images_and_pairs() {
-        for image in ["wordpress", "library/wordpress", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/wp", "localhost:5000/wp"] {
+        for image in [
+            "wordpress",
+            "library/wordpress",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/wp",
+            "localhost:5000/wp",
+        ] {
             assert_eq!(image_problem(image), None, "{image}");
         }
         assert!(fargate_accepts(512, 4096));
@@ -477,7 +657,10 @@ mod tests {
 
     #[test]
     fn a_long_domain_makes_the_host_header_too_long() {
-        let p = Platform { domain: format!("{}.example.io", "d".repeat(120)), ..Platform::default() };
+        let p = Platform {
+            domain: format!("{}.example.io", "d".repeat(120)),
+            ..Platform::default()
+        };
         let got: Vec<_> = validate_input(&input(), &p).into_iter().map(|v| v.rule).collect();
         assert!(got.contains(&"name_length".to_owned()), "{got:?}");
     }

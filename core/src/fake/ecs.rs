@@ -34,9 +34,7 @@ fn parse_task_definition(arn: &str) -> Option<(&str, i32)> {
 }
 
 fn valid_ecs_name(s: &str) -> bool {
-    (1..=255).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl FakeState {
@@ -64,28 +62,19 @@ impl FakeState {
     /// A task definition a service may be created with or moved to.
     fn launchable(&self, arn: &str) -> PortResult<()> {
         match self.task_definition(arn) {
-            None => Err(invalid(
-                "ClientException",
-                format!("TaskDefinition not found: {arn}"),
-            )),
-            Some(t) if t.status != ACTIVE => Err(invalid(
-                "ClientException",
-                format!("TaskDefinition is inactive: {arn}"),
-            )),
+            None => Err(invalid("ClientException", format!("TaskDefinition not found: {arn}"))),
+            Some(t) if t.status != ACTIVE => {
+                Err(invalid("ClientException", format!("TaskDefinition is inactive: {arn}")))
+            }
             Some(_) => Ok(()),
         }
     }
 
     fn live_service_mut(&mut self, cluster: &str, name: &str) -> PortResult<&mut FakeService> {
         let cluster = self.cluster(cluster)?;
-        match self
-            .services
-            .get_mut(&(cluster, service_name(name).to_owned()))
-        {
+        match self.services.get_mut(&(cluster, service_name(name).to_owned())) {
             None => Err(not_found(SERVICE_NOT_FOUND, "Service not found.")),
-            Some(s) if s.status != ACTIVE => {
-                Err(not_found(SERVICE_NOT_ACTIVE, "Service was not ACTIVE."))
-            }
+            Some(s) if s.status != ACTIVE => Err(not_found(SERVICE_NOT_ACTIVE, "Service was not ACTIVE.")),
             Some(s) => Ok(s),
         }
     }
@@ -130,11 +119,7 @@ impl FakeTaskDefinition {
 
 #[async_trait]
 impl EcsApi for Port {
-    async fn describe_services(
-        &self,
-        cluster: &str,
-        names: &[String],
-    ) -> PortResult<Vec<ObservedService>> {
+    async fn describe_services(&self, cluster: &str, names: &[String]) -> PortResult<Vec<ObservedService>> {
         self.0
             .call("ecs.DescribeServices", names.join(","), |s| {
                 let c = s.cluster(cluster)?;
@@ -152,10 +137,19 @@ impl EcsApi for Port {
             .call("ecs.CreateService", spec.name.clone(), |s| {
                 let cluster = s.cluster(&spec.cluster)?;
                 if !valid_ecs_name(&spec.name) {
-                    return Err(invalid("InvalidParameterException", format!("invalid service name {:?}: up to 255 letters, numbers, hyphens and underscores", spec.name)));
+                    return Err(invalid(
+                        "InvalidParameterException",
+                        format!(
+                            "invalid service name {:?}: up to 255 letters, numbers, hyphens and underscores",
+                            spec.name
+                        ),
+                    ));
                 }
                 if s.service(&cluster, &spec.name).is_some() {
-                    return Err(exists("InvalidParameterException", "Creation of service was not idempotent."));
+                    return Err(exists(
+                        "InvalidParameterException",
+                        "Creation of service was not idempotent.",
+                    ));
                 }
                 s.launchable(&spec.task_definition_arn)?;
                 if spec.subnet_ids.is_empty() {
@@ -164,19 +158,28 @@ impl EcsApi for Port {
                 if !s.target_groups.contains_key(&spec.target_group_arn) {
                     return Err(invalid(
                         "InvalidParameterException",
-                        format!("The target group with targetGroupArn {} does not exist.", spec.target_group_arn),
+                        format!(
+                            "The target group with targetGroupArn {} does not exist.",
+                            spec.target_group_arn
+                        ),
                     ));
                 }
                 if !s.target_group_in_use(&spec.target_group_arn) {
                     return Err(invalid(
                         "InvalidParameterException",
-                        format!("The target group with targetGroupArn {} does not have an associated load balancer.", spec.target_group_arn),
+                        format!(
+                            "The target group with targetGroupArn {} does not have an associated load balancer.",
+                            spec.target_group_arn
+                        ),
                     ));
                 }
                 if !container_matches(&spec.container_name, spec.container_port) {
                     return Err(invalid(
                         "InvalidParameterException",
-                        format!("The container {} did not have a container port {} defined.", spec.container_name, spec.container_port),
+                        format!(
+                            "The container {} did not have a container port {} defined.",
+                            spec.container_name, spec.container_port
+                        ),
                     ));
                 }
                 check_tags(&spec.tags, "InvalidParameterException")?;
@@ -211,10 +214,7 @@ impl EcsApi for Port {
     ) -> PortResult<ObservedService> {
         self.0
             .call("ecs.UpdateService", name, |s| {
-                let current = s
-                    .live_service_mut(cluster, name)?
-                    .task_definition_arn
-                    .clone();
+                let current = s.live_service_mut(cluster, name)?.task_definition_arn.clone();
                 // ECS refuses to move a service to an INACTIVE revision, but
                 // one already running an INACTIVE revision may still scale.
                 let moving = !task_definition_arn.is_empty() && task_definition_arn != current;
@@ -244,10 +244,7 @@ impl EcsApi for Port {
             .await
     }
 
-    async fn latest_task_definition(
-        &self,
-        family: &str,
-    ) -> PortResult<Option<ObservedTaskDefinition>> {
+    async fn latest_task_definition(&self, family: &str) -> PortResult<Option<ObservedTaskDefinition>> {
         self.0
             .call("ecs.DescribeTaskDefinition", family, |s| {
                 Ok(s.task_definitions
@@ -258,10 +255,7 @@ impl EcsApi for Port {
             .await
     }
 
-    async fn register_task_definition(
-        &self,
-        spec: &TaskDefinitionSpec,
-    ) -> PortResult<ObservedTaskDefinition> {
+    async fn register_task_definition(&self, spec: &TaskDefinitionSpec) -> PortResult<ObservedTaskDefinition> {
         self.0
             .call("ecs.RegisterTaskDefinition", spec.family.clone(), |s| {
                 if !valid_ecs_name(&spec.family) {
@@ -325,12 +319,9 @@ impl EcsApi for Port {
                     ));
                 }
                 // Deregistering an INACTIVE revision again succeeds, as in ECS.
-                let t = s.task_definition_mut(arn).ok_or_else(|| {
-                    not_found(
-                        "ClientException",
-                        "The specified task definition does not exist.",
-                    )
-                })?;
+                let t = s
+                    .task_definition_mut(arn)
+                    .ok_or_else(|| not_found("ClientException", "The specified task definition does not exist."))?;
                 t.status = INACTIVE.into();
                 Ok(())
             })
@@ -351,16 +342,12 @@ impl EcsApi for Port {
                     return Ok(());
                 }
                 if arn.contains(":service/") {
-                    let svc = s
-                        .services
-                        .values_mut()
-                        .find(|svc| svc.arn == arn)
-                        .ok_or_else(|| {
-                            not_found(
-                                "ResourceNotFoundException",
-                                "The specified resource could not be found.",
-                            )
-                        })?;
+                    let svc = s.services.values_mut().find(|svc| svc.arn == arn).ok_or_else(|| {
+                        not_found(
+                            "ResourceNotFoundException",
+                            "The specified resource could not be found.",
+                        )
+                    })?;
                     if svc.status != ACTIVE {
                         return Err(not_found(SERVICE_NOT_ACTIVE, "Service was not ACTIVE."));
                     }

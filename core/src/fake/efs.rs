@@ -12,20 +12,14 @@ impl FakeState {
         if self.file_systems.contains(id) {
             Ok(())
         } else {
-            Err(not_found(
-                FS_NOT_FOUND,
-                format!("File system '{id}' does not exist."),
-            ))
+            Err(not_found(FS_NOT_FOUND, format!("File system '{id}' does not exist.")))
         }
     }
 }
 
 #[async_trait]
 impl EfsApi for Port {
-    async fn describe_access_points(
-        &self,
-        file_system_id: &str,
-    ) -> PortResult<Vec<ObservedAccessPoint>> {
+    async fn describe_access_points(&self, file_system_id: &str) -> PortResult<Vec<ObservedAccessPoint>> {
         self.0
             .call("efs.DescribeAccessPoints", file_system_id, |s| {
                 s.file_system(file_system_id)?;
@@ -42,19 +36,33 @@ impl EfsApi for Port {
         self.0
             .call("efs.CreateAccessPoint", spec.name.clone(), |s| {
                 s.file_system(&spec.file_system_id)?;
-                if s.access_points.values().filter(|a| a.file_system_id == spec.file_system_id).count() >= 1000 {
+                if s.access_points
+                    .values()
+                    .filter(|a| a.file_system_id == spec.file_system_id)
+                    .count()
+                    >= 1000
+                {
                     return Err(PortError::new(
                         PortErrorKind::Other,
                         "AccessPointLimitExceeded",
-                        format!("You have reached the maximum number of access points (1000) for file system {}.", spec.file_system_id),
+                        format!(
+                            "You have reached the maximum number of access points (1000) for file system {}.",
+                            spec.file_system_id
+                        ),
                     ));
                 }
                 let root = &spec.root_directory;
                 if !root.starts_with('/') || root.len() > 100 {
-                    return Err(invalid("BadRequest", format!("root directory path {root:?} must start with / and be at most 100 characters")));
+                    return Err(invalid(
+                        "BadRequest",
+                        format!("root directory path {root:?} must start with / and be at most 100 characters"),
+                    ));
                 }
                 if spec.posix_uid < 0 || spec.posix_uid > i64::from(u32::MAX) {
-                    return Err(invalid("BadRequest", format!("POSIX uid {} is out of range", spec.posix_uid)));
+                    return Err(invalid(
+                        "BadRequest",
+                        format!("POSIX uid {} is out of range", spec.posix_uid),
+                    ));
                 }
                 let mut all_tags = spec.tags.clone();
                 all_tags.insert("Name".into(), spec.name.clone());
@@ -67,7 +75,12 @@ impl EfsApi for Port {
                     name: spec.name.clone(),
                     root_directory: spec.root_directory.clone(),
                     posix_uid: Some(spec.posix_uid),
-                    tags: spec.tags.iter().filter(|(k, _)| k.as_str() != "Name").map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    tags: spec
+                        .tags
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "Name")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
                 };
                 s.access_points.insert(id, a.clone());
                 Ok(a)
@@ -78,9 +91,10 @@ impl EfsApi for Port {
     async fn delete_access_point(&self, id: &str) -> PortResult<()> {
         self.0
             .call("efs.DeleteAccessPoint", id, |s| {
-                s.access_points.remove(id).map(|_| ()).ok_or_else(|| {
-                    not_found(AP_NOT_FOUND, format!("Access point '{id}' does not exist."))
-                })
+                s.access_points
+                    .remove(id)
+                    .map(|_| ())
+                    .ok_or_else(|| not_found(AP_NOT_FOUND, format!("Access point '{id}' does not exist.")))
             })
             .await
     }
@@ -92,9 +106,10 @@ impl EfsApi for Port {
                     s.file_system(id)?;
                     return Ok(());
                 }
-                let a = s.access_points.get_mut(id).ok_or_else(|| {
-                    not_found(AP_NOT_FOUND, format!("Access point '{id}' does not exist."))
-                })?;
+                let a = s
+                    .access_points
+                    .get_mut(id)
+                    .ok_or_else(|| not_found(AP_NOT_FOUND, format!("Access point '{id}' does not exist.")))?;
                 let mut all = a.tags.clone();
                 all.insert("Name".into(), a.name.clone());
                 let all = merged_tags(&all, tags, "BadRequest")?;

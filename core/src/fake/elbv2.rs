@@ -31,24 +31,16 @@ fn check_health_check_path(path: &str) -> PortResult<()> {
 
 impl FakeState {
     fn listener_mut(&mut self, arn: &str) -> PortResult<&mut FakeListener> {
-        self.listeners.get_mut(arn).ok_or_else(|| {
-            not_found(
-                LISTENER_NOT_FOUND,
-                format!("One or more listeners not found: {arn}"),
-            )
-        })
+        self.listeners
+            .get_mut(arn)
+            .ok_or_else(|| not_found(LISTENER_NOT_FOUND, format!("One or more listeners not found: {arn}")))
     }
 
     fn rule_mut(&mut self, arn: &str) -> PortResult<&mut FakeRule> {
         self.listeners
             .values_mut()
             .find_map(|l| l.rules.get_mut(arn))
-            .ok_or_else(|| {
-                not_found(
-                    RULE_NOT_FOUND,
-                    format!("One or more rules not found: {arn}"),
-                )
-            })
+            .ok_or_else(|| not_found(RULE_NOT_FOUND, format!("One or more rules not found: {arn}")))
     }
 
     fn check_host_and_action(&self, host: &str, action: &RuleAction) -> PortResult<()> {
@@ -88,16 +80,11 @@ impl FakeState {
                 if !types.contains(&content_type.as_str()) {
                     return Err(invalid(
                         VALIDATION,
-                        format!(
-                            "fixed response content type {content_type:?} is not one of {types:?}"
-                        ),
+                        format!("fixed response content type {content_type:?} is not one of {types:?}"),
                     ));
                 }
                 if body.len() > 1024 {
-                    return Err(invalid(
-                        VALIDATION,
-                        "fixed response body exceeds 1024 characters",
-                    ));
+                    return Err(invalid(VALIDATION, "fixed response body exceeds 1024 characters"));
                 }
             }
         }
@@ -133,10 +120,7 @@ impl FakeRule {
 
 #[async_trait]
 impl Elbv2Api for Port {
-    async fn describe_target_groups(
-        &self,
-        names: &[String],
-    ) -> PortResult<Vec<ObservedTargetGroup>> {
+    async fn describe_target_groups(&self, names: &[String]) -> PortResult<Vec<ObservedTargetGroup>> {
         self.0
             .call("elbv2.DescribeTargetGroups", names.join(","), |s| {
                 Ok(names
@@ -193,12 +177,10 @@ impl Elbv2Api for Port {
         self.0
             .call("elbv2.ModifyTargetGroup", arn, |s| {
                 check_health_check_path(path)?;
-                let t = s.target_groups.get_mut(arn).ok_or_else(|| {
-                    not_found(
-                        TG_NOT_FOUND,
-                        format!("One or more target groups not found: {arn}"),
-                    )
-                })?;
+                let t = s
+                    .target_groups
+                    .get_mut(arn)
+                    .ok_or_else(|| not_found(TG_NOT_FOUND, format!("One or more target groups not found: {arn}")))?;
                 t.health_check_path = path.to_owned();
                 Ok(())
             })
@@ -227,39 +209,51 @@ impl Elbv2Api for Port {
         self.0
             .call("elbv2.DescribeRules", listener_arn, |s| {
                 let l = s.listener_mut(listener_arn)?;
-                let mut rules: Vec<ObservedListenerRule> =
-                    l.rules.values().map(|r| r.observe(listener_arn)).collect();
+                let mut rules: Vec<ObservedListenerRule> = l.rules.values().map(|r| r.observe(listener_arn)).collect();
                 rules.sort_by_key(|r| r.priority);
                 Ok(rules)
             })
             .await
     }
 
-    async fn create_rule(
-        &self,
-        spec: &ListenerRuleSpec,
-        priority: u32,
-    ) -> PortResult<ObservedListenerRule> {
+    async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule> {
         self.0
             .call("elbv2.CreateRule", spec.host.clone(), |s| {
                 let limit = s.max_rules_per_listener;
                 s.listener_mut(&spec.listener_arn)?;
                 if !(1..=MAX_PRIORITY).contains(&priority) {
-                    return Err(invalid(VALIDATION, format!("priority {priority} must be 1 to {MAX_PRIORITY}")));
+                    return Err(invalid(
+                        VALIDATION,
+                        format!("priority {priority} must be 1 to {MAX_PRIORITY}"),
+                    ));
                 }
                 s.check_host_and_action(&spec.host, &spec.action)?;
                 check_tags(&spec.tags, "TooManyTags")?;
                 let l = s.listener_mut(&spec.listener_arn)?;
                 if l.rules.values().any(|r| r.priority == priority) {
-                    return Err(PortError::new(PortErrorKind::PriorityInUse, "PriorityInUse", format!("Priority '{priority}' is currently in use")));
+                    return Err(PortError::new(
+                        PortErrorKind::PriorityInUse,
+                        "PriorityInUse",
+                        format!("Priority '{priority}' is currently in use"),
+                    ));
                 }
                 if l.rules.len() >= limit {
-                    return Err(PortError::new(PortErrorKind::Other, "TooManyRules", "You've reached the limit on the number of rules per load balancer"));
+                    return Err(PortError::new(
+                        PortErrorKind::Other,
+                        "TooManyRules",
+                        "You've reached the limit on the number of rules per load balancer",
+                    ));
                 }
                 let rule_id = s.hex(16);
                 let l = s.listener_mut(&spec.listener_arn)?;
-                let listener_path = spec.listener_arn.split_once(":listener/").map(|x| x.1).unwrap_or_default();
-                let arn = format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener-rule/{listener_path}/{rule_id}");
+                let listener_path = spec
+                    .listener_arn
+                    .split_once(":listener/")
+                    .map(|x| x.1)
+                    .unwrap_or_default();
+                let arn = format!(
+                    "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener-rule/{listener_path}/{rule_id}"
+                );
                 let rule = FakeRule {
                     arn: arn.clone(),
                     priority,
@@ -321,12 +315,7 @@ impl Elbv2Api for Port {
                     &mut s
                         .target_groups
                         .get_mut(arn)
-                        .ok_or_else(|| {
-                            not_found(
-                                TG_NOT_FOUND,
-                                format!("One or more target groups not found: {arn}"),
-                            )
-                        })?
+                        .ok_or_else(|| not_found(TG_NOT_FOUND, format!("One or more target groups not found: {arn}")))?
                         .tags
                 } else if arn.contains(":listener-rule/") {
                     &mut s.rule_mut(arn)?.tags

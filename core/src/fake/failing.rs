@@ -201,11 +201,7 @@ impl<T: ?Sized> FailingPorts<T> {
 
 #[async_trait]
 impl EcsApi for FailingPorts<dyn EcsApi> {
-    async fn describe_services(
-        &self,
-        cluster: &str,
-        names: &[String],
-    ) -> PortResult<Vec<ObservedService>> {
+    async fn describe_services(&self, cluster: &str, names: &[String]) -> PortResult<Vec<ObservedService>> {
         self.inner.describe_services(cluster, names).await
     }
     async fn create_service(&self, spec: &ServiceSpec) -> PortResult<ObservedService> {
@@ -228,16 +224,10 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
         self.gate("ecs.DeleteService", name)?;
         self.inner.delete_service(cluster, name).await
     }
-    async fn latest_task_definition(
-        &self,
-        family: &str,
-    ) -> PortResult<Option<ObservedTaskDefinition>> {
+    async fn latest_task_definition(&self, family: &str) -> PortResult<Option<ObservedTaskDefinition>> {
         self.inner.latest_task_definition(family).await
     }
-    async fn register_task_definition(
-        &self,
-        spec: &TaskDefinitionSpec,
-    ) -> PortResult<ObservedTaskDefinition> {
+    async fn register_task_definition(&self, spec: &TaskDefinitionSpec) -> PortResult<ObservedTaskDefinition> {
         self.gate("ecs.RegisterTaskDefinition", &spec.family)?;
         self.inner.register_task_definition(spec).await
     }
@@ -256,10 +246,7 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
 
 #[async_trait]
 impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
-    async fn describe_target_groups(
-        &self,
-        names: &[String],
-    ) -> PortResult<Vec<ObservedTargetGroup>> {
+    async fn describe_target_groups(&self, names: &[String]) -> PortResult<Vec<ObservedTargetGroup>> {
         self.inner.describe_target_groups(names).await
     }
     async fn create_target_group(&self, spec: &TargetGroupSpec) -> PortResult<ObservedTargetGroup> {
@@ -277,11 +264,7 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
     async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>> {
         self.inner.describe_rules(listener_arn).await
     }
-    async fn create_rule(
-        &self,
-        spec: &ListenerRuleSpec,
-        priority: u32,
-    ) -> PortResult<ObservedListenerRule> {
+    async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule> {
         self.gate("elbv2.CreateRule", &spec.host)?;
         self.inner.create_rule(spec, priority).await
     }
@@ -308,27 +291,18 @@ impl Route53Api for FailingPorts<dyn Route53Api> {
         self.inner.list_records(zone_id).await
     }
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
-        self.gate(
-            "route53.ChangeResourceRecordSets",
-            &format!("UPSERT {}", spec.name),
-        )?;
+        self.gate("route53.ChangeResourceRecordSets", &format!("UPSERT {}", spec.name))?;
         self.inner.upsert_record(spec).await
     }
     async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()> {
-        self.gate(
-            "route53.ChangeResourceRecordSets",
-            &format!("DELETE {}", record.name),
-        )?;
+        self.gate("route53.ChangeResourceRecordSets", &format!("DELETE {}", record.name))?;
         self.inner.delete_record(record).await
     }
 }
 
 #[async_trait]
 impl EfsApi for FailingPorts<dyn EfsApi> {
-    async fn describe_access_points(
-        &self,
-        file_system_id: &str,
-    ) -> PortResult<Vec<ObservedAccessPoint>> {
+    async fn describe_access_points(&self, file_system_id: &str) -> PortResult<Vec<ObservedAccessPoint>> {
         self.inner.describe_access_points(file_system_id).await
     }
     async fn create_access_point(&self, spec: &AccessPointSpec) -> PortResult<ObservedAccessPoint> {
@@ -418,13 +392,7 @@ impl StsApi for FailingPorts<dyn StsApi> {
 
 #[async_trait]
 impl MysqlConnector for FailingPorts<dyn MysqlConnector> {
-    async fn connect(
-        &self,
-        host: &str,
-        port: u16,
-        user: &str,
-        password: &str,
-    ) -> PortResult<Arc<dyn MysqlAdmin>> {
+    async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>> {
         let admin = self.inner.connect(host, port, user, password).await?;
         Ok(Arc::new(FailingPorts {
             inner: admin,

@@ -9,15 +9,12 @@ const INVALID: &str = "InvalidParameterException";
 
 /// Retention values CloudWatch Logs accepts.
 const RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
 fn check_name(name: &str) -> PortResult<()> {
-    let ok = (1..=512).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b));
+    let ok =
+        (1..=512).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -133,9 +130,7 @@ impl LogsApi for Port {
                     .log_groups
                     .values_mut()
                     .find(|g| g.arn == arn)
-                    .ok_or_else(|| {
-                        not_found(NOT_FOUND, "The specified log group does not exist.")
-                    })?;
+                    .ok_or_else(|| not_found(NOT_FOUND, "The specified log group does not exist."))?;
                 g.tags = merged_tags(&g.tags, tags, INVALID)?;
                 Ok(())
             })
@@ -147,12 +142,18 @@ impl LogsApi for Port {
             .call("logs.PutLogEvents", format!("{group_name}:{stream}"), |s| {
                 check_name(group_name)?;
                 if stream.is_empty() || stream.len() > 512 || stream.contains(':') || stream.contains('*') {
-                    return Err(invalid(INVALID, format!("log stream name {stream:?} must be 1 to 512 characters without ':' and '*'")));
+                    return Err(invalid(
+                        INVALID,
+                        format!("log stream name {stream:?} must be 1 to 512 characters without ':' and '*'"),
+                    ));
                 }
                 if message.is_empty() || message.len() > 256 * 1024 - 26 {
                     return Err(invalid(INVALID, "a log event message must be 1 byte to 256 KiB"));
                 }
-                let g = s.log_groups.entry(group_name.to_owned()).or_insert_with(|| group(group_name));
+                let g = s
+                    .log_groups
+                    .entry(group_name.to_owned())
+                    .or_insert_with(|| group(group_name));
                 g.streams.entry(stream.to_owned()).or_default().push(message.to_owned());
                 Ok(())
             })

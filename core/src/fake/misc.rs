@@ -9,12 +9,10 @@ impl RdsApi for Port {
     async fn instance_endpoint(&self, identifier: &str) -> PortResult<(String, u16)> {
         self.0
             .call("rds.DescribeDBInstances", identifier, |s| {
-                s.rds_instances.get(identifier).cloned().ok_or_else(|| {
-                    not_found(
-                        "DBInstanceNotFound",
-                        format!("DBInstance {identifier} not found."),
-                    )
-                })
+                s.rds_instances
+                    .get(identifier)
+                    .cloned()
+                    .ok_or_else(|| not_found("DBInstanceNotFound", format!("DBInstance {identifier} not found.")))
             })
             .await
     }

@@ -89,18 +89,9 @@ struct FailRule {
 
 impl FailRule {
     fn matches(&self, op: &str, target: &str) -> bool {
-        let op_matches = self.op == op
-            || self.op == "*"
-            || self
-                .op
-                .strip_suffix('*')
-                .is_some_and(|prefix| op.starts_with(prefix));
-        op_matches
-            && self.remaining > 0
-            && self
-                .target_contains
-                .as_deref()
-                .is_none_or(|t| target.contains(t))
+        let op_matches =
+            self.op == op || self.op == "*" || self.op.strip_suffix('*').is_some_and(|prefix| op.starts_with(prefix));
+        op_matches && self.remaining > 0 && self.target_contains.as_deref().is_none_or(|t| target.contains(t))
     }
 }
 
@@ -149,10 +140,7 @@ impl FakeCloud {
             let domain = domain.trim_end_matches('.').to_ascii_lowercase();
 
             let vpc = format!("vpc-{}", s.hex(17));
-            let subnets = vec![
-                format!("subnet-{}", s.hex(17)),
-                format!("subnet-{}", s.hex(17)),
-            ];
+            let subnets = vec![format!("subnet-{}", s.hex(17)), format!("subnet-{}", s.hex(17))];
             let sg = format!("sg-{}", s.hex(17));
             s.vpcs.insert(vpc.clone());
             s.subnets.extend(subnets.iter().cloned());
@@ -163,9 +151,8 @@ impl FakeCloud {
 
             let lb_name = format!("{env}-alb");
             let lb_id = s.hex(16);
-            let lb_arn = format!(
-                "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:loadbalancer/app/{lb_name}/{lb_id}"
-            );
+            let lb_arn =
+                format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:loadbalancer/app/{lb_name}/{lb_id}");
             let dns_name = format!(
                 "{lb_name}-{}.{REGION}.elb.amazonaws.com",
                 s.next() % 1_000_000_000 + 1_000_000_000
@@ -214,14 +201,12 @@ impl FakeCloud {
 
             let db_id = format!("{env}-shared-mysql");
             let db_host = format!("{db_id}.c{}.{REGION}.rds.amazonaws.com", s.hex(11));
-            s.rds_instances
-                .insert(db_id.clone(), (db_host.clone(), 3306));
+            s.rds_instances.insert(db_id.clone(), (db_host.clone(), 3306));
 
             let admin_password = random_password();
             let admin_name = format!("{env}/bbws/mysql-admin");
             let admin_arn = secrets::secret_arn(&mut s, &admin_name);
-            let value =
-                serde_json::json!({ "username": "admin", "password": admin_password }).to_string();
+            let value = serde_json::json!({ "username": "admin", "password": admin_password }).to_string();
             s.secrets.insert(
                 admin_name.clone(),
                 FakeSecret {
@@ -247,12 +232,8 @@ impl FakeCloud {
                 listener_arn,
                 hosted_zone_id: zone_id,
                 efs_file_system_id: fs,
-                execution_role_arn: Some(format!(
-                    "arn:aws:iam::{ACCOUNT_ID}:role/{env}-bbws-task-execution"
-                )),
-                task_role_arn: Some(format!(
-                    "arn:aws:iam::{ACCOUNT_ID}:role/{env}-bbws-wordpress"
-                )),
+                execution_role_arn: Some(format!("arn:aws:iam::{ACCOUNT_ID}:role/{env}-bbws-task-execution")),
+                task_role_arn: Some(format!("arn:aws:iam::{ACCOUNT_ID}:role/{env}-bbws-wordpress")),
                 database: DatabaseSettings {
                     instance_identifier: db_id,
                     host: None,
@@ -294,11 +275,7 @@ impl FakeCloud {
 
     /// The calls of one operation (`"ecs.CreateService"`) made so far.
     pub fn calls_to(&self, op: &str) -> Vec<FakeCall> {
-        lock(&self.calls)
-            .iter()
-            .filter(|c| c.op == op)
-            .cloned()
-            .collect()
+        lock(&self.calls).iter().filter(|c| c.op == op).cloned().collect()
     }
 
     /// Forgets the calls recorded so far.
@@ -704,29 +681,17 @@ fn exists(code: &str, message: impl Into<String>) -> PortError {
 /// characters, the `aws:` prefix reserved.
 fn check_tags(tags: &Tags, code: &str) -> PortResult<()> {
     if tags.len() > 50 {
-        return Err(invalid(
-            code,
-            format!("{} tags exceed the limit of 50", tags.len()),
-        ));
+        return Err(invalid(code, format!("{} tags exceed the limit of 50", tags.len())));
     }
     for (k, v) in tags {
         if k.is_empty() || k.chars().count() > 128 {
-            return Err(invalid(
-                code,
-                format!("tag key {k:?} must be 1 to 128 characters"),
-            ));
+            return Err(invalid(code, format!("tag key {k:?} must be 1 to 128 characters")));
         }
         if v.chars().count() > 256 {
-            return Err(invalid(
-                code,
-                format!("the value of tag {k:?} exceeds 256 characters"),
-            ));
+            return Err(invalid(code, format!("the value of tag {k:?} exceeds 256 characters")));
         }
         if k.to_ascii_lowercase().starts_with("aws:") {
-            return Err(invalid(
-                code,
-                format!("tag key {k:?} uses the reserved prefix aws:"),
-            ));
+            return Err(invalid(code, format!("tag key {k:?} uses the reserved prefix aws:")));
         }
     }
     Ok(())

@@ -7,8 +7,7 @@ use super::*;
 /// What the real implementation accepts as a database or user name; anything
 /// else is refused before it could reach SQL.
 fn identifier(kind: &str, name: &str) -> PortResult<()> {
-    let ok = (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let ok = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -29,13 +28,7 @@ fn no_user(op: &str, name: &str) -> PortError {
 
 #[async_trait]
 impl MysqlConnector for Port {
-    async fn connect(
-        &self,
-        host: &str,
-        port: u16,
-        user: &str,
-        password: &str,
-    ) -> PortResult<Arc<dyn MysqlAdmin>> {
+    async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>> {
         self.0
             .call("mysql.Connect", format!("{user}@{host}:{port}"), |s| {
                 if !s.mysql.addresses.contains(&(host.to_owned(), port)) {
@@ -45,16 +38,11 @@ impl MysqlConnector for Port {
                         format!("Can't connect to MySQL server on '{host}:{port}' (2003)"),
                     ));
                 }
-                if s.mysql.admin_user.is_empty()
-                    || user != s.mysql.admin_user
-                    || password != s.mysql.admin_password
-                {
+                if s.mysql.admin_user.is_empty() || user != s.mysql.admin_user || password != s.mysql.admin_password {
                     return Err(PortError::new(
                         PortErrorKind::AccessDenied,
                         "ER_ACCESS_DENIED_ERROR",
-                        format!(
-                            "Access denied for user '{user}'@'{host}' (using password: YES) (1045)"
-                        ),
+                        format!("Access denied for user '{user}'@'{host}' (using password: YES) (1045)"),
                     ));
                 }
                 Ok(())
@@ -158,11 +146,7 @@ impl MysqlAdmin for Admin {
             .call("mysql.SetPassword", name, |s| {
                 identifier("user", name)?;
                 identifier("database", database)?;
-                let u = s
-                    .mysql
-                    .users
-                    .get_mut(name)
-                    .ok_or_else(|| no_user("ALTER USER", name))?;
+                let u = s.mysql.users.get_mut(name).ok_or_else(|| no_user("ALTER USER", name))?;
                 u.password = password.to_owned();
                 u.grants.insert(database.to_owned());
                 Ok(())

@@ -38,12 +38,9 @@ fn zone_key(zone_id: &str) -> &str {
 
 impl FakeState {
     fn zone_mut(&mut self, zone_id: &str) -> PortResult<&mut FakeZone> {
-        self.zones.get_mut(zone_key(zone_id)).ok_or_else(|| {
-            not_found(
-                "NoSuchHostedZone",
-                format!("No hosted zone found with ID: {zone_id}"),
-            )
-        })
+        self.zones
+            .get_mut(zone_key(zone_id))
+            .ok_or_else(|| not_found("NoSuchHostedZone", format!("No hosted zone found with ID: {zone_id}")))
     }
 }
 

@@ -6,8 +6,7 @@ use super::*;
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
 const INVALID_REQUEST: &str = "InvalidRequestException";
-const MARKED_FOR_DELETION: &str =
-    "You can't perform this operation on the secret because it was marked for deletion.";
+const MARKED_FOR_DELETION: &str = "You can't perform this operation on the secret because it was marked for deletion.";
 
 /// A new ARN for the secret `name`: AWS appends `-` and six random characters.
 pub(super) fn secret_arn(s: &mut FakeState, name: &str) -> String {
@@ -36,28 +35,17 @@ impl FakeState {
         }
         self.secrets
             .values()
-            .find(|s| {
-                s.arn == id
-                    || s.arn
-                        .rsplit_once('-')
-                        .is_some_and(|(partial, _)| partial == id)
-            })
+            .find(|s| s.arn == id || s.arn.rsplit_once('-').is_some_and(|(partial, _)| partial == id))
             .map(|s| s.name.clone())
     }
 
     fn secret_mut(&mut self, id: &str) -> PortResult<&mut FakeSecret> {
-        let key = self.secret_key(id).ok_or_else(|| {
-            not_found(
-                NOT_FOUND,
-                "Secrets Manager can't find the specified secret.",
-            )
-        })?;
-        self.secrets.get_mut(&key).ok_or_else(|| {
-            not_found(
-                NOT_FOUND,
-                "Secrets Manager can't find the specified secret.",
-            )
-        })
+        let key = self
+            .secret_key(id)
+            .ok_or_else(|| not_found(NOT_FOUND, "Secrets Manager can't find the specified secret."))?;
+        self.secrets
+            .get_mut(&key)
+            .ok_or_else(|| not_found(NOT_FOUND, "Secrets Manager can't find the specified secret."))
     }
 
     fn live_secret_mut(&mut self, id: &str) -> PortResult<&mut FakeSecret> {

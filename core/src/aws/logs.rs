@@ -1,0 +1,260 @@
+//! CloudWatch Logs.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::{InputLogEvent, LogGroup};
+
+use super::error::{Endpoint, build_error, on, sdk_error};
+use crate::parts::*;
+use crate::ports::{LogsApi, PortError, PortErrorKind, PortResult};
+
+/// [`LogsApi`] on the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct AwsLogs {
+    client: Client,
+    ep: Endpoint,
+}
+
+/// A log group ARN without the `:*` DescribeLogGroups appends.
+fn bare_arn(arn: &str) -> &str {
+    arn.strip_suffix(":*").unwrap_or(arn)
+}
+
+fn group_arn(g: &LogGroup) -> String {
+    g.log_group_arn()
+        .map(str::to_string)
+        .unwrap_or_else(|| bare_arn(g.arn().unwrap_or_default()).to_string())
+}
+
+fn to_hash_map(tags: &Tags) -> HashMap<String, String> {
+    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// Ignores "already exists".
+fn created(r: PortResult<()>) -> PortResult<()> {
+    match r {
+        Err(e) if e.kind == PortErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    }
+}
+
+impl AwsLogs {
+    pub(crate) fn new(client: Client, ep: Endpoint) -> Self {
+        AwsLogs { client, ep }
+    }
+
+    async fn tags(&self, arn: &str, name: &str) -> PortResult<Tags> {
+        match self.client.list_tags_for_resource().resource_arn(arn).send().await {
+            Ok(r) => Ok(r
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()),
+            Err(e) => {
+                let err = sdk_error(&self.ep, "ListTagsForResource", e);
+                if err.kind == PortErrorKind::NotFound || err.kind == PortErrorKind::AccessDenied {
+                    return Err(err);
+                }
+                // Older endpoints: the deprecated by-name call.
+                #[allow(deprecated)]
+                let r = self.client.list_tags_log_group().log_group_name(name).send().await;
+                match r {
+                    Ok(r) => Ok(r
+                        .tags()
+                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default()),
+                    Err(_) => Err(err),
+                }
+            }
+        }
+    }
+
+    async fn observe(&self, g: &LogGroup) -> PortResult<ObservedLogGroup> {
+        let name = g.log_group_name().unwrap_or_default().to_string();
+        let arn = group_arn(g);
+        let tags = self.tags(&arn, &name).await?;
+        Ok(ObservedLogGroup {
+            retention_days: g.retention_in_days().and_then(|d| u32::try_from(d).ok()),
+            name,
+            arn,
+            tags,
+        })
+    }
+
+    async fn put_events(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
+        let op = "PutLogEvents";
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let event = InputLogEvent::builder()
+            .timestamp(i64::try_from(now).unwrap_or(i64::MAX))
+            .message(message)
+            .build()
+            .map_err(|e| build_error(op, e))?;
+        self.client
+            .put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .log_events(event)
+            .send()
+            .await
+            .map_err(on(&self.ep, op))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LogsApi for AwsLogs {
+    async fn describe_log_groups(&self, prefix: &str) -> PortResult<Vec<ObservedLogGroup>> {
+        let mut groups = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let r = self
+                .client
+                .describe_log_groups()
+                .set_log_group_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(on(&self.ep, "DescribeLogGroups"))?;
+            groups.extend(
+                r.log_groups()
+                    .iter()
+                    .filter(|g| g.log_group_name().is_some_and(|n| n.starts_with(prefix)))
+                    .cloned(),
+            );
+            match r.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for g in &groups {
+            out.push(self.observe(g).await?);
+        }
+        Ok(out)
+    }
+
+    async fn create_log_group(&self, spec: &LogGroupSpec) -> PortResult<ObservedLogGroup> {
+        let op = "CreateLogGroup";
+        self.client
+            .create_log_group()
+            .log_group_name(&spec.name)
+            .set_tags((!spec.tags.is_empty()).then(|| to_hash_map(&spec.tags)))
+            .send()
+            .await
+            .map_err(on(&self.ep, op))?;
+        self.put_retention_policy(&spec.name, spec.retention_days).await?;
+        // CreateLogGroup returns nothing: read the ARN back (allowing the
+        // new group a moment to become visible).
+        let mut found = None;
+        for attempt in 0..4u64 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(250 * attempt)).await;
+            }
+            let r = self
+                .client
+                .describe_log_groups()
+                .log_group_name_prefix(&spec.name)
+                .send()
+                .await
+                .map_err(on(&self.ep, "DescribeLogGroups"))?;
+            found = r
+                .log_groups()
+                .iter()
+                .find(|g| g.log_group_name() == Some(spec.name.as_str()))
+                .cloned();
+            if found.is_some() {
+                break;
+            }
+        }
+        let g = found.ok_or_else(|| {
+            PortError::new(
+                PortErrorKind::Transient,
+                op,
+                format!("{op}: log group {} created but not visible yet", spec.name),
+            )
+        })?;
+        let g = &g;
+        Ok(ObservedLogGroup {
+            name: spec.name.clone(),
+            arn: group_arn(g),
+            retention_days: g
+                .retention_in_days()
+                .and_then(|d| u32::try_from(d).ok())
+                .or(Some(spec.retention_days)),
+            tags: spec.tags.clone(),
+        })
+    }
+
+    async fn put_retention_policy(&self, name: &str, days: u32) -> PortResult<()> {
+        let op = "PutRetentionPolicy";
+        let days = i32::try_from(days).map_err(|_| {
+            PortError::new(
+                PortErrorKind::InvalidInput,
+                "InvalidParameterException",
+                format!("{op}: {days} days"),
+            )
+        })?;
+        self.client
+            .put_retention_policy()
+            .log_group_name(name)
+            .retention_in_days(days)
+            .send()
+            .await
+            .map_err(on(&self.ep, op))?;
+        Ok(())
+    }
+
+    async fn delete_log_group(&self, name: &str) -> PortResult<()> {
+        self.client
+            .delete_log_group()
+            .log_group_name(name)
+            .send()
+            .await
+            .map_err(on(&self.ep, "DeleteLogGroup"))?;
+        Ok(())
+    }
+
+    async fn tag_log_group(&self, arn: &str, tags: &Tags) -> PortResult<()> {
+        self.client
+            .tag_resource()
+            .resource_arn(bare_arn(arn))
+            .set_tags(Some(to_hash_map(tags)))
+            .send()
+            .await
+            .map_err(on(&self.ep, "TagResource"))?;
+        Ok(())
+    }
+
+    async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
+        match self.put_events(group, stream, message).await {
+            Err(e) if e.kind == PortErrorKind::NotFound => {
+                created(
+                    self.client
+                        .create_log_group()
+                        .log_group_name(group)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(on(&self.ep, "CreateLogGroup")),
+                )?;
+                created(
+                    self.client
+                        .create_log_stream()
+                        .log_group_name(group)
+                        .log_stream_name(stream)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(on(&self.ep, "CreateLogStream")),
+                )?;
+                self.put_events(group, stream, message).await
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Real ports on the AWS SDK.
+//!
+//! [`connect`] loads one shared AWS configuration (the standard chain:
+//! environment, `AWS_PROFILE` and shared config, SSO, web identity, container
+//! and instance roles; `AWS_ENDPOINT_URL` and friends) and builds one client
+//! per service from it. SDK types stay inside this module: the adapters
+//! translate to and from the plain data of [`crate::parts`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+
+use crate::mysql::MysqlAsyncConnector;
+use crate::parts::Tags;
+use crate::ports::Ports;
+
+mod ecs;
+mod efs;
+mod elbv2;
+pub(crate) mod error;
+mod logs;
+mod rds;
+mod route53;
+mod secrets;
+mod sts;
+
+pub use ecs::AwsEcs;
+pub use efs::AwsEfs;
+pub use elbv2::AwsElbv2;
+pub use logs::AwsLogs;
+pub use rds::AwsRds;
+pub use route53::AwsRoute53;
+pub use secrets::AwsSecrets;
+pub use sts::AwsSts;
+
+use error::Endpoint;
+
+/// Where and as whom to reach AWS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// Region; else the AWS chain's.
+    pub region: Option<String>,
+    /// Named profile.
+    pub profile: Option<String>,
+    /// Per-service endpoint overrides: `ecs`, `elbv2`, `route53`, `efs`,
+    /// `secretsmanager`, `logs`, `rds`, `sts`.
+    pub endpoints: BTreeMap<String, String>,
+}
+
+/// The services whose endpoint can be overridden, by settings key.
+pub const ENDPOINT_KEYS: [&str; 8] = ["ecs", "elbv2", "route53", "efs", "secretsmanager", "logs", "rds", "sts"];
+
+/// Seconds to establish a TCP/TLS connection before giving up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Seconds one attempt of one call may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Seconds one call may take, retries included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// The loader of the one shared AWS configuration: the standard chain
+/// with bbws's retry and timeout defaults and the region and profile of
+/// `settings`. Callers may add to it (e.g. fixed credentials) before loading.
+pub fn config_loader(settings: &AwsSettings) -> aws_config::ConfigLoader {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        );
+    if let Some(region) = &settings.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    loader
+}
+
+/// Loads the one shared AWS configuration.
+pub async fn load_config(settings: &AwsSettings) -> aws_config::SdkConfig {
+    config_loader(settings).load().await
+}
+
+/// Builds every port from one shared AWS configuration. The MySQL port is
+/// [`MysqlAsyncConnector`].
+pub async fn connect(settings: &AwsSettings) -> Ports {
+    let cfg = load_config(settings).await;
+    ports_from_config(&cfg, settings)
+}
+
+/// Builds every port from an already loaded configuration, applying the
+/// endpoint overrides of `settings`.
+pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) -> Ports {
+    for key in settings.endpoints.keys() {
+        if !ENDPOINT_KEYS.contains(&key.as_str()) {
+            tracing::warn!(
+                key,
+                "unknown AWS endpoint override ignored; known: {}",
+                ENDPOINT_KEYS.join(", ")
+            );
+        }
+    }
+    let region = cfg.region().map(|r| r.to_string());
+    let over = |key: &str| settings.endpoints.get(key).filter(|s| !s.trim().is_empty()).cloned();
+    let ep = |service: &'static str, o: &Option<String>| {
+        Endpoint::new(service, o.as_deref().or(cfg.endpoint_url()), region.as_deref())
+    };
+
+    macro_rules! client {
+        ($sdk:ident, $key:literal) => {{
+            let o = over($key);
+            let mut b = $sdk::config::Builder::from(cfg);
+            if let Some(url) = &o {
+                b = b.endpoint_url(url.clone());
+            }
+            ($sdk::Client::from_conf(b.build()), ep($key, &o))
+        }};
+    }
+
+    let (ecs, ecs_ep) = client!(aws_sdk_ecs, "ecs");
+    let (elb, elb_ep) = client!(aws_sdk_elasticloadbalancingv2, "elbv2");
+    let (r53, r53_ep) = client!(aws_sdk_route53, "route53");
+    let (efs, efs_ep) = client!(aws_sdk_efs, "efs");
+    let (sm, sm_ep) = client!(aws_sdk_secretsmanager, "secretsmanager");
+    let (logs, logs_ep) = client!(aws_sdk_cloudwatchlogs, "logs");
+    let (rds, rds_ep) = client!(aws_sdk_rds, "rds");
+    let (sts, sts_ep) = client!(aws_sdk_sts, "sts");
+
+    Ports {
+        ecs: Arc::new(AwsEcs::new(ecs, ecs_ep)),
+        elbv2: Arc::new(AwsElbv2::new(elb, elb_ep)),
+        route53: Arc::new(AwsRoute53::new(r53, r53_ep)),
+        efs: Arc::new(AwsEfs::new(efs, efs_ep)),
+        secrets: Arc::new(AwsSecrets::new(sm, sm_ep)),
+        logs: Arc::new(AwsLogs::new(logs, logs_ep)),
+        rds: Arc::new(AwsRds::new(rds, rds_ep)),
+        sts: Arc::new(AwsSts::new(sts, sts_ep)),
+        mysql: Arc::new(MysqlAsyncConnector),
+    }
+}
+
+/// Tags as `(key, value)` pairs in key order.
+pub(crate) fn tag_pairs(tags: &Tags) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}

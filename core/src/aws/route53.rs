@@ -1,0 +1,250 @@
+//! Route53: the tenant's record.
+
+use async_trait::async_trait;
+use aws_sdk_route53::Client;
+use aws_sdk_route53::error::ProvideErrorMetadata;
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
+use super::error::{Endpoint, build_error, on, sdk_error};
+use crate::parts::*;
+use crate::ports::{PortError, PortErrorKind, PortResult, Route53Api};
+
+/// TTL of CNAME records.
+const CNAME_TTL: i64 = 60;
+
+/// [`Route53Api`] on the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct AwsRoute53 {
+    client: Client,
+    ep: Endpoint,
+}
+
+/// A DNS name as Route53 prints it (`\052` escapes, trailing dot, any case)
+/// in the form the ports use.
+fn normalise_name(name: &str) -> String {
+    unescape(name).trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Decodes Route53's `\ooo` octal escapes (e.g. `\052` for `*`).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..=i + 3].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            let v = u32::from(b[i + 1] - b'0') * 64 + u32::from(b[i + 2] - b'0') * 8 + u32::from(b[i + 3] - b'0');
+            if let Ok(byte) = u8::try_from(v) {
+                out.push(byte);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The record as plain data, when it is an A alias or a CNAME.
+fn observe(zone_id: &str, r: &ResourceRecordSet) -> Option<ObservedDnsRecord> {
+    let target = match r.r#type() {
+        RrType::A => {
+            let a = r.alias_target()?;
+            RecordTarget::Alias {
+                dns_name: a.dns_name().trim_end_matches('.').to_ascii_lowercase(),
+                hosted_zone_id: a.hosted_zone_id().to_string(),
+            }
+        }
+        RrType::Cname => {
+            let v = r.resource_records().first()?.value();
+            RecordTarget::Cname(v.trim_end_matches('.').to_ascii_lowercase())
+        }
+        _ => return None,
+    };
+    Some(ObservedDnsRecord {
+        zone_id: zone_id.to_string(),
+        name: normalise_name(r.name()),
+        target,
+    })
+}
+
+fn same_target(a: &RecordTarget, b: &RecordTarget) -> bool {
+    let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+    match (a, b) {
+        (
+            RecordTarget::Alias {
+                dns_name: d1,
+                hosted_zone_id: z1,
+            },
+            RecordTarget::Alias {
+                dns_name: d2,
+                hosted_zone_id: z2,
+            },
+        ) => norm(d1) == norm(d2) && z1.trim_start_matches("/hostedzone/") == z2.trim_start_matches("/hostedzone/"),
+        (RecordTarget::Cname(x), RecordTarget::Cname(y)) => norm(x) == norm(y),
+        _ => false,
+    }
+}
+
+fn record_set(name: &str, target: &RecordTarget) -> Result<ResourceRecordSet, aws_sdk_route53::error::BuildError> {
+    match target {
+        RecordTarget::Alias {
+            dns_name,
+            hosted_zone_id,
+        } => ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::A)
+            .alias_target(
+                AliasTarget::builder()
+                    .dns_name(dns_name)
+                    .hosted_zone_id(hosted_zone_id)
+                    .evaluate_target_health(false)
+                    .build()?,
+            )
+            .build(),
+        RecordTarget::Cname(value) => ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::Cname)
+            .ttl(CNAME_TTL)
+            .resource_records(ResourceRecord::builder().value(value).build()?)
+            .build(),
+    }
+}
+
+impl AwsRoute53 {
+    pub(crate) fn new(client: Client, ep: Endpoint) -> Self {
+        AwsRoute53 { client, ep }
+    }
+
+    async fn change(&self, op: &str, zone_id: &str, action: ChangeAction, set: ResourceRecordSet) -> PortResult<()> {
+        let change = Change::builder()
+            .action(action)
+            .resource_record_set(set)
+            .build()
+            .map_err(|e| build_error(op, e))?;
+        let batch = ChangeBatch::builder()
+            .changes(change)
+            .build()
+            .map_err(|e| build_error(op, e))?;
+        match self
+            .client
+            .change_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .change_batch(batch)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let code = e.code().unwrap_or_default().to_string();
+                let msg = e.message().unwrap_or_default().to_ascii_lowercase();
+                let mut err = sdk_error(&self.ep, op, e);
+                if code == "InvalidChangeBatch" && msg.contains("not found") {
+                    err.kind = PortErrorKind::NotFound;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The current record set with exactly this name and type.
+    async fn current(&self, zone_id: &str, name: &str, rr_type: RrType) -> PortResult<Option<ResourceRecordSet>> {
+        let r = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .start_record_name(name)
+            .start_record_type(rr_type.clone())
+            .max_items(1)
+            .send()
+            .await
+            .map_err(on(&self.ep, "ListResourceRecordSets"))?;
+        Ok(r.resource_record_sets()
+            .iter()
+            .find(|s| *s.r#type() == rr_type && normalise_name(s.name()) == normalise_name(name))
+            .cloned())
+    }
+}
+
+#[async_trait]
+impl Route53Api for AwsRoute53 {
+    async fn list_records(&self, zone_id: &str) -> PortResult<Vec<ObservedDnsRecord>> {
+        let mut out = Vec::new();
+        let mut start: Option<(String, RrType, Option<String>)> = None;
+        loop {
+            let mut req = self.client.list_resource_record_sets().hosted_zone_id(zone_id);
+            if let Some((name, t, id)) = start.take() {
+                req = req
+                    .start_record_name(name)
+                    .start_record_type(t)
+                    .set_start_record_identifier(id);
+            }
+            let r = req.send().await.map_err(on(&self.ep, "ListResourceRecordSets"))?;
+            out.extend(r.resource_record_sets().iter().filter_map(|s| observe(zone_id, s)));
+            match (r.is_truncated(), r.next_record_name(), r.next_record_type()) {
+                (true, Some(n), Some(t)) => {
+                    start = Some((n.to_string(), t.clone(), r.next_record_identifier().map(str::to_string)));
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
+        let op = "ChangeResourceRecordSets (UPSERT)";
+        let set = record_set(&spec.name, &spec.target).map_err(|e| build_error(op, e))?;
+        self.change(op, &spec.zone_id, ChangeAction::Upsert, set).await
+    }
+
+    async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()> {
+        let op = "ChangeResourceRecordSets (DELETE)";
+        let rr_type = match record.target {
+            RecordTarget::Alias { .. } => RrType::A,
+            RecordTarget::Cname(_) => RrType::Cname,
+        };
+        // DELETE must repeat the record exactly (TTL, EvaluateTargetHealth…):
+        // read the current set and delete it if it still points where it
+        // was observed to point.
+        let set = match self.current(&record.zone_id, &record.name, rr_type.clone()).await? {
+            None => {
+                return Err(PortError::new(
+                    PortErrorKind::NotFound,
+                    "InvalidChangeBatch",
+                    format!("{op}: record {} ({}) not found", record.name, rr_type.as_str()),
+                ));
+            }
+            Some(set) => set,
+        };
+        match observe(&record.zone_id, &set) {
+            Some(now) if same_target(&now.target, &record.target) => {}
+            now => {
+                return Err(PortError::new(
+                    PortErrorKind::InvalidInput,
+                    "InvalidChangeBatch",
+                    format!(
+                        "{op}: record {} changed since it was observed (now {:?}); not deleted",
+                        record.name,
+                        now.map(|n| n.target)
+                    ),
+                ));
+            }
+        }
+        self.change(op, &record.zone_id, ChangeAction::Delete, set).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised() {
+        assert_eq!(normalise_name("\\052.Example.COM."), "*.example.com");
+        assert_eq!(normalise_name("acme.example.com."), "acme.example.com");
+        assert_eq!(normalise_name("a\\\\b"), "a\\\\b");
+        assert_eq!(normalise_name("x\\05"), "x\\05");
+    }
+}

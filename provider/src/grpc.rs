@@ -1,0 +1,301 @@
+//! The `Provider` gRPC service: routes each RPC to the handlers in
+//! `server`; RPCs bbws does not support answer `Unimplemented`.
+
+// The trait's signatures fix `tonic::Status` as the error type.
+#![allow(clippy::result_large_err)]
+
+use std::pin::Pin;
+
+use futures::Stream;
+use magma_protocol::tfplugin6::{self as tf, provider_server::Provider};
+use tonic::{Request, Response, Status};
+
+use crate::server::{BbwsServer, capabilities, error};
+use crate::tenant;
+
+/// The provider service.
+#[derive(Default)]
+pub struct BbwsProvider {
+    server: BbwsServer,
+}
+
+type Rpc<T> = Result<Response<T>, Status>;
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+fn unsupported<T>(rpc: &str) -> Rpc<T> {
+    Err(Status::unimplemented(format!(
+        "{rpc} is not supported by terraform-provider-bbws"
+    )))
+}
+
+fn unknown_type(kind: &str, type_name: &str) -> tf::Diagnostic {
+    error(
+        format!("Unknown {kind} type {type_name:?}"),
+        "terraform-provider-bbws offers the resource bbws_tenant.",
+        None,
+    )
+}
+
+#[tonic::async_trait]
+impl Provider for BbwsProvider {
+    async fn get_metadata(&self, _: Request<tf::get_metadata::Request>) -> Rpc<tf::get_metadata::Response> {
+        Ok(Response::new(tf::get_metadata::Response {
+            server_capabilities: Some(capabilities()),
+            resources: vec![tf::get_metadata::ResourceMetadata {
+                type_name: tenant::TYPE_NAME.into(),
+            }],
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _: Request<tf::get_provider_schema::Request>,
+    ) -> Rpc<tf::get_provider_schema::Response> {
+        Ok(Response::new(self.server.provider_schema()))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        r: Request<tf::validate_provider_config::Request>,
+    ) -> Rpc<tf::validate_provider_config::Response> {
+        let diagnostics = self.server.validate_provider_config(r.get_ref().config.as_ref());
+        Ok(Response::new(tf::validate_provider_config::Response { diagnostics }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        r: Request<tf::validate_resource_config::Request>,
+    ) -> Rpc<tf::validate_resource_config::Response> {
+        let r = r.get_ref();
+        let diagnostics = if r.type_name == tenant::TYPE_NAME {
+            self.server.validate_tenant_config(r.config.as_ref())
+        } else {
+            vec![unknown_type("resource", &r.type_name)]
+        };
+        Ok(Response::new(tf::validate_resource_config::Response { diagnostics }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        r: Request<tf::validate_data_resource_config::Request>,
+    ) -> Rpc<tf::validate_data_resource_config::Response> {
+        Ok(Response::new(tf::validate_data_resource_config::Response {
+            diagnostics: vec![unknown_type("data source", &r.get_ref().type_name)],
+        }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        r: Request<tf::upgrade_resource_state::Request>,
+    ) -> Rpc<tf::upgrade_resource_state::Response> {
+        // Version 0 is current: the JSON state is re-encoded as msgpack.
+        let r = r.get_ref();
+        let json = r.raw_state.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
+        let mut resp = tf::upgrade_resource_state::Response::default();
+        match crate::protocol::value::from_json(json) {
+            Ok(v) => resp.upgraded_state = Some(crate::protocol::value::encode(&v)),
+            Err(e) => resp
+                .diagnostics
+                .push(error("Could not read the stored state", e.to_string(), None)),
+        }
+        Ok(Response::new(resp))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<tf::get_resource_identity_schemas::Request>,
+    ) -> Rpc<tf::get_resource_identity_schemas::Response> {
+        Ok(Response::new(tf::get_resource_identity_schemas::Response::default()))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        _: Request<tf::upgrade_resource_identity::Request>,
+    ) -> Rpc<tf::upgrade_resource_identity::Response> {
+        unsupported("UpgradeResourceIdentity")
+    }
+
+    async fn configure_provider(
+        &self,
+        r: Request<tf::configure_provider::Request>,
+    ) -> Rpc<tf::configure_provider::Response> {
+        let diagnostics = self.server.configure(r.get_ref().config.as_ref()).await;
+        Ok(Response::new(tf::configure_provider::Response { diagnostics }))
+    }
+
+    async fn read_resource(&self, r: Request<tf::read_resource::Request>) -> Rpc<tf::read_resource::Response> {
+        let r = r.into_inner();
+        let (new_state, diagnostics) = self.server.read_tenant(r.current_state.as_ref()).await;
+        Ok(Response::new(tf::read_resource::Response {
+            new_state,
+            diagnostics,
+            private: r.private,
+            ..Default::default()
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        r: Request<tf::plan_resource_change::Request>,
+    ) -> Rpc<tf::plan_resource_change::Response> {
+        Ok(Response::new(self.server.plan_tenant(r.get_ref()).await))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        r: Request<tf::apply_resource_change::Request>,
+    ) -> Rpc<tf::apply_resource_change::Response> {
+        Ok(Response::new(self.server.apply_tenant(r.get_ref()).await))
+    }
+
+    async fn import_resource_state(
+        &self,
+        r: Request<tf::import_resource_state::Request>,
+    ) -> Rpc<tf::import_resource_state::Response> {
+        let r = r.get_ref();
+        let mut resp = tf::import_resource_state::Response::default();
+        match self.server.import_tenant(&r.id) {
+            Ok(state) => resp
+                .imported_resources
+                .push(tf::import_resource_state::ImportedResource {
+                    type_name: tenant::TYPE_NAME.into(),
+                    state: Some(crate::protocol::value::encode(&state)),
+                    ..Default::default()
+                }),
+            Err(d) => resp.diagnostics.push(d),
+        }
+        Ok(Response::new(resp))
+    }
+
+    async fn move_resource_state(
+        &self,
+        _: Request<tf::move_resource_state::Request>,
+    ) -> Rpc<tf::move_resource_state::Response> {
+        unsupported("MoveResourceState")
+    }
+
+    async fn read_data_source(&self, _: Request<tf::read_data_source::Request>) -> Rpc<tf::read_data_source::Response> {
+        unsupported("ReadDataSource")
+    }
+
+    async fn generate_resource_config(
+        &self,
+        _: Request<tf::generate_resource_config::Request>,
+    ) -> Rpc<tf::generate_resource_config::Response> {
+        unsupported("GenerateResourceConfig")
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        _: Request<tf::validate_ephemeral_resource_config::Request>,
+    ) -> Rpc<tf::validate_ephemeral_resource_config::Response> {
+        unsupported("ValidateEphemeralResourceConfig")
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        _: Request<tf::open_ephemeral_resource::Request>,
+    ) -> Rpc<tf::open_ephemeral_resource::Response> {
+        unsupported("OpenEphemeralResource")
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        _: Request<tf::renew_ephemeral_resource::Request>,
+    ) -> Rpc<tf::renew_ephemeral_resource::Response> {
+        unsupported("RenewEphemeralResource")
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        _: Request<tf::close_ephemeral_resource::Request>,
+    ) -> Rpc<tf::close_ephemeral_resource::Response> {
+        unsupported("CloseEphemeralResource")
+    }
+
+    type ListResourceStream = BoxStream<tf::list_resource::Event>;
+
+    async fn list_resource(&self, _: Request<tf::list_resource::Request>) -> Rpc<Self::ListResourceStream> {
+        unsupported("ListResource")
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        _: Request<tf::validate_list_resource_config::Request>,
+    ) -> Rpc<tf::validate_list_resource_config::Response> {
+        unsupported("ValidateListResourceConfig")
+    }
+
+    async fn get_functions(&self, _: Request<tf::get_functions::Request>) -> Rpc<tf::get_functions::Response> {
+        Ok(Response::new(tf::get_functions::Response::default()))
+    }
+
+    async fn call_function(&self, _: Request<tf::call_function::Request>) -> Rpc<tf::call_function::Response> {
+        unsupported("CallFunction")
+    }
+
+    async fn validate_state_store_config(
+        &self,
+        _: Request<tf::validate_state_store::Request>,
+    ) -> Rpc<tf::validate_state_store::Response> {
+        unsupported("ValidateStateStoreConfig")
+    }
+
+    async fn configure_state_store(
+        &self,
+        _: Request<tf::configure_state_store::Request>,
+    ) -> Rpc<tf::configure_state_store::Response> {
+        unsupported("ConfigureStateStore")
+    }
+
+    type ReadStateBytesStream = BoxStream<tf::read_state_bytes::Response>;
+
+    async fn read_state_bytes(&self, _: Request<tf::read_state_bytes::Request>) -> Rpc<Self::ReadStateBytesStream> {
+        unsupported("ReadStateBytes")
+    }
+
+    async fn write_state_bytes(
+        &self,
+        _: Request<tonic::Streaming<tf::write_state_bytes::RequestChunk>>,
+    ) -> Rpc<tf::write_state_bytes::Response> {
+        unsupported("WriteStateBytes")
+    }
+
+    async fn lock_state(&self, _: Request<tf::lock_state::Request>) -> Rpc<tf::lock_state::Response> {
+        unsupported("LockState")
+    }
+
+    async fn unlock_state(&self, _: Request<tf::unlock_state::Request>) -> Rpc<tf::unlock_state::Response> {
+        unsupported("UnlockState")
+    }
+
+    async fn get_states(&self, _: Request<tf::get_states::Request>) -> Rpc<tf::get_states::Response> {
+        unsupported("GetStates")
+    }
+
+    async fn delete_state(&self, _: Request<tf::delete_state::Request>) -> Rpc<tf::delete_state::Response> {
+        unsupported("DeleteState")
+    }
+
+    async fn plan_action(&self, _: Request<tf::plan_action::Request>) -> Rpc<tf::plan_action::Response> {
+        unsupported("PlanAction")
+    }
+
+    type InvokeActionStream = BoxStream<tf::invoke_action::Event>;
+
+    async fn invoke_action(&self, _: Request<tf::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
+        unsupported("InvokeAction")
+    }
+
+    async fn validate_action_config(
+        &self,
+        _: Request<tf::validate_action_config::Request>,
+    ) -> Rpc<tf::validate_action_config::Response> {
+        unsupported("ValidateActionConfig")
+    }
+
+    async fn stop_provider(&self, _: Request<tf::stop_provider::Request>) -> Rpc<tf::stop_provider::Response> {
+        Ok(Response::new(tf::stop_provider::Response::default()))
+    }
+}

@@ -1,0 +1,49 @@
+//! `terraform-provider-bbws`: the Terraform plugin (protocol 6.10) for
+//! bbws tenants. A thin adapter: the protocol lives in `protocol`, the
+//! mapping to `bbws-core` in `tenant` and `config`, the handlers in `server`,
+//! the RPC routing in `grpc`.
+
+mod config;
+#[cfg(test)]
+mod docs;
+mod grpc;
+mod protocol;
+mod server;
+mod tenant;
+
+use tracing_subscriber::EnvFilter;
+
+/// Logs go to stderr, where Terraform collects them; the level follows
+/// `TF_LOG_PROVIDER` or `TF_LOG` as Terraform users set them.
+fn init_logging() {
+    let level = std::env::var("TF_LOG_PROVIDER")
+        .or_else(|_| std::env::var("TF_LOG"))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let filter = match level.as_str() {
+        "trace" | "json" => "trace",
+        "debug" => "debug",
+        "info" => "info",
+        "warn" => "warn",
+        "error" => "error",
+        _ => "off",
+    };
+    let filter = EnvFilter::new(format!(
+        "{filter},h2=off,hyper=off,tower=off,rustls=off,aws_smithy_runtime=warn,aws_config=warn"
+    ));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(true)
+        .try_init();
+}
+
+#[tokio::main]
+async fn main() {
+    init_logging();
+    if let Err(e) = protocol::plugin::serve(grpc::BbwsProvider::default()).await {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}

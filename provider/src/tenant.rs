@@ -1,0 +1,284 @@
+//! The `bbws_tenant` resource: schema, and the mapping between Terraform
+//! values and `bbws-core`'s `TenantInput` / `ObservedTenant` / `TenantPlan`.
+//! The lifecycle decisions themselves are core's.
+
+use bbws_core::observed::TenantOutputs;
+use bbws_core::plan::PartAction;
+use bbws_core::{Part, TenantInput, TenantPlan, TenantSpec};
+use magma_protocol::tfplugin6::Schema;
+use std::collections::BTreeMap;
+
+use crate::protocol::schema::{Attr, Block};
+use crate::protocol::value::Value;
+
+/// Resource type name.
+pub const TYPE_NAME: &str = "bbws_tenant";
+/// Schema version of the resource state.
+pub const SCHEMA_VERSION: i64 = 0;
+
+/// The value of a converged part in the `parts` map.
+pub const PART_OK: &str = "ok";
+
+/// The resource schema (SPEC §7).
+pub fn schema() -> Schema {
+    let block = Block::new(SCHEMA_VERSION)
+        .description("One tenant of the bbws WordPress hosting platform: ECS service and task definition, ALB target group and listener rule, Route53 record, EFS access point, MySQL database and user, Secrets Manager secret and CloudWatch log group, planned and applied as one unit.")
+        .attr(Attr::string("id").computed().description("`{environment}-{tenant_id}`."))
+        .attr(Attr::string("name").required().description("Display name of the tenant. In prod it is also the typed confirmation `confirm_destroy` must equal before the tenant can be destroyed."))
+        .attr(Attr::string("contact_email").required().description("Who to contact about this tenant."))
+        .attr(Attr::string("tenant_id").optional().computed().description("12-digit numeric tenant id. Generated when omitted. Changing it replaces the tenant."))
+        .attr(Attr::string("subdomain").optional().computed().description("DNS label under the environment's domain (default: the tenant id). Changing it updates the listener rule and DNS record in place."))
+        .attr(Attr::string("tier").optional().computed().description("`starter` (default), `professional` or `enterprise`: sets the defaults of `cpu`, `memory` and `desired_count`."))
+        .attr(Attr::string("wordpress_version").optional().computed().description("WordPress version; part of the image tag (default `6.6`)."))
+        .attr(Attr::string("php_version").optional().computed().description("PHP version; part of the image tag (default `8.3`)."))
+        .attr(Attr::string("image").optional().computed().description("Container image repository without tag (default `wordpress`); the tag is `{wordpress_version}-php{php_version}-apache`."))
+        .attr(Attr::number("cpu").optional().computed().description("Fargate CPU units (default from the tier). Must form a pair Fargate accepts with `memory`."))
+        .attr(Attr::number("memory").optional().computed().description("Fargate memory in MiB (default from the tier)."))
+        .attr(Attr::number("desired_count").optional().computed().description("Tasks to run while active (default from the tier)."))
+        .attr(Attr::string("status").optional().computed().description("`active` (default) or `suspended`: suspended scales the service to zero and makes the listener rule answer a fixed 503 page. Data is untouched."))
+        .attr(Attr::map_of_string("environment_variables").optional().description("Extra environment variables of the WordPress container. `WORDPRESS_DB_*` are set by bbws."))
+        .attr(Attr::number("log_retention_days").optional().computed().description("Retention of the tenant's log group in days (default 30); one of CloudWatch's periods."))
+        .attr(Attr::bool("deletion_protection").optional().computed().description("When true, destroy is refused. Default: true in prod, false elsewhere."))
+        .attr(Attr::string("confirm_destroy").optional().description("In prod, destroy also requires this to equal `name`."))
+        .attr(Attr::bool("retain_data_on_destroy").optional().computed().description("Keep the database, the user (locked) and the EFS files when the tenant is destroyed (default true)."))
+        .attr(Attr::map_of_string("tags").optional().description("Tags for every AWS part, on top of the provider's `default_tags` and bbws's ownership tags."))
+        .attr(Attr::string("fqdn").computed().description("`{subdomain}.{domain}`."))
+        .attr(Attr::string("url").computed().description("`https://{fqdn}`."))
+        .attr(Attr::string("service_arn").computed().description("ECS service ARN."))
+        .attr(Attr::string("task_definition_arn").computed().description("ARN of the task definition revision the service runs."))
+        .attr(Attr::string("target_group_arn").computed().description("ALB target group ARN."))
+        .attr(Attr::string("listener_rule_arn").computed().description("ALB listener rule ARN."))
+        .attr(Attr::number("listener_rule_priority").computed().description("Priority of the listener rule, allocated automatically and unique on the listener."))
+        .attr(Attr::string("access_point_id").computed().description("EFS access point id."))
+        .attr(Attr::string("database_name").computed().description("MySQL database name (`{tenant_id}_db`)."))
+        .attr(Attr::string("database_user").computed().description("MySQL user name (`{tenant_id}_user`)."))
+        .attr(Attr::string("db_secret_arn").computed().description("ARN of the Secrets Manager secret holding the database credentials. The password itself is never in Terraform state."))
+        .attr(Attr::string("log_group_name").computed().description("CloudWatch log group name."))
+        .attr(Attr::map_of_string("parts").computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part."));
+    block.into_schema()
+}
+
+/// Reads the user-settable attributes from a config, plan or state value.
+/// Unknown values read as unset; callers check [`has_unknown_inputs`] first.
+pub fn input_from(v: &Value) -> TenantInput {
+    let s = |k: &str| v.get(k).as_str().map(str::to_owned);
+    let n = |k: &str| v.get(k).as_i64();
+    let map = |k: &str| -> BTreeMap<String, String> {
+        v.get(k)
+            .as_map()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    TenantInput {
+        name: s("name").unwrap_or_default(),
+        contact_email: s("contact_email").unwrap_or_default(),
+        tenant_id: s("tenant_id"),
+        subdomain: s("subdomain"),
+        tier: s("tier"),
+        wordpress_version: s("wordpress_version"),
+        php_version: s("php_version"),
+        image: s("image"),
+        cpu: n("cpu"),
+        memory: n("memory"),
+        desired_count: n("desired_count"),
+        status: s("status"),
+        environment_variables: map("environment_variables"),
+        log_retention_days: n("log_retention_days"),
+        deletion_protection: v.get("deletion_protection").as_bool(),
+        confirm_destroy: s("confirm_destroy"),
+        retain_data_on_destroy: v.get("retain_data_on_destroy").as_bool(),
+        tags: map("tags"),
+    }
+}
+
+/// The user-settable attributes whose unknown value means the plan cannot
+/// be computed yet.
+const INPUTS: [&str; 18] = [
+    "name",
+    "contact_email",
+    "tenant_id",
+    "subdomain",
+    "tier",
+    "wordpress_version",
+    "php_version",
+    "image",
+    "cpu",
+    "memory",
+    "desired_count",
+    "status",
+    "environment_variables",
+    "log_retention_days",
+    "deletion_protection",
+    "confirm_destroy",
+    "retain_data_on_destroy",
+    "tags",
+];
+
+/// Whether any input is not known yet (e.g. from another resource).
+pub fn has_unknown_inputs(config: &Value) -> bool {
+    INPUTS.iter().any(|k| !config.get(k).is_known_deep())
+}
+
+/// What each part's action means in the `parts` map.
+pub fn part_status(action: &PartAction) -> String {
+    match action {
+        PartAction::NoChange | PartAction::Retain(_) => PART_OK.to_owned(),
+        PartAction::Create => "missing".to_owned(),
+        PartAction::Update(f) => format!("drifted: {}", f.join(", ")),
+        PartAction::Replace(f) => format!("drifted: {} (part is recreated)", f.join(", ")),
+        PartAction::Delete => "to delete".to_owned(),
+    }
+}
+
+/// The `parts` map of a plan (what is now), or of a converged tenant.
+pub fn parts_of(plan: Option<&TenantPlan>) -> Value {
+    Value::object(Part::ALL.iter().map(|p| {
+        let status = plan.map_or_else(|| PART_OK.to_owned(), |plan| part_status(plan.action(*p)));
+        (p.as_str(), Value::String(status))
+    }))
+}
+
+fn opt_str(v: Option<String>) -> Value {
+    v.map_or(Value::Null, Value::String)
+}
+
+fn num(n: u32) -> Value {
+    Value::from_i64(i64::from(n))
+}
+
+/// Takes the config's value when set, else `resolved` (optional+computed).
+fn config_or(config: &Value, key: &str, resolved: Value) -> Value {
+    let c = config.get(key);
+    if c.is_null() { resolved } else { c.clone() }
+}
+
+/// The resource value for a resolved spec: config values where the user set
+/// them, resolved defaults elsewhere, computed values from `outputs`
+/// (`None` in an output = unknown), and the `parts` map.
+pub fn state_value(
+    config: &Value,
+    spec: &TenantSpec,
+    outputs: &TenantOutputs,
+    known: &KnownOutputs,
+    parts: Value,
+) -> Value {
+    let out = |v: &Option<String>, k: bool| if k { opt_str(v.clone()) } else { Value::Unknown };
+    Value::object([
+        ("id", Value::String(outputs.id.clone())),
+        ("name", config.get("name").clone()),
+        ("contact_email", config.get("contact_email").clone()),
+        ("tenant_id", Value::String(spec.tenant_id.clone())),
+        ("subdomain", Value::String(spec.subdomain.clone())),
+        (
+            "tier",
+            config_or(config, "tier", Value::String(spec.tier.as_str().to_owned())),
+        ),
+        ("wordpress_version", Value::String(spec.wordpress_version.clone())),
+        ("php_version", Value::String(spec.php_version.clone())),
+        ("image", Value::String(spec.image.clone())),
+        ("cpu", num(spec.cpu)),
+        ("memory", num(spec.memory)),
+        ("desired_count", num(spec.desired_count)),
+        ("status", Value::String(spec.status.as_str().to_owned())),
+        ("environment_variables", config.get("environment_variables").clone()),
+        ("log_retention_days", num(spec.log_retention_days)),
+        ("deletion_protection", Value::Bool(spec.deletion_protection)),
+        ("confirm_destroy", config.get("confirm_destroy").clone()),
+        ("retain_data_on_destroy", Value::Bool(spec.retain_data_on_destroy)),
+        ("tags", config.get("tags").clone()),
+        ("fqdn", Value::String(outputs.fqdn.clone())),
+        ("url", Value::String(outputs.url.clone())),
+        ("service_arn", out(&outputs.service_arn, known.service_arn)),
+        (
+            "task_definition_arn",
+            out(&outputs.task_definition_arn, known.task_definition_arn),
+        ),
+        (
+            "target_group_arn",
+            out(&outputs.target_group_arn, known.target_group_arn),
+        ),
+        (
+            "listener_rule_arn",
+            out(&outputs.listener_rule_arn, known.listener_rule_arn),
+        ),
+        (
+            "listener_rule_priority",
+            if known.listener_rule_priority {
+                outputs.listener_rule_priority.map_or(Value::Null, num)
+            } else {
+                Value::Unknown
+            },
+        ),
+        ("access_point_id", out(&outputs.access_point_id, known.access_point_id)),
+        ("database_name", opt_str(outputs.database_name.clone())),
+        ("database_user", opt_str(outputs.database_user.clone())),
+        ("db_secret_arn", out(&outputs.db_secret_arn, known.db_secret_arn)),
+        ("log_group_name", opt_str(outputs.log_group_name.clone())),
+        ("parts", parts),
+    ])
+}
+
+/// Which computed outputs are known (after apply, all; in a plan, those of
+/// parts that are not created or replaced).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownOutputs {
+    service_arn: bool,
+    task_definition_arn: bool,
+    target_group_arn: bool,
+    listener_rule_arn: bool,
+    listener_rule_priority: bool,
+    access_point_id: bool,
+    db_secret_arn: bool,
+}
+
+impl KnownOutputs {
+    /// Everything known: state after apply or read.
+    pub const ALL: KnownOutputs = KnownOutputs {
+        service_arn: true,
+        task_definition_arn: true,
+        target_group_arn: true,
+        listener_rule_arn: true,
+        listener_rule_priority: true,
+        access_point_id: true,
+        db_secret_arn: true,
+    };
+    /// Nothing known: a tenant to be created.
+    pub const NONE: KnownOutputs = KnownOutputs {
+        service_arn: false,
+        task_definition_arn: false,
+        target_group_arn: false,
+        listener_rule_arn: false,
+        listener_rule_priority: false,
+        access_point_id: false,
+        db_secret_arn: false,
+    };
+
+    /// Known where the planned output has a value.
+    pub fn from_planned(o: &TenantOutputs) -> Self {
+        KnownOutputs {
+            service_arn: o.service_arn.is_some(),
+            task_definition_arn: o.task_definition_arn.is_some(),
+            target_group_arn: o.target_group_arn.is_some(),
+            listener_rule_arn: o.listener_rule_arn.is_some(),
+            listener_rule_priority: o.listener_rule_priority.is_some(),
+            access_point_id: o.access_point_id.is_some(),
+            db_secret_arn: o.db_secret_arn.is_some(),
+        }
+    }
+}
+
+/// The value planned for a tenant whose inputs are not all known yet:
+/// config as is, everything else unknown.
+pub fn unknown_plan(config: &Value) -> Value {
+    let mut m = config.as_map().cloned().unwrap_or_default();
+    for (k, v) in m.iter_mut() {
+        if v.is_null() && !matches!(k.as_str(), "environment_variables" | "tags" | "confirm_destroy") {
+            *v = Value::Unknown;
+        }
+    }
+    Value::Map(m)
+}
