@@ -396,6 +396,44 @@ impl Engine {
         Ok(out)
     }
 
+    /// The ids of every tenant of this environment, found by ownership tags
+    /// on the listener's rules and on the log groups under `/ecs/{env}-`
+    /// (two reads, whatever the number of tenants), sorted.
+    pub async fn discover(&self) -> Result<Vec<String>, CoreError> {
+        let p = &self.platform;
+        let env = p.environment;
+        let (rules, groups) = futures::try_join!(
+            async {
+                self.ports
+                    .elbv2
+                    .describe_rules(&p.listener_arn)
+                    .await
+                    .map_err(|e| CoreError::port(Part::ListenerRule, "DescribeRules", e))
+            },
+            async {
+                self.ports
+                    .logs
+                    .describe_log_groups(&format!("/ecs/{env}-"))
+                    .await
+                    .map_err(|e| CoreError::port(Part::LogGroup, "DescribeLogGroups", e))
+            },
+        )?;
+        let ours = |tags: &Tags| {
+            (tags.get(crate::naming::TAG_ENVIRONMENT).map(String::as_str) == Some(env.as_str()))
+                .then(|| tags.get(crate::naming::TAG_TENANT).cloned())
+                .flatten()
+                .filter(|id| crate::validate::is_tenant_id(id))
+        };
+        let mut ids: Vec<String> = rules
+            .iter()
+            .filter_map(|r| ours(&r.tags))
+            .chain(groups.iter().filter_map(|g| ours(&g.tags)))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     fn cluster_hint(&self, e: CoreError) -> CoreError {
         match &e {
             CoreError::Port {
@@ -1465,6 +1503,18 @@ mod tests {
             assert!(priorities.insert(o.listener_rule.expect("rule").priority));
         }
         assert_eq!(priorities.len(), 20);
+    }
+
+    #[tokio::test]
+    async fn discover_finds_the_environments_tenants() {
+        let (_cloud, platform, engine) = setup();
+        for id in ["123456789012", "123456789013"] {
+            converge(&engine, &spec(platform.clone(), id)).await.expect("apply");
+        }
+        assert_eq!(
+            engine.discover().await.expect("discover"),
+            ["123456789012", "123456789013"]
+        );
     }
 
     #[test]
