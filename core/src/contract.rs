@@ -338,6 +338,7 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
 
     let spec = SecretSpec {
         name: name.clone(),
+        description: "bbws contract test".into(),
         tags: t.tags.clone(),
     };
     let created = c.ok("create_secret", api.create_secret(&spec, &value1).await)?;

@@ -804,6 +804,15 @@ impl Run<'_> {
                             "TagResource",
                         ))?;
                     }
+                    if let Some(s) = &s
+                        && f.contains(&"settings")
+                    {
+                        ports
+                            .secrets
+                            .set_description(&s.arn, &d.secret.description)
+                            .await
+                            .map_err(fail("update", Part::Secret, "UpdateSecret"))?;
+                    }
                     Ok(s)
                 }
                 _ => Ok(self.observed.secret.clone()),

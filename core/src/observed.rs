@@ -103,6 +103,60 @@ impl ObservedTenant {
         self.dns_records.iter().find(|r| r.name == fqdn)
     }
 
+    /// The tenant as its parts describe it, for an import: the settings
+    /// kept in the secret's description, the rest read off the parts.
+    /// `None` when the secret (with its settings) is missing.
+    pub fn recovered_input(&self, platform: &crate::spec::Platform) -> Option<crate::spec::TenantInput> {
+        let secret = self.secret.as_ref()?;
+        let settings = TenantSettings::from_description(secret.description.as_deref()?)?;
+        let td = self.task_definition.as_ref();
+        let (image, wordpress, php) = td.map(|t| split_image(&t.image)).unwrap_or_default();
+        let suspended = matches!(
+            self.listener_rule.as_ref().and_then(|r| r.action.as_ref()),
+            Some(RuleAction::FixedResponse { .. })
+        );
+        let environment_variables = td
+            .map(|t| {
+                t.environment
+                    .iter()
+                    .filter(|(k, _)| !crate::validate::RESERVED_ENV_VARS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tags = secret
+            .tags
+            .iter()
+            .filter(|(k, v)| {
+                !k.starts_with(crate::naming::RESERVED_TAG_PREFIX) && platform.default_tags.get(*k) != Some(*v)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Some(crate::spec::TenantInput {
+            name: settings.name,
+            contact_email: settings.contact_email,
+            tenant_id: Some(self.tenant_id.clone()),
+            subdomain: Some(
+                self.routed_subdomain(&platform.domain)
+                    .unwrap_or_else(|| self.tenant_id.clone()),
+            ),
+            tier: Some(settings.tier),
+            wordpress_version: wordpress,
+            php_version: php,
+            image,
+            cpu: td.map(|t| i64::from(t.cpu)),
+            memory: td.map(|t| i64::from(t.memory)),
+            desired_count: Some(i64::from(settings.desired_count)),
+            status: Some(if suspended { "suspended" } else { "active" }.to_owned()),
+            environment_variables,
+            log_retention_days: self.log_group.as_ref().and_then(|l| l.retention_days).map(i64::from),
+            deletion_protection: Some(settings.deletion_protection),
+            confirm_destroy: settings.confirm_destroy,
+            retain_data_on_destroy: Some(settings.retain_data_on_destroy),
+            tags,
+        })
+    }
+
     /// The computed attributes as they are now.
     pub fn outputs(&self, names: &TenantNames) -> TenantOutputs {
         TenantOutputs {
@@ -162,6 +216,22 @@ pub struct TenantOutputs {
     pub log_group_name: Option<String>,
 }
 
+/// `repo:6.6-php8.3-apache` → (repo, 6.6, 8.3), as [`crate::TenantSpec::image_reference`]
+/// writes it; parts that do not parse are `None`.
+fn split_image(image: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let Some((repo, tag)) = image
+        .rsplit_once(':')
+        .filter(|(r, _)| !r.ends_with('/') && !r.is_empty())
+    else {
+        return (Some(image.to_owned()), None, None);
+    };
+    let versions = tag.strip_suffix("-apache").and_then(|t| t.split_once("-php"));
+    match versions {
+        Some((wp, php)) => (Some(repo.to_owned()), Some(wp.to_owned()), Some(php.to_owned())),
+        None => (Some(repo.to_owned()), None, None),
+    }
+}
+
 /// Whether tags mark the part as this tenant's, in this environment.
 pub fn owned_by(tags: &Tags, tenant_id: &str, env: Environment) -> bool {
     tags.get(TAG_TENANT).map(String::as_str) == Some(tenant_id)
@@ -177,5 +247,33 @@ pub fn describe_owner(tags: &Tags) -> String {
             t.map_or("-", String::as_str),
             e.map_or("-", String::as_str)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_observed_tenant_recovers_its_input() {
+        let spec = crate::plan::tests::spec();
+        let mut spec = spec;
+        spec.environment_variables.insert("WP_DEBUG".into(), "1".into());
+        spec.tags.insert("cost-center".into(), "42".into());
+        let observed = crate::plan::tests::converged(&spec);
+        let input = observed
+            .recovered_input(&spec.platform)
+            .expect("settings in the secret");
+        let recovered = input.resolve(spec.platform.clone()).expect("valid");
+        assert_eq!(recovered, spec);
+    }
+
+    #[test]
+    fn image_references_split() {
+        assert_eq!(
+            split_image("localhost:5000/wp:6.6-php8.3-apache"),
+            (Some("localhost:5000/wp".into()), Some("6.6".into()), Some("8.3".into()))
+        );
+        assert_eq!(split_image("wordpress"), (Some("wordpress".into()), None, None));
     }
 }

@@ -125,6 +125,9 @@ impl fmt::Display for DbCredentials {
 pub struct SecretSpec {
     /// Secret name.
     pub name: String,
+    /// The tenant's settings that AWS cannot otherwise tell (JSON of
+    /// [`TenantSettings`]), so that an import recovers every attribute.
+    pub description: String,
     /// Tags.
     pub tags: Tags,
 }
@@ -140,6 +143,57 @@ pub struct ObservedSecret {
     pub tags: Tags,
     /// Scheduled for deletion (restorable within the recovery window).
     pub pending_deletion: bool,
+    /// Description (bbws keeps [`TenantSettings`] there).
+    pub description: Option<String>,
+}
+
+/// What a tenant's parts cannot say about it by themselves — who it is,
+/// its tier, its guards — kept as JSON in the secret's description.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TenantSettings {
+    /// Display name.
+    pub name: String,
+    /// Contact e-mail.
+    pub contact_email: String,
+    /// Tier.
+    pub tier: String,
+    /// Tasks while active (a suspended service runs none).
+    pub desired_count: u32,
+    /// Destroy guard.
+    pub deletion_protection: bool,
+    /// Data kept on destroy.
+    pub retain_data_on_destroy: bool,
+    /// Typed confirmation, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_destroy: Option<String>,
+}
+
+impl TenantSettings {
+    /// The settings of a spec.
+    pub fn of(spec: &TenantSpec) -> Self {
+        TenantSettings {
+            name: spec.name.clone(),
+            contact_email: spec.contact_email.clone(),
+            tier: spec.tier.as_str().to_owned(),
+            desired_count: spec.desired_count,
+            deletion_protection: spec.deletion_protection,
+            retain_data_on_destroy: spec.retain_data_on_destroy,
+            confirm_destroy: spec.confirm_destroy.clone(),
+        }
+    }
+
+    /// As stored in the secret's description.
+    pub fn to_description(&self) -> String {
+        format!(
+            "bbws tenant settings: {}",
+            serde_json::to_string(self).unwrap_or_default()
+        )
+    }
+
+    /// Parses a description written by [`Self::to_description`].
+    pub fn from_description(d: &str) -> Option<Self> {
+        serde_json::from_str(d.strip_prefix("bbws tenant settings: ")?).ok()
+    }
 }
 
 // ---------------------------------------------------------------- MySQL
@@ -524,6 +578,7 @@ impl DesiredTenant {
         DesiredTenant {
             secret: SecretSpec {
                 name: names.secret.clone(),
+                description: TenantSettings::of(spec).to_description(),
                 tags: tags.clone(),
             },
             access_point: AccessPointSpec {

@@ -206,6 +206,9 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
             if s.pending_deletion {
                 f.push("restore");
             }
+            if s.description.as_deref() != Some(d.secret.description.as_str()) {
+                f.push("settings");
+            }
             if tags_differ(&d.secret.tags, &s.tags) {
                 f.push("tags");
             }
@@ -530,6 +533,7 @@ pub(crate) mod tests {
             name: spec.names().secret,
             tags: spec.tags(),
             pending_deletion: false,
+            description: Some(TenantSettings::of(spec).to_description()),
         });
         o.access_point = Some(ObservedAccessPoint {
             id: "fsap-1".into(),
@@ -698,7 +702,17 @@ pub(crate) mod tests {
             (
                 "desired_count",
                 |s| s.desired_count = 5,
-                vec![(Part::Service, Update(vec!["desired_count"]))],
+                // The secret's description remembers it for imports of a
+                // suspended tenant (whose service runs none).
+                vec![
+                    (Part::Secret, Update(vec!["settings"])),
+                    (Part::Service, Update(vec!["desired_count"])),
+                ],
+            ),
+            (
+                "name",
+                |s| s.name = "ACME Ltd".into(),
+                vec![(Part::Secret, Update(vec!["settings"]))],
             ),
             (
                 "cpu+memory",

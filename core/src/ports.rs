@@ -163,6 +163,8 @@ pub trait SecretsApi: Send + Sync {
     async fn delete_secret(&self, arn: &str, recovery_window_days: u32) -> PortResult<()>;
     /// Cancels a scheduled deletion.
     async fn restore_secret(&self, arn: &str) -> PortResult<()>;
+    /// Sets the description (`UpdateSecret`).
+    async fn set_description(&self, arn: &str, description: &str) -> PortResult<()>;
     /// Adds or overwrites tags.
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()>;
 }

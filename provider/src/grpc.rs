@@ -36,6 +36,15 @@ fn unknown_type(kind: &str, type_name: &str) -> tf::Diagnostic {
     )
 }
 
+impl BbwsProvider {
+    /// The identity of an encoded state, when it has a known tenant id.
+    async fn identity_of(&self, state: Option<&tf::DynamicValue>) -> Option<tf::ResourceIdentityData> {
+        let platform = self.server.platform().await?;
+        let value = crate::protocol::value::decode(state?).ok()?;
+        self.server.identity_of(&platform, &value)
+    }
+}
+
 #[tonic::async_trait]
 impl Provider for BbwsProvider {
     async fn get_metadata(&self, _: Request<tf::get_metadata::Request>) -> Rpc<tf::get_metadata::Response> {
@@ -106,7 +115,12 @@ impl Provider for BbwsProvider {
         &self,
         _: Request<tf::get_resource_identity_schemas::Request>,
     ) -> Rpc<tf::get_resource_identity_schemas::Response> {
-        Ok(Response::new(tf::get_resource_identity_schemas::Response::default()))
+        Ok(Response::new(tf::get_resource_identity_schemas::Response {
+            identity_schemas: [(tenant::TYPE_NAME.to_owned(), tenant::identity_schema())]
+                .into_iter()
+                .collect(),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn upgrade_resource_identity(
@@ -127,10 +141,12 @@ impl Provider for BbwsProvider {
     async fn read_resource(&self, r: Request<tf::read_resource::Request>) -> Rpc<tf::read_resource::Response> {
         let r = r.into_inner();
         let (new_state, diagnostics) = self.server.read_tenant(r.current_state.as_ref()).await;
+        let new_identity = self.identity_of(new_state.as_ref()).await.or(r.current_identity);
         Ok(Response::new(tf::read_resource::Response {
             new_state,
             diagnostics,
             private: r.private,
+            new_identity,
             ..Default::default()
         }))
     }
@@ -139,14 +155,18 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::plan_resource_change::Request>,
     ) -> Rpc<tf::plan_resource_change::Response> {
-        Ok(Response::new(self.server.plan_tenant(r.get_ref()).await))
+        let mut resp = self.server.plan_tenant(r.get_ref()).await;
+        resp.planned_identity = self.identity_of(resp.planned_state.as_ref()).await;
+        Ok(Response::new(resp))
     }
 
     async fn apply_resource_change(
         &self,
         r: Request<tf::apply_resource_change::Request>,
     ) -> Rpc<tf::apply_resource_change::Response> {
-        Ok(Response::new(self.server.apply_tenant(r.get_ref()).await))
+        let mut resp = self.server.apply_tenant(r.get_ref()).await;
+        resp.new_identity = self.identity_of(resp.new_state.as_ref()).await;
+        Ok(Response::new(resp))
     }
 
     async fn import_resource_state(
@@ -155,14 +175,18 @@ impl Provider for BbwsProvider {
     ) -> Rpc<tf::import_resource_state::Response> {
         let r = r.get_ref();
         let mut resp = tf::import_resource_state::Response::default();
-        match self.server.import_tenant(&r.id) {
-            Ok(state) => resp
-                .imported_resources
-                .push(tf::import_resource_state::ImportedResource {
-                    type_name: tenant::TYPE_NAME.into(),
-                    state: Some(crate::protocol::value::encode(&state)),
-                    ..Default::default()
-                }),
+        match self.server.import_tenant(&r.id, r.identity.as_ref()).await {
+            Ok(state) => {
+                let state = crate::protocol::value::encode(&state);
+                let identity = self.identity_of(Some(&state)).await;
+                resp.imported_resources
+                    .push(tf::import_resource_state::ImportedResource {
+                        type_name: tenant::TYPE_NAME.into(),
+                        state: Some(state),
+                        identity,
+                        ..Default::default()
+                    })
+            }
             Err(d) => resp.diagnostics.push(d),
         }
         Ok(Response::new(resp))

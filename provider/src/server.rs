@@ -255,6 +255,9 @@ impl BbwsServer {
     }
 
     async fn read_value(&self, c: &Configured, prior: &Value) -> Result<Value, tf::Diagnostic> {
+        if prior.get("name").is_null() {
+            return self.read_imported(c, prior).await;
+        }
         let spec = spec_from_state(prior, c.platform.clone())?;
         let previous = prior
             .get("subdomain")
@@ -276,6 +279,57 @@ impl BbwsServer {
             &KnownOutputs::ALL,
             tenant::parts_of(Some(&plan)),
         ))
+    }
+
+    /// The first read after an import: only the tenant id is known; every
+    /// attribute comes from the parts (and the settings in the secret).
+    async fn read_imported(&self, c: &Configured, prior: &Value) -> Result<Value, tf::Diagnostic> {
+        let tenant_id = prior.get("tenant_id").as_str().unwrap_or_default().to_owned();
+        let observed = c
+            .engine
+            .observe_one(&tenant_id, &[])
+            .await
+            .map_err(|e| core_error_diag(&e))?;
+        if !observed.exists() {
+            return Ok(Value::Null);
+        }
+        let input = observed.recovered_input(&c.platform).ok_or_else(|| {
+            error(
+                format!("Tenant {tenant_id} cannot be imported"),
+                format!(
+                    "Parts of tenant {tenant_id} exist in environment {}, but its database secret ({}) with the tenant's settings does not. Import works for tenants created by bbws; recreate the secret by applying a configuration for this tenant instead.",
+                    c.platform.environment,
+                    spec_names(&c.platform, &tenant_id).secret
+                ),
+                None,
+            )
+        })?;
+        let spec = input
+            .resolve(c.platform.clone())
+            .map_err(|v| violation_diags(&v, "").remove(0))?;
+        let plan = bbws_core::plan(&spec, &observed);
+        let config = tenant::value_from_input(&input);
+        let outputs = observed.outputs(&spec.names());
+        Ok(tenant::state_value(
+            &config,
+            &spec,
+            &outputs,
+            &KnownOutputs::ALL,
+            tenant::parts_of(Some(&plan)),
+        ))
+    }
+
+    /// The identity of a state value, when its tenant id is known.
+    pub fn identity_of(&self, platform: &Platform, state: &Value) -> Option<tf::ResourceIdentityData> {
+        state
+            .get("tenant_id")
+            .as_str()
+            .map(|id| tenant::identity(platform.environment.as_str(), id))
+    }
+
+    /// The platform, once configured.
+    pub async fn platform(&self) -> Option<Arc<Platform>> {
+        self.configured.read().await.as_ref().map(|c| c.platform.clone())
     }
 
     /// `PlanResourceChange`.
@@ -521,8 +575,37 @@ impl BbwsServer {
         }
     }
 
-    /// `ImportResourceState`: the import id is the tenant id.
-    pub fn import_tenant(&self, id: &str) -> Result<Value, tf::Diagnostic> {
+    /// `ImportResourceState`: by id (the tenant id) or by identity
+    /// (`{environment, tenant_id}`, whose environment must be the provider's).
+    pub async fn import_tenant(
+        &self,
+        id: &str,
+        identity: Option<&tf::ResourceIdentityData>,
+    ) -> Result<Value, tf::Diagnostic> {
+        let from_identity = match identity.and_then(|i| i.identity_data.as_ref()) {
+            Some(d) => Some(decode(Some(d))?),
+            None => None,
+        };
+        let id = match &from_identity {
+            Some(v) => {
+                let env = v.get("environment").as_str().unwrap_or_default();
+                if let Some(platform) = self.platform().await
+                    && env != platform.environment.as_str()
+                {
+                    return Err(error(
+                        "Identity is from another environment",
+                        format!(
+                            "The identity names environment {env:?}, but this provider manages {:?}; import it with the provider configured for {env:?}.",
+                            platform.environment.as_str()
+                        ),
+                        None,
+                    ));
+                }
+                v.get("tenant_id").as_str().unwrap_or_default().to_owned()
+            }
+            None => id.to_owned(),
+        };
+        let id = id.as_str();
         if !bbws_core::validate::is_tenant_id(id) {
             return Err(error(
                 "Invalid import id",
@@ -532,8 +615,17 @@ impl BbwsServer {
                 None,
             ));
         }
-        Ok(Value::object([("tenant_id", Value::String(id.to_owned()))]))
+        // Every attribute must be present; the read that follows fills them.
+        let mut state = tenant::null_state();
+        if let Value::Map(m) = &mut state {
+            m.insert("tenant_id".to_owned(), Value::String(id.to_owned()));
+        }
+        Ok(state)
     }
+}
+
+fn spec_names(platform: &Platform, tenant_id: &str) -> bbws_core::naming::TenantNames {
+    bbws_core::naming::TenantNames::new(platform.environment, tenant_id, tenant_id, &platform.domain)
 }
 
 /// A spec from a state value (every attribute set), for read and destroy.

@@ -58,6 +58,15 @@ pub fn schema() -> Schema {
     block.into_schema()
 }
 
+/// A state with every attribute of the schema, all null.
+pub fn null_state() -> Value {
+    let names: Vec<String> = schema()
+        .block
+        .map(|b| b.attributes.into_iter().map(|a| a.name).collect())
+        .unwrap_or_default();
+    Value::Map(names.into_iter().map(|n| (n, Value::Null)).collect())
+}
+
 /// Reads the user-settable attributes from a config, plan or state value.
 /// Unknown values read as unset; callers check [`has_unknown_inputs`] first.
 pub fn input_from(v: &Value) -> TenantInput {
@@ -92,6 +101,70 @@ pub fn input_from(v: &Value) -> TenantInput {
         confirm_destroy: s("confirm_destroy"),
         retain_data_on_destroy: v.get("retain_data_on_destroy").as_bool(),
         tags: map("tags"),
+    }
+}
+
+/// The user-settable attributes of an input as a value (an import's
+/// stand-in for the configuration). Empty maps are null, as when unset.
+pub fn value_from_input(i: &TenantInput) -> Value {
+    let s = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
+    let n = |v: Option<i64>| v.map_or(Value::Null, Value::from_i64);
+    let b = |v: Option<bool>| v.map_or(Value::Null, Value::Bool);
+    let map = |m: &BTreeMap<String, String>| {
+        if m.is_empty() {
+            Value::Null
+        } else {
+            Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        }
+    };
+    Value::object([
+        ("name", Value::String(i.name.clone())),
+        ("contact_email", Value::String(i.contact_email.clone())),
+        ("tenant_id", s(&i.tenant_id)),
+        ("subdomain", s(&i.subdomain)),
+        ("tier", s(&i.tier)),
+        ("wordpress_version", s(&i.wordpress_version)),
+        ("php_version", s(&i.php_version)),
+        ("image", s(&i.image)),
+        ("cpu", n(i.cpu)),
+        ("memory", n(i.memory)),
+        ("desired_count", n(i.desired_count)),
+        ("status", s(&i.status)),
+        ("environment_variables", map(&i.environment_variables)),
+        ("log_retention_days", n(i.log_retention_days)),
+        ("deletion_protection", b(i.deletion_protection)),
+        ("confirm_destroy", s(&i.confirm_destroy)),
+        ("retain_data_on_destroy", b(i.retain_data_on_destroy)),
+        ("tags", map(&i.tags)),
+    ])
+}
+
+/// Resource identity: which environment, which tenant.
+pub fn identity_schema() -> magma_protocol::tfplugin6::ResourceIdentitySchema {
+    use magma_protocol::tfplugin6::resource_identity_schema::IdentityAttribute;
+    let attr = |name: &str, description: &str| IdentityAttribute {
+        name: name.to_owned(),
+        r#type: b"\"string\"".to_vec(),
+        required_for_import: true,
+        optional_for_import: false,
+        description: description.to_owned(),
+    };
+    magma_protocol::tfplugin6::ResourceIdentitySchema {
+        version: 0,
+        identity_attributes: vec![
+            attr("environment", "The provider's environment: `dev`, `sit` or `prod`."),
+            attr("tenant_id", "The tenant's 12-digit id."),
+        ],
+    }
+}
+
+/// The identity value of a tenant.
+pub fn identity(environment: &str, tenant_id: &str) -> magma_protocol::tfplugin6::ResourceIdentityData {
+    magma_protocol::tfplugin6::ResourceIdentityData {
+        identity_data: Some(crate::protocol::value::encode(&Value::object([
+            ("environment", Value::String(environment.to_owned())),
+            ("tenant_id", Value::String(tenant_id.to_owned())),
+        ]))),
     }
 }
 

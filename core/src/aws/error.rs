@@ -52,11 +52,11 @@ where
             PortError::new(
                 kind,
                 format!("Http{status}"),
+                // The parse error is left out: it may quote the response
+                // body, which may hold a secret value.
                 format!(
-                    "{op}: unreadable answer (HTTP {status}) from {} — is that really the {} API? ({})",
-                    ep.url,
-                    ep.service,
-                    chain(&err)
+                    "{op}: unreadable answer (HTTP {status}) from {} — is that really the {} API?",
+                    ep.url, ep.service
                 ),
             )
         }

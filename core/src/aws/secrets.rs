@@ -42,6 +42,7 @@ impl SecretsApi for AwsSecrets {
                     .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
                     .collect(),
                 pending_deletion: r.deleted_date().is_some(),
+                description: r.description().map(str::to_owned),
             })),
             Err(e) => {
                 let err = sdk_error(&self.ep, "DescribeSecret", e);
@@ -60,6 +61,7 @@ impl SecretsApi for AwsSecrets {
             .client
             .create_secret()
             .name(&spec.name)
+            .description(&spec.description)
             .secret_string(value)
             .set_tags((!spec.tags.is_empty()).then(|| sm_tags(&spec.tags)))
             .send()
@@ -74,6 +76,7 @@ impl SecretsApi for AwsSecrets {
             name: r.name().unwrap_or(&spec.name).to_string(),
             tags: spec.tags.clone(),
             pending_deletion: false,
+            description: Some(spec.description.clone()),
         })
     }
 
@@ -124,6 +127,17 @@ impl SecretsApi for AwsSecrets {
             .send()
             .await
             .map_err(on(&self.ep, "RestoreSecret"))?;
+        Ok(())
+    }
+
+    async fn set_description(&self, arn: &str, description: &str) -> PortResult<()> {
+        self.client
+            .update_secret()
+            .secret_id(arn)
+            .description(description)
+            .send()
+            .await
+            .map_err(on(&self.ep, "UpdateSecret"))?;
         Ok(())
     }
 

@@ -32,6 +32,7 @@ pub const MUTATING_OPS: &[&str] = &[
     "secrets.DeleteSecret",
     "secrets.RestoreSecret",
     "secrets.TagResource",
+    "secrets.UpdateSecret",
     "logs.CreateLogGroup",
     "logs.PutRetentionPolicy",
     "logs.DeleteLogGroup",
@@ -342,6 +343,10 @@ impl SecretsApi for FailingPorts<dyn SecretsApi> {
     async fn restore_secret(&self, arn: &str) -> PortResult<()> {
         self.gate("secrets.RestoreSecret", arn)?;
         self.inner.restore_secret(arn).await
+    }
+    async fn set_description(&self, arn: &str, description: &str) -> PortResult<()> {
+        self.gate("secrets.UpdateSecret", arn)?;
+        self.inner.set_description(arn, description).await
     }
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
         self.gate("secrets.TagResource", arn)?;

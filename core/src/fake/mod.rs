@@ -215,6 +215,7 @@ impl FakeCloud {
                     value,
                     tags: Tags::new(),
                     pending_deletion: false,
+                    description: None,
                 },
             );
             s.mysql.admin_user = "admin".into();
@@ -594,6 +595,8 @@ pub struct FakeSecret {
     pub tags: Tags,
     /// Scheduled for deletion (restorable).
     pub pending_deletion: bool,
+    /// Description.
+    pub description: Option<String>,
 }
 
 /// A CloudWatch log group.

@@ -64,6 +64,7 @@ impl FakeSecret {
             name: self.name.clone(),
             tags: self.tags.clone(),
             pending_deletion: self.pending_deletion,
+            description: self.description.clone(),
         }
     }
 }
@@ -120,6 +121,7 @@ impl SecretsApi for Port {
                     value: value.to_owned(),
                     tags: spec.tags.clone(),
                     pending_deletion: false,
+                    description: Some(spec.description.clone()),
                 };
                 let observed = secret.observe();
                 s.secrets.insert(spec.name.clone(), secret);
@@ -171,6 +173,15 @@ impl SecretsApi for Port {
         self.0
             .call("secrets.RestoreSecret", arn, |s| {
                 s.secret_mut(arn)?.pending_deletion = false;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_description(&self, arn: &str, description: &str) -> PortResult<()> {
+        self.0
+            .call("secrets.UpdateSecret", arn, |s| {
+                s.live_secret_mut(arn)?.description = Some(description.to_owned());
                 Ok(())
             })
             .await

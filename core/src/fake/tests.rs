@@ -320,6 +320,7 @@ async fn secrets_wait_out_their_recovery_window() {
     let ports = cloud.ports();
     let spec = SecretSpec {
         name: "dev-123456789012-db-credentials".into(),
+        description: String::new(),
         tags: tags("123456789012"),
     };
     let s = ports.secrets.create_secret(&spec, "{}").await.unwrap();
@@ -675,6 +676,9 @@ impl SecretsApi for NoRecoveryWindow {
     }
     async fn restore_secret(&self, arn: &str) -> PortResult<()> {
         self.0.restore_secret(arn).await
+    }
+    async fn set_description(&self, arn: &str, description: &str) -> PortResult<()> {
+        self.0.set_description(arn, description).await
     }
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
         self.0.tag_resource(arn, tags).await
