@@ -460,6 +460,18 @@ impl Engine {
         observed: &ObservedTenant,
         plan: &TenantPlan,
     ) -> Result<ObservedTenant, CoreError> {
+        self.apply_with(spec, observed, plan, &ApplyInputs::default()).await
+    }
+
+    /// [`Self::apply`] with inputs that exist at apply time only, such as a
+    /// user-supplied database password.
+    pub async fn apply_with(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+        inputs: &ApplyInputs,
+    ) -> Result<ObservedTenant, CoreError> {
         if let Some(c) = plan.conflicts.first() {
             return Err(CoreError::NotOwned {
                 part: c.part,
@@ -473,6 +485,7 @@ impl Engine {
             spec,
             observed,
             plan,
+            inputs,
             created: Mutex::new(Vec::new()),
         };
         match run.execute().await {
@@ -713,6 +726,7 @@ struct Run<'a> {
     spec: &'a TenantSpec,
     observed: &'a ObservedTenant,
     plan: &'a TenantPlan,
+    inputs: &'a ApplyInputs,
     created: Mutex<Vec<Created>>,
 }
 
@@ -753,10 +767,17 @@ impl Run<'_> {
                 .await
                 .map_err(fail("restore", Part::Secret, "RestoreSecret"))?;
         }
-        // The password: new with a new secret; else the secret's, when the
-        // user must be created.
-        let password = if self.action(Part::Secret) == &PartAction::Create {
-            Some(generate_password())
+        // The password: the user's or a new one with a new secret or a
+        // rotation; else the secret's, when the user must be created.
+        let rotate = matches!(self.action(Part::Secret), PartAction::Update(f) if f.contains(&"password"));
+        let chosen = || {
+            self.inputs
+                .db_password
+                .as_ref()
+                .map_or_else(generate_password, |p| p.expose().to_owned())
+        };
+        let password = if self.action(Part::Secret) == &PartAction::Create || rotate {
+            Some(chosen())
         } else if self.action(Part::DatabaseUser) == &PartAction::Create {
             let s = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
             let raw = ports
@@ -805,7 +826,21 @@ impl Run<'_> {
                         ))?;
                     }
                     if let Some(s) = &s
+                        && f.contains(&"password")
+                    {
+                        let value = serde_json::to_string(&credentials).unwrap_or_default();
+                        ports.secrets.put_secret_value(&s.arn, &value).await.map_err(fail(
+                            "rotate",
+                            Part::Secret,
+                            "PutSecretValue",
+                        ))?;
+                    }
+                    // After a rotation the settings (which record the
+                    // password's version) are written once MySQL has the new
+                    // password too, so a failure in between rotates again.
+                    if let Some(s) = &s
                         && f.contains(&"settings")
+                        && !rotate
                     {
                         ports
                             .secrets
@@ -982,6 +1017,16 @@ impl Run<'_> {
             target_group_step,
         )
         .await?;
+        if rotate
+            && let (Some(s), PartAction::Update(f)) = (&secret, self.action(Part::Secret))
+            && f.contains(&"settings")
+        {
+            ports
+                .secrets
+                .set_description(&s.arn, &d.secret.description)
+                .await
+                .map_err(fail("update", Part::Secret, "UpdateSecret"))?;
+        }
 
         // Fill in what stage 1 produced.
         let secret_arn = secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
@@ -1121,6 +1166,13 @@ impl Run<'_> {
                         .await
                         .map_err(fail("update", Part::Service, "UpdateService"))?;
                 }
+                if f.contains(&"redeploy") {
+                    ports.ecs.redeploy_service(&svc.cluster, &svc.name).await.map_err(fail(
+                        "update",
+                        Part::Service,
+                        "UpdateService(forceNewDeployment)",
+                    ))?;
+                }
                 if let (true, Some(s)) = (f.contains(&"tags"), &self.observed.service) {
                     ports.ecs.tag_resource(&s.arn, &svc.tags).await.map_err(fail(
                         "update",
@@ -1247,6 +1299,42 @@ async fn join5<A, B, C, D, E>(
     Ok((a?, b?, c?, d?, e?))
 }
 
+/// What exists at apply time only and must never be in a plan or state.
+#[derive(Debug, Default, Clone)]
+pub struct ApplyInputs {
+    /// A user-supplied database password (`db_password_wo`); generated when
+    /// `None`.
+    pub db_password: Option<DbPassword>,
+}
+
+/// A password that never prints: `Debug` and `Display` show a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbPassword(String);
+
+impl DbPassword {
+    /// Wraps a password.
+    pub fn new(password: impl Into<String>) -> Self {
+        DbPassword(password.into())
+    }
+
+    /// The password itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DbPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbPassword(<redacted>)")
+    }
+}
+
+impl std::fmt::Display for DbPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// A database password from the OS CSPRNG: 32 characters, letters and
 /// digits only, so it survives every quoting layer unchanged.
 pub fn generate_password() -> String {
@@ -1302,6 +1390,117 @@ mod tests {
         let platform = Arc::new(platform);
         let engine = Engine::new(platform.clone(), cloud.ports());
         (cloud, platform, engine)
+    }
+
+    /// The password the secret holds and the one MySQL holds, which must agree.
+    fn passwords(cloud: &FakeCloud, s: &TenantSpec) -> (String, String) {
+        let names = s.names();
+        let state = cloud.state();
+        let secret = state
+            .secrets
+            .values()
+            .find(|x| x.name == names.secret)
+            .map(|x| x.value.clone())
+            .unwrap_or_default();
+        let in_secret = serde_json::from_str::<serde_json::Value>(&secret).expect("secret JSON")["password"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let in_mysql = state
+            .mysql
+            .users
+            .get(&names.database_user)
+            .map(|u| u.password.clone())
+            .unwrap_or_default();
+        (in_secret, in_mysql)
+    }
+
+    #[tokio::test]
+    async fn a_user_password_is_used_and_a_new_version_rotates_it() {
+        let (cloud, platform, engine) = setup();
+        let mut s = spec(platform, "123456789012");
+        s.db_password_version = Some(1);
+        let with = |pw: &str| ApplyInputs {
+            db_password: Some(DbPassword::new(pw)),
+        };
+        let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+        let after = engine
+            .apply_with(&s, &observed, &p, &with("first-Pass-1"))
+            .await
+            .expect("apply");
+        assert_eq!(passwords(&cloud, &s), ("first-Pass-1".into(), "first-Pass-1".into()));
+        assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+
+        // Same version, another value: write-only values are not compared.
+        let again = plan(&s, &after);
+        engine
+            .apply_with(&s, &after, &again, &with("ignored"))
+            .await
+            .expect("apply");
+        assert_eq!(passwords(&cloud, &s).0, "first-Pass-1");
+
+        s.db_password_version = Some(2);
+        let p = plan(&s, &after);
+        assert_eq!(p.action(Part::DatabaseUser), &PartAction::Update(vec!["password"]));
+        assert!(matches!(p.action(Part::Secret), PartAction::Update(f) if f.contains(&"password")));
+        assert_eq!(p.action(Part::Service), &PartAction::Update(vec!["redeploy"]));
+        let after = engine
+            .apply_with(&s, &after, &p, &with("second-Pass-2"))
+            .await
+            .expect("rotate");
+        assert_eq!(passwords(&cloud, &s), ("second-Pass-2".into(), "second-Pass-2".into()));
+        let names = s.names();
+        let svc = cloud
+            .state()
+            .service(&s.platform.cluster, &names.service)
+            .cloned()
+            .expect("service");
+        assert_eq!(svc.redeployments, 1, "tasks restarted to read the new password");
+        assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+
+        // A new version without a value rotates to a generated password.
+        s.db_password_version = Some(3);
+        let p = plan(&s, &after);
+        engine.apply(&s, &after, &p).await.expect("rotate");
+        let (in_secret, in_mysql) = passwords(&cloud, &s);
+        assert_eq!(in_secret, in_mysql);
+        assert_eq!(in_secret.len(), 32);
+    }
+
+    #[tokio::test]
+    async fn a_failed_rotation_is_retried_by_the_next_apply() {
+        let (cloud, platform, engine) = setup();
+        let mut s = spec(platform, "123456789012");
+        let after = converge(&engine, &s).await.expect("apply");
+        s.db_password_version = Some(1);
+        let p = plan(&s, &after);
+        cloud.fail_on(
+            "mysql.SetPassword",
+            None,
+            PortError::new(PortErrorKind::Other, "1045", "refused"),
+            1,
+        );
+        let inputs = ApplyInputs {
+            db_password: Some(DbPassword::new("rotated-Pass-1")),
+        };
+        engine
+            .apply_with(&s, &after, &p, &inputs)
+            .await
+            .expect_err("MySQL refused");
+        let now = engine
+            .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+            .await
+            .expect("observe");
+        let retry = plan(&s, &now);
+        assert!(
+            matches!(retry.action(Part::DatabaseUser), PartAction::Update(f) if f.contains(&"password")),
+            "the version is not recorded before MySQL has the password:\n{retry}"
+        );
+        engine.apply_with(&s, &now, &retry, &inputs).await.expect("retry");
+        assert_eq!(
+            passwords(&cloud, &s),
+            ("rotated-Pass-1".into(), "rotated-Pass-1".into())
+        );
     }
 
     #[tokio::test]

@@ -44,7 +44,7 @@ pub mod ports;
 pub mod spec;
 pub mod validate;
 
-pub use engine::Engine;
+pub use engine::{ApplyInputs, DbPassword, Engine};
 pub use error::CoreError;
 pub use observed::{ObservedTenant, TenantKey};
 pub use parts::Part;

@@ -154,6 +154,7 @@ impl ObservedTenant {
             confirm_destroy: settings.confirm_destroy,
             retain_data_on_destroy: Some(settings.retain_data_on_destroy),
             tags,
+            db_password_version: settings.db_password_version,
         })
     }
 

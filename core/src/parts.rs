@@ -166,6 +166,10 @@ pub struct TenantSettings {
     /// Typed confirmation, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_destroy: Option<String>,
+    /// Version of the user-supplied password the secret and user hold;
+    /// a new version in the spec rotates the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_password_version: Option<i64>,
 }
 
 impl TenantSettings {
@@ -179,6 +183,7 @@ impl TenantSettings {
             deletion_protection: spec.deletion_protection,
             retain_data_on_destroy: spec.retain_data_on_destroy,
             confirm_destroy: spec.confirm_destroy.clone(),
+            db_password_version: spec.db_password_version,
         }
     }
 

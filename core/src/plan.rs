@@ -198,13 +198,26 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     let mut changes = Vec::with_capacity(10);
     let mut push = |part, action| changes.push(PartChange { part, action });
 
-    // Secret.
+    // Secret. A new password version (db_password_wo_version) rotates the
+    // password in the secret and in MySQL, and restarts the tasks that
+    // read it at start.
+    let held_version = observed
+        .secret
+        .as_ref()
+        .and_then(|s| s.description.as_deref())
+        .and_then(crate::parts::TenantSettings::from_description)
+        .and_then(|s| s.db_password_version);
+    let rotate =
+        observed.secret.is_some() && spec.db_password_version.is_some() && held_version != spec.db_password_version;
     let secret = match &observed.secret {
         None => PartAction::Create,
         Some(s) => {
             let mut f = Vec::new();
             if s.pending_deletion {
                 f.push("restore");
+            }
+            if rotate {
+                f.push("password");
             }
             if s.description.as_deref() != Some(d.secret.description.as_str()) {
                 f.push("settings");
@@ -235,7 +248,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
                 f.push("unlock");
             }
             // A new secret holds a new password the user must get.
-            if secret_renewed {
+            if secret_renewed || rotate {
                 f.push("password");
             }
             update_or_none(f)
@@ -413,6 +426,11 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
                 }
                 if s.desired_count != d.service.desired_count {
                     f.push("desired_count");
+                }
+                // Tasks read the password at start: running ones must be
+                // replaced after a rotation (a new revision does that anyway).
+                if rotate && !f.contains(&"task_definition") {
+                    f.push("redeploy");
                 }
                 if tags_differ(&d.service.tags, &s.tags) {
                     f.push("tags");

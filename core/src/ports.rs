@@ -82,6 +82,9 @@ pub trait EcsApi: Send + Sync {
         task_definition_arn: &str,
         desired_count: u32,
     ) -> PortResult<ObservedService>;
+    /// Starts a new deployment of the current task definition
+    /// (`forceNewDeployment`), so tasks re-read their secrets.
+    async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()>;
     /// Deletes the service (forced: it need not be scaled down first).
     async fn delete_service(&self, cluster: &str, name: &str) -> PortResult<()>;
     /// The latest ACTIVE revision of a family, with tags.

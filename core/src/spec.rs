@@ -221,6 +221,10 @@ pub struct TenantInput {
     pub retain_data_on_destroy: Option<bool>,
     /// The user's tags, added to every AWS part.
     pub tags: BTreeMap<String, String>,
+    /// Version of a user-supplied database password (`db_password_wo`);
+    /// a change rotates the password. The password itself never is input:
+    /// it reaches the engine at apply time only ([`crate::ApplyInputs`]).
+    pub db_password_version: Option<i64>,
 }
 
 /// Default WordPress version when none is configured.
@@ -273,6 +277,8 @@ pub struct TenantSpec {
     pub retain_data_on_destroy: bool,
     /// User tags.
     pub tags: BTreeMap<String, String>,
+    /// Version of the user-supplied database password; a change rotates it.
+    pub db_password_version: Option<i64>,
 }
 
 impl TenantInput {
@@ -340,6 +346,7 @@ impl TenantInput {
             confirm_destroy: self.confirm_destroy.clone(),
             retain_data_on_destroy: self.retain_data_on_destroy.unwrap_or(true),
             tags: self.tags.clone(),
+            db_password_version: self.db_password_version,
             platform,
         })
     }

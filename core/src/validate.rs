@@ -445,6 +445,29 @@ pub fn validate_platform(p: &Platform) -> Vec<Violation> {
     v
 }
 
+/// A user-supplied database password (`db_password_wo`): long enough to
+/// be a password, short enough for MySQL, printable (it travels in JSON and
+/// in an environment variable).
+pub fn validate_db_password(password: &str) -> Vec<Violation> {
+    let mut v = Vec::new();
+    let len = password.chars().count();
+    if !(8..=128).contains(&len) {
+        v.push(Violation::new(
+            &["db_password_wo"],
+            "password_length",
+            format!("db_password_wo must be 8 to 128 characters long (it has {len})"),
+        ));
+    }
+    if password.chars().any(char::is_control) {
+        v.push(Violation::new(
+            &["db_password_wo"],
+            "password_printable",
+            "db_password_wo must not contain control characters (newlines, tabs, NUL)",
+        ));
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,15 +98,17 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::upgrade_resource_state::Request>,
     ) -> Rpc<tf::upgrade_resource_state::Response> {
-        // Version 0 is current: the JSON state is re-encoded as msgpack.
         let r = r.get_ref();
         let json = r.raw_state.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
         let mut resp = tf::upgrade_resource_state::Response::default();
-        match crate::protocol::value::from_json(json) {
+        let upgraded = crate::protocol::value::from_json(json)
+            .map_err(|e| e.to_string())
+            .and_then(|old| tenant::upgrade_state(r.version, &old));
+        match upgraded {
             Ok(v) => resp.upgraded_state = Some(crate::protocol::value::encode(&v)),
             Err(e) => resp
                 .diagnostics
-                .push(error("Could not read the stored state", e.to_string(), None)),
+                .push(error("Could not upgrade the stored state", e, None)),
         }
         Ok(Response::new(resp))
     }

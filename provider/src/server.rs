@@ -226,11 +226,22 @@ impl BbwsServer {
             domain: "example.com".into(),
             ..Platform::default()
         };
-        let violations: Vec<Violation> = bbws_core::validate::validate_input(&input, &platform)
+        let mut violations: Vec<Violation> = bbws_core::validate::validate_input(&input, &platform)
             .into_iter()
             // Name lengths depend on the provider's domain; judged at plan.
             .filter(|v| v.rule != "name_length")
             .collect();
+        let wo = v.get("db_password_wo");
+        if let Some(pw) = wo.as_str() {
+            violations.extend(bbws_core::validate::validate_db_password(pw));
+        }
+        if !wo.is_null() && v.get("db_password_wo_version").is_null() {
+            violations.push(Violation::new(
+                &["db_password_wo_version"],
+                "required_with",
+                "db_password_wo_version is required with db_password_wo: Terraform never stores a write-only value, so only a new version can tell bbws to rotate it (start with 1)",
+            ));
+        }
         violation_diags(&violations, "")
     }
 
@@ -549,7 +560,10 @@ impl BbwsServer {
         let (observed, plan) = observe_and_plan(&c.engine, &spec, &previous)
             .await
             .map_err(|e| (failed_state(&prior), vec![core_error_diag(&e)]))?;
-        match c.engine.apply(&spec, &observed, &plan).await {
+        let inputs = bbws_core::ApplyInputs {
+            db_password: tenant::db_password(&config),
+        };
+        match c.engine.apply_with(&spec, &observed, &plan, &inputs).await {
             Ok(after) => {
                 let after_plan = bbws_core::plan(&spec, &after);
                 let outputs = after.outputs(&spec.names());

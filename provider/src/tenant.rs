@@ -14,7 +14,8 @@ use crate::protocol::value::Value;
 /// Resource type name.
 pub const TYPE_NAME: &str = "bbws_tenant";
 /// Schema version of the resource state.
-pub const SCHEMA_VERSION: i64 = 0;
+/// 1 added `db_password_wo` and `db_password_wo_version`.
+pub const SCHEMA_VERSION: i64 = 1;
 
 /// The value of a converged part in the `parts` map.
 pub const PART_OK: &str = "ok";
@@ -41,6 +42,8 @@ pub fn schema() -> Schema {
         .attr(Attr::bool("deletion_protection").optional().computed().description("When true, destroy is refused. Default: true in prod, false elsewhere."))
         .attr(Attr::string("confirm_destroy").optional().description("In prod, destroy also requires this to equal `name`."))
         .attr(Attr::bool("retain_data_on_destroy").optional().computed().description("Keep the database, the user (locked) and the EFS files when the tenant is destroyed (default true)."))
+        .attr(Attr::string("db_password_wo").optional().sensitive().write_only().description("Write-only: the database user's password, set in MySQL and in the secret. Never stored in state or plan. Requires `db_password_wo_version`; change the version to rotate. When omitted, bbws generates a password from the OS CSPRNG. 8–128 printable characters."))
+        .attr(Attr::number("db_password_wo_version").optional().description("Version of `db_password_wo`. Changing it rotates the password (in MySQL and in the secret) and restarts the tenant's tasks so they read it. Without `db_password_wo`, a change rotates to a newly generated password."))
         .attr(Attr::map_of_string("tags").optional().description("Tags for every AWS part, on top of the provider's `default_tags` and bbws's ownership tags."))
         .attr(Attr::string("fqdn").computed().description("`{subdomain}.{domain}`."))
         .attr(Attr::string("url").computed().description("`https://{fqdn}`."))
@@ -65,6 +68,29 @@ pub fn null_state() -> Value {
         .map(|b| b.attributes.into_iter().map(|a| a.name).collect())
         .unwrap_or_default();
     Value::Map(names.into_iter().map(|n| (n, Value::Null)).collect())
+}
+
+/// A stored state of `version` (JSON, as Terraform keeps it) in the current
+/// schema's shape: attributes added since are null, removed ones dropped.
+pub fn upgrade_state(version: i64, old: &Value) -> Result<Value, String> {
+    if version > SCHEMA_VERSION {
+        return Err(format!(
+            "the state was written by a newer provider (schema version {version}; this provider knows up to {SCHEMA_VERSION}); upgrade terraform-provider-bbws"
+        ));
+    }
+    let Value::Map(mut upgraded) = null_state() else {
+        return Err("the schema has no attributes".into());
+    };
+    for (k, v) in upgraded.iter_mut() {
+        // Version 0 had no write-only password; nothing to carry over.
+        *v = old.get(k).clone();
+    }
+    Ok(Value::Map(upgraded))
+}
+
+/// The write-only password in a config, when set.
+pub fn db_password(config: &Value) -> Option<bbws_core::DbPassword> {
+    config.get("db_password_wo").as_str().map(bbws_core::DbPassword::new)
 }
 
 /// Reads the user-settable attributes from a config, plan or state value.
@@ -101,6 +127,7 @@ pub fn input_from(v: &Value) -> TenantInput {
         confirm_destroy: s("confirm_destroy"),
         retain_data_on_destroy: v.get("retain_data_on_destroy").as_bool(),
         tags: map("tags"),
+        db_password_version: n("db_password_wo_version"),
     }
 }
 
@@ -136,6 +163,8 @@ pub fn value_from_input(i: &TenantInput) -> Value {
         ("confirm_destroy", s(&i.confirm_destroy)),
         ("retain_data_on_destroy", b(i.retain_data_on_destroy)),
         ("tags", map(&i.tags)),
+        ("db_password_wo", Value::Null),
+        ("db_password_wo_version", n(i.db_password_version)),
     ])
 }
 
@@ -170,7 +199,7 @@ pub fn identity(environment: &str, tenant_id: &str) -> magma_protocol::tfplugin6
 
 /// The user-settable attributes whose unknown value means the plan cannot
 /// be computed yet.
-const INPUTS: [&str; 18] = [
+const INPUTS: [&str; 19] = [
     "name",
     "contact_email",
     "tenant_id",
@@ -189,6 +218,7 @@ const INPUTS: [&str; 18] = [
     "confirm_destroy",
     "retain_data_on_destroy",
     "tags",
+    "db_password_wo_version",
 ];
 
 /// Whether any input is not known yet (e.g. from another resource).
@@ -263,6 +293,9 @@ pub fn state_value(
         ("confirm_destroy", config.get("confirm_destroy").clone()),
         ("retain_data_on_destroy", Value::Bool(spec.retain_data_on_destroy)),
         ("tags", config.get("tags").clone()),
+        // Write-only: never in plan or state.
+        ("db_password_wo", Value::Null),
+        ("db_password_wo_version", config.get("db_password_wo_version").clone()),
         ("fqdn", Value::String(outputs.fqdn.clone())),
         ("url", Value::String(outputs.url.clone())),
         ("service_arn", out(&outputs.service_arn, known.service_arn)),
@@ -349,9 +382,76 @@ impl KnownOutputs {
 pub fn unknown_plan(config: &Value) -> Value {
     let mut m = config.as_map().cloned().unwrap_or_default();
     for (k, v) in m.iter_mut() {
-        if v.is_null() && !matches!(k.as_str(), "environment_variables" | "tags" | "confirm_destroy") {
+        if v.is_null()
+            && !matches!(
+                k.as_str(),
+                "environment_variables" | "tags" | "confirm_destroy" | "db_password_wo" | "db_password_wo_version"
+            )
+        {
             *v = Value::Unknown;
         }
     }
+    m.insert("db_password_wo".to_owned(), Value::Null);
     Value::Map(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_v0() -> Value {
+        let text = include_str!("../testdata/tenant_state_v0.json");
+        crate::protocol::value::from_json(text.as_bytes()).expect("fixture is JSON")
+    }
+
+    #[test]
+    fn a_version_0_state_upgrades_to_the_current_shape() {
+        let old = fixture_v0();
+        let new = upgrade_state(0, &old).expect("upgrades");
+        let attrs = new.as_map().expect("object");
+        let want: Vec<String> = null_state().as_map().expect("object").keys().cloned().collect();
+        assert_eq!(
+            attrs.keys().cloned().collect::<Vec<_>>(),
+            want,
+            "every attribute of the schema"
+        );
+        assert!(new.get("db_password_wo").is_null());
+        assert!(new.get("db_password_wo_version").is_null());
+        for (k, v) in old.as_map().expect("object") {
+            assert_eq!(new.get(k), v, "{k} carried over");
+        }
+        // The upgraded value round-trips through msgpack as Terraform decodes it.
+        let back = crate::protocol::value::decode(&crate::protocol::value::encode(&new)).expect("msgpack");
+        assert_eq!(back, new);
+    }
+
+    #[test]
+    fn a_state_from_a_newer_provider_is_refused() {
+        let e = upgrade_state(SCHEMA_VERSION + 1, &fixture_v0()).expect_err("newer");
+        assert!(e.contains("newer provider"), "{e}");
+    }
+
+    #[test]
+    fn write_only_password_is_never_planned_or_stored() {
+        let schema = schema();
+        let attrs = schema.block.expect("block").attributes;
+        let wo = attrs
+            .iter()
+            .find(|a| a.name == "db_password_wo")
+            .expect("db_password_wo");
+        assert!(wo.write_only && wo.sensitive && wo.optional && !wo.computed);
+        let mut config = fixture_v0();
+        if let Value::Map(m) = &mut config {
+            m.insert("db_password_wo".into(), Value::String("s3cret-Passw0rd".into()));
+            m.insert("subdomain".into(), Value::Unknown);
+        }
+        assert!(unknown_plan(&config).get("db_password_wo").is_null());
+        let input = input_from(&config);
+        assert!(!format!("{input:?}").contains("s3cret"));
+        assert_eq!(
+            db_password(&config).map(|p| p.expose().to_owned()).as_deref(),
+            Some("s3cret-Passw0rd")
+        );
+        assert_eq!(format!("{:?}", db_password(&config)), "Some(DbPassword(<redacted>))");
+    }
 }

@@ -230,6 +230,19 @@ impl EcsApi for AwsEcs {
         Ok(o)
     }
 
+    async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()> {
+        let op = "UpdateService";
+        self.client
+            .update_service()
+            .cluster(cluster)
+            .service(name)
+            .force_new_deployment(true)
+            .send()
+            .await
+            .map_err(on(&self.ep, op))?;
+        Ok(())
+    }
+
     async fn update_service(
         &self,
         cluster: &str,

@@ -190,6 +190,7 @@ impl EcsApi for Port {
                     task_definition_arn: spec.task_definition_arn.clone(),
                     desired_count: spec.desired_count,
                     running_count: spec.desired_count,
+                    redeployments: 0,
                     status: ACTIVE.into(),
                     subnet_ids: spec.subnet_ids.clone(),
                     security_group_ids: spec.security_group_ids.clone(),
@@ -228,6 +229,15 @@ impl EcsApi for Port {
                 svc.desired_count = desired_count;
                 svc.running_count = desired_count;
                 Ok(svc.observe(cluster))
+            })
+            .await
+    }
+
+    async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()> {
+        self.0
+            .call("ecs.RedeployService", name, |s| {
+                s.live_service_mut(cluster, name)?.redeployments += 1;
+                Ok(())
             })
             .await
     }

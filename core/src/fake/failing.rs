@@ -12,6 +12,7 @@ use super::*;
 pub const MUTATING_OPS: &[&str] = &[
     "ecs.CreateService",
     "ecs.UpdateService",
+    "ecs.RedeployService",
     "ecs.DeleteService",
     "ecs.RegisterTaskDefinition",
     "ecs.DeregisterTaskDefinition",
@@ -220,6 +221,10 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
         self.inner
             .update_service(cluster, name, task_definition_arn, desired_count)
             .await
+    }
+    async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()> {
+        self.gate("ecs.RedeployService", name)?;
+        self.inner.redeploy_service(cluster, name).await
     }
     async fn delete_service(&self, cluster: &str, name: &str) -> PortResult<()> {
         self.gate("ecs.DeleteService", name)?;

@@ -480,6 +480,8 @@ pub struct FakeService {
     pub desired_count: u32,
     /// Running count (the fake's tasks start at once: equals desired).
     pub running_count: u32,
+    /// Deployments started by `forceNewDeployment`.
+    pub redeployments: u32,
     /// `ACTIVE` or `INACTIVE`.
     pub status: String,
     /// Subnets.

@@ -60,6 +60,19 @@ impl Attr {
         self
     }
 
+    /// Hidden in Terraform's output.
+    pub fn sensitive(mut self) -> Attr {
+        self.0.sensitive = true;
+        self
+    }
+
+    /// Write-only (protocol 6.10): in the config only, never in plan or
+    /// state; the provider must answer null for it.
+    pub fn write_only(mut self) -> Attr {
+        self.0.write_only = true;
+        self
+    }
+
     /// Markdown description.
     pub fn description(mut self, text: &str) -> Attr {
         self.0.description = text.to_owned();
