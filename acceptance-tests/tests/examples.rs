@@ -47,3 +47,137 @@ fn quickstart_applies_and_destroys() {
     w.with_vars("destroy", &["-auto-approve"]).ok();
     assert!(stack.inspect(&tid, &[&sub])["service"].is_null());
 }
+
+/// An example file with the tenant id, subdomain and environment of this run.
+fn example_file(rel: &str, tid: &str, env: &str) -> String {
+    let text = std::fs::read_to_string(workspace_root().join("examples").join(rel)).expect("read example");
+    text.replace("123456789012", tid)
+        .replace("= \"acme\"", &format!("= \"acme-{}\"", &tid[6..]))
+        .replace("environment = \"dev\"", &format!("environment = \"{env}\""))
+}
+
+/// The registry-layout examples (docs/ embeds them): the resource with the
+/// provider, both data sources on it, `terraform query` with the list
+/// resource, `terraform import` as import.sh says, and import by identity.
+#[test]
+fn registry_examples_apply_read_list_and_import() {
+    let stack = Stack::load();
+    let env = stack.get("environment");
+    let tid = random_tenant_id();
+    let sub = format!("acme-{}", &tid[6..]);
+    let file = |rel: &str| example_file(rel, &tid, &env);
+
+    let w = Workdir::new(&stack, "registry-examples");
+    w.write("provider.tf", &file("provider/provider.tf"));
+    w.write("resource.tf", &file("resources/bbws_tenant/resource.tf"));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    assert_eq!(w.with_vars("plan", &["-detailed-exitcode"]).code, 0);
+
+    // Data sources, once the tenant exists.
+    w.write("tenant.tf", &file("data-sources/bbws_tenant/data-source.tf"));
+    w.write("tenants.tf", &file("data-sources/bbws_tenants/data-source.tf"));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let out: serde_json::Value = serde_json::from_str(&w.tf(&["output", "-json"]).ok().stdout).expect("outputs");
+    let health = &out["acme_health"]["value"];
+    assert_eq!(health["status"], "active", "{out:#}");
+    assert_eq!(health["database_reachable"], true, "{out:#}");
+    // moto starts no tasks: running is 0 of the 2 desired.
+    assert!(health["running"].as_str().is_some_and(|r| r.ends_with("/2")), "{out:#}");
+    let state = w.state_json();
+    let resources = state["values"]["root_module"]["resources"]
+        .as_array()
+        .expect("resources");
+    let find = |addr: &str| {
+        resources
+            .iter()
+            .find(|r| r["address"] == addr)
+            .map(|r| r["values"].clone())
+            .unwrap_or_else(|| panic!("{addr} in state"))
+    };
+    let (res, data) = (find("bbws_tenant.acme"), find("data.bbws_tenant.acme"));
+    for k in [
+        "service_arn",
+        "task_definition_arn",
+        "target_group_arn",
+        "listener_rule_arn",
+        "listener_rule_priority",
+        "access_point_id",
+        "database_name",
+        "database_user",
+        "db_secret_arn",
+        "log_group_name",
+        "fqdn",
+        "url",
+        "name",
+        "tier",
+    ] {
+        assert_eq!(data[k], res[k], "data source {k} matches the resource");
+    }
+    assert_eq!(data["desired_count"], 2);
+    assert!(
+        data["parts"]
+            .as_object()
+            .expect("parts")
+            .values()
+            .all(|v| v == "present")
+    );
+    assert!(
+        data["http_status"].is_null() && data["http_error"].is_string(),
+        "no site on the emulator: {data:#}"
+    );
+    assert_eq!(
+        out["tenant_urls"]["value"][&tid],
+        format!("https://{sub}.{}", stack.get("domain")),
+        "{out:#}"
+    );
+
+    // terraform query: the list resource finds it, with its identity.
+    w.write("list.tfquery.hcl", &file("list-resources/bbws_tenant/list.tfquery.hcl"));
+    let vars = stack.tfvars_path();
+    let query = w
+        .tf(&["query", "-no-color", "-var-file", vars.to_str().expect("utf-8 path")])
+        .ok();
+    assert!(
+        query.stdout.contains(&format!("environment={env},tenant_id={tid}")),
+        "{}",
+        query.stdout
+    );
+    std::fs::remove_file(w.dir.join("list.tfquery.hcl")).expect("rm query");
+
+    // terraform import, as import.sh says, into a fresh state.
+    let cli = Workdir::new(&stack, "registry-import-sh");
+    cli.write("provider.tf", &file("provider/provider.tf"));
+    cli.write("resource.tf", &file("resources/bbws_tenant/resource.tf"));
+    let line = file("resources/bbws_tenant/import.sh");
+    let args: Vec<&str> = line
+        .lines()
+        .find(|l| l.starts_with("terraform import"))
+        .expect("an import command")
+        .split_whitespace()
+        .skip(2)
+        .collect();
+    let imported = cli.with_vars("import", &args).ok();
+    assert!(imported.stdout.contains("Import successful"), "{}", imported.stdout);
+    assert_eq!(
+        cli.with_vars("plan", &["-detailed-exitcode"]).code,
+        0,
+        "import round-trips"
+    );
+
+    // Import by identity.
+    let by_identity = Workdir::new(&stack, "registry-import-identity");
+    by_identity.write("provider.tf", &file("provider/provider.tf"));
+    by_identity.write("resource.tf", &file("resources/bbws_tenant/resource.tf"));
+    by_identity.write("import.tf", &file("resources/bbws_tenant/import-by-identity.tf"));
+    let plan = by_identity.with_vars("plan", &[]).ok();
+    assert!(
+        plan.stdout.contains("1 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+
+    std::fs::remove_file(w.dir.join("tenant.tf")).expect("rm");
+    std::fs::remove_file(w.dir.join("tenants.tf")).expect("rm");
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+    assert!(stack.inspect(&tid, &[&sub])["service"].is_null());
+}

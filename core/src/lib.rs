@@ -35,12 +35,14 @@ pub mod contract;
 pub mod engine;
 pub mod error;
 pub mod fake;
+pub mod health;
 pub mod mysql;
 pub mod naming;
 pub mod observed;
 pub mod parts;
 pub mod plan;
 pub mod ports;
+pub mod site;
 pub mod spec;
 pub mod validate;
 

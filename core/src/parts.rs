@@ -99,7 +99,7 @@ impl fmt::Display for Part {
 // ---------------------------------------------------------------- secret
 
 /// The JSON document stored in the tenant's secret.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DbCredentials {
     /// MySQL host tasks connect to.
     pub host: String,
@@ -111,6 +111,18 @@ pub struct DbCredentials {
     pub username: String,
     /// Password (only ever in Secrets Manager and in memory).
     pub password: String,
+}
+
+impl fmt::Debug for DbCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbCredentials")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 impl fmt::Display for DbCredentials {

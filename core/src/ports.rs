@@ -110,6 +110,9 @@ pub trait Elbv2Api: Send + Sync {
     async fn set_health_check_path(&self, arn: &str, path: &str) -> PortResult<()>;
     /// Deletes a target group.
     async fn delete_target_group(&self, arn: &str) -> PortResult<()>;
+    /// Health of the targets registered in a target group, as
+    /// `(target id, state)` pairs (`healthy`, `unhealthy`, `initial`, …).
+    async fn describe_target_health(&self, arn: &str) -> PortResult<Vec<(String, String)>>;
     /// Every rule of a listener (all pages), with tags; the default rule is
     /// left out.
     async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>>;
@@ -235,6 +238,13 @@ pub trait MysqlConnector: Send + Sync {
     async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>>;
 }
 
+/// Fetches a site's status code (for health reports only).
+#[async_trait]
+pub trait SiteProbe: Send + Sync {
+    /// The HTTP status of `GET url`, following no redirect.
+    async fn status(&self, url: &str) -> PortResult<u16>;
+}
+
 /// Every port the engine uses.
 #[derive(Clone)]
 pub struct Ports {
@@ -256,4 +266,6 @@ pub struct Ports {
     pub sts: Arc<dyn StsApi>,
     /// MySQL.
     pub mysql: Arc<dyn MysqlConnector>,
+    /// The tenants' sites over HTTPS.
+    pub site: Arc<dyn SiteProbe>,
 }

@@ -24,6 +24,7 @@ fn type_name(ty: &[u8]) -> String {
         "[\"map\",\"string\"]" => "Map of String".into(),
         "[\"list\",\"string\"]" => "List of String".into(),
         "[\"set\",\"string\"]" => "Set of String".into(),
+        other if other.starts_with("[\"list\",[\"object\"") => "List of Object".into(),
         other => other.to_owned(),
     }
 }
@@ -85,40 +86,134 @@ fn example(root: &Path, rel: &str) -> String {
     std::fs::read_to_string(root.join(rel)).unwrap_or_else(|_| format!("# missing example: {rel}\n"))
 }
 
+fn front_matter(title: &str, description: &str) -> String {
+    format!("---\npage_title: \"{title}\"\nsubcategory: \"\"\ndescription: |-\n  {description}\n---\n\n")
+}
+
+fn usage(out: &mut String, root: &Path, lang: &str, rel: &str) {
+    let _ = writeln!(out, "```{lang}\n{}```\n", example(root, rel));
+}
+
+/// One schema page: front matter, description, example, attributes.
+fn schema_page(title: &str, heading: &str, schema: &Schema, root: &Path, examples: &[(&str, &str)]) -> String {
+    let description = schema
+        .block
+        .as_ref()
+        .map(|b| b.description.trim().to_owned())
+        .unwrap_or_default();
+    let first_sentence = description
+        .split(". ")
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_owned();
+    let mut out = front_matter(title, &first_sentence);
+    let _ = writeln!(out, "# {heading}\n\n{description}\n\n## Example Usage\n");
+    for (lang, rel) in examples {
+        usage(&mut out, root, lang, rel);
+    }
+    out.push_str("## Schema\n\n");
+    if let Some(b) = &schema.block {
+        attributes(&mut out, b, "nestedblock");
+    }
+    out
+}
+
+/// The schemas the docs describe.
+pub struct Schemas {
+    /// Provider configuration.
+    pub provider: Schema,
+    /// `bbws_tenant` resource.
+    pub tenant: Schema,
+    /// `bbws_tenant` identity.
+    pub identity: magma_protocol::tfplugin6::ResourceIdentitySchema,
+    /// `bbws_tenant` data source.
+    pub data_tenant: Schema,
+    /// `bbws_tenants` data source.
+    pub data_tenants: Schema,
+    /// `bbws_tenant` list resource.
+    pub list_tenant: Schema,
+}
+
+impl Schemas {
+    /// The provider's schemas.
+    pub fn current() -> Self {
+        Schemas {
+            provider: crate::config::schema(),
+            tenant: crate::tenant::schema(),
+            identity: crate::tenant::identity_schema(),
+            data_tenant: crate::data_sources::tenant_schema(),
+            data_tenants: crate::data_sources::tenants_schema(),
+            list_tenant: crate::list_tenant::schema(),
+        }
+    }
+}
+
 /// Every page, from the schemas and the files under `examples/`.
-pub fn pages(provider: &Schema, tenant: &Schema, root: &Path) -> Vec<Page> {
-    let mut index = String::from(
-        "---\npage_title: \"bbws Provider\"\ndescription: |-\n  Tenants of the bbws WordPress hosting platform on AWS.\n---\n\n# bbws Provider\n\n",
+pub fn pages(s: &Schemas, root: &Path) -> Vec<Page> {
+    let mut index = front_matter(
+        "bbws Provider",
+        "Tenants of the bbws WordPress hosting platform on AWS.",
     );
-    if let Some(b) = &provider.block {
+    index.push_str("# bbws Provider\n\n");
+    if let Some(b) = &s.provider.block {
         let _ = writeln!(index, "{}\n", b.description.trim());
     }
-    let _ = writeln!(
-        index,
-        "## Example Usage\n\n```terraform\n{}```\n\n## Schema\n",
-        example(root, "examples/quickstart/platform.tf")
+    index.push_str("## Example Usage\n\n");
+    usage(&mut index, root, "terraform", "examples/provider/provider.tf");
+    index.push_str(
+        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n\n## Schema\n\n",
     );
-    if let Some(b) = &provider.block {
+    if let Some(b) = &s.provider.block {
         attributes(&mut index, b, "nestedblock");
     }
 
-    let mut res = String::from(
-        "---\npage_title: \"bbws_tenant Resource - bbws\"\nsubcategory: \"\"\ndescription: |-\n  One WordPress tenant as one unit.\n---\n\n# bbws_tenant (Resource)\n\n",
+    let mut res = schema_page(
+        "bbws_tenant Resource - bbws",
+        "bbws_tenant (Resource)",
+        &s.tenant,
+        root,
+        &[("terraform", "examples/resources/bbws_tenant/resource.tf")],
     );
-    if let Some(b) = &tenant.block {
-        let _ = writeln!(res, "{}\n", b.description.trim());
+    res.push_str("## Resource Identity\n\n");
+    for a in &s.identity.identity_attributes {
+        let _ = writeln!(
+            res,
+            "- `{}` (String, Required for import) {}",
+            a.name,
+            a.description.trim()
+        );
     }
-    let _ = writeln!(
-        res,
-        "## Example Usage\n\n```terraform\n{}```\n\n## Schema\n",
-        example(root, "examples/quickstart/main.tf")
+    res.push_str("\n## Import\n\nBy the tenant's 12-digit id:\n\n");
+    usage(&mut res, root, "shell", "examples/resources/bbws_tenant/import.sh");
+    res.push_str("By identity, in an `import` block:\n\n");
+    usage(
+        &mut res,
+        root,
+        "terraform",
+        "examples/resources/bbws_tenant/import-by-identity.tf",
     );
-    if let Some(b) = &tenant.block {
-        attributes(&mut res, b, "nestedblock");
-    }
-    let _ = writeln!(
-        res,
-        "## Import\n\nThe import id is the tenant's 12-digit id:\n\n```shell\nterraform import bbws_tenant.acme 123456789012\n```"
+
+    let data_tenant = schema_page(
+        "bbws_tenant Data Source - bbws",
+        "bbws_tenant (Data Source)",
+        &s.data_tenant,
+        root,
+        &[("terraform", "examples/data-sources/bbws_tenant/data-source.tf")],
+    );
+    let data_tenants = schema_page(
+        "bbws_tenants Data Source - bbws",
+        "bbws_tenants (Data Source)",
+        &s.data_tenants,
+        root,
+        &[("terraform", "examples/data-sources/bbws_tenants/data-source.tf")],
+    );
+    let list = schema_page(
+        "bbws_tenant List Resource - bbws",
+        "bbws_tenant (List Resource)",
+        &s.list_tenant,
+        root,
+        &[("terraform", "examples/list-resources/bbws_tenant/list.tfquery.hcl")],
     );
     vec![
         Page {
@@ -128,6 +223,18 @@ pub fn pages(provider: &Schema, tenant: &Schema, root: &Path) -> Vec<Page> {
         Page {
             path: "resources/tenant.md",
             content: res,
+        },
+        Page {
+            path: "data-sources/tenant.md",
+            content: data_tenant,
+        },
+        Page {
+            path: "data-sources/tenants.md",
+            content: data_tenants,
+        },
+        Page {
+            path: "list-resources/tenant.md",
+            content: list,
         },
     ]
 }
@@ -144,7 +251,7 @@ mod tests {
             .to_path_buf();
         let update = std::env::var_os("BBWS_UPDATE_DOCS").is_some();
         let mut stale = Vec::new();
-        for page in pages(&crate::config::schema(), &crate::tenant::schema(), &root) {
+        for page in pages(&Schemas::current(), &root) {
             let path = root.join("docs").join(page.path);
             let current = std::fs::read_to_string(&path).unwrap_or_default();
             if current != page.content {

@@ -53,6 +53,13 @@ impl Provider for BbwsProvider {
             resources: vec![tf::get_metadata::ResourceMetadata {
                 type_name: tenant::TYPE_NAME.into(),
             }],
+            data_sources: [crate::data_sources::TENANT, crate::data_sources::TENANTS]
+                .into_iter()
+                .map(|t| tf::get_metadata::DataSourceMetadata { type_name: t.into() })
+                .collect(),
+            list_resources: vec![tf::get_metadata::ListResourceMetadata {
+                type_name: tenant::TYPE_NAME.into(),
+            }],
             ..Default::default()
         }))
     }
@@ -89,8 +96,26 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::validate_data_resource_config::Request>,
     ) -> Rpc<tf::validate_data_resource_config::Response> {
+        let r = r.get_ref();
+        let diagnostics = match r.type_name.as_str() {
+            crate::data_sources::TENANT => {
+                match crate::protocol::value::decode(r.config.as_ref().unwrap_or(&Default::default())) {
+                    Ok(v) => match v.get("tenant_id").as_str() {
+                        Some(id) if !bbws_core::validate::is_tenant_id(id) => vec![error(
+                            "Invalid tenant_id",
+                            format!("tenant_id {id:?} must be 12 digits"),
+                            Some(&["tenant_id".to_owned()]),
+                        )],
+                        _ => Vec::new(),
+                    },
+                    Err(e) => vec![error("Unreadable configuration", e.to_string(), None)],
+                }
+            }
+            crate::data_sources::TENANTS => Vec::new(),
+            other => vec![unknown_type("data source", other)],
+        };
         Ok(Response::new(tf::validate_data_resource_config::Response {
-            diagnostics: vec![unknown_type("data source", &r.get_ref().type_name)],
+            diagnostics,
         }))
     }
 
@@ -201,15 +226,34 @@ impl Provider for BbwsProvider {
         unsupported("MoveResourceState")
     }
 
-    async fn read_data_source(&self, _: Request<tf::read_data_source::Request>) -> Rpc<tf::read_data_source::Response> {
-        unsupported("ReadDataSource")
+    async fn read_data_source(&self, r: Request<tf::read_data_source::Request>) -> Rpc<tf::read_data_source::Response> {
+        let r = r.get_ref();
+        let mut resp = tf::read_data_source::Response::default();
+        let result = async {
+            let config = crate::protocol::value::decode(r.config.as_ref().unwrap_or(&Default::default()))
+                .map_err(|e| error("Unreadable configuration", e.to_string(), None))?;
+            let c = self.server.configured().await?;
+            crate::data_sources::read(c, &r.type_name, &config).await
+        }
+        .await;
+        match result {
+            Ok(v) => resp.state = Some(crate::protocol::value::encode(&v)),
+            Err(d) => resp.diagnostics.push(d),
+        }
+        Ok(Response::new(resp))
     }
 
     async fn generate_resource_config(
         &self,
-        _: Request<tf::generate_resource_config::Request>,
+        r: Request<tf::generate_resource_config::Request>,
     ) -> Rpc<tf::generate_resource_config::Response> {
-        unsupported("GenerateResourceConfig")
+        let r = r.get_ref();
+        let mut resp = tf::generate_resource_config::Response::default();
+        match crate::protocol::value::decode(r.state.as_ref().unwrap_or(&Default::default())) {
+            Ok(state) => resp.config = Some(crate::protocol::value::encode(&tenant::config_from_state(&state))),
+            Err(e) => resp.diagnostics.push(error("Unreadable state", e.to_string(), None)),
+        }
+        Ok(Response::new(resp))
     }
 
     async fn validate_ephemeral_resource_config(
@@ -242,15 +286,38 @@ impl Provider for BbwsProvider {
 
     type ListResourceStream = BoxStream<tf::list_resource::Event>;
 
-    async fn list_resource(&self, _: Request<tf::list_resource::Request>) -> Rpc<Self::ListResourceStream> {
-        unsupported("ListResource")
+    async fn list_resource(&self, r: Request<tf::list_resource::Request>) -> Rpc<Self::ListResourceStream> {
+        let r = r.get_ref();
+        let events = async {
+            let config = crate::protocol::value::decode(r.config.as_ref().unwrap_or(&Default::default()))
+                .map_err(|e| error("Unreadable configuration", e.to_string(), None))?;
+            let c = self.server.configured().await?;
+            Ok::<_, tf::Diagnostic>(crate::list_tenant::events(&c, &config, r.include_resource_object, r.limit).await)
+        }
+        .await
+        .unwrap_or_else(|d| {
+            vec![tf::list_resource::Event {
+                diagnostic: vec![d],
+                ..Default::default()
+            }]
+        });
+        Ok(Response::new(Box::pin(futures::stream::iter(
+            events.into_iter().map(Ok),
+        ))))
     }
 
     async fn validate_list_resource_config(
         &self,
-        _: Request<tf::validate_list_resource_config::Request>,
+        r: Request<tf::validate_list_resource_config::Request>,
     ) -> Rpc<tf::validate_list_resource_config::Response> {
-        unsupported("ValidateListResourceConfig")
+        let r = r.get_ref();
+        let diagnostics = match crate::protocol::value::decode(r.config.as_ref().unwrap_or(&Default::default())) {
+            Ok(v) => crate::list_tenant::validate(&v),
+            Err(e) => vec![error("Unreadable configuration", e.to_string(), None)],
+        };
+        Ok(Response::new(tf::validate_list_resource_config::Response {
+            diagnostics,
+        }))
     }
 
     async fn get_functions(&self, _: Request<tf::get_functions::Request>) -> Rpc<tf::get_functions::Response> {

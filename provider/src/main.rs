@@ -4,9 +4,11 @@
 //! the RPC routing in `grpc`.
 
 mod config;
+mod data_sources;
 #[cfg(test)]
 mod docs;
 mod grpc;
+mod list_tenant;
 mod protocol;
 mod server;
 mod tenant;

@@ -14,9 +14,9 @@ use crate::protocol::value::{self, Value};
 use crate::tenant::{self, KnownOutputs};
 
 /// A configured provider: the platform and an engine on it.
-struct Configured {
-    platform: Arc<Platform>,
-    engine: Arc<Engine>,
+pub(crate) struct Configured {
+    pub(crate) platform: Arc<Platform>,
+    pub(crate) engine: Arc<Engine>,
 }
 
 /// The provider's state across RPCs.
@@ -144,7 +144,7 @@ fn decode(v: Option<&tf::DynamicValue>) -> Result<Value, tf::Diagnostic> {
 const REPLACING: &str = "bbws:replacing=";
 
 impl BbwsServer {
-    async fn configured(&self) -> Result<Arc<Configured>, tf::Diagnostic> {
+    pub(crate) async fn configured(&self) -> Result<Arc<Configured>, tf::Diagnostic> {
         self.configured.read().await.clone().ok_or_else(|| {
             error(
                 "The bbws provider is not configured",
@@ -159,6 +159,21 @@ impl BbwsServer {
         tf::get_provider_schema::Response {
             provider: Some(config::schema()),
             resource_schemas: [(tenant::TYPE_NAME.to_owned(), tenant::schema())].into_iter().collect(),
+            data_source_schemas: [
+                (
+                    crate::data_sources::TENANT.to_owned(),
+                    crate::data_sources::tenant_schema(),
+                ),
+                (
+                    crate::data_sources::TENANTS.to_owned(),
+                    crate::data_sources::tenants_schema(),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            list_resource_schemas: [(tenant::TYPE_NAME.to_owned(), crate::list_tenant::schema())]
+                .into_iter()
+                .collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         }
@@ -304,6 +319,16 @@ impl BbwsServer {
         if !observed.exists() {
             return Ok(Value::Null);
         }
+        Self::state_of_observed(c, &observed)
+    }
+
+    /// The resource value of a tenant known only from its parts (import,
+    /// list): the settings in its secret and what the parts say.
+    pub(crate) fn state_of_observed(
+        c: &Configured,
+        observed: &bbws_core::ObservedTenant,
+    ) -> Result<Value, tf::Diagnostic> {
+        let tenant_id = observed.tenant_id.clone();
         let input = observed.recovered_input(&c.platform).ok_or_else(|| {
             error(
                 format!("Tenant {tenant_id} cannot be imported"),
@@ -318,7 +343,7 @@ impl BbwsServer {
         let spec = input
             .resolve(c.platform.clone())
             .map_err(|v| violation_diags(&v, "").remove(0))?;
-        let plan = bbws_core::plan(&spec, &observed);
+        let plan = bbws_core::plan(&spec, observed);
         let config = tenant::value_from_input(&input);
         let outputs = observed.outputs(&spec.names());
         Ok(tenant::state_value(

@@ -88,6 +88,27 @@ pub fn upgrade_state(version: i64, old: &Value) -> Result<Value, String> {
     Ok(Value::Map(upgraded))
 }
 
+/// A configuration value for a state (`GenerateResourceConfig`): the
+/// attributes a user sets, with computed-only ones null.
+pub fn config_from_state(state: &Value) -> Value {
+    let schema = schema();
+    let attrs = schema.block.map(|b| b.attributes).unwrap_or_default();
+    Value::Map(
+        attrs
+            .iter()
+            .map(|a| {
+                let settable = (a.required || a.optional) && !a.write_only;
+                let v = if settable {
+                    state.get(&a.name).clone()
+                } else {
+                    Value::Null
+                };
+                (a.name.clone(), v)
+            })
+            .collect(),
+    )
+}
+
 /// The write-only password in a config, when set.
 pub fn db_password(config: &Value) -> Option<bbws_core::DbPassword> {
     config.get("db_password_wo").as_str().map(bbws_core::DbPassword::new)

@@ -260,6 +260,28 @@ impl Elbv2Api for AwsElbv2 {
         Ok(())
     }
 
+    async fn describe_target_health(&self, arn: &str) -> PortResult<Vec<(String, String)>> {
+        let r = self
+            .client
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(on(&self.ep, "DescribeTargetHealth"))?;
+        Ok(r.target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let id = d.target().and_then(|t| t.id()).unwrap_or_default().to_owned();
+                let state = d
+                    .target_health()
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "unknown".into());
+                (id, state)
+            })
+            .collect())
+    }
+
     async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;

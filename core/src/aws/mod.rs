@@ -143,6 +143,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         rds: Arc::new(AwsRds::new(rds, rds_ep)),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
         mysql: Arc::new(MysqlAsyncConnector),
+        site: Arc::new(crate::site::HttpsProbe::default()),
     }
 }
 

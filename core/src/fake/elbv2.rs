@@ -187,6 +187,29 @@ impl Elbv2Api for Port {
             .await
     }
 
+    async fn describe_target_health(&self, arn: &str) -> PortResult<Vec<(String, String)>> {
+        self.0
+            .call("elbv2.DescribeTargetHealth", arn, |s| {
+                if !s.target_groups.contains_key(arn) {
+                    return Err(not_found(
+                        TG_NOT_FOUND,
+                        format!("One or more target groups not found: {arn}"),
+                    ));
+                }
+                // The fake's tasks start at once and pass health checks.
+                let running: u32 = s
+                    .services
+                    .values()
+                    .filter(|svc| svc.target_group_arn == arn && svc.status == ACTIVE)
+                    .map(|svc| svc.running_count)
+                    .sum();
+                Ok((1..=running)
+                    .map(|i| (format!("10.0.0.{i}"), "healthy".to_owned()))
+                    .collect())
+            })
+            .await
+    }
+
     async fn delete_target_group(&self, arn: &str) -> PortResult<()> {
         self.0
             .call("elbv2.DeleteTargetGroup", arn, |s| {

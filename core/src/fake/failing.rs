@@ -182,6 +182,8 @@ pub fn failing_kth(ports: Ports, k: usize, error: PortError) -> (Ports, Arc<Fail
             inner: ports.mysql,
             counter: counter.clone(),
         }),
+        // Reads only: nothing to fail for rollback tests.
+        site: ports.site,
     };
     (ports, counter)
 }
@@ -262,6 +264,9 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
     async fn set_health_check_path(&self, arn: &str, path: &str) -> PortResult<()> {
         self.gate("elbv2.ModifyTargetGroup", arn)?;
         self.inner.set_health_check_path(arn, path).await
+    }
+    async fn describe_target_health(&self, arn: &str) -> PortResult<Vec<(String, String)>> {
+        self.inner.describe_target_health(arn).await
     }
     async fn delete_target_group(&self, arn: &str) -> PortResult<()> {
         self.gate("elbv2.DeleteTargetGroup", arn)?;

@@ -1,4 +1,4 @@
-//! RDS and STS.
+//! RDS, STS and the sites' HTTP probe.
 
 use async_trait::async_trait;
 
@@ -23,6 +23,23 @@ impl StsApi for Port {
     async fn caller_arn(&self) -> PortResult<String> {
         self.0
             .call("sts.GetCallerIdentity", "", |s| Ok(s.caller_arn.clone()))
+            .await
+    }
+}
+
+#[async_trait]
+impl SiteProbe for Port {
+    async fn status(&self, url: &str) -> PortResult<u16> {
+        self.0
+            .call("site.Get", url, |s| {
+                s.sites.get(url).copied().ok_or_else(|| {
+                    PortError::new(
+                        PortErrorKind::Transient,
+                        "NameNotResolved",
+                        format!("GET {url}: the host name does not resolve"),
+                    )
+                })
+            })
             .await
     }
 }

@@ -259,7 +259,8 @@ impl FakeCloud {
             logs: p.clone(),
             rds: p.clone(),
             sts: p.clone(),
-            mysql: p,
+            mysql: p.clone(),
+            site: p,
         }
     }
 
@@ -396,6 +397,8 @@ pub struct FakeState {
     pub rds_instances: BTreeMap<String, (String, u16)>,
     /// The MySQL server.
     pub mysql: FakeMysql,
+    /// Sites that answer: URL → HTTP status; any other does not resolve.
+    pub sites: BTreeMap<String, u16>,
     next_id: u64,
 }
 
@@ -420,6 +423,7 @@ impl Default for FakeState {
             log_groups: BTreeMap::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),
+            sites: BTreeMap::new(),
             next_id: 0,
         }
     }

@@ -38,7 +38,14 @@ impl MysqlConnector for Port {
                         format!("Can't connect to MySQL server on '{host}:{port}' (2003)"),
                     ));
                 }
-                if s.mysql.admin_user.is_empty() || user != s.mysql.admin_user || password != s.mysql.admin_password {
+                let admin =
+                    !s.mysql.admin_user.is_empty() && user == s.mysql.admin_user && password == s.mysql.admin_password;
+                let tenant_user = s
+                    .mysql
+                    .users
+                    .get(user)
+                    .is_some_and(|u| !u.locked && u.password == password);
+                if !admin && !tenant_user {
                     return Err(PortError::new(
                         PortErrorKind::AccessDenied,
                         "ER_ACCESS_DENIED_ERROR",

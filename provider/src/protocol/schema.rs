@@ -37,6 +37,12 @@ impl Attr {
         Attr::new(name, "[\"map\",\"string\"]")
     }
 
+    /// An attribute of any cty type, given as Terraform's JSON type
+    /// notation (e.g. `["list",["object",{"a":"string"}]]`).
+    pub fn of_type(name: &str, cty_json: &str) -> Attr {
+        Attr::new(name, cty_json)
+    }
+
     /// A list of strings.
     pub fn list_of_string(name: &str) -> Attr {
         Attr::new(name, "[\"list\",\"string\"]")

@@ -1,0 +1,149 @@
+//! The site probe of a health report: `GET` a tenant's URL and read the
+//! status line. Deliberately tiny (HTTP/1.1, one request, no redirects, a
+//! short timeout): it answers "does the site respond", nothing more, and
+//! keeps an HTTP client stack out of the crate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::ports::{PortError, PortErrorKind, PortResult, SiteProbe};
+
+/// The real probe, over TLS with the Mozilla root certificates.
+#[derive(Debug, Clone)]
+pub struct HttpsProbe {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for HttpsProbe {
+    fn default() -> Self {
+        HttpsProbe {
+            timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+fn failed(code: &str, message: String) -> PortError {
+    PortError::new(PortErrorKind::Transient, code, message)
+}
+
+/// `(tls, host, port, path)` of an `http(s)://host[:port]/path` URL.
+fn split_url(url: &str) -> Option<(bool, String, u16, String)> {
+    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else {
+        (false, url.strip_prefix("http://")?)
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_owned()),
+        None => (rest, "/".to_owned()),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().ok()?),
+        None => (authority, if tls { 443 } else { 80 }),
+    };
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return None;
+    }
+    Some((tls, host.to_owned(), port, path))
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, host: &str, path: &str) -> std::io::Result<String> {
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: bbws-health\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = vec![0u8; 64];
+    let n = stream.read(&mut head).await?;
+    head.truncate(n);
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+#[async_trait]
+impl SiteProbe for HttpsProbe {
+    async fn status(&self, url: &str) -> PortResult<u16> {
+        let (tls, host, port, path) =
+            split_url(url).ok_or_else(|| failed("InvalidUrl", format!("GET {url}: not an http(s) URL")))?;
+        let work = async {
+            let tcp = TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(|e| failed("ConnectFailed", format!("GET {url}: {e}")))?;
+            let head = if tls {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::aws_lc_rs::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| failed("TlsConfig", e.to_string()))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+                let name = rustls::pki_types::ServerName::try_from(host.clone())
+                    .map_err(|e| failed("InvalidUrl", format!("GET {url}: {e}")))?;
+                let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| failed("TlsFailed", format!("GET {url}: {e}")))?;
+                exchange(stream, &host, &path).await
+            } else {
+                exchange(tcp, &host, &path).await
+            }
+            .map_err(|e| failed("ReadFailed", format!("GET {url}: {e}")))?;
+            // "HTTP/1.1 200 OK"
+            head.split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse::<u16>().ok())
+                .filter(|_| head.starts_with("HTTP/"))
+                .ok_or_else(|| failed("NotHttp", format!("GET {url}: the answer is not HTTP")))
+        };
+        tokio::time::timeout(self.timeout, work).await.unwrap_or_else(|_| {
+            Err(failed(
+                "Timeout",
+                format!("GET {url}: no answer within {}s", self.timeout.as_secs()),
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split() {
+        assert_eq!(
+            split_url("https://acme.wpdev.example.io"),
+            Some((true, "acme.wpdev.example.io".into(), 443, "/".into()))
+        );
+        assert_eq!(
+            split_url("http://127.0.0.1:8080/health"),
+            Some((false, "127.0.0.1".into(), 8080, "/health".into()))
+        );
+        assert_eq!(split_url("ftp://x"), None);
+        assert_eq!(split_url("https://a b/"), None);
+    }
+
+    #[tokio::test]
+    async fn a_local_http_server_answers_with_its_status() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 256];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await;
+            }
+        });
+        let status = HttpsProbe::default().status(&format!("http://{addr}/")).await;
+        assert_eq!(status.expect("answer"), 503);
+        let refused = HttpsProbe::default().status("http://127.0.0.1:1/").await;
+        assert!(refused.is_err());
+    }
+}

@@ -1,0 +1,70 @@
+# The environment's shared platform. `scripts/quickstart.sh` feeds these from
+# the local stack (.bbws/platform.tfvars.json); on AWS, set them to your
+# environment's values (or read them from remote state / data sources).
+
+terraform {
+  required_providers {
+    bbws = { source = "registry.terraform.io/bbws/bbws" }
+  }
+}
+
+variable "environment" { type = string }
+variable "domain" { type = string }
+variable "region" { type = string }
+variable "cluster" { type = string }
+variable "vpc_id" { type = string }
+variable "subnet_ids" { type = list(string) }
+variable "security_group_ids" { type = list(string) }
+variable "listener_arn" { type = string }
+variable "hosted_zone_id" { type = string }
+variable "efs_file_system_id" { type = string }
+variable "db_instance_identifier" { type = string }
+variable "db_host" {
+  type    = string
+  default = null
+}
+variable "db_port" {
+  type    = number
+  default = null
+}
+variable "db_admin_secret_arn" { type = string }
+variable "aws_endpoint" {
+  type        = string
+  default     = null
+  description = "Only for the local emulator; leave null on AWS."
+}
+
+provider "bbws" {
+  environment        = var.environment
+  domain             = var.domain
+  region             = var.region
+  cluster            = var.cluster
+  vpc_id             = var.vpc_id
+  subnet_ids         = var.subnet_ids
+  security_group_ids = var.security_group_ids
+  listener_arn       = var.listener_arn
+  hosted_zone_id     = var.hosted_zone_id
+  efs_file_system_id = var.efs_file_system_id
+
+  database {
+    instance_identifier = var.db_instance_identifier
+    host                = var.db_host
+    port                = var.db_port
+    admin_secret_arn    = var.db_admin_secret_arn
+  }
+
+  endpoints {
+    ecs            = var.aws_endpoint
+    elbv2          = var.aws_endpoint
+    route53        = var.aws_endpoint
+    efs            = var.aws_endpoint
+    secretsmanager = var.aws_endpoint
+    logs           = var.aws_endpoint
+    rds            = var.aws_endpoint
+    sts            = var.aws_endpoint
+  }
+
+  default_tags {
+    tags = { team = "platform" }
+  }
+}

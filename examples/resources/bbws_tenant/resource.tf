@@ -1,0 +1,36 @@
+variable "db_password" {
+  description = "From your vault; never stored in state or plan."
+  type        = string
+  sensitive   = true
+  ephemeral   = true
+  default     = null
+}
+
+variable "db_password_version" {
+  description = "Bump to rotate db_password."
+  type        = number
+  default     = null
+}
+
+# One WordPress tenant: ten AWS and MySQL parts, planned and applied as one.
+resource "bbws_tenant" "acme" {
+  name          = "ACME Corporation"
+  contact_email = "ops@acme.example"
+  tenant_id     = "123456789012"
+  subdomain     = "acme"
+  tier          = "professional"
+  php_version   = "8.3"
+  desired_count = 2
+
+  environment_variables = { WP_DEBUG = "false" }
+  tags                  = { cost-center = "42" }
+
+  # Optional: your own database password (write-only). Bump the version to
+  # rotate it; without it bbws generates one.
+  db_password_wo         = var.db_password
+  db_password_wo_version = var.db_password_version
+}
+
+output "url" {
+  value = bbws_tenant.acme.url
+}
