@@ -152,3 +152,45 @@ fn write_only_password_sets_rotates_and_never_lands_in_state() {
     w.with_vars("destroy", &["-auto-approve"]).ok();
     assert!(!can_log_in(&stack, &user, &second), "user removed");
 }
+
+/// `TF_LOG=trace` of a whole apply (which also turns the provider's own
+/// hclog lines on): the provider's RPC and engine lines are there, and no
+/// password is — neither the user's nor the generated one nor MariaDB's admin.
+#[test]
+fn trace_logs_show_the_provider_and_no_secret() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let password = format!("Logged-{}", &tid[3..]);
+    let w = Workdir::new(&stack, "trace-logs");
+    w.write("main.tf", &config(&w, &tid, Some(&password), Some(1)));
+    let log = w.dir.join("trace.log");
+    let vars = stack.tfvars_path();
+    let run = |args: &[&str]| {
+        let out = w
+            .command(args)
+            .env("TF_LOG", "trace")
+            .env("TF_LOG_PATH", &log)
+            .output()
+            .expect("run terraform");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let v = vars.to_str().expect("utf-8 path");
+    run(&["apply", "-input=false", "-no-color", "-auto-approve", "-var-file", v]);
+    let text = std::fs::read_to_string(&log).expect("trace log");
+    assert!(
+        text.contains("terraform called ApplyResourceChange"),
+        "the provider's own log lines reach Terraform's log"
+    );
+    assert!(text.contains("applying"), "engine lines too");
+    let generated = secret_password(&stack, &tid);
+    assert_eq!(generated, password);
+    let admin = stack.settings["mysql"]["admin_password"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for (what, secret) in [("db_password_wo", &password), ("admin password", &admin)] {
+        assert!(!secret.is_empty());
+        assert!(!text.contains(secret.as_str()), "the {what} is in the TF_LOG=trace log");
+    }
+    run(&["destroy", "-input=false", "-no-color", "-auto-approve", "-var-file", v]);
+}

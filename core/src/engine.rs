@@ -480,6 +480,7 @@ impl Engine {
                 found: c.found.clone(),
             });
         }
+        tracing::info!(tenant = %spec.tenant_id, changes = %plan.changes.iter().filter(|c| c.action != PartAction::NoChange).map(|c| format!("{}: {}", c.part, c.action)).collect::<Vec<_>>().join("; "), "applying");
         let run = Run {
             engine: self,
             spec,
@@ -491,6 +492,7 @@ impl Engine {
         match run.execute().await {
             Ok(()) => {}
             Err(failure) => {
+                tracing::warn!(tenant = %spec.tenant_id, step = %failure.step, part = %failure.part, error = %failure.error, "apply failed; rolling back what this run created");
                 let (rolled_back, rollback_errors) = run.rollback().await;
                 return Err(CoreError::Apply {
                     step: failure.step,

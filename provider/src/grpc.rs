@@ -83,6 +83,10 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::validate_resource_config::Request>,
     ) -> Rpc<tf::validate_resource_config::Response> {
+        tracing::debug!(
+            rpc = "ValidateResourceConfig",
+            "terraform called ValidateResourceConfig"
+        );
         let r = r.get_ref();
         let diagnostics = if r.type_name == tenant::TYPE_NAME {
             self.server.validate_tenant_config(r.config.as_ref())
@@ -123,6 +127,7 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::upgrade_resource_state::Request>,
     ) -> Rpc<tf::upgrade_resource_state::Response> {
+        tracing::debug!(rpc = "UpgradeResourceState", "terraform called UpgradeResourceState");
         let r = r.get_ref();
         let json = r.raw_state.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
         let mut resp = tf::upgrade_resource_state::Response::default();
@@ -161,11 +166,13 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::configure_provider::Request>,
     ) -> Rpc<tf::configure_provider::Response> {
+        tracing::debug!(rpc = "ConfigureProvider", "terraform called ConfigureProvider");
         let diagnostics = self.server.configure(r.get_ref().config.as_ref()).await;
         Ok(Response::new(tf::configure_provider::Response { diagnostics }))
     }
 
     async fn read_resource(&self, r: Request<tf::read_resource::Request>) -> Rpc<tf::read_resource::Response> {
+        tracing::debug!(rpc = "ReadResource", "terraform called ReadResource");
         let r = r.into_inner();
         let (new_state, diagnostics) = self.server.read_tenant(r.current_state.as_ref()).await;
         let new_identity = self.identity_of(new_state.as_ref()).await.or(r.current_identity);
@@ -182,6 +189,7 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::plan_resource_change::Request>,
     ) -> Rpc<tf::plan_resource_change::Response> {
+        tracing::debug!(rpc = "PlanResourceChange", "terraform called PlanResourceChange");
         let mut resp = self.server.plan_tenant(r.get_ref()).await;
         resp.planned_identity = self.identity_of(resp.planned_state.as_ref()).await;
         Ok(Response::new(resp))
@@ -191,6 +199,7 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::apply_resource_change::Request>,
     ) -> Rpc<tf::apply_resource_change::Response> {
+        tracing::debug!(rpc = "ApplyResourceChange", "terraform called ApplyResourceChange");
         let mut resp = self.server.apply_tenant(r.get_ref()).await;
         resp.new_identity = self.identity_of(resp.new_state.as_ref()).await;
         Ok(Response::new(resp))
@@ -200,6 +209,7 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::import_resource_state::Request>,
     ) -> Rpc<tf::import_resource_state::Response> {
+        tracing::debug!(rpc = "ImportResourceState", "terraform called ImportResourceState");
         let r = r.get_ref();
         let mut resp = tf::import_resource_state::Response::default();
         match self.server.import_tenant(&r.id, r.identity.as_ref()).await {
@@ -227,6 +237,7 @@ impl Provider for BbwsProvider {
     }
 
     async fn read_data_source(&self, r: Request<tf::read_data_source::Request>) -> Rpc<tf::read_data_source::Response> {
+        tracing::debug!(rpc = "ReadDataSource", "terraform called ReadDataSource");
         let r = r.get_ref();
         let mut resp = tf::read_data_source::Response::default();
         let result = async {
@@ -247,6 +258,10 @@ impl Provider for BbwsProvider {
         &self,
         r: Request<tf::generate_resource_config::Request>,
     ) -> Rpc<tf::generate_resource_config::Response> {
+        tracing::debug!(
+            rpc = "GenerateResourceConfig",
+            "terraform called GenerateResourceConfig"
+        );
         let r = r.get_ref();
         let mut resp = tf::generate_resource_config::Response::default();
         match crate::protocol::value::decode(r.state.as_ref().unwrap_or(&Default::default())) {
@@ -287,6 +302,7 @@ impl Provider for BbwsProvider {
     type ListResourceStream = BoxStream<tf::list_resource::Event>;
 
     async fn list_resource(&self, r: Request<tf::list_resource::Request>) -> Rpc<Self::ListResourceStream> {
+        tracing::debug!(rpc = "ListResource", "terraform called ListResource");
         let r = r.get_ref();
         let events = async {
             let config = crate::protocol::value::decode(r.config.as_ref().unwrap_or(&Default::default()))

@@ -15,8 +15,10 @@ mod tenant;
 
 use tracing_subscriber::EnvFilter;
 
-/// Logs go to stderr, where Terraform collects them; the level follows
-/// `TF_LOG_PROVIDER` or `TF_LOG` as Terraform users set them.
+/// Logs go to stderr as hclog JSON lines, where Terraform collects them;
+/// the level follows `TF_LOG_PROVIDER` or `TF_LOG` as Terraform users set
+/// them. Nothing logged carries a secret: passwords travel as
+/// `DbPassword`, whose Debug is redacted, and values are never logged.
 fn init_logging() {
     let level = std::env::var("TF_LOG_PROVIDER")
         .or_else(|_| std::env::var("TF_LOG"))
@@ -36,8 +38,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(true)
+        .event_format(protocol::log::HclogJson)
         .try_init();
 }
 
