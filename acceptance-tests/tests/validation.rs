@@ -42,7 +42,7 @@ resource "bbws_tenant" "bad" {{
             "contact_email",
         ] {
             assert!(
-                out.contains(&format!("on main.tf")) && out.contains(attr),
+                out.contains("on main.tf") && out.contains(attr),
                 "{attr} is named:\n{out}"
             );
         }
