@@ -84,6 +84,27 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Changes a tenant's part behind Terraform's back
+    /// (`acceptance-tests/tools/oob.py`: boto3 and the mariadb client).
+    pub fn out_of_band(&self, tenant_id: &str, subdomain: &str, action: &str, arg: Option<&str>) {
+        let python = self.dir.join("venv/bin/python");
+        let script = workspace_root().join("acceptance-tests/tools/oob.py");
+        let out = Command::new(python)
+            .arg(script)
+            .arg(&self.settings_path)
+            .args([tenant_id, subdomain, action])
+            .args(arg)
+            .output()
+            .expect("run oob.py");
+        assert!(
+            out.status.success(),
+            "oob.py {action} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Directory holding the provider binary built next to this test binary.
 pub fn provider_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("BBWS_PROVIDER_DIR") {

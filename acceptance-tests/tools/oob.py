@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Out-of-band changes to one tenant's parts, for the drift tests: what an
+operator with the AWS console or a mysql prompt might do behind Terraform's
+back. Uses boto3 and the `mariadb` client only -- never bbws-core.
+
+usage: oob.py SETTINGS_JSON TENANT_ID SUBDOMAIN ACTION [ARG]
+actions: delete-service delete-task-definition delete-target-group
+         delete-listener-rule delete-dns-record delete-access-point
+         delete-secret delete-log-group delete-database delete-database-user
+         set-desired-count N   set-rule-host HOST   set-log-retention DAYS
+"""
+import json
+import subprocess
+import sys
+
+import boto3
+
+
+def main():
+    settings = json.load(open(sys.argv[1]))
+    tid, sub, action = sys.argv[2], sys.argv[3], sys.argv[4]
+    arg = sys.argv[5] if len(sys.argv) > 5 else None
+    env, domain = settings["environment"], settings["domain"].rstrip(".")
+    fqdn = f"{sub}.{domain}"
+    kw = dict(
+        endpoint_url=settings["endpoint"],
+        region_name=settings["region"],
+        aws_access_key_id=settings.get("aws_access_key_id", "test"),
+        aws_secret_access_key=settings.get("aws_secret_access_key", "test"),
+    )
+    ecs, elb, r53 = boto3.client("ecs", **kw), boto3.client("elbv2", **kw), boto3.client("route53", **kw)
+    efs, sm, logs = boto3.client("efs", **kw), boto3.client("secretsmanager", **kw), boto3.client("logs", **kw)
+    cluster, service = settings["cluster"], f"{env}-{tid}-service"
+
+    def rule_arn():
+        rules = elb.describe_rules(ListenerArn=settings["listener_arn"])["Rules"]
+        for r in rules:
+            for c in r.get("Conditions", []):
+                hosts = c.get("Values") or c.get("HostHeaderConfig", {}).get("Values", [])
+                if c.get("Field") == "host-header" and fqdn in hosts:
+                    return r["RuleArn"]
+        raise SystemExit(f"no listener rule for {fqdn}")
+
+    def sql(statement):
+        m = settings["mysql"]
+        subprocess.run(
+            ["mariadb", "-h", m["host"], "-P", str(m["port"]), "-u", m["admin_user"], f"-p{m['admin_password']}", "-e", statement],
+            check=True,
+        )
+
+    if action == "delete-service":
+        ecs.delete_service(cluster=cluster, service=service, force=True)
+    elif action == "delete-task-definition":
+        for a in ecs.list_task_definitions(familyPrefix=f"{env}-{tid}", status="ACTIVE")["taskDefinitionArns"]:
+            ecs.deregister_task_definition(taskDefinition=a)
+    elif action == "delete-target-group":
+        # ELBv2 refuses to delete a target group a rule forwards to, so an
+        # operator deletes the rule first.
+        elb.delete_rule(RuleArn=rule_arn())
+        arn = elb.describe_target_groups(Names=[f"{env}-{tid}-tg"])["TargetGroups"][0]["TargetGroupArn"]
+        elb.delete_target_group(TargetGroupArn=arn)
+    elif action == "delete-listener-rule":
+        elb.delete_rule(RuleArn=rule_arn())
+    elif action == "delete-dns-record":
+        zone = settings["hosted_zone_id"]
+        for rs in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]:
+            if rs["Name"].rstrip(".") == fqdn:
+                r53.change_resource_record_sets(
+                    HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": rs}]}
+                )
+    elif action == "delete-access-point":
+        for ap in efs.describe_access_points(FileSystemId=settings["efs_file_system_id"])["AccessPoints"]:
+            if {t["Key"]: t["Value"] for t in ap.get("Tags", [])}.get("Name") == f"{env}-{tid}-ap":
+                efs.delete_access_point(AccessPointId=ap["AccessPointId"])
+    elif action == "delete-secret":
+        sm.delete_secret(SecretId=f"{env}-{tid}-db-credentials", ForceDeleteWithoutRecovery=True)
+    elif action == "delete-log-group":
+        logs.delete_log_group(logGroupName=f"/ecs/{env}-{tid}")
+    elif action == "delete-database":
+        sql(f"DROP DATABASE `{tid}_db`")
+    elif action == "delete-database-user":
+        sql(f"DROP USER '{tid}_user'@'%'")
+    elif action == "set-desired-count":
+        ecs.update_service(cluster=cluster, service=service, desiredCount=int(arg))
+    elif action == "set-rule-host":
+        elb.modify_rule(RuleArn=rule_arn(), Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": [arg]}}])
+    elif action == "set-log-retention":
+        logs.put_retention_policy(logGroupName=f"/ecs/{env}-{tid}", retentionInDays=int(arg))
+    else:
+        raise SystemExit(f"unknown action {action}")
+
+
+if __name__ == "__main__":
+    main()
