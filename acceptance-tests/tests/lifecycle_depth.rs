@@ -184,3 +184,40 @@ fn twenty_tenants_in_parallel_and_two_concurrent_applies_get_unique_priorities()
     wx.with_vars("destroy", &["-auto-approve"]).ok();
     wy.with_vars("destroy", &["-auto-approve"]).ok();
 }
+
+/// An interrupted run leaves parts with the bbws tags and no state (here:
+/// the state is lost and the later parts are gone): the next apply adopts
+/// them — same ARNs, no duplicates, no conflict — and creates the rest.
+#[test]
+fn parts_left_by_an_interrupted_run_are_adopted() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let sub = format!("adopt-{}", &tid[6..]);
+    let w = Workdir::new(&stack, "adopt");
+    w.write("main.tf", &format!("{PROVIDER_BLOCK}{}", tenant("t", &tid, &sub, "")));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let before = stack.inspect(&tid, &[&sub]);
+    std::fs::remove_file(w.dir.join("terraform.tfstate")).expect("lose the state");
+    stack.out_of_band(&tid, &sub, "delete-service", None);
+    stack.out_of_band(&tid, &sub, "delete-dns-record", None);
+    stack.out_of_band(&tid, &sub, "delete-listener-rule", None);
+
+    let (_, plan) = w.plan_json(&[]);
+    assert_eq!(actions(&plan, "bbws_tenant.t"), ["create"]);
+    w.apply_plan().ok();
+    let after = stack.inspect(&tid, &[&sub]);
+    assert_eq!(after["secret"]["arn"], before["secret"]["arn"], "secret adopted");
+    assert_eq!(
+        after["target_group"]["arn"], before["target_group"]["arn"],
+        "target group adopted"
+    );
+    assert_eq!(
+        after["access_points"], before["access_points"],
+        "one access point, adopted"
+    );
+    assert_eq!(after["task_definitions"], before["task_definitions"], "no new revision");
+    assert!(!after["service"].is_null(), "{after:#}");
+    assert_eq!(after["listener_rules"].as_array().map(Vec::len), Some(1));
+    assert_eq!(w.with_vars("plan", &["-detailed-exitcode"]).code, 0);
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+}

@@ -8,6 +8,7 @@ actions: delete-service delete-task-definition delete-target-group
          delete-listener-rule delete-dns-record delete-access-point
          delete-secret delete-log-group delete-database delete-database-user
          set-desired-count N   set-rule-host HOST   set-log-retention DAYS
+         create-cname TARGET   delete-cname TARGET   (a record bbws does not own)
 """
 import json
 import subprocess
@@ -86,6 +87,12 @@ def main():
         elb.modify_rule(RuleArn=rule_arn(), Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": [arg]}}])
     elif action == "set-log-retention":
         logs.put_retention_policy(logGroupName=f"/ecs/{env}-{tid}", retentionInDays=int(arg))
+    elif action in ("create-cname", "delete-cname"):
+        change = {
+            "Action": "CREATE" if action == "create-cname" else "DELETE",
+            "ResourceRecordSet": {"Name": fqdn, "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": arg}]},
+        }
+        r53.change_resource_record_sets(HostedZoneId=settings["hosted_zone_id"], ChangeBatch={"Changes": [change]})
     else:
         raise SystemExit(f"unknown action {action}")
 
