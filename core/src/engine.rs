@@ -465,7 +465,25 @@ impl Engine {
 
     /// [`Self::apply`] with inputs that exist at apply time only, such as a
     /// user-supplied database password.
+    /// Every apply that changes something leaves an audit record.
     pub async fn apply_with(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+        inputs: &ApplyInputs,
+    ) -> Result<ObservedTenant, CoreError> {
+        let result = self.converge(spec, observed, plan, inputs).await;
+        if !plan.is_empty() || result.is_err() {
+            let operation = crate::audit::operation_of(spec, observed);
+            let error = result.as_ref().err().map(ToString::to_string);
+            self.audit(operation, &spec.tenant_id, crate::audit::parts_of(plan), error)
+                .await;
+        }
+        result
+    }
+
+    async fn converge(
         &self,
         spec: &TenantSpec,
         observed: &ObservedTenant,
@@ -510,7 +528,21 @@ impl Engine {
 
     /// Destroys the tenant per [`crate::plan_destroy`], in reverse creation
     /// order. Refused when the spec's guards say so.
+    /// Every destroy, refused or not, leaves an audit record.
     pub async fn destroy(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+    ) -> Result<DestroyReport, CoreError> {
+        let result = self.tear_down(spec, observed, plan).await;
+        let error = result.as_ref().err().map(ToString::to_string);
+        self.audit("delete", &spec.tenant_id, crate::audit::parts_of(plan), error)
+            .await;
+        result
+    }
+
+    async fn tear_down(
         &self,
         spec: &TenantSpec,
         observed: &ObservedTenant,

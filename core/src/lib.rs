@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod aws;
 pub mod contract;
 pub mod engine;

@@ -1,0 +1,190 @@
+//! The audit trail (SPEC §4): every create, update, suspend, resume and
+//! delete writes one JSON record to the log group `/bbws/{env}/audit` —
+//! operation, time, operator (the caller's AWS identity), tenant, parts
+//! affected, outcome, error. Writing it never fails the operation itself:
+//! a lost record is logged as a warning instead.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::observed::ObservedTenant;
+use crate::parts::RuleAction;
+use crate::plan::{PartAction, TenantPlan};
+use crate::spec::{TenantSpec, TenantStatus};
+
+/// One audit record, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AuditRecord {
+    /// `create`, `update`, `suspend`, `resume` or `delete`.
+    pub operation: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The caller's ARN (STS `GetCallerIdentity`).
+    pub operator: String,
+    /// The environment.
+    pub environment: String,
+    /// The tenant id.
+    pub tenant: String,
+    /// Parts the operation changed (or meant to), with their action.
+    pub parts: Vec<String>,
+    /// `succeeded` or `failed`.
+    pub outcome: String,
+    /// The error, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What an apply of `plan` does to the tenant, as one word.
+pub fn operation_of(spec: &TenantSpec, observed: &ObservedTenant) -> &'static str {
+    if !observed.exists() {
+        return "create";
+    }
+    let suspended_now = matches!(
+        observed.listener_rule.as_ref().and_then(|r| r.action.as_ref()),
+        Some(RuleAction::FixedResponse { .. })
+    );
+    match (suspended_now, spec.status) {
+        (false, TenantStatus::Suspended) => "suspend",
+        (true, TenantStatus::Active) => "resume",
+        _ => "update",
+    }
+}
+
+/// The changed parts of a plan, e.g. `service: update in place (desired_count)`.
+pub fn parts_of(plan: &TenantPlan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action != PartAction::NoChange)
+        .map(|c| format!("{}: {}", c.part, c.action))
+        .collect()
+}
+
+/// RFC 3339 UTC with microseconds.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).unwrap_or(0) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+impl Engine {
+    /// Writes one audit record; failures to write are logged, not returned.
+    pub async fn audit(&self, operation: &str, tenant_id: &str, parts: Vec<String>, error: Option<String>) {
+        let ports = self.ports();
+        let operator = match ports.sts.caller_arn().await {
+            Ok(arn) => arn,
+            Err(e) => format!("unknown ({})", e.code),
+        };
+        let env = self.platform().environment;
+        let record = AuditRecord {
+            operation: operation.to_owned(),
+            time: rfc3339(SystemTime::now()),
+            operator,
+            environment: env.as_str().to_owned(),
+            tenant: tenant_id.to_owned(),
+            parts,
+            outcome: if error.is_none() { "succeeded" } else { "failed" }.to_owned(),
+            error,
+        };
+        let message = serde_json::to_string(&record).unwrap_or_default();
+        let group = crate::naming::audit_log_group(env);
+        if let Err(e) = ports.logs.append_event(&group, tenant_id, &message).await {
+            tracing::warn!(%group, error = %e, "the audit record could not be written");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn every_operation_leaves_one_record() {
+        use crate::fake::FakeCloud;
+        use crate::spec::TenantInput;
+        use crate::{plan, plan_destroy};
+        use std::sync::Arc;
+
+        let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+        let platform = Arc::new(platform);
+        let engine = Engine::new(platform.clone(), cloud.ports());
+        let mut input = TenantInput {
+            name: "ACME".into(),
+            contact_email: "ops@acme.example".into(),
+            tenant_id: Some("123456789012".into()),
+            retain_data_on_destroy: Some(false),
+            ..TenantInput::default()
+        };
+        let converge = |spec: TenantSpec| {
+            let engine = &engine;
+            async move {
+                let o = engine.observe_one(&spec.tenant_id, &[]).await.expect("observe");
+                engine.apply(&spec, &o, &plan(&spec, &o)).await.expect("apply")
+            }
+        };
+        converge(input.resolve(platform.clone()).expect("valid")).await;
+        // A no-change apply writes nothing.
+        converge(input.resolve(platform.clone()).expect("valid")).await;
+        input.desired_count = Some(3);
+        converge(input.resolve(platform.clone()).expect("valid")).await;
+        input.status = Some("suspended".into());
+        converge(input.resolve(platform.clone()).expect("valid")).await;
+        input.status = Some("active".into());
+        let spec = input.resolve(platform.clone()).expect("valid");
+        let after = converge(spec.clone()).await;
+        engine
+            .destroy(&spec, &after, &plan_destroy(&spec, &after))
+            .await
+            .expect("destroy");
+
+        let state = cloud.state();
+        let group = state.log_groups.get("/bbws/dev/audit").expect("audit log group");
+        let records: Vec<AuditRecord> = group.streams["123456789012"]
+            .iter()
+            .map(|m| serde_json::from_str(m).expect("one JSON record per event"))
+            .collect();
+        let ops: Vec<&str> = records.iter().map(|r| r.operation.as_str()).collect();
+        assert_eq!(ops, ["create", "update", "suspend", "resume", "delete"]);
+        for r in &records {
+            assert_eq!(r.outcome, "succeeded");
+            assert_eq!(r.tenant, "123456789012");
+            assert!(r.operator.starts_with("arn:aws:"), "{}", r.operator);
+            assert!(!r.parts.is_empty());
+        }
+        assert!(
+            records[1].parts.iter().any(|p| p.contains("desired_count")),
+            "{:?}",
+            records[1].parts
+        );
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        let t = UNIX_EPOCH + Duration::from_micros(1_795_000_000_123_456);
+        assert_eq!(rfc3339(t), "2026-11-18T11:06:40.123456Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000000Z"
+        );
+    }
+}
