@@ -1218,6 +1218,10 @@ impl Run<'_> {
             _ => {}
         }
 
+        if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
+            self.wait_for_steady_state().await?;
+        }
+
         // Stage 5: remove what was replaced, now that nothing uses it.
         if let (PartAction::Replace(_), Some(old)) = (self.action(Part::AccessPoint), &self.observed.access_point) {
             ignore_not_found(ports.efs.delete_access_point(&old.id).await).map_err(fail(
@@ -1234,6 +1238,63 @@ impl Run<'_> {
             ))?;
         }
         Ok(())
+    }
+
+    /// Polls the service until it runs the desired tasks. An update that
+    /// does not get there in time is pointed back at the revision it ran
+    /// before; either way the step fails and says so.
+    async fn wait_for_steady_state(&self) -> StepResult<()> {
+        let ports = &self.engine.ports;
+        let p = &self.engine.platform;
+        let name = self.spec.names().service;
+        let want = self.spec.effective_desired_count();
+        let timeout = self.spec.steady_state_timeout;
+        let started = tokio::time::Instant::now();
+        let mut last = None;
+        loop {
+            let now = ports
+                .ecs
+                .describe_services(&p.cluster, std::slice::from_ref(&name))
+                .await
+                .map_err(fail("wait for", Part::Service, "DescribeServices"))?;
+            if let Some(s) = now.into_iter().next() {
+                if s.running_count == want && s.desired_count == want {
+                    return Ok(());
+                }
+                last = Some(s.running_count);
+            }
+            if started.elapsed() >= timeout {
+                break;
+            }
+            tokio::time::sleep(STEADY_STATE_POLL.min(timeout)).await;
+        }
+        let running = last.map_or("no".to_owned(), |n| n.to_string());
+        let mut message = format!(
+            "the service did not reach a steady state within {}s ({running} of {want} tasks running)",
+            timeout.as_secs()
+        );
+        if let Some(previous) = &self.observed.service
+            && !previous.task_definition_arn.is_empty()
+        {
+            ports
+                .ecs
+                .update_service(&p.cluster, &name, &previous.task_definition_arn, previous.desired_count)
+                .await
+                .map_err(fail("roll back", Part::Service, "UpdateService"))?;
+            message.push_str(&format!(
+                "; rolled the service back to {} — fix the image or settings and apply again",
+                previous.task_definition_arn
+            ));
+        }
+        Err(StepFailure {
+            step: "wait for steady state".into(),
+            part: Part::Service,
+            error: CoreError::port(
+                Part::Service,
+                "DescribeServices",
+                PortError::new(PortErrorKind::Other, "ServiceNotStable", message),
+            ),
+        })
     }
 
     /// Creates the service; the rule must forward to the target group while
@@ -1332,6 +1393,9 @@ async fn join5<A, B, C, D, E>(
     let (a, b, c, d, e) = futures::join!(a, b, c, d, e);
     Ok((a?, b?, c?, d?, e?))
 }
+
+/// How often a steady-state wait asks ECS.
+const STEADY_STATE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What exists at apply time only and must never be in a plan or state.
 #[derive(Debug, Default, Clone)]
@@ -1538,6 +1602,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_update_that_does_not_become_stable_is_rolled_back() {
+        let (cloud, platform, engine) = setup();
+        let mut s = spec(platform, "123456789012");
+        let before = converge(&engine, &s).await.expect("apply");
+        let previous = before.service.as_ref().expect("service").task_definition_arn.clone();
+
+        s.wait_for_steady_state = true;
+        s.steady_state_timeout = std::time::Duration::from_millis(300);
+        s.php_version = "8.2".into();
+        cloud.state().tasks_stall = true;
+        let e = converge(&engine, &s).await.expect_err("not stable");
+        let text = e.to_string();
+        assert!(
+            text.contains("steady state") && text.contains("rolled the service back"),
+            "{text}"
+        );
+        assert_eq!(e.code(), Some("ServiceNotStable"));
+        let now = engine
+            .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+            .await
+            .expect("observe");
+        let svc = now.service.as_ref().expect("service");
+        assert_eq!(svc.task_definition_arn, previous, "back on the previous revision");
+
+        // Tasks start again: the same change goes through and waits for them.
+        cloud.state().tasks_stall = false;
+        let after = converge(&engine, &s).await.expect("stable");
+        assert_ne!(after.service.as_ref().expect("service").task_definition_arn, previous);
+        assert!(plan(&s, &after).is_empty());
+    }
+
+    #[tokio::test]
     async fn create_converges_and_destroy_keeps_only_retained_data() {
         let (_cloud, platform, engine) = setup();
         let s = spec(platform, "123456789012");
@@ -1616,7 +1712,16 @@ mod tests {
             let s = spec(platform.clone(), "123456789012");
             match converge(&engine, &s).await {
                 Ok(_) => {
-                    assert!(!counter.fired(), "k={k}: succeeded although a call failed");
+                    // The audit record is best effort: losing it must not
+                    // fail (or undo) the apply it describes.
+                    if let Some(failed) = counter.failed() {
+                        assert_eq!(
+                            failed.op, "logs.PutLogEvents",
+                            "k={k}: succeeded although a call failed"
+                        );
+                        k += 1;
+                        continue;
+                    }
                     assert!(k > 10, "only {k} mutating calls for ten parts?");
                     break;
                 }

@@ -155,6 +155,9 @@ impl ObservedTenant {
             retain_data_on_destroy: Some(settings.retain_data_on_destroy),
             tags,
             db_password_version: settings.db_password_version,
+            // How an apply waits is not a property of the tenant.
+            wait_for_steady_state: None,
+            steady_state_timeout_seconds: None,
         })
     }
 

@@ -225,6 +225,10 @@ pub struct TenantInput {
     /// a change rotates the password. The password itself never is input:
     /// it reaches the engine at apply time only ([`crate::ApplyInputs`]).
     pub db_password_version: Option<i64>,
+    /// Wait after a service change until it runs the desired tasks.
+    pub wait_for_steady_state: Option<bool>,
+    /// How long to wait, in seconds (default 600).
+    pub steady_state_timeout_seconds: Option<i64>,
 }
 
 /// Default WordPress version when none is configured.
@@ -235,6 +239,8 @@ pub const DEFAULT_PHP_VERSION: &str = "8.3";
 pub const DEFAULT_IMAGE: &str = "wordpress";
 /// Default log retention in days.
 pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+/// Default wait for a steady service, in seconds.
+pub const DEFAULT_STEADY_STATE_TIMEOUT_SECONDS: u64 = 600;
 
 /// The desired tenant, fully resolved: every value concrete and valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,6 +285,11 @@ pub struct TenantSpec {
     pub tags: BTreeMap<String, String>,
     /// Version of the user-supplied database password; a change rotates it.
     pub db_password_version: Option<i64>,
+    /// After a service change, wait until it runs the desired tasks; an
+    /// update that does not get there in time is rolled back.
+    pub wait_for_steady_state: bool,
+    /// How long to wait for a steady state.
+    pub steady_state_timeout: std::time::Duration,
 }
 
 impl TenantInput {
@@ -347,6 +358,12 @@ impl TenantInput {
             retain_data_on_destroy: self.retain_data_on_destroy.unwrap_or(true),
             tags: self.tags.clone(),
             db_password_version: self.db_password_version,
+            wait_for_steady_state: self.wait_for_steady_state.unwrap_or(false),
+            steady_state_timeout: std::time::Duration::from_secs(
+                self.steady_state_timeout_seconds
+                    .and_then(|s| u64::try_from(s).ok())
+                    .unwrap_or(DEFAULT_STEADY_STATE_TIMEOUT_SECONDS),
+            ),
             platform,
         })
     }

@@ -280,6 +280,15 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             ),
         ));
     }
+    if let Some(s) = input.steady_state_timeout_seconds
+        && !(1..=3600).contains(&s)
+    {
+        v.push(Violation::new(
+            &["steady_state_timeout_seconds"],
+            "range",
+            format!("steady_state_timeout_seconds = {s} must be between 1 and 3600"),
+        ));
+    }
     for key in input.environment_variables.keys() {
         if !is_env_var_name(key) {
             v.push(Violation::new(

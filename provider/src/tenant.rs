@@ -14,7 +14,9 @@ use crate::protocol::value::Value;
 /// Resource type name.
 pub const TYPE_NAME: &str = "bbws_tenant";
 /// Schema version of the resource state.
-/// 1 added `db_password_wo` and `db_password_wo_version`.
+/// 1 added `db_password_wo`, `db_password_wo_version`, `wait_for_steady_state`
+/// and `steady_state_timeout_seconds`. Added optional attributes need no new
+/// version: [`upgrade_state`] fills in null for any attribute a state lacks.
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// The value of a converged part in the `parts` map.
@@ -44,6 +46,8 @@ pub fn schema() -> Schema {
         .attr(Attr::bool("retain_data_on_destroy").optional().computed().description("Keep the database, the user (locked) and the EFS files when the tenant is destroyed (default true)."))
         .attr(Attr::string("db_password_wo").optional().sensitive().write_only().description("Write-only: the database user's password, set in MySQL and in the secret. Never stored in state or plan. Requires `db_password_wo_version`; change the version to rotate. When omitted, bbws generates a password from the OS CSPRNG. 8–128 printable characters."))
         .attr(Attr::number("db_password_wo_version").optional().description("Version of `db_password_wo`. Changing it rotates the password (in MySQL and in the secret) and restarts the tenant's tasks so they read it. Without `db_password_wo`, a change rotates to a newly generated password."))
+        .attr(Attr::bool("wait_for_steady_state").optional().description("After a change to the service, wait until it runs the desired number of tasks. An update that does not get there within `steady_state_timeout_seconds` is rolled back to the task definition revision it ran before, and the apply fails saying so; a create that does not is removed again. Default false."))
+        .attr(Attr::number("steady_state_timeout_seconds").optional().description("How long `wait_for_steady_state` waits, 1–3600 seconds (default 600)."))
         .attr(Attr::map_of_string("tags").optional().description("Tags for every AWS part, on top of the provider's `default_tags` and bbws's ownership tags."))
         .attr(Attr::string("fqdn").computed().description("`{subdomain}.{domain}`."))
         .attr(Attr::string("url").computed().description("`https://{fqdn}`."))
@@ -82,7 +86,7 @@ pub fn upgrade_state(version: i64, old: &Value) -> Result<Value, String> {
         return Err("the schema has no attributes".into());
     };
     for (k, v) in upgraded.iter_mut() {
-        // Version 0 had no write-only password; nothing to carry over.
+        // Attributes newer than the state are null (unset) in it.
         *v = old.get(k).clone();
     }
     Ok(Value::Map(upgraded))
@@ -149,6 +153,8 @@ pub fn input_from(v: &Value) -> TenantInput {
         retain_data_on_destroy: v.get("retain_data_on_destroy").as_bool(),
         tags: map("tags"),
         db_password_version: n("db_password_wo_version"),
+        wait_for_steady_state: v.get("wait_for_steady_state").as_bool(),
+        steady_state_timeout_seconds: n("steady_state_timeout_seconds"),
     }
 }
 
@@ -186,6 +192,8 @@ pub fn value_from_input(i: &TenantInput) -> Value {
         ("tags", map(&i.tags)),
         ("db_password_wo", Value::Null),
         ("db_password_wo_version", n(i.db_password_version)),
+        ("wait_for_steady_state", b(i.wait_for_steady_state)),
+        ("steady_state_timeout_seconds", n(i.steady_state_timeout_seconds)),
     ])
 }
 
@@ -220,7 +228,7 @@ pub fn identity(environment: &str, tenant_id: &str) -> magma_protocol::tfplugin6
 
 /// The user-settable attributes whose unknown value means the plan cannot
 /// be computed yet.
-const INPUTS: [&str; 19] = [
+const INPUTS: [&str; 21] = [
     "name",
     "contact_email",
     "tenant_id",
@@ -240,6 +248,8 @@ const INPUTS: [&str; 19] = [
     "retain_data_on_destroy",
     "tags",
     "db_password_wo_version",
+    "wait_for_steady_state",
+    "steady_state_timeout_seconds",
 ];
 
 /// Whether any input is not known yet (e.g. from another resource).
@@ -317,6 +327,11 @@ pub fn state_value(
         // Write-only: never in plan or state.
         ("db_password_wo", Value::Null),
         ("db_password_wo_version", config.get("db_password_wo_version").clone()),
+        ("wait_for_steady_state", config.get("wait_for_steady_state").clone()),
+        (
+            "steady_state_timeout_seconds",
+            config.get("steady_state_timeout_seconds").clone(),
+        ),
         ("fqdn", Value::String(outputs.fqdn.clone())),
         ("url", Value::String(outputs.url.clone())),
         ("service_arn", out(&outputs.service_arn, known.service_arn)),
@@ -406,7 +421,13 @@ pub fn unknown_plan(config: &Value) -> Value {
         if v.is_null()
             && !matches!(
                 k.as_str(),
-                "environment_variables" | "tags" | "confirm_destroy" | "db_password_wo" | "db_password_wo_version"
+                "environment_variables"
+                    | "tags"
+                    | "confirm_destroy"
+                    | "db_password_wo"
+                    | "db_password_wo_version"
+                    | "wait_for_steady_state"
+                    | "steady_state_timeout_seconds"
             )
         {
             *v = Value::Unknown;

@@ -189,7 +189,7 @@ impl EcsApi for Port {
                     name: spec.name.clone(),
                     task_definition_arn: spec.task_definition_arn.clone(),
                     desired_count: spec.desired_count,
-                    running_count: spec.desired_count,
+                    running_count: if s.tasks_stall { 0 } else { spec.desired_count },
                     redeployments: 0,
                     status: ACTIVE.into(),
                     subnet_ids: spec.subnet_ids.clone(),
@@ -215,6 +215,7 @@ impl EcsApi for Port {
     ) -> PortResult<ObservedService> {
         self.0
             .call("ecs.UpdateService", name, |s| {
+                let s_stall = s.tasks_stall;
                 let current = s.live_service_mut(cluster, name)?.task_definition_arn.clone();
                 // ECS refuses to move a service to an INACTIVE revision, but
                 // one already running an INACTIVE revision may still scale.
@@ -227,7 +228,8 @@ impl EcsApi for Port {
                     svc.task_definition_arn = task_definition_arn.to_owned();
                 }
                 svc.desired_count = desired_count;
-                svc.running_count = desired_count;
+                // Stalled: the new deployment's tasks never start.
+                svc.running_count = if s_stall && moving { 0 } else { desired_count };
                 Ok(svc.observe(cluster))
             })
             .await

@@ -399,6 +399,9 @@ pub struct FakeState {
     pub mysql: FakeMysql,
     /// Sites that answer: URL → HTTP status; any other does not resolve.
     pub sites: BTreeMap<String, u16>,
+    /// When set, services keep their running count on create and update,
+    /// as when new tasks fail to start.
+    pub tasks_stall: bool,
     next_id: u64,
 }
 
@@ -424,6 +427,7 @@ impl Default for FakeState {
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),
             sites: BTreeMap::new(),
+            tasks_stall: false,
             next_id: 0,
         }
     }
