@@ -738,6 +738,16 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         &found,
     )?;
     c.eq("describe_target_groups after create", "target group", &tg, &found[0])?;
+    let health = c.ok(
+        "describe_target_health (no service)",
+        api.describe_target_health(&tg.arn).await,
+    )?;
+    c.eq(
+        "describe_target_health (no service)",
+        "no registered targets",
+        &Vec::<(String, String)>::new(),
+        &health,
+    )?;
 
     c.ok(
         "set_health_check_path",
