@@ -81,6 +81,20 @@ impl ObservedTenant {
         Part::ALL.iter().any(|p| self.has(*p))
     }
 
+    /// Whether the tenant was fully created (its service runs behind its
+    /// rule, and its secret holds bbws's settings) — unlike the partial
+    /// tenant an interrupted create leaves.
+    pub fn is_complete_elsewhere(&self) -> bool {
+        self.service.is_some()
+            && self.listener_rule.is_some()
+            && self
+                .secret
+                .as_ref()
+                .and_then(|s| s.description.as_deref())
+                .and_then(TenantSettings::from_description)
+                .is_some()
+    }
+
     /// Whether any AWS part (not counting data kept in MySQL) exists.
     pub fn any_aws_part(&self) -> bool {
         Part::ALL

@@ -493,6 +493,21 @@ impl BbwsServer {
                 })
                 .collect());
         }
+        // A whole tenant that exists but is not in this state was made
+        // elsewhere (another state, a console, a lost state file): taking it
+        // over silently would let two states fight over it. An interrupted
+        // run leaves a partial tenant (no service yet), which is adopted.
+        if prior.is_null() && replaced.is_none() && observed.is_complete_elsewhere() {
+            return Err(vec![error(
+                format!("Tenant {} already exists", spec.tenant_id),
+                format!(
+                    "Tenant {tid} exists in environment {env} with all its parts, but not in this Terraform state: it was created by another configuration or its state was lost. Import it instead of creating it:\n\n  terraform import <resource address> {tid}\n\nor add an import block (id = \"{tid}\", or identity = {{ environment = \"{env}\", tenant_id = \"{tid}\" }}) and plan again. To create a new tenant, choose another tenant_id.",
+                    tid = spec.tenant_id,
+                    env = c.platform.environment,
+                ),
+                Some(&["tenant_id".to_owned()]),
+            )]);
+        }
         let planned_outputs = plan.planned_outputs(&spec, &observed).outputs;
         let mut replace = Vec::new();
         if !prior.is_null() {
