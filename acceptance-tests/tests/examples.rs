@@ -181,3 +181,73 @@ fn registry_examples_apply_read_list_and_import() {
     w.with_vars("destroy", &["-auto-approve"]).ok();
     assert!(stack.inspect(&tid, &[&sub])["service"].is_null());
 }
+
+/// Copies `examples/{rel}` (files and subdirectories) into `dir`, with
+/// `replace` applied to every text file.
+fn copy_tree(rel: &str, dir: &std::path::Path, replace: &dyn Fn(String) -> String) {
+    let src = workspace_root().join("examples").join(rel);
+    for entry in std::fs::read_dir(&src).expect("example dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("file name").to_owned();
+        if path.is_dir() {
+            std::fs::create_dir_all(dir.join(&name)).expect("mkdir");
+            copy_tree(&format!("{rel}/{}", name.to_string_lossy()), &dir.join(&name), replace);
+        } else {
+            let text = std::fs::read_to_string(&path).expect("read example");
+            std::fs::write(dir.join(&name), replace(text)).expect("write");
+        }
+    }
+}
+
+/// The tenant-fleet module through examples/fleet: tenants from a map and
+/// from a YAML file, tier defaults, a suspended one; then clean re-plan.
+#[test]
+fn fleet_module_applies_tenants_from_a_map_and_yaml() {
+    let stack = Stack::load();
+    let ids: Vec<String> = (0..3).map(|_| random_tenant_id()).collect();
+    let w = Workdir::new(&stack, "fleet");
+    let module = workspace_root().join("examples/modules/tenant-fleet");
+    let suffix = &ids[0][6..];
+    copy_tree("fleet", &w.dir, &|t: String| {
+        t.replace("123456789012", &ids[0])
+            .replace("123456789013", &ids[1])
+            .replace("123456789014", &ids[2])
+            .replace(
+                "\"../modules/tenant-fleet\"",
+                &format!("{:?}", module.display().to_string()),
+            )
+            .replace("= \"acme\"", &format!("= \"acme-{suffix}\""))
+            .replace("subdomain: globex", &format!("subdomain: globex-{suffix}"))
+            .replace("subdomain: initech", &format!("subdomain: initech-{suffix}"))
+    });
+    // Modules need an init; the dev_overrides provider needs no download.
+    w.tf(&["init", "-input=false", "-no-color"]).ok();
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let out: serde_json::Value = serde_json::from_str(&w.tf(&["output", "-json"]).ok().stdout).expect("outputs");
+    let urls = out["urls"]["value"].as_object().expect("urls");
+    assert_eq!(urls.len(), 3, "{out:#}");
+    assert_eq!(
+        urls["initech"],
+        format!("https://initech-{suffix}.{}", stack.get("domain"))
+    );
+    let initech = stack.inspect(&ids[2], &[&format!("initech-{suffix}")]);
+    assert_eq!(initech["service"]["desired_count"], 0, "suspended: {initech:#}");
+    assert_eq!(initech["listener_rules"][0]["actions"][0], "fixed-response");
+    assert_eq!(initech["log_group"]["retention"], 90, "enterprise tier");
+    let acme = stack.inspect(&ids[0], &[&format!("acme-{suffix}")]);
+    assert_eq!(acme["service"]["desired_count"], 2, "professional tier");
+    assert_eq!(acme["service"]["tags"]["fleet-key"], "acme");
+    assert_eq!(w.with_vars("plan", &["-detailed-exitcode"]).code, 0);
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+    assert!(stack.inspect(&ids[1], &[])["service"].is_null());
+}
+
+/// The module's own `terraform test` (mock_provider, no AWS) passes.
+#[test]
+fn fleet_module_terraform_test_passes_with_a_mocked_provider() {
+    let stack = Stack::load();
+    let w = Workdir::new(&stack, "fleet-test");
+    copy_tree("modules/tenant-fleet", &w.dir, &|t: String| t);
+    let run = w.tf(&["test", "-no-color"]).ok();
+    assert!(run.stdout.contains("2 passed, 0 failed"), "{}", run.stdout);
+}
