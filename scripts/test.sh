@@ -17,6 +17,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -q -- -D warnings
 
+step "cargo doc bbws-core (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p bbws-core --no-deps -q
+
 step "unit tests (core, provider: no servers needed)"
 cargo test -p bbws-core -p terraform-provider-bbws --lib --bins
 
@@ -24,5 +27,5 @@ step "local stack (moto, MariaDB, terraform)"
 bash acceptance-tests/stack/stack.sh up
 
 step "integration and acceptance tests (real terraform, provider, moto, MariaDB)"
-cargo build -p terraform-provider-bbws
+cargo build -p terraform-provider-bbws -p tenantctl
 cargo test --workspace -- --test-threads=2

@@ -1,0 +1,440 @@
+//! `tenantctl`: bbws tenants from the command line, with nothing but
+//! `bbws-core` — the engine the Terraform provider also uses. An example of
+//! embedding the library: list an environment's tenants, show one (parts,
+//! status, health), plan and apply a tenant described in YAML, destroy one.
+//!
+//! ```text
+//! tenantctl --platform .bbws/settings.json list
+//! tenantctl --platform .bbws/settings.json show 123456789012 --json
+//! tenantctl --platform .bbws/settings.json plan -f tenant.yaml
+//! tenantctl --platform .bbws/settings.json apply -f tenant.yaml
+//! tenantctl --platform .bbws/settings.json destroy 123456789012
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bbws_core::aws::{self, AwsSettings};
+use bbws_core::engine::observe_and_plan;
+use bbws_core::health::TenantHealth;
+use bbws_core::{DatabaseSettings, Engine, ObservedTenant, Part, Platform, TenantInput};
+use clap::{Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "bbws tenants from the command line, on bbws-core")]
+struct Cli {
+    /// The platform: a JSON or YAML file with the provider's settings
+    /// (the local stack writes one to .bbws/settings.json).
+    #[arg(long, global = true, default_value = ".bbws/settings.json")]
+    platform: PathBuf,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every tenant of the environment, with its status.
+    List,
+    /// One tenant: parts, status, health.
+    Show {
+        /// The 12-digit tenant id.
+        tenant_id: String,
+    },
+    /// What `apply` would change.
+    Plan {
+        /// The tenant, as YAML (the bbws_tenant attributes).
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// Converges the tenant to the file.
+    Apply {
+        /// The tenant, as YAML (the bbws_tenant attributes).
+        #[arg(short, long)]
+        file: PathBuf,
+    },
+    /// Destroys a tenant (its guards apply).
+    Destroy {
+        /// The 12-digit tenant id.
+        tenant_id: String,
+    },
+}
+
+/// The platform file: the provider block's settings.
+#[derive(Deserialize)]
+struct PlatformFile {
+    environment: String,
+    domain: String,
+    region: Option<String>,
+    endpoint: Option<String>,
+    cluster: String,
+    vpc_id: String,
+    subnet_ids: Vec<String>,
+    security_group_ids: Vec<String>,
+    listener_arn: String,
+    hosted_zone_id: String,
+    efs_file_system_id: String,
+    database: DatabaseFile,
+    #[serde(default)]
+    default_tags: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct DatabaseFile {
+    instance_identifier: String,
+    host: Option<String>,
+    port: Option<u16>,
+    admin_secret_arn: String,
+}
+
+/// A tenant file: the `bbws_tenant` attributes.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TenantFile {
+    name: String,
+    contact_email: String,
+    tenant_id: String,
+    subdomain: Option<String>,
+    tier: Option<String>,
+    wordpress_version: Option<String>,
+    php_version: Option<String>,
+    image: Option<String>,
+    cpu: Option<i64>,
+    memory: Option<i64>,
+    desired_count: Option<i64>,
+    status: Option<String>,
+    #[serde(default)]
+    environment_variables: BTreeMap<String, String>,
+    log_retention_days: Option<i64>,
+    deletion_protection: Option<bool>,
+    confirm_destroy: Option<String>,
+    retain_data_on_destroy: Option<bool>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+impl From<TenantFile> for TenantInput {
+    fn from(f: TenantFile) -> Self {
+        TenantInput {
+            name: f.name,
+            contact_email: f.contact_email,
+            tenant_id: Some(f.tenant_id),
+            subdomain: f.subdomain,
+            tier: f.tier,
+            wordpress_version: f.wordpress_version,
+            php_version: f.php_version,
+            image: f.image,
+            cpu: f.cpu,
+            memory: f.memory,
+            desired_count: f.desired_count,
+            status: f.status,
+            environment_variables: f.environment_variables,
+            log_retention_days: f.log_retention_days,
+            deletion_protection: f.deletion_protection,
+            confirm_destroy: f.confirm_destroy,
+            retain_data_on_destroy: f.retain_data_on_destroy,
+            tags: f.tags,
+            ..TenantInput::default()
+        }
+    }
+}
+
+type Failure = String;
+
+fn read_yaml<T: for<'de> Deserialize<'de>>(path: &PathBuf) -> Result<T, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // YAML is a superset of JSON: one parser for both.
+    serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+async fn engine(path: &PathBuf) -> Result<Engine, Failure> {
+    let f: PlatformFile = read_yaml(path)?;
+    let environment = f
+        .environment
+        .parse()
+        .map_err(|e| format!("{}: environment: {e}", path.display()))?;
+    let platform = Platform {
+        environment,
+        domain: f.domain,
+        region: f.region.clone().unwrap_or_default(),
+        cluster: f.cluster,
+        vpc_id: f.vpc_id,
+        subnet_ids: f.subnet_ids,
+        security_group_ids: f.security_group_ids,
+        listener_arn: f.listener_arn,
+        hosted_zone_id: f.hosted_zone_id,
+        efs_file_system_id: f.efs_file_system_id,
+        database: DatabaseSettings {
+            instance_identifier: f.database.instance_identifier,
+            host: f.database.host,
+            port: f.database.port,
+            admin_secret_arn: f.database.admin_secret_arn,
+        },
+        default_tags: f.default_tags,
+        ..Platform::default()
+    };
+    let endpoints = f
+        .endpoint
+        .map(|e| {
+            aws::ENDPOINT_KEYS
+                .iter()
+                .map(|k| ((*k).to_owned(), e.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let settings = AwsSettings {
+        region: f.region,
+        endpoints,
+        ..AwsSettings::default()
+    };
+    Ok(Engine::new(Arc::new(platform), aws::connect(&settings).await))
+}
+
+/// A spinner on stderr for long operations; silent with `--json` or when
+/// stderr is not a terminal.
+fn spinner(json: bool, message: String) -> indicatif::ProgressBar {
+    if json {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn status_of(o: &ObservedTenant) -> &'static str {
+    if Part::ALL.iter().any(|p| !o.has(*p)) {
+        "incomplete"
+    } else if matches!(
+        o.listener_rule.as_ref().and_then(|r| r.action.as_ref()),
+        Some(bbws_core::parts::RuleAction::FixedResponse { .. })
+    ) {
+        "suspended"
+    } else {
+        "active"
+    }
+}
+
+fn parts_json(o: &ObservedTenant) -> serde_json::Value {
+    Part::ALL
+        .iter()
+        .map(|p| {
+            (
+                p.as_str().to_owned(),
+                json!(if o.has(*p) { "present" } else { "missing" }),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+#[derive(Serialize)]
+struct HealthView {
+    running_count: u32,
+    desired_count: u32,
+    healthy_targets: usize,
+    database_reachable: bool,
+    database_error: Option<String>,
+    http_status: Option<u16>,
+    http_error: Option<String>,
+    healthy: bool,
+}
+
+impl From<&TenantHealth> for HealthView {
+    fn from(h: &TenantHealth) -> Self {
+        HealthView {
+            running_count: h.running_count,
+            desired_count: h.desired_count,
+            healthy_targets: h.healthy_targets(),
+            database_reachable: h.database_reachable,
+            database_error: h.database_error.clone(),
+            http_status: h.http_status,
+            http_error: h.http_error.clone(),
+            healthy: h.is_healthy(),
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let engine = engine(&cli.platform).await?;
+    let domain = engine.platform().domain.clone();
+    match cli.command {
+        Command::List => {
+            let bar = spinner(cli.json, "listing tenants".into());
+            let ids = engine.discover().await.map_err(|e| e.to_string())?;
+            let keys: Vec<_> = ids
+                .iter()
+                .map(|id| bbws_core::TenantKey {
+                    tenant_id: id.clone(),
+                    subdomains: Vec::new(),
+                })
+                .collect();
+            let all = engine.observe(&keys).await.map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
+            let rows: Vec<_> = all
+                .iter()
+                .map(|o| {
+                    json!({
+                        "tenant_id": o.tenant_id,
+                        "name": o.recovered_input(engine.platform()).map(|i| i.name),
+                        "subdomain": o.routed_subdomain(&domain),
+                        "status": status_of(o),
+                    })
+                })
+                .collect();
+            if cli.json {
+                println!("{}", json!(rows));
+            } else {
+                println!("{:<14} {:<12} {:<24} NAME", "TENANT", "STATUS", "SUBDOMAIN");
+                for r in rows {
+                    println!(
+                        "{:<14} {:<12} {:<24} {}",
+                        r["tenant_id"].as_str().unwrap_or_default(),
+                        r["status"].as_str().unwrap_or_default(),
+                        r["subdomain"].as_str().unwrap_or("-"),
+                        r["name"].as_str().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        Command::Show { tenant_id } => {
+            let bar = spinner(cli.json, format!("reading tenant {tenant_id}"));
+            let first = engine.observe_one(&tenant_id, &[]).await.map_err(|e| e.to_string())?;
+            let subs: Vec<String> = first.routed_subdomain(&domain).into_iter().collect();
+            let o = engine.observe_one(&tenant_id, &subs).await.map_err(|e| e.to_string())?;
+            if !o.exists() {
+                return Err(format!("tenant {tenant_id} does not exist in this environment"));
+            }
+            let sub = o.routed_subdomain(&domain).unwrap_or_else(|| tenant_id.clone());
+            let url = format!("https://{sub}.{domain}");
+            let health = engine.health(&o, &url).await;
+            bar.finish_and_clear();
+            let view = json!({
+                "tenant_id": tenant_id,
+                "name": o.recovered_input(engine.platform()).map(|i| i.name),
+                "url": url,
+                "status": status_of(&o),
+                "parts": parts_json(&o),
+                "health": HealthView::from(&health),
+            });
+            if cli.json {
+                println!("{view}");
+            } else {
+                println!("tenant  {tenant_id} ({})", view["name"].as_str().unwrap_or("-"));
+                println!("url     {url}\nstatus  {}", view["status"].as_str().unwrap_or_default());
+                for p in Part::ALL {
+                    println!("  {:<16} {}", p.as_str(), if o.has(p) { "present" } else { "MISSING" });
+                }
+                println!(
+                    "health  {}/{} tasks, {} healthy targets, database {}, site {}",
+                    health.running_count,
+                    health.desired_count,
+                    health.healthy_targets(),
+                    if health.database_reachable {
+                        "reachable"
+                    } else {
+                        "UNREACHABLE"
+                    },
+                    health
+                        .http_status
+                        .map_or_else(|| health.http_error.clone().unwrap_or_default(), |s| s.to_string())
+                );
+            }
+        }
+        Command::Plan { file } => {
+            let input: TenantInput = read_yaml::<TenantFile>(&file)?.into();
+            let spec = input
+                .resolve(engine.platform().clone())
+                .map_err(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+            let (_, plan) = observe_and_plan(&engine, &spec, &[]).await.map_err(|e| e.to_string())?;
+            if cli.json {
+                let changes: Vec<_> = plan
+                    .changes
+                    .iter()
+                    .map(|c| json!({"part": c.part.as_str(), "action": c.action.to_string()}))
+                    .collect();
+                println!(
+                    "{}",
+                    json!({"tenant_id": spec.tenant_id, "changes": changes, "empty": plan.is_empty()})
+                );
+            } else {
+                println!("{plan}");
+            }
+        }
+        Command::Apply { file } => {
+            let input: TenantInput = read_yaml::<TenantFile>(&file)?.into();
+            let spec = input
+                .resolve(engine.platform().clone())
+                .map_err(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+            let bar = spinner(cli.json, format!("applying tenant {}", spec.tenant_id));
+            let (observed, plan) = observe_and_plan(&engine, &spec, &[]).await.map_err(|e| e.to_string())?;
+            let after = engine.apply(&spec, &observed, &plan).await.map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
+            let out = after.outputs(&spec.names());
+            let view = json!({
+                "tenant_id": spec.tenant_id,
+                "url": out.url,
+                "changed": !plan.is_empty(),
+                "status": status_of(&after),
+                "service_arn": out.service_arn,
+            });
+            if cli.json {
+                println!("{view}");
+            } else if plan.is_empty() {
+                println!("tenant {} is up to date: {}", spec.tenant_id, out.url);
+            } else {
+                println!("{plan}\napplied: {}", out.url);
+            }
+        }
+        Command::Destroy { tenant_id } => {
+            let bar = spinner(cli.json, format!("destroying tenant {tenant_id}"));
+            let first = engine.observe_one(&tenant_id, &[]).await.map_err(|e| e.to_string())?;
+            let input = first
+                .recovered_input(engine.platform())
+                .ok_or_else(|| format!("tenant {tenant_id} has no settings secret; nothing bbws made to destroy"))?;
+            let spec = input
+                .resolve(engine.platform().clone())
+                .map_err(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+            let observed = engine
+                .observe_one(&tenant_id, std::slice::from_ref(&spec.subdomain))
+                .await
+                .map_err(|e| e.to_string())?;
+            let plan = bbws_core::plan_destroy(&spec, &observed);
+            let report = engine
+                .destroy(&spec, &observed, &plan)
+                .await
+                .map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
+            let deleted: Vec<&str> = report.deleted.iter().map(|p| p.as_str()).collect();
+            if cli.json {
+                println!(
+                    "{}",
+                    json!({"tenant_id": tenant_id, "deleted": deleted, "retained": report.retained})
+                );
+            } else {
+                println!("destroyed {tenant_id}: {}", deleted.join(", "));
+                for r in report.retained {
+                    println!("kept: {r}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tenantctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
