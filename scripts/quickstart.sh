@@ -35,7 +35,7 @@ The tenant is up: $url
 Next steps:
   source .bbws/env.sh && cd examples/quickstart
   terraform state show bbws_tenant.acme       # every part's id and ARN
-  cargo run -q -p tenantctl -- show 123456789012   # parts, status, health (bbws-core, no Terraform)
+  cargo run -q -p tenantctl -- --platform ../../.bbws/settings.json show 123456789012   # bbws-core, no Terraform
   # edit main.tf (desired_count = 3, status = "suspended", ...) and re-run:
   bash scripts/quickstart.sh
   bash scripts/quickstart.sh destroy          # remove the tenant (data kept: retain_data_on_destroy)
