@@ -85,6 +85,54 @@ impl Stack {
 }
 
 impl Stack {
+    /// The stack's platform, for tests that drive `bbws-core` directly.
+    pub fn platform(&self) -> bbws_core::Platform {
+        let s = &self.settings;
+        let list = |k: &str| {
+            s[k].as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        let db = &s["database"];
+        bbws_core::Platform {
+            environment: bbws_core::Environment::Dev,
+            domain: self.get("domain"),
+            region: self.get("region"),
+            cluster: self.get("cluster"),
+            vpc_id: self.get("vpc_id"),
+            subnet_ids: list("subnet_ids"),
+            security_group_ids: list("security_group_ids"),
+            listener_arn: self.get("listener_arn"),
+            hosted_zone_id: self.get("hosted_zone_id"),
+            efs_file_system_id: self.get("efs_file_system_id"),
+            execution_role_arn: None,
+            task_role_arn: None,
+            database: bbws_core::DatabaseSettings {
+                instance_identifier: db["instance_identifier"].as_str().unwrap_or_default().to_owned(),
+                host: db["host"].as_str().map(str::to_owned),
+                port: db["port"].as_u64().and_then(|p| u16::try_from(p).ok()),
+                admin_secret_arn: db["admin_secret_arn"].as_str().unwrap_or_default().to_owned(),
+            },
+            default_tags: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The real ports on the emulator (credentials must be in the
+    /// environment: the SDK reads them from there).
+    pub async fn ports(&self) -> bbws_core::ports::Ports {
+        let endpoint = self.get("endpoint");
+        let endpoints = bbws_core::aws::ENDPOINT_KEYS
+            .iter()
+            .map(|s| ((*s).to_owned(), endpoint.clone()))
+            .collect();
+        bbws_core::aws::connect(&bbws_core::aws::AwsSettings {
+            region: Some(self.get("region")),
+            profile: None,
+            endpoints,
+        })
+        .await
+    }
+
     /// Changes a tenant's part behind Terraform's back
     /// (`acceptance-tests/tools/oob.py`: boto3 and the mariadb client).
     pub fn out_of_band(&self, tenant_id: &str, subdomain: &str, action: &str, arg: Option<&str>) {

@@ -32,6 +32,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod batch;
 pub mod contract;
 pub mod engine;
 pub mod error;

@@ -7,7 +7,7 @@ use crate::spec::Environment;
 
 /// Which tenant to observe: its id and every subdomain it may have used
 /// (desired and previous), so that a renamed tenant's old DNS record is found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TenantKey {
     /// 12-digit id.
     pub tenant_id: String,

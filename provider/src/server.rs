@@ -17,6 +17,9 @@ use crate::tenant::{self, KnownOutputs};
 pub(crate) struct Configured {
     pub(crate) platform: Arc<Platform>,
     pub(crate) engine: Arc<Engine>,
+    /// Terraform refreshes resources in parallel: their reads share
+    /// batched AWS calls.
+    pub(crate) observer: Arc<bbws_core::batch::BatchedObserver>,
 }
 
 /// The provider's state across RPCs.
@@ -218,7 +221,15 @@ impl BbwsServer {
         let ports = aws::connect(&settings).await;
         let platform = Arc::new(platform);
         let engine = Arc::new(Engine::new(platform.clone(), ports));
-        *self.configured.write().await = Some(Arc::new(Configured { platform, engine }));
+        let observer = Arc::new(bbws_core::batch::BatchedObserver::new(
+            engine.clone(),
+            bbws_core::batch::BatchedObserver::DEFAULT_WINDOW,
+        ));
+        *self.configured.write().await = Some(Arc::new(Configured {
+            platform,
+            engine,
+            observer,
+        }));
         Vec::new()
     }
 
@@ -291,9 +302,12 @@ impl BbwsServer {
             .map(str::to_owned)
             .into_iter()
             .collect::<Vec<_>>();
-        let (observed, plan) = observe_and_plan(&c.engine, &spec, &previous)
+        let observed = c
+            .observer
+            .observe(key_of(&spec, &previous))
             .await
             .map_err(|e| core_error_diag(&e))?;
+        let plan = bbws_core::plan(&spec, &observed);
         if !observed.exists() {
             return Ok(Value::Null);
         }
@@ -445,9 +459,13 @@ impl BbwsServer {
         };
         let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
         let previous: Vec<String> = prior.get("subdomain").as_str().map(str::to_owned).into_iter().collect();
-        let (observed, plan) = observe_and_plan(&c.engine, &spec, &previous)
+        // The refresh just observed this tenant (in a batch): reuse it.
+        let observed = c
+            .observer
+            .observe_cached(key_of(&spec, &previous))
             .await
             .map_err(|e| vec![core_error_diag(&e)])?;
+        let plan = bbws_core::plan(&spec, &observed);
         // A replacement is planned twice: with the prior state, then for the
         // new object with a null prior and our private data from the first
         // call. Either way the tenant being replaced is deleted first, so
@@ -551,6 +569,13 @@ impl BbwsServer {
         let planned = decode(req.planned_state.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
         let config = decode(req.config.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
         let c = self.configured().await.map_err(|d| (prior.clone(), vec![d]))?;
+        // A write: whatever this process observed of the tenant is stale.
+        for id in [prior.get("tenant_id"), planned.get("tenant_id")]
+            .iter()
+            .filter_map(|v| v.as_str())
+        {
+            c.observer.invalidate(id);
+        }
 
         if planned.is_null() {
             let spec = spec_from_state(&prior, c.platform.clone()).map_err(|d| (prior.clone(), vec![d]))?;
@@ -675,6 +700,16 @@ impl BbwsServer {
             m.insert("tenant_id".to_owned(), Value::String(id.to_owned()));
         }
         Ok(state)
+    }
+}
+
+/// What to observe of a tenant: its desired subdomain and the one in state.
+fn key_of(spec: &TenantSpec, previous: &[String]) -> bbws_core::TenantKey {
+    let mut subdomains = vec![spec.subdomain.clone()];
+    subdomains.extend(previous.iter().filter(|s| **s != spec.subdomain).cloned());
+    bbws_core::TenantKey {
+        tenant_id: spec.tenant_id.clone(),
+        subdomains,
     }
 }
 
