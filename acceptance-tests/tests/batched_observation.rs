@@ -42,7 +42,7 @@ fn batched_and_unbatched_observations_agree_on_the_emulator() {
         // Five exist; the sixth never does.
         for s in &specs[..5] {
             let o = engine
-                .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+                .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
                 .await
                 .expect("observe");
             engine.apply(s, &o, &plan(s, &o)).await.expect("apply");
