@@ -162,7 +162,12 @@ fn trace_logs_show_the_provider_and_no_secret() {
     let tid = random_tenant_id();
     let password = format!("Logged-{}", &tid[3..]);
     let w = Workdir::new(&stack, "trace-logs");
-    w.write("main.tf", &config(&w, &tid, Some(&password), Some(1)));
+    // A second tenant with a generated password, in the same apply.
+    let other = random_tenant_id();
+    let second = format!(
+        "\nresource \"bbws_tenant\" \"generated\" {{\n  name = \"Generated\"\n  contact_email = \"ops@wo.example\"\n  tenant_id = \"{other}\"\n  retain_data_on_destroy = false\n}}\n"
+    );
+    w.write("main.tf", &(config(&w, &tid, Some(&password), Some(1)) + &second));
     let log = w.dir.join("trace.log");
     let vars = stack.tfvars_path();
     let run = |args: &[&str]| {
@@ -182,13 +187,23 @@ fn trace_logs_show_the_provider_and_no_secret() {
         "the provider's own log lines reach Terraform's log"
     );
     assert!(text.contains("applying"), "engine lines too");
-    let generated = secret_password(&stack, &tid);
-    assert_eq!(generated, password);
+    assert_eq!(secret_password(&stack, &tid), password);
     let admin = stack.settings["mysql"]["admin_password"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    for (what, secret) in [("db_password_wo", &password), ("admin password", &admin)] {
+    let generated = secret_password(&stack, &other);
+    assert_eq!(generated.len(), 32);
+    let state = std::fs::read_to_string(w.dir.join("terraform.tfstate")).expect("state");
+    assert!(
+        !state.contains(&generated) && !state.contains(&password),
+        "no password in state"
+    );
+    for (what, secret) in [
+        ("db_password_wo", &password),
+        ("generated password", &generated),
+        ("admin password", &admin),
+    ] {
         assert!(!secret.is_empty());
         assert!(!text.contains(secret.as_str()), "the {what} is in the TF_LOG=trace log");
     }
