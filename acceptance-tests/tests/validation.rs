@@ -70,6 +70,9 @@ resource "bbws_tenant" "t" {{
   tenant_id              = "{tid}"
   subdomain              = terraform_data.label.output
   retain_data_on_destroy = false
+  # A write-only value in a plan with unknowns is still never planned.
+  db_password_wo         = "Unknown-Sub-Pass-1"
+  db_password_wo_version = 1
 }}
 "#,
             suffix = &tid[6..]

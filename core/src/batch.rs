@@ -90,7 +90,18 @@ impl BatchedObserver {
             // the others waiting in its batch.
             let (engine, pending, window) = (self.engine.clone(), self.pending.clone(), self.window);
             tokio::spawn(async move {
-                tokio::time::sleep(window).await;
+                // Terraform's parallel reads trickle in over a few window
+                // lengths: keep waiting while they do, up to a limit.
+                let started = tokio::time::Instant::now();
+                let mut seen = 0;
+                loop {
+                    tokio::time::sleep(window).await;
+                    let now = pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
+                    if now == seen || started.elapsed() >= window * 10 {
+                        break;
+                    }
+                    seen = now;
+                }
                 let batch = std::mem::take(&mut *pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                 let keys: Vec<TenantKey> = batch.iter().map(|(k, _)| k.clone()).collect();
                 tracing::debug!(tenants = keys.len(), "observing a batch");

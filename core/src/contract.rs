@@ -407,6 +407,13 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
     )?;
     let d = c.ok("describe while pending deletion", api.describe_secret(name).await)?;
     let d = d.ok_or_else(|| c.fail("describe while pending deletion", "the secret, still described", "none"))?;
+    let listed = c.ok("list_secrets while pending deletion", api.list_secrets(name).await)?;
+    c.eq(
+        "list_secrets while pending deletion",
+        "what describe_secret says",
+        &vec![d.clone()],
+        &listed,
+    )?;
     c.ensure(
         d.pending_deletion,
         "describe while pending deletion",

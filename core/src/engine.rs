@@ -294,9 +294,22 @@ impl Engine {
                     .map_err(part_err(Part::TaskDefinition, "DescribeTaskDefinition"))
             },
             async {
-                try_join_all(names.iter().map(|n| self.ports.secrets.describe_secret(&n.secret)))
+                if names.len() == 1 {
+                    return try_join_all(names.iter().map(|n| self.ports.secrets.describe_secret(&n.secret)))
+                        .await
+                        .map_err(part_err(Part::Secret, "DescribeSecret"));
+                }
+                // Many tenants: one listing of the environment's secrets.
+                let listed = self
+                    .ports
+                    .secrets
+                    .list_secrets(&format!("{env}-"))
                     .await
-                    .map_err(part_err(Part::Secret, "DescribeSecret"))
+                    .map_err(part_err(Part::Secret, "ListSecrets"))?;
+                Ok(names
+                    .iter()
+                    .map(|n| listed.iter().find(|s| s.name == n.secret).cloned())
+                    .collect::<Vec<_>>())
             },
         )
         .map_err(|e| self.cluster_hint(e))?;

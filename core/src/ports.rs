@@ -158,6 +158,9 @@ pub trait EfsApi: Send + Sync {
 pub trait SecretsApi: Send + Sync {
     /// Metadata of a secret by name or ARN, including one pending deletion.
     async fn describe_secret(&self, name: &str) -> PortResult<Option<ObservedSecret>>;
+    /// Every secret whose name starts with `prefix`, including those pending
+    /// deletion (all pages): one call per hundred tenants instead of one each.
+    async fn list_secrets(&self, prefix: &str) -> PortResult<Vec<ObservedSecret>>;
     /// Creates a secret with a value.
     async fn create_secret(&self, spec: &SecretSpec, value: &str) -> PortResult<ObservedSecret>;
     /// The current string value.

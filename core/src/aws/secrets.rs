@@ -55,6 +55,51 @@ impl SecretsApi for AwsSecrets {
         }
     }
 
+    async fn list_secrets(&self, prefix: &str) -> PortResult<Vec<ObservedSecret>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let r = self
+                .client
+                .list_secrets()
+                .filters(
+                    aws_sdk_secretsmanager::types::Filter::builder()
+                        .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
+                        .values(prefix)
+                        .build(),
+                )
+                .include_planned_deletion(true)
+                .max_results(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(on(&self.ep, "ListSecrets"))?;
+            for e in r.secret_list() {
+                let name = e.name().unwrap_or_default();
+                // The Name filter matches words anywhere; keep true prefixes.
+                if !name.starts_with(prefix) {
+                    continue;
+                }
+                out.push(ObservedSecret {
+                    arn: e.arn().unwrap_or_default().to_string(),
+                    name: name.to_owned(),
+                    tags: e
+                        .tags()
+                        .iter()
+                        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                        .collect(),
+                    pending_deletion: e.deleted_date().is_some(),
+                    description: e.description().map(str::to_owned),
+                });
+            }
+            match r.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
     async fn create_secret(&self, spec: &SecretSpec, value: &str) -> PortResult<ObservedSecret> {
         let op = "CreateSecret";
         let r = self

@@ -332,6 +332,9 @@ impl EfsApi for FailingPorts<dyn EfsApi> {
 
 #[async_trait]
 impl SecretsApi for FailingPorts<dyn SecretsApi> {
+    async fn list_secrets(&self, prefix: &str) -> PortResult<Vec<ObservedSecret>> {
+        self.inner.list_secrets(prefix).await
+    }
     async fn describe_secret(&self, name: &str) -> PortResult<Option<ObservedSecret>> {
         self.inner.describe_secret(name).await
     }

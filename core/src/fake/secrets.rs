@@ -91,6 +91,18 @@ impl SecretsApi for Port {
             .await
     }
 
+    async fn list_secrets(&self, prefix: &str) -> PortResult<Vec<ObservedSecret>> {
+        self.0
+            .call("secrets.ListSecrets", prefix, |s| {
+                Ok(s.secrets
+                    .values()
+                    .filter(|x| x.name.starts_with(prefix))
+                    .map(FakeSecret::observe)
+                    .collect())
+            })
+            .await
+    }
+
     async fn create_secret(&self, spec: &SecretSpec, value: &str) -> PortResult<ObservedSecret> {
         self.0
             .call("secrets.CreateSecret", spec.name.clone(), |s| {

@@ -662,6 +662,9 @@ impl SecretsApi for NoRecoveryWindow {
     async fn describe_secret(&self, name: &str) -> PortResult<Option<ObservedSecret>> {
         self.0.describe_secret(name).await
     }
+    async fn list_secrets(&self, prefix: &str) -> PortResult<Vec<ObservedSecret>> {
+        self.0.list_secrets(prefix).await
+    }
     async fn create_secret(&self, spec: &SecretSpec, value: &str) -> PortResult<ObservedSecret> {
         self.0.create_secret(spec, value).await
     }
