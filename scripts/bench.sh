@@ -11,7 +11,8 @@ cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bbws/target}"
 export BBWS_STACK_DIR="${BBWS_BENCH_DIR:-$root/.bbws-bench}"
 export BBWS_MOTO_PORT="${BBWS_BENCH_MOTO_PORT:-5255}" BBWS_MYSQL_PORT="${BBWS_BENCH_MYSQL_PORT:-3407}"
-bash acceptance-tests/stack/stack.sh up >&2
+# A clean emulator and database for every run: figures from an empty start.
+bash acceptance-tests/stack/stack.sh reset >&2
 echo "==> building terraform-provider-bbws (release)" >&2
 cargo build -q --release -p terraform-provider-bbws
 exec "$BBWS_STACK_DIR/venv/bin/python" acceptance-tests/bench/bench.py "$BBWS_STACK_DIR" "$@"

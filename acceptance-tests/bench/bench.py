@@ -29,6 +29,7 @@ ROOT = HERE.parent.parent
 COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
 REQUEST = re.compile(r'"(GET|POST|PUT|DELETE|HEAD|PATCH) ')
 PEER_VERSION = "3.39.0"
+RUN = f"{os.getpid() % 1000:03d}"
 
 
 def log(msg):
@@ -118,7 +119,7 @@ def run_tool(stack, name, src, n, env, init_args):
     for f in src.iterdir():
         shutil.copy(f, work / f.name)
     rss_log = Path(env["BBWS_BENCH_RSS_LOG"])
-    vars_ = ["-var-file", str(stack.tfvars), "-var", f"n={n}"]
+    vars_ = ["-var-file", str(stack.tfvars), "-var", f"n={n}", "-var", f"run={RUN}"]
     if init_args is not None:
         tf(stack, work, ["init", "-input=false", "-no-color", *init_args], env)
     log(f"{name} N={n}: create")

@@ -38,6 +38,6 @@ resource "bbws_tenant" "t" {
   count                  = var.n
   name                   = "Bench ${count.index}"
   contact_email          = "bench@bbws.example"
-  tenant_id              = format("8%011d", count.index)
+  tenant_id              = format("8%s%08d", var.run, count.index)
   retain_data_on_destroy = false
 }

@@ -1,4 +1,8 @@
 variable "n" { type = number }
+variable "run" {
+  type        = string
+  description = "Three digits that make this run's tenant ids its own."
+}
 variable "environment" { type = string }
 variable "domain" { type = string }
 variable "region" { type = string }

@@ -29,7 +29,7 @@ provider "aws" {
 }
 
 locals {
-  ids = [for i in range(var.n) : format("9%011d", i)]
+  ids = [for i in range(var.n) : format("9%s%08d", var.run, i)]
 }
 
 resource "aws_cloudwatch_log_group" "t" {
