@@ -119,7 +119,10 @@ def run_tool(stack, name, src, n, env, init_args):
     for f in src.iterdir():
         shutil.copy(f, work / f.name)
     rss_log = Path(env["BBWS_BENCH_RSS_LOG"])
-    vars_ = ["-var-file", str(stack.tfvars), "-var", f"n={n}", "-var", f"run={RUN}"]
+    # Ids of their own per run and N: moto keeps some records the peer
+    # destroys, which would collide with the next N's.
+    run = f"{(int(RUN) + n) % 1000:03d}"
+    vars_ = ["-var-file", str(stack.tfvars), "-var", f"n={n}", "-var", f"run={run}"]
     if init_args is not None:
         tf(stack, work, ["init", "-input=false", "-no-color", *init_args], env)
     log(f"{name} N={n}: create")
