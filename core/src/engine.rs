@@ -6,7 +6,7 @@
 //! → plan → apply` after any partial failure converges, because parts left
 //! behind are found by name and ownership tags and adopted.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,7 +36,18 @@ pub struct Engine {
     /// Serialises priority allocation within this process; across processes
     /// `PriorityInUse` is handled by re-reading and picking again.
     listener_lock: tokio::sync::Mutex<()>,
+    /// Environment-wide listings (rules, records, access points, log
+    /// groups, secrets) shared by the batches of one refresh: Terraform
+    /// reads at most `-parallelism` resources at once, so a refresh is many
+    /// batches, and each would otherwise list everything again.
+    listings: std::sync::Mutex<HashMap<String, CachedListing>>,
 }
+
+/// A listing and when it was read.
+type CachedListing = (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>);
+
+/// How long a batch may reuse another batch's listing.
+const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a destroy did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -114,6 +125,7 @@ impl Engine {
             facts: OnceCell::new(),
             mysql: OnceCell::new(),
             listener_lock: tokio::sync::Mutex::new(()),
+            listings: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -259,17 +271,18 @@ impl Engine {
 
         let platform_err = |op: &'static str| move |e| CoreError::port(PartOrPlatform::Platform, op, e);
         let part_err = |part: Part, op: &'static str| move |e| CoreError::port(part, op, e);
+        let shared = keys.len() > 1;
         let (services, tgs, rules, records, aps, log_groups, (dbs, db_users), tds, secrets) = futures::try_join!(
             async { self.ports.ecs.describe_services(&p.cluster, &service_names).await.map_err(part_err(Part::Service, "DescribeServices")) },
             async { self.ports.elbv2.describe_target_groups(&tg_names).await.map_err(part_err(Part::TargetGroup, "DescribeTargetGroups")) },
             async {
-                self.ports.elbv2.describe_rules(&p.listener_arn).await.map_err(|e| match e.kind {
+                self.listing(shared, format!("rules:{}", p.listener_arn), self.ports.elbv2.describe_rules(&p.listener_arn)).await.map_err(|e| match e.kind {
                     PortErrorKind::NotFound => CoreError::Platform { setting: "listener_arn", message: format!("listener {:?} was not found: {e}", p.listener_arn) },
                     _ => CoreError::port(Part::ListenerRule, "DescribeRules", e),
                 })
             },
             async {
-                self.ports.route53.list_records(&p.hosted_zone_id).await.map_err(|e| match e.kind {
+                self.listing(shared, format!("records:{}", p.hosted_zone_id), self.ports.route53.list_records(&p.hosted_zone_id)).await.map_err(|e| match e.kind {
                     PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
                         setting: "hosted_zone_id",
                         message: format!("hosted zone {:?} was not found ({e}); set hosted_zone_id to the Route53 zone of {}", p.hosted_zone_id, p.domain),
@@ -278,7 +291,7 @@ impl Engine {
                 })
             },
             async {
-                self.ports.efs.describe_access_points(&p.efs_file_system_id).await.map_err(|e| match e.kind {
+                self.listing(shared, format!("aps:{}", p.efs_file_system_id), self.ports.efs.describe_access_points(&p.efs_file_system_id)).await.map_err(|e| match e.kind {
                     PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
                         setting: "efs_file_system_id",
                         message: format!("EFS file system {:?} was not found ({e}); set efs_file_system_id to the environment's WordPress file system (fs-…)", p.efs_file_system_id),
@@ -286,7 +299,7 @@ impl Engine {
                     _ => CoreError::port(Part::AccessPoint, "DescribeAccessPoints", e),
                 })
             },
-            async { self.ports.logs.describe_log_groups(&log_prefix).await.map_err(part_err(Part::LogGroup, "DescribeLogGroups")) },
+            async { self.listing(shared, format!("logs:{log_prefix}"), self.ports.logs.describe_log_groups(&log_prefix)).await.map_err(part_err(Part::LogGroup, "DescribeLogGroups")) },
             async { mysql.observe(&databases, &users).await.map_err(part_err(Part::Database, "observe")) },
             async {
                 try_join_all(names.iter().map(|n| self.ports.ecs.latest_task_definition(&n.task_family)))
@@ -300,10 +313,9 @@ impl Engine {
                         .map_err(part_err(Part::Secret, "DescribeSecret"));
                 }
                 // Many tenants: one listing of the environment's secrets.
+                let prefix = format!("{env}-");
                 let listed = self
-                    .ports
-                    .secrets
-                    .list_secrets(&format!("{env}-"))
+                    .listing(shared, format!("secrets:{prefix}"), self.ports.secrets.list_secrets(&prefix))
                     .await
                     .map_err(part_err(Part::Secret, "ListSecrets"))?;
                 Ok(names
@@ -409,6 +421,38 @@ impl Engine {
         Ok(out)
     }
 
+    /// A listing, from the cache when `shared` (a batch of several tenants)
+    /// and fresh enough; single-tenant observations always read.
+    async fn listing<T, F>(&self, shared: bool, key: String, fetch: F) -> crate::ports::PortResult<Vec<T>>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: Future<Output = crate::ports::PortResult<Vec<T>>>,
+    {
+        let cache = || self.listings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if shared
+            && let Some(v) = cache()
+                .get(&key)
+                .filter(|(at, _)| at.elapsed() < LISTING_TTL)
+                .and_then(|(_, v)| v.downcast_ref::<Vec<T>>())
+                .cloned()
+        {
+            return Ok(v);
+        }
+        let v = fetch.await?;
+        if shared {
+            cache().insert(key, (std::time::Instant::now(), Arc::new(v.clone())));
+        }
+        Ok(v)
+    }
+
+    /// Forgets shared listings: a write makes them stale.
+    fn forget_listings(&self) {
+        self.listings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     /// The ids of every tenant of this environment, found by ownership tags
     /// on the listener's rules and on the log groups under `/ecs/{env}-`
     /// (two reads, whatever the number of tenants), sorted.
@@ -486,7 +530,9 @@ impl Engine {
         plan: &TenantPlan,
         inputs: &ApplyInputs,
     ) -> Result<ObservedTenant, CoreError> {
+        self.forget_listings();
         let result = self.converge(spec, observed, plan, inputs).await;
+        self.forget_listings();
         if !plan.is_empty() || result.is_err() {
             let operation = crate::audit::operation_of(spec, observed);
             let error = result.as_ref().err().map(ToString::to_string);
@@ -548,7 +594,9 @@ impl Engine {
         observed: &ObservedTenant,
         plan: &TenantPlan,
     ) -> Result<DestroyReport, CoreError> {
+        self.forget_listings();
         let result = self.tear_down(spec, observed, plan).await;
+        self.forget_listings();
         let error = result.as_ref().err().map(ToString::to_string);
         self.audit("delete", &spec.tenant_id, crate::audit::parts_of(plan), error)
             .await;
