@@ -71,6 +71,28 @@ fn batched_and_unbatched_observations_agree_on_the_emulator() {
         assert_eq!(batched, one_by_one);
         assert!(!batched[5].exists() && batched[2].service.is_none() && batched[4].database_user.is_none());
 
+        // A fleet refresh in a new process, two tenants a batch: the second
+        // batch reads ahead for the rest, the revisions come from what an
+        // earlier process saw (the provider's private state). Same answers.
+        let fresh = Arc::new(Engine::new(platform.clone(), stack.ports().await));
+        for o in &one_by_one {
+            if let Some(td) = &o.task_definition {
+                fresh.know_revision(td.clone());
+            }
+        }
+        let observer = Arc::new(BatchedObserver::new(fresh, Duration::from_millis(50)));
+        let mut in_batches = Vec::new();
+        for batch in keys.chunks(2) {
+            in_batches.extend(
+                futures::future::join_all(batch.iter().cloned().map(|k| {
+                    let observer = observer.clone();
+                    async move { observer.observe(k).await.expect("observe") }
+                }))
+                .await,
+            );
+        }
+        assert_eq!(in_batches, one_by_one, "batches with read-ahead and known revisions");
+
         for (s, o) in specs.iter().zip(&one_by_one).take(5) {
             engine.destroy(s, o, &plan_destroy(s, o)).await.expect("destroy");
         }

@@ -105,7 +105,7 @@ impl BatchedObserver {
                 let batch = std::mem::take(&mut *pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                 let keys: Vec<TenantKey> = batch.iter().map(|(k, _)| k.clone()).collect();
                 tracing::debug!(tenants = keys.len(), "observing a batch");
-                match engine.observe(&keys).await {
+                match engine.observe_batch(&keys).await {
                     Ok(observed) => {
                         for ((_, reply), o) in batch.into_iter().zip(observed) {
                             let _ = reply.send(Ok(o));
@@ -200,5 +200,185 @@ mod tests {
             batched_calls * 3 < unbatched_calls,
             "batched {batched_calls} calls vs {unbatched_calls} one by one"
         );
+    }
+
+    async fn batched(observer: &Arc<BatchedObserver>, keys: &[TenantKey]) -> Vec<ObservedTenant> {
+        futures::future::join_all(keys.iter().map(|k| {
+            let observer = observer.clone();
+            let k = k.clone();
+            async move { observer.observe(k).await.expect("observe") }
+        }))
+        .await
+    }
+
+    /// Revisions are immutable: one handed back from an earlier process
+    /// (the provider's private state) is not described again while the
+    /// environment's listing still shows it; a new revision registered
+    /// behind our back, or a deregistered one, is seen all the same.
+    #[tokio::test]
+    async fn known_revisions_are_not_described_again() {
+        let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+        let platform = Arc::new(platform);
+        let engine = Arc::new(Engine::new(platform.clone(), cloud.ports()));
+        let specs: Vec<_> = (0..6).map(|i| spec(&platform, i)).collect();
+        let mut known = Vec::new();
+        for s in &specs {
+            let o = engine.observe_one(&s.tenant_id, &[]).await.expect("observe");
+            let after = engine.apply(s, &o, &plan(s, &o)).await.expect("apply");
+            known.push(after.task_definition.expect("a revision"));
+        }
+        let keys: Vec<TenantKey> = specs
+            .iter()
+            .map(|s| TenantKey {
+                tenant_id: s.tenant_id.clone(),
+                subdomains: vec![s.subdomain.clone()],
+            })
+            .collect();
+
+        // A new process: only what the caller hands it.
+        let fresh = Arc::new(Engine::new(platform.clone(), cloud.ports()));
+        for td in &known {
+            fresh.know_revision(td.clone());
+        }
+        cloud.clear_calls();
+        let observer = Arc::new(BatchedObserver::new(fresh.clone(), Duration::from_millis(20)));
+        let seen = batched(&observer, &keys).await;
+        assert!(
+            cloud.calls_to("ecs.DescribeTaskDefinition").is_empty(),
+            "no revision described"
+        );
+        assert_eq!(
+            cloud.calls_to("ecs.ListTaskDefinitions").len(),
+            1,
+            "one listing for all"
+        );
+        for (o, td) in seen.iter().zip(&known) {
+            assert_eq!(o.task_definition.as_ref(), Some(td));
+        }
+
+        // Behind our back: a new revision of tenant 0, tenant 1's deregistered.
+        let d = crate::parts::DesiredTenant::new(&specs[0], &seen[0].facts.clone().expect("facts"), &seen[0]);
+        let mut td_spec = d.task_definition.clone();
+        td_spec.image = "example/other:1".into();
+        td_spec.secrets = known[0].secrets.clone();
+        td_spec.access_point_id = known[0].access_point_id.clone().unwrap_or_default();
+        let registered = cloud
+            .ports()
+            .ecs
+            .register_task_definition(&td_spec)
+            .await
+            .expect("register");
+        cloud
+            .ports()
+            .ecs
+            .deregister_task_definition(&known[1].arn)
+            .await
+            .expect("deregister");
+
+        let later = Arc::new(Engine::new(platform.clone(), cloud.ports()));
+        for td in &known {
+            later.know_revision(td.clone());
+        }
+        let observer = Arc::new(BatchedObserver::new(later, Duration::from_millis(20)));
+        cloud.clear_calls();
+        let seen = batched(&observer, &keys).await;
+        let described: Vec<String> = cloud
+            .calls_to("ecs.DescribeTaskDefinition")
+            .into_iter()
+            .map(|c| c.target)
+            .collect();
+        assert_eq!(described, vec![registered.arn.clone()], "only the unknown revision");
+        assert_eq!(
+            seen[0].task_definition.as_ref().map(|t| t.image.as_str()),
+            Some("example/other:1")
+        );
+        assert_eq!(seen[1].task_definition, None, "deregistered");
+        let one_by_one = engine
+            .observe_one(&keys[0].tenant_id, &keys[0].subdomains)
+            .await
+            .expect("observe");
+        assert_eq!(seen[0], one_by_one, "same as an unbatched read");
+    }
+
+    /// A fleet refresh arrives as batches of `-parallelism` tenants: the
+    /// second batch reads ahead for every tenant the first one's listings
+    /// showed, so the batches after it make no per-name read — with the
+    /// same results as one-by-one reads, including tenants with parts
+    /// missing.
+    #[tokio::test]
+    async fn later_batches_of_a_fleet_refresh_are_read_ahead() {
+        let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+        let platform = Arc::new(platform);
+        let engine = Arc::new(Engine::new(platform.clone(), cloud.ports()));
+        let specs: Vec<_> = (0..25)
+            .map(|i| {
+                TenantInput {
+                    name: format!("Fleet {i}"),
+                    contact_email: "ops@example.com".into(),
+                    tenant_id: Some(format!("2000000000{i:02}")),
+                    status: Some(if i % 4 == 0 { "suspended" } else { "active" }.into()),
+                    ..TenantInput::default()
+                }
+                .resolve(platform.clone())
+                .expect("valid")
+            })
+            .collect();
+        for s in &specs {
+            let o = engine.observe_one(&s.tenant_id, &[]).await.expect("observe");
+            engine.apply(s, &o, &plan(s, &o)).await.expect("apply");
+        }
+        {
+            let mut state = cloud.state();
+            let svc = format!("dev-{}-service", specs[17].tenant_id);
+            state.services.retain(|(_, name), _| *name != svc);
+            state.mysql.users.remove(&format!("{}_user", specs[22].tenant_id));
+        }
+        let keys: Vec<TenantKey> = specs
+            .iter()
+            .map(|s| TenantKey {
+                tenant_id: s.tenant_id.clone(),
+                subdomains: vec![s.subdomain.clone()],
+            })
+            .collect();
+        let mut one_by_one = Vec::new();
+        for k in &keys {
+            one_by_one.push(engine.observe_one(&k.tenant_id, &k.subdomains).await.expect("observe"));
+        }
+
+        let fresh = Arc::new(Engine::new(platform.clone(), cloud.ports()));
+        let observer = Arc::new(BatchedObserver::new(fresh, Duration::from_millis(20)));
+        let per_name = ["ecs.DescribeServices", "elbv2.DescribeTargetGroups", "mysql.Observe"];
+        let mut seen = Vec::new();
+        for (i, batch) in keys.chunks(10).enumerate() {
+            cloud.clear_calls();
+            seen.extend(batched(&observer, batch).await);
+            let calls: Vec<&str> = cloud
+                .calls()
+                .iter()
+                .map(|c| c.op)
+                .filter(|op| per_name.contains(op))
+                .collect();
+            match i {
+                0 | 1 => assert!(!calls.is_empty(), "batch {i} reads"),
+                _ => assert!(calls.is_empty(), "batch {i} was read ahead, yet called {calls:?}"),
+            }
+        }
+        assert_eq!(seen, one_by_one, "same observations");
+    }
+
+    #[test]
+    fn the_latest_revision_of_each_family() {
+        let arn = |f: &str, r: u32| format!("arn:aws:ecs:eu-west-1:1:task-definition/{f}:{r}");
+        let arns = vec![
+            arn("dev-1", 2),
+            arn("dev-1", 10),
+            arn("dev-10", 1),
+            arn("dev-1", 9),
+            "junk".into(),
+        ];
+        let latest = crate::engine::latest_revisions(&arns);
+        assert_eq!(latest.len(), 2);
+        assert_eq!(latest["dev-1"], arn("dev-1", 10));
+        assert_eq!(latest["dev-10"], arn("dev-10", 1));
     }
 }

@@ -552,6 +552,36 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
         groups.iter().map(|g| &g.name).collect::<Vec<_>>(),
     )?;
 
+    // A listing of many groups reads their tags in bulk: each still has
+    // exactly its own (and an untagged one none).
+    let tagged = format!("{name}-bulk-tagged");
+    let untagged = format!("{name}-bulk-untagged");
+    let mut bulk_tags = t.tags.clone();
+    bulk_tags.insert("bbws:contract".into(), "bulk".into());
+    for (group, tags) in [(&tagged, bulk_tags.clone()), (&untagged, Tags::new())] {
+        cleanup.push(Undo::LogGroup(group.clone()));
+        let spec = LogGroupSpec {
+            name: group.clone(),
+            retention_days: 7,
+            tags,
+        };
+        c.ok("create_log_group (bulk)", api.create_log_group(&spec).await)?;
+    }
+    let groups = c.ok("describe many by prefix", api.describe_log_groups(name).await)?;
+    for (group, want) in [
+        (name, with_extra(&t.tags)),
+        (&tagged, bulk_tags),
+        (&untagged, Tags::new()),
+    ] {
+        let g = find(&groups, group).ok_or_else(|| c.fail("describe many by prefix", group, &groups))?;
+        c.eq("describe many by prefix", "tags", &want, &g.tags)?;
+    }
+    c.ok("delete_log_group (bulk tagged)", api.delete_log_group(&tagged).await)?;
+    c.ok(
+        "delete_log_group (bulk untagged)",
+        api.delete_log_group(&untagged).await,
+    )?;
+
     c.ok("delete_log_group", api.delete_log_group(name).await)?;
     c.ok("delete_log_group (appended)", api.delete_log_group(&audit).await)?;
     let groups = c.ok("describe after delete", api.describe_log_groups(name).await)?;
@@ -1247,6 +1277,28 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         "both revisions",
         &listed,
     )?;
+    // The environment-wide listing: a prefix of the family finds it too.
+    let prefix = &family[..family.len() - 4];
+    let by_prefix = c.ok(
+        "list_task_definitions_by_prefix",
+        api.list_task_definitions_by_prefix(prefix).await,
+    )?;
+    c.ensure(
+        by_prefix.contains(&td1.arn) && by_prefix.contains(&td2.arn),
+        "list_task_definitions_by_prefix",
+        "both revisions",
+        &by_prefix,
+    )?;
+    let described = c.ok(
+        "describe_task_definition (first revision)",
+        api.describe_task_definition(&td1.arn).await,
+    )?;
+    c.eq(
+        "describe_task_definition (first revision)",
+        "task definition",
+        &Some(td1.clone()),
+        &described,
+    )?;
 
     let updated = c.ok(
         "update_service",
@@ -1347,6 +1399,26 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         "list_task_definitions after deregister",
         "no ACTIVE revision",
         &listed,
+    )?;
+    let by_prefix = c.ok(
+        "list_task_definitions_by_prefix after deregister",
+        api.list_task_definitions_by_prefix(prefix).await,
+    )?;
+    c.ensure(
+        !by_prefix.contains(&td1.arn) && !by_prefix.contains(&td2.arn),
+        "list_task_definitions_by_prefix after deregister",
+        "no ACTIVE revision of the family",
+        &by_prefix,
+    )?;
+    let described = c.ok(
+        "describe_task_definition after deregister",
+        api.describe_task_definition(&td1.arn).await,
+    )?;
+    c.ensure(
+        described.is_none(),
+        "describe_task_definition after deregister",
+        "none (INACTIVE)",
+        &described,
     )?;
     c.gone(
         "deregister_task_definition again",

@@ -41,7 +41,52 @@ pub struct Engine {
     /// reads at most `-parallelism` resources at once, so a refresh is many
     /// batches, and each would otherwise list everything again.
     listings: std::sync::Mutex<HashMap<String, CachedListing>>,
+    /// Task definition revisions already described, by ARN. A revision's
+    /// content never changes, so a batched observation that finds it still
+    /// ACTIVE (one environment-wide listing) need not describe it again.
+    /// Seeded by the caller too ([`Engine::know_revision`]): the provider
+    /// keeps the last revision it saw in Terraform's private state.
+    revisions: std::sync::Mutex<HashMap<String, ObservedTaskDefinition>>,
+    /// Per-name reads made ahead during a fleet refresh (see
+    /// [`Engine::observe`]); cleared with the listings.
+    ahead: std::sync::Mutex<ReadAhead>,
+    /// Held by a batch while it makes its per-name reads, so that a batch
+    /// arriving meanwhile waits for the read-ahead instead of repeating it.
+    reading: tokio::sync::Mutex<()>,
 }
+
+/// What the per-name reads (DescribeServices, DescribeTargetGroups, the
+/// MySQL query) found for each name asked, and what they found nothing for.
+#[derive(Default)]
+struct ReadAhead {
+    at: Option<std::time::Instant>,
+    services: HashMap<String, Option<ObservedService>>,
+    target_groups: HashMap<String, Option<ObservedTargetGroup>>,
+    databases: HashMap<String, Option<ObservedDatabase>>,
+    users: HashMap<String, Option<ObservedDatabaseUser>>,
+}
+
+impl ReadAhead {
+    fn fresh(&mut self) -> &mut Self {
+        if self.at.is_none_or(|at| at.elapsed() >= LISTING_TTL) {
+            *self = ReadAhead {
+                at: Some(std::time::Instant::now()),
+                ..ReadAhead::default()
+            };
+        }
+        self
+    }
+
+    fn has(&self, n: &TenantNames) -> bool {
+        self.services.contains_key(&n.service)
+            && self.target_groups.contains_key(&n.target_group)
+            && self.databases.contains_key(&n.database)
+            && self.users.contains_key(&n.database_user)
+    }
+}
+
+/// Most tenants one batch reads ahead for.
+const READ_AHEAD_MAX: usize = 1000;
 
 /// A listing and when it was read.
 type CachedListing = (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>);
@@ -126,6 +171,9 @@ impl Engine {
             mysql: OnceCell::new(),
             listener_lock: tokio::sync::Mutex::new(()),
             listings: std::sync::Mutex::new(HashMap::new()),
+            revisions: std::sync::Mutex::new(HashMap::new()),
+            ahead: std::sync::Mutex::new(ReadAhead::default()),
+            reading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -245,6 +293,18 @@ impl Engine {
     /// zone, file system and log-group prefix, batched service and target
     /// group descriptions, one MySQL query — whatever the number of tenants.
     pub async fn observe(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
+        self.observe_with(keys, keys.len() > 1).await
+    }
+
+    /// [`Self::observe`] for one batch of a refresh ([`crate::batch`]):
+    /// shared listings are used even for a batch of one, a straggler of
+    /// the refresh whose listings an earlier batch made.
+    pub async fn observe_batch(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
+        let shared = keys.len() > 1 || !self.listed_tenants().is_empty();
+        self.observe_with(keys, shared).await
+    }
+
+    async fn observe_with(&self, keys: &[TenantKey], shared: bool) -> Result<Vec<ObservedTenant>, CoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -258,11 +318,35 @@ impl Engine {
                 TenantNames::new(env, &k.tenant_id, &sub, &p.domain)
             })
             .collect();
-        let service_names: Vec<String> = names.iter().map(|n| n.service.clone()).collect();
-        let tg_names: Vec<String> = names.iter().map(|n| n.target_group.clone()).collect();
-        let databases: Vec<String> = names.iter().map(|n| n.database.clone()).collect();
-        let users: Vec<String> = names.iter().map(|n| n.database_user.clone()).collect();
-        let log_prefix = if names.len() == 1 {
+        let _reading = if shared { Some(self.reading.lock().await) } else { None };
+        // The per-name reads. A batch of a refresh whose listings an earlier
+        // batch made (a fleet: Terraform reads `-parallelism` resources at a
+        // time) reads ahead for every tenant those listings show, so that
+        // the batches after it find everything read.
+        let wanted: Vec<TenantNames> = if shared {
+            let mut ahead = self.ahead();
+            let ahead = ahead.fresh();
+            let mut wanted: Vec<TenantNames> = names.iter().filter(|n| !ahead.has(n)).cloned().collect();
+            if !wanted.is_empty() {
+                let asked: HashSet<&str> = keys.iter().map(|k| k.tenant_id.as_str()).collect();
+                wanted.extend(
+                    self.listed_tenants()
+                        .into_iter()
+                        .filter(|id| !asked.contains(id.as_str()))
+                        .map(|id| TenantNames::new(env, &id, &id, &p.domain))
+                        .filter(|n| !ahead.has(n))
+                        .take(READ_AHEAD_MAX),
+                );
+            }
+            wanted
+        } else {
+            names.clone()
+        };
+        let service_names: Vec<String> = wanted.iter().map(|n| n.service.clone()).collect();
+        let tg_names: Vec<String> = wanted.iter().map(|n| n.target_group.clone()).collect();
+        let databases: Vec<String> = wanted.iter().map(|n| n.database.clone()).collect();
+        let users: Vec<String> = wanted.iter().map(|n| n.database_user.clone()).collect();
+        let log_prefix = if !shared {
             names[0].log_group.clone()
         } else {
             format!("/ecs/{env}-")
@@ -271,10 +355,19 @@ impl Engine {
 
         let platform_err = |op: &'static str| move |e| CoreError::port(PartOrPlatform::Platform, op, e);
         let part_err = |part: Part, op: &'static str| move |e| CoreError::port(part, op, e);
-        let shared = keys.len() > 1;
         let (services, tgs, rules, records, aps, log_groups, (dbs, db_users), tds, secrets) = futures::try_join!(
-            async { self.ports.ecs.describe_services(&p.cluster, &service_names).await.map_err(part_err(Part::Service, "DescribeServices")) },
-            async { self.ports.elbv2.describe_target_groups(&tg_names).await.map_err(part_err(Part::TargetGroup, "DescribeTargetGroups")) },
+            async {
+                if service_names.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.ports.ecs.describe_services(&p.cluster, &service_names).await.map_err(part_err(Part::Service, "DescribeServices"))
+            },
+            async {
+                if tg_names.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.ports.elbv2.describe_target_groups(&tg_names).await.map_err(part_err(Part::TargetGroup, "DescribeTargetGroups"))
+            },
             async {
                 self.listing(shared, format!("rules:{}", p.listener_arn), self.ports.elbv2.describe_rules(&p.listener_arn)).await.map_err(|e| match e.kind {
                     PortErrorKind::NotFound => CoreError::Platform { setting: "listener_arn", message: format!("listener {:?} was not found: {e}", p.listener_arn) },
@@ -300,14 +393,37 @@ impl Engine {
                 })
             },
             async { self.listing(shared, format!("logs:{log_prefix}"), self.ports.logs.describe_log_groups(&log_prefix)).await.map_err(part_err(Part::LogGroup, "DescribeLogGroups")) },
-            async { mysql.observe(&databases, &users).await.map_err(part_err(Part::Database, "observe")) },
             async {
-                try_join_all(names.iter().map(|n| self.ports.ecs.latest_task_definition(&n.task_family)))
-                    .await
-                    .map_err(part_err(Part::TaskDefinition, "DescribeTaskDefinition"))
+                if databases.is_empty() && users.is_empty() {
+                    return Ok((Vec::new(), Vec::new()));
+                }
+                mysql.observe(&databases, &users).await.map_err(part_err(Part::Database, "observe"))
             },
             async {
-                if names.len() == 1 {
+                if !shared {
+                    return try_join_all(names.iter().map(|n| self.ports.ecs.latest_task_definition(&n.task_family)))
+                        .await
+                        .map_err(part_err(Part::TaskDefinition, "DescribeTaskDefinition"));
+                }
+                // Many tenants: one listing of the environment's ACTIVE
+                // revisions; only revisions not seen before are described.
+                let prefix = format!("{env}-");
+                let arns = self
+                    .listing(shared, format!("revisions:{prefix}"), self.ports.ecs.list_task_definitions_by_prefix(&prefix))
+                    .await
+                    .map_err(part_err(Part::TaskDefinition, "ListTaskDefinitions"))?;
+                let latest = latest_revisions(&arns);
+                try_join_all(names.iter().map(|n| async {
+                    match latest.get(n.task_family.as_str()) {
+                        None => Ok(None),
+                        Some(arn) => self.revision(arn).await,
+                    }
+                }))
+                .await
+                .map_err(part_err(Part::TaskDefinition, "DescribeTaskDefinition"))
+            },
+            async {
+                if !shared {
                     return try_join_all(names.iter().map(|n| self.ports.secrets.describe_secret(&n.secret)))
                         .await
                         .map_err(part_err(Part::Secret, "DescribeSecret"));
@@ -325,6 +441,41 @@ impl Engine {
             },
         )
         .map_err(|e| self.cluster_hint(e))?;
+        let (services, tgs, dbs, db_users) = if shared {
+            // Record what was read, found or not; answer from the record.
+            let mut ahead = self.ahead();
+            let ahead = ahead.fresh();
+            for n in &wanted {
+                let found = services.iter().find(|s| s.name == n.service).cloned();
+                ahead.services.insert(n.service.clone(), found);
+                let found = tgs.iter().find(|t| t.name == n.target_group).cloned();
+                ahead.target_groups.insert(n.target_group.clone(), found);
+                let found = dbs.iter().find(|d| d.name == n.database).cloned();
+                ahead.databases.insert(n.database.clone(), found);
+                let found = db_users.iter().find(|u| u.name == n.database_user).cloned();
+                ahead.users.insert(n.database_user.clone(), found);
+            }
+            (
+                names
+                    .iter()
+                    .filter_map(|n| pick(&ahead.services, &n.service))
+                    .collect::<Vec<_>>(),
+                names
+                    .iter()
+                    .filter_map(|n| pick(&ahead.target_groups, &n.target_group))
+                    .collect::<Vec<_>>(),
+                names
+                    .iter()
+                    .filter_map(|n| pick(&ahead.databases, &n.database))
+                    .collect::<Vec<_>>(),
+                names
+                    .iter()
+                    .filter_map(|n| pick(&ahead.users, &n.database_user))
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            (services, tgs, dbs, db_users)
+        };
 
         let mut out = Vec::with_capacity(keys.len());
         for ((key, n), (td, secret)) in keys.iter().zip(&names).zip(tds.into_iter().zip(secrets)) {
@@ -358,6 +509,9 @@ impl Engine {
                 .find(|t| t.name == n.target_group)
                 .filter(|t| adopt(Part::TargetGroup, &t.name, &t.tags))
                 .cloned();
+            if let Some(t) = &td {
+                self.know_revision(t.clone());
+            }
             o.task_definition = td.filter(|t| adopt(Part::TaskDefinition, &t.family, &t.tags));
             o.secret = secret.filter(|s| adopt(Part::Secret, &s.name, &s.tags));
             o.log_group = log_groups
@@ -421,6 +575,38 @@ impl Engine {
         Ok(out)
     }
 
+    /// Tells the engine of a revision observed before, e.g. by an earlier
+    /// process. Revisions are immutable: if a later observation finds the
+    /// same ARN still ACTIVE, this is what it holds, and describing it again
+    /// would only cost a request per tenant.
+    pub fn know_revision(&self, revision: ObservedTaskDefinition) {
+        if !revision.arn.is_empty() {
+            self.revisions().insert(revision.arn.clone(), revision);
+        }
+    }
+
+    fn revisions(&self) -> std::sync::MutexGuard<'_, HashMap<String, ObservedTaskDefinition>> {
+        self.revisions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// One revision, known or described.
+    async fn revision(&self, arn: &str) -> crate::ports::PortResult<Option<ObservedTaskDefinition>> {
+        if let Some(known) = self.revisions().get(arn).cloned() {
+            return Ok(Some(known));
+        }
+        let described = self.ports.ecs.describe_task_definition(arn).await?;
+        if let Some(td) = &described {
+            self.know_revision(td.clone());
+        }
+        Ok(described)
+    }
+
+    /// Forgets the revisions of one family: a write may re-tag or
+    /// deregister them.
+    fn forget_revisions(&self, family: &str) {
+        self.revisions().retain(|_, r| r.family != family);
+    }
+
     /// A listing, from the cache when `shared` (a batch of several tenants)
     /// and fresh enough; single-tenant observations always read.
     async fn listing<T, F>(&self, shared: bool, key: String, fetch: F) -> crate::ports::PortResult<Vec<T>>
@@ -445,12 +631,71 @@ impl Engine {
         Ok(v)
     }
 
-    /// Forgets shared listings: a write makes them stale.
+    /// Forgets shared listings and what was read ahead: a write makes them
+    /// stale.
     fn forget_listings(&self) {
         self.listings
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
+        *self.ahead() = ReadAhead::default();
+    }
+
+    fn ahead(&self) -> std::sync::MutexGuard<'_, ReadAhead> {
+        self.ahead.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The tenant ids the environment-wide listings cached by an earlier
+    /// batch show (task definition families, secrets, log groups); empty
+    /// when no batch listed yet.
+    fn listed_tenants(&self) -> Vec<String> {
+        let env = self.platform.environment;
+        let listings = self.listings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cached = |key: String| {
+            listings
+                .get(&key)
+                .filter(|(at, _)| at.elapsed() < LISTING_TTL)
+                .map(|(_, v)| v.clone())
+        };
+        let env_prefix = format!("{env}-");
+        let mut ids: Vec<String> = Vec::new();
+        if let Some(v) = cached(format!("revisions:{env_prefix}"))
+            && let Some(arns) = v.downcast_ref::<Vec<String>>()
+        {
+            ids.extend(
+                latest_revisions(arns)
+                    .keys()
+                    .filter_map(|f| f.strip_prefix(&env_prefix))
+                    .map(str::to_owned),
+            );
+        }
+        if let Some(v) = cached(format!("secrets:{env_prefix}"))
+            && let Some(secrets) = v.downcast_ref::<Vec<ObservedSecret>>()
+        {
+            ids.extend(secrets.iter().filter_map(|s| {
+                Some(
+                    s.name
+                        .strip_prefix(&env_prefix)?
+                        .strip_suffix("-db-credentials")?
+                        .to_owned(),
+                )
+            }));
+        }
+        if let Some(v) = cached(format!("logs:/ecs/{env_prefix}"))
+            && let Some(groups) = v.downcast_ref::<Vec<ObservedLogGroup>>()
+        {
+            let prefix = format!("/ecs/{env_prefix}");
+            ids.extend(
+                groups
+                    .iter()
+                    .filter_map(|g| g.name.strip_prefix(&prefix))
+                    .map(str::to_owned),
+            );
+        }
+        ids.retain(|id| crate::validate::is_tenant_id(id));
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     /// The ids of every tenant of this environment, found by ownership tags
@@ -531,6 +776,7 @@ impl Engine {
         inputs: &ApplyInputs,
     ) -> Result<ObservedTenant, CoreError> {
         self.forget_listings();
+        self.forget_revisions(&spec.names().task_family);
         let result = self.converge(spec, observed, plan, inputs).await;
         self.forget_listings();
         if !plan.is_empty() || result.is_err() {
@@ -595,6 +841,7 @@ impl Engine {
         plan: &TenantPlan,
     ) -> Result<DestroyReport, CoreError> {
         self.forget_listings();
+        self.forget_revisions(&spec.names().task_family);
         let result = self.tear_down(spec, observed, plan).await;
         self.forget_listings();
         let error = result.as_ref().err().map(ToString::to_string);
@@ -781,6 +1028,31 @@ impl Engine {
         Err(last
             .unwrap_or_else(|| PortError::new(PortErrorKind::PriorityInUse, "PriorityInUse", "no free priority found")))
     }
+}
+
+/// What a read-ahead map holds for `name`, if it found something.
+fn pick<T: Clone>(m: &HashMap<String, Option<T>>, name: &str) -> Option<T> {
+    m.get(name).cloned().flatten()
+}
+
+/// The highest revision of each family among `arns`
+/// (`…:task-definition/{family}:{revision}`), by family.
+pub(crate) fn latest_revisions(arns: &[String]) -> HashMap<&str, &str> {
+    let mut best: HashMap<&str, (i32, &str)> = HashMap::new();
+    for arn in arns {
+        let Some((family, rev)) = arn
+            .rsplit_once(":task-definition/")
+            .and_then(|(_, tail)| tail.rsplit_once(':'))
+            .and_then(|(f, r)| Some((f, r.parse::<i32>().ok()?)))
+        else {
+            continue;
+        };
+        let e = best.entry(family).or_insert((rev, arn));
+        if rev > e.0 {
+            *e = (rev, arn);
+        }
+    }
+    best.into_iter().map(|(f, (_, arn))| (f, arn)).collect()
 }
 
 fn owner_of(tags: &Tags) -> Option<String> {

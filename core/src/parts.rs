@@ -445,7 +445,9 @@ pub struct TaskDefinitionSpec {
 }
 
 /// Observed task definition (the latest ACTIVE revision of the family).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serializable so that a caller can keep it and hand it back
+/// ([`crate::Engine::know_revision`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObservedTaskDefinition {
     /// ARN with revision.
     pub arn: String,

@@ -93,6 +93,12 @@ pub trait EcsApi: Send + Sync {
     async fn register_task_definition(&self, spec: &TaskDefinitionSpec) -> PortResult<ObservedTaskDefinition>;
     /// ARNs of every ACTIVE revision of a family.
     async fn list_task_definitions(&self, family: &str) -> PortResult<Vec<String>>;
+    /// ARNs of every ACTIVE revision of every family whose name starts with
+    /// `prefix` (one listing for a whole environment's tenants).
+    async fn list_task_definitions_by_prefix(&self, prefix: &str) -> PortResult<Vec<String>>;
+    /// One revision by ARN, with tags; `None` when ECS does not know it or
+    /// it is no longer ACTIVE.
+    async fn describe_task_definition(&self, arn: &str) -> PortResult<Option<ObservedTaskDefinition>>;
     /// Deregisters one revision.
     async fn deregister_task_definition(&self, arn: &str) -> PortResult<()>;
     /// Adds or overwrites tags.

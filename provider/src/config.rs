@@ -13,7 +13,7 @@ use crate::protocol::schema::{Attr, Block, NestedBlock};
 use crate::protocol::value::Value;
 
 /// Services whose endpoint can be overridden in the `endpoints` block.
-pub const ENDPOINT_SERVICES: [&str; 8] = ["ecs", "elbv2", "route53", "efs", "secretsmanager", "logs", "rds", "sts"];
+pub const ENDPOINT_SERVICES: [&str; 9] = bbws_core::aws::ENDPOINT_KEYS;
 
 /// The provider block's schema (SPEC §7).
 pub fn schema() -> Schema {
@@ -21,11 +21,11 @@ pub fn schema() -> Schema {
         "Per-service endpoint overrides, for emulators and VPC endpoints. `AWS_ENDPOINT_URL` is honoured too.",
     );
     for service in ENDPOINT_SERVICES {
-        endpoints = endpoints.attr(
-            Attr::string(service)
-                .optional()
-                .description(&format!("Endpoint URL for {service}.")),
-        );
+        let description = match service {
+            "tagging" => "Endpoint URL for the Resource Groups Tagging API, which reads log-group tags in bulk (`tag:GetResources`; without it, one call per group). Defaults to the `logs` endpoint when that is set.".to_owned(),
+            _ => format!("Endpoint URL for {service}."),
+        };
+        endpoints = endpoints.attr(Attr::string(service).optional().description(&description));
     }
     Block::new(0)
         .description("bbws provisions tenants of a multi-tenant WordPress hosting platform on AWS. One provider block describes one environment's shared platform.")

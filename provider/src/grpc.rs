@@ -174,12 +174,12 @@ impl Provider for BbwsProvider {
     async fn read_resource(&self, r: Request<tf::read_resource::Request>) -> Rpc<tf::read_resource::Response> {
         tracing::debug!(rpc = "ReadResource", "terraform called ReadResource");
         let r = r.into_inner();
-        let (new_state, diagnostics) = self.server.read_tenant(r.current_state.as_ref()).await;
+        let (new_state, diagnostics, private) = self.server.read_tenant(r.current_state.as_ref(), &r.private).await;
         let new_identity = self.identity_of(new_state.as_ref()).await.or(r.current_identity);
         Ok(Response::new(tf::read_resource::Response {
             new_state,
             diagnostics,
-            private: r.private,
+            private,
             new_identity,
             ..Default::default()
         }))

@@ -273,25 +273,42 @@ impl BbwsServer {
 
     /// `ReadResource`: observe, report drift in `parts`; a tenant with no
     /// part left is gone.
-    pub async fn read_tenant(&self, state: Option<&tf::DynamicValue>) -> (Option<tf::DynamicValue>, Diags) {
+    /// `ReadResource`: the new state and the private state to keep.
+    pub async fn read_tenant(
+        &self,
+        state: Option<&tf::DynamicValue>,
+        private: &[u8],
+    ) -> (Option<tf::DynamicValue>, Diags, Vec<u8>) {
         let prior = match decode(state) {
             Ok(v) => v,
-            Err(d) => return (state.cloned(), vec![d]),
+            Err(d) => return (state.cloned(), vec![d], private.to_vec()),
         };
         if prior.is_null() {
-            return (state.cloned(), Vec::new());
+            return (state.cloned(), Vec::new(), private.to_vec());
         }
         let c = match self.configured().await {
             Ok(c) => c,
-            Err(d) => return (state.cloned(), vec![d]),
+            Err(d) => return (state.cloned(), vec![d], private.to_vec()),
         };
-        match self.read_value(&c, &prior).await {
-            Ok(v) => (dynamic(&v), Vec::new()),
-            Err(d) => (state.cloned(), vec![d]),
+        if let Some(revision) = tenant::known_revision(private) {
+            c.engine.know_revision(revision);
+        }
+        match self.read_observed(&c, &prior).await {
+            Ok((v, observed)) => (dynamic(&v), Vec::new(), tenant::private_of(&observed)),
+            Err(d) => (state.cloned(), vec![d], private.to_vec()),
         }
     }
 
     async fn read_value(&self, c: &Configured, prior: &Value) -> Result<Value, tf::Diagnostic> {
+        Ok(self.read_observed(c, prior).await?.0)
+    }
+
+    /// The state a refresh finds, and what it observed.
+    async fn read_observed(
+        &self,
+        c: &Configured,
+        prior: &Value,
+    ) -> Result<(Value, bbws_core::ObservedTenant), tf::Diagnostic> {
         if prior.get("name").is_null() {
             return self.read_imported(c, prior).await;
         }
@@ -309,21 +326,26 @@ impl BbwsServer {
             .map_err(|e| core_error_diag(&e))?;
         let plan = bbws_core::plan(&spec, &observed);
         if !observed.exists() {
-            return Ok(Value::Null);
+            return Ok((Value::Null, observed));
         }
         let outputs = observed.outputs(&spec.names());
-        Ok(tenant::state_value(
+        let state = tenant::state_value(
             prior,
             &spec,
             &outputs,
             &KnownOutputs::ALL,
             tenant::parts_of(Some(&plan)),
-        ))
+        );
+        Ok((state, observed))
     }
 
     /// The first read after an import: only the tenant id is known; every
     /// attribute comes from the parts (and the settings in the secret).
-    async fn read_imported(&self, c: &Configured, prior: &Value) -> Result<Value, tf::Diagnostic> {
+    async fn read_imported(
+        &self,
+        c: &Configured,
+        prior: &Value,
+    ) -> Result<(Value, bbws_core::ObservedTenant), tf::Diagnostic> {
         let tenant_id = prior.get("tenant_id").as_str().unwrap_or_default().to_owned();
         let observed = c
             .engine
@@ -331,9 +353,9 @@ impl BbwsServer {
             .await
             .map_err(|e| core_error_diag(&e))?;
         if !observed.exists() {
-            return Ok(Value::Null);
+            return Ok((Value::Null, observed));
         }
-        Self::state_of_observed(c, &observed)
+        Ok((Self::state_of_observed(c, &observed)?, observed))
     }
 
     /// The resource value of a tenant known only from its parts (import,
@@ -552,9 +574,10 @@ impl BbwsServer {
         let mut resp = tf::apply_resource_change::Response::default();
         let result = self.apply_inner(req).await;
         match result {
-            Ok((new_state, diags)) => {
+            Ok((new_state, diags, private)) => {
                 resp.new_state = dynamic(&new_state);
                 resp.diagnostics = diags;
+                resp.private = private;
             }
             Err((new_state, diags)) => {
                 resp.new_state = dynamic(&new_state);
@@ -564,7 +587,10 @@ impl BbwsServer {
         resp
     }
 
-    async fn apply_inner(&self, req: &tf::apply_resource_change::Request) -> Result<(Value, Diags), (Value, Diags)> {
+    async fn apply_inner(
+        &self,
+        req: &tf::apply_resource_change::Request,
+    ) -> Result<(Value, Diags, Vec<u8>), (Value, Diags)> {
         let prior = decode(req.prior_state.as_ref()).map_err(|d| (Value::Null, vec![d]))?;
         let planned = decode(req.planned_state.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
         let config = decode(req.config.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
@@ -599,7 +625,7 @@ impl BbwsServer {
                             ),
                         )]
                     };
-                    Ok((Value::Null, diags))
+                    Ok((Value::Null, diags, Vec::new()))
                 }
                 Err(e) => {
                     // Report truthfully what is left.
@@ -641,6 +667,7 @@ impl BbwsServer {
                         tenant::parts_of(Some(&after_plan)),
                     ),
                     Vec::new(),
+                    tenant::private_of(&after),
                 ))
             }
             Err(e) => {

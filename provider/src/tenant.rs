@@ -437,6 +437,33 @@ pub fn unknown_plan(config: &Value) -> Value {
     Value::Map(m)
 }
 
+/// What the provider keeps of a tenant in Terraform's private state (stored
+/// with the resource, never shown): the task definition revision it last
+/// observed. Revisions are immutable, so the next refresh hands it to the
+/// engine instead of describing it again — one request fewer per tenant.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct TenantPrivate {
+    #[serde(default)]
+    task_definition: Option<bbws_core::parts::ObservedTaskDefinition>,
+}
+
+/// The private state for what was observed of a tenant.
+pub fn private_of(observed: &bbws_core::ObservedTenant) -> Vec<u8> {
+    match &observed.task_definition {
+        None => Vec::new(),
+        Some(td) => serde_json::to_vec(&TenantPrivate {
+            task_definition: Some(td.clone()),
+        })
+        .unwrap_or_default(),
+    }
+}
+
+/// The revision kept in a private state, if it holds one (older states and
+/// other private data hold none).
+pub fn known_revision(private: &[u8]) -> Option<bbws_core::parts::ObservedTaskDefinition> {
+    serde_json::from_slice::<TenantPrivate>(private).ok()?.task_definition
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,5 +522,35 @@ mod tests {
             Some("s3cret-Passw0rd")
         );
         assert_eq!(format!("{:?}", db_password(&config)), "Some(DbPassword(<redacted>))");
+    }
+
+    #[test]
+    fn private_state_round_trips_the_revision_and_tolerates_anything_else() {
+        let td = bbws_core::parts::ObservedTaskDefinition {
+            arn: "arn:aws:ecs:eu-west-1:1:task-definition/dev-123456789012:3".into(),
+            family: "dev-123456789012".into(),
+            revision: 3,
+            image: "wordpress:6.6-php8.3-apache".into(),
+            cpu: 512,
+            memory: 1024,
+            environment: Default::default(),
+            secrets: Default::default(),
+            file_system_id: Some("fs-1".into()),
+            access_point_id: Some("fsap-1".into()),
+            log_group: Some("/ecs/dev-123456789012".into()),
+            tags: Default::default(),
+        };
+        let observed = bbws_core::ObservedTenant {
+            task_definition: Some(td.clone()),
+            ..Default::default()
+        };
+        assert_eq!(super::known_revision(&super::private_of(&observed)), Some(td));
+        assert_eq!(
+            super::private_of(&bbws_core::ObservedTenant::default()),
+            Vec::<u8>::new()
+        );
+        for other in [&b""[..], b"replacing:123456789012", b"{}", b"{\"task_definition\": 3}"] {
+            assert_eq!(super::known_revision(other), None);
+        }
     }
 }

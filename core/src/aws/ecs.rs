@@ -37,7 +37,7 @@ impl AwsEcs {
 
     /// Describes one task definition (family, `family:rev` or ARN) with
     /// whether it is ACTIVE; `None` when ECS does not know it.
-    async fn describe_task_definition(&self, key: &str) -> PortResult<Option<(ObservedTaskDefinition, bool)>> {
+    async fn describe_revision(&self, key: &str) -> PortResult<Option<(ObservedTaskDefinition, bool)>> {
         let op = "DescribeTaskDefinition";
         let r = self
             .client
@@ -70,6 +70,54 @@ impl AwsEcs {
             }
         }
     }
+}
+
+impl AwsEcs {
+    /// Every ACTIVE revision's ARN, of one family or of all, every page.
+    async fn active_revisions(&self, family: Option<&str>) -> PortResult<Vec<String>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let r = self
+                .client
+                .list_task_definitions()
+                .set_family_prefix(family.map(str::to_owned))
+                .status(TaskDefinitionStatus::Active)
+                .max_results(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(on(&self.ep, "ListTaskDefinitions"))?;
+            out.extend(r.task_definition_arns().iter().cloned());
+            match r.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One DescribeServices call (up to ten names).
+async fn describe_service_batch(
+    client: &Client,
+    ep: &Endpoint,
+    cluster: &str,
+    batch: Vec<String>,
+) -> PortResult<Vec<ObservedService>> {
+    let r = client
+        .describe_services()
+        .cluster(cluster)
+        .set_services(Some(batch))
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .map_err(on(ep, "DescribeServices"))?;
+    Ok(r.services()
+        .iter()
+        .filter(|s| s.status().is_some_and(|st| !st.eq_ignore_ascii_case("INACTIVE")))
+        .map(|s| observe_service(s, cluster))
+        .collect())
 }
 
 fn tags_of(tags: &[Tag]) -> Tags {
@@ -169,25 +217,18 @@ fn family_and_revision(arn: &str) -> Option<(&str, i32)> {
 #[async_trait]
 impl EcsApi for AwsEcs {
     async fn describe_services(&self, cluster: &str, names: &[String]) -> PortResult<Vec<ObservedService>> {
-        let mut out = Vec::new();
-        for batch in names.chunks(10) {
-            let r = self
-                .client
-                .describe_services()
-                .cluster(cluster)
-                .set_services(Some(batch.to_vec()))
-                .include(ServiceField::Tags)
-                .send()
-                .await
-                .map_err(on(&self.ep, "DescribeServices"))?;
-            out.extend(
-                r.services()
-                    .iter()
-                    .filter(|s| s.status().is_some_and(|st| !st.eq_ignore_ascii_case("INACTIVE")))
-                    .map(|s| observe_service(s, cluster)),
-            );
-        }
-        Ok(out)
+        use futures::{StreamExt, TryStreamExt};
+        // Ten names a call (the API's limit), a few calls at a time.
+        let batches: Vec<Vec<String>> = names.chunks(10).map(<[String]>::to_vec).collect();
+        let pages: Vec<Vec<ObservedService>> = futures::stream::iter(batches)
+            .map(|batch| {
+                let (client, ep, cluster) = (self.client.clone(), self.ep.clone(), cluster.to_owned());
+                async move { describe_service_batch(&client, &ep, &cluster, batch).await }
+            })
+            .buffered(4)
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flatten().collect())
     }
 
     async fn create_service(&self, spec: &ServiceSpec) -> PortResult<ObservedService> {
@@ -314,7 +355,7 @@ impl EcsApi for AwsEcs {
 
     async fn latest_task_definition(&self, family: &str) -> PortResult<Option<ObservedTaskDefinition>> {
         // By family, ECS describes the latest ACTIVE revision.
-        match self.describe_task_definition(family).await? {
+        match self.describe_revision(family).await? {
             None => Ok(None),
             Some((td, true)) if td.family == family => Ok(Some(td)),
             Some(_) => {
@@ -327,11 +368,7 @@ impl EcsApi for AwsEcs {
                     .max_by_key(|(r, _)| *r);
                 match best {
                     None => Ok(None),
-                    Some((_, arn)) => Ok(self
-                        .describe_task_definition(arn)
-                        .await?
-                        .filter(|(_, a)| *a)
-                        .map(|(td, _)| td)),
+                    Some((_, arn)) => self.describe_task_definition(arn).await,
                 }
             }
         }
@@ -421,30 +458,26 @@ impl EcsApi for AwsEcs {
     }
 
     async fn list_task_definitions(&self, family: &str) -> PortResult<Vec<String>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let r = self
-                .client
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(TaskDefinitionStatus::Active)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(on(&self.ep, "ListTaskDefinitions"))?;
-            out.extend(
-                r.task_definition_arns()
-                    .iter()
-                    .filter(|a| family_and_revision(a).is_some_and(|(f, _)| f == family))
-                    .cloned(),
-            );
-            match r.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
-        Ok(out)
+        // ECS's familyPrefix is the whole family name.
+        let mut arns = self.active_revisions(Some(family)).await?;
+        arns.retain(|a| family_and_revision(a).is_some_and(|(f, _)| f == family));
+        Ok(arns)
+    }
+
+    async fn list_task_definitions_by_prefix(&self, prefix: &str) -> PortResult<Vec<String>> {
+        // familyPrefix matches a whole family only: page through the
+        // region's ACTIVE revisions (100 a page) and keep ours.
+        let mut arns = self.active_revisions(None).await?;
+        arns.retain(|a| family_and_revision(a).is_some_and(|(f, _)| f.starts_with(prefix)));
+        Ok(arns)
+    }
+
+    async fn describe_task_definition(&self, arn: &str) -> PortResult<Option<ObservedTaskDefinition>> {
+        Ok(self
+            .describe_revision(arn)
+            .await?
+            .filter(|(_, active)| *active)
+            .map(|(td, _)| td))
     }
 
     async fn deregister_task_definition(&self, arn: &str) -> PortResult<()> {

@@ -16,7 +16,13 @@ use crate::ports::{LogsApi, PortError, PortErrorKind, PortResult};
 pub struct AwsLogs {
     client: Client,
     ep: Endpoint,
+    /// Resource Groups Tagging API: tags of many log groups in one call.
+    tagging: aws_sdk_resourcegroupstagging::Client,
+    tagging_ep: Endpoint,
 }
+
+/// Listings of more groups than this read their tags in bulk.
+const BULK_TAGS_FROM: usize = 3;
 
 /// A log group ARN without the `:*` DescribeLogGroups appends.
 fn bare_arn(arn: &str) -> &str {
@@ -42,8 +48,56 @@ fn created(r: PortResult<()>) -> PortResult<()> {
 }
 
 impl AwsLogs {
-    pub(crate) fn new(client: Client, ep: Endpoint) -> Self {
-        AwsLogs { client, ep }
+    pub(crate) fn new(
+        client: Client,
+        ep: Endpoint,
+        (tagging, tagging_ep): (aws_sdk_resourcegroupstagging::Client, Endpoint),
+    ) -> Self {
+        AwsLogs {
+            client,
+            ep,
+            tagging,
+            tagging_ep,
+        }
+    }
+
+    /// The tags of every tagged log group in the region, by bare ARN: one
+    /// GetResources call per 100 groups. A group it does not list has no
+    /// tags, or was tagged too recently for this eventually consistent API
+    /// to know; callers read those one by one.
+    async fn tags_in_bulk(&self) -> PortResult<HashMap<String, Tags>> {
+        let op = "GetResources";
+        let mut out = HashMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let r = self
+                .tagging
+                .get_resources()
+                // The service as a whole: emulators disagree on the name of
+                // the log-group type, and the ARNs say what each one is.
+                .resource_type_filters("logs")
+                .resources_per_page(100)
+                .set_pagination_token(token.take())
+                .send()
+                .await
+                .map_err(on(&self.tagging_ep, op))?;
+            for m in r.resource_tag_mapping_list() {
+                let Some(arn) = m.resource_arn().filter(|a| a.contains(":log-group:")) else {
+                    continue;
+                };
+                let tags: Tags = m
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                out.insert(bare_arn(arn).to_string(), tags);
+            }
+            match r.pagination_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     async fn tags(&self, arn: &str, name: &str) -> PortResult<Tags> {
@@ -131,9 +185,25 @@ impl LogsApi for AwsLogs {
                 _ => break,
             }
         }
+        let mut bulk = HashMap::new();
+        if groups.len() >= BULK_TAGS_FROM {
+            match self.tags_in_bulk().await {
+                Ok(tags) => bulk = tags,
+                // Not allowed (tag:GetResources) or not served here: one by one.
+                Err(e) => tracing::debug!(error = %e, "log group tags in bulk failed; reading them one by one"),
+            }
+        }
         let mut out = Vec::with_capacity(groups.len());
         for g in &groups {
-            out.push(self.observe(g).await?);
+            match bulk.remove(&group_arn(g)) {
+                Some(tags) => out.push(ObservedLogGroup {
+                    name: g.log_group_name().unwrap_or_default().to_string(),
+                    arn: group_arn(g),
+                    retention_days: g.retention_in_days().and_then(|d| u32::try_from(d).ok()),
+                    tags,
+                }),
+                None => out.push(self.observe(g).await?),
+            }
         }
         Ok(out)
     }

@@ -47,12 +47,24 @@ pub struct AwsSettings {
     /// Named profile.
     pub profile: Option<String>,
     /// Per-service endpoint overrides: `ecs`, `elbv2`, `route53`, `efs`,
-    /// `secretsmanager`, `logs`, `rds`, `sts`.
+    /// `secretsmanager`, `logs`, `rds`, `sts`, `tagging` (the Resource
+    /// Groups Tagging API; when unset, it follows `logs`, the only port
+    /// that uses it).
     pub endpoints: BTreeMap<String, String>,
 }
 
 /// The services whose endpoint can be overridden, by settings key.
-pub const ENDPOINT_KEYS: [&str; 8] = ["ecs", "elbv2", "route53", "efs", "secretsmanager", "logs", "rds", "sts"];
+pub const ENDPOINT_KEYS: [&str; 9] = [
+    "ecs",
+    "elbv2",
+    "route53",
+    "efs",
+    "secretsmanager",
+    "logs",
+    "rds",
+    "sts",
+    "tagging",
+];
 
 /// Seconds to establish a TCP/TLS connection before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -132,6 +144,17 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     let (logs, logs_ep) = client!(aws_sdk_cloudwatchlogs, "logs");
     let (rds, rds_ep) = client!(aws_sdk_rds, "rds");
     let (sts, sts_ep) = client!(aws_sdk_sts, "sts");
+    // The tagging client serves the logs port only: an emulator or private
+    // endpoint given for logs is where it goes too, unless told otherwise.
+    let tagging_over = over("tagging").or_else(|| over("logs"));
+    let mut b = aws_sdk_resourcegroupstagging::config::Builder::from(cfg);
+    if let Some(url) = &tagging_over {
+        b = b.endpoint_url(url.clone());
+    }
+    let tagging = (
+        aws_sdk_resourcegroupstagging::Client::from_conf(b.build()),
+        ep("tagging", &tagging_over),
+    );
 
     Ports {
         ecs: Arc::new(AwsEcs::new(ecs, ecs_ep)),
@@ -139,7 +162,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         route53: Arc::new(AwsRoute53::new(r53, r53_ep)),
         efs: Arc::new(AwsEfs::new(efs, efs_ep)),
         secrets: Arc::new(AwsSecrets::new(sm, sm_ep)),
-        logs: Arc::new(AwsLogs::new(logs, logs_ep)),
+        logs: Arc::new(AwsLogs::new(logs, logs_ep, tagging)),
         rds: Arc::new(AwsRds::new(rds, rds_ep)),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
         mysql: Arc::new(MysqlAsyncConnector),

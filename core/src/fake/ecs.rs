@@ -321,6 +321,28 @@ impl EcsApi for Port {
             .await
     }
 
+    async fn list_task_definitions_by_prefix(&self, prefix: &str) -> PortResult<Vec<String>> {
+        self.0
+            .call("ecs.ListTaskDefinitions", prefix, |s| {
+                Ok(s.task_definitions
+                    .iter()
+                    .filter(|(family, _)| family.starts_with(prefix))
+                    .flat_map(|(_, revs)| revs.iter().filter(|t| t.status == ACTIVE).map(|t| t.arn.clone()))
+                    .collect())
+            })
+            .await
+    }
+
+    async fn describe_task_definition(&self, arn: &str) -> PortResult<Option<ObservedTaskDefinition>> {
+        self.0
+            .call("ecs.DescribeTaskDefinition", arn, |s| {
+                Ok(s.task_definition(arn)
+                    .filter(|t| t.status == ACTIVE)
+                    .map(FakeTaskDefinition::observe))
+            })
+            .await
+    }
+
     async fn deregister_task_definition(&self, arn: &str) -> PortResult<()> {
         self.0
             .call("ecs.DeregisterTaskDefinition", arn, |s| {

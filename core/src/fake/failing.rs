@@ -242,6 +242,12 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
     async fn list_task_definitions(&self, family: &str) -> PortResult<Vec<String>> {
         self.inner.list_task_definitions(family).await
     }
+    async fn list_task_definitions_by_prefix(&self, prefix: &str) -> PortResult<Vec<String>> {
+        self.inner.list_task_definitions_by_prefix(prefix).await
+    }
+    async fn describe_task_definition(&self, arn: &str) -> PortResult<Option<ObservedTaskDefinition>> {
+        self.inner.describe_task_definition(arn).await
+    }
     async fn deregister_task_definition(&self, arn: &str) -> PortResult<()> {
         self.gate("ecs.DeregisterTaskDefinition", arn)?;
         self.inner.deregister_task_definition(arn).await
