@@ -42,7 +42,7 @@ fn init_logging() {
         .try_init();
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     init_logging();
     if let Err(e) = protocol::plugin::serve(grpc::BbwsProvider::default()).await {

@@ -78,6 +78,7 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(45);
 /// `settings`. Callers may add to it (e.g. fixed credentials) before loading.
 pub fn config_loader(settings: &AwsSettings) -> aws_config::ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(shared_https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()
@@ -93,6 +94,25 @@ pub fn config_loader(settings: &AwsSettings) -> aws_config::ConfigLoader {
         loader = loader.profile_name(profile);
     }
     loader
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls on aws-lc, proxies
+/// from the environment), built once: left to themselves, each service
+/// client and credential provider builds its own, each with a connection
+/// pool and a parsed copy of the system's root certificates.
+fn shared_https_client() -> aws_types::sdk_config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut b =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
+        b.set_connector_settings(settings.cloned());
+        if let Some(c) = components {
+            b.set_sleep_impl(c.sleep_impl());
+        }
+        b.set_proxy_config(Some(ProxyConfig::from_env()));
+        b.build()
+    })
 }
 
 /// Loads the one shared AWS configuration.
