@@ -85,6 +85,19 @@ impl ReadAhead {
     }
 }
 
+/// What one observation read, before it is split by tenant.
+struct Reads {
+    facts: PlatformFacts,
+    services: Vec<ObservedService>,
+    target_groups: Vec<ObservedTargetGroup>,
+    rules: Vec<ObservedListenerRule>,
+    records: Vec<ObservedDnsRecord>,
+    access_points: Vec<ObservedAccessPoint>,
+    log_groups: Vec<ObservedLogGroup>,
+    databases: Vec<ObservedDatabase>,
+    users: Vec<ObservedDatabaseUser>,
+}
+
 /// Most tenants one batch reads ahead for.
 const READ_AHEAD_MAX: usize = 1000;
 
@@ -477,102 +490,196 @@ impl Engine {
             (services, tgs, dbs, db_users)
         };
 
-        let mut out = Vec::with_capacity(keys.len());
-        for ((key, n), (td, secret)) in keys.iter().zip(&names).zip(tds.into_iter().zip(secrets)) {
-            let tid = key.tenant_id.as_str();
-            let mut o = ObservedTenant {
-                tenant_id: tid.to_owned(),
-                facts: Some(facts.clone()),
-                ..Default::default()
-            };
-            let mut foreign = Vec::new();
-            let mut adopt = |part: Part, name: &str, tags: &Tags| -> bool {
-                if owned_by(tags, tid, env) {
-                    true
-                } else {
-                    foreign.push(ForeignPart {
-                        part,
-                        name: name.to_owned(),
-                        found: describe_owner(tags),
-                        owner: owner_of(tags),
-                    });
-                    false
-                }
-            };
-            o.service = services
-                .iter()
-                .find(|s| s.name == n.service)
-                .filter(|s| adopt(Part::Service, &s.name, &s.tags))
-                .cloned();
-            o.target_group = tgs
-                .iter()
-                .find(|t| t.name == n.target_group)
-                .filter(|t| adopt(Part::TargetGroup, &t.name, &t.tags))
-                .cloned();
-            if let Some(t) = &td {
-                self.know_revision(t.clone());
-            }
-            o.task_definition = td.filter(|t| adopt(Part::TaskDefinition, &t.family, &t.tags));
-            o.secret = secret.filter(|s| adopt(Part::Secret, &s.name, &s.tags));
-            o.log_group = log_groups
-                .iter()
-                .find(|l| l.name == n.log_group)
-                .filter(|l| adopt(Part::LogGroup, &l.name, &l.tags))
-                .cloned();
-            // Access points have no unique name: ours carry our tags. One
-            // with our Name tag but other tags is someone else's.
-            o.access_point = aps
-                .iter()
-                .find(|a| a.name == n.access_point && owned_by(&a.tags, tid, env))
-                .cloned();
-            if o.access_point.is_none()
-                && let Some(a) = aps.iter().find(|a| a.name == n.access_point)
-            {
-                adopt(Part::AccessPoint, &a.id, &a.tags);
-            }
-            // Listener rule: ours by tags; a rule routing our host that is
-            // not ours means the subdomain is taken.
-            o.listener_rule = rules.iter().find(|r| owned_by(&r.tags, tid, env)).cloned();
-            if let Some(r) = rules
-                .iter()
-                .find(|r| r.hosts.contains(&n.fqdn) && !owned_by(&r.tags, tid, env))
-            {
+        let reads = Reads {
+            facts,
+            services,
+            target_groups: tgs,
+            rules,
+            records,
+            access_points: aps,
+            log_groups,
+            databases: dbs,
+            users: db_users,
+        };
+        Ok(keys
+            .iter()
+            .zip(&names)
+            .zip(tds.into_iter().zip(secrets))
+            .map(|((key, n), (td, secret))| self.assemble(key, n, &reads, td, secret))
+            .collect())
+    }
+
+    /// One tenant's observation out of what a batch read, each part found
+    /// by name and checked for ownership.
+    fn assemble(
+        &self,
+        key: &TenantKey,
+        n: &TenantNames,
+        reads: &Reads,
+        td: Option<ObservedTaskDefinition>,
+        secret: Option<ObservedSecret>,
+    ) -> ObservedTenant {
+        let p = &self.platform;
+        let env = p.environment;
+        let Reads {
+            facts,
+            services,
+            target_groups: tgs,
+            rules,
+            records,
+            access_points: aps,
+            log_groups,
+            databases: dbs,
+            users: db_users,
+        } = reads;
+        let tid = key.tenant_id.as_str();
+        let mut o = ObservedTenant {
+            tenant_id: tid.to_owned(),
+            facts: Some(facts.clone()),
+            ..Default::default()
+        };
+        let mut foreign = Vec::new();
+        let mut adopt = |part: Part, name: &str, tags: &Tags| -> bool {
+            if owned_by(tags, tid, env) {
+                true
+            } else {
                 foreign.push(ForeignPart {
-                    part: Part::ListenerRule,
-                    name: format!("host {} (rule priority {})", n.fqdn, r.priority),
-                    found: describe_owner(&r.tags),
-                    owner: owner_of(&r.tags),
+                    part,
+                    name: name.to_owned(),
+                    found: describe_owner(tags),
+                    owner: owner_of(tags),
+                });
+                false
+            }
+        };
+        o.service = services
+            .iter()
+            .find(|s| s.name == n.service)
+            .filter(|s| adopt(Part::Service, &s.name, &s.tags))
+            .cloned();
+        o.target_group = tgs
+            .iter()
+            .find(|t| t.name == n.target_group)
+            .filter(|t| adopt(Part::TargetGroup, &t.name, &t.tags))
+            .cloned();
+        if let Some(t) = &td {
+            self.know_revision(t.clone());
+        }
+        o.task_definition = td.filter(|t| adopt(Part::TaskDefinition, &t.family, &t.tags));
+        o.secret = secret.filter(|s| adopt(Part::Secret, &s.name, &s.tags));
+        o.log_group = log_groups
+            .iter()
+            .find(|l| l.name == n.log_group)
+            .filter(|l| adopt(Part::LogGroup, &l.name, &l.tags))
+            .cloned();
+        // Access points have no unique name: ours carry our tags. One
+        // with our Name tag but other tags is someone else's.
+        o.access_point = aps
+            .iter()
+            .find(|a| a.name == n.access_point && owned_by(&a.tags, tid, env))
+            .cloned();
+        if o.access_point.is_none()
+            && let Some(a) = aps.iter().find(|a| a.name == n.access_point)
+        {
+            adopt(Part::AccessPoint, &a.id, &a.tags);
+        }
+        // Listener rule: ours by tags; a rule routing our host that is
+        // not ours means the subdomain is taken.
+        o.listener_rule = rules.iter().find(|r| owned_by(&r.tags, tid, env)).cloned();
+        if let Some(r) = rules
+            .iter()
+            .find(|r| r.hosts.contains(&n.fqdn) && !owned_by(&r.tags, tid, env))
+        {
+            foreign.push(ForeignPart {
+                part: Part::ListenerRule,
+                name: format!("host {} (rule priority {})", n.fqdn, r.priority),
+                found: describe_owner(&r.tags),
+                owner: owner_of(&r.tags),
+            });
+        }
+        // DNS: records under any name the tenant used that point at the
+        // platform's load balancer.
+        let mut candidates: HashSet<String> = key
+            .subdomains
+            .iter()
+            .map(|s| crate::naming::fqdn(s, &p.domain))
+            .collect();
+        candidates.insert(n.fqdn.clone());
+        if let Some(sub) = o.routed_subdomain(&p.domain) {
+            candidates.insert(crate::naming::fqdn(&sub, &p.domain));
+        }
+        for r in records.iter().filter(|r| candidates.contains(&r.name)) {
+            if points_at(&r.target, facts) {
+                o.dns_records.push(r.clone());
+            } else if r.name == n.fqdn {
+                foreign.push(ForeignPart {
+                    part: Part::DnsRecord,
+                    name: r.name.clone(),
+                    found: "a record pointing elsewhere".into(),
+                    owner: None,
                 });
             }
-            // DNS: records under any name the tenant used that point at the
-            // platform's load balancer.
-            let mut candidates: HashSet<String> = key
-                .subdomains
-                .iter()
-                .map(|s| crate::naming::fqdn(s, &p.domain))
-                .collect();
-            candidates.insert(n.fqdn.clone());
-            if let Some(sub) = o.routed_subdomain(&p.domain) {
-                candidates.insert(crate::naming::fqdn(&sub, &p.domain));
-            }
-            for r in records.iter().filter(|r| candidates.contains(&r.name)) {
-                if points_at(&r.target, &facts) {
-                    o.dns_records.push(r.clone());
-                } else if r.name == n.fqdn {
-                    foreign.push(ForeignPart {
-                        part: Part::DnsRecord,
-                        name: r.name.clone(),
-                        found: "a record pointing elsewhere".into(),
-                        owner: None,
-                    });
-                }
-            }
-            o.database = dbs.iter().find(|d| d.name == n.database).cloned();
-            o.database_user = db_users.iter().find(|u| u.name == n.database_user).cloned();
-            o.foreign = foreign;
-            out.push(o);
         }
-        Ok(out)
+        o.database = dbs.iter().find(|d| d.name == n.database).cloned();
+        o.database_user = db_users.iter().find(|u| u.name == n.database_user).cloned();
+        o.foreign = foreign;
+        o
+    }
+
+    /// One tenant's observation from what this process has read already
+    /// (the listings and read-ahead of the refresh under way), without a
+    /// request; `None` when anything it needs was not read. A batch of the
+    /// refresh would find exactly this, only later: the batching window
+    /// is for reads that have to be made.
+    pub fn observe_read(&self, key: &TenantKey) -> Option<ObservedTenant> {
+        let p = &self.platform;
+        let env = p.environment;
+        let facts = self.facts.get()?.clone();
+        let sub = key.subdomains.first().cloned().unwrap_or_else(|| key.tenant_id.clone());
+        let n = TenantNames::new(env, &key.tenant_id, &sub, &p.domain);
+        let (services, target_groups, databases, users) = {
+            let ahead = self.ahead();
+            if ahead.at.is_none_or(|at| at.elapsed() >= LISTING_TTL) || !ahead.has(&n) {
+                return None;
+            }
+            (
+                pick(&ahead.services, &n.service).into_iter().collect(),
+                pick(&ahead.target_groups, &n.target_group).into_iter().collect(),
+                pick(&ahead.databases, &n.database).into_iter().collect(),
+                pick(&ahead.users, &n.database_user).into_iter().collect(),
+            )
+        };
+        let prefix = format!("{env}-");
+        let revisions: Vec<String> = self.cached_listing(&format!("revisions:{prefix}"))?;
+        let td = match latest_revisions(&revisions).get(n.task_family.as_str()) {
+            None => None,
+            Some(arn) => Some(self.revisions().get(*arn).cloned()?),
+        };
+        let secrets: Vec<ObservedSecret> = self.cached_listing(&format!("secrets:{prefix}"))?;
+        let secret = secrets.into_iter().find(|s| s.name == n.secret);
+        let reads = Reads {
+            facts,
+            services,
+            target_groups,
+            rules: self.cached_listing(&format!("rules:{}", p.listener_arn))?,
+            records: self.cached_listing(&format!("records:{}", p.hosted_zone_id))?,
+            access_points: self.cached_listing(&format!("aps:{}", p.efs_file_system_id))?,
+            log_groups: self.cached_listing(&format!("logs:/ecs/{prefix}"))?,
+            databases,
+            users,
+        };
+        Some(self.assemble(key, &n, &reads, td, secret))
+    }
+
+    /// A shared listing this process holds and may still use.
+    fn cached_listing<T: Clone + 'static>(&self, key: &str) -> Option<Vec<T>> {
+        self.listings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < LISTING_TTL)
+            .and_then(|(_, v)| v.downcast_ref::<Vec<T>>())
+            .cloned()
     }
 
     /// Tells the engine of a revision observed before, e.g. by an earlier
@@ -668,18 +775,6 @@ impl Engine {
                     .filter_map(|f| f.strip_prefix(&env_prefix))
                     .map(str::to_owned),
             );
-        }
-        if let Some(v) = cached(format!("secrets:{env_prefix}"))
-            && let Some(secrets) = v.downcast_ref::<Vec<ObservedSecret>>()
-        {
-            ids.extend(secrets.iter().filter_map(|s| {
-                Some(
-                    s.name
-                        .strip_prefix(&env_prefix)?
-                        .strip_suffix("-db-credentials")?
-                        .to_owned(),
-                )
-            }));
         }
         if let Some(v) = cached(format!("logs:/ecs/{env_prefix}"))
             && let Some(groups) = v.downcast_ref::<Vec<ObservedLogGroup>>()

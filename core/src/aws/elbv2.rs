@@ -138,28 +138,56 @@ impl AwsElbv2 {
 
     /// Tags of many resources, 20 ARNs per call.
     async fn tags_of(&self, arns: &[String]) -> PortResult<BTreeMap<String, Tags>> {
-        let mut out = BTreeMap::new();
-        for batch in arns.chunks(TAGS_BATCH) {
-            let r = self
-                .client
-                .describe_tags()
-                .set_resource_arns(Some(batch.to_vec()))
-                .send()
-                .await
-                .map_err(on(&self.ep, "DescribeTags"))?;
-            for d in r.tag_descriptions() {
-                let Some(arn) = d.resource_arn() else {
-                    continue;
-                };
+        use futures::{StreamExt, TryStreamExt};
+        let batches: Vec<Vec<String>> = arns.chunks(TAGS_BATCH).map(<[String]>::to_vec).collect();
+        let pages: Vec<Vec<(String, Tags)>> = futures::stream::iter(batches)
+            .map(|batch| {
+                let this = self.clone();
+                async move { this.tags_in(batch).await }
+            })
+            .buffered(4)
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+
+    /// One DescribeTags call (up to twenty ARNs).
+    async fn tags_in(self, batch: Vec<String>) -> PortResult<Vec<(String, Tags)>> {
+        let r = self
+            .client
+            .describe_tags()
+            .set_resource_arns(Some(batch))
+            .send()
+            .await
+            .map_err(on(&self.ep, "DescribeTags"))?;
+        Ok(r.tag_descriptions()
+            .iter()
+            .filter_map(|d| {
                 let tags: Tags = d
                     .tags()
                     .iter()
                     .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
                     .collect();
-                out.insert(arn.to_string(), tags);
+                Some((d.resource_arn()?.to_string(), tags))
+            })
+            .collect())
+    }
+
+    /// The target groups of one batch of names; ELBv2 fails a whole call
+    /// for one missing name, so then they are asked for one by one.
+    async fn target_groups_in(self, batch: Vec<String>) -> PortResult<Vec<TargetGroup>> {
+        if let Some(found) = self.target_groups_named(&batch).await? {
+            return Ok(found);
+        }
+        let mut groups = Vec::new();
+        if batch.len() > 1 {
+            for name in &batch {
+                if let Some(found) = self.target_groups_named(std::slice::from_ref(name)).await? {
+                    groups.extend(found);
+                }
             }
         }
-        Ok(out)
+        Ok(groups)
     }
 
     /// Target groups by name; `None` when one of the names is missing
@@ -188,22 +216,18 @@ impl AwsElbv2 {
 #[async_trait]
 impl Elbv2Api for AwsElbv2 {
     async fn describe_target_groups(&self, names: &[String]) -> PortResult<Vec<ObservedTargetGroup>> {
-        let mut groups: Vec<TargetGroup> = Vec::new();
-        for batch in names.chunks(TAGS_BATCH) {
-            match self.target_groups_named(batch).await? {
-                Some(found) => groups.extend(found),
-                // Some name is missing: ask one by one.
-                None if batch.len() > 1 => {
-                    for name in batch {
-                        if let Some(found) = self.target_groups_named(std::slice::from_ref(name)).await? {
-                            groups.extend(found);
-                        }
-                    }
-                }
-                None => {}
-            }
-        }
-        let mut out: Vec<ObservedTargetGroup> = groups.iter().map(observe_target_group).collect();
+        use futures::{StreamExt, TryStreamExt};
+        // Twenty names a call, a few calls at a time.
+        let batches: Vec<Vec<String>> = names.chunks(TAGS_BATCH).map(<[String]>::to_vec).collect();
+        let found: Vec<Vec<TargetGroup>> = futures::stream::iter(batches)
+            .map(|batch| {
+                let this = self.clone();
+                async move { this.target_groups_in(batch).await }
+            })
+            .buffered(4)
+            .try_collect()
+            .await?;
+        let mut out: Vec<ObservedTargetGroup> = found.iter().flatten().map(observe_target_group).collect();
         let arns: Vec<String> = out.iter().map(|t| t.arn.clone()).collect();
         let mut tags = self.tags_of(&arns).await?;
         for t in &mut out {
