@@ -174,29 +174,15 @@ mod tests {
             }
             state.mysql.users.remove(&format!("{}_user", specs[5].tenant_id));
         }
-        let keys: Vec<TenantKey> = specs
-            .iter()
-            .map(|s| TenantKey {
-                tenant_id: s.tenant_id.clone(),
-                subdomains: vec![s.subdomain.clone()],
-            })
-            .collect();
+        let keys = keys_of(&specs);
 
         cloud.clear_calls();
-        let mut one_by_one = Vec::new();
-        for k in &keys {
-            one_by_one.push(engine.observe_one(&k.tenant_id, &k.subdomains).await.expect("observe"));
-        }
+        let one_by_one = one_by_one(&engine, &keys).await;
         let unbatched_calls = cloud.calls().len();
 
         cloud.clear_calls();
         let observer = Arc::new(BatchedObserver::new(engine.clone(), Duration::from_millis(20)));
-        let batched = futures::future::join_all(keys.iter().map(|k| {
-            let observer = observer.clone();
-            let k = k.clone();
-            async move { observer.observe(k).await.expect("observe") }
-        }))
-        .await;
+        let batched = batched(&observer, &keys).await;
         let batched_calls = cloud.calls().len();
 
         assert_eq!(batched, one_by_one, "same observations");
@@ -204,6 +190,24 @@ mod tests {
             batched_calls * 3 < unbatched_calls,
             "batched {batched_calls} calls vs {unbatched_calls} one by one"
         );
+    }
+
+    fn keys_of(specs: &[crate::TenantSpec]) -> Vec<TenantKey> {
+        specs
+            .iter()
+            .map(|s| TenantKey {
+                tenant_id: s.tenant_id.clone(),
+                subdomains: vec![s.subdomain.clone()],
+            })
+            .collect()
+    }
+
+    async fn one_by_one(engine: &Engine, keys: &[TenantKey]) -> Vec<ObservedTenant> {
+        let mut out = Vec::new();
+        for k in keys {
+            out.push(engine.observe_one(&k.tenant_id, &k.subdomains).await.expect("observe"));
+        }
+        out
     }
 
     async fn batched(observer: &Arc<BatchedObserver>, keys: &[TenantKey]) -> Vec<ObservedTenant> {
@@ -231,13 +235,7 @@ mod tests {
             let after = engine.apply(s, &o, &plan(s, &o)).await.expect("apply");
             known.push(after.task_definition.expect("a revision"));
         }
-        let keys: Vec<TenantKey> = specs
-            .iter()
-            .map(|s| TenantKey {
-                tenant_id: s.tenant_id.clone(),
-                subdomains: vec![s.subdomain.clone()],
-            })
-            .collect();
+        let keys = keys_of(&specs);
 
         // A new process: only what the caller hands it.
         let fresh = Arc::new(Engine::new(platform.clone(), cloud.ports()));
@@ -337,17 +335,8 @@ mod tests {
             state.services.retain(|(_, name), _| *name != svc);
             state.mysql.users.remove(&format!("{}_user", specs[22].tenant_id));
         }
-        let keys: Vec<TenantKey> = specs
-            .iter()
-            .map(|s| TenantKey {
-                tenant_id: s.tenant_id.clone(),
-                subdomains: vec![s.subdomain.clone()],
-            })
-            .collect();
-        let mut one_by_one = Vec::new();
-        for k in &keys {
-            one_by_one.push(engine.observe_one(&k.tenant_id, &k.subdomains).await.expect("observe"));
-        }
+        let keys = keys_of(&specs);
+        let one_by_one = one_by_one(&engine, &keys).await;
 
         // A new process, handed the revisions it saw before (as the
         // provider does from Terraform's private state).
