@@ -133,11 +133,10 @@ def peak_mib(rss_log):
 
 
 def warm(binary):
-    """Reads a provider binary into the page cache. Most of a provider's RSS
-    is its code, mapped in from the page cache as it runs: how much of the
-    file is cached when the plan starts (what the machine did before) moves
-    the figure by tens of MiB for the peer's 250 MB binary. Both tools are
-    measured warm, the steady state of a runner that plans all day."""
+    """Reads a provider binary into the page cache before it is measured.
+    Most of a provider's RSS is its code, mapped in from the page cache as
+    it runs, so both tools start each measured run with their code cached:
+    the steady state of a runner that plans all day."""
     with open(binary, "rb") as f:
         while f.read(1 << 22):
             pass
