@@ -1135,11 +1135,7 @@ fn pick<T: Clone>(m: &HashMap<String, Option<T>>, name: &str) -> Option<T> {
 pub(crate) fn latest_revisions(arns: &[String]) -> HashMap<&str, &str> {
     let mut best: HashMap<&str, (i32, &str)> = HashMap::new();
     for arn in arns {
-        let Some((family, rev)) = arn
-            .rsplit_once(":task-definition/")
-            .and_then(|(_, tail)| tail.rsplit_once(':'))
-            .and_then(|(f, r)| Some((f, r.parse::<i32>().ok()?)))
-        else {
+        let Some((family, rev)) = crate::naming::family_and_revision(arn) else {
             continue;
         };
         let e = best.entry(family).or_insert((rev, arn));

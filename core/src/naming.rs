@@ -138,6 +138,14 @@ impl TenantNames {
     }
 }
 
+/// `(family, revision)` of a task definition ARN
+/// `…:task-definition/{family}:{revision}`.
+pub fn family_and_revision(arn: &str) -> Option<(&str, i32)> {
+    let tail = arn.rsplit_once(":task-definition/")?.1;
+    let (family, rev) = tail.rsplit_once(':')?;
+    Some((family, rev.parse().ok()?))
+}
+
 /// `{subdomain}.{domain}` without a trailing dot.
 pub fn fqdn(subdomain: &str, domain: &str) -> String {
     format!("{subdomain}.{}", domain.trim_end_matches('.'))
@@ -186,5 +194,18 @@ mod tests {
             assert!(id.bytes().all(|b| b.is_ascii_digit()));
             assert_ne!(id.as_bytes()[0], b'0');
         }
+    }
+
+    #[test]
+    fn family_and_revision_parse() {
+        assert_eq!(
+            family_and_revision("arn:aws:ecs:us-east-1:123456789012:task-definition/dev-1:12"),
+            Some(("dev-1", 12))
+        );
+        assert_eq!(
+            family_and_revision("arn:aws:ecs:us-east-1:1:task-definition/dev-10:1"),
+            Some(("dev-10", 1))
+        );
+        assert_eq!(family_and_revision("nonsense"), None);
     }
 }

@@ -14,7 +14,7 @@ use aws_sdk_ecs::types::{
 
 use super::error::{Endpoint, build_error, on, sdk_error};
 use super::tag_pairs;
-use crate::naming::CONTAINER_NAME;
+use crate::naming::{CONTAINER_NAME, family_and_revision};
 use crate::parts::*;
 use crate::ports::{EcsApi, PortError, PortErrorKind, PortResult};
 
@@ -205,13 +205,6 @@ fn observe_task_definition(td: &TaskDefinition, tags: &[Tag]) -> ObservedTaskDef
         log_group,
         tags: tags_of(tags),
     }
-}
-
-/// `(family, revision)` of a task definition ARN `…:task-definition/{family}:{rev}`.
-fn family_and_revision(arn: &str) -> Option<(&str, i32)> {
-    let tail = arn.rsplit_once(":task-definition/")?.1;
-    let (family, rev) = tail.rsplit_once(':')?;
-    Some((family, rev.parse().ok()?))
 }
 
 #[async_trait]
@@ -517,23 +510,5 @@ impl EcsApi for AwsEcs {
             .await
             .map_err(on(&self.ep, "TagResource"))?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn family_and_revision_parse() {
-        assert_eq!(
-            family_and_revision("arn:aws:ecs:us-east-1:123456789012:task-definition/dev-1:12"),
-            Some(("dev-1", 12))
-        );
-        assert_eq!(
-            family_and_revision("arn:aws:ecs:us-east-1:1:task-definition/dev-10:1"),
-            Some(("dev-10", 1))
-        );
-        assert_eq!(family_and_revision("nonsense"), None);
     }
 }
