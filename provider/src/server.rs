@@ -272,8 +272,8 @@ impl BbwsServer {
     }
 
     /// `ReadResource`: observe, report drift in `parts`; a tenant with no
-    /// part left is gone.
-    /// `ReadResource`: the new state and the private state to keep.
+    /// part left is gone. Returns the new state and the private state to
+    /// keep (the revision observed, handed to the engine on the next read).
     pub async fn read_tenant(
         &self,
         state: Option<&tf::DynamicValue>,

@@ -35,6 +35,16 @@ fn group_arn(g: &LogGroup) -> String {
         .unwrap_or_else(|| bare_arn(g.arn().unwrap_or_default()).to_string())
 }
 
+/// A listed group with its tags.
+fn observed(g: &LogGroup, tags: Tags) -> ObservedLogGroup {
+    ObservedLogGroup {
+        name: g.log_group_name().unwrap_or_default().to_string(),
+        arn: group_arn(g),
+        retention_days: g.retention_in_days().and_then(|d| u32::try_from(d).ok()),
+        tags,
+    }
+}
+
 fn to_hash_map(tags: &Tags) -> HashMap<String, String> {
     tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
@@ -126,15 +136,8 @@ impl AwsLogs {
     }
 
     async fn observe(&self, g: &LogGroup) -> PortResult<ObservedLogGroup> {
-        let name = g.log_group_name().unwrap_or_default().to_string();
-        let arn = group_arn(g);
-        let tags = self.tags(&arn, &name).await?;
-        Ok(ObservedLogGroup {
-            retention_days: g.retention_in_days().and_then(|d| u32::try_from(d).ok()),
-            name,
-            arn,
-            tags,
-        })
+        let tags = self.tags(&group_arn(g), g.log_group_name().unwrap_or_default()).await?;
+        Ok(observed(g, tags))
     }
 
     async fn put_events(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
@@ -196,12 +199,7 @@ impl LogsApi for AwsLogs {
         let mut out = Vec::with_capacity(groups.len());
         for g in &groups {
             match bulk.remove(&group_arn(g)) {
-                Some(tags) => out.push(ObservedLogGroup {
-                    name: g.log_group_name().unwrap_or_default().to_string(),
-                    arn: group_arn(g),
-                    retention_days: g.retention_in_days().and_then(|d| u32::try_from(d).ok()),
-                    tags,
-                }),
+                Some(tags) => out.push(observed(g, tags)),
                 None => out.push(self.observe(g).await?),
             }
         }
