@@ -67,8 +67,13 @@ struct ReadAhead {
 }
 
 impl ReadAhead {
+    fn is_fresh(&self) -> bool {
+        self.at.is_some_and(|at| at.elapsed() < LISTING_TTL)
+    }
+
+    /// Itself, emptied first when too old to use.
     fn fresh(&mut self) -> &mut Self {
-        if self.at.is_none_or(|at| at.elapsed() >= LISTING_TTL) {
+        if !self.is_fresh() {
             *self = ReadAhead {
                 at: Some(std::time::Instant::now()),
                 ..ReadAhead::default()
@@ -86,16 +91,16 @@ impl ReadAhead {
 }
 
 /// What one observation read, before it is split by tenant.
-struct Reads {
-    facts: PlatformFacts,
-    services: Vec<ObservedService>,
-    target_groups: Vec<ObservedTargetGroup>,
-    rules: Vec<ObservedListenerRule>,
-    records: Vec<ObservedDnsRecord>,
-    access_points: Vec<ObservedAccessPoint>,
-    log_groups: Vec<ObservedLogGroup>,
-    databases: Vec<ObservedDatabase>,
-    users: Vec<ObservedDatabaseUser>,
+struct Reads<'a> {
+    facts: &'a PlatformFacts,
+    services: &'a [ObservedService],
+    target_groups: &'a [ObservedTargetGroup],
+    rules: &'a [ObservedListenerRule],
+    records: &'a [ObservedDnsRecord],
+    access_points: &'a [ObservedAccessPoint],
+    log_groups: &'a [ObservedLogGroup],
+    databases: &'a [ObservedDatabase],
+    users: &'a [ObservedDatabaseUser],
 }
 
 /// Most tenants one batch reads ahead for.
@@ -491,15 +496,15 @@ impl Engine {
         };
 
         let reads = Reads {
-            facts,
-            services,
-            target_groups: tgs,
-            rules,
-            records,
-            access_points: aps,
-            log_groups,
-            databases: dbs,
-            users: db_users,
+            facts: &facts,
+            services: &services,
+            target_groups: &tgs,
+            rules: &rules,
+            records: &records,
+            access_points: &aps,
+            log_groups: &log_groups,
+            databases: &dbs,
+            users: &db_users,
         };
         Ok(keys
             .iter()
@@ -515,7 +520,7 @@ impl Engine {
         &self,
         key: &TenantKey,
         n: &TenantNames,
-        reads: &Reads,
+        reads: &Reads<'_>,
         td: Option<ObservedTaskDefinition>,
         secret: Option<ObservedSecret>,
     ) -> ObservedTenant {
@@ -531,7 +536,7 @@ impl Engine {
             log_groups,
             databases: dbs,
             users: db_users,
-        } = reads;
+        } = *reads;
         let tid = key.tenant_id.as_str();
         let mut o = ObservedTenant {
             tenant_id: tid.to_owned(),
@@ -634,12 +639,12 @@ impl Engine {
     pub fn observe_read(&self, key: &TenantKey) -> Option<ObservedTenant> {
         let p = &self.platform;
         let env = p.environment;
-        let facts = self.facts.get()?.clone();
+        let facts = self.facts.get()?;
         let sub = key.subdomains.first().cloned().unwrap_or_else(|| key.tenant_id.clone());
         let n = TenantNames::new(env, &key.tenant_id, &sub, &p.domain);
-        let (services, target_groups, databases, users) = {
+        let (services, target_groups, databases, users): (Vec<_>, Vec<_>, Vec<_>, Vec<_>) = {
             let ahead = self.ahead();
-            if ahead.at.is_none_or(|at| at.elapsed() >= LISTING_TTL) || !ahead.has(&n) {
+            if !ahead.is_fresh() || !ahead.has(&n) {
                 return None;
             }
             (
@@ -650,36 +655,42 @@ impl Engine {
             )
         };
         let prefix = format!("{env}-");
-        let revisions: Vec<String> = self.cached_listing(&format!("revisions:{prefix}"))?;
+        let revisions = self.cached_listing::<String>(&format!("revisions:{prefix}"))?;
         let td = match latest_revisions(&revisions).get(n.task_family.as_str()) {
             None => None,
             Some(arn) => Some(self.revisions().get(*arn).cloned()?),
         };
-        let secrets: Vec<ObservedSecret> = self.cached_listing(&format!("secrets:{prefix}"))?;
-        let secret = secrets.into_iter().find(|s| s.name == n.secret);
+        let secrets = self.cached_listing::<ObservedSecret>(&format!("secrets:{prefix}"))?;
+        let secret = secrets.iter().find(|s| s.name == n.secret).cloned();
+        // Borrowed, not copied: every tenant of a refresh reads them.
+        let rules = self.cached_listing::<ObservedListenerRule>(&format!("rules:{}", p.listener_arn))?;
+        let records = self.cached_listing::<ObservedDnsRecord>(&format!("records:{}", p.hosted_zone_id))?;
+        let aps = self.cached_listing::<ObservedAccessPoint>(&format!("aps:{}", p.efs_file_system_id))?;
+        let log_groups = self.cached_listing::<ObservedLogGroup>(&format!("logs:/ecs/{prefix}"))?;
         let reads = Reads {
             facts,
-            services,
-            target_groups,
-            rules: self.cached_listing(&format!("rules:{}", p.listener_arn))?,
-            records: self.cached_listing(&format!("records:{}", p.hosted_zone_id))?,
-            access_points: self.cached_listing(&format!("aps:{}", p.efs_file_system_id))?,
-            log_groups: self.cached_listing(&format!("logs:/ecs/{prefix}"))?,
-            databases,
-            users,
+            services: &services,
+            target_groups: &target_groups,
+            rules: &rules,
+            records: &records,
+            access_points: &aps,
+            log_groups: &log_groups,
+            databases: &databases,
+            users: &users,
         };
         Some(self.assemble(key, &n, &reads, td, secret))
     }
 
     /// A shared listing this process holds and may still use.
-    fn cached_listing<T: Clone + 'static>(&self, key: &str) -> Option<Vec<T>> {
-        self.listings
+    fn cached_listing<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<Vec<T>>> {
+        let (_, v) = self
+            .listings
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(key)
             .filter(|(at, _)| at.elapsed() < LISTING_TTL)
-            .and_then(|(_, v)| v.downcast_ref::<Vec<T>>())
-            .cloned()
+            .cloned()?;
+        v.downcast::<Vec<T>>().ok()
     }
 
     /// Tells the engine of a revision observed before, e.g. by an earlier
@@ -721,19 +732,15 @@ impl Engine {
         T: Clone + Send + Sync + 'static,
         F: Future<Output = crate::ports::PortResult<Vec<T>>>,
     {
-        let cache = || self.listings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if shared
-            && let Some(v) = cache()
-                .get(&key)
-                .filter(|(at, _)| at.elapsed() < LISTING_TTL)
-                .and_then(|(_, v)| v.downcast_ref::<Vec<T>>())
-                .cloned()
-        {
-            return Ok(v);
+        if shared && let Some(v) = self.cached_listing::<T>(&key) {
+            return Ok(v.as_ref().clone());
         }
         let v = fetch.await?;
         if shared {
-            cache().insert(key, (std::time::Instant::now(), Arc::new(v.clone())));
+            self.listings
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key, (std::time::Instant::now(), Arc::new(v.clone())));
         }
         Ok(v)
     }
@@ -757,28 +764,17 @@ impl Engine {
     /// when no batch listed yet.
     fn listed_tenants(&self) -> Vec<String> {
         let env = self.platform.environment;
-        let listings = self.listings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let cached = |key: String| {
-            listings
-                .get(&key)
-                .filter(|(at, _)| at.elapsed() < LISTING_TTL)
-                .map(|(_, v)| v.clone())
-        };
         let env_prefix = format!("{env}-");
         let mut ids: Vec<String> = Vec::new();
-        if let Some(v) = cached(format!("revisions:{env_prefix}"))
-            && let Some(arns) = v.downcast_ref::<Vec<String>>()
-        {
+        if let Some(arns) = self.cached_listing::<String>(&format!("revisions:{env_prefix}")) {
             ids.extend(
-                latest_revisions(arns)
+                latest_revisions(&arns)
                     .keys()
                     .filter_map(|f| f.strip_prefix(&env_prefix))
                     .map(str::to_owned),
             );
         }
-        if let Some(v) = cached(format!("logs:/ecs/{env_prefix}"))
-            && let Some(groups) = v.downcast_ref::<Vec<ObservedLogGroup>>()
-        {
+        if let Some(groups) = self.cached_listing::<ObservedLogGroup>(&format!("logs:/ecs/{env_prefix}")) {
             let prefix = format!("/ecs/{env_prefix}");
             ids.extend(
                 groups
