@@ -13,7 +13,8 @@ mod protocol;
 mod server;
 mod tenant;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 /// Logs go to stderr as hclog JSON lines, where Terraform collects them;
 /// the level follows `TF_LOG_PROVIDER` or `TF_LOG` as Terraform users set
@@ -24,21 +25,32 @@ fn init_logging() {
         .or_else(|_| std::env::var("TF_LOG"))
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let filter = match level.as_str() {
-        "trace" | "json" => "trace",
-        "debug" => "debug",
-        "info" => "info",
-        "warn" => "warn",
-        "error" => "error",
-        _ => "off",
+    let level = match level.as_str() {
+        "trace" | "json" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "info" => LevelFilter::INFO,
+        "warn" => LevelFilter::WARN,
+        "error" => LevelFilter::ERROR,
+        _ => LevelFilter::OFF,
     };
-    let filter = EnvFilter::new(format!(
-        "{filter},h2=off,hyper=off,tower=off,rustls=off,aws_smithy_runtime=warn,aws_config=warn"
-    ));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .event_format(protocol::log::HclogJson)
+    // Plain targets rather than an env filter: no directive parsing, so no
+    // regex engine compiled into the plugin at startup.
+    let quiet = level.min(LevelFilter::WARN);
+    let filter = Targets::new()
+        .with_default(level)
+        .with_target("h2", LevelFilter::OFF)
+        .with_target("hyper", LevelFilter::OFF)
+        .with_target("tower", LevelFilter::OFF)
+        .with_target("rustls", LevelFilter::OFF)
+        .with_target("aws_smithy_runtime", quiet)
+        .with_target("aws_config", quiet);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .event_format(protocol::log::HclogJson),
+        )
+        .with(filter)
         .try_init();
 }
 
