@@ -29,7 +29,9 @@ pub struct BatchedObserver {
     engine: Arc<Engine>,
     window: Duration,
     pending: Arc<Mutex<Vec<(TenantKey, Reply)>>>,
-    cache: Mutex<HashMap<TenantKey, (Instant, ObservedTenant)>>,
+    // Boxed behind an Arc: a fleet's worth of inline observations would
+    // make the table itself a sizeable allocation.
+    cache: Mutex<HashMap<TenantKey, (Instant, Arc<ObservedTenant>)>>,
 }
 
 impl BatchedObserver {
@@ -50,7 +52,7 @@ impl BatchedObserver {
     /// How long a refresh's observation serves the plan that follows it.
     pub const CACHE_TTL: Duration = Duration::from_secs(60);
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<TenantKey, (Instant, ObservedTenant)>> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<TenantKey, (Instant, Arc<ObservedTenant>)>> {
         self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -60,7 +62,7 @@ impl BatchedObserver {
         if let Some((at, o)) = self.cache().get(&key)
             && at.elapsed() < Self::CACHE_TTL
         {
-            return Ok(o.clone());
+            return Ok(o.as_ref().clone());
         }
         self.observe(key).await
     }
@@ -78,7 +80,7 @@ impl BatchedObserver {
             Some(o) => o,
             None => self.observe_uncached(key.clone()).await?,
         };
-        self.cache().insert(key, (Instant::now(), observed.clone()));
+        self.cache().insert(key, (Instant::now(), Arc::new(observed.clone())));
         Ok(observed)
     }
 

@@ -727,20 +727,22 @@ impl Engine {
 
     /// A listing, from the cache when `shared` (a batch of several tenants)
     /// and fresh enough; single-tenant observations always read.
-    async fn listing<T, F>(&self, shared: bool, key: String, fetch: F) -> crate::ports::PortResult<Vec<T>>
+    async fn listing<T, F>(&self, shared: bool, key: String, fetch: F) -> crate::ports::PortResult<Arc<Vec<T>>>
     where
-        T: Clone + Send + Sync + 'static,
+        T: Send + Sync + 'static,
         F: Future<Output = crate::ports::PortResult<Vec<T>>>,
     {
         if shared && let Some(v) = self.cached_listing::<T>(&key) {
-            return Ok(v.as_ref().clone());
+            return Ok(v);
         }
-        let v = fetch.await?;
+        // Shared, not copied: a listing of a fleet is the biggest thing a
+        // refresh holds, and every batch of it reads the same one.
+        let v = Arc::new(fetch.await?);
         if shared {
             self.listings
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(key, (std::time::Instant::now(), Arc::new(v.clone())));
+                .insert(key, (std::time::Instant::now(), v.clone()));
         }
         Ok(v)
     }
