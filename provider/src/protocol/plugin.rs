@@ -180,6 +180,7 @@ pub async fn serve<P: Provider>(provider: P) -> Result<(), PluginError> {
                 let mut incoming = TcpListenerStream::new(listener);
                 while let Some(conn) = incoming.next().await {
                     let Ok(tcp) = conn else { continue };
+                    no_delay(&tcp);
                     let (acceptor, tx) = (acceptor.clone(), tx.clone());
                     tokio::spawn(async move {
                         match acceptor.accept(tcp).await {
@@ -197,12 +198,20 @@ pub async fn serve<P: Provider>(provider: P) -> Result<(), PluginError> {
         }
         _ => {
             handshake(&addr, "")?;
-            router
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop)
-                .await?;
+            let incoming = TcpListenerStream::new(listener).map(|conn| conn.inspect(no_delay));
+            router.serve_with_incoming_shutdown(incoming, stop).await?;
         }
     }
     Ok(())
+}
+
+/// Replies go out as soon as they are written. With Nagle's algorithm on,
+/// the tail of a response waits for the ACK of its head, which Terraform's
+/// side delays by 40 ms: every RPC of a plan paid that.
+fn no_delay(tcp: &tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!("TCP_NODELAY on terraform's connection: {e}");
+    }
 }
 
 fn handshake(addr: &std::net::SocketAddr, cert: &str) -> Result<(), PluginError> {
