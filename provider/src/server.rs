@@ -759,7 +759,10 @@ fn spec_from_state(state: &Value, platform: Arc<Platform>) -> Result<TenantSpec,
 pub fn capabilities() -> tf::ServerCapabilities {
     tf::ServerCapabilities {
         plan_destroy: true,
-        get_provider_schema_optional: false,
+        // The schema is fixed for a binary: Terraform may reuse the copy it
+        // fetched from the first plugin process of a command rather than
+        // ask each later one (a plan starts three).
+        get_provider_schema_optional: true,
         move_resource_state: false,
         generate_resource_config: false,
     }
