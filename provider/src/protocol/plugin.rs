@@ -177,10 +177,9 @@ pub async fn serve<P: Provider>(provider: P) -> Result<(), PluginError> {
             // never blocks the next.
             let (tx, rx) = tokio::sync::mpsc::channel(16);
             tokio::spawn(async move {
-                let mut incoming = TcpListenerStream::new(listener);
+                let mut incoming = std::pin::pin!(incoming(listener));
                 while let Some(conn) = incoming.next().await {
                     let Ok(tcp) = conn else { continue };
-                    no_delay(&tcp);
                     let (acceptor, tx) = (acceptor.clone(), tx.clone());
                     tokio::spawn(async move {
                         match acceptor.accept(tcp).await {
@@ -198,20 +197,24 @@ pub async fn serve<P: Provider>(provider: P) -> Result<(), PluginError> {
         }
         _ => {
             handshake(&addr, "")?;
-            let incoming = TcpListenerStream::new(listener).map(|conn| conn.inspect(no_delay));
-            router.serve_with_incoming_shutdown(incoming, stop).await?;
+            router.serve_with_incoming_shutdown(incoming(listener), stop).await?;
         }
     }
     Ok(())
 }
 
-/// Replies go out as soon as they are written. With Nagle's algorithm on,
-/// the tail of a response waits for the ACK of its head, which Terraform's
-/// side delays by 40 ms: every RPC of a plan paid that.
-fn no_delay(tcp: &tokio::net::TcpStream) {
-    if let Err(e) = tcp.set_nodelay(true) {
-        tracing::debug!("TCP_NODELAY on terraform's connection: {e}");
-    }
+/// Terraform's connections, set to send replies as soon as they are
+/// written. With Nagle's algorithm on, the tail of a reply waits for the
+/// ACK of its head, which Terraform's side delays by 40 ms: every RPC of a
+/// plan paid that.
+fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY on terraform's connection: {e}");
+            }
+        })
+    })
 }
 
 fn handshake(addr: &std::net::SocketAddr, cert: &str) -> Result<(), PluginError> {
@@ -299,5 +302,21 @@ pub mod controller {
                 Box::pin(async move { Ok(tonic::Status::unimplemented("").into_http()) })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn terraforms_connections_send_without_delay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let client = tokio::spawn(tokio::net::TcpStream::connect(addr));
+        let mut accepted = std::pin::pin!(incoming(listener));
+        let tcp = accepted.next().await.expect("a connection").expect("accepted");
+        assert!(tcp.nodelay().expect("socket option"), "Nagle's algorithm is still on");
+        drop(client.await);
     }
 }
