@@ -29,9 +29,7 @@ pub struct BatchedObserver {
     engine: Arc<Engine>,
     window: Duration,
     pending: Arc<Mutex<Vec<(TenantKey, Reply)>>>,
-    // Boxed behind an Arc: a fleet's worth of inline observations would
-    // make the table itself a sizeable allocation.
-    cache: Mutex<HashMap<TenantKey, (Instant, Arc<ObservedTenant>)>>,
+    cache: Mutex<HashMap<TenantKey, (Instant, ObservedTenant)>>,
 }
 
 impl BatchedObserver {
@@ -52,7 +50,7 @@ impl BatchedObserver {
     /// How long a refresh's observation serves the plan that follows it.
     pub const CACHE_TTL: Duration = Duration::from_secs(60);
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<TenantKey, (Instant, Arc<ObservedTenant>)>> {
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<TenantKey, (Instant, ObservedTenant)>> {
         self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -62,7 +60,7 @@ impl BatchedObserver {
         if let Some((at, o)) = self.cache().get(&key)
             && at.elapsed() < Self::CACHE_TTL
         {
-            return Ok(o.as_ref().clone());
+            return Ok(o.clone());
         }
         self.observe(key).await
     }
@@ -83,7 +81,7 @@ impl BatchedObserver {
             return Ok(o);
         }
         let observed = self.observe_uncached(key.clone()).await?;
-        self.cache().insert(key, (Instant::now(), Arc::new(observed.clone())));
+        self.cache().insert(key, (Instant::now(), observed.clone()));
         Ok(observed)
     }
 
