@@ -78,13 +78,12 @@ impl SiteProbe for HttpsProbe {
             let head = if tls {
                 let mut roots = rustls::RootCertStore::empty();
                 roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                    rustls::crypto::aws_lc_rs::default_provider(),
-                ))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| failed("TlsConfig", e.to_string()))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+                let config =
+                    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                        .with_safe_default_protocol_versions()
+                        .map_err(|e| failed("TlsConfig", e.to_string()))?
+                        .with_root_certificates(roots)
+                        .with_no_client_auth();
                 let name = rustls::pki_types::ServerName::try_from(host.clone())
                     .map_err(|e| failed("InvalidUrl", format!("GET {url}: {e}")))?;
                 let stream = tokio_rustls::TlsConnector::from(Arc::new(config))

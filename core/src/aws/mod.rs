@@ -96,8 +96,8 @@ pub fn config_loader(settings: &AwsSettings) -> aws_config::ConfigLoader {
     loader
 }
 
-/// The SDK's default HTTPS client (hyper 1, rustls on aws-lc, proxies
-/// from the environment), built once: left to themselves, each service
+/// The SDK's HTTPS client (hyper 1, rustls on ring, proxies from the
+/// environment), built once: left to themselves, each service
 /// client and credential provider builds its own, each with a connection
 /// pool and a parsed copy of the system's root certificates.
 fn shared_https_client() -> aws_types::sdk_config::SharedHttpClient {
@@ -105,7 +105,7 @@ fn shared_https_client() -> aws_types::sdk_config::SharedHttpClient {
     use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
     Builder::new().build_with_connector_fn(|settings, components| {
         let mut b =
-            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
         b.set_connector_settings(settings.cloned());
         if let Some(c) = components {
             b.set_sleep_impl(c.sleep_impl());

@@ -24,6 +24,8 @@ use tokio::sync::Notify;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use super::client_signature;
+
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// Its value.
@@ -90,7 +92,7 @@ impl ClientCertVerifier for PinnedClientCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms(dss.scheme))
     }
 
     fn verify_tls13_signature(
@@ -99,11 +101,24 @@ impl ClientCertVerifier for PinnedClientCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms(dss.scheme))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
+        let mut schemes = client_signature::P521_SHA512.supported_schemes();
+        schemes.extend(self.algorithms.supported_schemes());
+        schemes
+    }
+}
+
+impl PinnedClientCert {
+    /// ring's verifiers, and P-521 (Terraform's key) beside them.
+    fn algorithms(&self, scheme: SignatureScheme) -> &WebPkiSupportedAlgorithms {
+        if scheme == SignatureScheme::ECDSA_NISTP521_SHA512 {
+            &client_signature::P521_SHA512
+        } else {
+            &self.algorithms
+        }
     }
 }
 
@@ -120,10 +135,9 @@ fn tls_config(client_cert_pem: &str) -> Result<(Vec<u8>, rustls::ServerConfig), 
     let cert = params.self_signed(&key).map_err(|e| tls(&e))?;
     let der = cert.der().to_vec();
 
-    // aws-lc-rs, explicitly: Terraform's client certificate is ECDSA P-521,
-    // which ring cannot verify (and with ring also linked there is no single
-    // process-wide default provider to rely on).
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    // ring, explicitly (no process-wide default is installed); the one
+    // signature it cannot verify, Terraform's P-521, is `client_signature`'s.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = PinnedClientCert {
         expected: client.into_owned(),
         algorithms: provider.signature_verification_algorithms,
@@ -318,5 +332,191 @@ mod tests {
         let tcp = accepted.next().await.expect("a connection").expect("accepted");
         assert!(tcp.nodelay().expect("socket option"), "Nagle's algorithm is still on");
         drop(client.await);
+    }
+
+    /// Terraform's side of AutoMTLS: its announced certificate and a
+    /// P-521 key that signs the handshake, as go-plugin's client does.
+    struct TerraformClient {
+        key: p521::ecdsa::SigningKey,
+    }
+
+    impl std::fmt::Debug for TerraformClient {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("TerraformClient")
+        }
+    }
+
+    impl rustls::sign::SigningKey for TerraformClient {
+        fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
+            offered
+                .contains(&SignatureScheme::ECDSA_NISTP521_SHA512)
+                .then(|| Box::new(TerraformSigner(self.key.clone())) as Box<dyn rustls::sign::Signer>)
+        }
+
+        fn algorithm(&self) -> rustls::SignatureAlgorithm {
+            rustls::SignatureAlgorithm::ECDSA
+        }
+    }
+
+    struct TerraformSigner(p521::ecdsa::SigningKey);
+
+    impl std::fmt::Debug for TerraformSigner {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("TerraformSigner")
+        }
+    }
+
+    impl rustls::sign::Signer for TerraformSigner {
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+            use p521::ecdsa::signature::Signer as _;
+            let signature: p521::ecdsa::Signature = self.0.sign(message);
+            Ok(signature.to_der().as_bytes().to_vec())
+        }
+
+        fn scheme(&self) -> SignatureScheme {
+            SignatureScheme::ECDSA_NISTP521_SHA512
+        }
+    }
+
+    #[derive(Debug)]
+    struct Resolver(Arc<rustls::sign::CertifiedKey>);
+
+    impl rustls::client::ResolvesClientCert for Resolver {
+        fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<rustls::sign::CertifiedKey>> {
+            Some(self.0.clone())
+        }
+
+        fn has_certs(&self) -> bool {
+            true
+        }
+    }
+
+    /// The server is what is under test; the client takes it on trust.
+    #[derive(Debug)]
+    struct TrustingClient;
+
+    impl rustls::client::danger::ServerCertVerifier for TrustingClient {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &rustls::pki_types::ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            Ok(HandshakeSignatureValid::assertion())
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            Ok(HandshakeSignatureValid::assertion())
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            rustls::crypto::ring::default_provider()
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
+
+    const TERRAFORM_CERT: &str = include_str!("../../testdata/terraform-client-p521.pem");
+
+    fn terraform_key() -> p521::ecdsa::SigningKey {
+        let hex = include_str!("../../testdata/terraform-client-p521.key.hex").trim();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect();
+        p521::ecdsa::SigningKey::from_slice(&bytes).expect("a P-521 scalar")
+    }
+
+    /// A TLS handshake between our server, expecting `announced`, and a
+    /// client presenting Terraform's certificate and signing with `key`.
+    async fn handshake_with(announced: &str, key: p521::ecdsa::SigningKey) -> Result<(), String> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (_, server) = tls_config(announced).map_err(|e| e.to_string())?;
+        let cert = CertificateDer::from_pem_slice(TERRAFORM_CERT.as_bytes()).expect("fixture certificate");
+        let certified = rustls::sign::CertifiedKey::new(vec![cert], Arc::new(TerraformClient { key }));
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(TrustingClient))
+            .with_client_cert_resolver(Arc::new(Resolver(Arc::new(certified))));
+        let (client_io, server_io) = tokio::io::duplex(64 << 10);
+        let serve = async {
+            let mut tls = tokio_rustls::TlsAcceptor::from(Arc::new(server))
+                .accept(server_io)
+                .await
+                .map_err(|e| format!("server: {e}"))?;
+            let mut byte = [0u8; 1];
+            tls.read_exact(&mut byte)
+                .await
+                .map_err(|e| format!("server read: {e}"))?;
+            tls.write_all(&byte).await.map_err(|e| format!("server write: {e}"))?;
+            tls.flush().await.map_err(|e| format!("server flush: {e}"))?;
+            Ok::<_, String>(())
+        };
+        let connect = async {
+            let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+            let mut tls = tokio_rustls::TlsConnector::from(Arc::new(client))
+                .connect(name, client_io)
+                .await
+                .map_err(|e| format!("client: {e}"))?;
+            tls.write_all(b"x").await.map_err(|e| format!("client write: {e}"))?;
+            tls.flush().await.map_err(|e| format!("client flush: {e}"))?;
+            let mut byte = [0u8; 1];
+            tls.read_exact(&mut byte)
+                .await
+                .map_err(|e| format!("client read: {e}"))?;
+            Ok::<_, String>(())
+        };
+        let (served, connected) = tokio::join!(serve, connect);
+        served.and(connected)
+    }
+
+    #[tokio::test]
+    async fn terraforms_p521_client_completes_the_handshake() {
+        handshake_with(TERRAFORM_CERT, terraform_key())
+            .await
+            .expect("handshake");
+    }
+
+    #[tokio::test]
+    async fn a_client_without_terraforms_key_is_refused() {
+        let mut scalar = [7u8; 66];
+        scalar[0] = 0;
+        let other = p521::ecdsa::SigningKey::from_slice(&scalar).expect("a P-521 scalar");
+        let e = handshake_with(TERRAFORM_CERT, other)
+            .await
+            .expect_err("a signature by another key");
+        assert!(e.contains("BadSignature"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_certificate_terraform_did_not_announce_is_refused() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let other = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("certificate")
+            .pem();
+        let e = handshake_with(&other, terraform_key())
+            .await
+            .expect_err("Terraform's certificate is not the announced one");
+        assert!(e.contains("not the one Terraform announced"), "{e}");
     }
 }
