@@ -9,6 +9,7 @@ mod data_sources;
 mod docs;
 mod grpc;
 mod list_tenant;
+mod math;
 mod protocol;
 mod server;
 mod tenant;
