@@ -1,5 +1,6 @@
-//! MySQL administration on `mysql_async`: the [`MysqlConnector`] and
-//! [`MysqlAdmin`] ports against a MySQL 8 or MariaDB (10.4+) server.
+//! MySQL administration: the [`MysqlConnector`] and [`MysqlAdmin`] ports
+//! against a MySQL 8 or MariaDB (10.4+) server, over the small client in
+//! [`wire`] and a pool of at most [`POOL_MAX`] of its connections.
 //!
 //! Safety rules:
 //! * database and user names are validated (`^[A-Za-z0-9_]{1,64}$`, users
@@ -10,13 +11,17 @@
 //!   server itself quotes it into the statement it prepares;
 //! * passwords are scrubbed from every error message.
 
-use std::sync::Arc;
+mod rsa;
+pub mod wire;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use mysql_async::prelude::*;
-use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use wire::{Connection, Row, WireError};
 
 use crate::parts::{ObservedDatabase, ObservedDatabaseUser};
 use crate::ports::{MysqlAdmin, MysqlConnector, PortError, PortErrorKind, PortResult};
@@ -28,15 +33,17 @@ const MAX_DATABASE: usize = 64;
 /// Longest user name bbws creates (MySQL 5.7's limit; 8.0 allows 32 too).
 const MAX_USER: usize = 32;
 /// Largest pool.
-const POOL_MAX: usize = 4;
+pub const POOL_MAX: usize = 4;
+/// How long an idle connection is kept for the next statement.
+const IDLE_TTL: Duration = Duration::from_secs(60);
 
-/// [`MysqlConnector`] on `mysql_async`: one small pool per admin login.
+/// The real [`MysqlConnector`]: one small pool per admin login.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct MysqlAsyncConnector;
+pub struct MysqlServerConnector;
 
-/// [`MysqlAdmin`] on a `mysql_async` pool.
+/// The real [`MysqlAdmin`], on a pool of connections.
 #[derive(Debug)]
-pub struct MysqlAsyncAdmin {
+pub struct MysqlServerAdmin {
     pool: Pool,
     addr: String,
     /// MariaDB keeps `account_locked` in `mysql.global_priv`; MySQL in
@@ -84,6 +91,11 @@ fn quote_grant_db(name: &str) -> String {
     quote_ident(&name.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"))
 }
 
+/// `'name'` for a validated name.
+fn quote_literal(name: &str) -> String {
+    format!("'{}'", name.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 /// `'name'@'%'` for a validated user name.
 fn quote_user(name: &str) -> String {
     format!("'{}'@'%'", name.replace('\\', "\\\\").replace('\'', "''"))
@@ -109,11 +121,15 @@ enum Intent {
     Other,
 }
 
-fn mysql_error(op: &str, addr: &str, e: mysql_async::Error, secret: Option<&str>, intent: Intent) -> PortError {
+fn mysql_error(op: &str, addr: &str, e: WireError, secret: Option<&str>, intent: Intent) -> PortError {
     use PortErrorKind::*;
     match e {
-        mysql_async::Error::Server(se) => {
-            let (kind, name) = match se.code {
+        WireError::Server {
+            code: number,
+            message: server_message,
+            ..
+        } => {
+            let (kind, name) = match number {
                 1045 => (AccessDenied, "ER_ACCESS_DENIED_ERROR"),
                 1044 => (AccessDenied, "ER_DBACCESS_DENIED_ERROR"),
                 1142 => (AccessDenied, "ER_TABLEACCESS_DENIED_ERROR"),
@@ -140,25 +156,25 @@ fn mysql_error(op: &str, addr: &str, e: mysql_async::Error, secret: Option<&str>
                 _ => (Other, ""),
             };
             let code = if name.is_empty() {
-                format!("MYSQL_{}", se.code)
+                format!("MYSQL_{number}")
             } else {
                 name.to_string()
             };
-            let hint = if kind == AccessDenied && se.code == 1045 {
+            let hint = if kind == AccessDenied && number == 1045 {
                 " (wrong user name or password?)"
             } else {
                 ""
             };
             // A syntax error quotes the statement, which may hold the
             // password: never pass its text on.
-            let message = if se.code == 1064 {
+            let message = if number == 1064 {
                 "SQL syntax error".to_string()
             } else {
-                scrub(&se.message, secret)
+                scrub(&server_message, secret)
             };
             PortError::new(kind, code, format!("{op} on {addr}: {message}{hint}"))
         }
-        mysql_async::Error::Io(io) => PortError::new(
+        WireError::Io(io) => PortError::new(
             Transient,
             "ConnectionFailed",
             format!(
@@ -166,56 +182,122 @@ fn mysql_error(op: &str, addr: &str, e: mysql_async::Error, secret: Option<&str>
                 scrub(&io.to_string(), secret)
             ),
         ),
-        mysql_async::Error::Url(u) => PortError::new(
-            InvalidInput,
-            "InvalidUrl",
-            format!("{op}: {}", scrub(&u.to_string(), secret)),
-        ),
-        mysql_async::Error::Driver(d) => PortError::new(
-            Transient,
-            "DriverError",
-            format!("{op} on {addr}: {}", scrub(&d.to_string(), secret)),
-        ),
-        other => PortError::new(
-            Other,
-            "MySQLError",
-            format!("{op} on {addr}: {}", scrub(&other.to_string(), secret)),
-        ),
+        WireError::Protocol(p) => {
+            PortError::new(Other, "DriverError", format!("{op} on {addr}: {}", scrub(&p, secret)))
+        }
     }
 }
 
 // ------------------------------------------------------------ connector
 
 #[async_trait]
-impl MysqlConnector for MysqlAsyncConnector {
+impl MysqlConnector for MysqlServerConnector {
     async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>> {
-        let admin = MysqlAsyncAdmin::connect(host, port, user, password).await?;
+        let admin = MysqlServerAdmin::connect(host, port, user, password).await?;
         Ok(Arc::new(admin))
     }
 }
 
-impl MysqlAsyncAdmin {
-    /// Opens a pool as `user` and checks it with one query, so that a wrong
-    /// host or password fails here.
+/// Up to [`POOL_MAX`] connections of one login, reused while fresh.
+#[derive(Debug)]
+struct Pool {
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+    idle: Mutex<Vec<(Instant, Connection)>>,
+    permits: Semaphore,
+}
+
+/// A connection lent by the pool. It goes back when dropped, unless a
+/// statement on it was interrupted or the socket failed: then the
+/// conversation's state is unknown, and the connection is closed.
+struct PooledConnection<'a> {
+    conn: Option<Connection>,
+    pool: &'a Pool,
+    clean: bool,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Pool {
+    async fn get(&self) -> Result<PooledConnection<'_>, WireError> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| WireError::Protocol("the connection pool is closed".into()))?;
+        let reused = {
+            let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            idle.retain(|(since, _)| since.elapsed() < IDLE_TTL);
+            idle.pop().map(|(_, c)| c)
+        };
+        let conn = match reused {
+            Some(c) => c,
+            None => Connection::connect(&self.host, self.port, &self.user, &self.password).await?,
+        };
+        Ok(PooledConnection {
+            conn: Some(conn),
+            pool: self,
+            clean: true,
+            _permit: permit,
+        })
+    }
+}
+
+impl PooledConnection<'_> {
+    fn conn(&mut self) -> Result<&mut Connection, WireError> {
+        self.clean = false;
+        self.conn
+            .as_mut()
+            .ok_or_else(|| WireError::Protocol("the connection was returned".into()))
+    }
+
+    /// Whether the connection can still be used after `result`.
+    fn settle<T>(&mut self, result: Result<T, WireError>) -> Result<T, WireError> {
+        self.clean = matches!(result, Ok(_) | Err(WireError::Server { .. }));
+        result
+    }
+
+    async fn query(&mut self, sql: &str) -> Result<Vec<Row>, WireError> {
+        let r = self.conn()?.query(sql).await;
+        self.settle(r)
+    }
+
+    async fn query_drop(&mut self, sql: &str) -> Result<(), WireError> {
+        self.query(sql).await.map(drop)
+    }
+
+    async fn exec_drop(&mut self, sql: &str, params: &[&str]) -> Result<(), WireError> {
+        let r = self.conn()?.exec_drop(sql, params).await;
+        self.settle(r)
+    }
+}
+
+impl Drop for PooledConnection<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && self.clean
+        {
+            let mut idle = self.pool.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            idle.push((Instant::now(), conn));
+        }
+    }
+}
+
+impl MysqlServerAdmin {
+    /// Opens a pool as `user` with one connection, so that a wrong host or
+    /// password fails here.
     pub async fn connect(host: &str, port: u16, user: &str, password: &str) -> PortResult<Self> {
         let addr = format!("{host}:{port}");
-        let constraints = PoolConstraints::new(0, POOL_MAX).unwrap_or_default();
-        let opts = OptsBuilder::default()
-            .ip_or_hostname(host)
-            .tcp_port(port)
-            .user(Some(user))
-            .pass(Some(password))
-            .pool_opts(
-                PoolOpts::default()
-                    .with_constraints(constraints)
-                    .with_inactive_connection_ttl(Duration::from_secs(60)),
-            );
-        let pool = Pool::new(opts);
-        let check = async {
-            let mut conn = pool.get_conn().await?;
-            conn.query_first::<String, _>("SELECT VERSION()").await
+        let pool = Pool {
+            host: host.to_owned(),
+            port,
+            user: user.to_owned(),
+            password: password.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(POOL_MAX),
         };
-        let version = match tokio::time::timeout(CONNECT_TIMEOUT, check).await {
+        let version = match tokio::time::timeout(CONNECT_TIMEOUT, pool.get()).await {
             Err(_) => {
                 return Err(PortError::new(
                     PortErrorKind::Transient,
@@ -229,19 +311,19 @@ impl MysqlAsyncAdmin {
             Ok(Err(e)) => {
                 return Err(mysql_error("connect", &addr, e, Some(password), Intent::Other));
             }
-            Ok(Ok(v)) => v.unwrap_or_default(),
+            Ok(Ok(conn)) => conn.conn.as_ref().map(|c| c.server_version.clone()).unwrap_or_default(),
         };
         let mariadb = version.to_ascii_lowercase().contains("mariadb");
         tracing::debug!(%addr, %version, "connected to MySQL");
-        Ok(MysqlAsyncAdmin {
+        Ok(MysqlServerAdmin {
             pool,
             addr,
             mariadb: AtomicBool::new(mariadb),
         })
     }
 
-    async fn conn(&self, op: &str) -> PortResult<Conn> {
-        match tokio::time::timeout(CONNECT_TIMEOUT, self.pool.get_conn()).await {
+    async fn conn(&self, op: &str) -> PortResult<PooledConnection<'_>> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.pool.get()).await {
             Err(_) => Err(PortError::new(
                 PortErrorKind::Transient,
                 "ConnectTimeout",
@@ -276,16 +358,17 @@ impl MysqlAsyncAdmin {
         let mut conn = self.conn(op).await?;
         let err = |e| mysql_error(op, &self.addr, e, Some(password), intent);
         let result = async {
-            conn.exec_drop("SET @bbws_pw = ?", (password,)).await.map_err(err)?;
+            conn.exec_drop("SET @bbws_pw = ?", &[password]).await.map_err(err)?;
             let head = statement_head.replace('\'', "''");
             let sql = format!(
                 "SET @bbws_sql = CONCAT('{head} IDENTIFIED BY ', {QUOTED_PASSWORD}); \
                  PREPARE bbws_stmt FROM @bbws_sql; EXECUTE bbws_stmt; DEALLOCATE PREPARE bbws_stmt"
             );
-            conn.query_drop(sql).await.map_err(err)
+            conn.query_drop(&sql).await.map_err(err)
         }
         .await;
-        // The pool also resets the session when the connection returns.
+        // The connection goes back to the pool: nothing of the password
+        // may stay in its session.
         let _ = conn.query_drop("SET @bbws_pw = NULL, @bbws_sql = NULL").await;
         result?;
         if !after.is_empty() {
@@ -296,8 +379,9 @@ impl MysqlAsyncAdmin {
         Ok(())
     }
 
-    fn users_query(mariadb: bool, n: usize) -> String {
-        let marks = vec!["?"; n].join(", ");
+    /// Users of `names` (validated), in the flavour's catalogue.
+    fn users_query(mariadb: bool, names: &[String]) -> String {
+        let marks = names.iter().map(|n| quote_literal(n)).collect::<Vec<_>>().join(", ");
         if mariadb {
             format!(
                 "SELECT 'u', CONVERT(User USING utf8mb4), IFNULL(JSON_VALUE(Priv, '$.account_locked') IN ('1', 'true'), 0) \
@@ -323,7 +407,7 @@ fn dedup(names: &[String]) -> Vec<String> {
 }
 
 #[async_trait]
-impl MysqlAdmin for MysqlAsyncAdmin {
+impl MysqlAdmin for MysqlServerAdmin {
     async fn observe(
         &self,
         databases: &[String],
@@ -343,26 +427,27 @@ impl MysqlAdmin for MysqlAsyncAdmin {
         }
         let mut conn = self.conn(op).await?;
         // One statement, one round trip: databases and users in one result.
+        // The names are validated (A-Z a-z 0-9 _), so literals are safe.
         let mut parts: Vec<String> = Vec::new();
-        let mut params: Vec<mysql_async::Value> = Vec::new();
         if !databases.is_empty() {
-            let marks = vec!["?"; databases.len()].join(", ");
+            let marks = databases
+                .iter()
+                .map(|d| quote_literal(d))
+                .collect::<Vec<_>>()
+                .join(", ");
             parts.push(format!(
                 "SELECT 'd', CONVERT(SCHEMA_NAME USING utf8mb4), 0 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({marks})"
             ));
-            params.extend(databases.iter().map(|d| d.as_str().into()));
         }
         let mut mariadb = self.mariadb.load(Ordering::Relaxed);
         let mut switched = false;
-        let rows: Vec<(String, String, i64)> = loop {
+        let rows: Vec<Row> = loop {
             let mut sql = parts.clone();
-            let mut p = params.clone();
             if !users.is_empty() {
-                sql.push(Self::users_query(mariadb, users.len()));
-                p.extend(users.iter().map(|u| u.as_str().into()));
+                sql.push(Self::users_query(mariadb, &users));
             }
             let sql = sql.join(" UNION ALL ");
-            match conn.exec::<(String, String, i64), _, _>(sql, p).await {
+            match conn.query(&sql).await {
                 Ok(rows) => {
                     if switched {
                         self.mariadb.store(mariadb, Ordering::Relaxed);
@@ -370,20 +455,27 @@ impl MysqlAdmin for MysqlAsyncAdmin {
                     break rows;
                 }
                 // Unknown column or table: the other flavour's catalogue.
-                Err(mysql_async::Error::Server(se))
-                    if (se.code == 1054 || se.code == 1146) && !switched && !users.is_empty() =>
+                Err(WireError::Server { code, .. })
+                    if (code == 1054 || code == 1146) && !switched && !users.is_empty() =>
                 {
                     switched = true;
                     mariadb = !mariadb;
-                    tracing::debug!(code = se.code, mariadb, "switching MySQL user catalogue");
+                    tracing::debug!(code, mariadb, "switching MySQL user catalogue");
                     continue;
                 }
                 Err(e) => return Err(mysql_error(op, &self.addr, e, None, Intent::Other)),
             }
         };
+        let text = |v: Option<&Option<Vec<u8>>>| {
+            v.and_then(Option::as_deref)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default()
+        };
         let mut dbs: Vec<ObservedDatabase> = Vec::new();
         let mut us: Vec<ObservedDatabaseUser> = Vec::new();
-        for (k, name, locked) in rows {
+        for row in rows {
+            let (k, name, locked) = (text(row.first()), text(row.get(1)), text(row.get(2)));
+            let locked: i64 = locked.trim().parse().unwrap_or(0);
             if k == "d" {
                 dbs.push(ObservedDatabase { name });
             } else {
@@ -496,26 +588,26 @@ mod tests {
 
     #[test]
     fn passwords_are_scrubbed() {
-        let e = mysql_async::Error::Server(mysql_async::ServerError {
+        let e = WireError::Server {
             code: 1396,
             message: "Operation CREATE USER failed for 'u'@'%' near s3cret".into(),
             state: "HY000".into(),
-        });
+        };
         let p = mysql_error("CREATE USER", "h:1", e, Some("s3cret"), Intent::Create);
         assert_eq!(p.kind, PortErrorKind::AlreadyExists);
         assert!(!p.message.contains("s3cret"), "{}", p.message);
-        let e = mysql_async::Error::Server(mysql_async::ServerError {
+        let e = WireError::Server {
             code: 1064,
             message: "You have an error near 'IDENTIFIED BY 's3cret''".into(),
             state: "42000".into(),
-        });
+        };
         let p = mysql_error("CREATE USER", "h:1", e, None, Intent::Create);
         assert!(!p.message.contains("s3cret"), "{}", p.message);
-        let e = mysql_async::Error::Server(mysql_async::ServerError {
+        let e = WireError::Server {
             code: 1045,
             message: "Access denied".into(),
             state: "28000".into(),
-        });
+        };
         assert_eq!(
             mysql_error("connect", "h:1", e, None, Intent::Other).kind,
             PortErrorKind::AccessDenied

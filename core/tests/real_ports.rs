@@ -878,7 +878,11 @@ async fn missing_credentials_are_access_denied() {
         .include_default_credentials_file(false)
         .with_file(ProfileFileKind::Credentials, &empty)
         .build();
+    // Built outside the loader, the provider needs the HTTPS client given.
+    let http =
+        aws_config::provider_config::ProviderConfig::without_region().with_http_client(aws::shared_https_client());
     let provider = ProfileFileCredentialsProvider::builder()
+        .configure(&http)
         .profile_files(files)
         .profile_name("bbws-nobody")
         .build();

@@ -14,7 +14,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
-use crate::mysql::MysqlAsyncConnector;
+use crate::mysql::MysqlServerConnector;
 use crate::parts::Tags;
 use crate::ports::Ports;
 
@@ -100,7 +100,7 @@ pub fn config_loader(settings: &AwsSettings) -> aws_config::ConfigLoader {
 /// environment), built once: left to themselves, each service
 /// client and credential provider builds its own, each with a connection
 /// pool and a parsed copy of the system's root certificates.
-fn shared_https_client() -> aws_types::sdk_config::SharedHttpClient {
+pub fn shared_https_client() -> aws_types::sdk_config::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
     Builder::new().build_with_connector_fn(|settings, components| {
@@ -121,7 +121,7 @@ pub async fn load_config(settings: &AwsSettings) -> aws_config::SdkConfig {
 }
 
 /// Builds every port from one shared AWS configuration. The MySQL port is
-/// [`MysqlAsyncConnector`].
+/// [`MysqlServerConnector`].
 pub async fn connect(settings: &AwsSettings) -> Ports {
     let cfg = load_config(settings).await;
     ports_from_config(&cfg, settings)
@@ -185,7 +185,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         logs: Arc::new(AwsLogs::new(logs, logs_ep, tagging)),
         rds: Arc::new(AwsRds::new(rds, rds_ep)),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
-        mysql: Arc::new(MysqlAsyncConnector),
+        mysql: Arc::new(MysqlServerConnector),
         site: Arc::new(crate::site::HttpsProbe::default()),
     }
 }
