@@ -12,7 +12,7 @@
 //! * passwords are scrubbed from every error message.
 
 mod rsa;
-pub mod wire;
+mod wire;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -226,11 +226,15 @@ impl Pool {
             .acquire()
             .await
             .map_err(|_| WireError::Protocol("the connection pool is closed".into()))?;
-        let reused = {
+        let (reused, stale) = {
             let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            idle.retain(|(since, _)| since.elapsed() < IDLE_TTL);
-            idle.pop().map(|(_, c)| c)
+            let (fresh, stale): (Vec<_>, Vec<_>) = idle.drain(..).partition(|(since, _)| since.elapsed() < IDLE_TTL);
+            *idle = fresh;
+            (idle.pop().map(|(_, c)| c), stale)
         };
+        for (_, conn) in stale {
+            tokio::spawn(conn.quit());
+        }
         let conn = match reused {
             Some(c) => c,
             None => Connection::connect(&self.host, self.port, &self.user, &self.password).await?,
@@ -551,6 +555,105 @@ impl MysqlAdmin for MysqlServerAdmin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scripted server: greets, accepts any login, answers `SELECT
+    /// fail` with a syntax error, never answers `SELECT stall`, and
+    /// answers anything else with OK. Counts the connections it accepts.
+    async fn scripted_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let packet = |seq: u8, body: &[u8]| {
+                        let mut p = (body.len() as u32).to_le_bytes()[..3].to_vec();
+                        p.push(seq);
+                        p.extend_from_slice(body);
+                        p
+                    };
+                    let mut greeting = vec![10];
+                    greeting.extend_from_slice(b"scripted-1.0\0");
+                    greeting.extend_from_slice(&7u32.to_le_bytes());
+                    greeting.extend_from_slice(b"abcdefgh\0");
+                    greeting.extend_from_slice(&0xF7FFu16.to_le_bytes());
+                    greeting.extend_from_slice(&[45, 2, 0]);
+                    greeting.extend_from_slice(&0x0008u16.to_le_bytes()); // plugin auth
+                    greeting.push(21);
+                    greeting.extend_from_slice(&[0; 10]);
+                    greeting.extend_from_slice(b"ijklmnopqrst\0mysql_native_password\0");
+                    let ok = [0u8, 0, 0, 2, 0, 0, 0];
+                    if tcp.write_all(&packet(0, &greeting)).await.is_err() {
+                        return;
+                    }
+                    let mut seq_reply = 2;
+                    loop {
+                        let mut header = [0u8; 4];
+                        if tcp.read_exact(&mut header).await.is_err() {
+                            return;
+                        }
+                        let len = usize::from(header[0]) | usize::from(header[1]) << 8;
+                        let mut body = vec![0u8; len];
+                        if tcp.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        let reply = if body.ends_with(b"SELECT stall") {
+                            std::future::pending::<()>().await;
+                            return;
+                        } else if body.ends_with(b"SELECT fail") {
+                            let mut err = vec![0xFF];
+                            err.extend_from_slice(&1064u16.to_le_bytes());
+                            err.extend_from_slice(b"#42000You have an error");
+                            packet(1, &err)
+                        } else {
+                            packet(seq_reply, &ok)
+                        };
+                        seq_reply = 1;
+                        if tcp.write_all(&reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (port, accepted)
+    }
+
+    #[tokio::test]
+    async fn the_pool_reuses_connections_and_closes_interrupted_ones() {
+        let (port, accepted) = scripted_server().await;
+        let admin = MysqlServerAdmin::connect("127.0.0.1", port, "admin", "pw")
+            .await
+            .expect("login");
+        let connections = || accepted.load(Ordering::SeqCst);
+        admin.run("DO", "DO 1", Intent::Other).await.expect("ok");
+        assert_eq!(connections(), 1, "the login's connection is reused");
+        let e = admin
+            .run("SELECT", "SELECT fail", Intent::Other)
+            .await
+            .expect_err("an error packet");
+        assert_eq!(
+            (e.kind, e.code.as_str()),
+            (PortErrorKind::InvalidInput, "ER_PARSE_ERROR")
+        );
+        admin.run("DO", "DO 1", Intent::Other).await.expect("ok");
+        assert_eq!(connections(), 1, "a server error leaves the connection in step");
+        let interrupted = tokio::time::timeout(
+            Duration::from_millis(50),
+            admin.run("SELECT", "SELECT stall", Intent::Other),
+        )
+        .await;
+        assert!(interrupted.is_err(), "the statement never returns");
+        // On the interrupted connection this would wait for ever.
+        tokio::time::timeout(Duration::from_secs(5), admin.run("DO", "DO 1", Intent::Other))
+            .await
+            .expect("answered on a new connection")
+            .expect("ok");
+        assert_eq!(connections(), 2, "an interrupted connection is not lent again");
+    }
 
     #[test]
     fn names_are_validated() {

@@ -284,8 +284,9 @@ impl Connection {
                 // The part ends with a NUL that is not scramble.
                 scramble.extend_from_slice(part.strip_suffix(&[0]).unwrap_or(part));
             }
-            if caps & CLIENT_PLUGIN_AUTH != 0 {
-                plugin = String::from_utf8_lossy(r.nul_terminated()).into_owned();
+            let named = r.nul_terminated();
+            if caps & CLIENT_PLUGIN_AUTH != 0 && !named.is_empty() {
+                plugin = String::from_utf8_lossy(named).into_owned();
             }
         }
         if caps & CLIENT_PROTOCOL_41 == 0 {
