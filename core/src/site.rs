@@ -12,7 +12,8 @@ use tokio::net::TcpStream;
 
 use crate::ports::{PortError, PortErrorKind, PortResult, SiteProbe};
 
-/// The real probe, over TLS with the Mozilla root certificates.
+/// The real probe, over TLS with the system's root certificates (the ones
+/// the AWS clients trust).
 #[derive(Debug, Clone)]
 pub struct HttpsProbe {
     /// Whole-request timeout.
@@ -66,6 +67,32 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, host: &str, 
     Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
+/// The TLS client configuration, built once per process: the system's
+/// roots are parsed on the first HTTPS probe, not at every one.
+fn client_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            let native = rustls_native_certs::load_native_certs();
+            let (added, _) = roots.add_parsable_certificates(native.certs);
+            if added == 0 {
+                return Err(format!(
+                    "no root certificates found on this system ({:?})",
+                    native.errors
+                ));
+            }
+            let config =
+                rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| e.to_string())?
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+            Ok(Arc::new(config))
+        })
+        .clone()
+}
+
 #[async_trait]
 impl SiteProbe for HttpsProbe {
     async fn status(&self, url: &str) -> PortResult<u16> {
@@ -76,17 +103,10 @@ impl SiteProbe for HttpsProbe {
                 .await
                 .map_err(|e| failed("ConnectFailed", format!("GET {url}: {e}")))?;
             let head = if tls {
-                let mut roots = rustls::RootCertStore::empty();
-                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-                let config =
-                    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                        .with_safe_default_protocol_versions()
-                        .map_err(|e| failed("TlsConfig", e.to_string()))?
-                        .with_root_certificates(roots)
-                        .with_no_client_auth();
+                let config = client_config().map_err(|e| failed("TlsConfig", e))?;
                 let name = rustls::pki_types::ServerName::try_from(host.clone())
                     .map_err(|e| failed("InvalidUrl", format!("GET {url}: {e}")))?;
-                let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+                let stream = tokio_rustls::TlsConnector::from(config)
                     .connect(name, tcp)
                     .await
                     .map_err(|e| failed("TlsFailed", format!("GET {url}: {e}")))?;
