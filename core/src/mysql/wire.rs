@@ -386,7 +386,8 @@ impl Connection {
                             return Err(server_error(&row));
                         }
                         let mut r = Reader(&row);
-                        let mut values = Vec::with_capacity(columns as usize);
+                        // The count comes from the server: reserve for a sane one.
+                        let mut values = Vec::with_capacity(columns.min(64) as usize);
                         for _ in 0..columns {
                             values.push(r.lenenc_bytes()?.map(<[u8]>::to_vec));
                         }
