@@ -1,6 +1,6 @@
 //! MySQL administration: the [`MysqlConnector`] and [`MysqlAdmin`] ports
 //! against a MySQL 8 or MariaDB (10.4+) server, over the small client in
-//! [`wire`] and a pool of at most [`POOL_MAX`] of its connections.
+//! `wire` and a pool of at most [`POOL_MAX`] of its connections.
 //!
 //! Safety rules:
 //! * database and user names are validated (`^[A-Za-z0-9_]{1,64}$`, users
