@@ -552,6 +552,15 @@ impl MysqlAdmin for MysqlServerAdmin {
     }
 }
 
+/// Bytes from hex, for the tests' fixtures.
+#[cfg(test)]
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -257,17 +257,13 @@ fn mod_pow(base: &[u32], exponent: &[u32], n: &[u32]) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::unhex;
     use super::*;
 
     const PUBLIC: &str = include_str!("../../testdata/mysql-rsa-1024.pub.pem");
 
     fn private_exponent() -> Vec<u32> {
-        let hex = include_str!("../../testdata/mysql-rsa-1024.d.hex").trim();
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-            .collect();
-        limbs(&bytes)
+        limbs(&unhex(include_str!("../../testdata/mysql-rsa-1024.d.hex").trim()))
     }
 
     /// RFC 8017's OAEP decoding, for the test's side of the exchange.

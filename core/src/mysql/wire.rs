@@ -367,23 +367,38 @@ impl Connection {
     /// result set, in order.
     pub async fn query(&mut self, sql: &str) -> Result<Vec<Row>, WireError> {
         self.command(COM_QUERY, sql.as_bytes()).await?;
+        self.results(true).await
+    }
+
+    /// A packet of a command's response; an error packet is the error.
+    async fn reply(&mut self) -> Result<Vec<u8>, WireError> {
+        let packet = self.read_packet().await?;
+        if packet.first() == Some(&0xFF) {
+            return Err(server_error(&packet));
+        }
+        Ok(packet)
+    }
+
+    /// The responses to a command, up to the last of its results: the
+    /// rows of every result set when `text` (text protocol rows), else
+    /// none (binary rows, drained).
+    async fn results(&mut self, text: bool) -> Result<Vec<Row>, WireError> {
         let mut rows = Vec::new();
         loop {
-            let packet = self.read_packet().await?;
+            let packet = self.reply().await?;
             let status = match packet.first() {
                 Some(0x00) => ok_status(&packet)?,
-                Some(0xFF) => return Err(server_error(&packet)),
                 Some(0xFB) => return Err(protocol("server asked for a local file")),
                 _ => {
                     let columns = Reader(&packet).lenenc()?.unwrap_or(0);
                     self.skip_column_definitions().await?;
                     loop {
-                        let row = self.read_packet().await?;
+                        let row = self.reply().await?;
                         if is_eof(&row) {
                             break eof_status(&row);
                         }
-                        if row.first() == Some(&0xFF) {
-                            return Err(server_error(&row));
+                        if !text {
+                            continue;
                         }
                         let mut r = Reader(&row);
                         // The count comes from the server: reserve for a sane one.
@@ -403,25 +418,15 @@ impl Connection {
 
     /// Column definitions up to their EOF packet.
     async fn skip_column_definitions(&mut self) -> Result<(), WireError> {
-        loop {
-            let packet = self.read_packet().await?;
-            if is_eof(&packet) {
-                return Ok(());
-            }
-            if packet.first() == Some(&0xFF) {
-                return Err(server_error(&packet));
-            }
-        }
+        while !is_eof(&self.reply().await?) {}
+        Ok(())
     }
 
     /// Prepares `sql`, executes it once with `params` bound as strings
     /// (never part of any SQL text), drains what it returns, and closes it.
     pub async fn exec_drop(&mut self, sql: &str, params: &[&str]) -> Result<(), WireError> {
         self.command(COM_STMT_PREPARE, sql.as_bytes()).await?;
-        let prepared = self.read_packet().await?;
-        if prepared.first() == Some(&0xFF) {
-            return Err(server_error(&prepared));
-        }
+        let prepared = self.reply().await?;
         let mut r = Reader(prepared.get(1..).unwrap_or_default());
         let id = r.u32()?;
         let columns = r.u16()?;
@@ -462,29 +467,7 @@ impl Connection {
             }
         }
         self.command(COM_STMT_EXECUTE, &body).await?;
-        loop {
-            let packet = self.read_packet().await?;
-            let status = match packet.first() {
-                Some(0x00) => ok_status(&packet)?,
-                Some(0xFF) => return Err(server_error(&packet)),
-                _ => {
-                    self.skip_column_definitions().await?;
-                    // Binary rows start with 0x00; the EOF packet ends them.
-                    loop {
-                        let row = self.read_packet().await?;
-                        if is_eof(&row) {
-                            break eof_status(&row);
-                        }
-                        if row.first() == Some(&0xFF) {
-                            return Err(server_error(&row));
-                        }
-                    }
-                }
-            };
-            if status & SERVER_MORE_RESULTS_EXISTS == 0 {
-                return Ok(());
-            }
-        }
+        self.results(false).await.map(drop)
     }
 
     /// Says goodbye, so that the server does not log an aborted connection.
@@ -529,14 +512,8 @@ fn scramble_password(plugin: &str, password: &str, scramble: &[u8]) -> Result<Ve
 
 #[cfg(test)]
 mod tests {
+    use super::super::unhex;
     use super::*;
-
-    fn unhex(hex: &str) -> Vec<u8> {
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
 
     /// Checked the way the server checks it, against what MySQL stores for
     /// "secret" (`PASSWORD('secret')`): SHA1 of the response XOR

@@ -334,23 +334,22 @@ mod tests {
         drop(client.await);
     }
 
-    /// Terraform's side of AutoMTLS: its announced certificate and a
-    /// P-521 key that signs the handshake, as go-plugin's client does.
-    struct TerraformClient {
-        key: p521::ecdsa::SigningKey,
-    }
+    /// Terraform's side of AutoMTLS: the P-521 key that signs the
+    /// handshake, as go-plugin's client does.
+    #[derive(Clone)]
+    struct TerraformKey(p521::ecdsa::SigningKey);
 
-    impl std::fmt::Debug for TerraformClient {
+    impl std::fmt::Debug for TerraformKey {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("TerraformClient")
+            f.write_str("TerraformKey")
         }
     }
 
-    impl rustls::sign::SigningKey for TerraformClient {
+    impl rustls::sign::SigningKey for TerraformKey {
         fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
             offered
                 .contains(&SignatureScheme::ECDSA_NISTP521_SHA512)
-                .then(|| Box::new(TerraformSigner(self.key.clone())) as Box<dyn rustls::sign::Signer>)
+                .then(|| Box::new(self.clone()) as Box<dyn rustls::sign::Signer>)
         }
 
         fn algorithm(&self) -> rustls::SignatureAlgorithm {
@@ -358,15 +357,7 @@ mod tests {
         }
     }
 
-    struct TerraformSigner(p521::ecdsa::SigningKey);
-
-    impl std::fmt::Debug for TerraformSigner {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("TerraformSigner")
-        }
-    }
-
-    impl rustls::sign::Signer for TerraformSigner {
+    impl rustls::sign::Signer for TerraformKey {
         fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
             use p521::ecdsa::signature::Signer as _;
             let signature: p521::ecdsa::Signature = self.0.sign(message);
@@ -449,7 +440,7 @@ mod tests {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let (_, server) = tls_config(announced).map_err(|e| e.to_string())?;
         let cert = CertificateDer::from_pem_slice(TERRAFORM_CERT.as_bytes()).expect("fixture certificate");
-        let certified = rustls::sign::CertifiedKey::new(vec![cert], Arc::new(TerraformClient { key }));
+        let certified = rustls::sign::CertifiedKey::new(vec![cert], Arc::new(TerraformKey(key)));
         let client = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .expect("protocol versions")
