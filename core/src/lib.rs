@@ -34,6 +34,7 @@ pub mod audit;
 pub mod aws;
 pub mod batch;
 pub mod contract;
+pub mod credentials;
 pub mod engine;
 pub mod error;
 pub mod fake;
@@ -48,7 +49,8 @@ pub mod site;
 pub mod spec;
 pub mod validate;
 
-pub use engine::{ApplyInputs, DbPassword, Engine};
+pub use credentials::{ApplyInputs, DbPassword};
+pub use engine::Engine;
 pub use error::CoreError;
 pub use observed::{ObservedTenant, TenantKey};
 pub use parts::Part;

@@ -1,0 +1,679 @@
+//! Apply: one execution of a plan, stage by stage. Independent parts are
+//! converged concurrently (stage 1), dependent ones in order (task
+//! definition → listener rule ∥ DNS → service), and what was replaced is
+//! removed last, once nothing uses it. Each part's work is one function.
+
+use std::sync::Mutex;
+
+use super::rollback::Created;
+use super::{Engine, StepFailure, StepResult, fail, ignore_not_found};
+use crate::credentials::{ApplyInputs, generate_password};
+use crate::error::CoreError;
+use crate::naming::TenantNames;
+use crate::observed::ObservedTenant;
+use crate::parts::*;
+use crate::plan::{PartAction, TenantPlan, needs_new_revision};
+use crate::ports::MysqlAdmin;
+use crate::spec::{TenantSpec, TenantStatus};
+
+impl Engine {
+    /// Executes `plan` (from [`crate::plan()`] of `spec` and `observed`), then
+    /// observes again and returns the truth. On failure, removes exactly the
+    /// parts this run created and reports the step.
+    pub async fn apply(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+    ) -> Result<ObservedTenant, CoreError> {
+        self.apply_with(spec, observed, plan, &ApplyInputs::default()).await
+    }
+
+    /// [`Self::apply`] with inputs that exist at apply time only, such as a
+    /// user-supplied database password.
+    /// Every apply that changes something leaves an audit record.
+    pub async fn apply_with(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+        inputs: &ApplyInputs,
+    ) -> Result<ObservedTenant, CoreError> {
+        self.forget_listings();
+        self.forget_revisions(&spec.names().task_family);
+        let result = self.converge(spec, observed, plan, inputs).await;
+        self.forget_listings();
+        if !plan.is_empty() || result.is_err() {
+            let operation = crate::audit::operation_of(spec, observed);
+            let error = result.as_ref().err().map(ToString::to_string);
+            self.audit(operation, &spec.tenant_id, crate::audit::parts_of(plan), error)
+                .await;
+        }
+        result
+    }
+
+    async fn converge(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+        inputs: &ApplyInputs,
+    ) -> Result<ObservedTenant, CoreError> {
+        if let Some(c) = plan.conflicts.first() {
+            return Err(CoreError::NotOwned {
+                part: c.part,
+                name: c.name.clone(),
+                tenant_id: spec.tenant_id.clone(),
+                found: c.found.clone(),
+            });
+        }
+        tracing::info!(tenant = %spec.tenant_id, changes = %plan.changes.iter().filter(|c| c.action != PartAction::NoChange).map(|c| format!("{}: {}", c.part, c.action)).collect::<Vec<_>>().join("; "), "applying");
+        let run = Run {
+            engine: self,
+            spec,
+            observed,
+            plan,
+            inputs,
+            created: Mutex::new(Vec::new()),
+        };
+        if let Err(failure) = run.execute().await {
+            tracing::warn!(tenant = %spec.tenant_id, step = %failure.step, part = %failure.part, error = %failure.error, "apply failed; rolling back what this run created");
+            let (rolled_back, rollback_errors) = run.rollback().await;
+            return Err(CoreError::Apply {
+                step: failure.step,
+                part: failure.part,
+                source: Box::new(failure.error),
+                rolled_back,
+                rollback_errors,
+            });
+        }
+        let mut subdomains = vec![spec.subdomain.clone()];
+        subdomains.extend(observed.routed_subdomain(&self.platform.domain));
+        self.observe_one(&spec.tenant_id, &subdomains).await
+    }
+}
+
+/// One execution of a plan.
+pub(super) struct Run<'a> {
+    pub(super) engine: &'a Engine,
+    pub(super) spec: &'a TenantSpec,
+    pub(super) observed: &'a ObservedTenant,
+    plan: &'a TenantPlan,
+    inputs: &'a ApplyInputs,
+    pub(super) created: Mutex<Vec<Created>>,
+}
+
+/// The listener rule the service stage attaches behind: its ARN and the
+/// action it has now (`None`: not known).
+type RuleNow = (String, Option<RuleAction>);
+
+impl Run<'_> {
+    pub(super) fn record(&self, c: Created) {
+        if let Ok(mut v) = self.created.lock() {
+            v.push(c);
+        }
+    }
+
+    fn action(&self, part: Part) -> &PartAction {
+        self.plan.action(part)
+    }
+
+    fn ports(&self) -> &crate::ports::Ports {
+        &self.engine.ports
+    }
+
+    async fn execute(&self) -> StepResult<()> {
+        let facts = self.engine.facts().await.map_err(|error| StepFailure {
+            step: "read platform".into(),
+            part: Part::Secret,
+            error,
+        })?;
+        let mut desired = DesiredTenant::new(self.spec, facts, self.observed);
+        let mysql = self.engine.mysql().await.map_err(|error| StepFailure {
+            step: "connect".into(),
+            part: Part::Database,
+            error,
+        })?;
+        self.restore_secret().await?;
+        let password = self.password().await?;
+        let credentials = DbCredentials {
+            host: facts.database_host.clone(),
+            port: facts.database_port,
+            database: desired.names.database.clone(),
+            username: desired.names.database_user.clone(),
+            password: password.clone().unwrap_or_default(),
+        };
+
+        // Stage 1: independent parts, concurrently.
+        let (secret, (), access_point, (), target_group) = join5(
+            self.secret_stage(&desired, &credentials),
+            self.database_stage(mysql.as_ref(), &desired.names, password.as_deref()),
+            self.access_point_stage(&desired),
+            self.log_group_stage(&desired),
+            self.target_group_stage(&desired),
+        )
+        .await?;
+        self.settings_after_rotation(secret.as_ref(), &desired).await?;
+
+        // Fill in what stage 1 produced.
+        let secret_arn = secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        let tg_arn = target_group.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+        desired.task_definition.secrets = secret_refs(&secret_arn);
+        desired.task_definition.access_point_id = access_point.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+        desired.service.target_group_arn = tg_arn.clone();
+        if let RuleAction::Forward(arn) = &mut desired.listener_rule.action {
+            *arn = tg_arn;
+        }
+
+        // Stage 2: the task definition.
+        desired.service.task_definition_arn = self.task_definition_stage(&desired).await?;
+
+        // Stage 3: routing and DNS, concurrently.
+        let (rule, ()) =
+            futures::future::try_join(self.listener_rule_stage(&desired), self.dns_stage(&desired)).await?;
+
+        // Stage 4: the service.
+        self.service_stage(&desired, rule).await?;
+        if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
+            self.wait_for_steady_state().await?;
+        }
+
+        // Stage 5: remove what was replaced, now that nothing uses it.
+        self.remove_replaced(&desired).await
+    }
+
+    /// Whether this run gives the secret a new password version.
+    fn rotates(&self) -> bool {
+        matches!(self.action(Part::Secret), PartAction::Update(f) if f.contains(&"password"))
+    }
+
+    /// A secret pending deletion is restored before anything reads it.
+    async fn restore_secret(&self) -> StepResult<()> {
+        if let (PartAction::Update(f), Some(s)) = (self.action(Part::Secret), &self.observed.secret)
+            && f.contains(&"restore")
+        {
+            self.ports().secrets.restore_secret(&s.arn).await.map_err(fail(
+                "restore",
+                Part::Secret,
+                "RestoreSecret",
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// The password: the user's or a new one with a new secret or a
+    /// rotation; else the secret's, when the user must be created.
+    async fn password(&self) -> StepResult<Option<String>> {
+        let chosen = || {
+            self.inputs
+                .db_password
+                .as_ref()
+                .map_or_else(generate_password, |p| p.expose().to_owned())
+        };
+        if self.action(Part::Secret) == &PartAction::Create || self.rotates() {
+            return Ok(Some(chosen()));
+        }
+        if self.action(Part::DatabaseUser) != &PartAction::Create {
+            return Ok(None);
+        }
+        let s = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        let raw =
+            self.ports()
+                .secrets
+                .get_secret_value(&s)
+                .await
+                .map_err(fail("read", Part::Secret, "GetSecretValue"))?;
+        Ok(Some(
+            serde_json::from_str::<DbCredentials>(&raw)
+                .map(|c| c.password)
+                .unwrap_or_else(|_| generate_password()),
+        ))
+    }
+
+    async fn secret_stage(
+        &self,
+        desired: &DesiredTenant,
+        credentials: &DbCredentials,
+    ) -> StepResult<Option<ObservedSecret>> {
+        let secrets = &self.ports().secrets;
+        let spec = &desired.secret;
+        let f = match self.action(Part::Secret) {
+            PartAction::Create => {
+                let value = serde_json::to_string(credentials).unwrap_or_default();
+                let s =
+                    secrets
+                        .create_secret(spec, &value)
+                        .await
+                        .map_err(fail("create", Part::Secret, "CreateSecret"))?;
+                self.record(Created::Secret(s.arn.clone()));
+                return Ok(Some(s));
+            }
+            PartAction::Update(f) => f,
+            _ => return Ok(self.observed.secret.clone()),
+        };
+        let Some(s) = &self.observed.secret else {
+            return Ok(None);
+        };
+        if f.contains(&"tags") {
+            secrets
+                .tag_resource(&s.arn, &spec.tags)
+                .await
+                .map_err(fail("update", Part::Secret, "TagResource"))?;
+        }
+        if f.contains(&"password") {
+            let value = serde_json::to_string(credentials).unwrap_or_default();
+            secrets
+                .put_secret_value(&s.arn, &value)
+                .await
+                .map_err(fail("rotate", Part::Secret, "PutSecretValue"))?;
+        }
+        // After a rotation the settings (which record the password's
+        // version) are written once MySQL has the new password too
+        // ([`Self::settings_after_rotation`]), so a failure in between
+        // rotates again.
+        if f.contains(&"settings") && !self.rotates() {
+            secrets.set_description(&s.arn, &spec.description).await.map_err(fail(
+                "update",
+                Part::Secret,
+                "UpdateSecret",
+            ))?;
+        }
+        Ok(Some(s.clone()))
+    }
+
+    /// The settings a rotation held back, once MySQL has the new password.
+    async fn settings_after_rotation(
+        &self,
+        secret: Option<&ObservedSecret>,
+        desired: &DesiredTenant,
+    ) -> StepResult<()> {
+        if self.rotates()
+            && let (Some(s), PartAction::Update(f)) = (secret, self.action(Part::Secret))
+            && f.contains(&"settings")
+        {
+            self.ports()
+                .secrets
+                .set_description(&s.arn, &desired.secret.description)
+                .await
+                .map_err(fail("update", Part::Secret, "UpdateSecret"))?;
+        }
+        Ok(())
+    }
+
+    /// The database and its user: all of apply's MySQL work.
+    async fn database_stage(
+        &self,
+        mysql: &dyn MysqlAdmin,
+        names: &TenantNames,
+        password: Option<&str>,
+    ) -> StepResult<()> {
+        if self.action(Part::Database) == &PartAction::Create {
+            mysql
+                .create_database(&names.database)
+                .await
+                .map_err(fail("create", Part::Database, "CREATE DATABASE"))?;
+            self.record(Created::Database(names.database.clone()));
+        }
+        let pw = password.unwrap_or_default();
+        match self.action(Part::DatabaseUser) {
+            PartAction::Create => {
+                mysql
+                    .create_user(&names.database_user, pw, &names.database)
+                    .await
+                    .map_err(fail("create", Part::DatabaseUser, "CREATE USER"))?;
+                self.record(Created::DatabaseUser(names.database_user.clone()));
+            }
+            PartAction::Update(f) => {
+                if f.contains(&"password") && password.is_some() {
+                    mysql
+                        .set_password(&names.database_user, pw, &names.database)
+                        .await
+                        .map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
+                }
+                if f.contains(&"unlock") {
+                    mysql.set_locked(&names.database_user, false).await.map_err(fail(
+                        "update",
+                        Part::DatabaseUser,
+                        "ALTER USER ACCOUNT UNLOCK",
+                    ))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn access_point_stage(&self, desired: &DesiredTenant) -> StepResult<Option<ObservedAccessPoint>> {
+        let efs = &self.ports().efs;
+        match self.action(Part::AccessPoint) {
+            PartAction::Create | PartAction::Replace(_) => {
+                let a = efs.create_access_point(&desired.access_point).await.map_err(fail(
+                    "create",
+                    Part::AccessPoint,
+                    "CreateAccessPoint",
+                ))?;
+                self.record(Created::AccessPoint(a.id.clone()));
+                Ok(Some(a))
+            }
+            PartAction::Update(_) => {
+                if let Some(a) = &self.observed.access_point {
+                    efs.tag_resource(&a.id, &desired.access_point.tags).await.map_err(fail(
+                        "update",
+                        Part::AccessPoint,
+                        "TagResource",
+                    ))?;
+                }
+                Ok(self.observed.access_point.clone())
+            }
+            _ => Ok(self.observed.access_point.clone()),
+        }
+    }
+
+    async fn log_group_stage(&self, desired: &DesiredTenant) -> StepResult<()> {
+        let logs = &self.ports().logs;
+        let spec = &desired.log_group;
+        match self.action(Part::LogGroup) {
+            PartAction::Create => {
+                let l = logs
+                    .create_log_group(spec)
+                    .await
+                    .map_err(fail("create", Part::LogGroup, "CreateLogGroup"))?;
+                self.record(Created::LogGroup(l.name.clone()));
+            }
+            PartAction::Update(f) => {
+                if f.contains(&"retention_days") {
+                    logs.put_retention_policy(&spec.name, spec.retention_days)
+                        .await
+                        .map_err(fail("update", Part::LogGroup, "PutRetentionPolicy"))?;
+                }
+                if let (true, Some(l)) = (f.contains(&"tags"), &self.observed.log_group) {
+                    logs.tag_log_group(&l.arn, &spec.tags).await.map_err(fail(
+                        "update",
+                        Part::LogGroup,
+                        "TagResource",
+                    ))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn target_group_stage(&self, desired: &DesiredTenant) -> StepResult<Option<ObservedTargetGroup>> {
+        match self.action(Part::TargetGroup) {
+            PartAction::Create => self.create_target_group(desired).await.map(Some),
+            PartAction::Replace(_) => {
+                self.remove_target_group_and_users().await?;
+                self.create_target_group(desired).await.map(Some)
+            }
+            PartAction::Update(f) => {
+                let elbv2 = &self.ports().elbv2;
+                if let Some(t) = &self.observed.target_group {
+                    if f.contains(&"health_check_path") {
+                        elbv2
+                            .set_health_check_path(&t.arn, &desired.target_group.health_check_path)
+                            .await
+                            .map_err(fail("update", Part::TargetGroup, "ModifyTargetGroup"))?;
+                    }
+                    if f.contains(&"tags") {
+                        elbv2.add_tags(&t.arn, &desired.target_group.tags).await.map_err(fail(
+                            "update",
+                            Part::TargetGroup,
+                            "AddTags",
+                        ))?;
+                    }
+                }
+                Ok(self.observed.target_group.clone())
+            }
+            _ => Ok(self.observed.target_group.clone()),
+        }
+    }
+
+    async fn create_target_group(&self, desired: &DesiredTenant) -> StepResult<ObservedTargetGroup> {
+        let t = self
+            .ports()
+            .elbv2
+            .create_target_group(&desired.target_group)
+            .await
+            .map_err(fail("create", Part::TargetGroup, "CreateTargetGroup"))?;
+        self.record(Created::TargetGroup(t.arn.clone()));
+        Ok(t)
+    }
+
+    /// The name is unique, so a replaced target group goes first — and with
+    /// it the service and rule that use it.
+    async fn remove_target_group_and_users(&self) -> StepResult<()> {
+        let ports = self.ports();
+        if let Some(s) = &self.observed.service {
+            ignore_not_found(ports.ecs.delete_service(&s.cluster, &s.name).await).map_err(fail(
+                "replace",
+                Part::Service,
+                "DeleteService",
+            ))?;
+        }
+        if let Some(r) = &self.observed.listener_rule {
+            ignore_not_found(ports.elbv2.delete_rule(&r.arn).await).map_err(fail(
+                "replace",
+                Part::ListenerRule,
+                "DeleteRule",
+            ))?;
+        }
+        if let Some(t) = &self.observed.target_group {
+            self.engine.delete_target_group(&t.arn).await.map_err(fail(
+                "replace",
+                Part::TargetGroup,
+                "DeleteTargetGroup",
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// A new revision when the plan says so, else the current one
+    /// (re-tagged when only its tags differ). Returns the ARN the service
+    /// is to run.
+    async fn task_definition_stage(&self, desired: &DesiredTenant) -> StepResult<String> {
+        let ecs = &self.ports().ecs;
+        let action = self.action(Part::TaskDefinition);
+        if needs_new_revision(action) {
+            let t = ecs
+                .register_task_definition(&desired.task_definition)
+                .await
+                .map_err(fail("register", Part::TaskDefinition, "RegisterTaskDefinition"))?;
+            self.record(Created::TaskDefinition(t.arn.clone()));
+            return Ok(t.arn);
+        }
+        let current = self
+            .observed
+            .task_definition
+            .as_ref()
+            .map(|t| t.arn.clone())
+            .unwrap_or_default();
+        if action.is_change() {
+            ecs.tag_resource(&current, &desired.task_definition.tags)
+                .await
+                .map_err(fail("update", Part::TaskDefinition, "TagResource"))?;
+        }
+        Ok(current)
+    }
+
+    /// The listener rule; returns the rule the service stage attaches
+    /// behind, if any.
+    async fn listener_rule_stage(&self, desired: &DesiredTenant) -> StepResult<Option<RuleNow>> {
+        // Replacing the target group deleted the rule that used it.
+        let observed = self.observed.listener_rule.as_ref();
+        let must_create = matches!(
+            self.action(Part::ListenerRule),
+            PartAction::Create | PartAction::Replace(_)
+        ) || matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
+        if must_create {
+            // ECS only places a service behind a target group that a
+            // listener forwards to: a new rule forwards first, and a
+            // suspended tenant's fixed response is set after stage 4.
+            let mut forwarding = desired.listener_rule.clone();
+            forwarding.action = RuleAction::Forward(desired.service.target_group_arn.clone());
+            let r = self
+                .engine
+                .create_rule(&forwarding, &self.spec.tenant_id)
+                .await
+                .map_err(fail("create", Part::ListenerRule, "CreateRule"))?;
+            self.record(Created::ListenerRule(r.arn.clone()));
+            return Ok(Some((r.arn, r.action)));
+        }
+        if let (PartAction::Update(f), Some(r)) = (self.action(Part::ListenerRule), observed) {
+            let elbv2 = &self.ports().elbv2;
+            let rule = &desired.listener_rule;
+            if f.iter().any(|f| *f == "host" || *f == "action") {
+                elbv2.modify_rule(&r.arn, &rule.host, &rule.action).await.map_err(fail(
+                    "update",
+                    Part::ListenerRule,
+                    "ModifyRule",
+                ))?;
+            }
+            if f.contains(&"tags") {
+                elbv2
+                    .add_tags(&r.arn, &rule.tags)
+                    .await
+                    .map_err(fail("update", Part::ListenerRule, "AddTags"))?;
+            }
+        }
+        Ok(observed.map(|r| (r.arn.clone(), r.action.clone())))
+    }
+
+    async fn dns_stage(&self, desired: &DesiredTenant) -> StepResult<()> {
+        let action = self.action(Part::DnsRecord);
+        if !action.is_change() || action == &PartAction::Delete {
+            return Ok(());
+        }
+        let record = &desired.dns_record;
+        let existed = self.observed.dns_record(&record.name).is_some();
+        self.ports().route53.upsert_record(record).await.map_err(fail(
+            "upsert",
+            Part::DnsRecord,
+            "ChangeResourceRecordSets",
+        ))?;
+        if !existed {
+            self.record(Created::DnsRecord(ObservedDnsRecord {
+                zone_id: record.zone_id.clone(),
+                name: record.name.clone(),
+                target: record.target.clone(),
+            }));
+        }
+        Ok(())
+    }
+
+    async fn service_stage(&self, desired: &DesiredTenant, rule: Option<RuleNow>) -> StepResult<()> {
+        let ecs = &self.ports().ecs;
+        let svc = &desired.service;
+        let recreate_service = matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
+        let rule_now = match (rule, self.action(Part::ListenerRule)) {
+            // A modified rule now has the desired action.
+            (Some((arn, _)), PartAction::Update(f)) if f.contains(&"action") => {
+                Some((arn, Some(desired.listener_rule.action.clone())))
+            }
+            (r, _) => r,
+        };
+        match self.action(Part::Service) {
+            PartAction::Create => self.create_service_behind(svc, rule_now.as_ref()).await?,
+            PartAction::Replace(_) => {
+                if !recreate_service && let Some(s) = &self.observed.service {
+                    ignore_not_found(ecs.delete_service(&s.cluster, &s.name).await).map_err(fail(
+                        "replace",
+                        Part::Service,
+                        "DeleteService",
+                    ))?;
+                }
+                self.create_service_behind(svc, rule_now.as_ref()).await?;
+            }
+            PartAction::Update(f) => {
+                if f.iter().any(|f| *f == "task_definition" || *f == "desired_count") {
+                    ecs.update_service(&svc.cluster, &svc.name, &svc.task_definition_arn, svc.desired_count)
+                        .await
+                        .map_err(fail("update", Part::Service, "UpdateService"))?;
+                }
+                if f.contains(&"redeploy") {
+                    ecs.redeploy_service(&svc.cluster, &svc.name).await.map_err(fail(
+                        "update",
+                        Part::Service,
+                        "UpdateService(forceNewDeployment)",
+                    ))?;
+                }
+                if let (true, Some(s)) = (f.contains(&"tags"), &self.observed.service) {
+                    ecs.tag_resource(&s.arn, &svc.tags)
+                        .await
+                        .map_err(fail("update", Part::Service, "TagResource"))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Creates the service; the rule must forward to the target group while
+    /// ECS attaches the service, then gets the desired action (the suspended
+    /// page) back.
+    async fn create_service_behind(&self, svc: &ServiceSpec, rule: Option<&RuleNow>) -> StepResult<()> {
+        let ports = self.ports();
+        let forward = RuleAction::Forward(svc.target_group_arn.clone());
+        let host = self.spec.names().fqdn;
+        let needs_forward = rule.filter(|(_, action)| action.as_ref() != Some(&forward));
+        if let Some((arn, _)) = needs_forward {
+            ports.elbv2.modify_rule(arn, &host, &forward).await.map_err(fail(
+                "update",
+                Part::ListenerRule,
+                "ModifyRule",
+            ))?;
+        }
+        let s = ports
+            .ecs
+            .create_service(svc)
+            .await
+            .map_err(fail("create", Part::Service, "CreateService"))?;
+        self.record(Created::Service(svc.cluster.clone(), s.name));
+        if let (Some((arn, _)), TenantStatus::Suspended) = (rule, self.spec.status) {
+            ports
+                .elbv2
+                .modify_rule(arn, &host, &suspended_action())
+                .await
+                .map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+        }
+        Ok(())
+    }
+
+    /// A replaced access point and DNS records under previous names.
+    async fn remove_replaced(&self, desired: &DesiredTenant) -> StepResult<()> {
+        let ports = self.ports();
+        if let (PartAction::Replace(_), Some(old)) = (self.action(Part::AccessPoint), &self.observed.access_point) {
+            ignore_not_found(ports.efs.delete_access_point(&old.id).await).map_err(fail(
+                "delete old",
+                Part::AccessPoint,
+                "DeleteAccessPoint",
+            ))?;
+        }
+        let stale = self
+            .observed
+            .dns_records
+            .iter()
+            .filter(|r| r.name != desired.dns_record.name);
+        for record in stale {
+            ignore_not_found(ports.route53.delete_record(record).await).map_err(fail(
+                "delete old",
+                Part::DnsRecord,
+                "ChangeResourceRecordSets",
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+/// Awaits five steps concurrently, always to the end (so that everything a
+/// step created is recorded before a rollback), then reports the first error.
+async fn join5<A, B, C, D, E>(
+    a: impl Future<Output = StepResult<A>>,
+    b: impl Future<Output = StepResult<B>>,
+    c: impl Future<Output = StepResult<C>>,
+    d: impl Future<Output = StepResult<D>>,
+    e: impl Future<Output = StepResult<E>>,
+) -> StepResult<(A, B, C, D, E)> {
+    let (a, b, c, d, e) = futures::join!(a, b, c, d, e);
+    Ok((a?, b?, c?, d?, e?))
+}

@@ -1,0 +1,139 @@
+//! The engine: observes tenants through the ports, and executes a
+//! [`TenantPlan`] — creating independent parts concurrently and dependent ones
+//! in order, and removing what this run created when a step fails.
+//!
+//! Every step is idempotent with respect to observation: re-running `observe
+//! → plan → apply` after any partial failure converges, because parts left
+//! behind are found by name and ownership tags and adopted.
+//!
+//! - `platform` — facts and the MySQL admin connection, once per engine;
+//! - `observe` — observation and discovery; `cache` — what a fleet
+//!   refresh shares between its batches;
+//! - `apply` — one function per stage; `rollout` — the steady-state
+//!   wait; `rollback` — what a failed run created;
+//! - `destroy`; `priority` — listener-rule priorities.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::error::CoreError;
+use crate::observed::ObservedTenant;
+use crate::parts::{ObservedTaskDefinition, Part, PlatformFacts};
+use crate::plan::TenantPlan;
+use crate::ports::{MysqlAdmin, PortError, PortErrorKind, Ports};
+use crate::spec::{Platform, TenantSpec};
+
+mod apply;
+mod cache;
+mod destroy;
+mod observe;
+mod platform;
+mod priority;
+mod rollback;
+mod rollout;
+#[cfg(test)]
+mod tests;
+
+pub use crate::credentials::{ApplyInputs, DbPassword, generate_password};
+#[cfg(test)]
+pub(crate) use cache::latest_revisions;
+use cache::{CachedListing, ReadAhead};
+pub use destroy::{DestroyReport, SECRET_RECOVERY_WINDOW_DAYS};
+pub use priority::{MAX_RULE_PRIORITY, pick_priority};
+
+/// Executes plans for tenants of one platform.
+pub struct Engine {
+    platform: Arc<Platform>,
+    ports: Ports,
+    facts: OnceCell<PlatformFacts>,
+    mysql: OnceCell<Arc<dyn MysqlAdmin>>,
+    /// Serialises priority allocation within this process; across processes
+    /// `PriorityInUse` is handled by re-reading and picking again.
+    listener_lock: tokio::sync::Mutex<()>,
+    /// Environment-wide listings (rules, records, access points, log
+    /// groups, secrets) shared by the batches of one refresh: Terraform
+    /// reads at most `-parallelism` resources at once, so a refresh is many
+    /// batches, and each would otherwise list everything again.
+    listings: std::sync::Mutex<HashMap<String, CachedListing>>,
+    /// Task definition revisions already described, by ARN. A revision's
+    /// content never changes, so a batched observation that finds it still
+    /// ACTIVE (one environment-wide listing) need not describe it again.
+    /// Seeded by the caller too ([`Engine::know_revision`]): the provider
+    /// keeps the last revision it saw in Terraform's private state.
+    revisions: std::sync::Mutex<HashMap<String, ObservedTaskDefinition>>,
+    /// Per-name reads made ahead during a fleet refresh (see
+    /// [`Engine::observe`]); cleared with the listings.
+    ahead: std::sync::Mutex<ReadAhead>,
+    /// Held by a batch while it makes its per-name reads, so that a batch
+    /// arriving meanwhile waits for the read-ahead instead of repeating it.
+    reading: tokio::sync::Mutex<()>,
+}
+
+/// A failed step: which, on what part, and why.
+struct StepFailure {
+    step: String,
+    part: Part,
+    error: CoreError,
+}
+
+type StepResult<T> = Result<T, StepFailure>;
+
+fn fail(step: &str, part: Part, operation: &'static str) -> impl FnOnce(PortError) -> StepFailure {
+    let step = format!("{step} {part}");
+    move |e| StepFailure {
+        step,
+        part,
+        error: CoreError::port(part, operation, e),
+    }
+}
+
+fn ignore_not_found(r: Result<(), PortError>) -> Result<(), PortError> {
+    match r {
+        Err(e) if e.kind == PortErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+impl Engine {
+    /// An engine for `platform` talking through `ports`. No IO happens until
+    /// the first observation.
+    pub fn new(platform: Arc<Platform>, ports: Ports) -> Self {
+        Engine {
+            platform,
+            ports,
+            facts: OnceCell::new(),
+            mysql: OnceCell::new(),
+            listener_lock: tokio::sync::Mutex::new(()),
+            listings: std::sync::Mutex::new(HashMap::new()),
+            revisions: std::sync::Mutex::new(HashMap::new()),
+            ahead: std::sync::Mutex::new(ReadAhead::default()),
+            reading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The platform.
+    pub fn platform(&self) -> &Arc<Platform> {
+        &self.platform
+    }
+
+    /// The ports (for callers that need a direct read, e.g. the caller ARN).
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+}
+
+/// Observes and plans in one go, for callers that do not keep an
+/// observation around.
+pub async fn observe_and_plan(
+    engine: &Engine,
+    spec: &TenantSpec,
+    previous_subdomains: &[String],
+) -> Result<(ObservedTenant, TenantPlan), CoreError> {
+    let mut subdomains = vec![spec.subdomain.clone()];
+    subdomains.extend(previous_subdomains.iter().cloned());
+    let observed = engine.observe_one(&spec.tenant_id, &subdomains).await?;
+    let plan = crate::plan(spec, &observed);
+    Ok((observed, plan))
+}

@@ -1,0 +1,542 @@
+//! Observation: what exists under a tenant's names, read with shared calls
+//! for many tenants at once, each part found by name and checked for
+//! ownership; and discovery of an environment's tenants.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures::future::try_join_all;
+
+use super::Engine;
+use super::cache::latest_revisions;
+use crate::error::{CoreError, PartOrPlatform};
+use crate::naming::TenantNames;
+use crate::observed::{ForeignPart, ObservedTenant, TenantKey, describe_owner, owned_by};
+use crate::parts::*;
+use crate::ports::{MysqlAdmin, PortErrorKind};
+
+/// What one observation read, before it is split by tenant.
+pub(super) struct Reads<'a> {
+    pub(super) facts: &'a PlatformFacts,
+    pub(super) services: &'a [ObservedService],
+    pub(super) target_groups: &'a [ObservedTargetGroup],
+    pub(super) rules: &'a [ObservedListenerRule],
+    pub(super) records: &'a [ObservedDnsRecord],
+    pub(super) access_points: &'a [ObservedAccessPoint],
+    pub(super) log_groups: &'a [ObservedLogGroup],
+    pub(super) databases: &'a [ObservedDatabase],
+    pub(super) users: &'a [ObservedDatabaseUser],
+}
+
+/// The per-name reads of one observation (services, target groups, MySQL),
+/// for the names it was asked to read.
+pub(super) struct NameReads {
+    pub(super) services: Vec<ObservedService>,
+    pub(super) target_groups: Vec<ObservedTargetGroup>,
+    pub(super) databases: Vec<ObservedDatabase>,
+    pub(super) users: Vec<ObservedDatabaseUser>,
+}
+
+/// The environment-wide reads of one observation, and what it found for
+/// each asked tenant's task definition and secret.
+struct SharedReads {
+    rules: Arc<Vec<ObservedListenerRule>>,
+    records: Arc<Vec<ObservedDnsRecord>>,
+    access_points: Arc<Vec<ObservedAccessPoint>>,
+    log_groups: Arc<Vec<ObservedLogGroup>>,
+    task_definitions: Vec<Option<ObservedTaskDefinition>>,
+    secrets: Vec<Option<ObservedSecret>>,
+}
+
+impl Engine {
+    /// Observes one tenant.
+    pub async fn observe_one(&self, tenant_id: &str, subdomains: &[String]) -> Result<ObservedTenant, CoreError> {
+        let key = TenantKey {
+            tenant_id: tenant_id.to_owned(),
+            subdomains: subdomains.to_vec(),
+        };
+        let mut all = self.observe(std::slice::from_ref(&key)).await?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// Observes a set of tenants with shared reads: one call per listener,
+    /// zone, file system and log-group prefix, batched service and target
+    /// group descriptions, one MySQL query — whatever the number of tenants.
+    pub async fn observe(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
+        self.observe_with(keys, keys.len() > 1).await
+    }
+
+    /// [`Self::observe`] for one batch of a refresh ([`crate::batch`]):
+    /// shared listings are used even for a batch of one, a straggler of
+    /// the refresh whose listings an earlier batch made.
+    pub async fn observe_batch(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
+        let shared = keys.len() > 1 || !self.listed_tenants().is_empty();
+        self.observe_with(keys, shared).await
+    }
+
+    /// `shared`: a batch of a refresh, which may use and fills the caches
+    /// (see the `cache` module); otherwise everything is read.
+    async fn observe_with(&self, keys: &[TenantKey], shared: bool) -> Result<Vec<ObservedTenant>, CoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let facts = self.facts().await?.clone();
+        let names: Vec<TenantNames> = keys.iter().map(|k| self.names_of(k)).collect();
+        let _reading = if shared { Some(self.reading.lock().await) } else { None };
+        // The per-name reads; a batch of a refresh reads ahead.
+        let wanted = if shared {
+            self.names_to_read(keys, &names)
+        } else {
+            names.clone()
+        };
+        let mysql = self.mysql().await?;
+        let (read, listed) = futures::try_join!(
+            self.read_names(&wanted, mysql.as_ref()),
+            self.read_shared(&names, shared)
+        )
+        .map_err(|e| self.cluster_hint(e))?;
+        let read = if shared {
+            self.answer_from_read_ahead(&wanted, &names, read)
+        } else {
+            read
+        };
+        let reads = Reads {
+            facts: &facts,
+            services: &read.services,
+            target_groups: &read.target_groups,
+            rules: &listed.rules,
+            records: &listed.records,
+            access_points: &listed.access_points,
+            log_groups: &listed.log_groups,
+            databases: &read.databases,
+            users: &read.users,
+        };
+        Ok(keys
+            .iter()
+            .zip(&names)
+            .zip(listed.task_definitions.into_iter().zip(listed.secrets))
+            .map(|((key, n), (td, secret))| self.assemble(key, n, &reads, td, secret))
+            .collect())
+    }
+
+    /// The names of a key's parts, under its current (first) subdomain.
+    pub(super) fn names_of(&self, key: &TenantKey) -> TenantNames {
+        let p = &self.platform;
+        let sub = key.subdomains.first().cloned().unwrap_or_else(|| key.tenant_id.clone());
+        TenantNames::new(p.environment, &key.tenant_id, &sub, &p.domain)
+    }
+
+    /// DescribeServices, DescribeTargetGroups and the MySQL query for
+    /// `wanted`: what cannot be listed environment-wide.
+    async fn read_names(&self, wanted: &[TenantNames], mysql: &dyn MysqlAdmin) -> Result<NameReads, CoreError> {
+        let p = &self.platform;
+        let service_names: Vec<String> = wanted.iter().map(|n| n.service.clone()).collect();
+        let tg_names: Vec<String> = wanted.iter().map(|n| n.target_group.clone()).collect();
+        let databases: Vec<String> = wanted.iter().map(|n| n.database.clone()).collect();
+        let users: Vec<String> = wanted.iter().map(|n| n.database_user.clone()).collect();
+        let part_err = |part: Part, op: &'static str| move |e| CoreError::port(part, op, e);
+        let (services, target_groups, (databases, users)) = futures::try_join!(
+            async {
+                if service_names.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.ports
+                    .ecs
+                    .describe_services(&p.cluster, &service_names)
+                    .await
+                    .map_err(part_err(Part::Service, "DescribeServices"))
+            },
+            async {
+                if tg_names.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.ports
+                    .elbv2
+                    .describe_target_groups(&tg_names)
+                    .await
+                    .map_err(part_err(Part::TargetGroup, "DescribeTargetGroups"))
+            },
+            async {
+                if databases.is_empty() && users.is_empty() {
+                    return Ok((Vec::new(), Vec::new()));
+                }
+                mysql
+                    .observe(&databases, &users)
+                    .await
+                    .map_err(part_err(Part::Database, "observe"))
+            },
+        )?;
+        Ok(NameReads {
+            services,
+            target_groups,
+            databases,
+            users,
+        })
+    }
+
+    /// The listings (rules, records, access points, log groups) and each
+    /// tenant's task definition and secret: listed for a batch of a
+    /// refresh, read by name for one tenant.
+    async fn read_shared(&self, names: &[TenantNames], shared: bool) -> Result<SharedReads, CoreError> {
+        let (rules, records, access_points, log_groups, task_definitions, secrets) = futures::try_join!(
+            self.read_rules(shared),
+            self.read_records(shared),
+            self.read_access_points(shared),
+            self.read_log_groups(names, shared),
+            self.read_task_definitions(names, shared),
+            self.read_secrets(names, shared),
+        )?;
+        Ok(SharedReads {
+            rules,
+            records,
+            access_points,
+            log_groups,
+            task_definitions,
+            secrets,
+        })
+    }
+
+    async fn read_rules(&self, shared: bool) -> Result<Arc<Vec<ObservedListenerRule>>, CoreError> {
+        let p = &self.platform;
+        let fetch = self.ports.elbv2.describe_rules(&p.listener_arn);
+        self.listing(shared, format!("rules:{}", p.listener_arn), fetch)
+            .await
+            .map_err(|e| match e.kind {
+                PortErrorKind::NotFound => CoreError::Platform {
+                    setting: "listener_arn",
+                    message: format!("listener {:?} was not found: {e}", p.listener_arn),
+                },
+                _ => CoreError::port(Part::ListenerRule, "DescribeRules", e),
+            })
+    }
+
+    async fn read_records(&self, shared: bool) -> Result<Arc<Vec<ObservedDnsRecord>>, CoreError> {
+        let p = &self.platform;
+        let fetch = self.ports.route53.list_records(&p.hosted_zone_id);
+        self.listing(shared, format!("records:{}", p.hosted_zone_id), fetch)
+            .await
+            .map_err(|e| match e.kind {
+                PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                    setting: "hosted_zone_id",
+                    message: format!(
+                        "hosted zone {:?} was not found ({e}); set hosted_zone_id to the Route53 zone of {}",
+                        p.hosted_zone_id, p.domain
+                    ),
+                },
+                _ => CoreError::port(PartOrPlatform::Platform, "ListResourceRecordSets", e),
+            })
+    }
+
+    async fn read_access_points(&self, shared: bool) -> Result<Arc<Vec<ObservedAccessPoint>>, CoreError> {
+        let p = &self.platform;
+        let fetch = self.ports.efs.describe_access_points(&p.efs_file_system_id);
+        self.listing(shared, format!("aps:{}", p.efs_file_system_id), fetch)
+            .await
+            .map_err(|e| match e.kind {
+                PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                    setting: "efs_file_system_id",
+                    message: format!(
+                        "EFS file system {:?} was not found ({e}); set efs_file_system_id to the environment's WordPress file system (fs-…)",
+                        p.efs_file_system_id
+                    ),
+                },
+                _ => CoreError::port(Part::AccessPoint, "DescribeAccessPoints", e),
+            })
+    }
+
+    /// One tenant's log group, or every group of the environment.
+    async fn read_log_groups(
+        &self,
+        names: &[TenantNames],
+        shared: bool,
+    ) -> Result<Arc<Vec<ObservedLogGroup>>, CoreError> {
+        let env = self.platform.environment;
+        let prefix = match names.first() {
+            Some(n) if !shared => n.log_group.clone(),
+            _ => format!("/ecs/{env}-"),
+        };
+        let fetch = self.ports.logs.describe_log_groups(&prefix);
+        self.listing(shared, format!("logs:{prefix}"), fetch)
+            .await
+            .map_err(|e| CoreError::port(Part::LogGroup, "DescribeLogGroups", e))
+    }
+
+    /// Each tenant's latest revision: described by family for one tenant;
+    /// for many, one listing of the environment's ACTIVE revisions, and
+    /// only revisions not seen before are described.
+    async fn read_task_definitions(
+        &self,
+        names: &[TenantNames],
+        shared: bool,
+    ) -> Result<Vec<Option<ObservedTaskDefinition>>, CoreError> {
+        let describe_err = |e| CoreError::port(Part::TaskDefinition, "DescribeTaskDefinition", e);
+        if !shared {
+            return try_join_all(
+                names
+                    .iter()
+                    .map(|n| self.ports.ecs.latest_task_definition(&n.task_family)),
+            )
+            .await
+            .map_err(describe_err);
+        }
+        let prefix = format!("{}-", self.platform.environment);
+        let arns = self
+            .listing(
+                shared,
+                format!("revisions:{prefix}"),
+                self.ports.ecs.list_task_definitions_by_prefix(&prefix),
+            )
+            .await
+            .map_err(|e| CoreError::port(Part::TaskDefinition, "ListTaskDefinitions", e))?;
+        let latest = latest_revisions(&arns);
+        try_join_all(names.iter().map(|n| async {
+            match latest.get(n.task_family.as_str()) {
+                None => Ok(None),
+                Some(arn) => self.revision(arn).await,
+            }
+        }))
+        .await
+        .map_err(describe_err)
+    }
+
+    /// Each tenant's secret: described for one tenant; for many, one
+    /// listing of the environment's secrets.
+    async fn read_secrets(
+        &self,
+        names: &[TenantNames],
+        shared: bool,
+    ) -> Result<Vec<Option<ObservedSecret>>, CoreError> {
+        if !shared {
+            return try_join_all(names.iter().map(|n| self.ports.secrets.describe_secret(&n.secret)))
+                .await
+                .map_err(|e| CoreError::port(Part::Secret, "DescribeSecret", e));
+        }
+        let prefix = format!("{}-", self.platform.environment);
+        let listed = self
+            .listing(
+                shared,
+                format!("secrets:{prefix}"),
+                self.ports.secrets.list_secrets(&prefix),
+            )
+            .await
+            .map_err(|e| CoreError::port(Part::Secret, "ListSecrets", e))?;
+        Ok(names
+            .iter()
+            .map(|n| listed.iter().find(|s| s.name == n.secret).cloned())
+            .collect())
+    }
+
+    /// One tenant's observation out of what a batch read, each part found
+    /// by name and checked for ownership.
+    pub(super) fn assemble(
+        &self,
+        key: &TenantKey,
+        n: &TenantNames,
+        reads: &Reads<'_>,
+        td: Option<ObservedTaskDefinition>,
+        secret: Option<ObservedSecret>,
+    ) -> ObservedTenant {
+        let tid = key.tenant_id.as_str();
+        let mut o = ObservedTenant {
+            tenant_id: tid.to_owned(),
+            facts: Some(reads.facts.clone()),
+            ..Default::default()
+        };
+        let mut owners = Ownership {
+            tenant_id: tid,
+            environment: self.platform.environment,
+            foreign: Vec::new(),
+        };
+        o.service = reads
+            .services
+            .iter()
+            .find(|s| s.name == n.service)
+            .filter(|s| owners.adopt(Part::Service, &s.name, &s.tags))
+            .cloned();
+        o.target_group = reads
+            .target_groups
+            .iter()
+            .find(|t| t.name == n.target_group)
+            .filter(|t| owners.adopt(Part::TargetGroup, &t.name, &t.tags))
+            .cloned();
+        if let Some(t) = &td {
+            self.know_revision(t.clone());
+        }
+        o.task_definition = td.filter(|t| owners.adopt(Part::TaskDefinition, &t.family, &t.tags));
+        o.secret = secret.filter(|s| owners.adopt(Part::Secret, &s.name, &s.tags));
+        o.log_group = reads
+            .log_groups
+            .iter()
+            .find(|l| l.name == n.log_group)
+            .filter(|l| owners.adopt(Part::LogGroup, &l.name, &l.tags))
+            .cloned();
+        o.access_point = owners.access_point(reads.access_points, n);
+        o.listener_rule = owners.listener_rule(reads.rules, n);
+        o.database = reads.databases.iter().find(|d| d.name == n.database).cloned();
+        o.database_user = reads.users.iter().find(|u| u.name == n.database_user).cloned();
+        self.find_dns_records(&mut o, &mut owners, key, n, reads);
+        o.foreign = owners.foreign;
+        o
+    }
+
+    /// DNS: records under any name the tenant used that point at the
+    /// platform's load balancer.
+    fn find_dns_records(
+        &self,
+        o: &mut ObservedTenant,
+        owners: &mut Ownership<'_>,
+        key: &TenantKey,
+        n: &TenantNames,
+        reads: &Reads<'_>,
+    ) {
+        let domain = &self.platform.domain;
+        let mut candidates: HashSet<String> = key.subdomains.iter().map(|s| crate::naming::fqdn(s, domain)).collect();
+        candidates.insert(n.fqdn.clone());
+        if let Some(sub) = o.routed_subdomain(domain) {
+            candidates.insert(crate::naming::fqdn(&sub, domain));
+        }
+        for r in reads.records.iter().filter(|r| candidates.contains(&r.name)) {
+            if points_at(&r.target, reads.facts) {
+                o.dns_records.push(r.clone());
+            } else if r.name == n.fqdn {
+                owners.foreign.push(ForeignPart {
+                    part: Part::DnsRecord,
+                    name: r.name.clone(),
+                    found: "a record pointing elsewhere".into(),
+                    owner: None,
+                });
+            }
+        }
+    }
+
+    /// The ids of every tenant of this environment, found by ownership tags
+    /// on the listener's rules and on the log groups under `/ecs/{env}-`
+    /// (two reads, whatever the number of tenants), sorted.
+    pub async fn discover(&self) -> Result<Vec<String>, CoreError> {
+        let p = &self.platform;
+        let env = p.environment;
+        let (rules, groups) = futures::try_join!(
+            async {
+                self.ports
+                    .elbv2
+                    .describe_rules(&p.listener_arn)
+                    .await
+                    .map_err(|e| CoreError::port(Part::ListenerRule, "DescribeRules", e))
+            },
+            async {
+                self.ports
+                    .logs
+                    .describe_log_groups(&format!("/ecs/{env}-"))
+                    .await
+                    .map_err(|e| CoreError::port(Part::LogGroup, "DescribeLogGroups", e))
+            },
+        )?;
+        let ours = |tags: &Tags| {
+            (tags.get(crate::naming::TAG_ENVIRONMENT).map(String::as_str) == Some(env.as_str()))
+                .then(|| tags.get(crate::naming::TAG_TENANT).cloned())
+                .flatten()
+                .filter(|id| crate::validate::is_tenant_id(id))
+        };
+        let mut ids: Vec<String> = rules
+            .iter()
+            .filter_map(|r| ours(&r.tags))
+            .chain(groups.iter().filter_map(|g| ours(&g.tags)))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    fn cluster_hint(&self, e: CoreError) -> CoreError {
+        match &e {
+            CoreError::Port {
+                part: PartOrPlatform::Part(Part::Service),
+                source,
+                ..
+            } if source.code.contains("ClusterNotFound") => CoreError::Platform {
+                setting: "cluster",
+                message: format!(
+                    "ECS cluster {:?} was not found ({source}); set cluster to the environment's cluster (default \"{{env}}-cluster\")",
+                    self.platform.cluster
+                ),
+            },
+            _ => e,
+        }
+    }
+}
+
+/// Ownership checks of one tenant's observation, and the parts found under
+/// its names that belong to someone else.
+struct Ownership<'a> {
+    tenant_id: &'a str,
+    environment: crate::spec::Environment,
+    foreign: Vec<ForeignPart>,
+}
+
+impl Ownership<'_> {
+    fn owns(&self, tags: &Tags) -> bool {
+        owned_by(tags, self.tenant_id, self.environment)
+    }
+
+    /// Whether a part under our name is ours; if not, it is recorded as
+    /// foreign.
+    fn adopt(&mut self, part: Part, name: &str, tags: &Tags) -> bool {
+        if self.owns(tags) {
+            return true;
+        }
+        self.foreign.push(ForeignPart {
+            part,
+            name: name.to_owned(),
+            found: describe_owner(tags),
+            owner: owner_of(tags),
+        });
+        false
+    }
+
+    /// Access points have no unique name: ours carry our tags. One with our
+    /// Name tag but other tags is someone else's.
+    fn access_point(&mut self, aps: &[ObservedAccessPoint], n: &TenantNames) -> Option<ObservedAccessPoint> {
+        let ours = aps
+            .iter()
+            .find(|a| a.name == n.access_point && self.owns(&a.tags))
+            .cloned();
+        if ours.is_none()
+            && let Some(a) = aps.iter().find(|a| a.name == n.access_point)
+        {
+            self.adopt(Part::AccessPoint, &a.id, &a.tags);
+        }
+        ours
+    }
+
+    /// Listener rule: ours by tags; a rule routing our host that is not ours
+    /// means the subdomain is taken.
+    fn listener_rule(&mut self, rules: &[ObservedListenerRule], n: &TenantNames) -> Option<ObservedListenerRule> {
+        let ours = rules.iter().find(|r| self.owns(&r.tags)).cloned();
+        if let Some(r) = rules.iter().find(|r| r.hosts.contains(&n.fqdn) && !self.owns(&r.tags)) {
+            self.foreign.push(ForeignPart {
+                part: Part::ListenerRule,
+                name: format!("host {} (rule priority {})", n.fqdn, r.priority),
+                found: describe_owner(&r.tags),
+                owner: owner_of(&r.tags),
+            });
+        }
+        ours
+    }
+}
+
+fn owner_of(tags: &Tags) -> Option<String> {
+    tags.get(crate::naming::TAG_TENANT).cloned()
+}
+
+fn points_at(target: &RecordTarget, facts: &PlatformFacts) -> bool {
+    let norm = |s: &str| {
+        s.trim_end_matches('.')
+            .trim_start_matches("dualstack.")
+            .to_ascii_lowercase()
+    };
+    let lb = norm(&facts.load_balancer_dns_name);
+    match target {
+        RecordTarget::Alias { dns_name, .. } => norm(dns_name) == lb,
+        RecordTarget::Cname(v) => norm(v) == lb,
+    }
+}

@@ -1,0 +1,63 @@
+//! Listener-rule priorities: spread by tenant id so that concurrent
+//! creators rarely collide, and picked again on `PriorityInUse`.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::Engine;
+use crate::parts::{ListenerRuleSpec, ObservedListenerRule};
+use crate::ports::{PortError, PortErrorKind};
+
+/// Highest priority an ALB listener rule may have.
+pub const MAX_RULE_PRIORITY: u32 = 50_000;
+const PRIORITY_ATTEMPTS: u32 = 12;
+
+impl Engine {
+    /// tenant id so that concurrent creators rarely pick the same one; on
+    /// `PriorityInUse` the rules are read again and another is picked.
+    pub(super) async fn create_rule(
+        &self,
+        spec: &ListenerRuleSpec,
+        tenant_id: &str,
+    ) -> Result<ObservedListenerRule, PortError> {
+        let _serialised = self.listener_lock.lock().await;
+        let mut last = None;
+        for attempt in 0..PRIORITY_ATTEMPTS {
+            let rules = self.ports.elbv2.describe_rules(&spec.listener_arn).await?;
+            let taken: HashSet<u32> = rules.iter().map(|r| r.priority).collect();
+            let Some(priority) = pick_priority(tenant_id, &taken, attempt) else {
+                return Err(PortError::new(
+                    PortErrorKind::Other,
+                    "TooManyRules",
+                    "the listener has no free rule priority",
+                ));
+            };
+            match self.ports.elbv2.create_rule(spec, priority).await {
+                Err(e) if e.kind == PortErrorKind::PriorityInUse => {
+                    last = Some(e);
+                    use rand::Rng;
+                    let jitter = rand::rng().random_range(10..100u64);
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+                other => return other,
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| PortError::new(PortErrorKind::PriorityInUse, "PriorityInUse", "no free priority found")))
+    }
+}
+
+/// Picks a free priority: a start derived from the tenant id (FNV-1a), moved
+/// on each attempt, then the next free one upwards.
+pub fn pick_priority(tenant_id: &str, taken: &HashSet<u32>, attempt: u32) -> Option<u32> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in tenant_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let span = u64::from(MAX_RULE_PRIORITY);
+    let start = (h.wrapping_add(u64::from(attempt) * 7_919) % span) as u32 + 1;
+    (0..MAX_RULE_PRIORITY)
+        .map(|i| (start - 1 + i) % MAX_RULE_PRIORITY + 1)
+        .find(|p| !taken.contains(p))
+}

@@ -1,0 +1,419 @@
+//! The engine against the in-memory cloud: convergence, rollback at every
+//! step, adoption, conflicts, rotation, steady-state waits.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::*;
+use crate::fake::{FakeCloud, failing_kth};
+use crate::parts::{DesiredTenant, RuleAction, suspended_action};
+use crate::plan::PartAction;
+use crate::spec::{TenantInput, TenantStatus};
+use crate::{plan, plan_destroy};
+
+fn spec(platform: Arc<Platform>, tenant_id: &str) -> TenantSpec {
+    TenantInput {
+        name: "ACME".into(),
+        contact_email: "ops@acme.example".into(),
+        tenant_id: Some(tenant_id.into()),
+        subdomain: Some(format!("t{}", &tenant_id[8..])),
+        tags: [("team".to_owned(), "web".to_owned())].into(),
+        ..TenantInput::default()
+    }
+    .resolve(platform)
+    .expect("valid spec")
+}
+
+async fn converge(engine: &Engine, s: &TenantSpec) -> Result<ObservedTenant, CoreError> {
+    let (observed, p) = observe_and_plan(engine, s, &[]).await?;
+    engine.apply(s, &observed, &p).await
+}
+
+fn setup() -> (Arc<FakeCloud>, Arc<Platform>, Engine) {
+    let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+    let platform = Arc::new(platform);
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    (cloud, platform, engine)
+}
+
+/// The password the secret holds and the one MySQL holds, which must agree.
+fn passwords(cloud: &FakeCloud, s: &TenantSpec) -> (String, String) {
+    let names = s.names();
+    let state = cloud.state();
+    let secret = state
+        .secrets
+        .values()
+        .find(|x| x.name == names.secret)
+        .map(|x| x.value.clone())
+        .unwrap_or_default();
+    let in_secret = serde_json::from_str::<serde_json::Value>(&secret).expect("secret JSON")["password"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let in_mysql = state
+        .mysql
+        .users
+        .get(&names.database_user)
+        .map(|u| u.password.clone())
+        .unwrap_or_default();
+    (in_secret, in_mysql)
+}
+
+#[tokio::test]
+async fn a_user_password_is_used_and_a_new_version_rotates_it() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    s.db_password_version = Some(1);
+    let with = |pw: &str| ApplyInputs {
+        db_password: Some(DbPassword::new(pw)),
+    };
+    let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+    let after = engine
+        .apply_with(&s, &observed, &p, &with("first-Pass-1"))
+        .await
+        .expect("apply");
+    assert_eq!(passwords(&cloud, &s), ("first-Pass-1".into(), "first-Pass-1".into()));
+    assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+
+    // Same version, another value: write-only values are not compared.
+    let again = plan(&s, &after);
+    engine
+        .apply_with(&s, &after, &again, &with("ignored"))
+        .await
+        .expect("apply");
+    assert_eq!(passwords(&cloud, &s).0, "first-Pass-1");
+
+    s.db_password_version = Some(2);
+    let p = plan(&s, &after);
+    assert_eq!(p.action(Part::DatabaseUser), &PartAction::Update(vec!["password"]));
+    assert!(matches!(p.action(Part::Secret), PartAction::Update(f) if f.contains(&"password")));
+    assert_eq!(p.action(Part::Service), &PartAction::Update(vec!["redeploy"]));
+    let after = engine
+        .apply_with(&s, &after, &p, &with("second-Pass-2"))
+        .await
+        .expect("rotate");
+    assert_eq!(passwords(&cloud, &s), ("second-Pass-2".into(), "second-Pass-2".into()));
+    let names = s.names();
+    let svc = cloud
+        .state()
+        .service(&s.platform.cluster, &names.service)
+        .cloned()
+        .expect("service");
+    assert_eq!(svc.redeployments, 1, "tasks restarted to read the new password");
+    assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+
+    // A new version without a value rotates to a generated password.
+    s.db_password_version = Some(3);
+    let p = plan(&s, &after);
+    engine.apply(&s, &after, &p).await.expect("rotate");
+    let (in_secret, in_mysql) = passwords(&cloud, &s);
+    assert_eq!(in_secret, in_mysql);
+    assert_eq!(in_secret.len(), 32);
+}
+
+#[tokio::test]
+async fn a_failed_rotation_is_retried_by_the_next_apply() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    let after = converge(&engine, &s).await.expect("apply");
+    s.db_password_version = Some(1);
+    let p = plan(&s, &after);
+    cloud.fail_on(
+        "mysql.SetPassword",
+        None,
+        PortError::new(PortErrorKind::Other, "1045", "refused"),
+        1,
+    );
+    let inputs = ApplyInputs {
+        db_password: Some(DbPassword::new("rotated-Pass-1")),
+    };
+    engine
+        .apply_with(&s, &after, &p, &inputs)
+        .await
+        .expect_err("MySQL refused");
+    let now = engine
+        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .await
+        .expect("observe");
+    let retry = plan(&s, &now);
+    assert!(
+        matches!(retry.action(Part::DatabaseUser), PartAction::Update(f) if f.contains(&"password")),
+        "the version is not recorded before MySQL has the password:\n{retry}"
+    );
+    engine.apply_with(&s, &now, &retry, &inputs).await.expect("retry");
+    assert_eq!(
+        passwords(&cloud, &s),
+        ("rotated-Pass-1".into(), "rotated-Pass-1".into())
+    );
+}
+
+#[tokio::test]
+async fn an_update_that_does_not_become_stable_is_rolled_back() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    let before = converge(&engine, &s).await.expect("apply");
+    let previous = before.service.as_ref().expect("service").task_definition_arn.clone();
+
+    s.wait_for_steady_state = true;
+    s.steady_state_timeout = std::time::Duration::from_millis(300);
+    s.php_version = "8.2".into();
+    cloud.state().tasks_stall = true;
+    let e = converge(&engine, &s).await.expect_err("not stable");
+    let text = e.to_string();
+    assert!(
+        text.contains("steady state") && text.contains("rolled the service back"),
+        "{text}"
+    );
+    assert_eq!(e.code(), Some("ServiceNotStable"));
+    let now = engine
+        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .await
+        .expect("observe");
+    let svc = now.service.as_ref().expect("service");
+    assert_eq!(svc.task_definition_arn, previous, "back on the previous revision");
+
+    // Tasks start again: the same change goes through and waits for them.
+    cloud.state().tasks_stall = false;
+    let after = converge(&engine, &s).await.expect("stable");
+    assert_ne!(after.service.as_ref().expect("service").task_definition_arn, previous);
+    assert!(plan(&s, &after).is_empty());
+}
+
+#[tokio::test]
+async fn create_converges_and_destroy_keeps_only_retained_data() {
+    let (_cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    let after = converge(&engine, &s).await.expect("apply");
+    for part in Part::ALL {
+        assert!(after.has(part), "{part} exists after apply");
+    }
+    let again = plan(&s, &after);
+    assert!(again.is_empty(), "second plan is empty:\n{again}");
+
+    let d = plan_destroy(&s, &after);
+    let report = engine.destroy(&s, &after, &d).await.expect("destroy");
+    assert_eq!(report.retained.len(), 3, "{:?}", report.retained);
+    let gone = engine
+        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("observe");
+    let left: Vec<Part> = Part::ALL.into_iter().filter(|p| gone.has(*p)).collect();
+    // The secret waits out its recovery window: observed, but pending.
+    assert_eq!(left, [Part::Secret, Part::Database, Part::DatabaseUser]);
+    assert!(gone.secret.as_ref().is_some_and(|s| s.pending_deletion));
+    assert!(gone.database_user.as_ref().is_some_and(|u| u.locked));
+}
+
+#[tokio::test]
+async fn independent_parts_are_created_concurrently() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+    cloud.set_latency(Duration::from_millis(40));
+    cloud.clear_calls();
+    engine.apply(&s, &observed, &p).await.expect("apply");
+    let calls = cloud.calls();
+    let span = |op: &str| {
+        let c = calls
+            .iter()
+            .find(|c| c.op == op)
+            .unwrap_or_else(|| panic!("no {op} call"));
+        (c.started, c.finished)
+    };
+    let stage1 = [
+        "secrets.CreateSecret",
+        "efs.CreateAccessPoint",
+        "logs.CreateLogGroup",
+        "elbv2.CreateTargetGroup",
+        "mysql.CreateDatabase",
+    ];
+    for a in stage1 {
+        for b in stage1 {
+            if a != b {
+                let (sa, fa) = span(a);
+                let (sb, fb) = span(b);
+                assert!(sa < fb && sb < fa, "{a} and {b} overlap");
+            }
+        }
+    }
+    // Dependent steps wait: the task definition after its inputs, the
+    // service after the task definition and the listener rule.
+    let (_, secret_done) = span("secrets.CreateSecret");
+    let (td_start, td_done) = span("ecs.RegisterTaskDefinition");
+    let (_, rule_done) = span("elbv2.CreateRule");
+    let (svc_start, _) = span("ecs.CreateService");
+    assert!(secret_done <= td_start && td_done <= svc_start && rule_done <= svc_start);
+}
+
+/// Fails each mutating call in turn: the apply reports step, part and
+/// code, leaves nothing behind, and a re-apply converges.
+#[tokio::test]
+async fn a_failure_at_any_step_leaves_no_orphans() {
+    let mut k = 1;
+    loop {
+        let (cloud, platform, _) = setup();
+        let injected = PortError::new(PortErrorKind::Other, "InjectedFailure", "boom");
+        let (failing, counter) = failing_kth(cloud.ports(), k, injected);
+        let engine = Engine::new(platform.clone(), failing);
+        let s = spec(platform.clone(), "123456789012");
+        match converge(&engine, &s).await {
+            Ok(_) => {
+                // The audit record is best effort: losing it must not
+                // fail (or undo) the apply it describes.
+                if let Some(failed) = counter.failed() {
+                    assert_eq!(
+                        failed.op, "logs.PutLogEvents",
+                        "k={k}: succeeded although a call failed"
+                    );
+                    k += 1;
+                    continue;
+                }
+                assert!(k > 10, "only {k} mutating calls for ten parts?");
+                break;
+            }
+            Err(e) => {
+                let failed = counter.failed().expect("the injected failure fired");
+                let CoreError::Apply {
+                    step, rollback_errors, ..
+                } = &e
+                else {
+                    panic!("k={k}: not an apply error: {e}")
+                };
+                assert_eq!(e.code(), Some("InjectedFailure"), "k={k}: {e}");
+                assert!(rollback_errors.is_empty(), "k={k} ({}): {rollback_errors:?}", failed.op);
+                assert!(!step.is_empty());
+                let clean = Engine::new(platform.clone(), cloud.ports());
+                let left = clean
+                    .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+                    .await
+                    .expect("observe");
+                assert!(
+                    !left.exists(),
+                    "k={k} ({} failed, step {step}): orphans left: {left:?}",
+                    failed.op
+                );
+                let after = converge(&clean, &s)
+                    .await
+                    .unwrap_or_else(|e| panic!("k={k}: re-apply failed: {e}"));
+                assert!(plan(&s, &after).is_empty(), "k={k}: re-apply converges");
+            }
+        }
+        k += 1;
+    }
+}
+
+#[tokio::test]
+async fn parts_left_by_an_interrupted_run_are_adopted() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform.clone(), "123456789012");
+    let facts = engine.facts().await.expect("facts").clone();
+    let d = DesiredTenant::new(&s, &facts, &ObservedTenant::default());
+    let ports = cloud.ports();
+    ports.elbv2.create_target_group(&d.target_group).await.expect("tg");
+    ports.logs.create_log_group(&d.log_group).await.expect("lg");
+    let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+    assert_eq!(p.action(Part::TargetGroup), &PartAction::NoChange);
+    assert_eq!(p.action(Part::LogGroup), &PartAction::NoChange);
+    assert_eq!(p.action(Part::Service), &PartAction::Create);
+    let after = engine.apply(&s, &observed, &p).await.expect("apply");
+    assert!(plan(&s, &after).is_empty());
+    assert_eq!(cloud.calls_to("elbv2.CreateTargetGroup").len(), 1, "not created twice");
+}
+
+#[tokio::test]
+async fn parts_owned_by_someone_else_are_a_conflict() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    let facts = engine.facts().await.expect("facts").clone();
+    let mut d = DesiredTenant::new(&s, &facts, &ObservedTenant::default());
+    d.target_group
+        .tags
+        .insert(crate::naming::TAG_TENANT.into(), "999999999999".into());
+    cloud
+        .ports()
+        .elbv2
+        .create_target_group(&d.target_group)
+        .await
+        .expect("tg");
+    let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+    assert_eq!(p.conflicts.len(), 1, "{p}");
+    assert_eq!(p.conflicts[0].part, Part::TargetGroup);
+    let err = engine.apply(&s, &observed, &p).await.expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            CoreError::NotOwned {
+                part: Part::TargetGroup,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("999999999999"), "{err}");
+}
+
+#[tokio::test]
+async fn a_taken_subdomain_is_a_conflict() {
+    let (_cloud, platform, engine) = setup();
+    let a = spec(platform.clone(), "123456789012");
+    converge(&engine, &a).await.expect("first tenant");
+    let mut b = spec(platform, "210987654321");
+    b.subdomain = a.subdomain.clone();
+    let (_, p) = observe_and_plan(&engine, &b, &[]).await.expect("plan");
+    assert!(p.conflicts.iter().any(|c| c.part == Part::ListenerRule), "{p}");
+}
+
+#[tokio::test]
+async fn suspended_tenants_are_created_and_resumed() {
+    let (_cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    s.status = TenantStatus::Suspended;
+    let after = converge(&engine, &s).await.expect("apply suspended");
+    assert_eq!(after.service.as_ref().map(|s| s.desired_count), Some(0));
+    assert_eq!(
+        after.listener_rule.as_ref().and_then(|r| r.action.clone()),
+        Some(suspended_action())
+    );
+    assert!(plan(&s, &after).is_empty());
+    s.status = TenantStatus::Active;
+    let after = converge(&engine, &s).await.expect("resume");
+    assert_eq!(after.service.as_ref().map(|s| s.desired_count), Some(s.desired_count));
+    assert!(matches!(
+        after.listener_rule.as_ref().and_then(|r| r.action.clone()),
+        Some(RuleAction::Forward(_))
+    ));
+}
+
+#[tokio::test]
+async fn concurrent_tenants_get_unique_priorities() {
+    let (_cloud, platform, engine) = setup();
+    let ids: Vec<String> = (0..20).map(|i| format!("1234567890{i:02}")).collect();
+    let specs: Vec<TenantSpec> = ids.iter().map(|id| spec(platform.clone(), id)).collect();
+    let results = futures::future::join_all(specs.iter().map(|s| converge(&engine, s))).await;
+    let mut priorities = HashSet::new();
+    for r in results {
+        let o = r.expect("apply");
+        assert!(priorities.insert(o.listener_rule.expect("rule").priority));
+    }
+    assert_eq!(priorities.len(), 20);
+}
+
+#[tokio::test]
+async fn discover_finds_the_environments_tenants() {
+    let (_cloud, platform, engine) = setup();
+    for id in ["123456789012", "123456789013"] {
+        converge(&engine, &spec(platform.clone(), id)).await.expect("apply");
+    }
+    assert_eq!(
+        engine.discover().await.expect("discover"),
+        ["123456789012", "123456789013"]
+    );
+}
+
+#[test]
+fn priorities_skip_taken_ones() {
+    let taken: HashSet<u32> = (1..=MAX_RULE_PRIORITY).filter(|p| *p != 4242).collect();
+    assert_eq!(pick_priority("123456789012", &taken, 0), Some(4242));
+    let all: HashSet<u32> = (1..=MAX_RULE_PRIORITY).collect();
+    assert_eq!(pick_priority("123456789012", &all, 0), None);
+}
