@@ -278,7 +278,7 @@ mod tests {
         let mut spec = spec;
         spec.environment_variables.insert("WP_DEBUG".into(), "1".into());
         spec.tags.insert("cost-center".into(), "42".into());
-        let observed = crate::plan::tests::converged(&spec);
+        let observed = crate::plan::tests::converged();
         let input = observed
             .recovered_input(&spec.platform)
             .expect("settings in the secret");

@@ -3,7 +3,7 @@
 //! The lifecycle decisions themselves are core's.
 
 use bbws_core::observed::TenantOutputs;
-use bbws_core::plan::PartAction;
+use bbws_core::plan::{PartAction, field_list};
 use bbws_core::{Part, TenantInput, TenantPlan, TenantSpec};
 use magma_protocol::tfplugin6::Schema;
 use std::collections::BTreeMap;
@@ -262,8 +262,8 @@ pub fn part_status(action: &PartAction) -> String {
     match action {
         PartAction::NoChange | PartAction::Retain(_) => PART_OK.to_owned(),
         PartAction::Create => "missing".to_owned(),
-        PartAction::Update(f) => format!("drifted: {}", f.join(", ")),
-        PartAction::Replace(f) => format!("drifted: {} (part is recreated)", f.join(", ")),
+        PartAction::Update(f) => format!("drifted: {}", field_list(f)),
+        PartAction::Replace(f) => format!("drifted: {} (part is recreated)", field_list(f)),
         PartAction::Delete => "to delete".to_owned(),
     }
 }

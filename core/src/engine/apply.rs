@@ -12,7 +12,10 @@ use crate::error::CoreError;
 use crate::naming::TenantNames;
 use crate::observed::ObservedTenant;
 use crate::parts::*;
-use crate::plan::{PartAction, TenantPlan, needs_new_revision};
+use crate::plan::{
+    DatabaseUserField, ListenerRuleField, LogGroupField, PartAction, SecretField, ServiceField, TargetGroupField,
+    TenantPlan, needs_new_revision,
+};
 use crate::ports::MysqlAdmin;
 use crate::spec::{TenantSpec, TenantStatus};
 
@@ -184,13 +187,13 @@ impl Run<'_> {
 
     /// Whether this run gives the secret a new password version.
     fn rotates(&self) -> bool {
-        matches!(self.action(Part::Secret), PartAction::Update(f) if f.contains(&"password"))
+        self.plan.updates(SecretField::Password)
     }
 
     /// A secret pending deletion is restored before anything reads it.
     async fn restore_secret(&self) -> StepResult<()> {
-        if let (PartAction::Update(f), Some(s)) = (self.action(Part::Secret), &self.observed.secret)
-            && f.contains(&"restore")
+        if let Some(s) = &self.observed.secret
+            && self.plan.updates(SecretField::Restore)
         {
             self.ports().secrets.restore_secret(&s.arn).await.map_err(fail(
                 "restore",
@@ -237,7 +240,7 @@ impl Run<'_> {
     ) -> StepResult<Option<ObservedSecret>> {
         let secrets = &self.ports().secrets;
         let spec = &desired.secret;
-        let f = match self.action(Part::Secret) {
+        match self.action(Part::Secret) {
             PartAction::Create => {
                 let value = serde_json::to_string(credentials).unwrap_or_default();
                 let s =
@@ -248,19 +251,19 @@ impl Run<'_> {
                 self.record(Created::Secret(s.arn.clone()));
                 return Ok(Some(s));
             }
-            PartAction::Update(f) => f,
+            PartAction::Update(_) => {}
             _ => return Ok(self.observed.secret.clone()),
-        };
+        }
         let Some(s) = &self.observed.secret else {
             return Ok(None);
         };
-        if f.contains(&"tags") {
+        if self.plan.updates(SecretField::Tags) {
             secrets
                 .tag_resource(&s.arn, &spec.tags)
                 .await
                 .map_err(fail("update", Part::Secret, "TagResource"))?;
         }
-        if f.contains(&"password") {
+        if self.plan.updates(SecretField::Password) {
             let value = serde_json::to_string(credentials).unwrap_or_default();
             secrets
                 .put_secret_value(&s.arn, &value)
@@ -271,7 +274,7 @@ impl Run<'_> {
         // version) are written once MySQL has the new password too
         // ([`Self::settings_after_rotation`]), so a failure in between
         // rotates again.
-        if f.contains(&"settings") && !self.rotates() {
+        if self.plan.updates(SecretField::Settings) && !self.rotates() {
             secrets.set_description(&s.arn, &spec.description).await.map_err(fail(
                 "update",
                 Part::Secret,
@@ -288,8 +291,8 @@ impl Run<'_> {
         desired: &DesiredTenant,
     ) -> StepResult<()> {
         if self.rotates()
-            && let (Some(s), PartAction::Update(f)) = (secret, self.action(Part::Secret))
-            && f.contains(&"settings")
+            && self.plan.updates(SecretField::Settings)
+            && let Some(s) = secret
         {
             self.ports()
                 .secrets
@@ -323,14 +326,14 @@ impl Run<'_> {
                     .map_err(fail("create", Part::DatabaseUser, "CREATE USER"))?;
                 self.record(Created::DatabaseUser(names.database_user.clone()));
             }
-            PartAction::Update(f) => {
-                if f.contains(&"password") && password.is_some() {
+            PartAction::Update(_) => {
+                if self.plan.updates(DatabaseUserField::Password) && password.is_some() {
                     mysql
                         .set_password(&names.database_user, pw, &names.database)
                         .await
                         .map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
                 }
-                if f.contains(&"unlock") {
+                if self.plan.updates(DatabaseUserField::Unlock) {
                     mysql.set_locked(&names.database_user, false).await.map_err(fail(
                         "update",
                         Part::DatabaseUser,
@@ -380,13 +383,13 @@ impl Run<'_> {
                     .map_err(fail("create", Part::LogGroup, "CreateLogGroup"))?;
                 self.record(Created::LogGroup(l.name.clone()));
             }
-            PartAction::Update(f) => {
-                if f.contains(&"retention_days") {
+            PartAction::Update(_) => {
+                if self.plan.updates(LogGroupField::RetentionDays) {
                     logs.put_retention_policy(&spec.name, spec.retention_days)
                         .await
                         .map_err(fail("update", Part::LogGroup, "PutRetentionPolicy"))?;
                 }
-                if let (true, Some(l)) = (f.contains(&"tags"), &self.observed.log_group) {
+                if let (true, Some(l)) = (self.plan.updates(LogGroupField::Tags), &self.observed.log_group) {
                     logs.tag_log_group(&l.arn, &spec.tags).await.map_err(fail(
                         "update",
                         Part::LogGroup,
@@ -406,16 +409,16 @@ impl Run<'_> {
                 self.remove_target_group_and_users().await?;
                 self.create_target_group(desired).await.map(Some)
             }
-            PartAction::Update(f) => {
+            PartAction::Update(_) => {
                 let elbv2 = &self.ports().elbv2;
                 if let Some(t) = &self.observed.target_group {
-                    if f.contains(&"health_check_path") {
+                    if self.plan.updates(TargetGroupField::HealthCheckPath) {
                         elbv2
                             .set_health_check_path(&t.arn, &desired.target_group.health_check_path)
                             .await
                             .map_err(fail("update", Part::TargetGroup, "ModifyTargetGroup"))?;
                     }
-                    if f.contains(&"tags") {
+                    if self.plan.updates(TargetGroupField::Tags) {
                         elbv2.add_tags(&t.arn, &desired.target_group.tags).await.map_err(fail(
                             "update",
                             Part::TargetGroup,
@@ -519,17 +522,17 @@ impl Run<'_> {
             self.record(Created::ListenerRule(r.arn.clone()));
             return Ok(Some((r.arn, r.action)));
         }
-        if let (PartAction::Update(f), Some(r)) = (self.action(Part::ListenerRule), observed) {
+        if let (PartAction::Update(_), Some(r)) = (self.action(Part::ListenerRule), observed) {
             let elbv2 = &self.ports().elbv2;
             let rule = &desired.listener_rule;
-            if f.iter().any(|f| *f == "host" || *f == "action") {
+            if self.plan.updates(ListenerRuleField::Host) || self.plan.updates(ListenerRuleField::Action) {
                 elbv2.modify_rule(&r.arn, &rule.host, &rule.action).await.map_err(fail(
                     "update",
                     Part::ListenerRule,
                     "ModifyRule",
                 ))?;
             }
-            if f.contains(&"tags") {
+            if self.plan.updates(ListenerRuleField::Tags) {
                 elbv2
                     .add_tags(&r.arn, &rule.tags)
                     .await
@@ -565,12 +568,12 @@ impl Run<'_> {
         let ecs = &self.ports().ecs;
         let svc = &desired.service;
         let recreate_service = matches!(self.action(Part::TargetGroup), PartAction::Replace(_));
-        let rule_now = match (rule, self.action(Part::ListenerRule)) {
+        let rule_now = match rule {
             // A modified rule now has the desired action.
-            (Some((arn, _)), PartAction::Update(f)) if f.contains(&"action") => {
+            Some((arn, _)) if self.plan.updates(ListenerRuleField::Action) => {
                 Some((arn, Some(desired.listener_rule.action.clone())))
             }
-            (r, _) => r,
+            r => r,
         };
         match self.action(Part::Service) {
             PartAction::Create => self.create_service_behind(svc, rule_now.as_ref()).await?,
@@ -584,20 +587,20 @@ impl Run<'_> {
                 }
                 self.create_service_behind(svc, rule_now.as_ref()).await?;
             }
-            PartAction::Update(f) => {
-                if f.iter().any(|f| *f == "task_definition" || *f == "desired_count") {
+            PartAction::Update(_) => {
+                if self.plan.updates(ServiceField::TaskDefinition) || self.plan.updates(ServiceField::DesiredCount) {
                     ecs.update_service(&svc.cluster, &svc.name, &svc.task_definition_arn, svc.desired_count)
                         .await
                         .map_err(fail("update", Part::Service, "UpdateService"))?;
                 }
-                if f.contains(&"redeploy") {
+                if self.plan.updates(ServiceField::Redeploy) {
                     ecs.redeploy_service(&svc.cluster, &svc.name).await.map_err(fail(
                         "update",
                         Part::Service,
                         "UpdateService(forceNewDeployment)",
                     ))?;
                 }
-                if let (true, Some(s)) = (f.contains(&"tags"), &self.observed.service) {
+                if let (true, Some(s)) = (self.plan.updates(ServiceField::Tags), &self.observed.service) {
                     ecs.tag_resource(&s.arn, &svc.tags)
                         .await
                         .map_err(fail("update", Part::Service, "TagResource"))?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::fake::{FakeCloud, failing_kth};
 use crate::parts::{DesiredTenant, RuleAction, suspended_action};
-use crate::plan::PartAction;
+use crate::plan::{DatabaseUserField, PartAction, SecretField, ServiceField};
 use crate::spec::{TenantInput, TenantStatus};
 use crate::{plan, plan_destroy};
 
@@ -85,9 +85,9 @@ async fn a_user_password_is_used_and_a_new_version_rotates_it() {
 
     s.db_password_version = Some(2);
     let p = plan(&s, &after);
-    assert_eq!(p.action(Part::DatabaseUser), &PartAction::Update(vec!["password"]));
-    assert!(matches!(p.action(Part::Secret), PartAction::Update(f) if f.contains(&"password")));
-    assert_eq!(p.action(Part::Service), &PartAction::Update(vec!["redeploy"]));
+    assert_eq!(p.action(Part::DatabaseUser), &PartAction::update(vec![DatabaseUserField::Password]));
+    assert!(p.updates(SecretField::Password));
+    assert_eq!(p.action(Part::Service), &PartAction::update(vec![ServiceField::Redeploy]));
     let after = engine
         .apply_with(&s, &after, &p, &with("second-Pass-2"))
         .await
@@ -137,7 +137,7 @@ async fn a_failed_rotation_is_retried_by_the_next_apply() {
         .expect("observe");
     let retry = plan(&s, &now);
     assert!(
-        matches!(retry.action(Part::DatabaseUser), PartAction::Update(f) if f.contains(&"password")),
+        retry.updates(DatabaseUserField::Password),
         "the version is not recorded before MySQL has the password:\n{retry}"
     );
     engine.apply_with(&s, &now, &retry, &inputs).await.expect("retry");

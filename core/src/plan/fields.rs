@@ -1,0 +1,242 @@
+//! The fields of each part that a plan can change: one enum per part, so
+//! that what the plan says and what the engine acts on are checked by the
+//! compiler, not matched as strings.
+
+use std::fmt;
+
+use crate::parts::Part;
+
+/// A field of one part (`Self::PART`): what an update or a replacement of
+/// that part is about.
+pub trait PartField: Copy + Into<Field> {
+    /// The part the field belongs to.
+    const PART: Part;
+}
+
+/// One changed field, of any part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// Of the secret.
+    Secret(SecretField),
+    /// Of the MySQL user.
+    DatabaseUser(DatabaseUserField),
+    /// Of the access point.
+    AccessPoint(AccessPointField),
+    /// Of the log group.
+    LogGroup(LogGroupField),
+    /// Of the target group.
+    TargetGroup(TargetGroupField),
+    /// Of the task definition.
+    TaskDefinition(TaskDefinitionField),
+    /// Of the listener rule.
+    ListenerRule(ListenerRuleField),
+    /// Of the DNS record.
+    DnsRecord(DnsRecordField),
+    /// Of the service.
+    Service(ServiceField),
+}
+
+/// Declares one part's field enum: its variants, the name each is shown
+/// under (in plans, drift reports and audit records), and its part.
+macro_rules! part_fields {
+    ($(#[$doc:meta])* $name:ident of $part:ident {
+        $($(#[$vdoc:meta])* $variant:ident = $shown:literal,)*
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// The field's name as plans show it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $shown,)*
+                }
+            }
+        }
+
+        impl PartField for $name {
+            const PART: Part = Part::$part;
+        }
+
+        impl From<$name> for Field {
+            fn from(field: $name) -> Field {
+                Field::$part(field)
+            }
+        }
+    };
+}
+
+part_fields! {
+    /// What changes on the secret.
+    SecretField of Secret {
+        /// It is pending deletion: restored.
+        Restore = "restore",
+        /// A new password version (rotation).
+        Password = "password",
+        /// The description, which records the tenant's settings.
+        Settings = "settings",
+        /// Ownership and user tags.
+        Tags = "tags",
+    }
+}
+
+part_fields! {
+    /// What changes on the MySQL user.
+    DatabaseUserField of DatabaseUser {
+        /// It is locked: unlocked.
+        Unlock = "unlock",
+        /// Locked on destroy (`retain_data_on_destroy`).
+        Lock = "lock",
+        /// A new password (a new secret or a rotation).
+        Password = "password",
+    }
+}
+
+part_fields! {
+    /// What differs on the access point (all but tags are immutable).
+    AccessPointField of AccessPoint {
+        /// Its root directory.
+        RootDirectory = "root_directory",
+        /// Its POSIX user.
+        PosixUser = "posix_user",
+        /// Its file system.
+        FileSystemId = "file_system_id",
+        /// Ownership and user tags.
+        Tags = "tags",
+    }
+}
+
+part_fields! {
+    /// What changes on the log group.
+    LogGroupField of LogGroup {
+        /// Its retention.
+        RetentionDays = "retention_days",
+        /// Ownership and user tags.
+        Tags = "tags",
+    }
+}
+
+part_fields! {
+    /// What differs on the target group (VPC and port are immutable).
+    TargetGroupField of TargetGroup {
+        /// Its VPC.
+        VpcId = "vpc_id",
+        /// Its port.
+        Port = "port",
+        /// Its health check path.
+        HealthCheckPath = "health_check_path",
+        /// Ownership and user tags.
+        Tags = "tags",
+    }
+}
+
+part_fields! {
+    /// What differs on the task definition; anything but tags is a new
+    /// revision.
+    TaskDefinitionField of TaskDefinition {
+        /// The container image.
+        Image = "image",
+        /// CPU units.
+        Cpu = "cpu",
+        /// Memory.
+        Memory = "memory",
+        /// Environment variables.
+        Environment = "environment",
+        /// The secret references.
+        Secrets = "secrets",
+        /// The access point it mounts.
+        AccessPoint = "access_point",
+        /// The file system it mounts.
+        FileSystem = "file_system",
+        /// The log group it logs to.
+        LogGroup = "log_group",
+        /// Ownership and user tags.
+        Tags = "tags",
+    }
+}
+
+part_fields! {
+    /// What changes on the listener rule.
+    ListenerRuleField of ListenerRule {
+        /// The host it routes.
+        Host = "host",
+        /// Forward to the target group, or the suspended page.
+        Action = "action",
+        /// Ownership and user tags.
+        Tags = "tags",
+    }
+}
+
+part_fields! {
+    /// What changes on the DNS record.
+    DnsRecordField of DnsRecord {
+        /// Its name (a changed subdomain).
+        Name = "name",
+        /// What it points at.
+        Target = "target",
+        /// Records under previous names are removed.
+        RemovePreviousName = "remove_previous_name",
+    }
+}
+
+part_fields! {
+    /// What changes on the service.
+    ServiceField of Service {
+        /// Its target group (immutable: the service is recreated).
+        TargetGroup = "target_group",
+        /// The revision it runs.
+        TaskDefinition = "task_definition",
+        /// Its desired count.
+        DesiredCount = "desired_count",
+        /// Its tasks are restarted (they read the password at start).
+        Redeploy = "redeploy",
+        /// Ownership and user tags.
+        Tags = "tags",
+    }
+}
+
+impl Field {
+    /// The part the field belongs to.
+    pub fn part(self) -> Part {
+        match self {
+            Field::Secret(_) => SecretField::PART,
+            Field::DatabaseUser(_) => DatabaseUserField::PART,
+            Field::AccessPoint(_) => AccessPointField::PART,
+            Field::LogGroup(_) => LogGroupField::PART,
+            Field::TargetGroup(_) => TargetGroupField::PART,
+            Field::TaskDefinition(_) => TaskDefinitionField::PART,
+            Field::ListenerRule(_) => ListenerRuleField::PART,
+            Field::DnsRecord(_) => DnsRecordField::PART,
+            Field::Service(_) => ServiceField::PART,
+        }
+    }
+
+    /// The field's name as plans show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Secret(f) => f.as_str(),
+            Field::DatabaseUser(f) => f.as_str(),
+            Field::AccessPoint(f) => f.as_str(),
+            Field::LogGroup(f) => f.as_str(),
+            Field::TargetGroup(f) => f.as_str(),
+            Field::TaskDefinition(f) => f.as_str(),
+            Field::ListenerRule(f) => f.as_str(),
+            Field::DnsRecord(f) => f.as_str(),
+            Field::Service(f) => f.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `fields` as a plan shows them: `"cpu, memory"`.
+pub fn field_list(fields: &[Field]) -> String {
+    fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+}

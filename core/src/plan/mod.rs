@@ -1,0 +1,533 @@
+//! `plan(spec, observed)`: the pure diff between desired and observed.
+//!
+//! No IO and no failure: everything it needs is in its two arguments, so it is
+//! tested table-style, part by part, action by action. Each part's fields are
+//! an enum ([`fields`]), so what the plan says and what the engine does are
+//! checked by the compiler.
+
+use std::fmt;
+
+use crate::observed::{ForeignPart, ObservedTenant, TenantOutputs};
+use crate::parts::*;
+use crate::spec::TenantSpec;
+
+pub mod fields;
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use fields::*;
+
+/// What happens to one part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartAction {
+    /// Exists as desired.
+    NoChange,
+    /// Absent: created.
+    Create,
+    /// Exists; these fields are changed in place (for the task definition: a
+    /// new revision).
+    Update(Vec<Field>),
+    /// Exists; these immutable fields differ, so the part is deleted and
+    /// created again (the tenant itself is not replaced).
+    Replace(Vec<Field>),
+    /// Exists; deleted.
+    Delete,
+    /// Exists and is kept on destroy, for this reason.
+    Retain(&'static str),
+}
+
+impl PartAction {
+    /// An update of these fields of one part.
+    pub fn update<F: PartField>(fields: Vec<F>) -> Self {
+        PartAction::Update(fields.into_iter().map(Into::into).collect())
+    }
+
+    /// A replacement because these immutable fields of one part differ.
+    pub fn replace<F: PartField>(fields: Vec<F>) -> Self {
+        PartAction::Replace(fields.into_iter().map(Into::into).collect())
+    }
+
+    /// Whether the action touches AWS or MySQL.
+    pub fn is_change(&self) -> bool {
+        !matches!(self, PartAction::NoChange | PartAction::Retain(_))
+    }
+
+    /// Whether this is an in-place update of `field`.
+    pub fn updates(&self, field: impl Into<Field>) -> bool {
+        let field = field.into();
+        matches!(self, PartAction::Update(fields) if fields.contains(&field))
+    }
+
+    /// Whether the part will exist, but with ids not known before apply.
+    fn renews_identity(&self) -> bool {
+        matches!(self, PartAction::Create | PartAction::Replace(_))
+    }
+}
+
+impl fmt::Display for PartAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PartAction::NoChange => f.write_str("no change"),
+            PartAction::Create => f.write_str("create"),
+            PartAction::Update(fields) => write!(f, "update in place ({})", field_list(fields)),
+            PartAction::Replace(fields) => write!(f, "replace ({} cannot change in place)", field_list(fields)),
+            PartAction::Delete => f.write_str("delete"),
+            PartAction::Retain(why) => write!(f, "retain ({why})"),
+        }
+    }
+}
+
+/// One part's change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartChange {
+    /// The part.
+    pub part: Part,
+    /// What happens to it.
+    pub action: PartAction,
+}
+
+/// The lifecycle diff of one tenant: one [`PartChange`] per part, in
+/// creation order (deletes are executed in reverse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantPlan {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// One entry per part.
+    pub changes: Vec<PartChange>,
+    /// Parts under the tenant's names owned by someone else: the plan cannot
+    /// be applied while this is not empty.
+    pub conflicts: Vec<ForeignPart>,
+}
+
+impl TenantPlan {
+    /// The action for `part`.
+    pub fn action(&self, part: Part) -> &PartAction {
+        self.changes
+            .iter()
+            .find(|c| c.part == part)
+            .map_or(&PartAction::NoChange, |c| &c.action)
+    }
+
+    /// Whether the plan updates `field` of its part in place.
+    pub fn updates<F: PartField>(&self, field: F) -> bool {
+        self.action(F::PART).updates(field)
+    }
+
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.changes.iter().all(|c| !c.action.is_change())
+    }
+
+    /// Drops conflicts with parts of `tenant_id`: when a tenant replaces
+    /// another (a changed tenant id), the old one is deleted first and its
+    /// subdomain becomes free.
+    pub fn without_conflicts_owned_by(mut self, tenant_id: &str) -> Self {
+        self.conflicts.retain(|c| c.owner.as_deref() != Some(tenant_id));
+        self
+    }
+
+    /// Parts that change.
+    pub fn changed_parts(&self) -> Vec<Part> {
+        self.changes
+            .iter()
+            .filter(|c| c.action.is_change())
+            .map(|c| c.part)
+            .collect()
+    }
+
+    /// The computed attributes after apply: `None` where the value is not
+    /// known until apply (a part created or replaced).
+    pub fn planned_outputs(&self, spec: &TenantSpec, observed: &ObservedTenant) -> PlannedOutputs {
+        let names = spec.names();
+        let now = observed.outputs(&names);
+        let keep = |part: Part, v: Option<String>| -> Option<String> {
+            if self.action(part).renews_identity() { None } else { v }
+        };
+        let task_definition_changes = needs_new_revision(self.action(Part::TaskDefinition));
+        PlannedOutputs {
+            outputs: TenantOutputs {
+                service_arn: keep(Part::Service, now.service_arn),
+                task_definition_arn: if task_definition_changes {
+                    None
+                } else {
+                    now.task_definition_arn
+                },
+                target_group_arn: keep(Part::TargetGroup, now.target_group_arn),
+                listener_rule_arn: keep(Part::ListenerRule, now.listener_rule_arn),
+                listener_rule_priority: if self.action(Part::ListenerRule).renews_identity() {
+                    None
+                } else {
+                    now.listener_rule_priority
+                },
+                access_point_id: keep(Part::AccessPoint, now.access_point_id),
+                // Names are known before apply.
+                database_name: Some(names.database.clone()),
+                database_user: Some(names.database_user.clone()),
+                db_secret_arn: if self.action(Part::Secret).renews_identity()
+                    || observed.secret.as_ref().is_some_and(|s| s.pending_deletion)
+                {
+                    None
+                } else {
+                    now.db_secret_arn
+                },
+                log_group_name: Some(names.log_group.clone()),
+                ..now
+            },
+        }
+    }
+}
+
+/// Computed attributes as planned; each `None` is "known after apply".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedOutputs {
+    /// The values; `None` = unknown until apply.
+    pub outputs: TenantOutputs,
+}
+
+impl fmt::Display for TenantPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "tenant {}:", self.tenant_id)?;
+        for c in &self.changes {
+            let mark = match c.action {
+                PartAction::NoChange => " ",
+                PartAction::Create => "+",
+                PartAction::Update(_) => "~",
+                PartAction::Replace(_) => "±",
+                PartAction::Delete => "-",
+                PartAction::Retain(_) => "=",
+            };
+            writeln!(f, "  {mark} {:<16} {}", c.part.as_str(), c.action)?;
+        }
+        for c in &self.conflicts {
+            writeln!(
+                f,
+                "  ! {:<16} {} exists but is owned by {}",
+                c.part.as_str(),
+                c.name,
+                c.found
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn tags_differ(desired: &Tags, observed: &Tags) -> bool {
+    desired.iter().any(|(k, v)| observed.get(k) != Some(v))
+}
+
+/// Diffs desired against observed, part by part.
+pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
+    let facts = observed.facts.clone().unwrap_or(PlatformFacts {
+        load_balancer_dns_name: String::new(),
+        load_balancer_zone_id: String::new(),
+        database_host: String::new(),
+        database_port: 3306,
+    });
+    let d = DesiredTenant::new(spec, &facts, observed);
+    let rotate = rotates_password(spec, observed);
+    let secret = secret_action(&d, observed, rotate);
+    let secret_renewed = secret.renews_identity();
+    let database = if observed.database.is_some() {
+        PartAction::NoChange
+    } else {
+        PartAction::Create
+    };
+    // A new secret holds a new password the user must get.
+    let user = database_user_action(observed, secret_renewed || rotate);
+    let access_point = access_point_action(&d, observed);
+    let log_group = log_group_action(&d, observed);
+    let target_group = target_group_action(&d, observed);
+    let tg_renewed = target_group.renews_identity();
+    let task_definition = task_definition_action(&d, observed, secret_renewed, access_point.renews_identity());
+    let rule = listener_rule_action(&d, observed, tg_renewed);
+    let dns = dns_record_action(&d, observed);
+    let service = service_action(&d, observed, tg_renewed, needs_new_revision(&task_definition), rotate);
+    let changes = [
+        (Part::Secret, secret),
+        (Part::Database, database),
+        (Part::DatabaseUser, user),
+        (Part::AccessPoint, access_point),
+        (Part::LogGroup, log_group),
+        (Part::TargetGroup, target_group),
+        (Part::TaskDefinition, task_definition),
+        (Part::ListenerRule, rule),
+        (Part::DnsRecord, dns),
+        (Part::Service, service),
+    ]
+    .into_iter()
+    .map(|(part, action)| PartChange { part, action })
+    .collect();
+    TenantPlan {
+        tenant_id: spec.tenant_id.clone(),
+        changes,
+        conflicts: observed.foreign.clone(),
+    }
+}
+
+/// A new password version (db_password_wo_version) rotates the password in
+/// the secret and in MySQL, and restarts the tasks that read it at start.
+fn rotates_password(spec: &TenantSpec, observed: &ObservedTenant) -> bool {
+    let held_version = observed
+        .secret
+        .as_ref()
+        .and_then(|s| s.description.as_deref())
+        .and_then(crate::parts::TenantSettings::from_description)
+        .and_then(|s| s.db_password_version);
+    observed.secret.is_some() && spec.db_password_version.is_some() && held_version != spec.db_password_version
+}
+
+fn secret_action(d: &DesiredTenant, observed: &ObservedTenant, rotate: bool) -> PartAction {
+    let Some(s) = &observed.secret else {
+        return PartAction::Create;
+    };
+    let mut f = Vec::new();
+    if s.pending_deletion {
+        f.push(SecretField::Restore);
+    }
+    if rotate {
+        f.push(SecretField::Password);
+    }
+    if s.description.as_deref() != Some(d.secret.description.as_str()) {
+        f.push(SecretField::Settings);
+    }
+    if tags_differ(&d.secret.tags, &s.tags) {
+        f.push(SecretField::Tags);
+    }
+    update_or_none(f)
+}
+
+fn database_user_action(observed: &ObservedTenant, new_password: bool) -> PartAction {
+    let Some(u) = &observed.database_user else {
+        return PartAction::Create;
+    };
+    let mut f = Vec::new();
+    if u.locked {
+        f.push(DatabaseUserField::Unlock);
+    }
+    if new_password {
+        f.push(DatabaseUserField::Password);
+    }
+    update_or_none(f)
+}
+
+fn access_point_action(d: &DesiredTenant, observed: &ObservedTenant) -> PartAction {
+    let Some(a) = &observed.access_point else {
+        return PartAction::Create;
+    };
+    let mut immutable = Vec::new();
+    if a.root_directory != d.access_point.root_directory {
+        immutable.push(AccessPointField::RootDirectory);
+    }
+    if a.posix_uid != Some(d.access_point.posix_uid) {
+        immutable.push(AccessPointField::PosixUser);
+    }
+    if a.file_system_id != d.access_point.file_system_id {
+        immutable.push(AccessPointField::FileSystemId);
+    }
+    if !immutable.is_empty() {
+        PartAction::replace(immutable)
+    } else if tags_differ(&d.access_point.tags, &a.tags) {
+        PartAction::update(vec![AccessPointField::Tags])
+    } else {
+        PartAction::NoChange
+    }
+}
+
+fn log_group_action(d: &DesiredTenant, observed: &ObservedTenant) -> PartAction {
+    let Some(l) = &observed.log_group else {
+        return PartAction::Create;
+    };
+    let mut f = Vec::new();
+    if l.retention_days != Some(d.log_group.retention_days) {
+        f.push(LogGroupField::RetentionDays);
+    }
+    if tags_differ(&d.log_group.tags, &l.tags) {
+        f.push(LogGroupField::Tags);
+    }
+    update_or_none(f)
+}
+
+fn target_group_action(d: &DesiredTenant, observed: &ObservedTenant) -> PartAction {
+    let Some(t) = &observed.target_group else {
+        return PartAction::Create;
+    };
+    let mut immutable = Vec::new();
+    if t.vpc_id != d.target_group.vpc_id {
+        immutable.push(TargetGroupField::VpcId);
+    }
+    if t.port != d.target_group.port {
+        immutable.push(TargetGroupField::Port);
+    }
+    if !immutable.is_empty() {
+        return PartAction::replace(immutable);
+    }
+    let mut f = Vec::new();
+    if t.health_check_path != d.target_group.health_check_path {
+        f.push(TargetGroupField::HealthCheckPath);
+    }
+    if tags_differ(&d.target_group.tags, &t.tags) {
+        f.push(TargetGroupField::Tags);
+    }
+    update_or_none(f)
+}
+
+/// Any difference is a new revision (tags alone re-tag the current one).
+fn task_definition_action(
+    d: &DesiredTenant,
+    observed: &ObservedTenant,
+    secret_renewed: bool,
+    access_point_renewed: bool,
+) -> PartAction {
+    use TaskDefinitionField as F;
+    let Some(t) = &observed.task_definition else {
+        return PartAction::Create;
+    };
+    let want = &d.task_definition;
+    let differs = [
+        (F::Image, t.image != want.image),
+        (F::Cpu, t.cpu != want.cpu),
+        (F::Memory, t.memory != want.memory),
+        (F::Environment, t.environment != want.environment),
+        (F::Secrets, secret_renewed || t.secrets != want.secrets),
+        (
+            F::AccessPoint,
+            access_point_renewed || t.access_point_id.as_deref() != Some(want.access_point_id.as_str()),
+        ),
+        (
+            F::FileSystem,
+            t.file_system_id.as_deref() != Some(want.file_system_id.as_str()),
+        ),
+        (F::LogGroup, t.log_group.as_deref() != Some(want.log_group.as_str())),
+        (F::Tags, tags_differ(&want.tags, &t.tags)),
+    ];
+    update_or_none(differs.into_iter().filter(|(_, d)| *d).map(|(f, _)| f).collect())
+}
+
+fn listener_rule_action(d: &DesiredTenant, observed: &ObservedTenant, target_group_renewed: bool) -> PartAction {
+    let Some(r) = &observed.listener_rule else {
+        return PartAction::Create;
+    };
+    let mut f = Vec::new();
+    if r.hosts != [d.listener_rule.host.clone()] {
+        f.push(ListenerRuleField::Host);
+    }
+    let action_ok = match (&d.listener_rule.action, &r.action) {
+        (RuleAction::Forward(_), Some(RuleAction::Forward(arn))) => {
+            !target_group_renewed && observed.target_group.as_ref().is_some_and(|t| &t.arn == arn)
+        }
+        (want, got) => Some(want) == got.as_ref(),
+    };
+    if !action_ok {
+        f.push(ListenerRuleField::Action);
+    }
+    if tags_differ(&d.listener_rule.tags, &r.tags) {
+        f.push(ListenerRuleField::Tags);
+    }
+    update_or_none(f)
+}
+
+/// The record under the desired name, and stale ones under previous names
+/// (a changed subdomain).
+fn dns_record_action(d: &DesiredTenant, observed: &ObservedTenant) -> PartAction {
+    let stale = observed.dns_records.iter().any(|r| r.name != d.dns_record.name);
+    match observed.dns_record(&d.dns_record.name) {
+        None if stale => PartAction::replace(vec![DnsRecordField::Name]),
+        None => PartAction::Create,
+        Some(r) => {
+            let mut f = Vec::new();
+            if r.target != d.dns_record.target {
+                f.push(DnsRecordField::Target);
+            }
+            if stale {
+                f.push(DnsRecordField::RemovePreviousName);
+            }
+            update_or_none(f)
+        }
+    }
+}
+
+fn service_action(
+    d: &DesiredTenant,
+    observed: &ObservedTenant,
+    target_group_renewed: bool,
+    new_revision: bool,
+    rotate: bool,
+) -> PartAction {
+    let Some(s) = &observed.service else {
+        return PartAction::Create;
+    };
+    if target_group_renewed || !s.target_group_arns.contains(&d.service.target_group_arn) {
+        return PartAction::replace(vec![ServiceField::TargetGroup]);
+    }
+    let mut f = Vec::new();
+    let runs_latest = observed
+        .task_definition
+        .as_ref()
+        .is_some_and(|t| t.arn == s.task_definition_arn);
+    if new_revision || !runs_latest {
+        f.push(ServiceField::TaskDefinition);
+    }
+    if s.desired_count != d.service.desired_count {
+        f.push(ServiceField::DesiredCount);
+    }
+    // Tasks read the password at start: running ones must be replaced
+    // after a rotation (a new revision does that anyway).
+    if rotate && !f.contains(&ServiceField::TaskDefinition) {
+        f.push(ServiceField::Redeploy);
+    }
+    if tags_differ(&d.service.tags, &s.tags) {
+        f.push(ServiceField::Tags);
+    }
+    update_or_none(f)
+}
+
+/// Whether the task definition action registers a new revision (tags alone
+/// are changed on the existing one).
+pub fn needs_new_revision(action: &PartAction) -> bool {
+    match action {
+        PartAction::Create | PartAction::Replace(_) => true,
+        PartAction::Update(fields) => fields
+            .iter()
+            .any(|f| *f != Field::TaskDefinition(TaskDefinitionField::Tags)),
+        _ => false,
+    }
+}
+
+fn update_or_none<F: PartField>(fields: Vec<F>) -> PartAction {
+    if fields.is_empty() {
+        PartAction::NoChange
+    } else {
+        PartAction::update(fields)
+    }
+}
+
+/// What destroying the tenant does: every existing part is deleted, except
+/// the data kept by `retain_data_on_destroy` (database and user, locked).
+pub fn plan_destroy(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
+    let changes = Part::ALL
+        .iter()
+        .map(|&part| {
+            let action = if !observed.has(part) {
+                PartAction::NoChange
+            } else if spec.retain_data_on_destroy && part == Part::Database {
+                PartAction::Retain("retain_data_on_destroy = true")
+            } else if spec.retain_data_on_destroy && part == Part::DatabaseUser {
+                if observed.database_user.as_ref().is_some_and(|u| u.locked) {
+                    PartAction::Retain("retain_data_on_destroy = true; already locked")
+                } else {
+                    PartAction::update(vec![DatabaseUserField::Lock])
+                }
+            } else if part == Part::Secret && observed.secret.as_ref().is_some_and(|s| s.pending_deletion) {
+                PartAction::NoChange
+            } else {
+                PartAction::Delete
+            };
+            PartChange { part, action }
+        })
+        .collect();
+    TenantPlan {
+        tenant_id: spec.tenant_id.clone(),
+        changes,
+        conflicts: Vec::new(),
+    }
+}
