@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use crate::engine::Engine;
 use crate::observed::ObservedTenant;
-use crate::parts::RuleAction;
 use crate::plan::{PartAction, TenantPlan};
 use crate::spec::{TenantSpec, TenantStatus};
 
@@ -41,11 +40,7 @@ pub fn operation_of(spec: &TenantSpec, observed: &ObservedTenant) -> &'static st
     if !observed.exists() {
         return "create";
     }
-    let suspended_now = matches!(
-        observed.listener_rule.as_ref().and_then(|r| r.action.as_ref()),
-        Some(RuleAction::FixedResponse { .. })
-    );
-    match (suspended_now, spec.status) {
+    match (observed.is_suspended(), spec.status) {
         (false, TenantStatus::Suspended) => "suspend",
         (true, TenantStatus::Active) => "resume",
         _ => "update",

@@ -39,6 +39,7 @@ pub mod engine;
 pub mod error;
 pub mod fake;
 pub mod health;
+pub mod lifecycle;
 pub mod mysql;
 pub mod naming;
 pub mod observed;

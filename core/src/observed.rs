@@ -28,6 +28,40 @@ pub struct ForeignPart {
     pub owner: Option<String>,
 }
 
+/// What a tenant is, as observed: serving, suspended, or missing a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObservedStatus {
+    /// Every part exists and the listener rule forwards.
+    Active,
+    /// Every part exists and the listener rule answers the suspended page.
+    Suspended,
+    /// A part is missing.
+    Incomplete,
+}
+
+impl ObservedStatus {
+    /// Every status, for filters.
+    pub const ALL: [ObservedStatus; 3] = [
+        ObservedStatus::Active,
+        ObservedStatus::Suspended,
+        ObservedStatus::Incomplete,
+    ];
+
+    /// `active`, `suspended` or `incomplete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObservedStatus::Active => "active",
+            ObservedStatus::Suspended => "suspended",
+            ObservedStatus::Incomplete => "incomplete",
+        }
+    }
+
+    /// The status named `name`, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
 /// Everything observed about one tenant. `None` means the part is absent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObservedTenant {
@@ -73,6 +107,25 @@ impl ObservedTenant {
             Part::ListenerRule => self.listener_rule.is_some(),
             Part::DnsRecord => !self.dns_records.is_empty(),
             Part::Service => self.service.is_some(),
+        }
+    }
+
+    /// Whether the listener rule answers the suspended page.
+    pub fn is_suspended(&self) -> bool {
+        matches!(
+            self.listener_rule.as_ref().and_then(|r| r.action.as_ref()),
+            Some(RuleAction::FixedResponse { .. })
+        )
+    }
+
+    /// Active, suspended, or incomplete when a part is missing.
+    pub fn status(&self) -> ObservedStatus {
+        if Part::ALL.iter().any(|p| !self.has(*p)) {
+            ObservedStatus::Incomplete
+        } else if self.is_suspended() {
+            ObservedStatus::Suspended
+        } else {
+            ObservedStatus::Active
         }
     }
 
@@ -278,7 +331,16 @@ mod tests {
         let mut spec = spec;
         spec.environment_variables.insert("WP_DEBUG".into(), "1".into());
         spec.tags.insert("cost-center".into(), "42".into());
-        let observed = crate::plan::tests::converged();
+        // The fixture as it is after applying `spec`: the variable in the
+        // task definition, the tag on the parts, the settings in the secret.
+        let mut observed = crate::plan::tests::converged();
+        if let Some(td) = observed.task_definition.as_mut() {
+            td.environment.insert("WP_DEBUG".into(), "1".into());
+        }
+        if let Some(secret) = observed.secret.as_mut() {
+            secret.tags.insert("cost-center".into(), "42".into());
+            secret.description = Some(TenantSettings::of(&spec).to_description());
+        }
         let input = observed
             .recovered_input(&spec.platform)
             .expect("settings in the secret");

@@ -6,12 +6,14 @@
 use std::sync::Arc;
 
 use bbws_core::health::TenantHealth;
-use bbws_core::{ObservedTenant, Part, TenantKey};
+use bbws_core::observed::ObservedStatus;
+use bbws_core::{ObservedTenant, Part};
 use magma_protocol::tfplugin6::{self as tf, Schema};
 
+use crate::configured::Configured;
+use crate::diag::{core_error_diag, error};
 use crate::protocol::schema::{Attr, Block};
 use crate::protocol::value::Value;
-use crate::server::{Configured, error};
 
 /// Type name of the one-tenant data source.
 pub const TENANT: &str = "bbws_tenant";
@@ -95,37 +97,12 @@ fn opt_str(v: Option<String>) -> Value {
     v.map_or(Value::Null, Value::String)
 }
 
-/// `active`, `suspended`, or `incomplete` when a part is missing.
-pub fn status_of(o: &ObservedTenant) -> &'static str {
-    if Part::ALL.iter().any(|p| !o.has(*p)) {
-        "incomplete"
-    } else if matches!(
-        o.listener_rule.as_ref().and_then(|r| r.action.as_ref()),
-        Some(bbws_core::parts::RuleAction::FixedResponse { .. })
-    ) {
-        "suspended"
-    } else {
-        "active"
-    }
-}
-
 fn missing(o: &ObservedTenant) -> Vec<Value> {
     Part::ALL
         .iter()
         .filter(|p| !o.has(**p))
         .map(|p| Value::String(p.as_str().to_owned()))
         .collect()
-}
-
-/// Observes one tenant by id alone: the first read finds its rule by tags,
-/// which names its subdomain, whose DNS record a second read finds.
-async fn observe_by_id(c: &Configured, tenant_id: &str) -> Result<ObservedTenant, tf::Diagnostic> {
-    let diag = |e: bbws_core::CoreError| crate::server::core_error_diag(&e);
-    let first = c.engine.observe_one(tenant_id, &[]).await.map_err(diag)?;
-    match first.routed_subdomain(&c.platform.domain) {
-        Some(sub) if first.dns_records.is_empty() => c.engine.observe_one(tenant_id, &[sub]).await.map_err(diag),
-        _ => Ok(first),
-    }
 }
 
 /// Reads `bbws_tenant`.
@@ -138,7 +115,11 @@ pub async fn read_tenant(c: &Configured, config: &Value) -> Result<Value, tf::Di
             Some(&["tenant_id".to_owned()]),
         ));
     }
-    let o = observe_by_id(c, &tenant_id).await?;
+    let o = c
+        .engine
+        .observe_by_id(&tenant_id)
+        .await
+        .map_err(|e| core_error_diag(&e))?;
     if !o.exists() {
         return Err(error(
             format!("Tenant {tenant_id} not found"),
@@ -169,7 +150,7 @@ pub async fn read_tenant(c: &Configured, config: &Value) -> Result<Value, tf::Di
         ("subdomain", Value::String(subdomain)),
         ("fqdn", Value::String(outputs.fqdn.clone())),
         ("url", Value::String(outputs.url.clone())),
-        ("status", Value::String(status_of(&o).to_owned())),
+        ("status", Value::String(o.status().as_str().to_owned())),
         (
             "parts",
             Value::object(Part::ALL.iter().map(|p| {
@@ -219,34 +200,11 @@ pub async fn read_tenant(c: &Configured, config: &Value) -> Result<Value, tf::Di
     ]))
 }
 
-/// Every tenant of the environment, observed in one batch.
-pub async fn observe_all(c: &Configured) -> Result<Vec<ObservedTenant>, tf::Diagnostic> {
-    let diag = |e: bbws_core::CoreError| crate::server::core_error_diag(&e);
-    let ids = c.engine.discover().await.map_err(diag)?;
-    let keys: Vec<TenantKey> = ids
-        .iter()
-        .map(|id| TenantKey {
-            tenant_id: id.clone(),
-            subdomains: Vec::new(),
-        })
-        .collect();
-    let first = c.engine.observe(&keys).await.map_err(diag)?;
-    // The rules name the subdomains; a second batch finds the DNS records.
-    let keys: Vec<TenantKey> = first
-        .iter()
-        .map(|o| TenantKey {
-            tenant_id: o.tenant_id.clone(),
-            subdomains: o.routed_subdomain(&c.platform.domain).into_iter().collect(),
-        })
-        .collect();
-    c.engine.observe(&keys).await.map_err(diag)
-}
-
 /// Reads `bbws_tenants`.
 pub async fn read_tenants(c: &Configured, config: &Value) -> Result<Value, tf::Diagnostic> {
     let want = config.get("status").as_str().map(str::to_owned);
     if let Some(w) = &want
-        && !["active", "suspended", "incomplete"].contains(&w.as_str())
+        && ObservedStatus::parse(w).is_none()
     {
         return Err(error(
             "Invalid status filter",
@@ -254,10 +212,10 @@ pub async fn read_tenants(c: &Configured, config: &Value) -> Result<Value, tf::D
             Some(&["status".to_owned()]),
         ));
     }
-    let all = observe_all(c).await?;
+    let all = c.engine.observe_all().await.map_err(|e| core_error_diag(&e))?;
     let tenants: Vec<Value> = all
         .iter()
-        .filter(|o| want.as_deref().is_none_or(|w| status_of(o) == w))
+        .filter(|o| want.as_deref().is_none_or(|w| o.status().as_str() == w))
         .map(|o| {
             let settings = o.recovered_input(&c.platform);
             let sub = o.routed_subdomain(&c.platform.domain);
@@ -269,7 +227,7 @@ pub async fn read_tenants(c: &Configured, config: &Value) -> Result<Value, tf::D
                 ("subdomain", opt_str(sub)),
                 ("url", opt_str(fqdn.as_ref().map(|f| format!("https://{f}")))),
                 ("fqdn", opt_str(fqdn)),
-                ("status", Value::String(status_of(o).to_owned())),
+                ("status", Value::String(o.status().as_str().to_owned())),
                 ("missing_parts", Value::List(missing(o))),
             ])
         })

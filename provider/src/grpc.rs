@@ -10,7 +10,8 @@ use futures::Stream;
 use magma_protocol::tfplugin6::{self as tf, provider_server::Provider};
 use tonic::{Request, Response, Status};
 
-use crate::server::{BbwsServer, capabilities, error};
+use crate::diag::error;
+use crate::server::{BbwsServer, capabilities};
 use crate::tenant;
 
 /// The provider service.

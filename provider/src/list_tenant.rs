@@ -5,10 +5,12 @@
 
 use magma_protocol::tfplugin6::{self as tf, Schema};
 
-use crate::data_sources;
+use bbws_core::observed::ObservedStatus;
+
+use crate::configured::Configured;
+use crate::diag::{core_error_diag, error};
 use crate::protocol::schema::{Attr, Block};
 use crate::protocol::value::{Value, encode};
-use crate::server::{BbwsServer, Configured, error};
 use crate::tenant;
 
 /// The list resource's config schema.
@@ -23,7 +25,7 @@ pub fn schema() -> Schema {
 /// `ValidateListResourceConfig`.
 pub fn validate(config: &Value) -> Vec<tf::Diagnostic> {
     match config.get("status").as_str() {
-        Some(s) if !["active", "suspended", "incomplete"].contains(&s) => vec![error(
+        Some(s) if ObservedStatus::parse(s).is_none() => vec![error(
             "Invalid status filter",
             format!("status must be active, suspended or incomplete, not {s:?}"),
             Some(&["status".to_owned()]),
@@ -46,11 +48,11 @@ pub async fn events(
             ..Default::default()
         }];
     }
-    let all = match data_sources::observe_all(c).await {
+    let all = match c.engine.observe_all().await {
         Ok(all) => all,
-        Err(d) => {
+        Err(e) => {
             return vec![tf::list_resource::Event {
-                diagnostic: vec![d],
+                diagnostic: vec![core_error_diag(&e)],
                 ..Default::default()
             }];
         }
@@ -63,7 +65,7 @@ pub async fn events(
     let env = c.platform.environment.as_str();
     let limit = usize::try_from(limit).ok().filter(|l| *l > 0).unwrap_or(usize::MAX);
     all.iter()
-        .filter(|o| want.is_none_or(|w| data_sources::status_of(o) == w))
+        .filter(|o| want.is_none_or(|w| o.status().as_str() == w))
         .filter(|o| only.as_ref().is_none_or(|ids| ids.contains(&o.tenant_id.as_str())))
         .take(limit)
         .map(|o| {
@@ -81,7 +83,7 @@ pub async fn events(
                 ..Default::default()
             };
             if include_resource {
-                match BbwsServer::state_of_observed(c, o) {
+                match tenant::state_of_observed(&c.platform, o) {
                     Ok(v) => event.resource_object = Some(encode(&v)),
                     Err(d) => event.diagnostic.push(d),
                 }

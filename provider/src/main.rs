@@ -4,7 +4,9 @@
 //! the RPC routing in `grpc`.
 
 mod config;
+mod configured;
 mod data_sources;
+mod diag;
 #[cfg(test)]
 mod docs;
 mod grpc;

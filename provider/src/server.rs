@@ -4,132 +4,22 @@
 use std::sync::Arc;
 
 use bbws_core::engine::observe_and_plan;
+use bbws_core::lifecycle::{self, Prior};
 use bbws_core::validate::Violation;
-use bbws_core::{CoreError, Engine, Platform, TenantSpec, aws};
+use bbws_core::{Engine, Platform, TenantSpec, aws};
 use magma_protocol::tfplugin6 as tf;
 use tokio::sync::RwLock;
 
 use crate::config::{self, ProviderConfig};
+use crate::configured::Configured;
+use crate::diag::{Diags, attribute_path, core_error_diag, error, refusal_diags, violation_diags, warning};
 use crate::protocol::value::{self, Value};
-use crate::tenant::{self, KnownOutputs};
-
-/// A configured provider: the platform and an engine on it.
-pub(crate) struct Configured {
-    pub(crate) platform: Arc<Platform>,
-    pub(crate) engine: Arc<Engine>,
-    /// Terraform refreshes resources in parallel: their reads share
-    /// batched AWS calls.
-    pub(crate) observer: Arc<bbws_core::batch::BatchedObserver>,
-}
+use crate::tenant::{self, KnownOutputs, attr};
 
 /// The provider's state across RPCs.
 #[derive(Default)]
 pub struct BbwsServer {
     configured: RwLock<Option<Arc<Configured>>>,
-}
-
-type Diags = Vec<tf::Diagnostic>;
-
-/// An error diagnostic, at `path` when given.
-pub fn error(summary: impl Into<String>, detail: impl Into<String>, path: Option<&[String]>) -> tf::Diagnostic {
-    diagnostic(tf::diagnostic::Severity::Error, summary, detail, path)
-}
-
-/// A warning diagnostic.
-pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> tf::Diagnostic {
-    diagnostic(tf::diagnostic::Severity::Warning, summary, detail, None)
-}
-
-fn diagnostic(
-    severity: tf::diagnostic::Severity,
-    summary: impl Into<String>,
-    detail: impl Into<String>,
-    path: Option<&[String]>,
-) -> tf::Diagnostic {
-    tf::Diagnostic {
-        severity: severity as i32,
-        summary: summary.into(),
-        detail: detail.into(),
-        attribute: path.map(attribute_path),
-    }
-}
-
-/// `["environment_variables", "X"]` → attribute `environment_variables`,
-/// map key `"X"`; `["database", "host"]` → two attribute names (blocks).
-fn attribute_path(path: &[String]) -> tf::AttributePath {
-    use tf::attribute_path::{Step, step::Selector};
-    let is_map = |first: &str| matches!(first, "environment_variables" | "tags" | "default_tags");
-    let steps = path
-        .iter()
-        .enumerate()
-        .map(|(i, name)| Step {
-            selector: Some(
-                if i > 0 && is_map(&path[0]) && !(path[0] == "default_tags" && i == 1 && name == "tags") {
-                    Selector::ElementKeyString(name.clone())
-                } else {
-                    Selector::AttributeName(name.clone())
-                },
-            ),
-        })
-        .collect();
-    tf::AttributePath { steps }
-}
-
-fn violation_diags(violations: &[Violation], prefix: &str) -> Diags {
-    violations
-        .iter()
-        .map(|v| {
-            error(
-                format!("{prefix}{}", v.message),
-                format!("Rule: {}. Attribute: {}.", v.rule, v.attribute.join(".")),
-                Some(&v.attribute),
-            )
-        })
-        .collect()
-}
-
-/// Turns a core error into a diagnostic a person can act on.
-pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
-    match e {
-        CoreError::Invalid(v) => violation_diags(v, "")
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| error("invalid configuration", e.to_string(), None)),
-        CoreError::Platform { setting, message } => error(
-            format!("Provider setting {setting} is wrong"),
-            format!("{message}\n\n(setting `{setting}` in the provider \"bbws\" block)"),
-            None,
-        ),
-        CoreError::DestroyBlocked { reason, how, .. } => error(
-            format!("Destroy blocked: {reason}"),
-            format!("{e}\n\nTo proceed: {how}."),
-            None,
-        ),
-        CoreError::NotOwned { .. } => error("A part of this tenant belongs to someone else", e.to_string(), None),
-        CoreError::Apply { step, .. } => {
-            let code = e.code().map(|c| format!(" (error code {c})")).unwrap_or_default();
-            error(format!("Failed to {step}{code}"), e.to_string(), None)
-        }
-        CoreError::Port { .. } if e.is_access_denied() => error(
-            "AWS refused the credentials",
-            format!(
-                "{e}\n\nCheck the AWS credentials: the provider uses the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the provider's `profile`, SSO, instance role)."
-            ),
-            None,
-        ),
-        CoreError::Port { .. } => {
-            let retry = if e.is_retryable() {
-                " This error is transient: running the same command again may succeed."
-            } else {
-                ""
-            };
-            error(
-                format!("AWS request failed: {}", e.code().unwrap_or("error")),
-                format!("{e}.{retry}"),
-                None,
-            )
-        }
-    }
 }
 
 fn dynamic(v: &Value) -> Option<tf::DynamicValue> {
@@ -242,10 +132,10 @@ impl BbwsServer {
         };
         let mut input = tenant::input_from(&v);
         // Unknown attributes read as unset; only known ones are judged.
-        if !v.get("name").is_known_deep() {
+        if !v.get(attr::NAME).is_known_deep() {
             input.name = "unknown".into();
         }
-        if !v.get("contact_email").is_known_deep() {
+        if !v.get(attr::CONTACT_EMAIL).is_known_deep() {
             input.contact_email = "unknown@example.com".into();
         }
         let platform = Platform {
@@ -257,13 +147,13 @@ impl BbwsServer {
             // Name lengths depend on the provider's domain; judged at plan.
             .filter(|v| v.rule != "name_length")
             .collect();
-        let wo = v.get("db_password_wo");
+        let wo = v.get(attr::DB_PASSWORD_WO);
         if let Some(pw) = wo.as_str() {
             violations.extend(bbws_core::validate::validate_db_password(pw));
         }
-        if !wo.is_null() && v.get("db_password_wo_version").is_null() {
+        if !wo.is_null() && v.get(attr::DB_PASSWORD_WO_VERSION).is_null() {
             violations.push(Violation::new(
-                &["db_password_wo_version"],
+                &[attr::DB_PASSWORD_WO_VERSION],
                 "required_with",
                 "db_password_wo_version is required with db_password_wo: Terraform never stores a write-only value, so only a new version can tell bbws to rotate it (start with 1)",
             ));
@@ -309,16 +199,11 @@ impl BbwsServer {
         c: &Configured,
         prior: &Value,
     ) -> Result<(Value, bbws_core::ObservedTenant), tf::Diagnostic> {
-        if prior.get("name").is_null() {
+        if prior.get(attr::NAME).is_null() {
             return self.read_imported(c, prior).await;
         }
         let spec = spec_from_state(prior, c.platform.clone())?;
-        let previous = prior
-            .get("subdomain")
-            .as_str()
-            .map(str::to_owned)
-            .into_iter()
-            .collect::<Vec<_>>();
+        let previous = tenant::recorded_subdomains(prior);
         let observed = c
             .observer
             .observe(key_of(&spec, &previous))
@@ -346,7 +231,7 @@ impl BbwsServer {
         c: &Configured,
         prior: &Value,
     ) -> Result<(Value, bbws_core::ObservedTenant), tf::Diagnostic> {
-        let tenant_id = prior.get("tenant_id").as_str().unwrap_or_default().to_owned();
+        let tenant_id = prior.get(attr::TENANT_ID).as_str().unwrap_or_default().to_owned();
         let observed = c
             .engine
             .observe_one(&tenant_id, &[])
@@ -355,46 +240,13 @@ impl BbwsServer {
         if !observed.exists() {
             return Ok((Value::Null, observed));
         }
-        Ok((Self::state_of_observed(c, &observed)?, observed))
-    }
-
-    /// The resource value of a tenant known only from its parts (import,
-    /// list): the settings in its secret and what the parts say.
-    pub(crate) fn state_of_observed(
-        c: &Configured,
-        observed: &bbws_core::ObservedTenant,
-    ) -> Result<Value, tf::Diagnostic> {
-        let tenant_id = observed.tenant_id.clone();
-        let input = observed.recovered_input(&c.platform).ok_or_else(|| {
-            error(
-                format!("Tenant {tenant_id} cannot be imported"),
-                format!(
-                    "Parts of tenant {tenant_id} exist in environment {}, but its database secret ({}) with the tenant's settings does not. Import works for tenants created by bbws; recreate the secret by applying a configuration for this tenant instead.",
-                    c.platform.environment,
-                    spec_names(&c.platform, &tenant_id).secret
-                ),
-                None,
-            )
-        })?;
-        let spec = input
-            .resolve(c.platform.clone())
-            .map_err(|v| violation_diags(&v, "").remove(0))?;
-        let plan = bbws_core::plan(&spec, observed);
-        let config = tenant::value_from_input(&input);
-        let outputs = observed.outputs(&spec.names());
-        Ok(tenant::state_value(
-            &config,
-            &spec,
-            &outputs,
-            &KnownOutputs::ALL,
-            tenant::parts_of(Some(&plan)),
-        ))
+        Ok((tenant::state_of_observed(&c.platform, &observed)?, observed))
     }
 
     /// The identity of a state value, when its tenant id is known.
     pub fn identity_of(&self, platform: &Platform, state: &Value) -> Option<tf::ResourceIdentityData> {
         state
-            .get("tenant_id")
+            .get(attr::TENANT_ID)
             .as_str()
             .map(|id| tenant::identity(platform.environment.as_str(), id))
     }
@@ -448,39 +300,13 @@ impl BbwsServer {
 
         let mut input = tenant::input_from(&config);
         if input.tenant_id.is_none() {
-            input.tenant_id = prior.get("tenant_id").as_str().map(str::to_owned);
+            input.tenant_id = prior.get(attr::TENANT_ID).as_str().map(str::to_owned);
         }
-        let Some(_) = &input.tenant_id else {
-            // Generated at apply: validate with a placeholder, plan unknowns.
-            input.tenant_id = Some("100000000000".into());
-            let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
-            let mut planned = tenant::state_value(
-                &config,
-                &spec,
-                &Default::default(),
-                &KnownOutputs::NONE,
-                tenant::parts_of(None),
-            );
-            if let Value::Map(m) = &mut planned {
-                for k in [
-                    "id",
-                    "tenant_id",
-                    "fqdn",
-                    "url",
-                    "database_name",
-                    "database_user",
-                    "log_group_name",
-                ] {
-                    m.insert(k.to_owned(), Value::Unknown);
-                }
-                if config.get("subdomain").is_null() {
-                    m.insert("subdomain".to_owned(), Value::Unknown);
-                }
-            }
-            return Ok((planned, Vec::new(), Vec::new()));
-        };
+        if input.tenant_id.is_none() {
+            return Ok((plan_generated_id(&c, input, &config)?, Vec::new(), Vec::new()));
+        }
         let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
-        let previous: Vec<String> = prior.get("subdomain").as_str().map(str::to_owned).into_iter().collect();
+        let previous = tenant::recorded_subdomains(&prior);
         // The refresh just observed this tenant (in a batch): reuse it.
         let observed = c
             .observer
@@ -488,76 +314,19 @@ impl BbwsServer {
             .await
             .map_err(|e| vec![core_error_diag(&e)])?;
         let plan = bbws_core::plan(&spec, &observed);
-        // A replacement is planned twice: with the prior state, then for the
-        // new object with a null prior and our private data from the first
-        // call. Either way the tenant being replaced is deleted first, so
-        // what it owns (its subdomain) is not a conflict.
-        let replaced = prior
-            .get("tenant_id")
-            .as_str()
-            .map(str::to_owned)
-            .or_else(|| {
-                std::str::from_utf8(&req.prior_private)
-                    .ok()
-                    .and_then(|p| p.strip_prefix(REPLACING))
-                    .map(str::to_owned)
-            })
-            .filter(|id| *id != spec.tenant_id);
-        let plan = match &replaced {
-            Some(old) => plan.without_conflicts_owned_by(old),
-            None => plan,
+        let replacing = std::str::from_utf8(&req.prior_private)
+            .ok()
+            .and_then(|p| p.strip_prefix(REPLACING));
+        let prior_record = Prior {
+            in_record: !prior.is_null(),
+            tenant_id: prior.get(attr::TENANT_ID).as_str(),
+            id: prior.get(attr::ID).as_str(),
+            replacing,
         };
-        if !plan.conflicts.is_empty() {
-            return Err(plan
-                .conflicts
-                .iter()
-                .map(|f| {
-                    let e = CoreError::NotOwned {
-                        part: f.part,
-                        name: f.name.clone(),
-                        tenant_id: spec.tenant_id.clone(),
-                        found: f.found.clone(),
-                    };
-                    let path = match f.part {
-                        bbws_core::Part::ListenerRule | bbws_core::Part::DnsRecord => vec!["subdomain".to_owned()],
-                        _ => vec!["tenant_id".to_owned()],
-                    };
-                    error(
-                        format!(
-                            "The {} of this tenant already exists and belongs to someone else",
-                            f.part
-                        ),
-                        e.to_string(),
-                        Some(&path),
-                    )
-                })
-                .collect());
-        }
-        // A whole tenant that exists but is not in this state was made
-        // elsewhere (another state, a console, a lost state file): taking it
-        // over silently would let two states fight over it. An interrupted
-        // run leaves a partial tenant (no service yet), which is adopted.
-        if prior.is_null() && replaced.is_none() && observed.is_complete_elsewhere() {
-            return Err(vec![error(
-                format!("Tenant {} already exists", spec.tenant_id),
-                format!(
-                    "Tenant {tid} exists in environment {env} with all its parts, but not in this Terraform state: it was created by another configuration or its state was lost. Import it instead of creating it:\n\n  terraform import <resource address> {tid}\n\nor add an import block (id = \"{tid}\", or identity = {{ environment = \"{env}\", tenant_id = \"{tid}\" }}) and plan again. To create a new tenant, choose another tenant_id.",
-                    tid = spec.tenant_id,
-                    env = c.platform.environment,
-                ),
-                Some(&["tenant_id".to_owned()]),
-            )]);
-        }
-        let planned_outputs = plan.planned_outputs(&spec, &observed).outputs;
-        let mut replace = Vec::new();
-        if !prior.is_null() {
-            if prior.get("tenant_id").as_str() != Some(spec.tenant_id.as_str()) {
-                replace.push("tenant_id");
-            }
-            if prior.get("id").as_str() != Some(planned_outputs.id.as_str()) {
-                replace.push("id");
-            }
-        }
+        let decision = lifecycle::decide(&spec, &observed, plan, prior_record).map_err(|r| refusal_diags(&spec, &r))?;
+        let planned_outputs = decision.plan.planned_outputs(&spec, &observed).outputs;
+        let replace = decision.replaced_by.iter().map(|r| r.attribute()).collect();
+        let replaced = decision.replacing;
         let known = KnownOutputs::from_planned(&planned_outputs);
         let private = replaced
             .map(|old| format!("{REPLACING}{old}").into_bytes())
@@ -596,7 +365,7 @@ impl BbwsServer {
         let config = decode(req.config.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
         let c = self.configured().await.map_err(|d| (prior.clone(), vec![d]))?;
         // A write: whatever this process observed of the tenant is stale.
-        for id in [prior.get("tenant_id"), planned.get("tenant_id")]
+        for id in [prior.get(attr::TENANT_ID), planned.get(attr::TENANT_ID)]
             .iter()
             .filter_map(|v| v.as_str())
         {
@@ -604,41 +373,13 @@ impl BbwsServer {
         }
 
         if planned.is_null() {
-            let spec = spec_from_state(&prior, c.platform.clone()).map_err(|d| (prior.clone(), vec![d]))?;
-            let previous: Vec<String> = vec![spec.subdomain.clone()];
-            let observed = c
-                .engine
-                .observe_one(&spec.tenant_id, &previous)
-                .await
-                .map_err(|e| (prior.clone(), vec![core_error_diag(&e)]))?;
-            let plan = bbws_core::plan_destroy(&spec, &observed);
-            return match c.engine.destroy(&spec, &observed, &plan).await {
-                Ok(report) => {
-                    let diags = if report.retained.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![warning(
-                            format!("Tenant {} destroyed; its data was kept", spec.tenant_id),
-                            format!(
-                                "Kept:\n- {}\n\nSet retain_data_on_destroy = false before destroying to remove tenant data.",
-                                report.retained.join("\n- ")
-                            ),
-                        )]
-                    };
-                    Ok((Value::Null, diags, Vec::new()))
-                }
-                Err(e) => {
-                    // Report truthfully what is left.
-                    let left = self.read_value(&c, &prior).await.unwrap_or(prior.clone());
-                    Err((left, vec![core_error_diag(&e)]))
-                }
-            };
+            return self.destroy_tenant(&c, &prior).await;
         }
 
         let mut input = tenant::input_from(&config);
         if input.tenant_id.is_none() {
             input.tenant_id = planned
-                .get("tenant_id")
+                .get(attr::TENANT_ID)
                 .as_str()
                 .map(str::to_owned)
                 .or_else(|| Some(bbws_core::naming::generate_tenant_id()));
@@ -646,7 +387,7 @@ impl BbwsServer {
         let spec: TenantSpec = input
             .resolve(c.platform.clone())
             .map_err(|v| (prior.clone(), violation_diags(&v, "")))?;
-        let previous: Vec<String> = prior.get("subdomain").as_str().map(str::to_owned).into_iter().collect();
+        let previous = tenant::recorded_subdomains(&prior);
         let failed_state = |prior: &Value| if prior.is_null() { Value::Null } else { prior.clone() };
         let (observed, plan) = observe_and_plan(&c.engine, &spec, &previous)
             .await
@@ -681,6 +422,39 @@ impl BbwsServer {
         }
     }
 
+    /// `ApplyResourceChange` to null: destroy, and report what was kept.
+    async fn destroy_tenant(&self, c: &Configured, prior: &Value) -> Result<(Value, Diags, Vec<u8>), (Value, Diags)> {
+        let spec = spec_from_state(prior, c.platform.clone()).map_err(|d| (prior.clone(), vec![d]))?;
+        let previous: Vec<String> = vec![spec.subdomain.clone()];
+        let observed = c
+            .engine
+            .observe_one(&spec.tenant_id, &previous)
+            .await
+            .map_err(|e| (prior.clone(), vec![core_error_diag(&e)]))?;
+        let plan = bbws_core::plan_destroy(&spec, &observed);
+        match c.engine.destroy(&spec, &observed, &plan).await {
+            Ok(report) => {
+                let diags = if report.retained.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![warning(
+                        format!("Tenant {} destroyed; its data was kept", spec.tenant_id),
+                        format!(
+                            "Kept:\n- {}\n\nSet retain_data_on_destroy = false before destroying to remove tenant data.",
+                            report.retained.join("\n- ")
+                        ),
+                    )]
+                };
+                Ok((Value::Null, diags, Vec::new()))
+            }
+            Err(e) => {
+                // Report truthfully what is left.
+                let left = self.read_value(c, prior).await.unwrap_or(prior.clone());
+                Err((left, vec![core_error_diag(&e)]))
+            }
+        }
+    }
+
     /// `ImportResourceState`: by id (the tenant id) or by identity
     /// (`{environment, tenant_id}`, whose environment must be the provider's).
     pub async fn import_tenant(
@@ -707,7 +481,7 @@ impl BbwsServer {
                         None,
                     ));
                 }
-                v.get("tenant_id").as_str().unwrap_or_default().to_owned()
+                v.get(attr::TENANT_ID).as_str().unwrap_or_default().to_owned()
             }
             None => id.to_owned(),
         };
@@ -724,10 +498,42 @@ impl BbwsServer {
         // Every attribute must be present; the read that follows fills them.
         let mut state = tenant::null_state();
         if let Value::Map(m) = &mut state {
-            m.insert("tenant_id".to_owned(), Value::String(id.to_owned()));
+            m.insert(attr::TENANT_ID.to_owned(), Value::String(id.to_owned()));
         }
         Ok(state)
     }
+}
+
+/// The plan of a tenant whose id is generated at apply: validated with a
+/// placeholder id, every value derived from the id unknown.
+fn plan_generated_id(c: &Configured, mut input: bbws_core::TenantInput, config: &Value) -> Result<Value, Diags> {
+    // Generated at apply: validate with a placeholder, plan unknowns.
+    input.tenant_id = Some("100000000000".into());
+    let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
+    let mut planned = tenant::state_value(
+        config,
+        &spec,
+        &Default::default(),
+        &KnownOutputs::NONE,
+        tenant::parts_of(None),
+    );
+    if let Value::Map(m) = &mut planned {
+        for k in [
+            attr::ID,
+            attr::TENANT_ID,
+            attr::FQDN,
+            attr::URL,
+            attr::DATABASE_NAME,
+            attr::DATABASE_USER,
+            attr::LOG_GROUP_NAME,
+        ] {
+            m.insert(k.to_owned(), Value::Unknown);
+        }
+        if config.get(attr::SUBDOMAIN).is_null() {
+            m.insert(attr::SUBDOMAIN.to_owned(), Value::Unknown);
+        }
+    }
+    Ok(planned)
 }
 
 /// What to observe of a tenant: its desired subdomain and the one in state.
@@ -738,10 +544,6 @@ fn key_of(spec: &TenantSpec, previous: &[String]) -> bbws_core::TenantKey {
         tenant_id: spec.tenant_id.clone(),
         subdomains,
     }
-}
-
-fn spec_names(platform: &Platform, tenant_id: &str) -> bbws_core::naming::TenantNames {
-    bbws_core::naming::TenantNames::new(platform.environment, tenant_id, tenant_id, &platform.domain)
 }
 
 /// A spec from a state value (every attribute set), for read and destroy.

@@ -2,11 +2,14 @@
 //! values and `bbws-core`'s `TenantInput` / `ObservedTenant` / `TenantPlan`.
 //! The lifecycle decisions themselves are core's.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bbws_core::naming::TenantNames;
 use bbws_core::observed::TenantOutputs;
 use bbws_core::plan::{PartAction, field_list};
-use bbws_core::{Part, TenantInput, TenantPlan, TenantSpec};
+use bbws_core::{Part, Platform, TenantInput, TenantPlan, TenantSpec};
 use magma_protocol::tfplugin6::Schema;
-use std::collections::BTreeMap;
 
 use crate::protocol::schema::{Attr, Block};
 use crate::protocol::value::Value;
@@ -22,46 +25,122 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// The value of a converged part in the `parts` map.
 pub const PART_OK: &str = "ok";
 
+/// The attribute names of `bbws_tenant`: the one place each is spelled.
+pub mod attr {
+    /// `id`.
+    pub const ID: &str = "id";
+    /// `name`.
+    pub const NAME: &str = "name";
+    /// `contact_email`.
+    pub const CONTACT_EMAIL: &str = "contact_email";
+    /// `tenant_id`.
+    pub const TENANT_ID: &str = "tenant_id";
+    /// `subdomain`.
+    pub const SUBDOMAIN: &str = "subdomain";
+    /// `tier`.
+    pub const TIER: &str = "tier";
+    /// `wordpress_version`.
+    pub const WORDPRESS_VERSION: &str = "wordpress_version";
+    /// `php_version`.
+    pub const PHP_VERSION: &str = "php_version";
+    /// `image`.
+    pub const IMAGE: &str = "image";
+    /// `cpu`.
+    pub const CPU: &str = "cpu";
+    /// `memory`.
+    pub const MEMORY: &str = "memory";
+    /// `desired_count`.
+    pub const DESIRED_COUNT: &str = "desired_count";
+    /// `status`.
+    pub const STATUS: &str = "status";
+    /// `environment_variables`.
+    pub const ENVIRONMENT_VARIABLES: &str = "environment_variables";
+    /// `log_retention_days`.
+    pub const LOG_RETENTION_DAYS: &str = "log_retention_days";
+    /// `deletion_protection`.
+    pub const DELETION_PROTECTION: &str = "deletion_protection";
+    /// `confirm_destroy`.
+    pub const CONFIRM_DESTROY: &str = "confirm_destroy";
+    /// `retain_data_on_destroy`.
+    pub const RETAIN_DATA_ON_DESTROY: &str = "retain_data_on_destroy";
+    /// `db_password_wo`.
+    pub const DB_PASSWORD_WO: &str = "db_password_wo";
+    /// `db_password_wo_version`.
+    pub const DB_PASSWORD_WO_VERSION: &str = "db_password_wo_version";
+    /// `wait_for_steady_state`.
+    pub const WAIT_FOR_STEADY_STATE: &str = "wait_for_steady_state";
+    /// `steady_state_timeout_seconds`.
+    pub const STEADY_STATE_TIMEOUT_SECONDS: &str = "steady_state_timeout_seconds";
+    /// `tags`.
+    pub const TAGS: &str = "tags";
+    /// `fqdn`.
+    pub const FQDN: &str = "fqdn";
+    /// `url`.
+    pub const URL: &str = "url";
+    /// `service_arn`.
+    pub const SERVICE_ARN: &str = "service_arn";
+    /// `task_definition_arn`.
+    pub const TASK_DEFINITION_ARN: &str = "task_definition_arn";
+    /// `target_group_arn`.
+    pub const TARGET_GROUP_ARN: &str = "target_group_arn";
+    /// `listener_rule_arn`.
+    pub const LISTENER_RULE_ARN: &str = "listener_rule_arn";
+    /// `listener_rule_priority`.
+    pub const LISTENER_RULE_PRIORITY: &str = "listener_rule_priority";
+    /// `access_point_id`.
+    pub const ACCESS_POINT_ID: &str = "access_point_id";
+    /// `database_name`.
+    pub const DATABASE_NAME: &str = "database_name";
+    /// `database_user`.
+    pub const DATABASE_USER: &str = "database_user";
+    /// `db_secret_arn`.
+    pub const DB_SECRET_ARN: &str = "db_secret_arn";
+    /// `log_group_name`.
+    pub const LOG_GROUP_NAME: &str = "log_group_name";
+    /// `parts`.
+    pub const PARTS: &str = "parts";
+}
+
 /// The resource schema (SPEC §7).
 pub fn schema() -> Schema {
     let block = Block::new(SCHEMA_VERSION)
         .description("One tenant of the bbws WordPress hosting platform: ECS service and task definition, ALB target group and listener rule, Route53 record, EFS access point, MySQL database and user, Secrets Manager secret and CloudWatch log group, planned and applied as one unit.")
-        .attr(Attr::string("id").computed().description("`{environment}-{tenant_id}`."))
-        .attr(Attr::string("name").required().description("Display name of the tenant. In prod it is also the typed confirmation `confirm_destroy` must equal before the tenant can be destroyed."))
-        .attr(Attr::string("contact_email").required().description("Who to contact about this tenant."))
-        .attr(Attr::string("tenant_id").optional().computed().description("12-digit numeric tenant id. Generated when omitted. Changing it replaces the tenant."))
-        .attr(Attr::string("subdomain").optional().computed().description("DNS label under the environment's domain (default: the tenant id). Changing it updates the listener rule and DNS record in place."))
-        .attr(Attr::string("tier").optional().computed().description("`starter` (default), `professional` or `enterprise`: sets the defaults of `cpu`, `memory` and `desired_count`."))
-        .attr(Attr::string("wordpress_version").optional().computed().description("WordPress version; part of the image tag (default `6.6`)."))
-        .attr(Attr::string("php_version").optional().computed().description("PHP version; part of the image tag (default `8.3`)."))
-        .attr(Attr::string("image").optional().computed().description("Container image repository without tag (default `wordpress`); the tag is `{wordpress_version}-php{php_version}-apache`."))
-        .attr(Attr::number("cpu").optional().computed().description("Fargate CPU units (default from the tier). Must form a pair Fargate accepts with `memory`."))
-        .attr(Attr::number("memory").optional().computed().description("Fargate memory in MiB (default from the tier)."))
-        .attr(Attr::number("desired_count").optional().computed().description("Tasks to run while active (default from the tier)."))
-        .attr(Attr::string("status").optional().computed().description("`active` (default) or `suspended`: suspended scales the service to zero and makes the listener rule answer a fixed 503 page. Data is untouched."))
-        .attr(Attr::map_of_string("environment_variables").optional().description("Extra environment variables of the WordPress container. `WORDPRESS_DB_*` are set by bbws."))
-        .attr(Attr::number("log_retention_days").optional().computed().description("Retention of the tenant's log group in days (default 30); one of CloudWatch's periods."))
-        .attr(Attr::bool("deletion_protection").optional().computed().description("When true, destroy is refused. Default: true in prod, false elsewhere."))
-        .attr(Attr::string("confirm_destroy").optional().description("In prod, destroy also requires this to equal `name`."))
-        .attr(Attr::bool("retain_data_on_destroy").optional().computed().description("Keep the database, the user (locked) and the EFS files when the tenant is destroyed (default true)."))
-        .attr(Attr::string("db_password_wo").optional().sensitive().write_only().description("Write-only: the database user's password, set in MySQL and in the secret. Never stored in state or plan. Requires `db_password_wo_version`; change the version to rotate. When omitted, bbws generates a password from the OS CSPRNG. 8–128 printable characters."))
-        .attr(Attr::number("db_password_wo_version").optional().description("Version of `db_password_wo`. Changing it rotates the password (in MySQL and in the secret) and restarts the tenant's tasks so they read it. Without `db_password_wo`, a change rotates to a newly generated password."))
-        .attr(Attr::bool("wait_for_steady_state").optional().description("After a change to the service, wait until it runs the desired number of tasks. An update that does not get there within `steady_state_timeout_seconds` is rolled back to the task definition revision it ran before, and the apply fails saying so; a create that does not is removed again. Default false."))
-        .attr(Attr::number("steady_state_timeout_seconds").optional().description("How long `wait_for_steady_state` waits, 1–3600 seconds (default 600)."))
-        .attr(Attr::map_of_string("tags").optional().description("Tags for every AWS part, on top of the provider's `default_tags` and bbws's ownership tags."))
-        .attr(Attr::string("fqdn").computed().description("`{subdomain}.{domain}`."))
-        .attr(Attr::string("url").computed().description("`https://{fqdn}`."))
-        .attr(Attr::string("service_arn").computed().description("ECS service ARN."))
-        .attr(Attr::string("task_definition_arn").computed().description("ARN of the task definition revision the service runs."))
-        .attr(Attr::string("target_group_arn").computed().description("ALB target group ARN."))
-        .attr(Attr::string("listener_rule_arn").computed().description("ALB listener rule ARN."))
-        .attr(Attr::number("listener_rule_priority").computed().description("Priority of the listener rule, allocated automatically and unique on the listener."))
-        .attr(Attr::string("access_point_id").computed().description("EFS access point id."))
-        .attr(Attr::string("database_name").computed().description("MySQL database name (`{tenant_id}_db`)."))
-        .attr(Attr::string("database_user").computed().description("MySQL user name (`{tenant_id}_user`)."))
-        .attr(Attr::string("db_secret_arn").computed().description("ARN of the Secrets Manager secret holding the database credentials. The password itself is never in Terraform state."))
-        .attr(Attr::string("log_group_name").computed().description("CloudWatch log group name."))
-        .attr(Attr::map_of_string("parts").computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part."));
+        .attr(Attr::string(attr::ID).computed().description("`{environment}-{tenant_id}`."))
+        .attr(Attr::string(attr::NAME).required().description("Display name of the tenant. In prod it is also the typed confirmation `confirm_destroy` must equal before the tenant can be destroyed."))
+        .attr(Attr::string(attr::CONTACT_EMAIL).required().description("Who to contact about this tenant."))
+        .attr(Attr::string(attr::TENANT_ID).optional().computed().description("12-digit numeric tenant id. Generated when omitted. Changing it replaces the tenant."))
+        .attr(Attr::string(attr::SUBDOMAIN).optional().computed().description("DNS label under the environment's domain (default: the tenant id). Changing it updates the listener rule and DNS record in place."))
+        .attr(Attr::string(attr::TIER).optional().computed().description("`starter` (default), `professional` or `enterprise`: sets the defaults of `cpu`, `memory` and `desired_count`."))
+        .attr(Attr::string(attr::WORDPRESS_VERSION).optional().computed().description("WordPress version; part of the image tag (default `6.6`)."))
+        .attr(Attr::string(attr::PHP_VERSION).optional().computed().description("PHP version; part of the image tag (default `8.3`)."))
+        .attr(Attr::string(attr::IMAGE).optional().computed().description("Container image repository without tag (default `wordpress`); the tag is `{wordpress_version}-php{php_version}-apache`."))
+        .attr(Attr::number(attr::CPU).optional().computed().description("Fargate CPU units (default from the tier). Must form a pair Fargate accepts with `memory`."))
+        .attr(Attr::number(attr::MEMORY).optional().computed().description("Fargate memory in MiB (default from the tier)."))
+        .attr(Attr::number(attr::DESIRED_COUNT).optional().computed().description("Tasks to run while active (default from the tier)."))
+        .attr(Attr::string(attr::STATUS).optional().computed().description("`active` (default) or `suspended`: suspended scales the service to zero and makes the listener rule answer a fixed 503 page. Data is untouched."))
+        .attr(Attr::map_of_string(attr::ENVIRONMENT_VARIABLES).optional().description("Extra environment variables of the WordPress container. `WORDPRESS_DB_*` are set by bbws."))
+        .attr(Attr::number(attr::LOG_RETENTION_DAYS).optional().computed().description("Retention of the tenant's log group in days (default 30); one of CloudWatch's periods."))
+        .attr(Attr::bool(attr::DELETION_PROTECTION).optional().computed().description("When true, destroy is refused. Default: true in prod, false elsewhere."))
+        .attr(Attr::string(attr::CONFIRM_DESTROY).optional().description("In prod, destroy also requires this to equal `name`."))
+        .attr(Attr::bool(attr::RETAIN_DATA_ON_DESTROY).optional().computed().description("Keep the database, the user (locked) and the EFS files when the tenant is destroyed (default true)."))
+        .attr(Attr::string(attr::DB_PASSWORD_WO).optional().sensitive().write_only().description("Write-only: the database user's password, set in MySQL and in the secret. Never stored in state or plan. Requires `db_password_wo_version`; change the version to rotate. When omitted, bbws generates a password from the OS CSPRNG. 8–128 printable characters."))
+        .attr(Attr::number(attr::DB_PASSWORD_WO_VERSION).optional().description("Version of `db_password_wo`. Changing it rotates the password (in MySQL and in the secret) and restarts the tenant's tasks so they read it. Without `db_password_wo`, a change rotates to a newly generated password."))
+        .attr(Attr::bool(attr::WAIT_FOR_STEADY_STATE).optional().description("After a change to the service, wait until it runs the desired number of tasks. An update that does not get there within `steady_state_timeout_seconds` is rolled back to the task definition revision it ran before, and the apply fails saying so; a create that does not is removed again. Default false."))
+        .attr(Attr::number(attr::STEADY_STATE_TIMEOUT_SECONDS).optional().description("How long `wait_for_steady_state` waits, 1–3600 seconds (default 600)."))
+        .attr(Attr::map_of_string(attr::TAGS).optional().description("Tags for every AWS part, on top of the provider's `default_tags` and bbws's ownership tags."))
+        .attr(Attr::string(attr::FQDN).computed().description("`{subdomain}.{domain}`."))
+        .attr(Attr::string(attr::URL).computed().description("`https://{fqdn}`."))
+        .attr(Attr::string(attr::SERVICE_ARN).computed().description("ECS service ARN."))
+        .attr(Attr::string(attr::TASK_DEFINITION_ARN).computed().description("ARN of the task definition revision the service runs."))
+        .attr(Attr::string(attr::TARGET_GROUP_ARN).computed().description("ALB target group ARN."))
+        .attr(Attr::string(attr::LISTENER_RULE_ARN).computed().description("ALB listener rule ARN."))
+        .attr(Attr::number(attr::LISTENER_RULE_PRIORITY).computed().description("Priority of the listener rule, allocated automatically and unique on the listener."))
+        .attr(Attr::string(attr::ACCESS_POINT_ID).computed().description("EFS access point id."))
+        .attr(Attr::string(attr::DATABASE_NAME).computed().description("MySQL database name (`{tenant_id}_db`)."))
+        .attr(Attr::string(attr::DATABASE_USER).computed().description("MySQL user name (`{tenant_id}_user`)."))
+        .attr(Attr::string(attr::DB_SECRET_ARN).computed().description("ARN of the Secrets Manager secret holding the database credentials. The password itself is never in Terraform state."))
+        .attr(Attr::string(attr::LOG_GROUP_NAME).computed().description("CloudWatch log group name."))
+        .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part."));
     block.into_schema()
 }
 
@@ -115,7 +194,21 @@ pub fn config_from_state(state: &Value) -> Value {
 
 /// The write-only password in a config, when set.
 pub fn db_password(config: &Value) -> Option<bbws_core::DbPassword> {
-    config.get("db_password_wo").as_str().map(bbws_core::DbPassword::new)
+    config
+        .get(attr::DB_PASSWORD_WO)
+        .as_str()
+        .map(bbws_core::DbPassword::new)
+}
+
+/// The subdomain a state records (none for a new resource): observations
+/// look for its DNS record too, so a renamed tenant's old one is found.
+pub fn recorded_subdomains(state: &Value) -> Vec<String> {
+    state
+        .get(attr::SUBDOMAIN)
+        .as_str()
+        .map(str::to_owned)
+        .into_iter()
+        .collect()
 }
 
 /// Reads the user-settable attributes from a config, plan or state value.
@@ -134,27 +227,27 @@ pub fn input_from(v: &Value) -> TenantInput {
             .unwrap_or_default()
     };
     TenantInput {
-        name: s("name").unwrap_or_default(),
-        contact_email: s("contact_email").unwrap_or_default(),
-        tenant_id: s("tenant_id"),
-        subdomain: s("subdomain"),
-        tier: s("tier"),
-        wordpress_version: s("wordpress_version"),
-        php_version: s("php_version"),
-        image: s("image"),
-        cpu: n("cpu"),
-        memory: n("memory"),
-        desired_count: n("desired_count"),
-        status: s("status"),
-        environment_variables: map("environment_variables"),
-        log_retention_days: n("log_retention_days"),
-        deletion_protection: v.get("deletion_protection").as_bool(),
-        confirm_destroy: s("confirm_destroy"),
-        retain_data_on_destroy: v.get("retain_data_on_destroy").as_bool(),
-        tags: map("tags"),
-        db_password_version: n("db_password_wo_version"),
-        wait_for_steady_state: v.get("wait_for_steady_state").as_bool(),
-        steady_state_timeout_seconds: n("steady_state_timeout_seconds"),
+        name: s(attr::NAME).unwrap_or_default(),
+        contact_email: s(attr::CONTACT_EMAIL).unwrap_or_default(),
+        tenant_id: s(attr::TENANT_ID),
+        subdomain: s(attr::SUBDOMAIN),
+        tier: s(attr::TIER),
+        wordpress_version: s(attr::WORDPRESS_VERSION),
+        php_version: s(attr::PHP_VERSION),
+        image: s(attr::IMAGE),
+        cpu: n(attr::CPU),
+        memory: n(attr::MEMORY),
+        desired_count: n(attr::DESIRED_COUNT),
+        status: s(attr::STATUS),
+        environment_variables: map(attr::ENVIRONMENT_VARIABLES),
+        log_retention_days: n(attr::LOG_RETENTION_DAYS),
+        deletion_protection: v.get(attr::DELETION_PROTECTION).as_bool(),
+        confirm_destroy: s(attr::CONFIRM_DESTROY),
+        retain_data_on_destroy: v.get(attr::RETAIN_DATA_ON_DESTROY).as_bool(),
+        tags: map(attr::TAGS),
+        db_password_version: n(attr::DB_PASSWORD_WO_VERSION),
+        wait_for_steady_state: v.get(attr::WAIT_FOR_STEADY_STATE).as_bool(),
+        steady_state_timeout_seconds: n(attr::STEADY_STATE_TIMEOUT_SECONDS),
     }
 }
 
@@ -172,28 +265,28 @@ pub fn value_from_input(i: &TenantInput) -> Value {
         }
     };
     Value::object([
-        ("name", Value::String(i.name.clone())),
-        ("contact_email", Value::String(i.contact_email.clone())),
-        ("tenant_id", s(&i.tenant_id)),
-        ("subdomain", s(&i.subdomain)),
-        ("tier", s(&i.tier)),
-        ("wordpress_version", s(&i.wordpress_version)),
-        ("php_version", s(&i.php_version)),
-        ("image", s(&i.image)),
-        ("cpu", n(i.cpu)),
-        ("memory", n(i.memory)),
-        ("desired_count", n(i.desired_count)),
-        ("status", s(&i.status)),
-        ("environment_variables", map(&i.environment_variables)),
-        ("log_retention_days", n(i.log_retention_days)),
-        ("deletion_protection", b(i.deletion_protection)),
-        ("confirm_destroy", s(&i.confirm_destroy)),
-        ("retain_data_on_destroy", b(i.retain_data_on_destroy)),
-        ("tags", map(&i.tags)),
-        ("db_password_wo", Value::Null),
-        ("db_password_wo_version", n(i.db_password_version)),
-        ("wait_for_steady_state", b(i.wait_for_steady_state)),
-        ("steady_state_timeout_seconds", n(i.steady_state_timeout_seconds)),
+        (attr::NAME, Value::String(i.name.clone())),
+        (attr::CONTACT_EMAIL, Value::String(i.contact_email.clone())),
+        (attr::TENANT_ID, s(&i.tenant_id)),
+        (attr::SUBDOMAIN, s(&i.subdomain)),
+        (attr::TIER, s(&i.tier)),
+        (attr::WORDPRESS_VERSION, s(&i.wordpress_version)),
+        (attr::PHP_VERSION, s(&i.php_version)),
+        (attr::IMAGE, s(&i.image)),
+        (attr::CPU, n(i.cpu)),
+        (attr::MEMORY, n(i.memory)),
+        (attr::DESIRED_COUNT, n(i.desired_count)),
+        (attr::STATUS, s(&i.status)),
+        (attr::ENVIRONMENT_VARIABLES, map(&i.environment_variables)),
+        (attr::LOG_RETENTION_DAYS, n(i.log_retention_days)),
+        (attr::DELETION_PROTECTION, b(i.deletion_protection)),
+        (attr::CONFIRM_DESTROY, s(&i.confirm_destroy)),
+        (attr::RETAIN_DATA_ON_DESTROY, b(i.retain_data_on_destroy)),
+        (attr::TAGS, map(&i.tags)),
+        (attr::DB_PASSWORD_WO, Value::Null),
+        (attr::DB_PASSWORD_WO_VERSION, n(i.db_password_version)),
+        (attr::WAIT_FOR_STEADY_STATE, b(i.wait_for_steady_state)),
+        (attr::STEADY_STATE_TIMEOUT_SECONDS, n(i.steady_state_timeout_seconds)),
     ])
 }
 
@@ -229,27 +322,27 @@ pub fn identity(environment: &str, tenant_id: &str) -> magma_protocol::tfplugin6
 /// The user-settable attributes whose unknown value means the plan cannot
 /// be computed yet.
 const INPUTS: [&str; 21] = [
-    "name",
-    "contact_email",
-    "tenant_id",
-    "subdomain",
-    "tier",
-    "wordpress_version",
-    "php_version",
-    "image",
-    "cpu",
-    "memory",
-    "desired_count",
-    "status",
-    "environment_variables",
-    "log_retention_days",
-    "deletion_protection",
-    "confirm_destroy",
-    "retain_data_on_destroy",
-    "tags",
-    "db_password_wo_version",
-    "wait_for_steady_state",
-    "steady_state_timeout_seconds",
+    attr::NAME,
+    attr::CONTACT_EMAIL,
+    attr::TENANT_ID,
+    attr::SUBDOMAIN,
+    attr::TIER,
+    attr::WORDPRESS_VERSION,
+    attr::PHP_VERSION,
+    attr::IMAGE,
+    attr::CPU,
+    attr::MEMORY,
+    attr::DESIRED_COUNT,
+    attr::STATUS,
+    attr::ENVIRONMENT_VARIABLES,
+    attr::LOG_RETENTION_DAYS,
+    attr::DELETION_PROTECTION,
+    attr::CONFIRM_DESTROY,
+    attr::RETAIN_DATA_ON_DESTROY,
+    attr::TAGS,
+    attr::DB_PASSWORD_WO_VERSION,
+    attr::WAIT_FOR_STEADY_STATE,
+    attr::STEADY_STATE_TIMEOUT_SECONDS,
 ];
 
 /// Whether any input is not known yet (e.g. from another resource).
@@ -302,65 +395,77 @@ pub fn state_value(
 ) -> Value {
     let out = |v: &Option<String>, k: bool| if k { opt_str(v.clone()) } else { Value::Unknown };
     Value::object([
-        ("id", Value::String(outputs.id.clone())),
-        ("name", config.get("name").clone()),
-        ("contact_email", config.get("contact_email").clone()),
-        ("tenant_id", Value::String(spec.tenant_id.clone())),
-        ("subdomain", Value::String(spec.subdomain.clone())),
+        (attr::ID, Value::String(outputs.id.clone())),
+        (attr::NAME, config.get(attr::NAME).clone()),
+        (attr::CONTACT_EMAIL, config.get(attr::CONTACT_EMAIL).clone()),
+        (attr::TENANT_ID, Value::String(spec.tenant_id.clone())),
+        (attr::SUBDOMAIN, Value::String(spec.subdomain.clone())),
         (
-            "tier",
-            config_or(config, "tier", Value::String(spec.tier.as_str().to_owned())),
+            attr::TIER,
+            config_or(config, attr::TIER, Value::String(spec.tier.as_str().to_owned())),
         ),
-        ("wordpress_version", Value::String(spec.wordpress_version.clone())),
-        ("php_version", Value::String(spec.php_version.clone())),
-        ("image", Value::String(spec.image.clone())),
-        ("cpu", num(spec.cpu)),
-        ("memory", num(spec.memory)),
-        ("desired_count", num(spec.desired_count)),
-        ("status", Value::String(spec.status.as_str().to_owned())),
-        ("environment_variables", config.get("environment_variables").clone()),
-        ("log_retention_days", num(spec.log_retention_days)),
-        ("deletion_protection", Value::Bool(spec.deletion_protection)),
-        ("confirm_destroy", config.get("confirm_destroy").clone()),
-        ("retain_data_on_destroy", Value::Bool(spec.retain_data_on_destroy)),
-        ("tags", config.get("tags").clone()),
+        (attr::WORDPRESS_VERSION, Value::String(spec.wordpress_version.clone())),
+        (attr::PHP_VERSION, Value::String(spec.php_version.clone())),
+        (attr::IMAGE, Value::String(spec.image.clone())),
+        (attr::CPU, num(spec.cpu)),
+        (attr::MEMORY, num(spec.memory)),
+        (attr::DESIRED_COUNT, num(spec.desired_count)),
+        (attr::STATUS, Value::String(spec.status.as_str().to_owned())),
+        (
+            attr::ENVIRONMENT_VARIABLES,
+            config.get(attr::ENVIRONMENT_VARIABLES).clone(),
+        ),
+        (attr::LOG_RETENTION_DAYS, num(spec.log_retention_days)),
+        (attr::DELETION_PROTECTION, Value::Bool(spec.deletion_protection)),
+        (attr::CONFIRM_DESTROY, config.get(attr::CONFIRM_DESTROY).clone()),
+        (attr::RETAIN_DATA_ON_DESTROY, Value::Bool(spec.retain_data_on_destroy)),
+        (attr::TAGS, config.get(attr::TAGS).clone()),
         // Write-only: never in plan or state.
-        ("db_password_wo", Value::Null),
-        ("db_password_wo_version", config.get("db_password_wo_version").clone()),
-        ("wait_for_steady_state", config.get("wait_for_steady_state").clone()),
+        (attr::DB_PASSWORD_WO, Value::Null),
         (
-            "steady_state_timeout_seconds",
-            config.get("steady_state_timeout_seconds").clone(),
+            attr::DB_PASSWORD_WO_VERSION,
+            config.get(attr::DB_PASSWORD_WO_VERSION).clone(),
         ),
-        ("fqdn", Value::String(outputs.fqdn.clone())),
-        ("url", Value::String(outputs.url.clone())),
-        ("service_arn", out(&outputs.service_arn, known.service_arn)),
         (
-            "task_definition_arn",
+            attr::WAIT_FOR_STEADY_STATE,
+            config.get(attr::WAIT_FOR_STEADY_STATE).clone(),
+        ),
+        (
+            attr::STEADY_STATE_TIMEOUT_SECONDS,
+            config.get(attr::STEADY_STATE_TIMEOUT_SECONDS).clone(),
+        ),
+        (attr::FQDN, Value::String(outputs.fqdn.clone())),
+        (attr::URL, Value::String(outputs.url.clone())),
+        (attr::SERVICE_ARN, out(&outputs.service_arn, known.service_arn)),
+        (
+            attr::TASK_DEFINITION_ARN,
             out(&outputs.task_definition_arn, known.task_definition_arn),
         ),
         (
-            "target_group_arn",
+            attr::TARGET_GROUP_ARN,
             out(&outputs.target_group_arn, known.target_group_arn),
         ),
         (
-            "listener_rule_arn",
+            attr::LISTENER_RULE_ARN,
             out(&outputs.listener_rule_arn, known.listener_rule_arn),
         ),
         (
-            "listener_rule_priority",
+            attr::LISTENER_RULE_PRIORITY,
             if known.listener_rule_priority {
                 outputs.listener_rule_priority.map_or(Value::Null, num)
             } else {
                 Value::Unknown
             },
         ),
-        ("access_point_id", out(&outputs.access_point_id, known.access_point_id)),
-        ("database_name", opt_str(outputs.database_name.clone())),
-        ("database_user", opt_str(outputs.database_user.clone())),
-        ("db_secret_arn", out(&outputs.db_secret_arn, known.db_secret_arn)),
-        ("log_group_name", opt_str(outputs.log_group_name.clone())),
-        ("parts", parts),
+        (
+            attr::ACCESS_POINT_ID,
+            out(&outputs.access_point_id, known.access_point_id),
+        ),
+        (attr::DATABASE_NAME, opt_str(outputs.database_name.clone())),
+        (attr::DATABASE_USER, opt_str(outputs.database_user.clone())),
+        (attr::DB_SECRET_ARN, out(&outputs.db_secret_arn, known.db_secret_arn)),
+        (attr::LOG_GROUP_NAME, opt_str(outputs.log_group_name.clone())),
+        (attr::PARTS, parts),
     ])
 }
 
@@ -421,20 +526,56 @@ pub fn unknown_plan(config: &Value) -> Value {
         if v.is_null()
             && !matches!(
                 k.as_str(),
-                "environment_variables"
-                    | "tags"
-                    | "confirm_destroy"
-                    | "db_password_wo"
-                    | "db_password_wo_version"
-                    | "wait_for_steady_state"
-                    | "steady_state_timeout_seconds"
+                attr::ENVIRONMENT_VARIABLES
+                    | attr::TAGS
+                    | attr::CONFIRM_DESTROY
+                    | attr::DB_PASSWORD_WO
+                    | attr::DB_PASSWORD_WO_VERSION
+                    | attr::WAIT_FOR_STEADY_STATE
+                    | attr::STEADY_STATE_TIMEOUT_SECONDS
             )
         {
             *v = Value::Unknown;
         }
     }
-    m.insert("db_password_wo".to_owned(), Value::Null);
+    m.insert(attr::DB_PASSWORD_WO.to_owned(), Value::Null);
     Value::Map(m)
+}
+
+/// The resource value of a tenant known only from its parts (import,
+/// list): the settings in its secret and what the parts say.
+pub(crate) fn state_of_observed(
+    platform: &Arc<Platform>,
+    observed: &bbws_core::ObservedTenant,
+) -> Result<Value, magma_protocol::tfplugin6::Diagnostic> {
+    let tenant_id = observed.tenant_id.clone();
+    let input = observed.recovered_input(platform).ok_or_else(|| {
+        let names = TenantNames::new(platform.environment, &tenant_id, &tenant_id, &platform.domain);
+        crate::diag::error(
+            format!("Tenant {tenant_id} cannot be imported"),
+            format!(
+                "Parts of tenant {tenant_id} exist in environment {}, but its database secret ({}) with the tenant's settings does not. Import works for tenants created by bbws; recreate the secret by applying a configuration for this tenant instead.",
+                platform.environment, names.secret
+            ),
+            None,
+        )
+    })?;
+    let spec = input.resolve(platform.clone()).map_err(|v| {
+        crate::diag::violation_diags(&v, "")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| crate::diag::error("invalid settings", format!("tenant {tenant_id}"), None))
+    })?;
+    let plan = bbws_core::plan(&spec, observed);
+    let config = value_from_input(&input);
+    let outputs = observed.outputs(&spec.names());
+    Ok(state_value(
+        &config,
+        &spec,
+        &outputs,
+        &KnownOutputs::ALL,
+        parts_of(Some(&plan)),
+    ))
 }
 
 /// What the provider keeps of a tenant in Terraform's private state (stored

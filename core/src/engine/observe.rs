@@ -59,6 +59,40 @@ impl Engine {
         Ok(all.pop().unwrap_or_default())
     }
 
+    /// Observes one tenant by id alone: the first read finds its rule by
+    /// tags, which names its subdomain, whose DNS record a second read
+    /// finds when the first did not.
+    pub async fn observe_by_id(&self, tenant_id: &str) -> Result<ObservedTenant, CoreError> {
+        let first = self.observe_one(tenant_id, &[]).await?;
+        match first.routed_subdomain(&self.platform.domain) {
+            Some(sub) if first.dns_records.is_empty() => self.observe_one(tenant_id, &[sub]).await,
+            _ => Ok(first),
+        }
+    }
+
+    /// Every tenant of the environment ([`Self::discover`]), observed in one
+    /// batch; the rules name the subdomains, and a second batch finds the
+    /// DNS records under them.
+    pub async fn observe_all(&self) -> Result<Vec<ObservedTenant>, CoreError> {
+        let ids = self.discover().await?;
+        let keys: Vec<TenantKey> = ids
+            .iter()
+            .map(|id| TenantKey {
+                tenant_id: id.clone(),
+                subdomains: Vec::new(),
+            })
+            .collect();
+        let first = self.observe(&keys).await?;
+        let keys: Vec<TenantKey> = first
+            .iter()
+            .map(|o| TenantKey {
+                tenant_id: o.tenant_id.clone(),
+                subdomains: o.routed_subdomain(&self.platform.domain).into_iter().collect(),
+            })
+            .collect();
+        self.observe(&keys).await
+    }
+
     /// Observes a set of tenants with shared reads: one call per listener,
     /// zone, file system and log-group prefix, batched service and target
     /// group descriptions, one MySQL query — whatever the number of tenants.

@@ -208,19 +208,6 @@ fn spinner(json: bool, message: String) -> indicatif::ProgressBar {
     bar
 }
 
-fn status_of(o: &ObservedTenant) -> &'static str {
-    if Part::ALL.iter().any(|p| !o.has(*p)) {
-        "incomplete"
-    } else if matches!(
-        o.listener_rule.as_ref().and_then(|r| r.action.as_ref()),
-        Some(bbws_core::parts::RuleAction::FixedResponse { .. })
-    ) {
-        "suspended"
-    } else {
-        "active"
-    }
-}
-
 fn parts_json(o: &ObservedTenant) -> serde_json::Value {
     Part::ALL
         .iter()
@@ -284,7 +271,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         "tenant_id": o.tenant_id,
                         "name": o.recovered_input(engine.platform()).map(|i| i.name),
                         "subdomain": o.routed_subdomain(&domain),
-                        "status": status_of(o),
+                        "status": o.status().as_str(),
                     })
                 })
                 .collect();
@@ -305,9 +292,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Show { tenant_id } => {
             let bar = spinner(cli.json, format!("reading tenant {tenant_id}"));
-            let first = engine.observe_one(&tenant_id, &[]).await.map_err(|e| e.to_string())?;
-            let subs: Vec<String> = first.routed_subdomain(&domain).into_iter().collect();
-            let o = engine.observe_one(&tenant_id, &subs).await.map_err(|e| e.to_string())?;
+            let o = engine.observe_by_id(&tenant_id).await.map_err(|e| e.to_string())?;
             if !o.exists() {
                 return Err(format!("tenant {tenant_id} does not exist in this environment"));
             }
@@ -319,7 +304,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 "tenant_id": tenant_id,
                 "name": o.recovered_input(engine.platform()).map(|i| i.name),
                 "url": url,
-                "status": status_of(&o),
+                "status": o.status().as_str(),
                 "parts": parts_json(&o),
                 "health": HealthView::from(&health),
             });
@@ -381,7 +366,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 "tenant_id": spec.tenant_id,
                 "url": out.url,
                 "changed": !plan.is_empty(),
-                "status": status_of(&after),
+                "status": after.status().as_str(),
                 "service_arn": out.service_arn,
             });
             if cli.json {

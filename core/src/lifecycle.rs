@@ -1,0 +1,189 @@
+//! Lifecycle policy of a planned change, for any front end (the Terraform
+//! provider, tools embedding the engine): when a tenant found under our
+//! names is adopted or refused, and when a change replaces the tenant.
+//!
+//! Pure, like [`crate::plan()`]: what it needs is the spec, the observation,
+//! the plan, and what the caller's own record (e.g. Terraform state) says.
+
+use crate::observed::{ForeignPart, ObservedTenant};
+use crate::plan::TenantPlan;
+use crate::spec::TenantSpec;
+
+/// What the caller's record holds of the tenant before this change.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Prior<'a> {
+    /// Whether the record holds the tenant (Terraform: a non-null prior
+    /// state).
+    pub in_record: bool,
+    /// The tenant id recorded.
+    pub tenant_id: Option<&'a str>,
+    /// The resource id recorded (`{environment}-{tenant_id}`).
+    pub id: Option<&'a str>,
+    /// The tenant this change replaces, when the record no longer holds it
+    /// (the second planning of a replacement, from a null prior).
+    pub replacing: Option<&'a str>,
+}
+
+/// An attribute whose change replaces the whole tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplacedBy {
+    /// `tenant_id` changed.
+    TenantId,
+    /// `id` changed.
+    Id,
+}
+
+impl ReplacedBy {
+    /// The attribute's name.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            ReplacedBy::TenantId => "tenant_id",
+            ReplacedBy::Id => "id",
+        }
+    }
+}
+
+/// A planned change the policy allows.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The plan, without conflicts with the tenant being replaced.
+    pub plan: TenantPlan,
+    /// The tenant this change replaces (deleted first), if any.
+    pub replacing: Option<String>,
+    /// What forces a replacement of the tenant.
+    pub replaced_by: Vec<ReplacedBy>,
+}
+
+/// Why the policy refuses a planned change.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    /// Parts under the tenant's names belong to someone else.
+    Conflicts(Vec<ForeignPart>),
+    /// The whole tenant exists but not in the caller's record: made
+    /// elsewhere (another configuration, a lost state). Import it instead.
+    ExistsElsewhere,
+}
+
+/// Decides whether `plan` (of `spec` against `observed`) may go ahead.
+///
+/// A replacement is planned twice: with the prior record, then for the new
+/// object with no prior and [`Prior::replacing`]. Either way the tenant being
+/// replaced is deleted first, so what it owns (its subdomain) is not a
+/// conflict. A whole tenant that exists but is not in the record was made
+/// elsewhere: taking it over silently would let two records fight over it.
+/// An interrupted run leaves a partial tenant (no service yet), which is
+/// adopted.
+pub fn decide(
+    spec: &TenantSpec,
+    observed: &ObservedTenant,
+    plan: TenantPlan,
+    prior: Prior<'_>,
+) -> Result<Decision, Refusal> {
+    let replacing = prior
+        .tenant_id
+        .or(prior.replacing)
+        .filter(|id| *id != spec.tenant_id)
+        .map(str::to_owned);
+    let plan = match &replacing {
+        Some(old) => plan.without_conflicts_owned_by(old),
+        None => plan,
+    };
+    if !plan.conflicts.is_empty() {
+        return Err(Refusal::Conflicts(plan.conflicts));
+    }
+    if !prior.in_record && replacing.is_none() && observed.is_complete_elsewhere() {
+        return Err(Refusal::ExistsElsewhere);
+    }
+    let mut replaced_by = Vec::new();
+    if prior.in_record {
+        if prior.tenant_id != Some(spec.tenant_id.as_str()) {
+            replaced_by.push(ReplacedBy::TenantId);
+        }
+        let id = plan.planned_outputs(spec, observed).outputs.id;
+        if prior.id != Some(id.as_str()) {
+            replaced_by.push(ReplacedBy::Id);
+        }
+    }
+    Ok(Decision {
+        plan,
+        replacing,
+        replaced_by,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observed::ForeignPart;
+    use crate::parts::Part;
+    use crate::plan::tests::{converged, spec};
+
+    fn taken_subdomain(owner: &str) -> ForeignPart {
+        ForeignPart {
+            part: Part::ListenerRule,
+            name: "host acme.wpdev.example.io (rule priority 7)".into(),
+            found: format!("bbws:tenant={owner}"),
+            owner: Some(owner.into()),
+        }
+    }
+
+    #[test]
+    fn a_whole_tenant_not_in_the_record_is_refused_and_a_partial_one_adopted() {
+        let s = spec();
+        let whole = converged();
+        let refused = decide(&s, &whole, crate::plan(&s, &whole), Prior::default());
+        assert!(matches!(refused, Err(Refusal::ExistsElsewhere)), "{refused:?}");
+
+        let mut partial = converged();
+        partial.service = None;
+        let adopted = decide(&s, &partial, crate::plan(&s, &partial), Prior::default()).expect("adopted");
+        assert!(adopted.replaced_by.is_empty() && adopted.replacing.is_none());
+
+        let in_record = Prior {
+            in_record: true,
+            tenant_id: Some("123456789012"),
+            id: Some("dev-123456789012"),
+            replacing: None,
+        };
+        let kept = decide(&s, &whole, crate::plan(&s, &whole), in_record).expect("in the record");
+        assert!(kept.replaced_by.is_empty(), "{:?}", kept.replaced_by);
+    }
+
+    #[test]
+    fn a_changed_tenant_id_replaces_and_frees_what_the_old_tenant_owns() {
+        let s = spec();
+        let mut observed = converged();
+        observed.foreign.push(taken_subdomain("999999999999"));
+        let prior = Prior {
+            in_record: true,
+            tenant_id: Some("999999999999"),
+            id: Some("dev-999999999999"),
+            replacing: None,
+        };
+        let d = decide(&s, &observed, crate::plan(&s, &observed), prior).expect("replacement");
+        assert_eq!(d.replacing.as_deref(), Some("999999999999"));
+        assert_eq!(d.replaced_by, [ReplacedBy::TenantId, ReplacedBy::Id]);
+        assert!(d.plan.conflicts.is_empty());
+
+        // The second planning of the replacement: no prior, the marker.
+        let second = Prior {
+            replacing: Some("999999999999"),
+            ..Prior::default()
+        };
+        let d = decide(&s, &observed, crate::plan(&s, &observed), second).expect("replacement");
+        assert!(d.replaced_by.is_empty() && d.plan.conflicts.is_empty());
+    }
+
+    #[test]
+    fn someone_elses_part_is_a_conflict() {
+        let s = spec();
+        let mut observed = converged();
+        observed.service = None;
+        observed.foreign.push(taken_subdomain("999999999999"));
+        let refused = decide(&s, &observed, crate::plan(&s, &observed), Prior::default());
+        assert!(
+            matches!(&refused, Err(Refusal::Conflicts(c)) if c.len() == 1),
+            "{refused:?}"
+        );
+    }
+}

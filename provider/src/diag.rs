@@ -1,0 +1,153 @@
+//! Diagnostics: how core's errors, validation violations and lifecycle
+//! refusals read in Terraform, each at the attribute it is about.
+
+use bbws_core::lifecycle::Refusal;
+use bbws_core::validate::Violation;
+use bbws_core::{CoreError, Part, TenantSpec};
+use magma_protocol::tfplugin6 as tf;
+
+use crate::tenant::attr;
+
+/// Diagnostics of one RPC.
+pub type Diags = Vec<tf::Diagnostic>;
+
+/// An error diagnostic, at `path` when given.
+pub fn error(summary: impl Into<String>, detail: impl Into<String>, path: Option<&[String]>) -> tf::Diagnostic {
+    diagnostic(tf::diagnostic::Severity::Error, summary, detail, path)
+}
+
+/// A warning diagnostic.
+pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> tf::Diagnostic {
+    diagnostic(tf::diagnostic::Severity::Warning, summary, detail, None)
+}
+
+fn diagnostic(
+    severity: tf::diagnostic::Severity,
+    summary: impl Into<String>,
+    detail: impl Into<String>,
+    path: Option<&[String]>,
+) -> tf::Diagnostic {
+    tf::Diagnostic {
+        severity: severity as i32,
+        summary: summary.into(),
+        detail: detail.into(),
+        attribute: path.map(attribute_path),
+    }
+}
+
+/// `["environment_variables", "X"]` → attribute `environment_variables`,
+/// map key `"X"`; `["database", "host"]` → two attribute names (blocks).
+pub fn attribute_path(path: &[String]) -> tf::AttributePath {
+    use tf::attribute_path::{Step, step::Selector};
+    let is_map = |first: &str| matches!(first, "environment_variables" | "tags" | "default_tags");
+    let steps = path
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Step {
+            selector: Some(
+                if i > 0 && is_map(&path[0]) && !(path[0] == "default_tags" && i == 1 && name == "tags") {
+                    Selector::ElementKeyString(name.clone())
+                } else {
+                    Selector::AttributeName(name.clone())
+                },
+            ),
+        })
+        .collect();
+    tf::AttributePath { steps }
+}
+
+pub fn violation_diags(violations: &[Violation], prefix: &str) -> Diags {
+    violations
+        .iter()
+        .map(|v| {
+            error(
+                format!("{prefix}{}", v.message),
+                format!("Rule: {}. Attribute: {}.", v.rule, v.attribute.join(".")),
+                Some(&v.attribute),
+            )
+        })
+        .collect()
+}
+
+/// Turns a core error into a diagnostic a person can act on.
+pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
+    match e {
+        CoreError::Invalid(v) => violation_diags(v, "")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| error("invalid configuration", e.to_string(), None)),
+        CoreError::Platform { setting, message } => error(
+            format!("Provider setting {setting} is wrong"),
+            format!("{message}\n\n(setting `{setting}` in the provider \"bbws\" block)"),
+            None,
+        ),
+        CoreError::DestroyBlocked { reason, how, .. } => error(
+            format!("Destroy blocked: {reason}"),
+            format!("{e}\n\nTo proceed: {how}."),
+            None,
+        ),
+        CoreError::NotOwned { .. } => error("A part of this tenant belongs to someone else", e.to_string(), None),
+        CoreError::Apply { step, .. } => {
+            let code = e.code().map(|c| format!(" (error code {c})")).unwrap_or_default();
+            error(format!("Failed to {step}{code}"), e.to_string(), None)
+        }
+        CoreError::Port { .. } if e.is_access_denied() => error(
+            "AWS refused the credentials",
+            format!(
+                "{e}\n\nCheck the AWS credentials: the provider uses the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the provider's `profile`, SSO, instance role)."
+            ),
+            None,
+        ),
+        CoreError::Port { .. } => {
+            let retry = if e.is_retryable() {
+                " This error is transient: running the same command again may succeed."
+            } else {
+                ""
+            };
+            error(
+                format!("AWS request failed: {}", e.code().unwrap_or("error")),
+                format!("{e}.{retry}"),
+                None,
+            )
+        }
+    }
+}
+
+/// Why core's lifecycle policy refuses a planned change, at the attribute
+/// that causes it.
+pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
+    match refusal {
+        Refusal::Conflicts(conflicts) => conflicts
+            .iter()
+            .map(|f| {
+                let e = CoreError::NotOwned {
+                    part: f.part,
+                    name: f.name.clone(),
+                    tenant_id: spec.tenant_id.clone(),
+                    found: f.found.clone(),
+                };
+                let path = match f.part {
+                    Part::ListenerRule | Part::DnsRecord => vec![attr::SUBDOMAIN.to_owned()],
+                    _ => vec![attr::TENANT_ID.to_owned()],
+                };
+                error(
+                    format!(
+                        "The {} of this tenant already exists and belongs to someone else",
+                        f.part
+                    ),
+                    e.to_string(),
+                    Some(&path),
+                )
+            })
+            .collect(),
+        Refusal::ExistsElsewhere => vec![error(
+            format!("Tenant {} already exists", spec.tenant_id),
+            format!(
+                "Tenant {tid} exists in environment {env} with all its parts, but not in this Terraform state: it was created by another configuration or its state was lost. Import it instead of creating it:\n\n  terraform import <resource address> {tid}\n\nor add an import block (id = \"{tid}\", or identity = {{ environment = \"{env}\", tenant_id = \"{tid}\" }}) and plan again. To create a new tenant, choose another tenant_id.",
+                tid = spec.tenant_id,
+                env = spec.platform.environment,
+            ),
+            Some(&[attr::TENANT_ID.to_owned()]),
+        )],
+    }
+}
