@@ -33,10 +33,12 @@
 pub mod audit;
 pub mod aws;
 pub mod batch;
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod credentials;
 pub mod engine;
 pub mod error;
+#[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod health;
 pub mod lifecycle;

@@ -1,5 +1,5 @@
 //! One narrow trait per API the engine talks to. The real implementations
-//! live in [`crate::aws`] and [`crate::mysql`]; [`crate::fake`] holds
+//! live in [`crate::aws`] and [`crate::mysql`]; `fake` (feature `testing`) holds
 //! in-memory ones for tests. Only plain data from [`crate::parts`] crosses
 //! these traits: SDK types never leave `aws/`.
 

@@ -85,9 +85,15 @@ async fn a_user_password_is_used_and_a_new_version_rotates_it() {
 
     s.db_password_version = Some(2);
     let p = plan(&s, &after);
-    assert_eq!(p.action(Part::DatabaseUser), &PartAction::update(vec![DatabaseUserField::Password]));
+    assert_eq!(
+        p.action(Part::DatabaseUser),
+        &PartAction::update(vec![DatabaseUserField::Password])
+    );
     assert!(p.updates(SecretField::Password));
-    assert_eq!(p.action(Part::Service), &PartAction::update(vec![ServiceField::Redeploy]));
+    assert_eq!(
+        p.action(Part::Service),
+        &PartAction::update(vec![ServiceField::Redeploy])
+    );
     let after = engine
         .apply_with(&s, &after, &p, &with("second-Pass-2"))
         .await
@@ -147,7 +153,9 @@ async fn a_failed_rotation_is_retried_by_the_next_apply() {
     );
 }
 
-#[tokio::test]
+// On tokio's paused clock: the wait polls ECS for a realistic timeout
+// without taking that long.
+#[tokio::test(start_paused = true)]
 async fn an_update_that_does_not_become_stable_is_rolled_back() {
     let (cloud, platform, engine) = setup();
     let mut s = spec(platform, "123456789012");
@@ -155,7 +163,7 @@ async fn an_update_that_does_not_become_stable_is_rolled_back() {
     let previous = before.service.as_ref().expect("service").task_definition_arn.clone();
 
     s.wait_for_steady_state = true;
-    s.steady_state_timeout = std::time::Duration::from_millis(300);
+    s.steady_state_timeout = Duration::from_secs(60);
     s.php_version = "8.2".into();
     cloud.state().tasks_stall = true;
     let e = converge(&engine, &s).await.expect_err("not stable");
@@ -204,7 +212,9 @@ async fn create_converges_and_destroy_keeps_only_retained_data() {
     assert!(gone.database_user.as_ref().is_some_and(|u| u.locked));
 }
 
-#[tokio::test]
+// On tokio's paused clock, calls that run concurrently start and finish at
+// the same instants, whatever the machine's load.
+#[tokio::test(start_paused = true)]
 async fn independent_parts_are_created_concurrently() {
     let (cloud, platform, engine) = setup();
     let s = spec(platform, "123456789012");
