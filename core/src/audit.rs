@@ -6,6 +6,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 
 use crate::engine::Engine;
@@ -56,28 +58,17 @@ pub fn parts_of(plan: &TenantPlan) -> Vec<String> {
         .collect()
 }
 
-/// RFC 3339 UTC with microseconds.
+/// RFC 3339 UTC with microseconds (always six digits, so records sort as
+/// text); times before 1970 read as 1970.
 pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = i64::try_from(days).unwrap_or(0) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_micros()
-    )
+    let t = t.max(UNIX_EPOCH);
+    let micros = t.duration_since(UNIX_EPOCH).unwrap_or_default().subsec_micros();
+    // Smithy's RFC 3339 omits a zero fraction and trims trailing zeros:
+    // keep its date and time of day, and write the fraction in full.
+    let formatted = DateTime::from(t).fmt(Format::DateTime).unwrap_or_default();
+    let whole = formatted.trim_end_matches('Z');
+    let whole = whole.split_once('.').map_or(whole, |(seconds, _)| seconds);
+    format!("{whole}.{micros:06}Z")
 }
 
 impl Engine {

@@ -61,10 +61,31 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, host: &str, 
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: bbws-health\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
-    let mut head = vec![0u8; 64];
-    let n = stream.read(&mut head).await?;
-    head.truncate(n);
-    Ok(String::from_utf8_lossy(&head).into_owned())
+    Ok(String::from_utf8_lossy(&read_status_line(&mut stream).await?).into_owned())
+}
+
+/// The longest status line read; a server sending more without a CRLF is
+/// not answering HTTP.
+const STATUS_LINE_MAX: usize = 1024;
+
+/// Reads up to the first CRLF (or the end of the stream, or
+/// [`STATUS_LINE_MAX`] bytes): a single read may return only part of the
+/// status line, e.g. when TLS splits it across records.
+async fn read_status_line<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 64];
+    while line.len() < STATUS_LINE_MAX {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        line.extend_from_slice(&chunk[..n]);
+        if let Some(end) = line.windows(2).position(|w| w == b"\r\n") {
+            line.truncate(end);
+            break;
+        }
+    }
+    Ok(line)
 }
 
 /// The TLS client configuration, built once per process: the system's
@@ -147,6 +168,32 @@ mod tests {
         );
         assert_eq!(split_url("ftp://x"), None);
         assert_eq!(split_url("https://a b/"), None);
+    }
+
+    /// A stream that hands out its chunks one read at a time, as TLS
+    /// records or TCP segments may.
+    struct Chunks(std::collections::VecDeque<&'static [u8]>);
+
+    impl AsyncRead for Chunks {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if let Some(chunk) = self.0.pop_front() {
+                buf.put_slice(chunk);
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_status_line_split_across_reads_is_read_whole() {
+        let mut stream = Chunks([&b"HT"[..], b"TP/1.1 2", b"00 OK\r\nServer: x\r\n\r\n"].into());
+        let line = read_status_line(&mut stream).await.expect("read");
+        assert_eq!(line, b"HTTP/1.1 200 OK");
+        let mut short = Chunks([&b"HTTP/1.1 204"[..]].into());
+        assert_eq!(read_status_line(&mut short).await.expect("read"), b"HTTP/1.1 204");
     }
 
     #[tokio::test]
