@@ -111,9 +111,13 @@ pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
             error(format!("Failed to {step}{code}"), e.to_string(), None)
         }
         CoreError::Port { .. } if e.is_access_denied() => error(
-            "AWS refused the credentials",
+            if e.code().is_some_and(aws::is_expired_credentials) {
+                "The AWS credentials have expired"
+            } else {
+                "AWS refused the credentials"
+            },
             format!(
-                "{e}\n\nCheck the AWS credentials: the provider uses the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the provider's `profile`, SSO, instance role)."
+                "{e}\n\nCheck the AWS credentials: the provider uses the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the provider's `profile`, SSO, instance role), and assumes `assume_role.role_arn` with them when set."
             ),
             None,
         ),
@@ -198,7 +202,8 @@ impl BbwsServer {
     }
 
     /// `ConfigureProvider`: decodes the block and builds the engine. No AWS
-    /// call happens until a resource needs one.
+    /// call happens until a resource needs one, unless `allowed_account_ids`
+    /// or `assume_role` is set: then STS is asked who the caller is first.
     pub async fn configure(&self, config: Option<&tf::DynamicValue>) -> Diags {
         let v = match decode(config) {
             Ok(v) => v,
@@ -219,6 +224,9 @@ impl BbwsServer {
             Err(violations) => return violation_diags(&violations, ""),
         };
         let ports = aws::connect(&settings).await;
+        if let Err(d) = config::verify_identity(&settings, &ports).await {
+            return vec![d];
+        }
         let platform = Arc::new(platform);
         let engine = Arc::new(Engine::new(platform.clone(), ports));
         let observer = Arc::new(bbws_core::batch::BatchedObserver::new(
