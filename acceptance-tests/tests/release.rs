@@ -6,14 +6,12 @@
 //! `scripts/test.sh` runs the release script before these tests.
 
 use std::collections::BTreeSet;
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use bbws_acceptance_tests::{Stack, Workdir, copy_example_into, workspace_root};
 use object::elf;
 use object::read::elf::{Dyn, ElfFile64, FileHeader, SectionHeader};
-use sha2::{Digest, Sha256};
 
 /// The workspace's version: every crate inherits it, this one too.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -68,17 +66,51 @@ fn zips() -> Vec<(String, PathBuf)> {
     out
 }
 
-/// The one file of a release zip: its name, mode and bytes.
-fn unzip(path: &PathBuf) -> (String, u32, Vec<u8>) {
-    let file = std::fs::File::open(path).expect("open zip");
-    let mut zip = zip::ZipArchive::new(file).expect("a zip archive");
-    assert_eq!(zip.len(), 1, "{}: one file, the binary", path.display());
-    let mut entry = zip.by_index(0).expect("first entry");
-    let name = entry.name().expect("an entry name").into_owned();
-    let mode = entry.unix_mode().unwrap_or_default();
-    let mut bytes = Vec::new();
-    entry.read_to_end(&mut bytes).expect("read the binary");
-    (name, mode, bytes)
+/// The one file of a release zip: its name, mode and bytes (read with
+/// Python's zipfile, from the stack's venv or the system's python3).
+fn unzip(path: &Path) -> (String, u32, Vec<u8>) {
+    let script = r#"
+import base64, json, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    infos = z.infolist()
+    print(json.dumps([{"name": i.filename, "mode": i.external_attr >> 16,
+                       "data": base64.b64encode(z.read(i)).decode()} for i in infos]))
+"#;
+    let venv = std::env::var_os("BBWS_STACK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".bbws"))
+        .join("venv/bin/python");
+    let python = if venv.exists() { venv } else { PathBuf::from("python3") };
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entries: serde_json::Value = serde_json::from_slice(&out.stdout).expect("zip listing");
+    let entries = entries.as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{}: one file, the binary", path.display());
+    let e = &entries[0];
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(e["data"].as_str().unwrap_or_default())
+        .expect("base64");
+    (
+        e["name"].as_str().unwrap_or_default().to_owned(),
+        e["mode"]
+            .as_u64()
+            .and_then(|m| u32::try_from(m).ok())
+            .unwrap_or_default(),
+        bytes,
+    )
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().to_vec()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -150,7 +182,7 @@ fn artifacts_are_in_the_registry_layout() {
     for line in sums.lines() {
         let (sum, file) = line.split_once("  ").expect("`<sha256>  <file>` lines");
         let bytes = std::fs::read(dist().join(file)).unwrap_or_else(|e| panic!("{file} listed but unreadable: {e}"));
-        assert_eq!(sum, hex(&Sha256::digest(&bytes)), "{file}'s checksum");
+        assert_eq!(sum, hex(&sha256(&bytes)), "{file}'s checksum");
         listed.push(file);
     }
     let manifest_name = format!("{NAME}_{VERSION}_manifest.json");
@@ -234,10 +266,10 @@ fn the_released_binary_says_its_version() {
 /// Terraform's `h1:` hash of a package: SHA-256 of the sorted
 /// `<sha256>  <file>` lines of its contents ("dirhash" Hash1).
 fn h1(name: &str, bytes: &[u8]) -> String {
-    let line = format!("{}  {name}\n", hex(&Sha256::digest(bytes)));
+    let line = format!("{}  {name}\n", hex(&sha256(bytes)));
     format!(
         "h1:{}",
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(line.as_bytes()))
+        base64::engine::general_purpose::STANDARD.encode(sha256(line.as_bytes()))
     )
 }
 
