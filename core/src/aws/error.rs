@@ -329,7 +329,7 @@ fn credentials_error(op: &str, err: &(dyn StdError + 'static), detail: &str) -> 
 }
 
 /// Codes AWS answers with when the request's credentials have expired.
-const EXPIRED: &[&str] = &["ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"];
+pub(crate) const EXPIRED: &[&str] = &["ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"];
 
 /// Whether a port error says the credentials have expired.
 pub fn is_expired_credentials(code: &str) -> bool {

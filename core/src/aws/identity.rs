@@ -78,6 +78,13 @@ pub(crate) struct AssumeRoleFailed {
 
 impl fmt::Display for AssumeRoleFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if super::error::EXPIRED.iter().any(|c| self.detail.contains(c)) {
+            return write!(
+                f,
+                "could not assume the role {} (provider setting assume_role.role_arn): the source credentials have expired ({}). Get fresh ones and run again: `aws sso login` for an SSO profile (AWS_PROFILE or the provider's `profile`), or a new AWS_SESSION_TOKEN with its keys",
+                self.role_arn, self.detail
+            );
+        }
         write!(
             f,
             "could not assume the role {} (provider setting assume_role.role_arn): {}. Check that the role exists, that its trust policy lets the identity of the AWS credentials chain (profile, environment, SSO, instance role) call sts:AssumeRole on it, and that assume_role.external_id is what the trust policy's sts:ExternalId condition expects",
