@@ -166,7 +166,7 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
     for (i, id) in allowed_account_ids.iter().enumerate() {
         if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
             violations.push(Violation::new(
-                &["allowed_account_ids", &i.to_string()],
+                &["allowed_account_ids"],
                 "account_id",
                 format!("allowed_account_ids[{i}] = {id:?} is not an AWS account id: 12 digits, e.g. \"536580886816\""),
             ));
@@ -269,5 +269,81 @@ pub async fn verify_identity(settings: &AwsSettings, ports: &Ports) -> Result<()
             Err(crate::server::error(summary, message, Some(&path)))
         }
         Err(e) => Err(crate::server::core_error_diag(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::String(v.to_owned())
+    }
+
+    fn block(extra: &[(&str, Value)]) -> Value {
+        let mut m: BTreeMap<String, Value> = [("environment", s("dev")), ("domain", s("dev.example.io"))]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        m.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        Value::Map(m)
+    }
+
+    fn role(fields: &[(&str, &str)]) -> Value {
+        Value::Map(fields.iter().map(|(k, v)| ((*k).to_owned(), s(v))).collect())
+    }
+
+    #[test]
+    fn guards_and_role_reach_the_aws_settings() {
+        let v = block(&[
+            (
+                "assume_role",
+                role(&[
+                    ("role_arn", "arn:aws:iam::536580886816:role/platform-deployer"),
+                    ("external_id", "x-1"),
+                ]),
+            ),
+            ("allowed_account_ids", Value::List(vec![s("536580886816")])),
+            ("max_retries", Value::Int(25)),
+        ]);
+        let aws = decode(&v).expect("valid").aws;
+        let r = aws.assume_role.expect("a role");
+        assert_eq!(r.role_arn, "arn:aws:iam::536580886816:role/platform-deployer");
+        assert_eq!(r.session_name, None);
+        assert_eq!(r.external_id.as_deref(), Some("x-1"));
+        assert_eq!(aws.allowed_account_ids, vec!["536580886816".to_owned()]);
+        assert_eq!(aws.max_retries, Some(25));
+        let plain = decode(&block(&[])).expect("valid").aws;
+        assert_eq!(
+            (plain.assume_role, plain.allowed_account_ids.len(), plain.max_retries),
+            (None, 0, None)
+        );
+    }
+
+    #[test]
+    fn malformed_guards_are_rejected_at_their_attribute() {
+        let v = block(&[
+            (
+                "assume_role",
+                role(&[
+                    ("role_arn", "arn:aws:iam::536580886816:user/someone"),
+                    ("session_name", "has spaces"),
+                ]),
+            ),
+            ("allowed_account_ids", Value::List(vec![s("536580886816"), s("dev")])),
+            ("max_retries", Value::Int(-1)),
+        ]);
+        let violations = decode(&v).expect_err("invalid");
+        let paths: Vec<String> = violations.iter().map(|v| v.attribute.join(".")).collect();
+        assert_eq!(
+            paths,
+            [
+                "assume_role.role_arn",
+                "assume_role.session_name",
+                "allowed_account_ids",
+                "max_retries"
+            ]
+        );
+        assert!(violations[2].message.contains("12 digits"), "{}", violations[2].message);
     }
 }
