@@ -206,7 +206,11 @@ fn max_retries_rides_out_throttling() {
     let w = workdir(&stack, "guards-no-retry", &proxy, &tid, "  max_retries = 0");
     let run = w.with_vars("plan", &["-var", &via(&proxy)]);
     assert_ne!(run.code, 0, "a throttled call with no retry fails: {}", run.stdout);
-    assert!(run.stderr.contains("Rate exceeded"), "{}", run.stderr);
+    assert!(
+        run.stderr.replace('\n', " ").contains("Rate exceeded"),
+        "{}",
+        run.stderr
+    );
     drop(proxy);
 
     let proxy = FaultProxy::start(&stack, &["--throttle", "3"]);

@@ -301,8 +301,7 @@ fn terraform_init_installs_the_zip_from_a_mirror_and_applies_the_quickstart() {
 
     let init = w.tf(&["init", "-input=false", "-no-color"]).ok();
     assert!(
-        init.stdout
-            .contains(&format!("Installed registry.terraform.io/bbws/bbws v{VERSION}")),
+        init.stdout.contains(&format!("Installed bbws/bbws v{VERSION}")),
         "{}",
         init.stdout
     );
