@@ -26,6 +26,9 @@ cargo test -p bbws-core -p terraform-provider-bbws --lib --bins
 step "local stack (moto, MariaDB, terraform)"
 bash acceptance-tests/stack/stack.sh up
 
+step "release artifacts (scripts/release.sh: registry layout, glibc 2.28; tests/release.rs checks and installs them)"
+bash scripts/release.sh
+
 step "integration and acceptance tests (real terraform, provider, moto, MariaDB)"
 cargo build -p terraform-provider-bbws -p tenantctl
 cargo test --workspace -- --test-threads=2

@@ -127,10 +127,37 @@ impl Stack {
             .collect();
         bbws_core::aws::connect(&bbws_core::aws::AwsSettings {
             region: Some(self.get("region")),
-            profile: None,
             endpoints,
+            ..bbws_core::aws::AwsSettings::default()
         })
         .await
+    }
+
+    /// Runs a Python script with the stack's venv (boto3 at hand); its
+    /// arguments are settings.json's path, then `args`. Returns its stdout.
+    pub fn python(&self, script: &str, args: &[&str]) -> String {
+        let out = Command::new(self.dir.join("venv/bin/python"))
+            .args(["-c", script])
+            .arg(&self.settings_path)
+            .args(args)
+            .output()
+            .expect("run python");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A tenant's audit records (`/bbws/{env}/audit`, one stream per
+    /// tenant), read back with boto3.
+    pub fn audit_records(&self, tenant_id: &str) -> Vec<Json> {
+        let script = r#"
+import json, sys, boto3
+s = json.load(open(sys.argv[1]))
+c = boto3.client("logs", endpoint_url=s["endpoint"], region_name=s["region"],
+                 aws_access_key_id=s["aws_access_key_id"], aws_secret_access_key=s["aws_secret_access_key"])
+events = c.get_log_events(logGroupName=f"/bbws/{s['environment']}/audit", logStreamName=sys.argv[2], startFromHead=True)["events"]
+print(json.dumps([json.loads(e["message"]) for e in events]))
+"#;
+        serde_json::from_str(&self.python(script, &[tenant_id])).expect("records JSON")
     }
 
     /// Changes a tenant's part behind Terraform's back
@@ -151,6 +178,70 @@ impl Stack {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// A fault-injecting proxy in front of the stack's moto
+/// (`acceptance-tests/tools/aws_faults.py`): AWS's refusals that moto never
+/// makes (expired tokens, roles that cannot be assumed, throttling). Stopped
+/// when dropped.
+pub struct FaultProxy {
+    child: std::process::Child,
+    /// The proxy's endpoint URL.
+    pub url: String,
+}
+
+impl FaultProxy {
+    /// Starts the proxy with `args` (see the script's usage).
+    pub fn start(stack: &Stack, args: &[&str]) -> FaultProxy {
+        use std::io::BufRead;
+        let mut child = Command::new(stack.dir.join("venv/bin/python"))
+            .arg(workspace_root().join("acceptance-tests/tools/aws_faults.py"))
+            .arg(stack.get("endpoint"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start aws_faults.py");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        let port = line.trim().strip_prefix("listening on ").map(str::to_owned);
+        let Some(port) = port else {
+            let _ = child.kill();
+            panic!("aws_faults.py did not start: {line:?}");
+        };
+        FaultProxy {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies the `.tf` files of `examples/{name}` into `w`, giving the tenant
+/// an id (and subdomain) of its own, so that a developer's own quickstart
+/// tenant is never touched. Returns the tenant id.
+pub fn copy_example_into(w: &Workdir, name: &str) -> String {
+    let tid = random_tenant_id();
+    let src = workspace_root().join("examples").join(name);
+    for entry in std::fs::read_dir(&src).expect("example dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "tf") {
+            let text = std::fs::read_to_string(&path).expect("read example");
+            let file = path.file_name().and_then(|f| f.to_str()).expect("file name");
+            let text = text
+                .replace("123456789012", &tid)
+                .replace("= \"acme\"", &format!("= \"acme-{}\"", &tid[6..]));
+            w.write(file, &text);
+        }
+    }
+    tid
 }
 
 /// Directory holding the provider binary built next to this test binary.
@@ -179,6 +270,7 @@ pub struct Workdir {
     pub dir: PathBuf,
     stack: Stack,
     cli_config: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -218,6 +310,16 @@ impl Workdir {
     /// A fresh directory under the stack's `work/`, with a CLI config whose
     /// `dev_overrides` point at the provider built with these tests.
     pub fn new(stack: &Stack, name: &str) -> Workdir {
+        let overrides = format!(
+            "  dev_overrides {{\n    \"registry.terraform.io/bbws/bbws\" = \"{}\"\n  }}\n  direct {{}}\n",
+            provider_dir().display()
+        );
+        Workdir::with_installation(stack, name, &overrides)
+    }
+
+    /// A fresh directory whose CLI config has `installation` (the body of a
+    /// `provider_installation` block) and nothing else.
+    pub fn with_installation(stack: &Stack, name: &str, installation: &str) -> Workdir {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = stack
             .dir
@@ -226,19 +328,21 @@ impl Workdir {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create workdir");
         let cli_config = dir.join("terraformrc");
-        std::fs::write(
-            &cli_config,
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"registry.terraform.io/bbws/bbws\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-                provider_dir().display()
-            ),
-        )
-        .expect("write terraformrc");
+        std::fs::write(&cli_config, format!("provider_installation {{\n{installation}}}\n"))
+            .expect("write terraformrc");
         Workdir {
             dir,
             stack: stack.clone(),
             cli_config,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for every command in this directory
+    /// (after the stack's own, so it overrides them).
+    pub fn with_env(mut self, key: &str, value: &str) -> Workdir {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// Writes a file into the directory.
@@ -259,6 +363,7 @@ impl Workdir {
             .env("AWS_REGION", self.stack.get("region"))
             .env("AWS_ENDPOINT_URL", self.stack.get("endpoint"))
             .env("NO_COLOR", "1");
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 
@@ -301,6 +406,31 @@ impl Workdir {
     /// The state as JSON (`terraform show -json`).
     pub fn state_json(&self) -> Json {
         serde_json::from_str(&self.tf(&["show", "-json"]).ok().stdout).expect("state JSON")
+    }
+}
+
+/// One error diagnostic that says `summary` and `hint`, and nothing a
+/// person cannot read.
+pub fn assert_actionable(run: &Run, summary: &str, hint: &str) {
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let err = run.stderr.replace('\n', " ").replace("  ", " ");
+    assert_eq!(
+        run.stderr.matches("Error:").count(),
+        1,
+        "one diagnostic: {}",
+        run.stderr
+    );
+    assert!(err.contains(summary), "says {summary:?}: {}", run.stderr);
+    assert!(err.contains(hint), "says what to do ({hint:?}): {}", run.stderr);
+    for raw in [
+        "panicked",
+        "stack backtrace",
+        "DispatchFailure",
+        "ServiceError {",
+        "SdkError",
+        "RUST_BACKTRACE",
+    ] {
+        assert!(!run.stderr.contains(raw), "no raw dump ({raw}): {}", run.stderr);
     }
 }
 

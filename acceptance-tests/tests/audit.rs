@@ -2,29 +2,7 @@
 //! resume and delete — and a failed create — leaves one JSON record in
 //! `/bbws/{env}/audit`, read back here with boto3.
 
-use std::process::Command;
-
 use bbws_acceptance_tests::{PROVIDER_BLOCK, Stack, Workdir, random_tenant_id};
-use serde_json::Value as Json;
-
-fn records(stack: &Stack, tid: &str) -> Vec<Json> {
-    let script = r#"
-import json, sys, boto3
-s = json.load(open(sys.argv[1]))
-c = boto3.client("logs", endpoint_url=s["endpoint"], region_name=s["region"],
-                 aws_access_key_id=s["aws_access_key_id"], aws_secret_access_key=s["aws_secret_access_key"])
-events = c.get_log_events(logGroupName=f"/bbws/{s['environment']}/audit", logStreamName=sys.argv[2], startFromHead=True)["events"]
-print(json.dumps([json.loads(e["message"]) for e in events]))
-"#;
-    let out = Command::new(stack.dir.join("venv/bin/python"))
-        .args(["-c", script])
-        .arg(&stack.settings_path)
-        .arg(tid)
-        .output()
-        .expect("run python");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("records JSON")
-}
 
 fn tenant(tid: &str, extra: &str) -> String {
     format!(
@@ -54,7 +32,7 @@ fn every_operation_is_audited_with_the_operator() {
         w.with_vars("apply", &["-auto-approve"]).ok();
     }
     w.with_vars("destroy", &["-auto-approve"]).ok();
-    let r = records(&stack, &tid);
+    let r = stack.audit_records(&tid);
     let ops: Vec<&str> = r.iter().filter_map(|x| x["operation"].as_str()).collect();
     assert_eq!(ops, ["create", "update", "suspend", "resume", "delete"], "{r:#?}");
     for x in &r {
@@ -75,7 +53,7 @@ fn every_operation_is_audited_with_the_operator() {
     f.write("main.tf", &tenant(&failed, ""));
     let run = f.with_vars("apply", &["-auto-approve", "-var", "vpc_id=vpc-0bad0bad"]);
     assert_ne!(run.code, 0);
-    let r = records(&stack, &failed);
+    let r = stack.audit_records(&failed);
     assert_eq!(r.len(), 1, "{r:#?}");
     assert_eq!(r[0]["operation"], "create");
     assert_eq!(r[0]["outcome"], "failed");

@@ -2,9 +2,7 @@
 //! gives one diagnostic at plan time that names the setting and what to do
 //! — never a stack trace or a raw SDK dump — and creates nothing.
 
-use std::process::Command;
-
-use bbws_acceptance_tests::{PROVIDER_BLOCK, Run, Stack, Workdir, random_tenant_id};
+use bbws_acceptance_tests::{PROVIDER_BLOCK, Run, Stack, Workdir, assert_actionable, random_tenant_id};
 
 fn config(tid: &str) -> String {
     format!(
@@ -17,31 +15,6 @@ resource "bbws_tenant" "t" {{
 }}
 "#
     )
-}
-
-/// One error diagnostic that says `summary` and `hint`, and nothing a
-/// person cannot read.
-fn assert_actionable(run: &Run, summary: &str, hint: &str) {
-    assert_ne!(run.code, 0, "{}", run.stdout);
-    let err = run.stderr.replace('\n', " ").replace("  ", " ");
-    assert_eq!(
-        run.stderr.matches("Error:").count(),
-        1,
-        "one diagnostic: {}",
-        run.stderr
-    );
-    assert!(err.contains(summary), "says {summary:?}: {}", run.stderr);
-    assert!(err.contains(hint), "says what to do ({hint:?}): {}", run.stderr);
-    for raw in [
-        "panicked",
-        "stack backtrace",
-        "DispatchFailure",
-        "ServiceError {",
-        "SdkError",
-        "RUST_BACKTRACE",
-    ] {
-        assert!(!run.stderr.contains(raw), "no raw dump ({raw}): {}", run.stderr);
-    }
 }
 
 fn plan_with(w: &Workdir, var: &str) -> Run {
@@ -121,14 +94,7 @@ arn = c.create_secret(Name=name, SecretString=json.dumps({"username": s["mysql"]
 print(arn)
 "#;
     let tid = random_tenant_id();
-    let out = Command::new(stack.dir.join("venv/bin/python"))
-        .args(["-c", script])
-        .arg(&stack.settings_path)
-        .arg(&tid)
-        .output()
-        .expect("run python");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let arn = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let arn = stack.python(script, &[&tid]).trim().to_owned();
     let w = Workdir::new(&stack, "errors-db-auth");
     w.write("main.tf", &config(&tid));
     let run = plan_with(&w, &format!("db_admin_secret_arn={arn}"));

@@ -1,26 +1,12 @@
 //! Every HCL example runs against the local stack: applied, re-planned to no
 //! changes, destroyed.
 
-use bbws_acceptance_tests::{Stack, Workdir, random_tenant_id, workspace_root};
+use bbws_acceptance_tests::{Stack, Workdir, copy_example_into, random_tenant_id, workspace_root};
 
-/// Copies an example directory into a fresh workdir, giving it a tenant id of
-/// its own (and a subdomain of its own) so that a developer's own
-/// quickstart tenant is never touched.
+/// Copies an example directory into a fresh workdir (see `copy_example_into`).
 fn copy_example(stack: &Stack, name: &str) -> (Workdir, String) {
     let w = Workdir::new(stack, name);
-    let tid = random_tenant_id();
-    let src = workspace_root().join("examples").join(name);
-    for entry in std::fs::read_dir(&src).expect("example dir") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "tf") {
-            let text = std::fs::read_to_string(&path).expect("read example");
-            let file = path.file_name().and_then(|f| f.to_str()).expect("file name");
-            let text = text
-                .replace("123456789012", &tid)
-                .replace("= \"acme\"", &format!("= \"acme-{}\"", &tid[6..]));
-            w.write(file, &text);
-        }
-    }
+    let tid = copy_example_into(&w, name);
     (w, tid)
 }
 
@@ -250,4 +236,39 @@ fn fleet_module_terraform_test_passes_with_a_mocked_provider() {
     copy_tree("modules/tenant-fleet", &w.dir, &|t: String| t);
     let run = w.tf(&["test", "-no-color"]).ok();
     assert!(run.stdout.contains("2 passed, 0 failed"), "{}", run.stdout);
+}
+
+/// `examples/environments`: three provider aliases (DEV, SIT, PROD), each
+/// with its account's role and guard, each driving the tenant-fleet module.
+/// Their accounts are not the stack's, so the example is initialised and
+/// validated here; the guards themselves run against the stack in
+/// `account_guards.rs`.
+#[test]
+fn environments_example_validates() {
+    let stack = Stack::load();
+    let w = Workdir::new(&stack, "environments");
+    let module = workspace_root().join("examples/modules/tenant-fleet");
+    for file in ["providers.tf", "main.tf"] {
+        let text =
+            std::fs::read_to_string(workspace_root().join("examples/environments").join(file)).expect("read example");
+        w.write(
+            file,
+            &text.replace("\"../modules/tenant-fleet\"", &format!("\"{}\"", module.display())),
+        );
+    }
+    w.tf(&["init", "-input=false", "-no-color", "-backend=false"]).ok();
+    let v = w.tf(&["validate", "-no-color"]).ok();
+    assert!(v.stdout.contains("The configuration is valid"), "{}", v.stdout);
+    let text = std::fs::read_to_string(w.dir.join("providers.tf")).expect("providers.tf");
+    for (alias, account) in [
+        ("dev", "536580886816"),
+        ("sit", "815856636111"),
+        ("prod", "093646564004"),
+    ] {
+        assert!(text.contains(&format!("alias       = \"{alias}\"")), "{alias}");
+        assert!(
+            text.contains(&format!("{alias}  = \"{account}\"")) || text.contains(&format!("{alias} = \"{account}\"")),
+            "{alias}'s account"
+        );
+    }
 }

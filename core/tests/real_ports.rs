@@ -115,8 +115,8 @@ fn aws_settings(s: &Settings, endpoint: &str) -> AwsSettings {
         .collect();
     AwsSettings {
         region: Some(s.region.clone()),
-        profile: None,
         endpoints,
+        ..AwsSettings::default()
     }
 }
 

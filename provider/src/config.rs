@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use bbws_core::aws::AwsSettings;
+use bbws_core::aws::{AssumeRole, AwsSettings};
+use bbws_core::ports::Ports;
 use bbws_core::validate::{self, Violation};
-use bbws_core::{DatabaseSettings, Environment, Platform};
-use magma_protocol::tfplugin6::Schema;
+use bbws_core::{CoreError, DatabaseSettings, Environment, Platform};
+use magma_protocol::tfplugin6::{self as tf, Schema};
 
 use crate::protocol::schema::{Attr, Block, NestedBlock};
 use crate::protocol::value::Value;
@@ -50,6 +51,16 @@ pub fn schema() -> Schema {
                 .attr(Attr::string("host").optional().description("Overrides the RDS endpoint's host."))
                 .attr(Attr::number("port").optional().description("Overrides the RDS endpoint's port."))
                 .attr(Attr::string("admin_secret_arn").optional().description("Secrets Manager secret with the admin's JSON `{\"username\",\"password\"}`.")),
+        ))
+        .attr(Attr::list_of_string("allowed_account_ids").optional().description("The AWS accounts this configuration may work in (12-digit ids). When set, the provider asks STS who the caller is before anything else, and a plan or apply in any other account fails naming the expected and the actual account, as the AWS provider's setting of the same name does."))
+        .attr(Attr::number("max_retries").optional().description("How many times a call to AWS is retried after its first attempt when it is throttled or fails with a 5xx or a transient network error (the SDK's standard retry mode: exponential backoff with jitter). Default 2. With it set, a call is bounded by its attempts rather than by an overall timeout."))
+        .block(NestedBlock::single(
+            "assume_role",
+            Block::new(0)
+                .description("A role to assume with the credentials of the standard AWS chain (as the AWS provider's `assume_role`): every AWS call is made as that role. Typical for one provider alias per account (DEV, SIT, PROD). The role is assumed when the provider is configured, so a role that cannot be assumed fails the plan before anything else.")
+                .attr(Attr::string("role_arn").required().description("ARN of the role, `arn:aws:iam::{account}:role/{name}`."))
+                .attr(Attr::string("session_name").optional().description("Session name of the assumed role (CloudTrail shows it). Default `bbws`."))
+                .attr(Attr::string("external_id").optional().description("External id the role's trust policy requires (`sts:ExternalId`).")),
         ))
         .block(NestedBlock::single("endpoints", endpoints))
         .block(NestedBlock::single(
@@ -150,6 +161,31 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
             "domain must be set to the environment's DNS domain",
         ));
     }
+    let assume_role = decode_assume_role(v.get("assume_role"), &mut violations);
+    let allowed_account_ids = string_list(v.get("allowed_account_ids"));
+    for (i, id) in allowed_account_ids.iter().enumerate() {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            violations.push(Violation::new(
+                &["allowed_account_ids"],
+                "account_id",
+                format!("allowed_account_ids[{i}] = {id:?} is not an AWS account id: 12 digits, e.g. \"536580886816\""),
+            ));
+        }
+    }
+    let max_retries = match v.get("max_retries").as_i64() {
+        None => None,
+        Some(n) => match u32::try_from(n).ok().filter(|n| *n <= MAX_RETRIES_LIMIT) {
+            Some(n) => Some(n),
+            None => {
+                violations.push(Violation::new(
+                    &["max_retries"],
+                    "range",
+                    format!("max_retries = {n} must be between 0 and {MAX_RETRIES_LIMIT} (the number of retries after the first attempt)"),
+                ));
+                None
+            }
+        },
+    };
     if !violations.is_empty() {
         return Err(violations);
     }
@@ -158,12 +194,156 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
             region: s("region"),
             profile: s("profile"),
             endpoints,
+            assume_role,
+            allowed_account_ids,
+            max_retries,
         },
         platform,
+    })
+}
+
+/// The most retries `max_retries` may ask for.
+const MAX_RETRIES_LIMIT: u32 = 100;
+
+/// The `assume_role` block, if present; a malformed role ARN is a violation.
+fn decode_assume_role(b: &Value, violations: &mut Vec<Violation>) -> Option<AssumeRole> {
+    if b.is_null() {
+        return None;
+    }
+    let role_arn = b.get("role_arn").as_str().unwrap_or_default().to_owned();
+    let is_role_arn = role_arn.starts_with("arn:")
+        && role_arn.split(':').nth(2) == Some("iam")
+        && bbws_core::aws::account_of(&role_arn).is_some()
+        && role_arn
+            .split(':')
+            .nth(5)
+            .is_some_and(|r| r.starts_with("role/") && r.len() > 5);
+    if !is_role_arn {
+        violations.push(Violation::new(
+            &["assume_role", "role_arn"],
+            "role_arn",
+            format!(
+                "assume_role.role_arn = {role_arn:?} is not an IAM role ARN: arn:aws:iam::{{account id}}:role/{{name}}"
+            ),
+        ));
+    }
+    let opt = |k: &str| b.get(k).as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+    if let Some(name) = opt("session_name") {
+        let ok = (2..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"_+=,.@-".contains(&c));
+        if !ok {
+            violations.push(Violation::new(
+                &["assume_role", "session_name"],
+                "session_name",
+                format!("assume_role.session_name = {name:?} must be 2 to 64 characters of letters, digits and _+=,.@- (STS's rule)"),
+            ));
+        }
+    }
+    Some(AssumeRole {
+        role_arn,
+        session_name: opt("session_name"),
+        external_id: opt("external_id"),
     })
 }
 
 /// Every platform rule a tenant depends on.
 pub fn validate_for_tenants(p: &Platform) -> Vec<Violation> {
     validate::validate_platform(p)
+}
+
+/// The account guard and the early role check (`allowed_account_ids`,
+/// `assume_role`), as a diagnostic at the setting to fix. Makes no AWS call
+/// when neither is set.
+pub async fn verify_identity(settings: &AwsSettings, ports: &Ports) -> Result<(), tf::Diagnostic> {
+    match bbws_core::aws::verify_identity(settings, ports.sts.as_ref()).await {
+        Ok(_) => Ok(()),
+        Err(CoreError::Platform { setting, message }) => {
+            let summary = if setting == "allowed_account_ids" {
+                "The AWS credentials are in an account that allowed_account_ids does not allow"
+            } else {
+                "The role of assume_role cannot be assumed"
+            };
+            let path: Vec<String> = setting.split('.').map(str::to_owned).collect();
+            Err(crate::diag::error(summary, message, Some(&path)))
+        }
+        Err(e) => Err(crate::diag::core_error_diag(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::String(v.to_owned())
+    }
+
+    fn block(extra: &[(&str, Value)]) -> Value {
+        let mut m: BTreeMap<String, Value> = [("environment", s("dev")), ("domain", s("dev.example.io"))]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        m.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        Value::Map(m)
+    }
+
+    fn role(fields: &[(&str, &str)]) -> Value {
+        Value::Map(fields.iter().map(|(k, v)| ((*k).to_owned(), s(v))).collect())
+    }
+
+    #[test]
+    fn guards_and_role_reach_the_aws_settings() {
+        let v = block(&[
+            (
+                "assume_role",
+                role(&[
+                    ("role_arn", "arn:aws:iam::536580886816:role/platform-deployer"),
+                    ("external_id", "x-1"),
+                ]),
+            ),
+            ("allowed_account_ids", Value::List(vec![s("536580886816")])),
+            ("max_retries", Value::Int(25)),
+        ]);
+        let aws = decode(&v).expect("valid").aws;
+        let r = aws.assume_role.expect("a role");
+        assert_eq!(r.role_arn, "arn:aws:iam::536580886816:role/platform-deployer");
+        assert_eq!(r.session_name, None);
+        assert_eq!(r.external_id.as_deref(), Some("x-1"));
+        assert_eq!(aws.allowed_account_ids, vec!["536580886816".to_owned()]);
+        assert_eq!(aws.max_retries, Some(25));
+        let plain = decode(&block(&[])).expect("valid").aws;
+        assert_eq!(
+            (plain.assume_role, plain.allowed_account_ids.len(), plain.max_retries),
+            (None, 0, None)
+        );
+    }
+
+    #[test]
+    fn malformed_guards_are_rejected_at_their_attribute() {
+        let v = block(&[
+            (
+                "assume_role",
+                role(&[
+                    ("role_arn", "arn:aws:iam::536580886816:user/someone"),
+                    ("session_name", "has spaces"),
+                ]),
+            ),
+            ("allowed_account_ids", Value::List(vec![s("536580886816"), s("dev")])),
+            ("max_retries", Value::Int(-1)),
+        ]);
+        let violations = decode(&v).expect_err("invalid");
+        let paths: Vec<String> = violations.iter().map(|v| v.attribute.join(".")).collect();
+        assert_eq!(
+            paths,
+            [
+                "assume_role.role_arn",
+                "assume_role.session_name",
+                "allowed_account_ids",
+                "max_retries"
+            ]
+        );
+        assert!(violations[2].message.contains("12 digits"), "{}", violations[2].message);
+    }
 }

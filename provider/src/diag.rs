@@ -92,9 +92,13 @@ pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
             error(format!("Failed to {step}{code}"), e.to_string(), None)
         }
         CoreError::Port { .. } if e.is_access_denied() => error(
-            "AWS refused the credentials",
+            if e.code().is_some_and(bbws_core::aws::is_expired_credentials) {
+                "The AWS credentials have expired"
+            } else {
+                "AWS refused the credentials"
+            },
             format!(
-                "{e}\n\nCheck the AWS credentials: the provider uses the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the provider's `profile`, SSO, instance role)."
+                "{e}\n\nCheck the AWS credentials: the provider uses the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the provider's `profile`, SSO, instance role), and assumes `assume_role.role_arn` with them when set."
             ),
             None,
         ),

@@ -162,6 +162,14 @@ pub fn pages(s: &Schemas, root: &Path) -> Vec<Page> {
     index.push_str("## Example Usage\n\n");
     usage(&mut index, root, "terraform", "examples/provider/provider.tf");
     index.push_str(
+        "## Several AWS accounts
+
+DEV, SIT and PROD in three accounts: one provider alias each, assuming its account's role (`assume_role`) and refusing any other account (`allowed_account_ids`), as the AWS provider does (`examples/environments`):
+
+",
+    );
+    usage(&mut index, root, "terraform", "examples/environments/providers.tf");
+    index.push_str(
         "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n\n## Schema\n\n",
     );
     if let Some(b) = &s.provider.block {

@@ -11,7 +11,6 @@ mod diag;
 mod docs;
 mod grpc;
 mod list_tenant;
-mod math;
 mod protocol;
 mod server;
 mod tenant;
@@ -57,8 +56,25 @@ fn init_logging() {
         .try_init();
 }
 
+/// `terraform-provider-bbws --version`: the name and the workspace's
+/// version (Cargo.toml), which is also the release's.
+const VERSION_LINE: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("--version" | "-version" | "version") => {
+            println!("{VERSION_LINE} (plugin protocol 6.10)");
+            return;
+        }
+        Some(other) if other.starts_with('-') => {
+            eprintln!(
+                "{VERSION_LINE}: unknown option {other}\nThis is a Terraform plugin: Terraform starts it. The one option is --version."
+            );
+            std::process::exit(2);
+        }
+        _ => {}
+    }
     init_logging();
     if let Err(e) = protocol::plugin::serve(grpc::BbwsProvider::default()).await {
         eprintln!("{e}");

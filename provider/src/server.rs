@@ -88,7 +88,8 @@ impl BbwsServer {
     }
 
     /// `ConfigureProvider`: decodes the block and builds the engine. No AWS
-    /// call happens until a resource needs one.
+    /// call happens until a resource needs one, unless `allowed_account_ids`
+    /// or `assume_role` is set: then STS is asked who the caller is first.
     pub async fn configure(&self, config: Option<&tf::DynamicValue>) -> Diags {
         let v = match decode(config) {
             Ok(v) => v,
@@ -109,6 +110,9 @@ impl BbwsServer {
             Err(violations) => return violation_diags(&violations, ""),
         };
         let ports = aws::connect(&settings).await;
+        if let Err(d) = config::verify_identity(&settings, &ports).await {
+            return vec![d];
+        }
         let platform = Arc::new(platform);
         let engine = Arc::new(Engine::new(platform.clone(), ports));
         let observer = Arc::new(bbws_core::batch::BatchedObserver::new(

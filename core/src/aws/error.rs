@@ -70,12 +70,8 @@ where
         ),
         SdkError::DispatchFailure(d) => {
             let detail = chain(&err);
-            if is_credentials_error(&err) {
-                return PortError::new(
-                    PortErrorKind::AccessDenied,
-                    "NoCredentials",
-                    credentials_message(op, &detail),
-                );
+            if let Some(e) = credentials_error(op, &err, &detail) {
+                return e;
             }
             if d.is_timeout() {
                 PortError::new(
@@ -105,12 +101,8 @@ where
         }
         SdkError::ConstructionFailure(_) => {
             let detail = chain(&err);
-            if is_credentials_error(&err) {
-                return PortError::new(
-                    PortErrorKind::AccessDenied,
-                    "NoCredentials",
-                    credentials_message(op, &detail),
-                );
+            if let Some(e) = credentials_error(op, &err, &detail) {
+                return e;
             }
             PortError::new(
                 PortErrorKind::InvalidInput,
@@ -159,6 +151,10 @@ pub(crate) fn service_error(ep: &Endpoint, op: &str, status: u16, code: &str, me
             ),
             _ => format!("{op}: {} answered HTTP {status} without a message", ep.url),
         }
+    } else if is_expired_credentials(&code) {
+        format!(
+            "{op}: {message} ({code}): the AWS credentials have expired. Get fresh ones and run again: `aws sso login` for an SSO profile (AWS_PROFILE or the provider's `profile`), a new AWS_SESSION_TOKEN with its keys, or whatever refreshes the profile's source; with assume_role, the source credentials are the ones that expired"
+        )
     } else {
         format!("{op}: {message}")
     };
@@ -276,7 +272,7 @@ fn status_kind(status: u16) -> PortErrorKind {
 }
 
 /// The error and its sources, joined with `: `, without repeats.
-fn chain(err: &(dyn StdError + 'static)) -> String {
+pub(crate) fn chain(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -303,10 +299,41 @@ fn is_credentials_error(err: &(dyn StdError + 'static)) -> bool {
     false
 }
 
-fn credentials_message(op: &str, detail: &str) -> String {
-    format!(
-        "{op}: no AWS credentials found in the standard chain (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE / shared config, SSO, web identity, container or instance role) — set credentials or a profile ({detail})"
-    )
+/// The code of a port error whose credentials came from `assume_role` and
+/// could not be had: the role was not assumed.
+pub(crate) const ASSUME_ROLE_FAILED: &str = "AssumeRoleFailed";
+
+/// A failure to get credentials, when that is what `err` is: the role of
+/// `assume_role` not assumed, or no credentials in the chain.
+fn credentials_error(op: &str, err: &(dyn StdError + 'static), detail: &str) -> Option<PortError> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(failed) = e.downcast_ref::<super::identity::AssumeRoleFailed>() {
+            return Some(PortError::new(
+                PortErrorKind::AccessDenied,
+                ASSUME_ROLE_FAILED,
+                format!("{op}: {failed}"),
+            ));
+        }
+        cur = e.source();
+    }
+    is_credentials_error(err).then(|| {
+        PortError::new(
+            PortErrorKind::AccessDenied,
+            "NoCredentials",
+            format!(
+                "{op}: no AWS credentials found in the standard chain (env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE / shared config, SSO, web identity, container or instance role) — set credentials or a profile ({detail})"
+            ),
+        )
+    })
+}
+
+/// Codes AWS answers with when the request's credentials have expired.
+pub(crate) const EXPIRED: &[&str] = &["ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"];
+
+/// Whether a port error says the credentials have expired.
+pub fn is_expired_credentials(code: &str) -> bool {
+    EXPIRED.contains(&code)
 }
 
 /// The most telling part of an IO failure, e.g. `connection refused`.

@@ -22,6 +22,7 @@ mod ecs;
 mod efs;
 mod elbv2;
 pub(crate) mod error;
+mod identity;
 mod logs;
 mod rds;
 mod route53;
@@ -31,11 +32,15 @@ mod sts;
 pub use ecs::AwsEcs;
 pub use efs::AwsEfs;
 pub use elbv2::AwsElbv2;
+pub use error::is_expired_credentials;
+pub use identity::{account_of, verify_identity};
 pub use logs::AwsLogs;
 pub use rds::AwsRds;
 pub use route53::AwsRoute53;
 pub use secrets::AwsSecrets;
 pub use sts::AwsSts;
+
+use identity::assume_role;
 
 use error::Endpoint;
 
@@ -51,7 +56,34 @@ pub struct AwsSettings {
     /// Groups Tagging API; when unset, it follows `logs`, the only port
     /// that uses it).
     pub endpoints: BTreeMap<String, String>,
+    /// A role assumed with the chain's credentials; every call is made as
+    /// that role.
+    pub assume_role: Option<AssumeRole>,
+    /// The accounts the caller may be in; empty: any. Checked by
+    /// [`verify_identity`].
+    pub allowed_account_ids: Vec<String>,
+    /// Retries of a call that was throttled or failed with a 5xx or a
+    /// transient network error, after its first attempt; else
+    /// [`DEFAULT_MAX_RETRIES`].
+    pub max_retries: Option<u32>,
 }
+
+/// A role to assume, as the AWS provider's `assume_role` block has it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssumeRole {
+    /// The role's ARN.
+    pub role_arn: String,
+    /// The session name (CloudTrail shows it); default [`DEFAULT_SESSION_NAME`].
+    pub session_name: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
+}
+
+/// The session name of an assumed role when none is given.
+pub const DEFAULT_SESSION_NAME: &str = "bbws";
+
+/// Retries after the first attempt when `max_retries` is not set.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
 /// The services whose endpoint can be overridden, by settings key.
 pub const ENDPOINT_KEYS: [&str; 9] = [
@@ -77,16 +109,18 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(45);
 /// with bbws's retry and timeout defaults and the region and profile of
 /// `settings`. Callers may add to it (e.g. fixed credentials) before loading.
 pub fn config_loader(settings: &AwsSettings) -> aws_config::ConfigLoader {
+    let mut timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT);
+    // Asked-for retries may wait out throttling longer than the default
+    // bound of one call; each attempt stays bounded.
+    if settings.max_retries.is_none() {
+        timeouts = timeouts.operation_timeout(OPERATION_TIMEOUT);
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(shared_https_client())
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        );
+        .retry_config(retry_config(settings.max_retries))
+        .timeout_config(timeouts.build());
     if let Some(region) = &settings.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -115,9 +149,22 @@ pub fn shared_https_client() -> aws_types::sdk_config::SharedHttpClient {
     })
 }
 
-/// Loads the one shared AWS configuration.
+/// The SDK's standard retry mode (exponential backoff with jitter, for
+/// throttling, 5xx answers and transient network errors) with
+/// `max_retries` retries after the first attempt.
+pub fn retry_config(max_retries: Option<u32>) -> RetryConfig {
+    let retries = max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
+    RetryConfig::standard().with_max_attempts(retries.saturating_add(1))
+}
+
+/// Loads the one shared AWS configuration; with `assume_role`, its
+/// credentials are the role's, assumed with the chain's.
 pub async fn load_config(settings: &AwsSettings) -> aws_config::SdkConfig {
-    config_loader(settings).load().await
+    let cfg = config_loader(settings).load().await;
+    match &settings.assume_role {
+        Some(role) => assume_role(cfg, role, settings).await,
+        None => cfg,
+    }
 }
 
 /// Builds every port from one shared AWS configuration. The MySQL port is
