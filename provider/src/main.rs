@@ -9,7 +9,6 @@ mod data_sources;
 mod docs;
 mod grpc;
 mod list_tenant;
-mod math;
 mod protocol;
 mod server;
 mod tenant;
