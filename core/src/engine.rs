@@ -18,7 +18,7 @@ use crate::naming::TenantNames;
 use crate::observed::{ForeignPart, ObservedTenant, TenantKey, describe_owner, owned_by};
 use crate::parts::*;
 use crate::plan::{PartAction, TenantPlan, needs_new_revision};
-use crate::ports::{MysqlAdmin, PortError, PortErrorKind, Ports};
+use crate::ports::{MysqlAdmin, MysqlUser, PasswordChange, PortError, PortErrorKind, Ports};
 use crate::spec::{Platform, TenantSpec, TenantStatus};
 
 /// Days a deleted tenant secret can still be restored.
@@ -260,41 +260,77 @@ impl Engine {
         Ok((db.host.clone().unwrap_or(host), db.port.unwrap_or(port)))
     }
 
-    /// The MySQL admin connection, opened once with the admin secret.
+    /// The MySQL admin connection, opened once with the admin secret (or
+    /// an IAM token).
     async fn mysql(&self) -> Result<&Arc<dyn MysqlAdmin>, CoreError> {
         self.mysql
             .get_or_try_init(|| async {
                 let facts = self.facts().await?;
-                let arn = &self.platform.database.admin_secret_arn;
-                let raw = self.ports.secrets.get_secret_value(arn).await.map_err(|e| match e.kind {
-                    PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
-                        setting: "database.admin_secret_arn",
-                        message: format!("the admin secret {arn:?} could not be read ({e}); it must hold JSON {{\"username\",\"password\"}} of the MySQL admin"),
-                    },
-                    _ => CoreError::port(PartOrPlatform::Platform, "GetSecretValue", e),
-                })?;
-                #[derive(serde::Deserialize)]
-                struct Admin {
-                    username: String,
-                    password: String,
-                }
-                let admin: Admin = serde_json::from_str(&raw).map_err(|_| CoreError::Platform {
-                    setting: "database.admin_secret_arn",
-                    message: format!("the admin secret {arn:?} is not JSON with \"username\" and \"password\""),
-                })?;
+                let db = &self.platform.database;
+                let login = match db.admin_auth {
+                    crate::spec::AdminAuth::Password => {
+                        let admin = self.admin_secret().await?;
+                        db.login(
+                            &facts.database_host,
+                            facts.database_port,
+                            &admin.username,
+                            &admin.password,
+                        )
+                    }
+                    crate::spec::AdminAuth::Iam => self.iam_login(&facts.database_host, facts.database_port).await?,
+                };
                 self.ports
                     .mysql
-                    .connect(&facts.database_host, facts.database_port, &admin.username, &admin.password)
+                    .connect(&login)
                     .await
-                    .map_err(|e| CoreError::Platform {
-                        setting: "database",
-                        message: format!(
-                            "cannot administer MySQL at {}:{} as {:?}: {e}. Check database.host/port (or the RDS endpoint) and the credentials in database.admin_secret_arn",
-                            facts.database_host, facts.database_port, admin.username
-                        ),
-                    })
+                    .map_err(|e| mysql_connect_error(&login, &e))
             })
             .await
+    }
+
+    /// The admin's `{"username","password"}` from `database.admin_secret_arn`.
+    async fn admin_secret(&self) -> Result<AdminCredentials, CoreError> {
+        let arn = &self.platform.database.admin_secret_arn;
+        let raw = self.ports.secrets.get_secret_value(arn).await.map_err(|e| match e.kind {
+            PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                setting: "database.admin_secret_arn",
+                message: format!("the admin secret {arn:?} could not be read ({e}); it must hold JSON {{\"username\",\"password\"}} of the MySQL admin"),
+            },
+            _ => CoreError::port(PartOrPlatform::Platform, "GetSecretValue", e),
+        })?;
+        serde_json::from_str(&raw).map_err(|_| CoreError::Platform {
+            setting: "database.admin_secret_arn",
+            message: format!("the admin secret {arn:?} is not JSON with \"username\" and \"password\""),
+        })
+    }
+
+    /// An RDS IAM login: the user from `database.admin_username` (else the
+    /// admin secret's), a fresh token as its password.
+    async fn iam_login(&self, host: &str, port: u16) -> Result<crate::ports::MysqlLogin, CoreError> {
+        let db = &self.platform.database;
+        let user = match &db.admin_username {
+            Some(u) => u.clone(),
+            None if !db.admin_secret_arn.is_empty() => self.admin_secret().await?.username,
+            None => {
+                return Err(CoreError::Platform {
+                    setting: "database.admin_username",
+                    message: "admin_auth = \"iam\" needs the MySQL user to log in as: set database.admin_username"
+                        .into(),
+                });
+            }
+        };
+        let token = self
+            .ports
+            .rds
+            .auth_token(host, port, &user)
+            .await
+            .map_err(|e| CoreError::Platform {
+                setting: "database.admin_auth",
+                message: format!("could not sign an RDS IAM authentication token for {user:?}: {e}"),
+            })?;
+        let mut login = db.login(host, port, &user, &token);
+        login.cleartext = true;
+        Ok(login)
     }
 
     /// Observes one tenant.
@@ -1226,6 +1262,8 @@ impl Run<'_> {
         // The password: the user's or a new one with a new secret or a
         // rotation; else the secret's, when the user must be created.
         let rotate = matches!(self.action(Part::Secret), PartAction::Update(f) if f.contains(&"password"));
+        let repair_secret = Mutex::new(false);
+        let rotation: Mutex<Option<PasswordChange>> = Mutex::new(None);
         let chosen = || {
             self.inputs
                 .db_password
@@ -1235,17 +1273,13 @@ impl Run<'_> {
         let password = if self.action(Part::Secret) == &PartAction::Create || rotate {
             Some(chosen())
         } else if self.action(Part::DatabaseUser) == &PartAction::Create {
-            let s = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
-            let raw = ports
-                .secrets
-                .get_secret_value(&s)
-                .await
-                .map_err(fail("read", Part::Secret, "GetSecretValue"))?;
-            Some(
-                serde_json::from_str::<DbCredentials>(&raw)
-                    .map(|c| c.password)
-                    .unwrap_or_else(|_| generate_password()),
-            )
+            Some(self.secret_password().await?.unwrap_or_else(|| {
+                // A secret that holds no usable password gets a new one,
+                // written before the user exists: never a user whose
+                // password nobody knows.
+                *repair_secret.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+                generate_password()
+            }))
         } else {
             None
         };
@@ -1281,16 +1315,8 @@ impl Run<'_> {
                             "TagResource",
                         ))?;
                     }
-                    if let Some(s) = &s
-                        && f.contains(&"password")
-                    {
-                        let value = serde_json::to_string(&credentials).unwrap_or_default();
-                        ports.secrets.put_secret_value(&s.arn, &value).await.map_err(fail(
-                            "rotate",
-                            Part::Secret,
-                            "PutSecretValue",
-                        ))?;
-                    }
+                    // A new password is written by the database step, once
+                    // MySQL accepts it (see `rotate_password`).
                     // After a rotation the settings (which record the
                     // password's version) are written once MySQL has the new
                     // password too, so a failure in between rotates again.
@@ -1311,28 +1337,51 @@ impl Run<'_> {
         };
         let database_step = async {
             if self.action(Part::Database) == &PartAction::Create {
-                mysql.create_database(&names.database).await.map_err(fail(
-                    "create",
-                    Part::Database,
-                    "CREATE DATABASE",
-                ))?;
-                self.record(Created::Database(names.database.clone()));
+                match mysql.create_database(&names.database).await {
+                    Ok(()) => self.record(Created::Database(names.database.clone())),
+                    // Created meanwhile (another run of this tenant): found,
+                    // not created by this run, so never dropped by its rollback.
+                    Err(e) if e.kind == PortErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(fail("create", Part::Database, "CREATE DATABASE")(e)),
+                }
             }
             let pw = password.as_deref().unwrap_or_default();
+            let user = MysqlUser {
+                name: &names.database_user,
+                database: &names.database,
+                max_connections: self.spec.db_max_connections,
+            };
             match self.action(Part::DatabaseUser) {
                 PartAction::Create => {
+                    let repair = *repair_secret.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let (true, Some(s)) = (repair, &self.observed.secret) {
+                        let value = serde_json::to_string(&credentials).unwrap_or_default();
+                        ports.secrets.put_secret_value(&s.arn, &value).await.map_err(fail(
+                            "repair",
+                            Part::Secret,
+                            "PutSecretValue",
+                        ))?;
+                    }
                     mysql
-                        .create_user(&names.database_user, pw, &names.database)
+                        .create_user(&user, pw)
                         .await
                         .map_err(fail("create", Part::DatabaseUser, "CREATE USER"))?;
                     self.record(Created::DatabaseUser(names.database_user.clone()));
                 }
                 PartAction::Update(f) => {
                     if f.contains(&"password") && password.is_some() {
+                        let change = self.rotate_password(mysql.as_ref(), &user, &credentials).await?;
+                        *rotation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(change);
+                    } else if f.contains(&"max_connections") {
                         mysql
-                            .set_password(&names.database_user, pw, &names.database)
+                            .set_max_connections(user.name, user.max_connections)
                             .await
                             .map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
+                    }
+                    if f.contains(&"discard_old_password") {
+                        // Discarded once the service has restarted (below).
+                        *rotation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some(PasswordChange::OldRetained);
                     }
                     if f.contains(&"unlock") {
                         mysql.set_locked(&names.database_user, false).await.map_err(fail(
@@ -1659,7 +1708,58 @@ impl Run<'_> {
                 "ChangeResourceRecordSets",
             ))?;
         }
+        // The tasks run with the new password now: the old one may go.
+        if *rotation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) == Some(PasswordChange::OldRetained) {
+            mysql.discard_old_password(&names.database_user).await.map_err(fail(
+                "rotate",
+                Part::DatabaseUser,
+                "ALTER USER DISCARD OLD PASSWORD",
+            ))?;
+        }
         Ok(())
+    }
+
+    /// The password the tenant's secret holds, if it holds one.
+    async fn secret_password(&self) -> StepResult<Option<String>> {
+        let arn = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        let raw = self.engine.ports.secrets.get_secret_value(&arn).await.map_err(fail(
+            "read",
+            Part::Secret,
+            "GetSecretValue",
+        ))?;
+        Ok(serde_json::from_str::<DbCredentials>(&raw)
+            .ok()
+            .map(|c| c.password)
+            .filter(|p| !p.is_empty()))
+    }
+
+    /// Rotation that never locks the tenant out: MySQL takes the new
+    /// password first (keeping the old one beside it where the server has
+    /// dual passwords), then the secret; if the secret cannot be written,
+    /// MySQL gets the old password back, so that the secret's password
+    /// still logs in.
+    async fn rotate_password(
+        &self,
+        mysql: &dyn MysqlAdmin,
+        user: &MysqlUser<'_>,
+        credentials: &DbCredentials,
+    ) -> StepResult<PasswordChange> {
+        let old = self.secret_password().await.ok().flatten();
+        let change = mysql
+            .set_password(user, &credentials.password, true)
+            .await
+            .map_err(fail("rotate", Part::DatabaseUser, "ALTER USER"))?;
+        let arn = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        let value = serde_json::to_string(credentials).unwrap_or_default();
+        if let Err(e) = self.engine.ports.secrets.put_secret_value(&arn, &value).await {
+            if let (PasswordChange::Replaced, Some(old)) = (change, &old)
+                && let Err(undo) = mysql.set_password(user, old, false).await
+            {
+                tracing::error!(user = user.name, error = %undo, "could not give MySQL the old password back");
+            }
+            return Err(fail("rotate", Part::Secret, "PutSecretValue")(e));
+        }
+        Ok(change)
     }
 
     /// Polls the service until it runs the desired tasks. An update that
@@ -1777,8 +1877,17 @@ impl Run<'_> {
                     Ok(m) => ignore_not_found(m.drop_user(name).await),
                     Err(e) => Err(PortError::new(PortErrorKind::Other, "connect", e.to_string())),
                 },
+                // Even a database this run created is kept once it holds
+                // tables: something else wrote to it meanwhile.
                 Created::Database(name) => match self.engine.mysql().await {
-                    Ok(m) => ignore_not_found(m.drop_database(name).await),
+                    Ok(m) => match m.database_is_empty(name).await {
+                        Ok(true) => ignore_not_found(m.drop_database(name).await),
+                        Ok(false) => {
+                            tracing::warn!(database = %name, "rollback keeps a database that holds tables");
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(PortError::new(PortErrorKind::Other, "connect", e.to_string())),
                 },
             };
@@ -1825,6 +1934,36 @@ pub struct ApplyInputs {
     /// A user-supplied database password (`db_password_wo`); generated when
     /// `None`.
     pub db_password: Option<DbPassword>,
+}
+
+/// The admin's credentials in `database.admin_secret_arn`.
+#[derive(serde::Deserialize)]
+struct AdminCredentials {
+    username: String,
+    password: String,
+}
+
+/// A failed admin login, as a diagnostic naming the setting to fix.
+fn mysql_connect_error(login: &crate::ports::MysqlLogin, e: &PortError) -> CoreError {
+    let (host, port, user) = (&login.host, login.port, &login.user);
+    let (setting, advice) = match e.code.as_str() {
+        "TlsHandshakeFailed" => (
+            "database.ssl_ca",
+            "pass the CA that signed the server's certificate in database.ssl_ca (PEM text; for RDS the AWS global bundle, ssl_ca = file(\"global-bundle.pem\")), or the host name the certificate names in database.host",
+        ),
+        "PlaintextPasswordWithoutTls" | "CleartextWithoutVerifiedTls" | "ER_SECURE_TRANSPORT_REQUIRED" => (
+            "database.ssl_mode",
+            "use TLS: database.ssl_mode = \"VERIFY_IDENTITY\" (the default)",
+        ),
+        _ => (
+            "database",
+            "check database.host/port (or the RDS endpoint) and the credentials in database.admin_secret_arn",
+        ),
+    };
+    CoreError::Platform {
+        setting,
+        message: format!("cannot administer MySQL at {host}:{port} as {user:?}: {e}. To fix: {advice}"),
+    }
 }
 
 /// A password that never prints: `Debug` and `Display` show a placeholder.
@@ -1985,6 +2124,155 @@ mod tests {
         let (in_secret, in_mysql) = passwords(&cloud, &s);
         assert_eq!(in_secret, in_mysql);
         assert_eq!(in_secret.len(), 32);
+    }
+
+    #[tokio::test]
+    async fn a_secret_that_cannot_be_written_gives_mysql_its_old_password_back() {
+        let (cloud, platform, engine) = setup();
+        let mut s = spec(platform, "123456789012");
+        let after = converge(&engine, &s).await.expect("apply");
+        let before = passwords(&cloud, &s);
+        s.db_password_version = Some(1);
+        let p = plan(&s, &after);
+        let refused = PortError::new(PortErrorKind::Transient, "ThrottlingException", "slow down");
+        cloud.fail_on("secrets.PutSecretValue", None, refused, 1);
+        let inputs = ApplyInputs {
+            db_password: Some(DbPassword::new("rotated-Pass-1")),
+        };
+        engine
+            .apply_with(&s, &after, &p, &inputs)
+            .await
+            .expect_err("the secret write failed");
+        assert_eq!(passwords(&cloud, &s), before, "the secret's password still logs in");
+    }
+
+    #[tokio::test]
+    async fn with_dual_passwords_the_old_one_works_until_the_tasks_have_the_new_one() {
+        let (cloud, platform, engine) = setup();
+        cloud.state().mysql.dual_passwords = true;
+        let mut s = spec(platform, "123456789012");
+        let after = converge(&engine, &s).await.expect("apply");
+        let (old, _) = passwords(&cloud, &s);
+        s.db_password_version = Some(1);
+        let p = plan(&s, &after);
+        cloud.fail_on(
+            "ecs.RedeployService",
+            None,
+            PortError::new(PortErrorKind::Transient, "ServerException", "later"),
+            1,
+        );
+        let inputs = ApplyInputs {
+            db_password: Some(DbPassword::new("rotated-Pass-1")),
+        };
+        engine
+            .apply_with(&s, &after, &p, &inputs)
+            .await
+            .expect_err("the redeploy failed");
+        {
+            let state = cloud.state();
+            let user = &state.mysql.users[&s.names().database_user];
+            assert_eq!(
+                user.retained_password.as_deref(),
+                Some(old.as_str()),
+                "tasks still on the old password keep logging in"
+            );
+        }
+        let now = engine
+            .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+            .await
+            .expect("observe");
+        let retry = plan(&s, &now);
+        engine.apply_with(&s, &now, &retry, &inputs).await.expect("retry");
+        let state = cloud.state();
+        let user = &state.mysql.users[&s.names().database_user];
+        assert_eq!(
+            (user.password.as_str(), user.retained_password.as_deref()),
+            ("rotated-Pass-1", None)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_broken_secret_gets_a_new_password_before_the_user_is_made() {
+        let (cloud, platform, engine) = setup();
+        let s = spec(platform, "123456789012");
+        converge(&engine, &s).await.expect("apply");
+        {
+            let mut state = cloud.state();
+            state.mysql.users.remove(&s.names().database_user);
+            let secret = state
+                .secrets
+                .values_mut()
+                .find(|x| x.name == s.names().secret)
+                .expect("secret");
+            secret.value = "not JSON".into();
+        }
+        converge(&engine, &s).await.expect("repair");
+        let (in_secret, in_mysql) = passwords(&cloud, &s);
+        assert_eq!(in_secret, in_mysql);
+        assert_eq!(in_secret.len(), 32, "a new generated password");
+    }
+
+    #[tokio::test]
+    async fn max_user_connections_follow_the_spec_and_drift_is_repaired() {
+        let (cloud, platform, engine) = setup();
+        let mut s = spec(platform, "123456789012");
+        converge(&engine, &s).await.expect("apply");
+        let user = s.names().database_user;
+        let limit = |cloud: &FakeCloud| cloud.state().mysql.users[&user].max_connections;
+        assert_eq!(limit(&cloud), s.tier.db_max_connections());
+        s.db_max_connections = 3;
+        let after = converge(&engine, &s).await.expect("update");
+        assert_eq!(limit(&cloud), 3);
+        assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+        cloud
+            .state()
+            .mysql
+            .users
+            .get_mut(&s.names().database_user)
+            .expect("user")
+            .max_connections = 500;
+        converge(&engine, &s).await.expect("repair");
+        assert_eq!(limit(&cloud), 3);
+    }
+
+    #[tokio::test]
+    async fn a_database_that_appeared_meanwhile_is_adopted_and_never_dropped_by_a_rollback() {
+        let (cloud, platform, engine) = setup();
+        let s = spec(platform, "123456789012");
+        let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+        assert_eq!(p.action(Part::Database), &PartAction::Create);
+        // Another run of this tenant made the database, and a site wrote to it.
+        {
+            let mut state = cloud.state();
+            state.mysql.databases.insert(s.names().database);
+            state.mysql.tables.insert(s.names().database, 12);
+        }
+        cloud.fail_on(
+            "ecs.CreateService",
+            None,
+            PortError::new(PortErrorKind::Other, "InvalidParameterException", "no"),
+            1,
+        );
+        engine.apply(&s, &observed, &p).await.expect_err("the service failed");
+        let state = cloud.state();
+        assert!(state.mysql.databases.contains(&s.names().database), "not ours to drop");
+        assert_eq!(state.mysql.tables.get(&s.names().database), Some(&12));
+    }
+
+    #[tokio::test]
+    async fn the_admin_logs_in_with_an_iam_token_over_verified_tls() {
+        let (cloud, mut platform) = FakeCloud::with_platform("wpdev.example.io");
+        platform.database.admin_auth = crate::spec::AdminAuth::Iam;
+        platform.database.admin_username = Some(cloud.state().mysql.admin_user.clone());
+        let platform = Arc::new(platform);
+        let engine = Engine::new(platform.clone(), cloud.ports());
+        let s = spec(platform, "123456789012");
+        converge(&engine, &s).await.expect("apply as the IAM user");
+        assert!(cloud.calls().iter().any(|c| c.op == "rds-db.GenerateAuthToken"));
+        assert_eq!(
+            cloud.state().mysql.last_ssl_mode,
+            Some(crate::spec::SslMode::VerifyIdentity)
+        );
     }
 
     #[tokio::test]

@@ -209,6 +209,10 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
         .and_then(|s| s.db_password_version);
     let rotate =
         observed.secret.is_some() && spec.db_password_version.is_some() && held_version != spec.db_password_version;
+    // A rotation that stopped after the secret was written left the old
+    // password usable beside the new one (MySQL 8's dual passwords): the
+    // tasks are restarted with the secret's password, then the old one goes.
+    let old_password_left = !rotate && observed.database_user.as_ref().is_some_and(|u| u.old_password_retained);
     let secret = match &observed.secret {
         None => PartAction::Create,
         Some(s) => {
@@ -250,6 +254,12 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
             // A new secret holds a new password the user must get.
             if secret_renewed || rotate {
                 f.push("password");
+            }
+            if u.max_connections != spec.db_max_connections {
+                f.push("max_connections");
+            }
+            if old_password_left {
+                f.push("discard_old_password");
             }
             update_or_none(f)
         }
@@ -429,7 +439,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
                 }
                 // Tasks read the password at start: running ones must be
                 // replaced after a rotation (a new revision does that anyway).
-                if rotate && !f.contains(&"task_definition") {
+                if (rotate || old_password_left) && !f.contains(&"task_definition") {
                     f.push("redeploy");
                 }
                 if tags_differ(&d.service.tags, &s.tags) {
@@ -577,6 +587,8 @@ pub(crate) mod tests {
         o.database_user = Some(ObservedDatabaseUser {
             name: d.names.database_user.clone(),
             locked: false,
+            max_connections: spec.db_max_connections,
+            old_password_retained: false,
         });
         o.log_group = Some(ObservedLogGroup {
             name: d.log_group.name.clone(),
@@ -830,6 +842,11 @@ pub(crate) mod tests {
                 "user locked",
                 |o| o.database_user.as_mut().unwrap().locked = true,
                 vec![(Part::DatabaseUser, Update(vec!["unlock"]))],
+            ),
+            (
+                "connection limit changed behind our back",
+                |o| o.database_user.as_mut().unwrap().max_connections = 1000,
+                vec![(Part::DatabaseUser, Update(vec!["max_connections"]))],
             ),
             (
                 "secret pending deletion",

@@ -38,6 +38,7 @@ pub fn schema() -> Schema {
         .attr(Attr::number("cpu").optional().computed().description("Fargate CPU units (default from the tier). Must form a pair Fargate accepts with `memory`."))
         .attr(Attr::number("memory").optional().computed().description("Fargate memory in MiB (default from the tier)."))
         .attr(Attr::number("desired_count").optional().computed().description("Tasks to run while active (default from the tier)."))
+        .attr(Attr::number("db_max_connections").optional().computed().description("`MAX_USER_CONNECTIONS` of the tenant's MySQL user, so that one tenant cannot exhaust the shared server (default from the tier: 10, 25, 50). Updates in place."))
         .attr(Attr::string("status").optional().computed().description("`active` (default) or `suspended`: suspended scales the service to zero and makes the listener rule answer a fixed 503 page. Data is untouched."))
         .attr(Attr::map_of_string("environment_variables").optional().description("Extra environment variables of the WordPress container. `WORDPRESS_DB_*` are set by bbws."))
         .attr(Attr::number("log_retention_days").optional().computed().description("Retention of the tenant's log group in days (default 30); one of CloudWatch's periods."))
@@ -145,6 +146,7 @@ pub fn input_from(v: &Value) -> TenantInput {
         cpu: n("cpu"),
         memory: n("memory"),
         desired_count: n("desired_count"),
+        db_max_connections: n("db_max_connections"),
         status: s("status"),
         environment_variables: map("environment_variables"),
         log_retention_days: n("log_retention_days"),
@@ -183,6 +185,7 @@ pub fn value_from_input(i: &TenantInput) -> Value {
         ("cpu", n(i.cpu)),
         ("memory", n(i.memory)),
         ("desired_count", n(i.desired_count)),
+        ("db_max_connections", n(i.db_max_connections)),
         ("status", s(&i.status)),
         ("environment_variables", map(&i.environment_variables)),
         ("log_retention_days", n(i.log_retention_days)),
@@ -228,7 +231,7 @@ pub fn identity(environment: &str, tenant_id: &str) -> magma_protocol::tfplugin6
 
 /// The user-settable attributes whose unknown value means the plan cannot
 /// be computed yet.
-const INPUTS: [&str; 21] = [
+const INPUTS: [&str; 22] = [
     "name",
     "contact_email",
     "tenant_id",
@@ -240,6 +243,7 @@ const INPUTS: [&str; 21] = [
     "cpu",
     "memory",
     "desired_count",
+    "db_max_connections",
     "status",
     "environment_variables",
     "log_retention_days",
@@ -317,6 +321,7 @@ pub fn state_value(
         ("cpu", num(spec.cpu)),
         ("memory", num(spec.memory)),
         ("desired_count", num(spec.desired_count)),
+        ("db_max_connections", num(spec.db_max_connections)),
         ("status", Value::String(spec.status.as_str().to_owned())),
         ("environment_variables", config.get("environment_variables").clone()),
         ("log_retention_days", num(spec.log_retention_days)),
