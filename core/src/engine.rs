@@ -1369,7 +1369,16 @@ impl Run<'_> {
                     self.record(Created::DatabaseUser(names.database_user.clone()));
                 }
                 PartAction::Update(f) => {
-                    if f.contains(&"password") && password.is_some() {
+                    if f.contains(&"password") && password.is_some() && self.action(Part::Secret) == &PartAction::Create
+                    {
+                        // A new secret (the old one is gone) is created with
+                        // this password by the secret step.
+                        mysql.set_password(&user, pw, false).await.map_err(fail(
+                            "update",
+                            Part::DatabaseUser,
+                            "ALTER USER",
+                        ))?;
+                    } else if f.contains(&"password") && password.is_some() {
                         let change = self.rotate_password(mysql.as_ref(), &user, &credentials).await?;
                         *rotation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(change);
                     } else if f.contains(&"max_connections") {

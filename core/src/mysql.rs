@@ -137,6 +137,8 @@ struct Op<'a> {
     addr: &'a str,
     secret: Option<&'a str>,
     intent: Intent,
+    /// The connection was asked for without TLS.
+    plain: bool,
 }
 
 /// The name and classification of a MySQL server error number.
@@ -180,6 +182,11 @@ fn server_error(op: &Op<'_>, number: u16, server_message: &str) -> PortError {
         name.to_string()
     };
     let hint = match number {
+        // MariaDB refuses a plain login to a server that requires TLS with
+        // the same error as a wrong password.
+        1045 if op.plain => {
+            " (wrong user name or password? or the server requires TLS: set database.ssl_mode to VERIFY_IDENTITY)"
+        }
         1045 => " (wrong user name or password?)",
         1205 => " (another session holds a lock on it; retry once that session ends)",
         1969 | 3024 => {
@@ -207,24 +214,33 @@ fn port_error(op: &Op<'_>, e: &sqlx::Error) -> PortError {
         return server_error(op, my.number(), my.message());
     }
     let text = scrub(&e.to_string(), op.secret);
+    // The driver reports a refused certificate as an I/O error wrapping
+    // the TLS library's.
+    let tls_refused = matches!(e, sqlx::Error::Io(io)
+        if io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()));
     match e {
+        sqlx::Error::Tls(_) => tls_error(op, &text),
+        sqlx::Error::Io(_) if tls_refused => tls_error(op, &text),
         sqlx::Error::Io(_) => PortError::new(
             Transient,
             "ConnectionFailed",
             format!("{}: could not reach MySQL at {}: {text}", op.what, op.addr),
         ),
-        sqlx::Error::Tls(_) => PortError::new(
-            AccessDenied,
-            "TlsHandshakeFailed",
-            format!(
-                "{}: TLS with MySQL at {} failed: {text}. If the server's certificate is not signed by a \
-                 root this machine trusts, pass its CA in database.ssl_ca (for RDS, the AWS global bundle: \
-                 ssl_ca = file(\"global-bundle.pem\"))",
-                op.what, op.addr
-            ),
-        ),
         _ => PortError::new(Other, "DriverError", format!("{} on {}: {text}", op.what, op.addr)),
     }
+}
+
+fn tls_error(op: &Op<'_>, text: &str) -> PortError {
+    PortError::new(
+        PortErrorKind::AccessDenied,
+        "TlsHandshakeFailed",
+        format!(
+            "{}: TLS with MySQL at {} failed: {text}. If the server's certificate is not signed by a root \
+             this machine trusts, pass its CA in database.ssl_ca (for RDS, the AWS global bundle: ssl_ca = \
+             file(\"global-bundle.pem\")); if it names another host, connect by that name",
+            op.what, op.addr
+        ),
+    )
 }
 
 fn timeout_error(what: &str, addr: &str, waited: Duration) -> PortError {
@@ -383,6 +399,7 @@ impl Pool {
             addr: &self.addr,
             secret,
             intent,
+            plain: self.login.tls.mode == SslMode::Disabled,
         }
     }
 

@@ -383,6 +383,7 @@ fn passwords_are_scrubbed() {
         addr: "h:1",
         secret: Some("s3cret"),
         intent: Intent::Create,
+        plain: false,
     };
     let p = server_error(&op, 1396, "Operation CREATE USER failed for 'u'@'%' near s3cret");
     assert_eq!(p.kind, PortErrorKind::AlreadyExists);
@@ -395,4 +396,7 @@ fn passwords_are_scrubbed() {
     );
     let lock = server_error(&op, 1205, "Lock wait timeout exceeded");
     assert!(lock.message.contains("holds a lock"), "{}", lock.message);
+    let plain = Op { plain: true, ..op };
+    let refused = server_error(&plain, 1045, "Access denied");
+    assert!(refused.message.contains("database.ssl_mode"), "{}", refused.message);
 }
