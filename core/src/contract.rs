@@ -1472,7 +1472,8 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
     // Wrong credentials: refused at connect, or (for a lazy pool) at first use.
     let wrong = format!("{}-wrong", admin.password);
     let step = "connect with a wrong admin password";
-    match ports.mysql.connect(&host, port, &admin.username, &wrong).await {
+    let login = |password: &str| db.login(&host, port, &admin.username, password);
+    match ports.mysql.connect(&login(&wrong)).await {
         Err(e) if e.kind == PortErrorKind::AccessDenied => {}
         Err(e) => return Err(c.fail(step, "an AccessDenied error", e)),
         Ok(m) => {
@@ -1483,10 +1484,7 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         }
     }
 
-    let m = c.ok(
-        "connect as admin",
-        ports.mysql.connect(&host, port, &admin.username, &admin.password).await,
-    )?;
+    let m = c.ok("connect as admin", ports.mysql.connect(&login(&admin.password)).await)?;
     cleanup.mysql = Some(m.clone());
     cleanup.push(Undo::Database(t.names.database.clone()));
     cleanup.push(Undo::User(t.names.database_user.clone()));
@@ -1519,14 +1517,31 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         m.drop_database(hostile).await,
         &invalid,
     )?;
+    let user = MysqlUser {
+        name: &t.names.database_user,
+        database: &t.names.database,
+        max_connections: 7,
+    };
     c.err(
         "create_user with a hostile name",
-        m.create_user(hostile, "pw", &t.names.database).await,
+        m.create_user(&MysqlUser { name: hostile, ..user }, "pw").await,
         &invalid,
     )?;
     c.err(
         "create_user on a hostile database name",
-        m.create_user(&t.names.database_user, "pw", hostile).await,
+        m.create_user(
+            &MysqlUser {
+                database: hostile,
+                ..user
+            },
+            "pw",
+        )
+        .await,
+        &invalid,
+    )?;
+    c.err(
+        "set_max_connections with a hostile name",
+        m.set_max_connections(hostile, 1).await,
         &invalid,
     )?;
     c.err(
@@ -1563,11 +1578,7 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
     // Create.
     c.ok("create_database", m.create_database(&t.names.database).await)?;
     let password = crate::fake::random_password();
-    c.ok(
-        "create_user",
-        m.create_user(&t.names.database_user, &password, &t.names.database)
-            .await,
-    )?;
+    c.ok("create_user", m.create_user(&user, &password).await)?;
     let (d, u) = observe("observe after create").await?;
     c.eq(
         "observe after create",
@@ -1583,29 +1594,60 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         &vec![ObservedDatabaseUser {
             name: t.names.database_user.clone(),
             locked: false,
+            max_connections: 7,
+            old_password_retained: false,
         }],
         &u,
     )?;
-    match m.create_database(&t.names.database).await {
-        Ok(()) => {}
-        Err(e) if e.kind == PortErrorKind::AlreadyExists => {}
-        Err(e) => {
-            return Err(c.fail("create_database again", "success (IF NOT EXISTS) or AlreadyExists", e));
-        }
-    }
+    // An existing database is never reported as created (a rollback
+    // would drop it).
+    c.err(
+        "create_database again",
+        m.create_database(&t.names.database).await,
+        &[PortErrorKind::AlreadyExists],
+    )?;
     c.err(
         "create_user again",
-        m.create_user(&t.names.database_user, &password, &t.names.database)
-            .await,
+        m.create_user(&user, &password).await,
         &[PortErrorKind::AlreadyExists],
+    )?;
+    let empty = c.ok("database_is_empty", m.database_is_empty(&t.names.database).await)?;
+    c.ensure(empty, "database_is_empty after create", "an empty database", empty)?;
+    let tenant_login = |password: &str| db.login(&host, port, &t.names.database_user, password);
+    c.ok(
+        "log in as the user",
+        ports.mysql.connect(&tenant_login(&password)).await,
     )?;
 
     // Update.
     let password2 = crate::fake::random_password();
+    let change = c.ok("set_password", m.set_password(&user, &password2, true).await)?;
     c.ok(
-        "set_password",
-        m.set_password(&t.names.database_user, &password2, &t.names.database)
-            .await,
+        "log in with the new password",
+        ports.mysql.connect(&tenant_login(&password2)).await,
+    )?;
+    let old = ports.mysql.connect(&tenant_login(&password)).await;
+    match change {
+        // MySQL 8's dual passwords: the old one works until discarded.
+        PasswordChange::OldRetained => {
+            c.ok("log in with the retained password", old)?;
+        }
+        PasswordChange::Replaced => {
+            c.err("log in with the replaced password", old, &[PortErrorKind::AccessDenied])?;
+        }
+    }
+    c.ok(
+        "discard_old_password",
+        m.discard_old_password(&t.names.database_user).await,
+    )?;
+    c.err(
+        "log in with the old password after discard",
+        ports.mysql.connect(&tenant_login(&password)).await,
+        &[PortErrorKind::AccessDenied],
+    )?;
+    c.ok(
+        "set_max_connections",
+        m.set_max_connections(&t.names.database_user, 3).await,
     )?;
     c.ok("set_locked(true)", m.set_locked(&t.names.database_user, true).await)?;
     let (_, u) = observe("observe after lock").await?;
@@ -1615,6 +1657,8 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         &vec![ObservedDatabaseUser {
             name: t.names.database_user.clone(),
             locked: true,
+            max_connections: 3,
+            old_password_retained: false,
         }],
         &u,
     )?;
@@ -1626,6 +1670,8 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         &vec![ObservedDatabaseUser {
             name: t.names.database_user.clone(),
             locked: false,
+            max_connections: 3,
+            old_password_retained: false,
         }],
         &u,
     )?;

@@ -49,6 +49,7 @@ impl Engine {
     /// as its own user, and `GET url`, concurrently.
     pub async fn health(&self, observed: &ObservedTenant, url: &str) -> TenantHealth {
         let ports = self.ports();
+        let platform = self.platform();
         let targets = async {
             match &observed.target_group {
                 Some(tg) => ports.elbv2.describe_target_health(&tg.arn).await.unwrap_or_default(),
@@ -64,12 +65,8 @@ impl Engine {
                 .map_err(|e| format!("reading the secret: {e}"))?;
             let c: DbCredentials =
                 serde_json::from_str(&raw).map_err(|_| "the secret does not hold bbws credentials".to_owned())?;
-            ports
-                .mysql
-                .connect(&c.host, c.port, &c.username, &c.password)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            let login = platform.database.login(&c.host, c.port, &c.username, &c.password);
+            ports.mysql.connect(&login).await.map(|_| ()).map_err(|e| e.to_string())
         };
         let site = ports.site.status(url);
         let (targets, database, site) = futures::join!(targets, database, site);

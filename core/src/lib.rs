@@ -58,4 +58,6 @@ pub use error::CoreError;
 pub use observed::{ObservedTenant, TenantKey};
 pub use parts::Part;
 pub use plan::{PartAction, PartChange, TenantPlan, plan, plan_destroy};
-pub use spec::{DatabaseSettings, Environment, Platform, TenantInput, TenantSpec, TenantStatus, Tier};
+pub use spec::{
+    AdminAuth, DatabaseSettings, Environment, Platform, SslMode, TenantInput, TenantSpec, TenantStatus, Tier,
+};

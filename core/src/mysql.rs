@@ -1,33 +1,45 @@
 //! MySQL administration: the [`MysqlConnector`] and [`MysqlAdmin`] ports
-//! against a MySQL 8 or MariaDB (10.4+) server, over the small client in
-//! `wire` and a pool of at most [`POOL_MAX`] of its connections.
+//! against a MySQL 8 or MariaDB (10.4+) server, on the `sqlx` MySQL driver
+//! (TLS by rustls with ring) and a pool of at most [`POOL_MAX`] connections
+//! of one login.
 //!
 //! Safety rules:
 //! * database and user names are validated (`^[A-Za-z0-9_]{1,64}$`, users
 //!   at most 32) before any SQL is built, and quoted anyway;
-//! * passwords never appear in SQL text built here: `IDENTIFIED BY` takes
-//!   only a literal (no `?` placeholder, in MySQL or MariaDB), so the
-//!   password is bound as a parameter into a session variable and the
-//!   server itself quotes it into the statement it prepares;
+//! * no password reaches a server log in plain text: where accounts use
+//!   `mysql_native_password` (MariaDB; MySQL configured so) only its hash
+//!   is sent (`IDENTIFIED BY PASSWORD '*…'`, `IDENTIFIED WITH
+//!   mysql_native_password AS '*…'`); where the server needs the plain
+//!   text (`caching_sha2_password`), it is sent only over TLS, inside
+//!   `CREATE/ALTER USER`, which MySQL rewrites in its logs;
+//! * every session has `lock_wait_timeout` and a statement time limit, and
+//!   the client stops waiting shortly after the server should have; a
+//!   connection whose statement was interrupted is never lent again;
 //! * passwords are scrubbed from every error message.
 
-mod rsa;
-mod wire;
+mod password;
+#[cfg(test)]
+mod tests;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, Row as _};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use wire::{Connection, Row, WireError};
-
 use crate::parts::{ObservedDatabase, ObservedDatabaseUser};
-use crate::ports::{MysqlAdmin, MysqlConnector, PortError, PortErrorKind, PortResult};
+use crate::ports::{
+    MysqlAdmin, MysqlConnector, MysqlLogin, MysqlUser, PasswordChange, PortError, PortErrorKind, PortResult,
+};
+use crate::spec::SslMode;
 
-/// How long connecting (TCP, handshake, first query) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting (TCP, TLS, handshake, session setup) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much longer than the server's own limit the client waits for an
+/// answer before it gives the connection up.
+const CLIENT_GRACE: Duration = Duration::from_secs(5);
 /// Longest MySQL database name.
 const MAX_DATABASE: usize = 64;
 /// Longest user name bbws creates (MySQL 5.7's limit; 8.0 allows 32 too).
@@ -37,7 +49,7 @@ pub const POOL_MAX: usize = 4;
 /// How long an idle connection is kept for the next statement.
 const IDLE_TTL: Duration = Duration::from_secs(60);
 
-/// The real [`MysqlConnector`]: one small pool per admin login.
+/// The real [`MysqlConnector`]: one small pool per login.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MysqlServerConnector;
 
@@ -45,10 +57,6 @@ pub struct MysqlServerConnector;
 #[derive(Debug)]
 pub struct MysqlServerAdmin {
     pool: Pool,
-    addr: String,
-    /// MariaDB keeps `account_locked` in `mysql.global_priv`; MySQL in
-    /// `mysql.user`.
-    mariadb: AtomicBool,
 }
 
 // ------------------------------------------------------------ identifiers
@@ -91,19 +99,20 @@ fn quote_grant_db(name: &str) -> String {
     quote_ident(&name.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"))
 }
 
-/// `'name'` for a validated name.
-fn quote_literal(name: &str) -> String {
-    format!("'{}'", name.replace('\\', "\\\\").replace('\'', "''"))
+/// `'text'` as a string literal. Sessions run without
+/// `NO_BACKSLASH_ESCAPES` ([`Flavour::session_setup`]), so backslashes are
+/// escapes and are doubled, and so are quotes.
+fn quote_literal(text: &str) -> String {
+    format!(
+        "'{}'",
+        text.replace('\\', "\\\\").replace('\'', "''").replace('\0', "\\0")
+    )
 }
 
 /// `'name'@'%'` for a validated user name.
 fn quote_user(name: &str) -> String {
-    format!("'{}'@'%'", name.replace('\\', "\\\\").replace('\'', "''"))
+    format!("{}@'%'", quote_literal(name))
 }
-
-/// An SQL expression (evaluated by the server) that quotes the session
-/// variable `@bbws_pw` as a string literal, whatever the `sql_mode`.
-const QUOTED_PASSWORD: &str = "IF(@@sql_mode LIKE '%NO_BACKSLASH_ESCAPES%', CONCAT('''', REPLACE(@bbws_pw, '''', ''''''), ''''), QUOTE(@bbws_pw))";
 
 // ------------------------------------------------------------ errors
 
@@ -121,111 +130,332 @@ enum Intent {
     Other,
 }
 
-fn mysql_error(op: &str, addr: &str, e: WireError, secret: Option<&str>, intent: Intent) -> PortError {
+/// What a failed statement was: its operation (naming the object) and the
+/// secret to keep out of the message.
+struct Op<'a> {
+    what: &'a str,
+    addr: &'a str,
+    secret: Option<&'a str>,
+    intent: Intent,
+    /// The connection was asked for without TLS.
+    plain: bool,
+}
+
+/// The name and classification of a MySQL server error number.
+fn classify(number: u16, intent: Intent) -> (PortErrorKind, &'static str) {
     use PortErrorKind::*;
-    match e {
-        WireError::Server {
-            code: number,
-            message: server_message,
-            ..
-        } => {
-            let (kind, name) = match number {
-                1045 => (AccessDenied, "ER_ACCESS_DENIED_ERROR"),
-                1044 => (AccessDenied, "ER_DBACCESS_DENIED_ERROR"),
-                1142 => (AccessDenied, "ER_TABLEACCESS_DENIED_ERROR"),
-                1227 => (AccessDenied, "ER_SPECIFIC_ACCESS_DENIED_ERROR"),
-                1410 => (AccessDenied, "ER_CANT_CREATE_USER_WITH_GRANT"),
-                1698 => (AccessDenied, "ER_ACCESS_DENIED_NO_PASSWORD_ERROR"),
-                3118 | 4151 => (AccessDenied, "ER_ACCOUNT_HAS_BEEN_LOCKED"),
-                1396 if intent == Intent::Create => (AlreadyExists, "ER_CANNOT_USER"),
-                1396 => (NotFound, "ER_CANNOT_USER"),
-                1007 => (AlreadyExists, "ER_DB_CREATE_EXISTS"),
-                1008 => (NotFound, "ER_DB_DROP_EXISTS"),
-                1049 => (NotFound, "ER_BAD_DB_ERROR"),
-                1133 => (NotFound, "ER_PASSWORD_NO_MATCH"),
-                1141 => (NotFound, "ER_NONEXISTING_GRANT"),
-                1040 => (Transient, "ER_CON_COUNT_ERROR"),
-                1203 => (Transient, "ER_TOO_MANY_USER_CONNECTIONS"),
-                1205 => (Transient, "ER_LOCK_WAIT_TIMEOUT"),
-                1213 => (Transient, "ER_LOCK_DEADLOCK"),
-                1053 => (Transient, "ER_SERVER_SHUTDOWN"),
-                1290 => (Transient, "ER_OPTION_PREVENTS_STATEMENT"),
-                2006 => (Transient, "CR_SERVER_GONE_ERROR"),
-                2013 => (Transient, "CR_SERVER_LOST"),
-                1064 => (InvalidInput, "ER_PARSE_ERROR"),
-                _ => (Other, ""),
-            };
-            let code = if name.is_empty() {
-                format!("MYSQL_{number}")
-            } else {
-                name.to_string()
-            };
-            let hint = if kind == AccessDenied && number == 1045 {
-                " (wrong user name or password?)"
-            } else {
-                ""
-            };
-            // A syntax error quotes the statement, which may hold the
-            // password: never pass its text on.
-            let message = if number == 1064 {
-                "SQL syntax error".to_string()
-            } else {
-                scrub(&server_message, secret)
-            };
-            PortError::new(kind, code, format!("{op} on {addr}: {message}{hint}"))
+    match number {
+        1045 => (AccessDenied, "ER_ACCESS_DENIED_ERROR"),
+        1044 => (AccessDenied, "ER_DBACCESS_DENIED_ERROR"),
+        1142 => (AccessDenied, "ER_TABLEACCESS_DENIED_ERROR"),
+        1227 => (AccessDenied, "ER_SPECIFIC_ACCESS_DENIED_ERROR"),
+        1410 => (AccessDenied, "ER_CANT_CREATE_USER_WITH_GRANT"),
+        1698 => (AccessDenied, "ER_ACCESS_DENIED_NO_PASSWORD_ERROR"),
+        3118 | 4151 => (AccessDenied, "ER_ACCOUNT_HAS_BEEN_LOCKED"),
+        3159 | 4036 => (AccessDenied, "ER_SECURE_TRANSPORT_REQUIRED"),
+        1396 if intent == Intent::Create => (AlreadyExists, "ER_CANNOT_USER"),
+        1396 => (NotFound, "ER_CANNOT_USER"),
+        1007 => (AlreadyExists, "ER_DB_CREATE_EXISTS"),
+        1008 => (NotFound, "ER_DB_DROP_EXISTS"),
+        1049 => (NotFound, "ER_BAD_DB_ERROR"),
+        1133 => (NotFound, "ER_PASSWORD_NO_MATCH"),
+        1141 => (NotFound, "ER_NONEXISTING_GRANT"),
+        1040 => (Transient, "ER_CON_COUNT_ERROR"),
+        1203 => (Transient, "ER_TOO_MANY_USER_CONNECTIONS"),
+        1205 => (Transient, "ER_LOCK_WAIT_TIMEOUT"),
+        1213 => (Transient, "ER_LOCK_DEADLOCK"),
+        1969 | 3024 => (Transient, "ER_STATEMENT_TIMEOUT"),
+        1053 => (Transient, "ER_SERVER_SHUTDOWN"),
+        1290 => (Transient, "ER_OPTION_PREVENTS_STATEMENT"),
+        2006 => (Transient, "CR_SERVER_GONE_ERROR"),
+        2013 => (Transient, "CR_SERVER_LOST"),
+        1064 => (InvalidInput, "ER_PARSE_ERROR"),
+        _ => (Other, ""),
+    }
+}
+
+fn server_error(op: &Op<'_>, number: u16, server_message: &str) -> PortError {
+    let (kind, name) = classify(number, op.intent);
+    let code = if name.is_empty() {
+        format!("MYSQL_{number}")
+    } else {
+        name.to_string()
+    };
+    let hint = match number {
+        // MariaDB refuses a plain login to a server that requires TLS with
+        // the same error as a wrong password.
+        1045 if op.plain => {
+            " (wrong user name or password? or the server requires TLS: set database.ssl_mode to VERIFY_IDENTITY)"
         }
-        WireError::Io(io) => PortError::new(
+        1045 => " (wrong user name or password?)",
+        1205 => " (another session holds a lock on it; retry once that session ends)",
+        1969 | 3024 => {
+            " (it ran longer than database.statement_timeout_seconds: another session may hold a lock on it; \
+             retry once that session ends)"
+        }
+        3159 | 4036 => " (the server requires TLS: set database.ssl_mode to VERIFY_IDENTITY)",
+        _ => "",
+    };
+    // A syntax error quotes the statement, which may hold a password hash
+    // or (over TLS) a password: never pass its text on.
+    let message = if number == 1064 {
+        "SQL syntax error".to_string()
+    } else {
+        scrub(server_message, op.secret)
+    };
+    PortError::new(kind, code, format!("{} on {}: {message}{hint}", op.what, op.addr))
+}
+
+fn port_error(op: &Op<'_>, e: &sqlx::Error) -> PortError {
+    use PortErrorKind::*;
+    if let Some(db) = e.as_database_error()
+        && let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>()
+    {
+        return server_error(op, my.number(), my.message());
+    }
+    let text = scrub(&e.to_string(), op.secret);
+    // The driver reports a refused certificate as an I/O error wrapping
+    // the TLS library's.
+    let tls_refused = matches!(e, sqlx::Error::Io(io)
+        if io.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()));
+    match e {
+        sqlx::Error::Tls(_) => tls_error(op, &text),
+        sqlx::Error::Io(_) if tls_refused => tls_error(op, &text),
+        sqlx::Error::Io(_) => PortError::new(
             Transient,
             "ConnectionFailed",
-            format!(
-                "{op}: could not reach MySQL at {addr}: {}",
-                scrub(&io.to_string(), secret)
-            ),
+            format!("{}: could not reach MySQL at {}: {text}", op.what, op.addr),
         ),
-        WireError::Protocol(p) => {
-            PortError::new(Other, "DriverError", format!("{op} on {addr}: {}", scrub(&p, secret)))
+        _ => PortError::new(Other, "DriverError", format!("{} on {}: {text}", op.what, op.addr)),
+    }
+}
+
+fn tls_error(op: &Op<'_>, text: &str) -> PortError {
+    PortError::new(
+        PortErrorKind::AccessDenied,
+        "TlsHandshakeFailed",
+        format!(
+            "{}: TLS with MySQL at {} failed: {text}. If the server's certificate is not signed by a root \
+             this machine trusts, pass its CA in database.ssl_ca (for RDS, the AWS global bundle: ssl_ca = \
+             file(\"global-bundle.pem\")); if it names another host, connect by that name",
+            op.what, op.addr
+        ),
+    )
+}
+
+fn timeout_error(what: &str, addr: &str, waited: Duration) -> PortError {
+    PortError::new(
+        PortErrorKind::Transient,
+        "StatementTimeout",
+        format!(
+            "{what} on {addr}: no answer within {}s (database.statement_timeout_seconds); another session \
+             may hold a lock on it — retry once it is released",
+            waited.as_secs()
+        ),
+    )
+}
+
+// ------------------------------------------------------------ the server
+
+/// What kind of server the pool talks to, learnt at its first connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Flavour {
+    mariadb: bool,
+    /// `(major, minor, patch)` of the server.
+    version: (u32, u32, u32),
+    /// New accounts use `mysql_native_password`, whose hash the client
+    /// computes; otherwise the server needs the plain text.
+    native_passwords: bool,
+    /// The connection is encrypted.
+    tls: bool,
+}
+
+impl Flavour {
+    /// Statements every new session runs: bounded waits, and string
+    /// literals whose escaping does not depend on the server's `sql_mode`.
+    fn session_setup(self, timeout: Duration) -> String {
+        let seconds = timeout.as_secs().max(1);
+        let statement_limit = if self.mariadb {
+            format!("SESSION max_statement_time = {seconds}")
+        } else {
+            // MySQL limits SELECTs only; DDL waits are bounded by
+            // lock_wait_timeout and the client's own timeout.
+            format!("SESSION max_execution_time = {}", seconds * 1000)
+        };
+        format!(
+            "SET SESSION lock_wait_timeout = {seconds}, {statement_limit}, SESSION sql_mode = \
+             TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))"
+        )
+    }
+
+    /// MySQL 8.0.14+ keeps an old password beside a new one.
+    fn dual_passwords(self) -> bool {
+        !self.mariadb && self.version >= (8, 0, 14)
+    }
+
+    /// The `IDENTIFIED …` clause for `password`: its hash where the server
+    /// takes one, else the plain text — over TLS only.
+    fn identified(self, password: &str) -> PortResult<String> {
+        if self.mariadb {
+            Ok(format!("IDENTIFIED BY PASSWORD '{}'", password::native_hash(password)))
+        } else if self.native_passwords {
+            Ok(format!(
+                "IDENTIFIED WITH mysql_native_password AS '{}'",
+                password::native_hash(password)
+            ))
+        } else if self.tls {
+            Ok(format!("IDENTIFIED BY {}", quote_literal(password)))
+        } else {
+            Err(PortError::new(
+                PortErrorKind::InvalidInput,
+                "PlaintextPasswordWithoutTls",
+                "this MySQL server creates caching_sha2_password accounts, whose password must be sent in \
+                 plain text: bbws sends it only over TLS. Set database.ssl_mode to VERIFY_IDENTITY (or \
+                 REQUIRED)",
+            ))
         }
     }
 }
 
-// ------------------------------------------------------------ connector
+fn parse_version(text: &str) -> (u32, u32, u32) {
+    let mut numbers = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<u32>().unwrap_or(0));
+    (
+        numbers.next().unwrap_or(0),
+        numbers.next().unwrap_or(0),
+        numbers.next().unwrap_or(0),
+    )
+}
 
-#[async_trait]
-impl MysqlConnector for MysqlServerConnector {
-    async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>> {
-        let admin = MysqlServerAdmin::connect(host, port, user, password).await?;
-        Ok(Arc::new(admin))
+fn ssl_mode(mode: SslMode) -> MySqlSslMode {
+    match mode {
+        SslMode::Disabled => MySqlSslMode::Disabled,
+        SslMode::Preferred => MySqlSslMode::Preferred,
+        SslMode::Required => MySqlSslMode::Required,
+        SslMode::VerifyCa => MySqlSslMode::VerifyCa,
+        SslMode::VerifyIdentity => MySqlSslMode::VerifyIdentity,
     }
 }
 
+fn connect_options(login: &MysqlLogin) -> MySqlConnectOptions {
+    let mut options = MySqlConnectOptions::new()
+        .host(&login.host)
+        .port(login.port)
+        .username(&login.user)
+        .password(&login.password)
+        .ssl_mode(ssl_mode(login.tls.mode))
+        .enable_cleartext_plugin(login.cleartext)
+        // Administration runs each statement once: nothing to cache.
+        .statement_cache_capacity(0)
+        // The session's sql_mode is ours to set (Flavour::session_setup).
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None)
+        // Statements may carry password hashes: never logged.
+        .disable_statement_logging();
+    if let Some(pem) = &login.tls.ca_pem {
+        options = options.ssl_ca_from_pem(pem.as_bytes().to_vec());
+    }
+    options
+}
+
+// ------------------------------------------------------------ the pool
+
 /// Up to [`POOL_MAX`] connections of one login, reused while fresh.
-#[derive(Debug)]
 struct Pool {
-    host: String,
-    port: u16,
-    user: String,
-    password: String,
-    idle: Mutex<Vec<(Instant, Connection)>>,
+    login: MysqlLogin,
+    addr: String,
+    connect_timeout: Duration,
+    flavour: OnceLock<Flavour>,
+    idle: Mutex<Vec<(Instant, MySqlConnection)>>,
     permits: Semaphore,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("login", &self.login)
+            .field("flavour", &self.flavour)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A connection lent by the pool. It goes back when dropped, unless a
 /// statement on it was interrupted or the socket failed: then the
 /// conversation's state is unknown, and the connection is closed.
-struct PooledConnection<'a> {
-    conn: Option<Connection>,
+struct Lent<'a> {
+    conn: Option<MySqlConnection>,
     pool: &'a Pool,
     clean: bool,
     _permit: SemaphorePermit<'a>,
 }
 
 impl Pool {
-    async fn get(&self) -> Result<PooledConnection<'_>, WireError> {
+    fn op<'s>(&'s self, what: &'s str, secret: Option<&'s str>, intent: Intent) -> Op<'s> {
+        Op {
+            what,
+            addr: &self.addr,
+            secret,
+            intent,
+            plain: self.login.tls.mode == SslMode::Disabled,
+        }
+    }
+
+    fn flavour(&self) -> PortResult<Flavour> {
+        self.flavour.get().copied().ok_or_else(|| {
+            PortError::new(
+                PortErrorKind::Other,
+                "DriverError",
+                format!("MySQL at {}: the server was never reached", self.addr),
+            )
+        })
+    }
+
+    /// A new connection with its session set up; the first one also
+    /// learns the server's flavour. The driver runs in a task of its own,
+    /// so that even a panic on a hostile server's bytes is an error here.
+    async fn open(&self) -> PortResult<MySqlConnection> {
+        let login = self.login.clone();
+        let known = self.flavour.get().copied();
+        let opened = tokio::spawn(async move { open_session(&login, known).await });
+        let (conn, flavour) = match tokio::time::timeout(self.connect_timeout, opened).await {
+            Err(_) => {
+                return Err(PortError::new(
+                    PortErrorKind::Transient,
+                    "ConnectTimeout",
+                    format!(
+                        "connect: no answer from MySQL at {} within {:.0}s; check host, port and network",
+                        self.addr,
+                        self.connect_timeout.as_secs_f32()
+                    ),
+                ));
+            }
+            Ok(Err(join)) => {
+                return Err(PortError::new(
+                    PortErrorKind::Other,
+                    "DriverError",
+                    format!(
+                        "connect: the MySQL driver failed on the answer of {}: {join}",
+                        self.addr
+                    ),
+                ));
+            }
+            Ok(Ok(r)) => {
+                r.map_err(|(what, e)| port_error(&self.op(what, Some(&self.login.password), Intent::Other), &e))?
+            }
+        };
+        let _ = self.flavour.set(flavour);
+        Ok(conn)
+    }
+
+    async fn get(&self) -> PortResult<Lent<'_>> {
         let permit = self
             .permits
             .acquire()
             .await
-            .map_err(|_| WireError::Protocol("the connection pool is closed".into()))?;
+            .map_err(|_| PortError::new(PortErrorKind::Other, "DriverError", "the connection pool is closed"))?;
         let (reused, stale) = {
             let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let (fresh, stale): (Vec<_>, Vec<_>) = idle.drain(..).partition(|(since, _)| since.elapsed() < IDLE_TTL);
@@ -233,13 +463,13 @@ impl Pool {
             (idle.pop().map(|(_, c)| c), stale)
         };
         for (_, conn) in stale {
-            tokio::spawn(conn.quit());
+            tokio::spawn(conn.close());
         }
         let conn = match reused {
             Some(c) => c,
-            None => Connection::connect(&self.host, self.port, &self.user, &self.password).await?,
+            None => self.open().await?,
         };
-        Ok(PooledConnection {
+        Ok(Lent {
             conn: Some(conn),
             pool: self,
             clean: true,
@@ -248,36 +478,87 @@ impl Pool {
     }
 }
 
-impl PooledConnection<'_> {
-    fn conn(&mut self) -> Result<&mut Connection, WireError> {
+/// Connects and sets the session up: `Err` carries what was being done.
+async fn open_session(
+    login: &MysqlLogin,
+    known: Option<Flavour>,
+) -> Result<(MySqlConnection, Flavour), (&'static str, sqlx::Error)> {
+    let mut conn = connect_options(login).connect().await.map_err(|e| ("connect", e))?;
+    let flavour = match known {
+        Some(f) => f,
+        None => probe(&mut conn).await.map_err(|e| ("connect", e))?,
+    };
+    let setup = flavour.session_setup(login.statement_timeout);
+    sqlx::raw_sql(AssertSqlSafe(setup))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| ("session setup", e))?;
+    Ok((conn, flavour))
+}
+
+/// Which server this is, how it stores new passwords, and whether the
+/// connection is encrypted.
+async fn probe(conn: &mut MySqlConnection) -> Result<Flavour, sqlx::Error> {
+    // Text protocol throughout: one round trip each, no prepared statement.
+    let version = sqlx::raw_sql("SELECT CONVERT(VERSION() USING utf8mb4)")
+        .fetch_one(&mut *conn)
+        .await
+        .map(|row| text(&row, 0))?;
+    let mariadb = version.to_ascii_lowercase().contains("mariadb");
+    let cipher = sqlx::raw_sql("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let tls = cipher
+        .and_then(|row| row.try_get_unchecked::<Option<String>, _>(1).ok().flatten())
+        .is_some_and(|c| !c.is_empty());
+    // MySQL 8.0 names its default plugin; 8.4 dropped the variable, and
+    // its default is caching_sha2_password.
+    let native_passwords = !mariadb
+        && sqlx::raw_sql("SELECT CONVERT(@@default_authentication_plugin USING utf8mb4)")
+            .fetch_one(&mut *conn)
+            .await
+            .is_ok_and(|row| text(&row, 0) == "mysql_native_password");
+    let flavour = Flavour {
+        mariadb,
+        version: parse_version(&version),
+        native_passwords,
+        tls,
+    };
+    tracing::debug!(%version, ?flavour, "connected to MySQL");
+    Ok(flavour)
+}
+
+impl Lent<'_> {
+    /// Runs `sql` (one or more statements, results dropped or returned),
+    /// waiting at most the statement timeout plus a grace period.
+    async fn run(&mut self, op: &Op<'_>, sql: String) -> PortResult<Vec<sqlx::mysql::MySqlRow>> {
+        let waited = self.pool.login.statement_timeout + CLIENT_GRACE;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(PortError::new(
+                PortErrorKind::Other,
+                "DriverError",
+                "the connection was returned",
+            ));
+        };
+        // Unclean until the statement has answered.
         self.clean = false;
-        self.conn
-            .as_mut()
-            .ok_or_else(|| WireError::Protocol("the connection was returned".into()))
-    }
-
-    /// Whether the connection can still be used after `result`.
-    fn settle<T>(&mut self, result: Result<T, WireError>) -> Result<T, WireError> {
-        self.clean = matches!(result, Ok(_) | Err(WireError::Server { .. }));
-        result
-    }
-
-    async fn query(&mut self, sql: &str) -> Result<Vec<Row>, WireError> {
-        let r = self.conn()?.query(sql).await;
-        self.settle(r)
-    }
-
-    async fn query_drop(&mut self, sql: &str) -> Result<(), WireError> {
-        self.query(sql).await.map(drop)
-    }
-
-    async fn exec_drop(&mut self, sql: &str, params: &[&str]) -> Result<(), WireError> {
-        let r = self.conn()?.exec_drop(sql, params).await;
-        self.settle(r)
+        let answer = tokio::time::timeout(waited, sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(conn)).await;
+        match answer {
+            Err(_) => Err(timeout_error(op.what, op.addr, waited)),
+            Ok(Ok(rows)) => {
+                self.clean = true;
+                Ok(rows)
+            }
+            Ok(Err(e)) => {
+                // A server error leaves the conversation in step.
+                self.clean = e.as_database_error().is_some();
+                Err(port_error(op, &e))
+            }
+        }
     }
 }
 
-impl Drop for PooledConnection<'_> {
+impl Drop for Lent<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take()
             && self.clean
@@ -288,114 +569,88 @@ impl Drop for PooledConnection<'_> {
     }
 }
 
+// ------------------------------------------------------------ connector
+
+#[async_trait]
+impl MysqlConnector for MysqlServerConnector {
+    async fn connect(&self, login: &MysqlLogin) -> PortResult<Arc<dyn MysqlAdmin>> {
+        let admin = MysqlServerAdmin::connect(login).await?;
+        Ok(Arc::new(admin))
+    }
+}
+
 impl MysqlServerAdmin {
-    /// Opens a pool as `user` with one connection, so that a wrong host or
-    /// password fails here.
-    pub async fn connect(host: &str, port: u16, user: &str, password: &str) -> PortResult<Self> {
-        let addr = format!("{host}:{port}");
+    /// Opens a pool for `login` with one connection, so that a wrong host,
+    /// password or certificate fails here.
+    pub async fn connect(login: &MysqlLogin) -> PortResult<Self> {
+        Self::connect_within(login, CONNECT_TIMEOUT).await
+    }
+
+    async fn connect_within(login: &MysqlLogin, connect_timeout: Duration) -> PortResult<Self> {
+        if login.cleartext && !login.tls.mode.verifies() {
+            return Err(PortError::new(
+                PortErrorKind::InvalidInput,
+                "CleartextWithoutVerifiedTls",
+                "an IAM authentication token is sent in plain text: set database.ssl_mode to VERIFY_IDENTITY \
+                 (or VERIFY_CA)",
+            ));
+        }
         let pool = Pool {
-            host: host.to_owned(),
-            port,
-            user: user.to_owned(),
-            password: password.to_owned(),
+            login: login.clone(),
+            addr: format!("{}:{}", login.host, login.port),
+            connect_timeout,
+            flavour: OnceLock::new(),
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(POOL_MAX),
         };
-        let version = match tokio::time::timeout(CONNECT_TIMEOUT, pool.get()).await {
-            Err(_) => {
-                return Err(PortError::new(
-                    PortErrorKind::Transient,
-                    "ConnectTimeout",
-                    format!(
-                        "connect: no answer from MySQL at {addr} within {}s; check host, port and network",
-                        CONNECT_TIMEOUT.as_secs()
-                    ),
-                ));
-            }
-            Ok(Err(e)) => {
-                return Err(mysql_error("connect", &addr, e, Some(password), Intent::Other));
-            }
-            Ok(Ok(conn)) => conn.conn.as_ref().map(|c| c.server_version.clone()).unwrap_or_default(),
-        };
-        let mariadb = version.to_ascii_lowercase().contains("mariadb");
-        tracing::debug!(%addr, %version, "connected to MySQL");
-        Ok(MysqlServerAdmin {
-            pool,
-            addr,
-            mariadb: AtomicBool::new(mariadb),
-        })
+        drop(pool.get().await?);
+        Ok(MysqlServerAdmin { pool })
     }
 
-    async fn conn(&self, op: &str) -> PortResult<PooledConnection<'_>> {
-        match tokio::time::timeout(CONNECT_TIMEOUT, self.pool.get()).await {
-            Err(_) => Err(PortError::new(
-                PortErrorKind::Transient,
-                "ConnectTimeout",
-                format!(
-                    "{op}: no connection to MySQL at {} within {}s",
-                    self.addr,
-                    CONNECT_TIMEOUT.as_secs()
-                ),
-            )),
-            Ok(r) => r.map_err(|e| mysql_error(op, &self.addr, e, None, Intent::Other)),
-        }
+    async fn run(&self, what: &str, sql: String, intent: Intent) -> PortResult<Vec<sqlx::mysql::MySqlRow>> {
+        let mut conn = self.pool.get().await?;
+        conn.run(&self.pool.op(what, None, intent), sql).await
     }
 
-    async fn run(&self, op: &str, sql: &str, intent: Intent) -> PortResult<()> {
-        let mut conn = self.conn(op).await?;
-        conn.query_drop(sql)
+    /// Runs statements that carry a password (its hash, or over TLS its
+    /// text), scrubbing it from any error.
+    async fn run_secret(&self, what: &str, sql: String, password: &str, intent: Intent) -> PortResult<()> {
+        let mut conn = self.pool.get().await?;
+        // The hash never appears in a message: syntax errors, which quote
+        // the statement, are not passed on.
+        conn.run(&self.pool.op(what, Some(password), intent), sql)
             .await
-            .map_err(|e| mysql_error(op, &self.addr, e, None, intent))
+            .map(drop)
     }
 
-    /// Runs `statement_head` followed by the quoted password as a server
-    /// prepared statement (`statement_head` is SQL text built from
-    /// validated names only), then `after` (plain SQL).
-    async fn with_password(
-        &self,
-        op: &str,
-        password: &str,
-        statement_head: &str,
-        after: &str,
-        intent: Intent,
-    ) -> PortResult<()> {
-        let mut conn = self.conn(op).await?;
-        let err = |e| mysql_error(op, &self.addr, e, Some(password), intent);
-        let result = async {
-            conn.exec_drop("SET @bbws_pw = ?", &[password]).await.map_err(err)?;
-            let head = statement_head.replace('\'', "''");
-            let sql = format!(
-                "SET @bbws_sql = CONCAT('{head} IDENTIFIED BY ', {QUOTED_PASSWORD}); \
-                 PREPARE bbws_stmt FROM @bbws_sql; EXECUTE bbws_stmt; DEALLOCATE PREPARE bbws_stmt"
-            );
-            conn.query_drop(&sql).await.map_err(err)
-        }
-        .await;
-        // The connection goes back to the pool: nothing of the password
-        // may stay in its session.
-        let _ = conn.query_drop("SET @bbws_pw = NULL, @bbws_sql = NULL").await;
-        result?;
-        if !after.is_empty() {
-            conn.query_drop(after)
-                .await
-                .map_err(|e| mysql_error(op, &self.addr, e, Some(password), Intent::Other))?;
-        }
-        Ok(())
-    }
-
-    /// Users of `names` (validated), in the flavour's catalogue.
+    /// Users of `names` (validated) in the flavour's catalogue, as rows
+    /// `('u', name, locked, max_connections, old_password_retained)`.
     fn users_query(mariadb: bool, names: &[String]) -> String {
         let marks = names.iter().map(|n| quote_literal(n)).collect::<Vec<_>>().join(", ");
         if mariadb {
             format!(
-                "SELECT 'u', CONVERT(User USING utf8mb4), IFNULL(JSON_VALUE(Priv, '$.account_locked') IN ('1', 'true'), 0) \
+                "SELECT 'u', CONVERT(User USING utf8mb4), \
+                 CONVERT(CAST(IFNULL(JSON_VALUE(Priv, '$.account_locked') IN ('1', 'true'), 0) AS CHAR) USING utf8mb4), \
+                 CONVERT(CAST(IFNULL(JSON_VALUE(Priv, '$.max_user_connections'), 0) AS CHAR) USING utf8mb4), '0' \
                  FROM mysql.global_priv WHERE Host = '%' AND User IN ({marks})"
             )
         } else {
             format!(
-                "SELECT 'u', CONVERT(User USING utf8mb4), account_locked = 'Y' FROM mysql.user WHERE Host = '%' AND User IN ({marks})"
+                "SELECT 'u', CONVERT(User USING utf8mb4), \
+                 CONVERT(CAST(account_locked = 'Y' AS CHAR) USING utf8mb4), \
+                 CONVERT(CAST(max_user_connections AS CHAR) USING utf8mb4), \
+                 IF(JSON_EXTRACT(User_attributes, '$.additional_password') IS NULL, '0', '1') \
+                 FROM mysql.user WHERE Host = '%' AND User IN ({marks})"
             )
         }
+    }
+
+    fn grant(user: &MysqlUser<'_>) -> String {
+        format!(
+            "GRANT ALL PRIVILEGES ON {}.* TO {}",
+            quote_grant_db(user.database),
+            quote_user(user.name)
+        )
     }
 }
 
@@ -410,6 +665,13 @@ fn dedup(names: &[String]) -> Vec<String> {
     out
 }
 
+fn text(row: &sqlx::mysql::MySqlRow, index: usize) -> String {
+    row.try_get_unchecked::<Option<String>, _>(index)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 #[async_trait]
 impl MysqlAdmin for MysqlServerAdmin {
     async fn observe(
@@ -417,7 +679,6 @@ impl MysqlAdmin for MysqlServerAdmin {
         databases: &[String],
         users: &[String],
     ) -> PortResult<(Vec<ObservedDatabase>, Vec<ObservedDatabaseUser>)> {
-        let op = "observe";
         for d in databases {
             validate_database(d)?;
         }
@@ -429,7 +690,7 @@ impl MysqlAdmin for MysqlServerAdmin {
         if databases.is_empty() && users.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let mut conn = self.conn(op).await?;
+        let flavour = self.pool.flavour()?;
         // One statement, one round trip: databases and users in one result.
         // The names are validated (A-Z a-z 0-9 _), so literals are safe.
         let mut parts: Vec<String> = Vec::new();
@@ -440,52 +701,26 @@ impl MysqlAdmin for MysqlServerAdmin {
                 .collect::<Vec<_>>()
                 .join(", ");
             parts.push(format!(
-                "SELECT 'd', CONVERT(SCHEMA_NAME USING utf8mb4), 0 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({marks})"
+                "SELECT 'd', CONVERT(SCHEMA_NAME USING utf8mb4), '0', '0', '0' FROM information_schema.SCHEMATA \
+                 WHERE SCHEMA_NAME IN ({marks})"
             ));
         }
-        let mut mariadb = self.mariadb.load(Ordering::Relaxed);
-        let mut switched = false;
-        let rows: Vec<Row> = loop {
-            let mut sql = parts.clone();
-            if !users.is_empty() {
-                sql.push(Self::users_query(mariadb, &users));
-            }
-            let sql = sql.join(" UNION ALL ");
-            match conn.query(&sql).await {
-                Ok(rows) => {
-                    if switched {
-                        self.mariadb.store(mariadb, Ordering::Relaxed);
-                    }
-                    break rows;
-                }
-                // Unknown column or table: the other flavour's catalogue.
-                Err(WireError::Server { code, .. })
-                    if (code == 1054 || code == 1146) && !switched && !users.is_empty() =>
-                {
-                    switched = true;
-                    mariadb = !mariadb;
-                    tracing::debug!(code, mariadb, "switching MySQL user catalogue");
-                    continue;
-                }
-                Err(e) => return Err(mysql_error(op, &self.addr, e, None, Intent::Other)),
-            }
-        };
-        let text = |v: Option<&Option<Vec<u8>>>| {
-            v.and_then(Option::as_deref)
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default()
-        };
+        if !users.is_empty() {
+            parts.push(Self::users_query(flavour.mariadb, &users));
+        }
+        let rows = self.run("observe", parts.join(" UNION ALL "), Intent::Other).await?;
         let mut dbs: Vec<ObservedDatabase> = Vec::new();
         let mut us: Vec<ObservedDatabaseUser> = Vec::new();
-        for row in rows {
-            let (k, name, locked) = (text(row.first()), text(row.get(1)), text(row.get(2)));
-            let locked: i64 = locked.trim().parse().unwrap_or(0);
-            if k == "d" {
+        for row in &rows {
+            let (kind, name) = (text(row, 0), text(row, 1));
+            if kind == "d" {
                 dbs.push(ObservedDatabase { name });
             } else {
                 us.push(ObservedDatabaseUser {
                     name,
-                    locked: locked != 0,
+                    locked: text(row, 2).trim().parse::<i64>().unwrap_or(0) != 0,
+                    max_connections: text(row, 3).trim().parse().unwrap_or(0),
+                    old_password_retained: text(row, 4).trim() == "1",
                 });
             }
         }
@@ -496,43 +731,103 @@ impl MysqlAdmin for MysqlServerAdmin {
 
     async fn create_database(&self, name: &str) -> PortResult<()> {
         validate_database(name)?;
+        let sql = format!("CREATE DATABASE {} CHARACTER SET utf8mb4", quote_ident(name));
+        self.run(&format!("CREATE DATABASE {}", quote_ident(name)), sql, Intent::Create)
+            .await
+            .map(drop)
+    }
+
+    async fn database_is_empty(&self, name: &str) -> PortResult<bool> {
+        validate_database(name)?;
+        let schema = quote_literal(name);
         let sql = format!(
-            "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4",
-            quote_ident(name)
+            "SELECT CONVERT(CAST((SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {schema}) + \
+             (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {schema}) AS CHAR) USING utf8mb4)"
         );
-        self.run("CREATE DATABASE", &sql, Intent::Create).await
+        let rows = self
+            .run(
+                &format!("count the objects of {}", quote_ident(name)),
+                sql,
+                Intent::Other,
+            )
+            .await?;
+        Ok(rows.first().is_none_or(|row| text(row, 0).trim() == "0"))
     }
 
     async fn drop_database(&self, name: &str) -> PortResult<()> {
         validate_database(name)?;
         let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
-        self.run("DROP DATABASE", &sql, Intent::Other).await
+        self.run(&format!("DROP DATABASE {}", quote_ident(name)), sql, Intent::Other)
+            .await
+            .map(drop)
     }
 
-    async fn create_user(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
-        validate_user(name)?;
-        validate_database(database)?;
-        let head = format!("CREATE USER {}", quote_user(name));
-        let grant = format!(
-            "GRANT ALL PRIVILEGES ON {}.* TO {}",
-            quote_grant_db(database),
-            quote_user(name)
+    async fn create_user(&self, user: &MysqlUser<'_>, password: &str) -> PortResult<()> {
+        validate_user(user.name)?;
+        validate_database(user.database)?;
+        let identified = self.pool.flavour()?.identified(password)?;
+        let sql = format!(
+            "CREATE USER {} {identified} WITH MAX_USER_CONNECTIONS {}; {}",
+            quote_user(user.name),
+            user.max_connections,
+            Self::grant(user)
         );
-        self.with_password("CREATE USER", password, &head, &grant, Intent::Create)
-            .await
+        self.run_secret(
+            &format!("CREATE USER {}", quote_user(user.name)),
+            sql,
+            password,
+            Intent::Create,
+        )
+        .await
     }
 
-    async fn set_password(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
+    async fn set_password(&self, user: &MysqlUser<'_>, password: &str, retain_old: bool) -> PortResult<PasswordChange> {
+        validate_user(user.name)?;
+        validate_database(user.database)?;
+        let flavour = self.pool.flavour()?;
+        let identified = flavour.identified(password)?;
+        let (retain, change) = if retain_old && flavour.dual_passwords() {
+            (" RETAIN CURRENT PASSWORD", PasswordChange::OldRetained)
+        } else {
+            ("", PasswordChange::Replaced)
+        };
+        let sql = format!(
+            "ALTER USER {} {identified}{retain}; ALTER USER {} WITH MAX_USER_CONNECTIONS {}; {}",
+            quote_user(user.name),
+            quote_user(user.name),
+            user.max_connections,
+            Self::grant(user)
+        );
+        self.run_secret(
+            &format!("ALTER USER {}", quote_user(user.name)),
+            sql,
+            password,
+            Intent::Other,
+        )
+        .await?;
+        Ok(change)
+    }
+
+    async fn discard_old_password(&self, name: &str) -> PortResult<()> {
         validate_user(name)?;
-        validate_database(database)?;
-        let head = format!("ALTER USER {}", quote_user(name));
-        let grant = format!(
-            "GRANT ALL PRIVILEGES ON {}.* TO {}",
-            quote_grant_db(database),
+        if !self.pool.flavour()?.dual_passwords() {
+            return Ok(());
+        }
+        let sql = format!("ALTER USER {} DISCARD OLD PASSWORD", quote_user(name));
+        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other)
+            .await
+            .map(drop)
+    }
+
+    async fn set_max_connections(&self, name: &str, max_connections: u32) -> PortResult<()> {
+        validate_user(name)?;
+        let sql = format!(
+            "ALTER USER {} WITH MAX_USER_CONNECTIONS {max_connections}",
             quote_user(name)
         );
-        self.with_password("ALTER USER", password, &head, &grant, Intent::Other)
+        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other)
             .await
+            .map(drop)
     }
 
     async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()> {
@@ -542,187 +837,16 @@ impl MysqlAdmin for MysqlServerAdmin {
             quote_user(name),
             if locked { "LOCK" } else { "UNLOCK" }
         );
-        self.run("ALTER USER", &sql, Intent::Other).await
+        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other)
+            .await
+            .map(drop)
     }
 
     async fn drop_user(&self, name: &str) -> PortResult<()> {
         validate_user(name)?;
         let sql = format!("DROP USER IF EXISTS {}", quote_user(name));
-        self.run("DROP USER", &sql, Intent::Other).await
-    }
-}
-
-/// Bytes from hex, for the tests' fixtures.
-#[cfg(test)]
-fn unhex(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A scripted server: greets, accepts any login, answers `SELECT
-    /// fail` with a syntax error, never answers `SELECT stall`, and
-    /// answers anything else with OK. Counts the connections it accepts.
-    async fn scripted_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("address").port();
-        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let count = accepted.clone();
-        tokio::spawn(async move {
-            while let Ok((mut tcp, _)) = listener.accept().await {
-                count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let packet = |seq: u8, body: &[u8]| {
-                        let mut p = (body.len() as u32).to_le_bytes()[..3].to_vec();
-                        p.push(seq);
-                        p.extend_from_slice(body);
-                        p
-                    };
-                    let mut greeting = vec![10];
-                    greeting.extend_from_slice(b"scripted-1.0\0");
-                    greeting.extend_from_slice(&7u32.to_le_bytes());
-                    greeting.extend_from_slice(b"abcdefgh\0");
-                    greeting.extend_from_slice(&0xF7FFu16.to_le_bytes());
-                    greeting.extend_from_slice(&[45, 2, 0]);
-                    greeting.extend_from_slice(&0x0008u16.to_le_bytes()); // plugin auth
-                    greeting.push(21);
-                    greeting.extend_from_slice(&[0; 10]);
-                    greeting.extend_from_slice(b"ijklmnopqrst\0mysql_native_password\0");
-                    let ok = [0u8, 0, 0, 2, 0, 0, 0];
-                    if tcp.write_all(&packet(0, &greeting)).await.is_err() {
-                        return;
-                    }
-                    let mut seq_reply = 2;
-                    loop {
-                        let mut header = [0u8; 4];
-                        if tcp.read_exact(&mut header).await.is_err() {
-                            return;
-                        }
-                        let len = usize::from(header[0]) | usize::from(header[1]) << 8;
-                        let mut body = vec![0u8; len];
-                        if tcp.read_exact(&mut body).await.is_err() {
-                            return;
-                        }
-                        let reply = if body.ends_with(b"SELECT stall") {
-                            std::future::pending::<()>().await;
-                            return;
-                        } else if body.ends_with(b"SELECT fail") {
-                            let mut err = vec![0xFF];
-                            err.extend_from_slice(&1064u16.to_le_bytes());
-                            err.extend_from_slice(b"#42000You have an error");
-                            packet(1, &err)
-                        } else {
-                            packet(seq_reply, &ok)
-                        };
-                        seq_reply = 1;
-                        if tcp.write_all(&reply).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        (port, accepted)
-    }
-
-    #[tokio::test]
-    async fn the_pool_reuses_connections_and_closes_interrupted_ones() {
-        let (port, accepted) = scripted_server().await;
-        let admin = MysqlServerAdmin::connect("127.0.0.1", port, "admin", "pw")
+        self.run(&format!("DROP USER {}", quote_user(name)), sql, Intent::Other)
             .await
-            .expect("login");
-        let connections = || accepted.load(Ordering::SeqCst);
-        admin.run("DO", "DO 1", Intent::Other).await.expect("ok");
-        assert_eq!(connections(), 1, "the login's connection is reused");
-        let e = admin
-            .run("SELECT", "SELECT fail", Intent::Other)
-            .await
-            .expect_err("an error packet");
-        assert_eq!(
-            (e.kind, e.code.as_str()),
-            (PortErrorKind::InvalidInput, "ER_PARSE_ERROR")
-        );
-        admin.run("DO", "DO 1", Intent::Other).await.expect("ok");
-        assert_eq!(connections(), 1, "a server error leaves the connection in step");
-        let interrupted = tokio::time::timeout(
-            Duration::from_millis(50),
-            admin.run("SELECT", "SELECT stall", Intent::Other),
-        )
-        .await;
-        assert!(interrupted.is_err(), "the statement never returns");
-        // On the interrupted connection this would wait for ever.
-        tokio::time::timeout(Duration::from_secs(5), admin.run("DO", "DO 1", Intent::Other))
-            .await
-            .expect("answered on a new connection")
-            .expect("ok");
-        assert_eq!(connections(), 2, "an interrupted connection is not lent again");
-    }
-
-    #[test]
-    fn names_are_validated() {
-        for ok in ["123456789012_db", "a", "A_b_9", &"x".repeat(64)] {
-            assert!(validate_database(ok).is_ok(), "{ok}");
-        }
-        assert!(validate_user(&"u".repeat(32)).is_ok());
-        for bad in [
-            "",
-            "x`; DROP DATABASE mysql; --",
-            "x';DROP DATABASE mysql;--",
-            "a-b",
-            "a b",
-            "a.b",
-            "é",
-            "a\0",
-            "a%",
-            &"x".repeat(65),
-        ] {
-            let e = validate_database(bad).expect_err(bad);
-            assert_eq!(e.kind, PortErrorKind::InvalidInput);
-            assert!(validate_user(bad).is_err(), "{bad}");
-        }
-        assert!(validate_user(&"u".repeat(33)).is_err());
-    }
-
-    #[test]
-    fn identifiers_are_quoted() {
-        assert_eq!(quote_ident("123_db"), "`123_db`");
-        assert_eq!(quote_ident("a`b"), "`a``b`");
-        assert_eq!(quote_grant_db("123_db"), "`123\\_db`");
-        assert_eq!(quote_user("123_user"), "'123_user'@'%'");
-        assert_eq!(quote_user("a'b"), "'a''b'@'%'");
-    }
-
-    #[test]
-    fn passwords_are_scrubbed() {
-        let e = WireError::Server {
-            code: 1396,
-            message: "Operation CREATE USER failed for 'u'@'%' near s3cret".into(),
-            state: "HY000".into(),
-        };
-        let p = mysql_error("CREATE USER", "h:1", e, Some("s3cret"), Intent::Create);
-        assert_eq!(p.kind, PortErrorKind::AlreadyExists);
-        assert!(!p.message.contains("s3cret"), "{}", p.message);
-        let e = WireError::Server {
-            code: 1064,
-            message: "You have an error near 'IDENTIFIED BY 's3cret''".into(),
-            state: "42000".into(),
-        };
-        let p = mysql_error("CREATE USER", "h:1", e, None, Intent::Create);
-        assert!(!p.message.contains("s3cret"), "{}", p.message);
-        let e = WireError::Server {
-            code: 1045,
-            message: "Access denied".into(),
-            state: "28000".into(),
-        };
-        assert_eq!(
-            mysql_error("connect", "h:1", e, None, Intent::Other).kind,
-            PortErrorKind::AccessDenied
-        );
+            .map(drop)
     }
 }

@@ -214,6 +214,7 @@ impl ObservedTenant {
             cpu: td.map(|t| i64::from(t.cpu)),
             memory: td.map(|t| i64::from(t.memory)),
             desired_count: Some(i64::from(settings.desired_count)),
+            db_max_connections: None,
             status: Some(if suspended { "suspended" } else { "active" }.to_owned()),
             environment_variables,
             log_retention_days: self.log_group.as_ref().and_then(|l| l.retention_days).map(i64::from),

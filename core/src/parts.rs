@@ -229,6 +229,11 @@ pub struct ObservedDatabaseUser {
     pub name: String,
     /// Account locked (kept after a destroy that retained data).
     pub locked: bool,
+    /// `MAX_USER_CONNECTIONS` (0: none of its own).
+    pub max_connections: u32,
+    /// An old password still logs in beside the current one (MySQL 8's
+    /// dual passwords, left by a rotation that did not finish).
+    pub old_password_retained: bool,
 }
 
 // ---------------------------------------------------------------- EFS

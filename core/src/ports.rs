@@ -206,6 +206,10 @@ pub trait LogsApi: Send + Sync {
 pub trait RdsApi: Send + Sync {
     /// Endpoint `(host, port)` of a DB instance.
     async fn instance_endpoint(&self, identifier: &str) -> PortResult<(String, u16)>;
+    /// An IAM authentication token for logging in to MySQL at
+    /// `host:port` as `user` (a SigV4-presigned `connect` URL, valid 15
+    /// minutes).
+    async fn auth_token(&self, host: &str, port: u16, user: &str) -> PortResult<String>;
 }
 
 /// STS: who is calling.
@@ -215,9 +219,74 @@ pub trait StsApi: Send + Sync {
     async fn caller_arn(&self) -> PortResult<String>;
 }
 
+/// How to reach and log in to a MySQL server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MysqlLogin {
+    /// Host name or IP address (the name TLS verifies, in `VERIFY_IDENTITY`).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// User name.
+    pub user: String,
+    /// The password, or an RDS IAM authentication token.
+    pub password: String,
+    /// Send the password with `mysql_clear_password` (RDS IAM auth; the
+    /// connector refuses it without verified TLS).
+    pub cleartext: bool,
+    /// TLS mode and trust roots.
+    pub tls: MysqlTls,
+    /// No statement waits longer than this (server and client side).
+    pub statement_timeout: std::time::Duration,
+}
+
+impl fmt::Debug for MysqlLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MysqlLogin")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"***")
+            .field("cleartext", &self.cleartext)
+            .field("tls", &self.tls)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
+}
+
+/// TLS towards MySQL: the mode (MySQL's own names) and the trust roots.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MysqlTls {
+    /// How much TLS and verification is required.
+    pub mode: crate::spec::SslMode,
+    /// PEM certificates to trust (for RDS, the AWS global bundle); the
+    /// system's roots (`SSL_CERT_FILE` honoured) are trusted too.
+    pub ca_pem: Option<String>,
+}
+
+/// A tenant's MySQL user as bbws creates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MysqlUser<'a> {
+    /// User name (host `%`).
+    pub name: &'a str,
+    /// The one database it has privileges on.
+    pub database: &'a str,
+    /// `MAX_USER_CONNECTIONS` (0: the server's limit only).
+    pub max_connections: u32,
+}
+
+/// What a password change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The old password still logs in (MySQL 8 dual passwords) until
+    /// [`MysqlAdmin::discard_old_password`].
+    OldRetained,
+    /// The old password no longer logs in.
+    Replaced,
+}
+
 /// MySQL administration inside the shared server. Identifiers are
-/// validated and quoted by the implementation; passwords are bound, never
-/// formatted into SQL text.
+/// validated and quoted by the implementation; no password reaches a
+/// server log in plain text.
 #[async_trait]
 pub trait MysqlAdmin: Send + Sync {
     /// Which of these databases and users exist, in one round trip.
@@ -226,25 +295,36 @@ pub trait MysqlAdmin: Send + Sync {
         databases: &[String],
         users: &[String],
     ) -> PortResult<(Vec<ObservedDatabase>, Vec<ObservedDatabaseUser>)>;
-    /// `CREATE DATABASE IF NOT EXISTS`: creating an existing one succeeds.
+    /// `CREATE DATABASE`: AlreadyExists when it exists (so that a caller
+    /// never counts someone else's database as its own creation).
     async fn create_database(&self, name: &str) -> PortResult<()>;
+    /// Whether the database holds no table, view or routine.
+    async fn database_is_empty(&self, name: &str) -> PortResult<bool>;
     /// `DROP DATABASE IF EXISTS`: NotFound or success for a missing one.
     async fn drop_database(&self, name: &str) -> PortResult<()>;
-    /// `CREATE USER … IDENTIFIED BY` and `GRANT ALL ON db.*`.
-    async fn create_user(&self, name: &str, password: &str, database: &str) -> PortResult<()>;
-    /// `ALTER USER … IDENTIFIED BY` and re-`GRANT`.
-    async fn set_password(&self, name: &str, password: &str, database: &str) -> PortResult<()>;
+    /// `CREATE USER` with the limit, and `GRANT ALL ON db.*`.
+    async fn create_user(&self, user: &MysqlUser<'_>, password: &str) -> PortResult<()>;
+    /// `ALTER USER` to `password`, the limit and the grant again. With
+    /// `retain_old`, the old password keeps working where the server has
+    /// dual passwords (MySQL 8.0.14+); the answer says which happened.
+    async fn set_password(&self, user: &MysqlUser<'_>, password: &str, retain_old: bool) -> PortResult<PasswordChange>;
+    /// `ALTER USER … DISCARD OLD PASSWORD` (nothing where the server has no
+    /// dual passwords).
+    async fn discard_old_password(&self, name: &str) -> PortResult<()>;
+    /// `ALTER USER … WITH MAX_USER_CONNECTIONS`.
+    async fn set_max_connections(&self, name: &str, max_connections: u32) -> PortResult<()>;
     /// `ALTER USER … ACCOUNT LOCK/UNLOCK`.
     async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()>;
     /// `DROP USER IF EXISTS`: NotFound or success for a missing one.
     async fn drop_user(&self, name: &str) -> PortResult<()>;
 }
 
-/// Opens a [`MysqlAdmin`] once the admin credentials are known.
+/// Opens a [`MysqlAdmin`] for a login.
 #[async_trait]
 pub trait MysqlConnector: Send + Sync {
-    /// Connects (or prepares a pool) as the admin user.
-    async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>>;
+    /// Connects (one connection, so that a wrong host, password or
+    /// certificate fails here) and keeps a small pool for later statements.
+    async fn connect(&self, login: &MysqlLogin) -> PortResult<Arc<dyn MysqlAdmin>>;
 }
 
 /// Fetches a site's status code (for health reports only).

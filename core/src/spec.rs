@@ -86,6 +86,15 @@ impl Tier {
             Tier::Enterprise => (1024, 2048, 3),
         }
     }
+
+    /// The tier's `MAX_USER_CONNECTIONS` for the tenant's MySQL user.
+    pub fn db_max_connections(self) -> u32 {
+        match self {
+            Tier::Starter => 10,
+            Tier::Professional => 25,
+            Tier::Enterprise => 50,
+        }
+    }
 }
 
 impl FromStr for Tier {
@@ -134,7 +143,7 @@ impl FromStr for TenantStatus {
 }
 
 /// Where the environment's shared MySQL server is and how to administer it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseSettings {
     /// RDS instance identifier; its endpoint comes from the RDS API.
     pub instance_identifier: String,
@@ -144,6 +153,131 @@ pub struct DatabaseSettings {
     pub port: Option<u16>,
     /// Secrets Manager secret holding `{"username","password"}` of the admin.
     pub admin_secret_arn: String,
+    /// TLS towards the server (default `VERIFY_IDENTITY`).
+    pub ssl_mode: SslMode,
+    /// PEM certificates to trust besides the system's roots (for RDS, the
+    /// AWS global bundle).
+    pub ssl_ca: Option<String>,
+    /// No MySQL statement waits longer than this many seconds.
+    pub statement_timeout_seconds: u32,
+    /// How the admin logs in.
+    pub admin_auth: AdminAuth,
+    /// The admin user for `admin_auth = "iam"` (else the secret's).
+    pub admin_username: Option<String>,
+}
+
+/// Default of `database.statement_timeout_seconds`.
+pub const DEFAULT_STATEMENT_TIMEOUT_SECONDS: u32 = 60;
+
+/// TLS towards MySQL, in MySQL's own `--ssl-mode` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// No TLS (a local server only).
+    Disabled,
+    /// TLS when the server offers it, unverified.
+    Preferred,
+    /// TLS, unverified.
+    Required,
+    /// TLS, certificate chain verified, any host name.
+    VerifyCa,
+    /// TLS, chain and host name verified.
+    #[default]
+    VerifyIdentity,
+}
+
+impl SslMode {
+    /// Every mode, in MySQL's spelling.
+    pub const ALL: [SslMode; 5] = [
+        SslMode::Disabled,
+        SslMode::Preferred,
+        SslMode::Required,
+        SslMode::VerifyCa,
+        SslMode::VerifyIdentity,
+    ];
+
+    /// MySQL's name of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "DISABLED",
+            SslMode::Preferred => "PREFERRED",
+            SslMode::Required => "REQUIRED",
+            SslMode::VerifyCa => "VERIFY_CA",
+            SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+        }
+    }
+
+    /// Whether the server's certificate chain is verified.
+    pub fn verifies(self) -> bool {
+        matches!(self, SslMode::VerifyCa | SslMode::VerifyIdentity)
+    }
+}
+
+impl FromStr for SslMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SslMode::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("unknown ssl_mode {s:?}: must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY")
+            })
+    }
+}
+
+/// How the admin logs in to MySQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdminAuth {
+    /// The password in `database.admin_secret_arn`.
+    #[default]
+    Password,
+    /// An RDS IAM authentication token (over verified TLS).
+    Iam,
+}
+
+impl FromStr for AdminAuth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "password" => Ok(AdminAuth::Password),
+            "iam" => Ok(AdminAuth::Iam),
+            other => Err(format!("unknown admin_auth {other:?}: must be \"password\" or \"iam\"")),
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// A login to the server at `host:port` with these settings' TLS and
+    /// statement timeout.
+    pub fn login(&self, host: &str, port: u16, user: &str, password: &str) -> crate::ports::MysqlLogin {
+        crate::ports::MysqlLogin {
+            host: host.to_owned(),
+            port,
+            user: user.to_owned(),
+            password: password.to_owned(),
+            cleartext: false,
+            tls: crate::ports::MysqlTls {
+                mode: self.ssl_mode,
+                ca_pem: self.ssl_ca.clone(),
+            },
+            statement_timeout: std::time::Duration::from_secs(u64::from(self.statement_timeout_seconds.max(1))),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            instance_identifier: String::new(),
+            host: None,
+            port: None,
+            admin_secret_arn: String::new(),
+            ssl_mode: SslMode::default(),
+            ssl_ca: None,
+            statement_timeout_seconds: DEFAULT_STATEMENT_TIMEOUT_SECONDS,
+            admin_auth: AdminAuth::default(),
+            admin_username: None,
+        }
+    }
 }
 
 /// The environment's shared infrastructure every tenant is placed on.
@@ -207,6 +341,8 @@ pub struct TenantInput {
     pub memory: Option<i64>,
     /// Number of running tasks when active.
     pub desired_count: Option<i64>,
+    /// `MAX_USER_CONNECTIONS` of the tenant's MySQL user.
+    pub db_max_connections: Option<i64>,
     /// `active` | `suspended`.
     pub status: Option<String>,
     /// Extra environment variables of the WordPress container.
@@ -269,6 +405,9 @@ pub struct TenantSpec {
     pub memory: u32,
     /// Tasks to run while active.
     pub desired_count: u32,
+    /// Connections the tenant's MySQL user may hold at once, so that one
+    /// tenant cannot exhaust the shared server.
+    pub db_max_connections: u32,
     /// Active or suspended.
     pub status: TenantStatus,
     /// Extra container environment.
@@ -350,6 +489,7 @@ impl TenantInput {
             cpu: to_u32(self.cpu, cpu),
             memory: to_u32(self.memory, memory),
             desired_count: to_u32(self.desired_count, desired),
+            db_max_connections: to_u32(self.db_max_connections, tier.db_max_connections()),
             status,
             environment_variables: self.environment_variables.clone(),
             log_retention_days: to_u32(self.log_retention_days, DEFAULT_LOG_RETENTION_DAYS),

@@ -53,6 +53,9 @@ pub const RESERVED_ENV_VARS: [&str; 4] = [
 /// Upper bound on tasks per tenant; a typo like 200 instead of 2 should not
 /// scale a WordPress site to hundreds of tasks.
 pub const MAX_DESIRED_COUNT: i64 = 100;
+/// Most connections one tenant's MySQL user may hold (MySQL's own
+/// ceiling for `max_connections` is 100000; a tenant never needs this many).
+const MAX_DB_CONNECTIONS: i64 = 10_000;
 
 /// Whether Fargate accepts this CPU/memory pair.
 pub fn fargate_accepts(cpu: i64, memory: i64) -> bool {
@@ -269,6 +272,15 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             format!("desired_count = {n} must be between 0 and {MAX_DESIRED_COUNT}"),
         ));
     }
+    if let Some(n) = input.db_max_connections
+        && !(1..=MAX_DB_CONNECTIONS).contains(&n)
+    {
+        v.push(Violation::new(
+            &["db_max_connections"],
+            "range",
+            format!("db_max_connections = {n} must be between 1 and {MAX_DB_CONNECTIONS}"),
+        ));
+    }
     if let Some(days) = input.log_retention_days
         && !u32::try_from(days).is_ok_and(|d| LOG_RETENTION_DAYS.contains(&d))
     {
@@ -381,6 +393,46 @@ pub fn validate_tag(v: &mut Vec<Violation>, attr: &str, key: &str, value: &str) 
     }
 }
 
+/// The `database` block's TLS, timeout and login rules.
+pub fn validate_database_tls(d: &crate::spec::DatabaseSettings) -> Vec<Violation> {
+    let mut v = Vec::new();
+    if let Some(pem) = &d.ssl_ca
+        && !pem.contains("-----BEGIN CERTIFICATE-----")
+    {
+        v.push(Violation::new(
+            &["database", "ssl_ca"],
+            "pem_certificates",
+            "database.ssl_ca must be PEM text holding one or more certificates (-----BEGIN CERTIFICATE-----); \
+             pass the file's contents, e.g. ssl_ca = file(\"global-bundle.pem\"), not its path",
+        ));
+    }
+    if !(1..=MAX_STATEMENT_TIMEOUT_SECONDS).contains(&d.statement_timeout_seconds) {
+        v.push(Violation::new(
+            &["database", "statement_timeout_seconds"],
+            "range",
+            format!(
+                "database.statement_timeout_seconds = {} must be between 1 and {MAX_STATEMENT_TIMEOUT_SECONDS}",
+                d.statement_timeout_seconds
+            ),
+        ));
+    }
+    if d.admin_auth == crate::spec::AdminAuth::Iam && !d.ssl_mode.verifies() {
+        v.push(Violation::new(
+            &["database", "ssl_mode"],
+            "iam_needs_verified_tls",
+            format!(
+                "database.admin_auth = \"iam\" sends a token that is as good as a password: RDS requires TLS, and \
+                 bbws requires it verified; ssl_mode = {:?} is not (use VERIFY_IDENTITY or VERIFY_CA)",
+                d.ssl_mode.as_str()
+            ),
+        ));
+    }
+    v
+}
+
+/// Longest `database.statement_timeout_seconds`.
+const MAX_STATEMENT_TIMEOUT_SECONDS: u32 = 3600;
+
 /// Rules on the platform settings (the provider block), checked once at
 /// configuration time.
 pub fn validate_platform(p: &Platform) -> Vec<Violation> {
@@ -413,6 +465,7 @@ pub fn validate_platform(p: &Platform) -> Vec<Violation> {
             v.push(Violation::new(&[attr], "required", format!("{attr} must be set")));
         }
     }
+    v.extend(validate_database_tls(&p.database));
     if !p.listener_arn.is_empty() && !p.listener_arn.starts_with("arn:") {
         v.push(Violation::new(
             &["listener_arn"],
@@ -607,6 +660,12 @@ mod tests {
                 |i| i.log_retention_days = Some(10),
                 "log_retention_days",
                 "one_of",
+            ),
+            (
+                "no database connections",
+                |i| i.db_max_connections = Some(0),
+                "db_max_connections",
+                "range",
             ),
             (
                 "negative count",

@@ -15,7 +15,7 @@ use aws_sdk_sts::config::Credentials;
 use bbws_core::aws::{self, AwsSettings};
 use bbws_core::naming::{self, CONTAINER_NAME, TAG_ENVIRONMENT, TAG_TENANT, TenantNames, WEB_SERVER_UID};
 use bbws_core::parts::*;
-use bbws_core::ports::{PortErrorKind, Ports};
+use bbws_core::ports::{MysqlUser, PortErrorKind, Ports};
 use bbws_core::{DatabaseSettings, Environment, Platform, contract};
 use serde::Deserialize;
 
@@ -23,6 +23,8 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 struct Settings {
+    mysql: LocalMysql,
+    mysql_strict: LocalMysql,
     environment: String,
     domain: String,
     region: String,
@@ -39,12 +41,21 @@ struct Settings {
     database: DbSettings,
 }
 
+/// A MariaDB server of the stack, as its root sees it (socket).
+#[derive(Debug, Deserialize)]
+struct LocalMysql {
+    port: u16,
+    socket: String,
+}
+
 #[derive(Debug, Deserialize)]
 struct DbSettings {
     instance_identifier: String,
     host: Option<String>,
     port: Option<u16>,
     admin_secret_arn: String,
+    ssl_mode: String,
+    ssl_ca_file: String,
 }
 
 struct Stack {
@@ -93,6 +104,9 @@ async fn stack() -> Stack {
             host: settings.database.host.clone(),
             port: settings.database.port,
             admin_secret_arn: settings.database.admin_secret_arn.clone(),
+            ssl_mode: settings.database.ssl_mode.parse().unwrap_or_default(),
+            ssl_ca: Some(std::fs::read_to_string(&settings.database.ssl_ca_file).expect("the stack's CA certificate")),
+            ..DatabaseSettings::default()
         },
         default_tags: BTreeMap::new(),
     };
@@ -195,7 +209,246 @@ async fn ecs_contract() {
 #[tokio::test]
 async fn mysql_contract() {
     let s = stack().await;
+    assert_eq!(s.platform.database.ssl_mode, bbws_core::SslMode::VerifyIdentity);
     check(contract::mysql(&s.ports, &s.platform).await);
+}
+
+/// The same contract without TLS, against the server that allows it.
+#[tokio::test]
+async fn mysql_contract_without_tls() {
+    let s = stack().await;
+    let mut platform = s.platform.clone();
+    platform.database.ssl_mode = bbws_core::SslMode::Disabled;
+    check(contract::mysql(&s.ports, &platform).await);
+}
+
+/// The same contract, verified TLS, against the server that refuses any
+/// connection without TLS (`require_secure_transport = ON`, as Aurora MySQL
+/// 8.4 and newer RDS versions run).
+#[tokio::test]
+async fn mysql_contract_where_the_server_requires_tls() {
+    let s = stack().await;
+    check(contract::mysql(&s.ports, &strict_platform(&s)).await);
+}
+
+fn strict_platform(s: &Stack) -> Platform {
+    let mut platform = s.platform.clone();
+    platform.database.port = Some(s.settings.mysql_strict.port);
+    platform
+}
+
+/// Root on a stack server, through its socket: what the tests use to look
+/// at the server from outside the port under test.
+fn root_sql(server: &LocalMysql, sql: &str) -> String {
+    let out = std::process::Command::new("mariadb")
+        .args(["--no-defaults", "-uroot", "-N", "-B"])
+        .arg(format!("--socket={}", server.socket))
+        .args(["-e", sql])
+        .output()
+        .expect("the mariadb client");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn admin_login(s: &Stack, platform: &Platform) -> bbws_core::ports::MysqlLogin {
+    #[derive(Deserialize)]
+    struct Admin {
+        username: String,
+        password: String,
+    }
+    let raw = s
+        .ports
+        .secrets
+        .get_secret_value(&platform.database.admin_secret_arn)
+        .await
+        .expect("admin secret");
+    let admin: Admin = serde_json::from_str(&raw).expect("admin secret JSON");
+    let host = platform.database.host.clone().expect("database host");
+    let port = platform.database.port.expect("database port");
+    platform.database.login(&host, port, &admin.username, &admin.password)
+}
+
+#[tokio::test]
+async fn a_server_that_requires_tls_refuses_a_plain_login_saying_what_to_set() {
+    let s = stack().await;
+    let mut platform = strict_platform(&s);
+    platform.database.ssl_mode = bbws_core::SslMode::Disabled;
+    let e = s
+        .ports
+        .mysql
+        .connect(&admin_login(&s, &platform).await)
+        .await
+        .err()
+        .expect("refused without TLS");
+    eprintln!("plain login to a TLS-only server: {e}");
+    // MySQL says ER_SECURE_TRANSPORT_REQUIRED; MariaDB says access denied.
+    assert!(
+        ["ER_SECURE_TRANSPORT_REQUIRED", "ER_ACCESS_DENIED_ERROR"].contains(&e.code.as_str()),
+        "{e}"
+    );
+    assert!(e.message.contains("database.ssl_mode"), "{e}");
+}
+
+/// What each mode verifies, against a certificate for "localhost" signed
+/// by the stack's CA.
+#[tokio::test]
+async fn tls_modes_verify_what_mysql_says_they_do() {
+    use bbws_core::SslMode::*;
+    let s = stack().await;
+    let base = admin_login(&s, &s.platform).await;
+    let try_login = |mode, host: &str, ca: bool| {
+        let mut login = base.clone();
+        login.tls.mode = mode;
+        login.host = host.to_owned();
+        if !ca {
+            login.tls.ca_pem = None;
+        }
+        let ports = s.ports.clone();
+        async move { ports.mysql.connect(&login).await.map(drop) }
+    };
+    try_login(VerifyIdentity, "localhost", true)
+        .await
+        .expect("the certificate's name, the stack's CA");
+    try_login(VerifyCa, "127.0.0.1", true)
+        .await
+        .expect("VERIFY_CA checks the chain, not the name");
+    try_login(Required, "127.0.0.1", false)
+        .await
+        .expect("REQUIRED encrypts without verifying");
+    try_login(Preferred, "127.0.0.1", false)
+        .await
+        .expect("PREFERRED takes what the server offers");
+    for (mode, host, ca, why) in [
+        (
+            VerifyIdentity,
+            "127.0.0.1",
+            true,
+            "a name the certificate does not hold",
+        ),
+        (VerifyIdentity, "localhost", false, "a CA this machine does not trust"),
+        (VerifyCa, "localhost", false, "a CA this machine does not trust"),
+    ] {
+        let e = try_login(mode, host, ca).await.expect_err(why);
+        eprintln!("{mode:?} {host} ca={ca}: {e}");
+        assert_eq!(e.code, "TlsHandshakeFailed", "{why}: {e}");
+        assert!(e.message.contains("database.ssl_ca"), "{e}");
+    }
+}
+
+/// The general log sees every statement as the server received it: after
+/// a create and a rotation through the port, the passwords are not in it.
+#[tokio::test]
+async fn no_password_reaches_the_general_log() {
+    let s = stack().await;
+    let (id, n, tags) = tenant(&s.platform);
+    guarded(&s, &id, &n, no_password_in_the_general_log_body(&s, &n, &tags)).await;
+}
+
+async fn no_password_in_the_general_log_body(s: &Stack, n: &TenantNames, _tags: &Tags) {
+    let server = &s.settings.mysql;
+    let log = std::env::temp_dir().join(format!("bbws-general-{}.log", rand_u32()));
+    root_sql(
+        server,
+        &format!(
+            "SET GLOBAL general_log_file = '{}'; SET GLOBAL log_output = 'FILE'; SET GLOBAL general_log = ON",
+            log.display()
+        ),
+    );
+    let m = admin(s).await.expect("admin connect");
+    let (pw1, pw2) = (format!("First{}pw", rand_u32()), format!("Second{}pw", rand_u32()));
+    let user = MysqlUser {
+        name: &n.database_user,
+        database: &n.database,
+        max_connections: 4,
+    };
+    let r = async {
+        m.create_database(&n.database).await?;
+        m.create_user(&user, &pw1).await?;
+        m.set_password(&user, &pw2, true).await?;
+        Ok::<_, bbws_core::ports::PortError>(())
+    }
+    .await;
+    root_sql(server, "SET GLOBAL general_log = OFF");
+    r.expect("create and rotate");
+    let logged = std::fs::read_to_string(&log).expect("the general log");
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        logged.contains(&n.database_user),
+        "the log recorded the statements:\n{logged}"
+    );
+    for pw in [&pw1, &pw2] {
+        assert!(
+            !logged.contains(pw.as_str()),
+            "a password is in the general log:\n{logged}"
+        );
+    }
+    s.ports
+        .mysql
+        .connect(&s.platform.database.login(
+            s.platform.database.host.as_deref().expect("host"),
+            s.platform.database.port.expect("port"),
+            &n.database_user,
+            &pw2,
+        ))
+        .await
+        .expect("the hashed password logs in");
+}
+
+/// A destroy behind a lock held by another session fails within the
+/// statement timeout, naming the database and the lock; once the lock is
+/// gone, the same call succeeds.
+#[tokio::test]
+async fn a_drop_behind_a_held_lock_fails_in_time_and_succeeds_later() {
+    let s = stack().await;
+    let (id, n, tags) = tenant(&s.platform);
+    guarded(&s, &id, &n, held_lock_body(&s, &n, &tags)).await;
+}
+
+async fn held_lock_body(s: &Stack, n: &TenantNames, _tags: &Tags) {
+    let mut platform = s.platform.clone();
+    platform.database.statement_timeout_seconds = 2;
+    let m = s
+        .ports
+        .mysql
+        .connect(&admin_login(s, &platform).await)
+        .await
+        .expect("admin connect");
+    m.create_database(&n.database).await.expect("create database");
+    let db = &n.database;
+    root_sql(&s.settings.mysql, &format!("CREATE TABLE `{db}`.t (id INT)"));
+    // An open transaction that read the table holds its metadata lock.
+    let mut holder = tokio::process::Command::new("mariadb")
+        .args(["--no-defaults", "-uroot"])
+        .arg(format!("--socket={}", s.settings.mysql.socket))
+        .args(["-e", &format!("BEGIN; SELECT * FROM `{db}`.t; SELECT SLEEP(60);")])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the mariadb client");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let started = Instant::now();
+    let e = m.drop_database(db).await.expect_err("the lock is held");
+    let waited = started.elapsed();
+    eprintln!("drop behind a lock ({waited:?}): {e}");
+    assert!(
+        waited < Duration::from_secs(10),
+        "bounded by statement_timeout_seconds: {waited:?}"
+    );
+    assert!(e.message.contains(db.as_str()) && e.message.contains("lock"), "{e}");
+    assert!(e.is_retryable(), "{e}");
+    // The server keeps the holder's session (and its lock) until it is
+    // killed there: a client that goes away mid-SLEEP is noticed late.
+    let sessions = root_sql(
+        &s.settings.mysql,
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%'",
+    );
+    for id in sessions.split_whitespace() {
+        root_sql(&s.settings.mysql, &format!("KILL {id}"));
+    }
+    let _ = holder.kill().await;
+    let _ = holder.wait().await;
+    m.drop_database(db).await.expect("the lock is gone");
+    let (dbs, _) = m.observe(std::slice::from_ref(db), &[]).await.expect("observe");
+    assert!(dbs.is_empty(), "dropped: {dbs:?}");
 }
 
 // ------------------------------------------------------------------ what the contract cannot see
@@ -290,7 +543,7 @@ async fn admin(s: &Stack) -> Result<std::sync::Arc<dyn bbws_core::ports::MysqlAd
     let port = s.platform.database.port.ok_or("no database port")?;
     s.ports
         .mysql
-        .connect(&host, port, &admin.username, &admin.password)
+        .connect(&s.platform.database.login(&host, port, &admin.username, &admin.password))
         .await
         .map_err(|e| e.to_string())
 }
@@ -766,16 +1019,15 @@ async fn mysql_user_really_works_body(s: &Stack, _id: &str, n: &TenantNames, _ta
     let pw2 = format!("x\\'y{}", rand_u32());
     {
         m.create_database(&n.database).await.expect("create database");
-        m.create_user(&n.database_user, &pw1, &n.database)
-            .await
-            .expect("create user");
+        let tenant_user = MysqlUser {
+            name: &n.database_user,
+            database: &n.database,
+            max_connections: 5,
+        };
+        m.create_user(&tenant_user, &pw1).await.expect("create user");
+        let login = |pw: &str| s.platform.database.login(&host, port, &n.database_user, pw);
         let dbs = vec![n.database.clone(), "mysql".to_string()];
-        let user = s
-            .ports
-            .mysql
-            .connect(&host, port, &n.database_user, &pw1)
-            .await
-            .expect("tenant login");
+        let user = s.ports.mysql.connect(&login(&pw1)).await.expect("tenant login");
         let (seen, _) = user.observe(&dbs, &[]).await.expect("tenant observe");
         assert_eq!(
             seen,
@@ -785,33 +1037,21 @@ async fn mysql_user_really_works_body(s: &Stack, _id: &str, n: &TenantNames, _ta
             "the tenant sees its own database only"
         );
 
-        m.set_password(&n.database_user, &pw2, &n.database)
-            .await
-            .expect("set_password");
+        m.set_password(&tenant_user, &pw2, false).await.expect("set_password");
         let old = s
             .ports
             .mysql
-            .connect(&host, port, &n.database_user, &pw1)
+            .connect(&login(&pw1))
             .await
             .err()
             .expect("old password refused");
         eprintln!("wrong MySQL password: {old}");
         assert_eq!(old.kind, PortErrorKind::AccessDenied, "{old}");
         assert!(!old.message.contains(&pw1), "password in message");
-        s.ports
-            .mysql
-            .connect(&host, port, &n.database_user, &pw2)
-            .await
-            .expect("new password");
+        s.ports.mysql.connect(&login(&pw2)).await.expect("new password");
 
         m.set_locked(&n.database_user, true).await.expect("lock");
-        let locked = s
-            .ports
-            .mysql
-            .connect(&host, port, &n.database_user, &pw2)
-            .await
-            .err()
-            .expect("locked refused");
+        let locked = s.ports.mysql.connect(&login(&pw2)).await.err().expect("locked refused");
         assert_eq!(locked.kind, PortErrorKind::AccessDenied, "{locked}");
         let (_, users) = m
             .observe(&[], std::slice::from_ref(&n.database_user))
@@ -821,7 +1061,9 @@ async fn mysql_user_really_works_body(s: &Stack, _id: &str, n: &TenantNames, _ta
             users,
             vec![ObservedDatabaseUser {
                 name: n.database_user.clone(),
-                locked: true
+                locked: true,
+                max_connections: 5,
+                old_password_retained: false,
             }]
         );
     }
@@ -850,7 +1092,7 @@ async fn unreachable_endpoint_fails_fast_and_says_where() {
     );
     let e = ports
         .mysql
-        .connect("127.0.0.1", 9, "u", "secret-pw")
+        .connect(&s.platform.database.login("127.0.0.1", 9, "u", "secret-pw"))
         .await
         .err()
         .expect("no MySQL there");

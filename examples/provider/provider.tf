@@ -28,6 +28,11 @@ variable "db_port" {
   default = null
 }
 variable "db_admin_secret_arn" { type = string }
+variable "db_ssl_ca" {
+  type        = string
+  default     = null
+  description = "PEM CA certificates for MySQL's TLS (for RDS, the AWS global bundle: file(\"global-bundle.pem\")); null trusts the system's roots."
+}
 variable "aws_endpoint" {
   type        = string
   default     = null
@@ -51,6 +56,7 @@ provider "bbws" {
     host                = var.db_host
     port                = var.db_port
     admin_secret_arn    = var.db_admin_secret_arn
+    ssl_ca              = var.db_ssl_ca
   }
 
   endpoints {

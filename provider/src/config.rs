@@ -7,7 +7,7 @@ use std::str::FromStr;
 use bbws_core::aws::{AssumeRole, AwsSettings};
 use bbws_core::ports::Ports;
 use bbws_core::validate::{self, Violation};
-use bbws_core::{CoreError, DatabaseSettings, Environment, Platform};
+use bbws_core::{AdminAuth, CoreError, DatabaseSettings, Environment, Platform, SslMode};
 use magma_protocol::tfplugin6::{self as tf, Schema};
 
 use crate::protocol::schema::{Attr, Block, NestedBlock};
@@ -50,7 +50,12 @@ pub fn schema() -> Schema {
                 .attr(Attr::string("instance_identifier").optional().description("RDS instance identifier; the endpoint comes from the RDS API."))
                 .attr(Attr::string("host").optional().description("Overrides the RDS endpoint's host."))
                 .attr(Attr::number("port").optional().description("Overrides the RDS endpoint's port."))
-                .attr(Attr::string("admin_secret_arn").optional().description("Secrets Manager secret with the admin's JSON `{\"username\",\"password\"}`.")),
+                .attr(Attr::string("admin_secret_arn").optional().description("Secrets Manager secret with the admin's JSON `{\"username\",\"password\"}`."))
+                .attr(Attr::string("ssl_mode").optional().description("TLS towards MySQL, in MySQL's names: `DISABLED` (a local server only; warned at plan), `PREFERRED`, `REQUIRED`, `VERIFY_CA` or `VERIFY_IDENTITY` (the default: certificate chain and host name verified)."))
+                .attr(Attr::string("ssl_ca").optional().description("PEM certificates to trust for the server's certificate, besides the system's roots (`SSL_CERT_FILE` honoured). For RDS, the AWS global bundle: `file(\"global-bundle.pem\")`."))
+                .attr(Attr::number("statement_timeout_seconds").optional().description("No MySQL statement waits longer than this (default 60): `lock_wait_timeout` and the statement time limit are set per session, and the provider stops waiting shortly after."))
+                .attr(Attr::string("admin_auth").optional().description("How the admin logs in: `password` (the default: `admin_secret_arn`) or `iam` (an RDS IAM authentication token, over verified TLS)."))
+                .attr(Attr::string("admin_username").optional().description("The MySQL user for `admin_auth = \"iam\"` (else the username in `admin_secret_arn`).")),
         ))
         .attr(Attr::list_of_string("allowed_account_ids").optional().description("The AWS accounts this configuration may work in (12-digit ids). When set, the provider asks STS who the caller is before anything else, and a plan or apply in any other account fails naming the expected and the actual account, as the AWS provider's setting of the same name does."))
         .attr(Attr::number("max_retries").optional().description("How many times a call to AWS is retried after its first attempt when it is throttled or fails with a 5xx or a transient network error (the SDK's standard retry mode: exponential backoff with jitter). Default 2. With it set, a call is bounded by its attempts rather than by an overall timeout."))
@@ -119,6 +124,22 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
         }
     };
     let db = v.get("database");
+    let ssl_mode = match db.get("ssl_mode").as_str().map(SslMode::from_str) {
+        None => SslMode::default(),
+        Some(Ok(m)) => m,
+        Some(Err(msg)) => {
+            violations.push(Violation::new(&["database", "ssl_mode"], "one_of", msg));
+            SslMode::default()
+        }
+    };
+    let admin_auth = match db.get("admin_auth").as_str().map(AdminAuth::from_str) {
+        None => AdminAuth::default(),
+        Some(Ok(a)) => a,
+        Some(Err(msg)) => {
+            violations.push(Violation::new(&["database", "admin_auth"], "one_of", msg));
+            AdminAuth::default()
+        }
+    };
     let endpoints_block = v.get("endpoints");
     let endpoints = ENDPOINT_SERVICES
         .iter()
@@ -151,6 +172,16 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
             host: db.get("host").as_str().map(str::to_owned),
             port: db.get("port").as_i64().and_then(|p| u16::try_from(p).ok()),
             admin_secret_arn: db.get("admin_secret_arn").as_str().unwrap_or_default().to_owned(),
+            ssl_mode,
+            ssl_ca: db.get("ssl_ca").as_str().map(str::to_owned),
+            statement_timeout_seconds: db
+                .get("statement_timeout_seconds")
+                .as_i64()
+                .map_or(bbws_core::spec::DEFAULT_STATEMENT_TIMEOUT_SECONDS, |n| {
+                    u32::try_from(n).unwrap_or(0)
+                }),
+            admin_auth,
+            admin_username: db.get("admin_username").as_str().map(str::to_owned),
         },
         default_tags: string_map(v.get("default_tags").get("tags")),
     };
@@ -246,6 +277,19 @@ fn decode_assume_role(b: &Value, violations: &mut Vec<Violation>) -> Option<Assu
         session_name: opt("session_name"),
         external_id: opt("external_id"),
     })
+}
+
+/// What the provider block allows but a reviewer should see: `(summary,
+/// detail)` of each warning.
+pub fn warnings(p: &Platform) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if p.database.ssl_mode == SslMode::Disabled {
+        out.push((
+            "MySQL without TLS (database.ssl_mode = \"DISABLED\")".to_owned(),
+            "The admin's login and the tenants' password hashes cross the network unencrypted. Use this only for a server on this machine; for RDS, keep the default VERIFY_IDENTITY and pass the AWS bundle in database.ssl_ca.".to_owned(),
+        ));
+    }
+    out
 }
 
 /// Every platform rule a tenant depends on.
@@ -345,5 +389,47 @@ mod tests {
             ]
         );
         assert!(violations[2].message.contains("12 digits"), "{}", violations[2].message);
+    }
+}
+
+#[cfg(test)]
+mod database_block_tests {
+    use super::*;
+
+    fn block(database: Vec<(&str, Value)>) -> Value {
+        Value::Map(
+            [
+                ("environment".to_owned(), Value::String("dev".into())),
+                ("domain".to_owned(), Value::String("wpdev.example.io".into())),
+                (
+                    "database".to_owned(),
+                    Value::Map(database.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        )
+    }
+
+    #[test]
+    fn tls_is_verified_by_default_and_disabled_tls_is_warned_about() {
+        let c = decode(&block(vec![])).expect("decodes");
+        assert_eq!(c.platform.database.ssl_mode, SslMode::VerifyIdentity);
+        assert!(warnings(&c.platform).is_empty());
+        let c = decode(&block(vec![("ssl_mode", Value::String("DISABLED".into()))])).expect("decodes");
+        let w = warnings(&c.platform);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].0.contains("database.ssl_mode"), "{w:?}");
+    }
+
+    #[test]
+    fn a_wrong_ssl_mode_or_admin_auth_names_the_attribute() {
+        let e = decode(&block(vec![
+            ("ssl_mode", Value::String("verify_everything".into())),
+            ("admin_auth", Value::String("kerberos".into())),
+        ]))
+        .expect_err("refused");
+        let paths: Vec<String> = e.iter().map(|v| v.attribute.join(".")).collect();
+        assert_eq!(paths, ["database.ssl_mode", "database.admin_auth"]);
     }
 }

@@ -82,7 +82,10 @@ impl BbwsServer {
             return Vec::new();
         }
         match config::decode(&v) {
-            Ok(_) => Vec::new(),
+            Ok(c) => config::warnings(&c.platform)
+                .into_iter()
+                .map(|(summary, detail)| warning(summary, detail))
+                .collect(),
             Err(violations) => violation_diags(&violations, ""),
         }
     }

@@ -51,6 +51,7 @@ pub mod attr {
     pub const MEMORY: &str = "memory";
     /// `desired_count`.
     pub const DESIRED_COUNT: &str = "desired_count";
+    pub const DB_MAX_CONNECTIONS: &str = "db_max_connections";
     /// `status`.
     pub const STATUS: &str = "status";
     /// `environment_variables`.
@@ -117,6 +118,7 @@ pub fn schema() -> Schema {
         .attr(Attr::number(attr::CPU).optional().computed().description("Fargate CPU units (default from the tier). Must form a pair Fargate accepts with `memory`."))
         .attr(Attr::number(attr::MEMORY).optional().computed().description("Fargate memory in MiB (default from the tier)."))
         .attr(Attr::number(attr::DESIRED_COUNT).optional().computed().description("Tasks to run while active (default from the tier)."))
+        .attr(Attr::number(attr::DB_MAX_CONNECTIONS).optional().computed().description("`MAX_USER_CONNECTIONS` of the tenant's MySQL user, so that one tenant cannot exhaust the shared server (default from the tier: 10, 25, 50). Updates in place."))
         .attr(Attr::string(attr::STATUS).optional().computed().description("`active` (default) or `suspended`: suspended scales the service to zero and makes the listener rule answer a fixed 503 page. Data is untouched."))
         .attr(Attr::map_of_string(attr::ENVIRONMENT_VARIABLES).optional().description("Extra environment variables of the WordPress container. `WORDPRESS_DB_*` are set by bbws."))
         .attr(Attr::number(attr::LOG_RETENTION_DAYS).optional().computed().description("Retention of the tenant's log group in days (default 30); one of CloudWatch's periods."))
@@ -238,6 +240,7 @@ pub fn input_from(v: &Value) -> TenantInput {
         cpu: n(attr::CPU),
         memory: n(attr::MEMORY),
         desired_count: n(attr::DESIRED_COUNT),
+        db_max_connections: n(attr::DB_MAX_CONNECTIONS),
         status: s(attr::STATUS),
         environment_variables: map(attr::ENVIRONMENT_VARIABLES),
         log_retention_days: n(attr::LOG_RETENTION_DAYS),
@@ -276,6 +279,7 @@ pub fn value_from_input(i: &TenantInput) -> Value {
         (attr::CPU, n(i.cpu)),
         (attr::MEMORY, n(i.memory)),
         (attr::DESIRED_COUNT, n(i.desired_count)),
+        (attr::DB_MAX_CONNECTIONS, n(i.db_max_connections)),
         (attr::STATUS, s(&i.status)),
         (attr::ENVIRONMENT_VARIABLES, map(&i.environment_variables)),
         (attr::LOG_RETENTION_DAYS, n(i.log_retention_days)),
@@ -321,7 +325,7 @@ pub fn identity(environment: &str, tenant_id: &str) -> magma_protocol::tfplugin6
 
 /// The user-settable attributes whose unknown value means the plan cannot
 /// be computed yet.
-const INPUTS: [&str; 21] = [
+const INPUTS: [&str; 22] = [
     attr::NAME,
     attr::CONTACT_EMAIL,
     attr::TENANT_ID,
@@ -333,6 +337,7 @@ const INPUTS: [&str; 21] = [
     attr::CPU,
     attr::MEMORY,
     attr::DESIRED_COUNT,
+    attr::DB_MAX_CONNECTIONS,
     attr::STATUS,
     attr::ENVIRONMENT_VARIABLES,
     attr::LOG_RETENTION_DAYS,
@@ -410,6 +415,7 @@ pub fn state_value(
         (attr::CPU, num(spec.cpu)),
         (attr::MEMORY, num(spec.memory)),
         (attr::DESIRED_COUNT, num(spec.desired_count)),
+        (attr::DB_MAX_CONNECTIONS, num(spec.db_max_connections)),
         (attr::STATUS, Value::String(spec.status.as_str().to_owned())),
         (
             attr::ENVIRONMENT_VARIABLES,

@@ -21,6 +21,7 @@ provider "bbws" {
     host                = var.db_host
     port                = var.db_port
     admin_secret_arn    = var.db_admin_secret_arn
+    ssl_ca              = var.db_ssl_ca
   }
   endpoints {
     ecs            = var.aws_endpoint

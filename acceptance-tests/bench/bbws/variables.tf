@@ -17,4 +17,9 @@ variable "db_instance_identifier" { type = string }
 variable "db_host" { type = string }
 variable "db_port" { type = number }
 variable "db_admin_secret_arn" { type = string }
+variable "db_ssl_ca" {
+  type        = string
+  default     = null
+  description = "PEM CA certificates for MySQL's TLS (for RDS, the AWS global bundle); null trusts the system's roots."
+}
 variable "aws_endpoint" { type = string }

@@ -230,7 +230,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         efs: Arc::new(AwsEfs::new(efs, efs_ep)),
         secrets: Arc::new(AwsSecrets::new(sm, sm_ep)),
         logs: Arc::new(AwsLogs::new(logs, logs_ep, tagging)),
-        rds: Arc::new(AwsRds::new(rds, rds_ep)),
+        rds: Arc::new(AwsRds::new(rds, rds_ep, cfg.credentials_provider())),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
         mysql: Arc::new(MysqlServerConnector),
         site: Arc::new(crate::site::HttpsProbe::default()),

@@ -16,7 +16,7 @@ use crate::plan::{
     DatabaseUserField, ListenerRuleField, LogGroupField, PartAction, SecretField, ServiceField, TargetGroupField,
     TenantPlan, needs_new_revision,
 };
-use crate::ports::MysqlAdmin;
+use crate::ports::{MysqlAdmin, MysqlUser, PasswordChange, PortErrorKind};
 use crate::spec::{TenantSpec, TenantStatus};
 
 impl Engine {
@@ -78,6 +78,7 @@ impl Engine {
             plan,
             inputs,
             created: Mutex::new(Vec::new()),
+            rotation: Mutex::new(None),
         };
         if let Err(failure) = run.execute().await {
             tracing::warn!(tenant = %spec.tenant_id, step = %failure.step, part = %failure.part, error = %failure.error, "apply failed; rolling back what this run created");
@@ -104,6 +105,9 @@ pub(super) struct Run<'a> {
     plan: &'a TenantPlan,
     inputs: &'a ApplyInputs,
     pub(super) created: Mutex<Vec<Created>>,
+    /// What a password change did: an old password left beside the new one
+    /// is discarded once the service runs with the new one.
+    rotation: Mutex<Option<PasswordChange>>,
 }
 
 /// The listener rule the service stage attaches behind: its ARN and the
@@ -138,7 +142,7 @@ impl Run<'_> {
             error,
         })?;
         self.restore_secret().await?;
-        let password = self.password().await?;
+        let (password, repair_secret) = self.password().await?;
         let credentials = DbCredentials {
             host: facts.database_host.clone(),
             port: facts.database_port,
@@ -150,7 +154,13 @@ impl Run<'_> {
         // Stage 1: independent parts, concurrently.
         let (secret, (), access_point, (), target_group) = join5(
             self.secret_stage(&desired, &credentials),
-            self.database_stage(mysql.as_ref(), &desired.names, password.as_deref()),
+            self.database_stage(
+                mysql.as_ref(),
+                &desired.names,
+                &credentials,
+                password.is_some(),
+                repair_secret,
+            ),
             self.access_point_stage(&desired),
             self.log_group_stage(&desired),
             self.target_group_stage(&desired),
@@ -182,7 +192,23 @@ impl Run<'_> {
         }
 
         // Stage 5: remove what was replaced, now that nothing uses it.
-        self.remove_replaced(&desired).await
+        self.remove_replaced(&desired).await?;
+        // The tasks run with the new password now: the old one may go.
+        if self.rotation_left_old_password() {
+            mysql
+                .discard_old_password(&desired.names.database_user)
+                .await
+                .map_err(fail("rotate", Part::DatabaseUser, "ALTER USER DISCARD OLD PASSWORD"))?;
+        }
+        Ok(())
+    }
+
+    fn rotation_left_old_password(&self) -> bool {
+        *self.rotation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) == Some(PasswordChange::OldRetained)
+    }
+
+    fn note_rotation(&self, change: PasswordChange) {
+        *self.rotation.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(change);
     }
 
     /// Whether this run gives the secret a new password version.
@@ -205,8 +231,11 @@ impl Run<'_> {
     }
 
     /// The password: the user's or a new one with a new secret or a
-    /// rotation; else the secret's, when the user must be created.
-    async fn password(&self) -> StepResult<Option<String>> {
+    /// rotation; else the secret's, when the user must be created. The flag
+    /// says the secret holds no usable password and must be repaired with
+    /// this one before the user is made: never a user whose password nobody
+    /// knows.
+    async fn password(&self) -> StepResult<(Option<String>, bool)> {
         let chosen = || {
             self.inputs
                 .db_password
@@ -214,23 +243,30 @@ impl Run<'_> {
                 .map_or_else(generate_password, |p| p.expose().to_owned())
         };
         if self.action(Part::Secret) == &PartAction::Create || self.rotates() {
-            return Ok(Some(chosen()));
+            return Ok((Some(chosen()), false));
         }
         if self.action(Part::DatabaseUser) != &PartAction::Create {
-            return Ok(None);
+            return Ok((None, false));
         }
-        let s = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        Ok(match self.secret_password().await? {
+            Some(p) => (Some(p), false),
+            None => (Some(generate_password()), true),
+        })
+    }
+
+    /// The password the tenant's secret holds, if it holds one.
+    async fn secret_password(&self) -> StepResult<Option<String>> {
+        let arn = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
         let raw =
             self.ports()
                 .secrets
-                .get_secret_value(&s)
+                .get_secret_value(&arn)
                 .await
                 .map_err(fail("read", Part::Secret, "GetSecretValue"))?;
-        Ok(Some(
-            serde_json::from_str::<DbCredentials>(&raw)
-                .map(|c| c.password)
-                .unwrap_or_else(|_| generate_password()),
-        ))
+        Ok(serde_json::from_str::<DbCredentials>(&raw)
+            .ok()
+            .map(|c| c.password)
+            .filter(|p| !p.is_empty()))
     }
 
     async fn secret_stage(
@@ -263,13 +299,8 @@ impl Run<'_> {
                 .await
                 .map_err(fail("update", Part::Secret, "TagResource"))?;
         }
-        if self.plan.updates(SecretField::Password) {
-            let value = serde_json::to_string(credentials).unwrap_or_default();
-            secrets
-                .put_secret_value(&s.arn, &value)
-                .await
-                .map_err(fail("rotate", Part::Secret, "PutSecretValue"))?;
-        }
+        // A rotation's new password is written by the database stage, once
+        // MySQL accepts it ([`Self::rotate_password`]).
         // After a rotation the settings (which record the password's
         // version) are written once MySQL has the new password too
         // ([`Self::settings_after_rotation`]), so a failure in between
@@ -308,42 +339,120 @@ impl Run<'_> {
         &self,
         mysql: &dyn MysqlAdmin,
         names: &TenantNames,
-        password: Option<&str>,
+        credentials: &DbCredentials,
+        new_password: bool,
+        repair_secret: bool,
     ) -> StepResult<()> {
         if self.action(Part::Database) == &PartAction::Create {
-            mysql
-                .create_database(&names.database)
-                .await
-                .map_err(fail("create", Part::Database, "CREATE DATABASE"))?;
-            self.record(Created::Database(names.database.clone()));
+            match mysql.create_database(&names.database).await {
+                Ok(()) => self.record(Created::Database(names.database.clone())),
+                // Created meanwhile (another run of this tenant): found, not
+                // created by this run, so never dropped by its rollback.
+                Err(e) if e.kind == PortErrorKind::AlreadyExists => {}
+                Err(e) => return Err(fail("create", Part::Database, "CREATE DATABASE")(e)),
+            }
         }
-        let pw = password.unwrap_or_default();
+        let user = MysqlUser {
+            name: &names.database_user,
+            database: &names.database,
+            max_connections: self.spec.db_max_connections,
+        };
         match self.action(Part::DatabaseUser) {
-            PartAction::Create => {
-                mysql
-                    .create_user(&names.database_user, pw, &names.database)
-                    .await
-                    .map_err(fail("create", Part::DatabaseUser, "CREATE USER"))?;
-                self.record(Created::DatabaseUser(names.database_user.clone()));
-            }
-            PartAction::Update(_) => {
-                if self.plan.updates(DatabaseUserField::Password) && password.is_some() {
-                    mysql
-                        .set_password(&names.database_user, pw, &names.database)
-                        .await
-                        .map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
-                }
-                if self.plan.updates(DatabaseUserField::Unlock) {
-                    mysql.set_locked(&names.database_user, false).await.map_err(fail(
-                        "update",
-                        Part::DatabaseUser,
-                        "ALTER USER ACCOUNT UNLOCK",
-                    ))?;
-                }
-            }
-            _ => {}
+            PartAction::Create => self.create_user(mysql, &user, credentials, repair_secret).await,
+            PartAction::Update(_) => self.update_user(mysql, &user, credentials, new_password).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn create_user(
+        &self,
+        mysql: &dyn MysqlAdmin,
+        user: &MysqlUser<'_>,
+        credentials: &DbCredentials,
+        repair_secret: bool,
+    ) -> StepResult<()> {
+        if let (true, Some(s)) = (repair_secret, &self.observed.secret) {
+            let value = serde_json::to_string(credentials).unwrap_or_default();
+            self.ports()
+                .secrets
+                .put_secret_value(&s.arn, &value)
+                .await
+                .map_err(fail("repair", Part::Secret, "PutSecretValue"))?;
+        }
+        mysql.create_user(user, &credentials.password).await.map_err(fail(
+            "create",
+            Part::DatabaseUser,
+            "CREATE USER",
+        ))?;
+        self.record(Created::DatabaseUser(user.name.to_owned()));
+        Ok(())
+    }
+
+    async fn update_user(
+        &self,
+        mysql: &dyn MysqlAdmin,
+        user: &MysqlUser<'_>,
+        credentials: &DbCredentials,
+        new_password: bool,
+    ) -> StepResult<()> {
+        let password = self.plan.updates(DatabaseUserField::Password) && new_password;
+        if password && self.action(Part::Secret) == &PartAction::Create {
+            // A new secret (the old one is gone) is created with this
+            // password by the secret stage.
+            mysql
+                .set_password(user, &credentials.password, false)
+                .await
+                .map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
+        } else if password {
+            let change = self.rotate_password(mysql, user, credentials).await?;
+            self.note_rotation(change);
+        } else if self.plan.updates(DatabaseUserField::MaxConnections) {
+            mysql
+                .set_max_connections(user.name, user.max_connections)
+                .await
+                .map_err(fail("update", Part::DatabaseUser, "ALTER USER"))?;
+        }
+        if self.plan.updates(DatabaseUserField::DiscardOldPassword) {
+            // Discarded once the service has restarted.
+            self.note_rotation(PasswordChange::OldRetained);
+        }
+        if self.plan.updates(DatabaseUserField::Unlock) {
+            mysql.set_locked(user.name, false).await.map_err(fail(
+                "update",
+                Part::DatabaseUser,
+                "ALTER USER ACCOUNT UNLOCK",
+            ))?;
         }
         Ok(())
+    }
+
+    /// Rotation that never locks the tenant out: MySQL takes the new
+    /// password first (keeping the old one beside it where the server has
+    /// dual passwords), then the secret; if the secret cannot be written,
+    /// MySQL gets the old password back, so that the secret's password
+    /// still logs in.
+    async fn rotate_password(
+        &self,
+        mysql: &dyn MysqlAdmin,
+        user: &MysqlUser<'_>,
+        credentials: &DbCredentials,
+    ) -> StepResult<PasswordChange> {
+        let old = self.secret_password().await.ok().flatten();
+        let change = mysql
+            .set_password(user, &credentials.password, true)
+            .await
+            .map_err(fail("rotate", Part::DatabaseUser, "ALTER USER"))?;
+        let arn = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        let value = serde_json::to_string(credentials).unwrap_or_default();
+        if let Err(e) = self.ports().secrets.put_secret_value(&arn, &value).await {
+            if let (PasswordChange::Replaced, Some(old)) = (change, &old)
+                && let Err(undo) = mysql.set_password(user, old, false).await
+            {
+                tracing::error!(user = user.name, error = %undo, "could not give MySQL the old password back");
+            }
+            return Err(fail("rotate", Part::Secret, "PutSecretValue")(e));
+        }
+        Ok(change)
     }
 
     async fn access_point_stage(&self, desired: &DesiredTenant) -> StepResult<Option<ObservedAccessPoint>> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Engine;
 use crate::error::{CoreError, PartOrPlatform};
 use crate::parts::PlatformFacts;
-use crate::ports::{MysqlAdmin, PortErrorKind};
+use crate::ports::{MysqlAdmin, PortError, PortErrorKind};
 
 impl Engine {
     /// The load balancer and database endpoint, resolved once per engine.
@@ -65,40 +65,106 @@ impl Engine {
         Ok((db.host.clone().unwrap_or(host), db.port.unwrap_or(port)))
     }
 
-    /// The MySQL admin connection, opened once with the admin secret.
+    /// The MySQL admin connection, opened once with the admin secret (or
+    /// an IAM token).
     pub(super) async fn mysql(&self) -> Result<&Arc<dyn MysqlAdmin>, CoreError> {
         self.mysql
             .get_or_try_init(|| async {
                 let facts = self.facts().await?;
-                let arn = &self.platform.database.admin_secret_arn;
-                let raw = self.ports.secrets.get_secret_value(arn).await.map_err(|e| match e.kind {
-                    PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
-                        setting: "database.admin_secret_arn",
-                        message: format!("the admin secret {arn:?} could not be read ({e}); it must hold JSON {{\"username\",\"password\"}} of the MySQL admin"),
-                    },
-                    _ => CoreError::port(PartOrPlatform::Platform, "GetSecretValue", e),
-                })?;
-                #[derive(serde::Deserialize)]
-                struct Admin {
-                    username: String,
-                    password: String,
-                }
-                let admin: Admin = serde_json::from_str(&raw).map_err(|_| CoreError::Platform {
-                    setting: "database.admin_secret_arn",
-                    message: format!("the admin secret {arn:?} is not JSON with \"username\" and \"password\""),
-                })?;
+                let db = &self.platform.database;
+                let login = match db.admin_auth {
+                    crate::spec::AdminAuth::Password => {
+                        let admin = self.admin_secret().await?;
+                        db.login(
+                            &facts.database_host,
+                            facts.database_port,
+                            &admin.username,
+                            &admin.password,
+                        )
+                    }
+                    crate::spec::AdminAuth::Iam => self.iam_login(&facts.database_host, facts.database_port).await?,
+                };
                 self.ports
                     .mysql
-                    .connect(&facts.database_host, facts.database_port, &admin.username, &admin.password)
+                    .connect(&login)
                     .await
-                    .map_err(|e| CoreError::Platform {
-                        setting: "database",
-                        message: format!(
-                            "cannot administer MySQL at {}:{} as {:?}: {e}. Check database.host/port (or the RDS endpoint) and the credentials in database.admin_secret_arn",
-                            facts.database_host, facts.database_port, admin.username
-                        ),
-                    })
+                    .map_err(|e| mysql_connect_error(&login, &e))
             })
             .await
+    }
+
+    /// The admin's `{"username","password"}` from `database.admin_secret_arn`.
+    async fn admin_secret(&self) -> Result<AdminCredentials, CoreError> {
+        let arn = &self.platform.database.admin_secret_arn;
+        let raw = self.ports.secrets.get_secret_value(arn).await.map_err(|e| match e.kind {
+            PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                setting: "database.admin_secret_arn",
+                message: format!("the admin secret {arn:?} could not be read ({e}); it must hold JSON {{\"username\",\"password\"}} of the MySQL admin"),
+            },
+            _ => CoreError::port(PartOrPlatform::Platform, "GetSecretValue", e),
+        })?;
+        serde_json::from_str(&raw).map_err(|_| CoreError::Platform {
+            setting: "database.admin_secret_arn",
+            message: format!("the admin secret {arn:?} is not JSON with \"username\" and \"password\""),
+        })
+    }
+
+    /// An RDS IAM login: the user from `database.admin_username` (else the
+    /// admin secret's), a fresh token as its password.
+    async fn iam_login(&self, host: &str, port: u16) -> Result<crate::ports::MysqlLogin, CoreError> {
+        let db = &self.platform.database;
+        let user = match &db.admin_username {
+            Some(u) => u.clone(),
+            None if !db.admin_secret_arn.is_empty() => self.admin_secret().await?.username,
+            None => {
+                return Err(CoreError::Platform {
+                    setting: "database.admin_username",
+                    message: "admin_auth = \"iam\" needs the MySQL user to log in as: set database.admin_username"
+                        .into(),
+                });
+            }
+        };
+        let token = self
+            .ports
+            .rds
+            .auth_token(host, port, &user)
+            .await
+            .map_err(|e| CoreError::Platform {
+                setting: "database.admin_auth",
+                message: format!("could not sign an RDS IAM authentication token for {user:?}: {e}"),
+            })?;
+        let mut login = db.login(host, port, &user, &token);
+        login.cleartext = true;
+        Ok(login)
+    }
+}
+
+/// The admin's credentials in `database.admin_secret_arn`.
+#[derive(serde::Deserialize)]
+struct AdminCredentials {
+    username: String,
+    password: String,
+}
+
+/// A failed admin login, as a diagnostic naming the setting to fix.
+fn mysql_connect_error(login: &crate::ports::MysqlLogin, e: &PortError) -> CoreError {
+    let (host, port, user) = (&login.host, login.port, &login.user);
+    let (setting, advice) = match e.code.as_str() {
+        "TlsHandshakeFailed" => (
+            "database.ssl_ca",
+            "pass the CA that signed the server's certificate in database.ssl_ca (PEM text; for RDS the AWS global bundle, ssl_ca = file(\"global-bundle.pem\")), or the host name the certificate names in database.host",
+        ),
+        "PlaintextPasswordWithoutTls" | "CleartextWithoutVerifiedTls" | "ER_SECURE_TRANSPORT_REQUIRED" => (
+            "database.ssl_mode",
+            "use TLS: database.ssl_mode = \"VERIFY_IDENTITY\" (the default)",
+        ),
+        _ => (
+            "database",
+            "check database.host/port (or the RDS endpoint) and the credentials in database.admin_secret_arn",
+        ),
+    };
+    CoreError::Platform {
+        setting,
+        message: format!("cannot administer MySQL at {host}:{port} as {user:?}: {e}. To fix: {advice}"),
     }
 }

@@ -62,8 +62,17 @@ impl Run<'_> {
                     Ok(m) => ignore_not_found(m.drop_user(name).await),
                     Err(e) => Err(PortError::new(PortErrorKind::Other, "connect", e.to_string())),
                 },
+                // Even a database this run created is kept once it holds
+                // tables: something else wrote to it meanwhile.
                 Created::Database(name) => match self.engine.mysql().await {
-                    Ok(m) => ignore_not_found(m.drop_database(name).await),
+                    Ok(m) => match m.database_is_empty(name).await {
+                        Ok(true) => ignore_not_found(m.drop_database(name).await),
+                        Ok(false) => {
+                            tracing::warn!(database = %name, "rollback keeps a database that holds tables");
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(PortError::new(PortErrorKind::Other, "connect", e.to_string())),
                 },
             };

@@ -118,6 +118,155 @@ async fn a_user_password_is_used_and_a_new_version_rotates_it() {
 }
 
 #[tokio::test]
+async fn a_secret_that_cannot_be_written_gives_mysql_its_old_password_back() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    let after = converge(&engine, &s).await.expect("apply");
+    let before = passwords(&cloud, &s);
+    s.db_password_version = Some(1);
+    let p = plan(&s, &after);
+    let refused = PortError::new(PortErrorKind::Transient, "ThrottlingException", "slow down");
+    cloud.fail_on("secrets.PutSecretValue", None, refused, 1);
+    let inputs = ApplyInputs {
+        db_password: Some(DbPassword::new("rotated-Pass-1")),
+    };
+    engine
+        .apply_with(&s, &after, &p, &inputs)
+        .await
+        .expect_err("the secret write failed");
+    assert_eq!(passwords(&cloud, &s), before, "the secret's password still logs in");
+}
+
+#[tokio::test]
+async fn with_dual_passwords_the_old_one_works_until_the_tasks_have_the_new_one() {
+    let (cloud, platform, engine) = setup();
+    cloud.state().mysql.dual_passwords = true;
+    let mut s = spec(platform, "123456789012");
+    let after = converge(&engine, &s).await.expect("apply");
+    let (old, _) = passwords(&cloud, &s);
+    s.db_password_version = Some(1);
+    let p = plan(&s, &after);
+    cloud.fail_on(
+        "ecs.RedeployService",
+        None,
+        PortError::new(PortErrorKind::Transient, "ServerException", "later"),
+        1,
+    );
+    let inputs = ApplyInputs {
+        db_password: Some(DbPassword::new("rotated-Pass-1")),
+    };
+    engine
+        .apply_with(&s, &after, &p, &inputs)
+        .await
+        .expect_err("the redeploy failed");
+    {
+        let state = cloud.state();
+        let user = &state.mysql.users[&s.names().database_user];
+        assert_eq!(
+            user.retained_password.as_deref(),
+            Some(old.as_str()),
+            "tasks still on the old password keep logging in"
+        );
+    }
+    let now = engine
+        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .await
+        .expect("observe");
+    let retry = plan(&s, &now);
+    engine.apply_with(&s, &now, &retry, &inputs).await.expect("retry");
+    let state = cloud.state();
+    let user = &state.mysql.users[&s.names().database_user];
+    assert_eq!(
+        (user.password.as_str(), user.retained_password.as_deref()),
+        ("rotated-Pass-1", None)
+    );
+}
+
+#[tokio::test]
+async fn a_broken_secret_gets_a_new_password_before_the_user_is_made() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    converge(&engine, &s).await.expect("apply");
+    {
+        let mut state = cloud.state();
+        state.mysql.users.remove(&s.names().database_user);
+        let secret = state
+            .secrets
+            .values_mut()
+            .find(|x| x.name == s.names().secret)
+            .expect("secret");
+        secret.value = "not JSON".into();
+    }
+    converge(&engine, &s).await.expect("repair");
+    let (in_secret, in_mysql) = passwords(&cloud, &s);
+    assert_eq!(in_secret, in_mysql);
+    assert_eq!(in_secret.len(), 32, "a new generated password");
+}
+
+#[tokio::test]
+async fn max_user_connections_follow_the_spec_and_drift_is_repaired() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    converge(&engine, &s).await.expect("apply");
+    let user = s.names().database_user;
+    let limit = |cloud: &FakeCloud| cloud.state().mysql.users[&user].max_connections;
+    assert_eq!(limit(&cloud), s.tier.db_max_connections());
+    s.db_max_connections = 3;
+    let after = converge(&engine, &s).await.expect("update");
+    assert_eq!(limit(&cloud), 3);
+    assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+    cloud
+        .state()
+        .mysql
+        .users
+        .get_mut(&s.names().database_user)
+        .expect("user")
+        .max_connections = 500;
+    converge(&engine, &s).await.expect("repair");
+    assert_eq!(limit(&cloud), 3);
+}
+
+#[tokio::test]
+async fn a_database_that_appeared_meanwhile_is_adopted_and_never_dropped_by_a_rollback() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+    assert_eq!(p.action(Part::Database), &PartAction::Create);
+    // Another run of this tenant made the database, and a site wrote to it.
+    {
+        let mut state = cloud.state();
+        state.mysql.databases.insert(s.names().database);
+        state.mysql.tables.insert(s.names().database, 12);
+    }
+    cloud.fail_on(
+        "ecs.CreateService",
+        None,
+        PortError::new(PortErrorKind::Other, "InvalidParameterException", "no"),
+        1,
+    );
+    engine.apply(&s, &observed, &p).await.expect_err("the service failed");
+    let state = cloud.state();
+    assert!(state.mysql.databases.contains(&s.names().database), "not ours to drop");
+    assert_eq!(state.mysql.tables.get(&s.names().database), Some(&12));
+}
+
+#[tokio::test]
+async fn the_admin_logs_in_with_an_iam_token_over_verified_tls() {
+    let (cloud, mut platform) = FakeCloud::with_platform("wpdev.example.io");
+    platform.database.admin_auth = crate::spec::AdminAuth::Iam;
+    platform.database.admin_username = Some(cloud.state().mysql.admin_user.clone());
+    let platform = Arc::new(platform);
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    let s = spec(platform, "123456789012");
+    converge(&engine, &s).await.expect("apply as the IAM user");
+    assert!(cloud.calls().iter().any(|c| c.op == "rds-db.GenerateAuthToken"));
+    assert_eq!(
+        cloud.state().mysql.last_ssl_mode,
+        Some(crate::spec::SslMode::VerifyIdentity)
+    );
+}
+
+#[tokio::test]
 async fn a_failed_rotation_is_retried_by_the_next_apply() {
     let (cloud, platform, engine) = setup();
     let mut s = spec(platform, "123456789012");

@@ -43,6 +43,8 @@ pub const MUTATING_OPS: &[&str] = &[
     "mysql.DropDatabase",
     "mysql.CreateUser",
     "mysql.SetPassword",
+    "mysql.DiscardOldPassword",
+    "mysql.SetMaxConnections",
     "mysql.SetLocked",
     "mysql.DropUser",
 ];
@@ -405,6 +407,9 @@ impl RdsApi for FailingPorts<dyn RdsApi> {
     async fn instance_endpoint(&self, identifier: &str) -> PortResult<(String, u16)> {
         self.inner.instance_endpoint(identifier).await
     }
+    async fn auth_token(&self, host: &str, port: u16, user: &str) -> PortResult<String> {
+        self.inner.auth_token(host, port, user).await
+    }
 }
 
 #[async_trait]
@@ -416,8 +421,8 @@ impl StsApi for FailingPorts<dyn StsApi> {
 
 #[async_trait]
 impl MysqlConnector for FailingPorts<dyn MysqlConnector> {
-    async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>> {
-        let admin = self.inner.connect(host, port, user, password).await?;
+    async fn connect(&self, login: &MysqlLogin) -> PortResult<Arc<dyn MysqlAdmin>> {
+        let admin = self.inner.connect(login).await?;
         Ok(Arc::new(FailingPorts {
             inner: admin,
             counter: self.counter.clone(),
@@ -438,17 +443,28 @@ impl MysqlAdmin for FailingPorts<dyn MysqlAdmin> {
         self.gate("mysql.CreateDatabase", name)?;
         self.inner.create_database(name).await
     }
+    async fn database_is_empty(&self, name: &str) -> PortResult<bool> {
+        self.inner.database_is_empty(name).await
+    }
     async fn drop_database(&self, name: &str) -> PortResult<()> {
         self.gate("mysql.DropDatabase", name)?;
         self.inner.drop_database(name).await
     }
-    async fn create_user(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
-        self.gate("mysql.CreateUser", name)?;
-        self.inner.create_user(name, password, database).await
+    async fn create_user(&self, user: &MysqlUser<'_>, password: &str) -> PortResult<()> {
+        self.gate("mysql.CreateUser", user.name)?;
+        self.inner.create_user(user, password).await
     }
-    async fn set_password(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
-        self.gate("mysql.SetPassword", name)?;
-        self.inner.set_password(name, password, database).await
+    async fn set_password(&self, user: &MysqlUser<'_>, password: &str, retain_old: bool) -> PortResult<PasswordChange> {
+        self.gate("mysql.SetPassword", user.name)?;
+        self.inner.set_password(user, password, retain_old).await
+    }
+    async fn discard_old_password(&self, name: &str) -> PortResult<()> {
+        self.gate("mysql.DiscardOldPassword", name)?;
+        self.inner.discard_old_password(name).await
+    }
+    async fn set_max_connections(&self, name: &str, max_connections: u32) -> PortResult<()> {
+        self.gate("mysql.SetMaxConnections", name)?;
+        self.inner.set_max_connections(name, max_connections).await
     }
     async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()> {
         self.gate("mysql.SetLocked", name)?;

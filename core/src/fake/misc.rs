@@ -16,6 +16,14 @@ impl RdsApi for Port {
             })
             .await
     }
+
+    async fn auth_token(&self, host: &str, port: u16, user: &str) -> PortResult<String> {
+        self.0
+            .call("rds-db.GenerateAuthToken", user, |_| {
+                Ok(super::fake_iam_token(host, port, user))
+            })
+            .await
+    }
 }
 
 #[async_trait]

@@ -240,6 +240,7 @@ impl FakeCloud {
                     host: None,
                     port: None,
                     admin_secret_arn: admin_arn,
+                    ..DatabaseSettings::default()
                 },
                 default_tags: BTreeMap::new(),
             }
@@ -638,6 +639,13 @@ pub struct FakeMysql {
     pub databases: BTreeSet<String>,
     /// Users (host `%`) by name.
     pub users: BTreeMap<String, FakeMysqlUser>,
+    /// Databases holding tables (and how many), for the data-safety rules.
+    pub tables: BTreeMap<String, u32>,
+    /// MySQL 8's dual passwords (`RETAIN CURRENT PASSWORD`); off, as on
+    /// MariaDB.
+    pub dual_passwords: bool,
+    /// The TLS mode of the last login (the fake checks no certificate).
+    pub last_ssl_mode: Option<crate::spec::SslMode>,
 }
 
 impl Default for FakeMysql {
@@ -651,6 +659,9 @@ impl Default for FakeMysql {
                 .map(str::to_owned)
                 .collect(),
             users: BTreeMap::new(),
+            tables: BTreeMap::new(),
+            dual_passwords: false,
+            last_ssl_mode: None,
         }
     }
 }
@@ -660,6 +671,10 @@ impl Default for FakeMysql {
 pub struct FakeMysqlUser {
     /// Password.
     pub password: String,
+    /// The old password, still accepted after `RETAIN CURRENT PASSWORD`.
+    pub retained_password: Option<String>,
+    /// `MAX_USER_CONNECTIONS`.
+    pub max_connections: u32,
     /// `ACCOUNT LOCK`.
     pub locked: bool,
     /// Databases the user has `ALL` on.
@@ -667,6 +682,12 @@ pub struct FakeMysqlUser {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/// The token the fake RDS signs for `user` at `host:port`; the fake MySQL
+/// server takes it as the admin's password, over cleartext auth only.
+pub fn fake_iam_token(host: &str, port: u16, user: &str) -> String {
+    format!("{host}:{port}/?Action=connect&DBUser={user}&X-Amz-Signature=fake")
+}
 
 /// 32 random letters and digits.
 pub(crate) fn random_password() -> String {

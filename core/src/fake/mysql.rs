@@ -28,23 +28,27 @@ fn no_user(op: &str, name: &str) -> PortError {
 
 #[async_trait]
 impl MysqlConnector for Port {
-    async fn connect(&self, host: &str, port: u16, user: &str, password: &str) -> PortResult<Arc<dyn MysqlAdmin>> {
+    async fn connect(&self, login: &MysqlLogin) -> PortResult<Arc<dyn MysqlAdmin>> {
+        let (host, port, user, password) = (&login.host, login.port, &login.user, &login.password);
         self.0
             .call("mysql.Connect", format!("{user}@{host}:{port}"), |s| {
-                if !s.mysql.addresses.contains(&(host.to_owned(), port)) {
+                if !s.mysql.addresses.contains(&(host.clone(), port)) {
                     return Err(PortError::new(
                         PortErrorKind::Transient,
                         "CR_CONN_HOST_ERROR",
                         format!("Can't connect to MySQL server on '{host}:{port}' (2003)"),
                     ));
                 }
+                let admin_password = if login.cleartext {
+                    super::fake_iam_token(host, port, user)
+                } else {
+                    s.mysql.admin_password.clone()
+                };
                 let admin =
-                    !s.mysql.admin_user.is_empty() && user == s.mysql.admin_user && password == s.mysql.admin_password;
-                let tenant_user = s
-                    .mysql
-                    .users
-                    .get(user)
-                    .is_some_and(|u| !u.locked && u.password == password);
+                    !s.mysql.admin_user.is_empty() && *user == s.mysql.admin_user && *password == admin_password;
+                let tenant_user = s.mysql.users.get(user.as_str()).is_some_and(|u| {
+                    !u.locked && (u.password == *password || u.retained_password.as_deref() == Some(password))
+                });
                 if !admin && !tenant_user {
                     return Err(PortError::new(
                         PortErrorKind::AccessDenied,
@@ -52,6 +56,7 @@ impl MysqlConnector for Port {
                         format!("Access denied for user '{user}'@'{host}' (using password: YES) (1045)"),
                     ));
                 }
+                s.mysql.last_ssl_mode = Some(login.tls.mode);
                 Ok(())
             })
             .await?;
@@ -85,6 +90,8 @@ impl MysqlAdmin for Admin {
                             s.mysql.users.get(u).map(|x| ObservedDatabaseUser {
                                 name: u.clone(),
                                 locked: x.locked,
+                                max_connections: x.max_connections,
+                                old_password_retained: x.retained_password.is_some(),
                             })
                         })
                         .collect();
@@ -109,6 +116,15 @@ impl MysqlAdmin for Admin {
             .await
     }
 
+    async fn database_is_empty(&self, name: &str) -> PortResult<bool> {
+        self.0
+            .call("mysql.DatabaseIsEmpty", name, |s| {
+                identifier("database", name)?;
+                Ok(s.mysql.tables.get(name).is_none_or(|&n| n == 0))
+            })
+            .await
+    }
+
     async fn drop_database(&self, name: &str) -> PortResult<()> {
         self.0
             .call("mysql.DropDatabase", name, |s| {
@@ -119,16 +135,18 @@ impl MysqlAdmin for Admin {
                         format!("Can't drop database '{name}'; database doesn't exist (1008)"),
                     ));
                 }
+                s.mysql.tables.remove(name);
                 Ok(())
             })
             .await
     }
 
-    async fn create_user(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
+    async fn create_user(&self, user: &MysqlUser<'_>, password: &str) -> PortResult<()> {
+        let name = user.name;
         self.0
             .call("mysql.CreateUser", name, |s| {
                 identifier("user", name)?;
-                identifier("database", database)?;
+                identifier("database", user.database)?;
                 if s.mysql.users.contains_key(name) {
                     return Err(exists(
                         "ER_CANNOT_USER",
@@ -139,8 +157,10 @@ impl MysqlAdmin for Admin {
                     name.to_owned(),
                     FakeMysqlUser {
                         password: password.to_owned(),
+                        retained_password: None,
+                        max_connections: user.max_connections,
                         locked: false,
-                        grants: [database.to_owned()].into(),
+                        grants: [user.database.to_owned()].into(),
                     },
                 );
                 Ok(())
@@ -148,14 +168,50 @@ impl MysqlAdmin for Admin {
             .await
     }
 
-    async fn set_password(&self, name: &str, password: &str, database: &str) -> PortResult<()> {
+    async fn set_password(&self, user: &MysqlUser<'_>, password: &str, retain_old: bool) -> PortResult<PasswordChange> {
+        let name = user.name;
         self.0
             .call("mysql.SetPassword", name, |s| {
                 identifier("user", name)?;
-                identifier("database", database)?;
+                identifier("database", user.database)?;
+                let dual = retain_old && s.mysql.dual_passwords;
                 let u = s.mysql.users.get_mut(name).ok_or_else(|| no_user("ALTER USER", name))?;
-                u.password = password.to_owned();
-                u.grants.insert(database.to_owned());
+                let old = std::mem::replace(&mut u.password, password.to_owned());
+                u.retained_password = dual.then_some(old);
+                u.max_connections = user.max_connections;
+                u.grants.insert(user.database.to_owned());
+                Ok(if dual {
+                    PasswordChange::OldRetained
+                } else {
+                    PasswordChange::Replaced
+                })
+            })
+            .await
+    }
+
+    async fn discard_old_password(&self, name: &str) -> PortResult<()> {
+        self.0
+            .call("mysql.DiscardOldPassword", name, |s| {
+                identifier("user", name)?;
+                let dual = s.mysql.dual_passwords;
+                let u = s.mysql.users.get_mut(name).ok_or_else(|| no_user("ALTER USER", name))?;
+                if dual {
+                    u.retained_password = None;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_max_connections(&self, name: &str, max_connections: u32) -> PortResult<()> {
+        self.0
+            .call("mysql.SetMaxConnections", name, |s| {
+                identifier("user", name)?;
+                s.mysql
+                    .users
+                    .get_mut(name)
+                    .ok_or_else(|| no_user("ALTER USER", name))?
+                    .max_connections = max_connections;
                 Ok(())
             })
             .await

@@ -123,13 +123,14 @@ async fn with_platform_describes_what_it_built() {
         .unwrap();
     let admin: serde_json::Value = serde_json::from_str(&raw).unwrap();
     let (user, pw) = (admin["username"].as_str().unwrap(), admin["password"].as_str().unwrap());
-    ports.mysql.connect(&host, port, user, pw).await.unwrap();
-    let e = ports.mysql.connect(&host, port, user, "nope").await.err().unwrap();
+    let login = |host: &str, password: &str| p.database.login(host, port, user, password);
+    ports.mysql.connect(&login(&host, pw)).await.unwrap();
+    let e = ports.mysql.connect(&login(&host, "nope")).await.err().unwrap();
     assert_eq!(
         (e.kind, e.code.as_str()),
         (PortErrorKind::AccessDenied, "ER_ACCESS_DENIED_ERROR")
     );
-    let e = ports.mysql.connect("127.0.0.1", port, user, pw).await.err().unwrap();
+    let e = ports.mysql.connect(&login("127.0.0.1", pw)).await.err().unwrap();
     assert_eq!(e.kind, PortErrorKind::Transient);
 }
 
@@ -424,7 +425,11 @@ async fn mysql_names_are_validated_before_sql() {
         let s = cloud.state();
         (s.mysql.admin_user.clone(), s.mysql.admin_password.clone())
     };
-    let m = ports.mysql.connect(&host, port, &user, &pw).await.unwrap();
+    let m = ports
+        .mysql
+        .connect(&p.database.login(&host, port, &user, &pw))
+        .await
+        .unwrap();
     for bad in ["x';DROP DATABASE mysql;--", "", "a-b", "a`b", &"a".repeat(65)] {
         assert_eq!(
             m.create_database(bad).await.unwrap_err().kind,
@@ -437,9 +442,12 @@ async fn mysql_names_are_validated_before_sql() {
         m.create_database("123456789012_db").await.unwrap_err().code,
         "ER_DB_CREATE_EXISTS"
     );
-    m.create_user("123456789012_user", "pw", "123456789012_db")
-        .await
-        .unwrap();
+    let user = MysqlUser {
+        name: "123456789012_user",
+        database: "123456789012_db",
+        max_connections: 5,
+    };
+    m.create_user(&user, "pw").await.unwrap();
     m.set_locked("123456789012_user", true).await.unwrap();
     let (d, u) = m
         .observe(
@@ -458,7 +466,9 @@ async fn mysql_names_are_validated_before_sql() {
         u,
         vec![ObservedDatabaseUser {
             name: "123456789012_user".into(),
-            locked: true
+            locked: true,
+            max_connections: 5,
+            old_password_retained: false,
         }]
     );
     assert_eq!(m.drop_user("nope").await.unwrap_err().code, "ER_CANNOT_USER");
@@ -610,12 +620,12 @@ async fn failing_kth_counts_mysql_through_the_connector() {
     let admin: serde_json::Value = serde_json::from_str(&raw).unwrap();
     let m = ports
         .mysql
-        .connect(
+        .connect(&p.database.login(
             &host,
             port,
             admin["username"].as_str().unwrap(),
             admin["password"].as_str().unwrap(),
-        )
+        ))
         .await
         .unwrap();
     m.observe(&[], &[]).await.unwrap();

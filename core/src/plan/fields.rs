@@ -92,6 +92,11 @@ part_fields! {
         Lock = "lock",
         /// A new password (a new secret or a rotation).
         Password = "password",
+        /// Its `MAX_USER_CONNECTIONS` differs from `db_max_connections`.
+        MaxConnections = "max_connections",
+        /// An old password still logs in beside the new one (a rotation
+        /// stopped before the service restarted): restart, then discard it.
+        DiscardOldPassword = "discard_old_password",
     }
 }
 

@@ -225,6 +225,10 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     });
     let d = DesiredTenant::new(spec, &facts, observed);
     let rotate = rotates_password(spec, observed);
+    // A rotation that stopped after the secret was written left the old
+    // password usable beside the new one (MySQL 8's dual passwords): the
+    // tasks are restarted with the secret's password, then the old one goes.
+    let old_password_left = !rotate && observed.database_user.as_ref().is_some_and(|u| u.old_password_retained);
     let secret = secret_action(&d, observed, rotate);
     let secret_renewed = secret.renews_identity();
     let database = if observed.database.is_some() {
@@ -233,7 +237,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
         PartAction::Create
     };
     // A new secret holds a new password the user must get.
-    let user = database_user_action(observed, secret_renewed || rotate);
+    let user = database_user_action(spec, observed, secret_renewed || rotate, old_password_left);
     let access_point = access_point_action(&d, observed);
     let log_group = log_group_action(&d, observed);
     let target_group = target_group_action(&d, observed);
@@ -241,7 +245,13 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     let task_definition = task_definition_action(&d, observed, secret_renewed, access_point.renews_identity());
     let rule = listener_rule_action(&d, observed, tg_renewed);
     let dns = dns_record_action(&d, observed);
-    let service = service_action(&d, observed, tg_renewed, needs_new_revision(&task_definition), rotate);
+    let service = service_action(
+        &d,
+        observed,
+        tg_renewed,
+        needs_new_revision(&task_definition),
+        rotate || old_password_left,
+    );
     let changes = [
         (Part::Secret, secret),
         (Part::Database, database),
@@ -296,7 +306,12 @@ fn secret_action(d: &DesiredTenant, observed: &ObservedTenant, rotate: bool) -> 
     update_or_none(f)
 }
 
-fn database_user_action(observed: &ObservedTenant, new_password: bool) -> PartAction {
+fn database_user_action(
+    spec: &TenantSpec,
+    observed: &ObservedTenant,
+    new_password: bool,
+    old_password_left: bool,
+) -> PartAction {
     let Some(u) = &observed.database_user else {
         return PartAction::Create;
     };
@@ -306,6 +321,12 @@ fn database_user_action(observed: &ObservedTenant, new_password: bool) -> PartAc
     }
     if new_password {
         f.push(DatabaseUserField::Password);
+    }
+    if u.max_connections != spec.db_max_connections {
+        f.push(DatabaseUserField::MaxConnections);
+    }
+    if old_password_left {
+        f.push(DatabaseUserField::DiscardOldPassword);
     }
     update_or_none(f)
 }

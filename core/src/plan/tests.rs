@@ -81,6 +81,9 @@ pub(crate) fn converged() -> ObservedTenant {
         database_user: Some(ObservedDatabaseUser {
             name: "123456789012_user".into(),
             locked: false,
+            // The starter tier's limit.
+            max_connections: 10,
+            old_password_retained: false,
         }),
         access_point: Some(ObservedAccessPoint {
             id: "fsap-1".into(),
@@ -396,6 +399,25 @@ fn drift_is_repaired_part_by_part() {
             "user locked",
             |o| o.database_user.as_mut().unwrap().locked = true,
             vec![(Part::DatabaseUser, PartAction::update(vec![DatabaseUserField::Unlock]))],
+        ),
+        (
+            "connection limit changed behind our back",
+            |o| o.database_user.as_mut().unwrap().max_connections = 1000,
+            vec![(
+                Part::DatabaseUser,
+                PartAction::update(vec![DatabaseUserField::MaxConnections]),
+            )],
+        ),
+        (
+            "a rotation stopped before the old password was discarded",
+            |o| o.database_user.as_mut().unwrap().old_password_retained = true,
+            vec![
+                (
+                    Part::DatabaseUser,
+                    PartAction::update(vec![DatabaseUserField::DiscardOldPassword]),
+                ),
+                (Part::Service, PartAction::update(vec![ServiceField::Redeploy])),
+            ],
         ),
         (
             "secret pending deletion",

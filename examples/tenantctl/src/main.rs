@@ -92,6 +92,10 @@ struct DatabaseFile {
     host: Option<String>,
     port: Option<u16>,
     admin_secret_arn: String,
+    /// `VERIFY_IDENTITY` when unset.
+    ssl_mode: Option<String>,
+    /// A PEM file of CA certificates to trust (the stack's CA).
+    ssl_ca_file: Option<String>,
 }
 
 /// A tenant file: the `bbws_tenant` attributes.
@@ -176,6 +180,18 @@ async fn engine(path: &PathBuf) -> Result<Engine, Failure> {
             host: f.database.host,
             port: f.database.port,
             admin_secret_arn: f.database.admin_secret_arn,
+            ssl_mode: f
+                .database
+                .ssl_mode
+                .as_deref()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or_default(),
+            ssl_ca: f
+                .database
+                .ssl_ca_file
+                .as_deref()
+                .and_then(|file| std::fs::read_to_string(file).ok()),
+            ..DatabaseSettings::default()
         },
         default_tags: f.default_tags,
         ..Platform::default()
