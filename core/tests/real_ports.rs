@@ -250,7 +250,8 @@ fn root_sql(server: &LocalMysql, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-async fn admin_login(s: &Stack, platform: &Platform) -> bbws_core::ports::MysqlLogin {
+/// The admin's login to `platform`'s server, from its admin secret.
+async fn admin_login(s: &Stack, platform: &Platform) -> Result<bbws_core::ports::MysqlLogin, String> {
     #[derive(Deserialize)]
     struct Admin {
         username: String,
@@ -261,11 +262,12 @@ async fn admin_login(s: &Stack, platform: &Platform) -> bbws_core::ports::MysqlL
         .secrets
         .get_secret_value(&platform.database.admin_secret_arn)
         .await
-        .expect("admin secret");
-    let admin: Admin = serde_json::from_str(&raw).expect("admin secret JSON");
-    let host = platform.database.host.clone().expect("database host");
-    let port = platform.database.port.expect("database port");
-    platform.database.login(&host, port, &admin.username, &admin.password)
+        .map_err(|e| e.to_string())?;
+    let admin: Admin =
+        serde_json::from_str(&raw).map_err(|_| "admin secret is not {username,password} JSON".to_string())?;
+    let host = platform.database.host.clone().ok_or("no database host")?;
+    let port = platform.database.port.ok_or("no database port")?;
+    Ok(platform.database.login(&host, port, &admin.username, &admin.password))
 }
 
 #[tokio::test]
@@ -276,7 +278,7 @@ async fn a_server_that_requires_tls_refuses_a_plain_login_saying_what_to_set() {
     let e = s
         .ports
         .mysql
-        .connect(&admin_login(&s, &platform).await)
+        .connect(&admin_login(&s, &platform).await.expect("admin login"))
         .await
         .err()
         .expect("refused without TLS");
@@ -295,7 +297,7 @@ async fn a_server_that_requires_tls_refuses_a_plain_login_saying_what_to_set() {
 async fn tls_modes_verify_what_mysql_says_they_do() {
     use bbws_core::SslMode::*;
     let s = stack().await;
-    let base = admin_login(&s, &s.platform).await;
+    let base = admin_login(&s, &s.platform).await.expect("admin login");
     let try_login = |mode, host: &str, ca: bool| {
         let mut login = base.clone();
         login.tls.mode = mode;
@@ -410,7 +412,7 @@ async fn held_lock_body(s: &Stack, n: &TenantNames, _tags: &Tags) {
     let m = s
         .ports
         .mysql
-        .connect(&admin_login(s, &platform).await)
+        .connect(&admin_login(s, &platform).await.expect("admin login"))
         .await
         .expect("admin connect");
     m.create_database(&n.database).await.expect("create database");
@@ -526,26 +528,8 @@ async fn sweep(s: &Stack, id: &str, n: &TenantNames) {
 
 /// An admin connection with the platform's admin secret.
 async fn admin(s: &Stack) -> Result<std::sync::Arc<dyn bbws_core::ports::MysqlAdmin>, String> {
-    #[derive(Deserialize)]
-    struct Admin {
-        username: String,
-        password: String,
-    }
-    let raw = s
-        .ports
-        .secrets
-        .get_secret_value(&s.platform.database.admin_secret_arn)
-        .await
-        .map_err(|e| e.to_string())?;
-    let admin: Admin =
-        serde_json::from_str(&raw).map_err(|_| "admin secret is not {username,password} JSON".to_string())?;
-    let host = s.platform.database.host.clone().ok_or("no database host")?;
-    let port = s.platform.database.port.ok_or("no database port")?;
-    s.ports
-        .mysql
-        .connect(&s.platform.database.login(&host, port, &admin.username, &admin.password))
-        .await
-        .map_err(|e| e.to_string())
+    let login = admin_login(s, &s.platform).await?;
+    s.ports.mysql.connect(&login).await.map_err(|e| e.to_string())
 }
 
 impl Stack {
