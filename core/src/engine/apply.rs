@@ -445,7 +445,11 @@ impl Run<'_> {
         let arn = self.observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
         let value = serde_json::to_string(credentials).unwrap_or_default();
         if let Err(e) = self.ports().secrets.put_secret_value(&arn, &value).await {
-            if let (PasswordChange::Replaced, Some(old)) = (change, &old)
+            // The write may have happened with its answer lost: MySQL goes
+            // back only while the secret still holds the old password.
+            let written = self.secret_password().await.ok().flatten().as_deref() == Some(credentials.password.as_str());
+            if !written
+                && let (PasswordChange::Replaced, Some(old)) = (change, &old)
                 && let Err(undo) = mysql.set_password(user, old, false).await
             {
                 tracing::error!(user = user.name, error = %undo, "could not give MySQL the old password back");

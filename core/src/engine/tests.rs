@@ -138,6 +138,27 @@ async fn a_secret_that_cannot_be_written_gives_mysql_its_old_password_back() {
 }
 
 #[tokio::test]
+async fn a_secret_written_with_its_answer_lost_keeps_mysql_on_the_new_password() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    let after = converge(&engine, &s).await.expect("apply");
+    s.db_password_version = Some(1);
+    let p = plan(&s, &after);
+    let lost = PortError::new(PortErrorKind::Transient, "RequestTimeout", "no answer");
+    cloud.lose_answer_on("secrets.PutSecretValue", None, lost, 1);
+    let inputs = ApplyInputs {
+        db_password: Some(DbPassword::new("rotated-Pass-1")),
+    };
+    engine
+        .apply_with(&s, &after, &p, &inputs)
+        .await
+        .expect_err("the answer was lost");
+    let (in_secret, in_mysql) = passwords(&cloud, &s);
+    assert_eq!(in_secret, in_mysql, "the secret's password still logs in");
+    assert_eq!(in_secret, "rotated-Pass-1");
+}
+
+#[tokio::test]
 async fn with_dual_passwords_the_old_one_works_until_the_tasks_have_the_new_one() {
     let (cloud, platform, engine) = setup();
     cloud.state().mysql.dual_passwords = true;

@@ -85,13 +85,18 @@ struct FailRule {
     target_contains: Option<String>,
     error: PortError,
     remaining: usize,
+    /// The call happens, and only its answer is lost.
+    after_the_change: bool,
 }
 
 impl FailRule {
-    fn matches(&self, op: &str, target: &str) -> bool {
+    fn matches(&self, op: &str, target: &str, after_the_change: bool) -> bool {
         let op_matches =
             self.op == op || self.op == "*" || self.op.strip_suffix('*').is_some_and(|prefix| op.starts_with(prefix));
-        op_matches && self.remaining > 0 && self.target_contains.as_deref().is_none_or(|t| target.contains(t))
+        op_matches
+            && self.remaining > 0
+            && self.after_the_change == after_the_change
+            && self.target_contains.as_deref().is_none_or(|t| target.contains(t))
     }
 }
 
@@ -297,6 +302,20 @@ impl FakeCloud {
             target_contains: target_contains.map(str::to_owned),
             error,
             remaining: times,
+            after_the_change: false,
+        });
+    }
+
+    /// Like [`Self::fail_on`], but the call is carried out and only its
+    /// answer is lost: the caller sees `error` although the change happened
+    /// (a timeout or a dropped connection after AWS wrote).
+    pub fn lose_answer_on(&self, op: &str, target_contains: Option<&str>, error: PortError, times: usize) {
+        lock(&self.rules).push(FailRule {
+            op: op.to_owned(),
+            target_contains: target_contains.map(str::to_owned),
+            error,
+            remaining: times,
+            after_the_change: true,
         });
     }
 
@@ -311,9 +330,9 @@ impl FakeCloud {
         lock(&self.state)
     }
 
-    fn take_failure(&self, op: &str, target: &str) -> Option<PortError> {
+    fn take_failure(&self, op: &str, target: &str, after_the_change: bool) -> Option<PortError> {
         let mut rules = lock(&self.rules);
-        let rule = rules.iter_mut().find(|r| r.matches(op, target))?;
+        let rule = rules.iter_mut().find(|r| r.matches(op, target, after_the_change))?;
         rule.remaining -= 1;
         Some(rule.error.clone())
     }
@@ -328,7 +347,7 @@ impl FakeCloud {
     ) -> PortResult<T> {
         let target = target.into();
         let started = Instant::now();
-        let injected = self.take_failure(op, &target);
+        let injected = self.take_failure(op, &target, false);
         let latency = *lock(&self.latency);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -336,8 +355,11 @@ impl FakeCloud {
         let result = match injected {
             Some(e) => Err(e),
             None => {
-                let mut state = lock(&self.state);
-                f(&mut state)
+                let done = f(&mut lock(&self.state));
+                match self.take_failure(op, &target, true) {
+                    Some(lost) if done.is_ok() => Err(lost),
+                    _ => done,
+                }
             }
         };
         let call = FakeCall {
