@@ -419,9 +419,11 @@ impl Pool {
     async fn open(&self) -> PortResult<MySqlConnection> {
         let login = self.login.clone();
         let known = self.flavour.get().copied();
-        let opened = tokio::spawn(async move { open_session(&login, known).await });
-        let (conn, flavour) = match tokio::time::timeout(self.connect_timeout, opened).await {
+        let mut opened = tokio::spawn(async move { open_session(&login, known).await });
+        let (conn, flavour) = match tokio::time::timeout(self.connect_timeout, &mut opened).await {
             Err(_) => {
+                // A stalled server must not keep the task and its socket.
+                opened.abort();
                 return Err(PortError::new(
                     PortErrorKind::Transient,
                     "ConnectTimeout",
