@@ -60,6 +60,14 @@ pub enum CoreError {
         how: String,
     },
 
+    /// The run was asked to stop (Terraform's StopProvider, e.g. Ctrl-C)
+    /// before this step.
+    #[error("stopped before {step}: Terraform asked the provider to stop; apply again to converge")]
+    Stopped {
+        /// The step that was not started.
+        step: String,
+    },
+
     /// An apply step failed; what this run created was removed again.
     #[error("step {step} failed: {source}{}", rollback_note(.rolled_back, .rollback_errors))]
     Apply {
@@ -138,6 +146,16 @@ impl CoreError {
             CoreError::Port { source, .. } => Some(&source.code),
             CoreError::Apply { source, .. } => source.code(),
             _ => None,
+        }
+    }
+
+    /// Whether the failure is a conflict with something that is not ours
+    /// (so what exists under the tenant's names must not be claimed).
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            CoreError::NotOwned { .. } => true,
+            CoreError::Apply { source, .. } => source.is_conflict(),
+            _ => false,
         }
     }
 

@@ -5,8 +5,9 @@
 //! Pure, like [`crate::plan()`]: what it needs is the spec, the observation,
 //! the plan, and what the caller's own record (e.g. Terraform state) says.
 
-use crate::observed::{ForeignPart, ObservedTenant};
-use crate::plan::TenantPlan;
+use crate::observed::{ForeignPart, ObservedTenant, TenantOutputs};
+use crate::parts::Part;
+use crate::plan::{PartAction, TenantPlan};
 use crate::spec::TenantSpec;
 
 /// What the caller's record holds of the tenant before this change.
@@ -111,6 +112,36 @@ pub fn decide(
     })
 }
 
+/// The parts that `plan` (made at apply time, from a fresh observation)
+/// would replace or delete although the plan the user approved kept them:
+/// `shown` holds that plan's computed outputs, `None` where it showed
+/// "known after apply". Terraform re-plans at apply without showing the
+/// result, so without this check a part that drifted between plan and apply
+/// would be destroyed unseen. A part whose identity the approved plan did not
+/// show (created there, or replaced there too) is not flagged.
+pub fn unplanned_destruction(plan: &TenantPlan, shown: &TenantOutputs) -> Vec<(Part, PartAction)> {
+    plan.changes
+        .iter()
+        .filter(|c| matches!(c.action, PartAction::Replace(_) | PartAction::Delete))
+        .filter(|c| shown_identity(c.part, shown).is_some())
+        .map(|c| (c.part, c.action.clone()))
+        .collect()
+}
+
+/// The computed output naming a part's current instance, for the parts a
+/// plan can replace by themselves; `None` for parts identified by name
+/// alone.
+fn shown_identity(part: Part, shown: &TenantOutputs) -> Option<&str> {
+    match part {
+        Part::Service => shown.service_arn.as_deref(),
+        Part::TargetGroup => shown.target_group_arn.as_deref(),
+        Part::AccessPoint => shown.access_point_id.as_deref(),
+        Part::ListenerRule => shown.listener_rule_arn.as_deref(),
+        Part::Secret => shown.db_secret_arn.as_deref(),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +216,27 @@ mod tests {
             matches!(&refused, Err(Refusal::Conflicts(c)) if c.len() == 1),
             "{refused:?}"
         );
+    }
+
+    #[test]
+    fn a_replacement_the_approved_plan_did_not_show_is_flagged() {
+        let s = spec();
+        let mut drifted = converged();
+        if let Some(tg) = drifted.target_group.as_mut() {
+            tg.port = 8080;
+        }
+        let at_apply = crate::plan(&s, &drifted);
+        // The approved plan saw a converged tenant: every identity known.
+        let shown = crate::plan(&s, &converged())
+            .planned_outputs(&s, &converged())
+            .outputs;
+        let flagged = unplanned_destruction(&at_apply, &shown);
+        let parts: Vec<Part> = flagged.iter().map(|(p, _)| *p).collect();
+        assert!(parts.contains(&Part::TargetGroup), "{flagged:?}");
+
+        // Approved with the drift already seen: the target group showed as
+        // known after apply, so nothing is new.
+        let seen = at_apply.planned_outputs(&s, &drifted).outputs;
+        assert!(unplanned_destruction(&at_apply, &seen).is_empty());
     }
 }

@@ -165,9 +165,50 @@ pub fn generate_tenant_id() -> String {
     n.to_string()
 }
 
+/// The tenant id of a tenant whose configuration sets none: derived from
+/// what identifies it there (environment, display name, contact, subdomain),
+/// so that it is known when the change is planned, the same when the plan is
+/// applied, and the same again when a run that was killed before its state
+/// was saved is re-run (which then finds and adopts what that run built,
+/// instead of drawing a new id and orphaning it). A fresh random id
+/// ([`generate_tenant_id`]) is used only where nothing identifies the tenant.
+pub fn derive_tenant_id(env: Environment, name: &str, contact_email: &str, subdomain: Option<&str>) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    // Length-prefixed fields, so that no two different inputs hash alike by
+    // moving text from one field into the next.
+    for field in ["bbws-tenant-id/1", env.as_str(), name, contact_email, subdomain.unwrap_or("")] {
+        ctx.update(&(field.len() as u64).to_be_bytes());
+        ctx.update(field.as_bytes());
+    }
+    let digest = ctx.finish();
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest.as_ref()[..8]);
+    // 900 billion ids; the modulo bias of a 64-bit draw is below 1e-7.
+    let n = 100_000_000_000 + u64::from_be_bytes(head) % 900_000_000_000;
+    n.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_derived_tenant_id_is_stable_valid_and_depends_on_every_field() {
+        let base = derive_tenant_id(Environment::Dev, "Acme", "ops@acme.com", None);
+        assert_eq!(base, derive_tenant_id(Environment::Dev, "Acme", "ops@acme.com", None));
+        assert!(crate::validate::is_tenant_id(&base) && !base.starts_with('0'), "{base}");
+        let others = [
+            derive_tenant_id(Environment::Prod, "Acme", "ops@acme.com", None),
+            derive_tenant_id(Environment::Dev, "Acme2", "ops@acme.com", None),
+            derive_tenant_id(Environment::Dev, "Acme", "ops@acme.org", None),
+            derive_tenant_id(Environment::Dev, "Acme", "ops@acme.com", Some("acme")),
+            // Text moved between fields is another input.
+            derive_tenant_id(Environment::Dev, "Acmeops@acme.com", "", None),
+        ];
+        for other in others {
+            assert_ne!(other, base);
+        }
+    }
 
     #[test]
     fn names_follow_the_spec_table() {

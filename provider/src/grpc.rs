@@ -405,7 +405,10 @@ impl Provider for BbwsProvider {
         unsupported("ValidateActionConfig")
     }
 
+    /// Ctrl-C: running applies start no further stage and roll back what
+    /// they created; the answer does not wait for them.
     async fn stop_provider(&self, _: Request<tf::stop_provider::Request>) -> Rpc<tf::stop_provider::Response> {
+        self.server.stop().await;
         Ok(Response::new(tf::stop_provider::Response::default()))
     }
 }

@@ -47,6 +47,14 @@ impl BbwsServer {
         })
     }
 
+    /// `StopProvider`: asks the engine's runs to stop (see [`Engine::stop`]).
+    pub async fn stop(&self) {
+        if let Some(c) = self.configured.read().await.as_ref() {
+            tracing::info!("Terraform asked the provider to stop; no further step starts");
+            c.engine.stop();
+        }
+    }
+
     /// `GetProviderSchema`.
     pub fn provider_schema(&self) -> tf::get_provider_schema::Response {
         tf::get_provider_schema::Response {
@@ -310,7 +318,7 @@ impl BbwsServer {
             input.tenant_id = prior.get(attr::TENANT_ID).as_str().map(str::to_owned);
         }
         if input.tenant_id.is_none() {
-            return Ok((plan_generated_id(&c, input, &config)?, Vec::new(), Vec::new()));
+            input.tenant_id = Some(derived_tenant_id(&c.platform, &input));
         }
         let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
         let previous = tenant::recorded_subdomains(&prior);
@@ -331,6 +339,12 @@ impl BbwsServer {
             replacing,
         };
         let decision = lifecycle::decide(&spec, &observed, plan, prior_record).map_err(|r| refusal_diags(&spec, &r))?;
+        if !decision.replaced_by.is_empty() {
+            // A replacement destroys the tenant in the state first: the same
+            // guards as a destroy, judged on what the state holds.
+            let old = spec_from_state(&prior, c.platform.clone()).map_err(|d| vec![d])?;
+            old.check_destroy().map_err(|e| vec![core_error_diag(&e)])?;
+        }
         let planned_outputs = decision.plan.planned_outputs(&spec, &observed).outputs;
         let replace = decision.replaced_by.iter().map(|r| r.attribute()).collect();
         let replaced = decision.replacing;
@@ -389,7 +403,7 @@ impl BbwsServer {
                 .get(attr::TENANT_ID)
                 .as_str()
                 .map(str::to_owned)
-                .or_else(|| Some(bbws_core::naming::generate_tenant_id()));
+                .or_else(|| Some(derived_tenant_id(&c.platform, &input)));
         }
         let spec: TenantSpec = input
             .resolve(c.platform.clone())
@@ -399,6 +413,10 @@ impl BbwsServer {
         let (observed, plan) = observe_and_plan(&c.engine, &spec, &previous)
             .await
             .map_err(|e| (failed_state(&prior), vec![core_error_diag(&e)]))?;
+        let unplanned = lifecycle::unplanned_destruction(&plan, &tenant::shown_outputs(&planned));
+        if !unplanned.is_empty() {
+            return Err((failed_state(&prior), vec![changed_since_plan(&spec, &unplanned)]));
+        }
         let inputs = bbws_core::ApplyInputs {
             db_password: tenant::db_password(&config),
         };
@@ -420,13 +438,40 @@ impl BbwsServer {
             }
             Err(e) => {
                 let left = if prior.is_null() {
-                    Value::Null
+                    self.left_by_failed_create(&c, &spec, &config, &previous, &e).await
                 } else {
                     self.read_value(&c, &prior).await.unwrap_or(prior.clone())
                 };
                 Err((left, vec![core_error_diag(&e)]))
             }
         }
+    }
+
+    /// What a failed create leaves, as the new state: Terraform keeps it
+    /// (tainted) and the next apply replaces it, instead of forgetting parts
+    /// that exist. Null when nothing is left, when the failure was a
+    /// conflict (what exists is someone else's), or when it cannot be read.
+    async fn left_by_failed_create(
+        &self,
+        c: &Configured,
+        spec: &TenantSpec,
+        config: &Value,
+        previous: &[String],
+        error: &bbws_core::CoreError,
+    ) -> Value {
+        if error.is_conflict() {
+            return Value::Null;
+        }
+        let key = key_of(spec, previous);
+        let Ok(observed) = c.engine.observe_one(&key.tenant_id, &key.subdomains).await else {
+            return Value::Null;
+        };
+        if !observed.exists() || !observed.foreign.is_empty() {
+            return Value::Null;
+        }
+        let plan = bbws_core::plan(spec, &observed);
+        let outputs = observed.outputs(&spec.names());
+        tenant::state_value(config, spec, &outputs, &KnownOutputs::ALL, tenant::parts_of(Some(&plan)))
     }
 
     /// `ApplyResourceChange` to null: destroy, and report what was kept.
@@ -511,36 +556,29 @@ impl BbwsServer {
     }
 }
 
-/// The plan of a tenant whose id is generated at apply: validated with a
-/// placeholder id, every value derived from the id unknown.
-fn plan_generated_id(c: &Configured, mut input: bbws_core::TenantInput, config: &Value) -> Result<Value, Diags> {
-    // Generated at apply: validate with a placeholder, plan unknowns.
-    input.tenant_id = Some("100000000000".into());
-    let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
-    let mut planned = tenant::state_value(
-        config,
-        &spec,
-        &Default::default(),
-        &KnownOutputs::NONE,
-        tenant::parts_of(None),
-    );
-    if let Value::Map(m) = &mut planned {
-        for k in [
-            attr::ID,
-            attr::TENANT_ID,
-            attr::FQDN,
-            attr::URL,
-            attr::DATABASE_NAME,
-            attr::DATABASE_USER,
-            attr::LOG_GROUP_NAME,
-        ] {
-            m.insert(k.to_owned(), Value::Unknown);
-        }
-        if config.get(attr::SUBDOMAIN).is_null() {
-            m.insert(attr::SUBDOMAIN.to_owned(), Value::Unknown);
-        }
-    }
-    Ok(planned)
+/// The id of a tenant whose configuration sets none, decided at plan time
+/// (so the plan shows it) and the same at apply and after a killed run.
+fn derived_tenant_id(platform: &Platform, input: &bbws_core::TenantInput) -> String {
+    bbws_core::naming::derive_tenant_id(
+        platform.environment,
+        &input.name,
+        &input.contact_email,
+        input.subdomain.as_deref(),
+    )
+}
+
+/// The refusal of an apply whose fresh observation would destroy a part the
+/// approved plan kept.
+fn changed_since_plan(spec: &TenantSpec, unplanned: &[(bbws_core::Part, bbws_core::plan::PartAction)]) -> tf::Diagnostic {
+    let parts: Vec<String> = unplanned.iter().map(|(p, a)| format!("{p}: {a}")).collect();
+    error(
+        format!("Tenant {} changed since the plan; plan again", spec.tenant_id),
+        format!(
+            "Nothing was changed. Since the plan was made, the tenant's parts changed so that applying now would also do what the plan did not show:\n- {}\n\nRun terraform plan again and review the new plan.",
+            parts.join("\n- ")
+        ),
+        None,
+    )
 }
 
 /// What to observe of a tenant: its desired subdomain and the one in state.

@@ -109,7 +109,7 @@ pub fn schema() -> Schema {
         .attr(Attr::string(attr::ID).computed().description("`{environment}-{tenant_id}`."))
         .attr(Attr::string(attr::NAME).required().description("Display name of the tenant. In prod it is also the typed confirmation `confirm_destroy` must equal before the tenant can be destroyed."))
         .attr(Attr::string(attr::CONTACT_EMAIL).required().description("Who to contact about this tenant."))
-        .attr(Attr::string(attr::TENANT_ID).optional().computed().description("12-digit numeric tenant id. Generated when omitted. Changing it replaces the tenant."))
+        .attr(Attr::string(attr::TENANT_ID).optional().computed().description("12-digit numeric tenant id. When omitted, derived at plan time from the environment, `name`, `contact_email` and `subdomain` (so the plan shows it, and a run killed before its state was saved finds the same tenant again); set it explicitly when two tenants share those. Changing it replaces the tenant."))
         .attr(Attr::string(attr::SUBDOMAIN).optional().computed().description("DNS label under the environment's domain (default: the tenant id). Changing it updates the listener rule and DNS record in place."))
         .attr(Attr::string(attr::TIER).optional().computed().description("`starter` (default), `professional` or `enterprise`: sets the defaults of `cpu`, `memory` and `desired_count`."))
         .attr(Attr::string(attr::WORDPRESS_VERSION).optional().computed().description("WordPress version; part of the image tag (default `6.6`)."))
@@ -475,6 +475,22 @@ pub fn state_value(
     ])
 }
 
+/// The identities a planned state shows (`None` where it says "known after
+/// apply" or the part is absent), for
+/// [`bbws_core::lifecycle::unplanned_destruction`].
+pub fn shown_outputs(planned: &Value) -> TenantOutputs {
+    let shown = |key: &str| planned.get(key).as_str().map(str::to_owned);
+    TenantOutputs {
+        service_arn: shown(attr::SERVICE_ARN),
+        task_definition_arn: shown(attr::TASK_DEFINITION_ARN),
+        target_group_arn: shown(attr::TARGET_GROUP_ARN),
+        listener_rule_arn: shown(attr::LISTENER_RULE_ARN),
+        access_point_id: shown(attr::ACCESS_POINT_ID),
+        db_secret_arn: shown(attr::DB_SECRET_ARN),
+        ..TenantOutputs::default()
+    }
+}
+
 /// Which computed outputs are known (after apply, all; in a plan, those of
 /// parts that are not created or replaced).
 #[derive(Debug, Clone, Copy)]
@@ -498,16 +514,6 @@ impl KnownOutputs {
         listener_rule_priority: true,
         access_point_id: true,
         db_secret_arn: true,
-    };
-    /// Nothing known: a tenant to be created.
-    pub const NONE: KnownOutputs = KnownOutputs {
-        service_arn: false,
-        task_definition_arn: false,
-        target_group_arn: false,
-        listener_rule_arn: false,
-        listener_rule_priority: false,
-        access_point_id: false,
-        db_secret_arn: false,
     };
 
     /// Known where the planned output has a value.

@@ -93,7 +93,34 @@ impl Engine {
         }
         let mut subdomains = vec![spec.subdomain.clone()];
         subdomains.extend(observed.routed_subdomain(&self.platform.domain));
-        self.observe_one(&spec.tenant_id, &subdomains).await
+        self.read_back(&spec.tenant_id, &subdomains).await
+    }
+
+    /// The observation after a converged apply. Everything is built by now,
+    /// so a read that fails transiently is tried again rather than turning a
+    /// finished apply into a failure whose state Terraform would forget.
+    async fn read_back(&self, tenant_id: &str, subdomains: &[String]) -> Result<ObservedTenant, CoreError> {
+        let mut delay = std::time::Duration::from_secs(1);
+        let mut attempts_left = 3;
+        loop {
+            match self.observe_one(tenant_id, subdomains).await {
+                Err(e) if e.is_retryable() && attempts_left > 0 => {
+                    tracing::warn!(tenant = %tenant_id, error = %e, "read-back after apply failed; reading again");
+                    attempts_left -= 1;
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+fn stopped(step: &str, part: Part) -> StepFailure {
+    StepFailure {
+        step: format!("stop before {step}"),
+        part,
+        error: CoreError::Stopped { step: step.to_owned() },
     }
 }
 
@@ -141,6 +168,7 @@ impl Run<'_> {
             part: Part::Database,
             error,
         })?;
+        self.unless_stopping("the first stage", Part::Secret)?;
         self.restore_secret().await?;
         let (password, repair_secret) = self.password().await?;
         let credentials = DbCredentials {
@@ -179,19 +207,26 @@ impl Run<'_> {
         }
 
         // Stage 2: the task definition.
+        self.unless_stopping("task definition", Part::TaskDefinition)?;
         desired.service.task_definition_arn = self.task_definition_stage(&desired).await?;
 
         // Stage 3: routing and DNS, concurrently.
+        self.unless_stopping("listener rule and DNS", Part::ListenerRule)?;
         let (rule, ()) =
             futures::future::try_join(self.listener_rule_stage(&desired), self.dns_stage(&desired)).await?;
 
         // Stage 4: the service.
+        self.unless_stopping("service", Part::Service)?;
         self.service_stage(&desired, rule).await?;
         if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
-            self.wait_for_steady_state().await?;
+            tokio::select! {
+                waited = self.wait_for_steady_state() => waited?,
+                () = self.engine.stopped() => return Err(stopped("the end of the steady-state wait", Part::Service)),
+            }
         }
 
         // Stage 5: remove what was replaced, now that nothing uses it.
+        self.unless_stopping("removing replaced parts", Part::Service)?;
         self.remove_replaced(&desired).await?;
         // The tasks run with the new password now: the old one may go.
         if self.rotation_left_old_password() {
@@ -199,6 +234,14 @@ impl Run<'_> {
                 .discard_old_password(&desired.names.database_user)
                 .await
                 .map_err(fail("rotate", Part::DatabaseUser, "ALTER USER DISCARD OLD PASSWORD"))?;
+        }
+        Ok(())
+    }
+
+    /// Fails the run before `step` when the engine was asked to stop.
+    fn unless_stopping(&self, step: &str, part: Part) -> StepResult<()> {
+        if self.engine.is_stopping() {
+            return Err(stopped(step, part));
         }
         Ok(())
     }

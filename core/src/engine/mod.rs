@@ -69,6 +69,9 @@ pub struct Engine {
     /// Held by a batch while it makes its per-name reads, so that a batch
     /// arriving meanwhile waits for the read-ahead instead of repeating it.
     reading: tokio::sync::Mutex<()>,
+    /// Set by [`Engine::stop`] (Terraform's StopProvider, Ctrl-C): runs
+    /// launch no further stage and roll back what they created.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// A failed step: which, on what part, and why.
@@ -110,7 +113,27 @@ impl Engine {
             revisions: std::sync::Mutex::new(HashMap::new()),
             ahead: std::sync::Mutex::new(ReadAhead::default()),
             reading: tokio::sync::Mutex::new(()),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Asks every run of this engine to stop: no further stage starts, the
+    /// running calls finish, and each run removes what it created (so the
+    /// next apply converges from where AWS is). Returns at once.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Whether [`Engine::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once [`Engine::stop`] is called.
+    pub(crate) async fn stopped(&self) {
+        let mut rx = self.stopping.subscribe();
+        // An error means the sender is gone, i.e. the engine: nothing to wait for.
+        let _ = rx.wait_for(|stop| *stop).await;
     }
 
     /// The platform.

@@ -597,3 +597,22 @@ fn priorities_skip_taken_ones() {
     let all: HashSet<u32> = (1..=MAX_RULE_PRIORITY).collect();
     assert_eq!(pick_priority("123456789012", &all, 0), None);
 }
+
+#[tokio::test]
+async fn a_stopped_engine_starts_no_stage_and_leaves_nothing_behind() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform.clone(), "123456789012");
+    let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+    engine.stop();
+    let err = engine.apply(&s, &observed, &p).await.expect_err("stopped");
+    assert!(
+        matches!(&err, CoreError::Apply { source, .. } if matches!(**source, CoreError::Stopped { .. })),
+        "{err}"
+    );
+    let after = Engine::new(platform, cloud.ports());
+    let left = after.observe_one(&s.tenant_id, &[s.subdomain.clone()]).await.expect("observe");
+    assert!(!left.exists(), "a stopped create left parts: {left:?}");
+    // The next run (a new process) converges.
+    let done = converge(&after, &s).await.expect("converges");
+    assert!(plan(&s, &done).is_empty(), "{}", plan(&s, &done));
+}
