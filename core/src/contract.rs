@@ -390,6 +390,17 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
     let d = c.ok("describe after tag_resource", api.describe_secret(name).await)?;
     let d = d.ok_or_else(|| c.fail("describe after tag_resource", "the secret", "none"))?;
     c.tags("describe after tag_resource", &with_extra(&t.tags), &d.tags)?;
+    let keys = vec!["contract-step".to_owned(), "contract-absent-key".to_owned()];
+    c.ok("untag_resource", api.untag_resource(&created.arn, &keys).await)?;
+    let d = c.ok("describe after untag_resource", api.describe_secret(name).await)?;
+    let d = d.ok_or_else(|| c.fail("describe after untag_resource", "the secret", "none"))?;
+    c.ensure(
+        !d.tags.contains_key("contract-step"),
+        "describe after untag_resource",
+        "the tag removed",
+        &d.tags,
+    )?;
+    c.tags("describe after untag_resource", &t.tags, &d.tags)?;
 
     let step = "create_secret with a taken name";
     match api.create_secret(&spec, &value1).await {

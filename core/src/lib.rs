@@ -41,6 +41,7 @@ pub mod error;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod health;
+pub mod lease;
 pub mod lifecycle;
 pub mod mysql;
 pub mod naming;

@@ -5,6 +5,9 @@
 //! Pure, like [`crate::plan()`]: what it needs is the spec, the observation,
 //! the plan, and what the caller's own record (e.g. Terraform state) says.
 
+use std::time::SystemTime;
+
+use crate::lease::Lease;
 use crate::observed::{ForeignPart, ObservedTenant, TenantOutputs};
 use crate::parts::Part;
 use crate::plan::{PartAction, TenantPlan};
@@ -23,6 +26,8 @@ pub struct Prior<'a> {
     /// The tenant this change replaces, when the record no longer holds it
     /// (the second planning of a replacement, from a null prior).
     pub replacing: Option<&'a str>,
+    /// The time creation leases are judged at; `None`: now.
+    pub now: Option<SystemTime>,
 }
 
 /// An attribute whose change replaces the whole tenant.
@@ -63,6 +68,9 @@ pub enum Refusal {
     /// The whole tenant exists but not in the caller's record: made
     /// elsewhere (another configuration, a lost state). Import it instead.
     ExistsElsewhere,
+    /// Another run is creating the tenant now (its creation lease is live
+    /// and was renewed while this one waited).
+    BeingCreated(Lease),
 }
 
 /// Decides whether `plan` (of `spec` against `observed`) may go ahead.
@@ -73,7 +81,8 @@ pub enum Refusal {
 /// conflict. A whole tenant that exists but is not in the record was made
 /// elsewhere: taking it over silently would let two records fight over it.
 /// An interrupted run leaves a partial tenant (no service yet), which is
-/// adopted.
+/// adopted; a complete one whose creation lease expired was left by a run
+/// killed before its state was saved, and is adopted too ([`crate::lease`]).
 pub fn decide(
     spec: &TenantSpec,
     observed: &ObservedTenant,
@@ -92,8 +101,16 @@ pub fn decide(
     if !plan.conflicts.is_empty() {
         return Err(Refusal::Conflicts(plan.conflicts));
     }
-    if !prior.in_record && replacing.is_none() && observed.is_complete_elsewhere() {
-        return Err(Refusal::ExistsElsewhere);
+    if !prior.in_record && replacing.is_none() {
+        let now = prior.now.unwrap_or_else(SystemTime::now);
+        match observed.lease() {
+            // Someone's create is running: two runs must not build one tenant.
+            Some(lease) if lease.is_live(now) => return Err(Refusal::BeingCreated(lease)),
+            // Its run died before its state was saved: ours to finish.
+            Some(_) => {}
+            None if observed.is_complete_elsewhere() => return Err(Refusal::ExistsElsewhere),
+            None => {}
+        }
     }
     let mut replaced_by = Vec::new();
     if prior.in_record {
@@ -175,6 +192,7 @@ mod tests {
             tenant_id: Some("123456789012"),
             id: Some("dev-123456789012"),
             replacing: None,
+            now: None,
         };
         let kept = decide(&s, &whole, crate::plan(&s, &whole), in_record).expect("in the record");
         assert!(kept.replaced_by.is_empty(), "{:?}", kept.replaced_by);
@@ -190,6 +208,7 @@ mod tests {
             tenant_id: Some("999999999999"),
             id: Some("dev-999999999999"),
             replacing: None,
+            now: None,
         };
         let d = decide(&s, &observed, crate::plan(&s, &observed), prior).expect("replacement");
         assert_eq!(d.replacing.as_deref(), Some("999999999999"));
@@ -227,9 +246,7 @@ mod tests {
         }
         let at_apply = crate::plan(&s, &drifted);
         // The approved plan saw a converged tenant: every identity known.
-        let shown = crate::plan(&s, &converged())
-            .planned_outputs(&s, &converged())
-            .outputs;
+        let shown = crate::plan(&s, &converged()).planned_outputs(&s, &converged()).outputs;
         let flagged = unplanned_destruction(&at_apply, &shown);
         let parts: Vec<Part> = flagged.iter().map(|(p, _)| *p).collect();
         assert!(parts.contains(&Part::TargetGroup), "{flagged:?}");
@@ -238,5 +255,39 @@ mod tests {
         // known after apply, so nothing is new.
         let seen = at_apply.planned_outputs(&s, &drifted).outputs;
         assert!(unplanned_destruction(&at_apply, &seen).is_empty());
+    }
+
+    fn leased(observed: &mut ObservedTenant, lease: &Lease) {
+        if let Some(secret) = observed.secret.as_mut() {
+            let (k, v) = lease.tag();
+            secret.tags.insert(k, v);
+        }
+    }
+
+    #[test]
+    fn a_complete_tenant_whose_lease_expired_is_adopted_and_a_live_one_refused() {
+        let s = spec();
+        let now = SystemTime::now();
+        let at = |t| Prior {
+            now: Some(t),
+            ..Prior::default()
+        };
+        let mut whole = converged();
+        leased(&mut whole, &Lease::new("run-a", now));
+        let refused = decide(&s, &whole, crate::plan(&s, &whole), at(now));
+        assert!(
+            matches!(&refused, Err(Refusal::BeingCreated(l)) if l.holder == "run-a"),
+            "{refused:?}"
+        );
+        let later = now + crate::lease::TTL;
+        let adopted = decide(&s, &whole, crate::plan(&s, &whole), at(later));
+        assert!(adopted.is_ok(), "{adopted:?}");
+
+        // A partial tenant with a live lease: another run is building it.
+        let mut partial = converged();
+        partial.service = None;
+        leased(&mut partial, &Lease::new("run-b", now));
+        let refused = decide(&s, &partial, crate::plan(&s, &partial), at(now));
+        assert!(matches!(refused, Err(Refusal::BeingCreated(_))), "{refused:?}");
     }
 }

@@ -9,6 +9,10 @@ use crate::spec::Environment;
 pub const TAG_TENANT: &str = "bbws:tenant";
 /// Tag carrying the environment on every AWS part.
 pub const TAG_ENVIRONMENT: &str = "bbws:environment";
+/// The creation lease on a tenant's secret: `{holder}@{expiry, Unix
+/// seconds}` while a run that creates (or adopts) the tenant is at work.
+/// See [`crate::lease`].
+pub const TAG_LEASE: &str = "bbws:lease";
 /// Prefix reserved for bbws's own tags; users may not set tags under it.
 pub const RESERVED_TAG_PREFIX: &str = "bbws:";
 
@@ -176,7 +180,13 @@ pub fn derive_tenant_id(env: Environment, name: &str, contact_email: &str, subdo
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     // Length-prefixed fields, so that no two different inputs hash alike by
     // moving text from one field into the next.
-    for field in ["bbws-tenant-id/1", env.as_str(), name, contact_email, subdomain.unwrap_or("")] {
+    for field in [
+        "bbws-tenant-id/1",
+        env.as_str(),
+        name,
+        contact_email,
+        subdomain.unwrap_or(""),
+    ] {
         ctx.update(&(field.len() as u64).to_be_bytes());
         ctx.update(field.as_bytes());
     }

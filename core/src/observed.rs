@@ -134,6 +134,13 @@ impl ObservedTenant {
         Part::ALL.iter().any(|p| self.has(*p))
     }
 
+    /// The creation lease on the tenant's secret ([`crate::lease`]).
+    pub fn lease(&self) -> Option<crate::lease::Lease> {
+        self.secret
+            .as_ref()
+            .and_then(|s| crate::lease::Lease::from_tags(&s.tags))
+    }
+
     /// Whether the tenant was fully created (its service runs behind its
     /// rule, and its secret holds bbws's settings) — unlike the partial
     /// tenant an interrupted create leaves.

@@ -182,6 +182,8 @@ pub trait SecretsApi: Send + Sync {
     async fn set_description(&self, arn: &str, description: &str) -> PortResult<()>;
     /// Adds or overwrites tags.
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()>;
+    /// Removes the tags with these keys (absent keys are no error).
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()>;
 }
 
 /// CloudWatch Logs.

@@ -145,6 +145,17 @@ pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
                 )
             })
             .collect(),
+        Refusal::BeingCreated(lease) => vec![error(
+            format!("Tenant {} is being created by another run", spec.tenant_id),
+            format!(
+                "Another run (another Terraform state or pipeline) is creating tenant {tid} right now: its creation lease on the secret {secret} was renewed while this plan waited (holder {holder}, until {until}). Two runs must not build one tenant. Wait for that run to finish and import the tenant into this state if it should be managed here, or choose another tenant_id.",
+                tid = spec.tenant_id,
+                secret = spec.names().secret,
+                holder = lease.holder,
+                until = lease.expires_text(),
+            ),
+            Some(&[attr::TENANT_ID.to_owned()]),
+        )],
         Refusal::ExistsElsewhere => vec![error(
             format!("Tenant {} already exists", spec.tenant_id),
             format!(

@@ -323,11 +323,21 @@ impl BbwsServer {
         let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
         let previous = tenant::recorded_subdomains(&prior);
         // The refresh just observed this tenant (in a batch): reuse it.
+        let key = key_of(&spec, &previous);
         let observed = c
             .observer
-            .observe_cached(key_of(&spec, &previous))
+            .observe_cached(key.clone())
             .await
             .map_err(|e| vec![core_error_diag(&e)])?;
+        // Found without a record: settle whose it is before deciding.
+        let observed = if prior.is_null() {
+            c.engine
+                .wait_out_lease(&key, observed)
+                .await
+                .map_err(|e| vec![core_error_diag(&e)])?
+        } else {
+            observed
+        };
         let plan = bbws_core::plan(&spec, &observed);
         let replacing = std::str::from_utf8(&req.prior_private)
             .ok()
@@ -337,6 +347,7 @@ impl BbwsServer {
             tenant_id: prior.get(attr::TENANT_ID).as_str(),
             id: prior.get(attr::ID).as_str(),
             replacing,
+            now: None,
         };
         let decision = lifecycle::decide(&spec, &observed, plan, prior_record).map_err(|r| refusal_diags(&spec, &r))?;
         if !decision.replaced_by.is_empty() {
@@ -410,9 +421,26 @@ impl BbwsServer {
             .map_err(|v| (prior.clone(), violation_diags(&v, "")))?;
         let previous = tenant::recorded_subdomains(&prior);
         let failed_state = |prior: &Value| if prior.is_null() { Value::Null } else { prior.clone() };
-        let (observed, plan) = observe_and_plan(&c.engine, &spec, &previous)
+        let (mut observed, mut plan) = observe_and_plan(&c.engine, &spec, &previous)
             .await
             .map_err(|e| (failed_state(&prior), vec![core_error_diag(&e)]))?;
+        if prior.is_null() && observed.lease().is_some() {
+            // Another run's creation lease appeared since the plan: wait it
+            // out, and leave the tenant alone if that run is alive.
+            let key = key_of(&spec, &previous);
+            observed = c
+                .engine
+                .wait_out_lease(&key, observed)
+                .await
+                .map_err(|e| (Value::Null, vec![core_error_diag(&e)]))?;
+            if let Some(lease) = observed.lease().filter(|l| l.is_live(std::time::SystemTime::now())) {
+                return Err((
+                    Value::Null,
+                    refusal_diags(&spec, &lifecycle::Refusal::BeingCreated(lease)),
+                ));
+            }
+            plan = bbws_core::plan(&spec, &observed);
+        }
         let unplanned = lifecycle::unplanned_destruction(&plan, &tenant::shown_outputs(&planned));
         if !unplanned.is_empty() {
             return Err((failed_state(&prior), vec![changed_since_plan(&spec, &unplanned)]));
@@ -471,7 +499,13 @@ impl BbwsServer {
         }
         let plan = bbws_core::plan(spec, &observed);
         let outputs = observed.outputs(&spec.names());
-        tenant::state_value(config, spec, &outputs, &KnownOutputs::ALL, tenant::parts_of(Some(&plan)))
+        tenant::state_value(
+            config,
+            spec,
+            &outputs,
+            &KnownOutputs::ALL,
+            tenant::parts_of(Some(&plan)),
+        )
     }
 
     /// `ApplyResourceChange` to null: destroy, and report what was kept.
@@ -569,7 +603,10 @@ fn derived_tenant_id(platform: &Platform, input: &bbws_core::TenantInput) -> Str
 
 /// The refusal of an apply whose fresh observation would destroy a part the
 /// approved plan kept.
-fn changed_since_plan(spec: &TenantSpec, unplanned: &[(bbws_core::Part, bbws_core::plan::PartAction)]) -> tf::Diagnostic {
+fn changed_since_plan(
+    spec: &TenantSpec,
+    unplanned: &[(bbws_core::Part, bbws_core::plan::PartAction)],
+) -> tf::Diagnostic {
     let parts: Vec<String> = unplanned.iter().map(|(p, a)| format!("{p}: {a}")).collect();
     error(
         format!("Tenant {} changed since the plan; plan again", spec.tenant_id),

@@ -196,4 +196,15 @@ impl SecretsApi for AwsSecrets {
             .map_err(on(&self.ep, "TagResource"))?;
         Ok(())
     }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.client
+            .untag_resource()
+            .secret_id(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(on(&self.ep, "UntagResource"))?;
+        Ok(())
+    }
 }

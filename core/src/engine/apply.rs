@@ -79,10 +79,26 @@ impl Engine {
             inputs,
             created: Mutex::new(Vec::new()),
             rotation: Mutex::new(None),
+            lease_holder: super::lease::new_holder(),
         };
-        if let Err(failure) = run.execute().await {
+        let result = if run.holds_lease() {
+            run.renew_lease().await;
+            let result = tokio::select! {
+                result = run.execute() => result,
+                () = run.keep_lease() => unreachable!("keep_lease never returns"),
+            };
+            // After a failure the lease goes only once the rollback is done.
+            if result.is_ok() {
+                run.release_lease().await;
+            }
+            result
+        } else {
+            run.execute().await
+        };
+        if let Err(failure) = result {
             tracing::warn!(tenant = %spec.tenant_id, step = %failure.step, part = %failure.part, error = %failure.error, "apply failed; rolling back what this run created");
             let (rolled_back, rollback_errors) = run.rollback().await;
+            run.release_lease().await;
             return Err(CoreError::Apply {
                 step: failure.step,
                 part: failure.part,
@@ -135,6 +151,8 @@ pub(super) struct Run<'a> {
     /// What a password change did: an old password left beside the new one
     /// is discarded once the service runs with the new one.
     rotation: Mutex<Option<PasswordChange>>,
+    /// Who holds the creation lease for this run ([`crate::lease`]).
+    pub(super) lease_holder: String,
 }
 
 /// The listener rule the service stage attaches behind: its ARN and the
@@ -148,7 +166,7 @@ impl Run<'_> {
         }
     }
 
-    fn action(&self, part: Part) -> &PartAction {
+    pub(super) fn action(&self, part: Part) -> &PartAction {
         self.plan.action(part)
     }
 
@@ -322,9 +340,14 @@ impl Run<'_> {
         match self.action(Part::Secret) {
             PartAction::Create => {
                 let value = serde_json::to_string(credentials).unwrap_or_default();
+                // Born with this run's creation lease: the name is unique, so
+                // a second run creating the same tenant fails right here.
+                let mut spec = spec.clone();
+                let (key, lease) = self.lease_tag();
+                spec.tags.insert(key, lease);
                 let s =
                     secrets
-                        .create_secret(spec, &value)
+                        .create_secret(&spec, &value)
                         .await
                         .map_err(fail("create", Part::Secret, "CreateSecret"))?;
                 self.record(Created::Secret(s.arn.clone()));

@@ -439,11 +439,13 @@ async fn a_failure_at_any_step_leaves_no_orphans() {
         match converge(&engine, &s).await {
             Ok(_) => {
                 // The audit record is best effort: losing it must not
-                // fail (or undo) the apply it describes.
+                // fail (or undo) the apply it describes. So is removing the
+                // creation lease at the end: it expires by itself.
                 if let Some(failed) = counter.failed() {
-                    assert_eq!(
-                        failed.op, "logs.PutLogEvents",
-                        "k={k}: succeeded although a call failed"
+                    assert!(
+                        ["logs.PutLogEvents", "secrets.UntagResource"].contains(&failed.op),
+                        "k={k}: succeeded although {} failed",
+                        failed.op
                     );
                     k += 1;
                     continue;
@@ -610,9 +612,89 @@ async fn a_stopped_engine_starts_no_stage_and_leaves_nothing_behind() {
         "{err}"
     );
     let after = Engine::new(platform, cloud.ports());
-    let left = after.observe_one(&s.tenant_id, &[s.subdomain.clone()]).await.expect("observe");
+    let left = after
+        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .await
+        .expect("observe");
     assert!(!left.exists(), "a stopped create left parts: {left:?}");
     // The next run (a new process) converges.
     let done = converge(&after, &s).await.expect("converges");
     assert!(plan(&s, &done).is_empty(), "{}", plan(&s, &done));
+}
+
+/// Puts `lease` on the tenant's secret, as another run would.
+async fn put_lease(engine: &Engine, s: &TenantSpec, lease: &crate::lease::Lease) {
+    let secret = engine
+        .ports()
+        .secrets
+        .describe_secret(&s.names().secret)
+        .await
+        .expect("describe")
+        .expect("the secret");
+    let tags: crate::parts::Tags = [lease.tag()].into_iter().collect();
+    engine
+        .ports()
+        .secrets
+        .tag_resource(&secret.arn, &tags)
+        .await
+        .expect("tag");
+}
+
+#[tokio::test]
+async fn a_create_leaves_no_lease_and_a_dead_runs_lease_is_taken_over_and_removed() {
+    let (_cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    let after = converge(&engine, &s).await.expect("create");
+    assert_eq!(after.lease(), None, "a finished create keeps no lease");
+
+    // A run that died after building everything: its lease expired.
+    let dead = crate::lease::Lease {
+        holder: "dead-run".into(),
+        expires: std::time::SystemTime::now() - Duration::from_secs(1),
+    };
+    put_lease(&engine, &s, &dead).await;
+    let key = crate::observed::TenantKey {
+        tenant_id: s.tenant_id.clone(),
+        subdomains: vec![s.subdomain.clone()],
+    };
+    let found = engine
+        .observe_one(&s.tenant_id, &key.subdomains)
+        .await
+        .expect("observe");
+    let found = engine
+        .wait_out_lease(&key, found)
+        .await
+        .expect("no wait for an expired lease");
+    let decided = crate::lifecycle::decide(&s, &found, plan(&s, &found), crate::lifecycle::Prior::default())
+        .expect("an expired lease is adopted");
+    let adopted = engine.apply(&s, &found, &decided.plan).await.expect("adopt");
+    assert_eq!(adopted.lease(), None, "the adopting run removed the lease it took over");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_lease_is_waited_for_one_lifetime_at_most_and_refused_while_live() {
+    let (_cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    converge(&engine, &s).await.expect("create");
+    let live = crate::lease::Lease::new("live-run", std::time::SystemTime::now());
+    put_lease(&engine, &s, &live).await;
+    let key = crate::observed::TenantKey {
+        tenant_id: s.tenant_id.clone(),
+        subdomains: vec![s.subdomain.clone()],
+    };
+    let found = engine
+        .observe_one(&s.tenant_id, &key.subdomains)
+        .await
+        .expect("observe");
+    let started = tokio::time::Instant::now();
+    let settled = engine.wait_out_lease(&key, found).await.expect("wait");
+    assert!(
+        started.elapsed() <= crate::lease::TTL * 2,
+        "waits one lease lifetime at most"
+    );
+    let refused = crate::lifecycle::decide(&s, &settled, plan(&s, &settled), crate::lifecycle::Prior::default());
+    assert!(
+        matches!(&refused, Err(crate::lifecycle::Refusal::BeingCreated(l)) if l.holder == "live-run"),
+        "{refused:?}"
+    );
 }

@@ -33,6 +33,7 @@ pub const MUTATING_OPS: &[&str] = &[
     "secrets.DeleteSecret",
     "secrets.RestoreSecret",
     "secrets.TagResource",
+    "secrets.UntagResource",
     "secrets.UpdateSecret",
     "logs.CreateLogGroup",
     "logs.PutRetentionPolicy",
@@ -372,6 +373,10 @@ impl SecretsApi for FailingPorts<dyn SecretsApi> {
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
         self.gate("secrets.TagResource", arn)?;
         self.inner.tag_resource(arn, tags).await
+    }
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.gate("secrets.UntagResource", arn)?;
+        self.inner.untag_resource(arn, keys).await
     }
 }
 

@@ -208,4 +208,14 @@ impl SecretsApi for Port {
             })
             .await
     }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.0
+            .call("secrets.UntagResource", arn, |s| {
+                let secret = s.live_secret_mut(arn)?;
+                secret.tags.retain(|k, _| !keys.contains(k));
+                Ok(())
+            })
+            .await
+    }
 }

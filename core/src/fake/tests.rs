@@ -698,6 +698,9 @@ impl SecretsApi for NoRecoveryWindow {
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
         self.0.tag_resource(arn, tags).await
     }
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.0.untag_resource(arn, keys).await
+    }
 }
 
 #[tokio::test]
