@@ -9,6 +9,9 @@ actions: delete-service delete-task-definition delete-target-group
          delete-secret delete-log-group delete-database delete-database-user
          set-desired-count N   set-rule-host HOST   set-log-retention DAYS
          create-cname TARGET   delete-cname TARGET   (a record bbws does not own)
+         set-lease SECONDS     (the creation lease a run holds, expiring SECONDS from now;
+                                negative: the expired lease of a run that was killed)
+         hold-lease SECONDS    (a live run's lease: renewed every 3 s for SECONDS)
 """
 import json
 import subprocess
@@ -73,6 +76,21 @@ def main():
         for ap in efs.describe_access_points(FileSystemId=settings["efs_file_system_id"])["AccessPoints"]:
             if {t["Key"]: t["Value"] for t in ap.get("Tags", [])}.get("Name") == f"{env}-{tid}-ap":
                 efs.delete_access_point(AccessPointId=ap["AccessPointId"])
+    elif action in ("set-lease", "hold-lease"):
+        import time
+        secret = f"{env}-{tid}-db-credentials"
+
+        def lease(expires_in):
+            value = f"oob-run@{int(time.time() + expires_in)}"
+            sm.tag_resource(SecretId=secret, Tags=[{"Key": "bbws:lease", "Value": value}])
+
+        if action == "set-lease":
+            lease(int(arg))
+        else:
+            end = time.time() + int(arg)
+            while time.time() < end:
+                lease(20)
+                time.sleep(3)
     elif action == "delete-secret":
         sm.delete_secret(SecretId=f"{env}-{tid}-db-credentials", ForceDeleteWithoutRecovery=True)
     elif action == "delete-log-group":

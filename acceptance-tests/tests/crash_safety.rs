@@ -1,0 +1,165 @@
+//! Crash safety with the real terraform and provider (issue 13): a
+//! generated tenant id is known at plan; a tenant whose state was lost by a
+//! killed run (its creation lease expired) is adopted without an import; one
+//! another run is creating (a live, renewed lease) is refused; a complete
+//! tenant with no lease is still refused as made elsewhere; and in prod a
+//! replacement passes the destroy guards.
+
+use std::time::Instant;
+
+use bbws_acceptance_tests::{PROVIDER_BLOCK, Stack, Workdir, actions, random_tenant_id};
+
+fn tenant(name: &str, extra: &str) -> String {
+    format!(
+        r#"{PROVIDER_BLOCK}
+resource "bbws_tenant" "t" {{
+  name          = "{name}"
+  contact_email = "ops@crash.example"
+  retain_data_on_destroy = false
+{extra}}}
+"#
+    )
+}
+
+fn planned_tenant_id(w: &Workdir) -> String {
+    let (_, plan) = w.plan_json(&[]);
+    let change = bbws_acceptance_tests::resource_change(&plan, "bbws_tenant.t");
+    assert_ne!(
+        change["change"]["after_unknown"]["tenant_id"], true,
+        "known at plan: {change:#}"
+    );
+    change["change"]["after"]["tenant_id"]
+        .as_str()
+        .expect("tenant_id")
+        .to_owned()
+}
+
+#[test]
+fn a_lost_state_is_adopted_through_an_expired_lease_and_refused_without_one() {
+    let stack = Stack::load();
+    let name = format!("Crash {}", random_tenant_id());
+    let w = Workdir::new(&stack, "crash-lease");
+    w.write("main.tf", &tenant(&name, ""));
+    let tid = planned_tenant_id(&w);
+    assert!(tid.len() == 12 && tid.bytes().all(|b| b.is_ascii_digit()), "{tid}");
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let state = w.state_json();
+    assert_eq!(
+        state["values"]["root_module"]["resources"][0]["values"]["tenant_id"],
+        tid.as_str()
+    );
+
+    // A run killed after building everything: no state, an expired lease.
+    w.tf(&["state", "rm", "bbws_tenant.t"]).ok();
+    stack.out_of_band(&tid, &tid, "set-lease", Some("-5"));
+    assert_eq!(planned_tenant_id(&w), tid, "the same id again, so the parts are found");
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let (_, plan) = w.plan_json(&[]);
+    assert_eq!(actions(&plan, "bbws_tenant.t"), ["no-op"], "converged after adoption");
+    let t = stack.inspect(&tid, &[tid.as_str()]);
+    assert!(!t["service"].is_null(), "{t:#}");
+    for part in ["listener_rules", "access_points", "dns_records"] {
+        assert_eq!(
+            t[part].as_array().map(Vec::len),
+            Some(1),
+            "one {part}, no duplicates: {t:#}"
+        );
+    }
+
+    // Finished elsewhere (no lease): still refused, with the way forward.
+    w.tf(&["state", "rm", "bbws_tenant.t"]).ok();
+    let refused = w.with_vars("plan", &[]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("already exists") && refused.stderr.contains("import"),
+        "{}",
+        refused.stderr
+    );
+    w.tf(&[
+        "import",
+        "-var-file",
+        &stack.tfvars_path().to_string_lossy(),
+        "bbws_tenant.t",
+        &tid,
+    ])
+    .ok();
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+}
+
+#[test]
+fn a_tenant_another_run_is_creating_is_refused_after_waiting_out_its_lease() {
+    let stack = Stack::load();
+    let name = format!("Racing {}", random_tenant_id());
+    let w = Workdir::new(&stack, "crash-live-lease");
+    w.write("main.tf", &tenant(&name, ""));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let tid = w.state_json()["values"]["root_module"]["resources"][0]["values"]["tenant_id"]
+        .as_str()
+        .expect("tenant_id")
+        .to_owned();
+    w.tf(&["state", "rm", "bbws_tenant.t"]).ok();
+
+    // Another run at work: its lease renewed every few seconds.
+    let holder = {
+        let python = stack.dir.join("venv/bin/python");
+        let script = bbws_acceptance_tests::workspace_root().join("acceptance-tests/tools/oob.py");
+        std::process::Command::new(python)
+            .arg(script)
+            .arg(&stack.settings_path)
+            .args([&tid, &tid, "hold-lease", "60"])
+            .spawn()
+            .expect("hold the lease")
+    };
+    // Python and boto3 take a moment to start: plan once the lease is there.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let started = Instant::now();
+    let refused = w.with_vars("plan", &[]);
+    let waited = started.elapsed();
+    let mut holder = holder;
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("being created by another run"),
+        "{}",
+        refused.stderr
+    );
+    println!("refused after {:.1} s of waiting for the lease", waited.as_secs_f64());
+
+    // That run gone, its lease expires and the tenant is ours to finish.
+    stack.out_of_band(&tid, &tid, "set-lease", Some("-1"));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+}
+
+#[test]
+fn in_prod_a_replacement_passes_the_destroy_guards() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let w = Workdir::new(&stack, "crash-prod-replace");
+    let prod = ["-var", "environment=prod"];
+    let with_id = |id: &str, extra: &str| tenant("Guarded Replace", &format!("  tenant_id = \"{id}\"\n{extra}"));
+    w.write("main.tf", &with_id(&tid, ""));
+    w.with_vars("apply", &[&["-auto-approve"], &prod[..]].concat()).ok();
+
+    let other = random_tenant_id();
+    w.write("main.tf", &with_id(&other, ""));
+    let blocked = w.with_vars("plan", &prod);
+    assert_ne!(blocked.code, 0, "{}", blocked.stdout);
+    assert!(
+        blocked.stderr.contains("Destroy blocked") && blocked.stderr.contains("deletion_protection"),
+        "{}",
+        blocked.stderr
+    );
+
+    // Lifted as for a destroy: then the replacement plans.
+    let lifted = "  deletion_protection = false\n  confirm_destroy = \"Guarded Replace\"\n";
+    w.write("main.tf", &with_id(&tid, lifted));
+    w.with_vars("apply", &[&["-auto-approve"], &prod[..]].concat()).ok();
+    w.write("main.tf", &with_id(&other, lifted));
+    let (run, plan) = w.plan_json(&prod);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(actions(&plan, "bbws_tenant.t"), ["delete", "create"]);
+    w.write("main.tf", &with_id(&tid, lifted));
+    w.with_vars("destroy", &[&["-auto-approve"], &prod[..]].concat()).ok();
+}
