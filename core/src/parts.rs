@@ -296,6 +296,9 @@ pub struct ObservedLogGroup {
     pub retention_days: Option<u32>,
     /// Tags.
     pub tags: Tags,
+    /// When it was created (Unix milliseconds), where the API says: the age
+    /// of an orphaned tenant (`tenantctl orphans`).
+    pub created_ms: Option<i64>,
 }
 
 // ---------------------------------------------------------------- ELBv2

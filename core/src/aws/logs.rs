@@ -42,6 +42,7 @@ fn observed(g: &LogGroup, tags: Tags) -> ObservedLogGroup {
         arn: group_arn(g),
         retention_days: g.retention_in_days().and_then(|d| u32::try_from(d).ok()),
         tags,
+        created_ms: g.creation_time(),
     }
 }
 
@@ -255,6 +256,7 @@ impl LogsApi for AwsLogs {
                 .and_then(|d| u32::try_from(d).ok())
                 .or(Some(spec.retention_days)),
             tags: spec.tags.clone(),
+            created_ms: g.creation_time(),
         })
     }
 

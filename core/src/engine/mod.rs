@@ -30,6 +30,7 @@ mod cache;
 mod destroy;
 mod lease;
 mod observe;
+mod orphans;
 mod platform;
 mod priority;
 mod rollback;
@@ -42,6 +43,7 @@ pub use crate::credentials::{ApplyInputs, DbPassword, generate_password};
 pub(crate) use cache::latest_revisions;
 use cache::{CachedListing, ReadAhead};
 pub use destroy::{DestroyReport, SECRET_RECOVERY_WINDOW_DAYS};
+pub use orphans::Orphan;
 pub use priority::{MAX_RULE_PRIORITY, pick_priority};
 
 /// Executes plans for tenants of one platform.

@@ -698,3 +698,40 @@ async fn a_live_lease_is_waited_for_one_lifetime_at_most_and_refused_while_live(
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn an_incomplete_tenant_is_listed_as_an_orphan_and_swept_while_a_complete_one_is_refused() {
+    let (_cloud, platform, engine) = setup();
+    let whole = spec(platform.clone(), "123456789012");
+    let broken = spec(platform, "123456789013");
+    converge(&engine, &whole).await.expect("create");
+    converge(&engine, &broken).await.expect("create");
+    let names = broken.names();
+    engine
+        .ports()
+        .ecs
+        .delete_service(&engine.platform().cluster, &names.service)
+        .await
+        .expect("the service goes");
+
+    let orphans = engine.orphans().await.expect("orphans");
+    let ids: Vec<&str> = orphans.iter().map(|o| o.tenant_id.as_str()).collect();
+    assert_eq!(ids, ["123456789013"], "{orphans:?}");
+    assert_eq!(orphans[0].missing, [Part::Service]);
+    assert!(orphans[0].age.is_some() && !orphans[0].being_created);
+
+    let refused = engine.sweep(&whole.tenant_id).await.expect_err("complete");
+    assert!(refused.to_string().contains("not an orphan"), "{refused}");
+    engine.sweep(&broken.tenant_id).await.expect("swept");
+    let left = engine
+        .observe_one(&broken.tenant_id, &[broken.subdomain.clone()])
+        .await
+        .expect("observe");
+    assert!(
+        left.secret.as_ref().is_none_or(|s| s.pending_deletion)
+            && Part::ALL.iter().all(|p| *p == Part::Secret || !left.has(*p)),
+        "{left:?}"
+    );
+    assert!(left.database.is_none(), "an empty database goes with the orphan");
+    assert!(engine.orphans().await.expect("orphans").is_empty());
+}

@@ -43,6 +43,10 @@ fn group(name: &str) -> FakeLogGroup {
         retention_days: None,
         tags: Tags::new(),
         streams: BTreeMap::new(),
+        created_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_millis()).ok()),
     }
 }
 
@@ -53,6 +57,7 @@ impl FakeLogGroup {
             arn: self.arn.clone(),
             retention_days: self.retention_days,
             tags: self.tags.clone(),
+            created_ms: self.created_ms,
         }
     }
 }

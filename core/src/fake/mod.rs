@@ -645,6 +645,8 @@ pub struct FakeLogGroup {
     pub tags: Tags,
     /// Messages per stream, oldest first.
     pub streams: BTreeMap<String, Vec<String>>,
+    /// Creation time, Unix milliseconds.
+    pub created_ms: Option<i64>,
 }
 
 /// The MySQL server.

@@ -99,6 +99,7 @@ pub(crate) fn converged() -> ObservedTenant {
             arn: "arn:lg".into(),
             retention_days: Some(30),
             tags: tags.clone(),
+            created_ms: None,
         }),
         target_group: Some(ObservedTargetGroup {
             arn: "arn:tg".into(),

@@ -9,6 +9,8 @@
 //! tenantctl --platform .bbws/settings.json plan -f tenant.yaml
 //! tenantctl --platform .bbws/settings.json apply -f tenant.yaml
 //! tenantctl --platform .bbws/settings.json destroy 123456789012
+//! tenantctl --platform .bbws/settings.json orphans
+//! tenantctl --platform .bbws/settings.json sweep 123456789012
 //! ```
 
 use std::collections::BTreeMap;
@@ -62,6 +64,15 @@ enum Command {
     },
     /// Destroys a tenant (its guards apply).
     Destroy {
+        /// The 12-digit tenant id.
+        tenant_id: String,
+    },
+    /// Tenants whose parts are incomplete (left by failed or killed runs),
+    /// with their age and parts (SOP §7.2: documented, then cleaned).
+    Orphans,
+    /// Removes one orphan: its parts, and its database if it holds no
+    /// table. Refuses complete tenants and tenants being created.
+    Sweep {
         /// The 12-digit tenant id.
         tenant_id: String,
     },
@@ -393,6 +404,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 println!("{plan}\napplied: {}", out.url);
             }
         }
+        Command::Orphans => print_orphans(&engine, cli.json).await?,
+        Command::Sweep { tenant_id } => {
+            let report = engine.sweep(&tenant_id).await.map_err(|e| e.to_string())?;
+            print_report(&tenant_id, "swept", &report, cli.json);
+        }
         Command::Destroy { tenant_id } => {
             let bar = spinner(cli.json, format!("destroying tenant {tenant_id}"));
             let first = engine.observe_one(&tenant_id, &[]).await.map_err(|e| e.to_string())?;
@@ -412,21 +428,59 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(|e| e.to_string())?;
             bar.finish_and_clear();
-            let deleted: Vec<&str> = report.deleted.iter().map(|p| p.as_str()).collect();
-            if cli.json {
-                println!(
-                    "{}",
-                    json!({"tenant_id": tenant_id, "deleted": deleted, "retained": report.retained})
-                );
-            } else {
-                println!("destroyed {tenant_id}: {}", deleted.join(", "));
-                for r in report.retained {
-                    println!("kept: {r}");
-                }
-            }
+            print_report(&tenant_id, "destroyed", &report, cli.json);
         }
     }
     Ok(())
+}
+
+async fn print_orphans(engine: &Engine, json_out: bool) -> Result<(), Failure> {
+    let orphans = engine.orphans().await.map_err(|e| e.to_string())?;
+    let parts = |ps: &[Part]| ps.iter().map(|p| p.as_str()).collect::<Vec<_>>();
+    if json_out {
+        let rows: Vec<_> = orphans
+            .iter()
+            .map(|o| {
+                json!({
+                    "tenant_id": o.tenant_id,
+                    "age_seconds": o.age.map(|a| a.as_secs()),
+                    "present": parts(&o.present),
+                    "missing": parts(&o.missing),
+                    "being_created": o.being_created,
+                })
+            })
+            .collect();
+        println!("{}", json!(rows));
+        return Ok(());
+    }
+    println!("{:<14} {:<10} PARTS PRESENT (MISSING)", "TENANT", "AGE");
+    for o in &orphans {
+        let age = o.age.map_or("-".to_owned(), |a| format!("{}m", a.as_secs() / 60));
+        let note = if o.being_created { "  [being created]" } else { "" };
+        println!(
+            "{:<14} {:<10} {} ({}){note}",
+            o.tenant_id,
+            age,
+            parts(&o.present).join(","),
+            parts(&o.missing).join(",")
+        );
+    }
+    Ok(())
+}
+
+fn print_report(tenant_id: &str, verb: &str, report: &bbws_core::engine::DestroyReport, json_out: bool) {
+    let deleted: Vec<&str> = report.deleted.iter().map(|p| p.as_str()).collect();
+    if json_out {
+        println!(
+            "{}",
+            json!({"tenant_id": tenant_id, "deleted": deleted, "retained": report.retained})
+        );
+    } else {
+        println!("{verb} {tenant_id}: {}", deleted.join(", "));
+        for r in &report.retained {
+            println!("kept: {r}");
+        }
+    }
 }
 
 #[tokio::main]
