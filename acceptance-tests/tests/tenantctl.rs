@@ -81,3 +81,58 @@ fn tenantctl_plans_applies_lists_shows_and_destroys() {
     assert_eq!(gone["deleted"].as_array().map(Vec::len), Some(10), "{gone:#}");
     assert!(stack.inspect(&tid, &[])["service"].is_null());
 }
+
+/// `tenantctl` with a failing exit status: its stderr.
+fn tenantctl_fails(stack: &Stack, args: &[&str]) -> String {
+    let out = Command::new(provider_dir().join("tenantctl"))
+        .arg("--platform")
+        .arg(&stack.settings_path)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", stack.get("aws_access_key_id"))
+        .env("AWS_SECRET_ACCESS_KEY", stack.get("aws_secret_access_key"))
+        .output()
+        .expect("run tenantctl");
+    assert!(!out.status.success(), "tenantctl {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn tenantctl_lists_an_incomplete_tenant_as_an_orphan_and_sweeps_it() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let sub = format!("orph-{}", &tid[6..]);
+    let w = Workdir::new(&stack, "tenantctl-orphans");
+    let file = w.dir.join("tenant.yaml");
+    std::fs::write(
+        &file,
+        format!("name: Orphaned\ncontact_email: ops@orphan.example\ntenant_id: \"{tid}\"\nsubdomain: {sub}\n"),
+    )
+    .expect("write tenant.yaml");
+    tenantctl(&stack, &["apply", "-f", file.to_str().expect("utf-8 path")]);
+    let refused = tenantctl_fails(&stack, &["sweep", &tid]);
+    assert!(refused.contains("not an orphan"), "{refused}");
+
+    // What a failed run could not remove: the service is gone, the rest left.
+    stack.out_of_band(&tid, &sub, "delete-service", None);
+    let orphans = tenantctl(&stack, &["orphans"]);
+    let mine = orphans
+        .as_array()
+        .and_then(|all| all.iter().find(|o| o["tenant_id"] == tid.as_str()))
+        .unwrap_or_else(|| panic!("{tid} listed: {orphans:#}"));
+    assert_eq!(mine["missing"], serde_json::json!(["service"]), "{mine:#}");
+    assert!(mine["age_seconds"].is_u64(), "{mine:#}");
+
+    let swept = tenantctl(&stack, &["sweep", &tid]);
+    assert!(swept["deleted"].as_array().is_some_and(|d| !d.is_empty()), "{swept:#}");
+    let t = stack.inspect(&tid, &[&sub]);
+    assert!(t["target_group"].is_null() && t["log_group"].is_null(), "{t:#}");
+    assert_eq!(t["listener_rules"].as_array().map(Vec::len), Some(0), "{t:#}");
+    assert_eq!(t["database"], false, "the empty database went with it: {t:#}");
+    let orphans = tenantctl(&stack, &["orphans"]);
+    assert!(
+        orphans
+            .as_array()
+            .is_some_and(|all| all.iter().all(|o| o["tenant_id"] != tid.as_str())),
+        "{orphans:#}"
+    );
+}
