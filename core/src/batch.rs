@@ -118,6 +118,10 @@ impl BatchedObserver {
                             let _ = reply.send(Ok(o));
                         }
                     }
+                    Err(e) if batch.len() > 1 => {
+                        tracing::warn!(tenants = batch.len(), error = %e, "a shared read of the batch failed; observing its tenants one by one");
+                        one_by_one(&engine, batch).await;
+                    }
                     Err(e) => {
                         for (_, reply) in batch {
                             let _ = reply.send(Err(e.clone()));
@@ -133,6 +137,18 @@ impl BatchedObserver {
             })
         })
     }
+}
+
+/// After a shared read failed: each tenant observed alone (a few at a
+/// time), so that one failing read fails only the tenants it concerns, not
+/// every tenant that happened to share its batch.
+async fn one_by_one(engine: &Engine, batch: Vec<(TenantKey, Reply)>) {
+    use futures::StreamExt;
+    futures::stream::iter(batch)
+        .for_each_concurrent(4, |(key, reply)| async move {
+            let _ = reply.send(engine.observe_one(&key.tenant_id, &key.subdomains).await);
+        })
+        .await;
 }
 
 #[cfg(test)]
@@ -385,5 +401,29 @@ mod tests {
         assert_eq!(latest.len(), 2);
         assert_eq!(latest["dev-1"], arn("dev-1", 10));
         assert_eq!(latest["dev-10"], arn("dev-10", 1));
+    }
+
+    /// A shared read that fails once fails nobody: the batch's tenants are
+    /// observed again one by one.
+    #[tokio::test]
+    async fn a_failed_shared_read_does_not_fail_the_whole_batch() {
+        let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+        let platform = Arc::new(platform);
+        let engine = Arc::new(Engine::new(platform.clone(), cloud.ports()));
+        let specs: Vec<_> = (0..3).map(|i| spec(&platform, i)).collect();
+        for s in &specs {
+            let o = engine.observe_one(&s.tenant_id, &[]).await.expect("observe");
+            engine.apply(s, &o, &plan(s, &o)).await.expect("apply");
+        }
+        let keys = keys_of(&specs);
+        let expected = one_by_one(&engine, &keys).await;
+        let throttled = crate::ports::PortError::new(
+            crate::ports::PortErrorKind::Transient,
+            "ThrottlingException",
+            "Rate exceeded",
+        );
+        cloud.fail_on("secrets.ListSecrets", None, throttled, 1);
+        let observer = Arc::new(BatchedObserver::new(engine.clone(), Duration::from_millis(20)));
+        assert_eq!(batched(&observer, &keys).await, expected);
     }
 }
