@@ -163,3 +163,94 @@ fn in_prod_a_replacement_passes_the_destroy_guards() {
     w.write("main.tf", &with_id(&tid, lifted));
     w.with_vars("destroy", &[&["-auto-approve"], &prod[..]].concat()).ok();
 }
+
+/// Ctrl-C during an apply of several tenants: Terraform asks the provider to
+/// stop (StopProvider); the running creates start no further stage and roll
+/// back, Terraform exits, and the next apply converges with every part
+/// exactly once.
+#[test]
+fn an_interrupted_apply_stops_and_the_next_apply_converges() {
+    let stack = Stack::load();
+    let w = Workdir::new(&stack, "crash-interrupt");
+    let base = random_tenant_id();
+    let ids: Vec<String> = (0..8).map(|i| format!("{}{i}", &base[..11])).collect();
+    let resources: String = ids
+        .iter()
+        .map(|id| {
+            format!(
+                "resource \"bbws_tenant\" \"t{id}\" {{\n  name = \"Interrupted {id}\"\n  contact_email = \"ops@crash.example\"\n  tenant_id = \"{id}\"\n  retain_data_on_destroy = false\n}}\n"
+            )
+        })
+        .collect();
+    w.write("main.tf", &format!("{PROVIDER_BLOCK}\n{resources}"));
+    let vars = stack.tfvars_path();
+    let vars = vars.to_str().expect("utf-8 path");
+    let mut apply = w
+        .command(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            "-parallelism=2",
+            "-var-file",
+            vars,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start terraform apply");
+    // Ctrl-C as soon as the first tenant is done: one more is being
+    // created (parallelism 2), the rest are not started.
+    use std::io::{BufRead, Read};
+    let mut stderr_pipe = apply.stderr.take().expect("stderr");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text);
+        text
+    });
+    let mut lines = std::io::BufReader::new(apply.stdout.take().expect("stdout")).lines();
+    let mut stdout = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap_or_default();
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if line.contains("Creation complete") {
+            break;
+        }
+    }
+    let interrupted = Instant::now();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &apply.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    for line in lines {
+        stdout.push_str(&line.unwrap_or_default());
+        stdout.push('\n');
+    }
+    let status = apply.wait().expect("terraform exits");
+    let stderr = stderr_reader.join().unwrap_or_default();
+    println!(
+        "terraform exited {:.1} s after Ctrl-C (code {:?}); {} of 8 tenants created, {} runs stopped at a stage boundary",
+        interrupted.elapsed().as_secs_f64(),
+        status.code(),
+        stdout.matches("Creation complete").count(),
+        stderr.matches("Terraform asked the provider to stop").count(),
+    );
+    assert!(
+        stdout.matches("Creation complete").count() < ids.len(),
+        "the interrupt came too late to test anything: {stdout}"
+    );
+
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let (_, plan) = w.plan_json(&[]);
+    for id in &ids {
+        let address = format!("bbws_tenant.t{id}");
+        assert_eq!(actions(&plan, &address), ["no-op"], "{address} converged");
+        let t = stack.inspect(id, &[id.as_str()]);
+        for part in ["listener_rules", "access_points", "dns_records"] {
+            assert_eq!(t[part].as_array().map(Vec::len), Some(1), "{id}: one {part}: {t:#}");
+        }
+    }
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+}
