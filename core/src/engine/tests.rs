@@ -190,7 +190,7 @@ async fn with_dual_passwords_the_old_one_works_until_the_tasks_have_the_new_one(
         );
     }
     let now = engine
-        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     let retry = plan(&s, &now);
@@ -308,7 +308,7 @@ async fn a_failed_rotation_is_retried_by_the_next_apply() {
         .await
         .expect_err("MySQL refused");
     let now = engine
-        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     let retry = plan(&s, &now);
@@ -344,7 +344,7 @@ async fn an_update_that_does_not_become_stable_is_rolled_back() {
     );
     assert_eq!(e.code(), Some("ServiceNotStable"));
     let now = engine
-        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     let svc = now.service.as_ref().expect("service");
@@ -613,7 +613,7 @@ async fn a_stopped_engine_starts_no_stage_and_leaves_nothing_behind() {
     );
     let after = Engine::new(platform, cloud.ports());
     let left = after
-        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     assert!(!left.exists(), "a stopped create left parts: {left:?}");
@@ -724,7 +724,7 @@ async fn an_incomplete_tenant_is_listed_as_an_orphan_and_swept_while_a_complete_
     assert!(refused.to_string().contains("not an orphan"), "{refused}");
     engine.sweep(&broken.tenant_id).await.expect("swept");
     let left = engine
-        .observe_one(&broken.tenant_id, &[broken.subdomain.clone()])
+        .observe_one(&broken.tenant_id, std::slice::from_ref(&broken.subdomain))
         .await
         .expect("observe");
     assert!(
