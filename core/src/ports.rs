@@ -85,7 +85,8 @@ impl PortError {
             "ProvisionedThroughputExceededException",
             "Http429",
         ];
-        self.kind == PortErrorKind::Transient && (self.code.contains("Throttl") || THROTTLING.contains(&self.code.as_str()))
+        self.kind == PortErrorKind::Transient
+            && (self.code.contains("Throttl") || THROTTLING.contains(&self.code.as_str()))
     }
 }
 
@@ -202,6 +203,9 @@ pub trait SecretsApi: Send + Sync {
     async fn put_secret_value(&self, arn: &str, value: &str) -> PortResult<()>;
     /// Schedules deletion with a recovery window of 7–30 days; `0` deletes
     /// at once without recovery (used to undo a secret this run created).
+    /// A secret already scheduled for deletion is not an error: that is
+    /// what a DeleteSecret retried after a lost answer finds (AWS answers
+    /// it `InvalidRequestException`, "marked for deletion").
     async fn delete_secret(&self, arn: &str, recovery_window_days: u32) -> PortResult<()>;
     /// Cancels a scheduled deletion.
     async fn restore_secret(&self, arn: &str) -> PortResult<()>;
