@@ -75,13 +75,22 @@ resource "bbws_tenant" "t{i}" {{
 }
 
 /// `terraform apply` in a process group of its own, SIGKILLed (the whole
-/// group: terraform and the provider) after `after`. Returns whether the
-/// apply was still running when killed.
+/// group: terraform and the provider) `after` the first resource started
+/// changing (`Creating...`, `Modifying...` in its output: the provider is
+/// then writing). Returns whether the apply was still running when killed.
 fn apply_and_kill(w: &Workdir, vars: &str, after: Duration, out: &std::path::Path) -> bool {
     let log = std::fs::File::create(out).expect("apply log");
     let err = log.try_clone().expect("apply log");
     let mut child = w
-        .command(&["apply", "-auto-approve", "-input=false", "-no-color", PARALLELISM, "-var-file", vars])
+        .command(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            PARALLELISM,
+            "-var-file",
+            vars,
+        ])
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(log)
@@ -89,12 +98,21 @@ fn apply_and_kill(w: &Workdir, vars: &str, after: Duration, out: &std::path::Pat
         .spawn()
         .expect("start terraform apply");
     let pgid = child.id();
+    let writing =
+        || std::fs::read_to_string(out).is_ok_and(|t| t.contains(": Creating...") || t.contains(": Modifying..."));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !writing() && Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let start = Instant::now();
     while start.elapsed() < after {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
     let killed = Command::new("kill")
         .args(["-KILL", "--", &format!("-{pgid}")])
@@ -173,22 +191,64 @@ fn applies_killed_at_random_moments_converge_on_the_next_apply() {
     let rounds = [
         ("create", base),
         ("new revision", Shape { generation: 2, ..base }),
-        ("subdomain", Shape { generation: 2, sub: "b", ..base }),
-        ("scale and two more tenants", Shape { generation: 3, sub: "b", desired_count: 2, tenants: TENANTS + 2, ..base }),
-        ("suspend", Shape { generation: 3, sub: "b", desired_count: 2, suspended: true, tenants: TENANTS + 2 }),
-        ("resume and a new revision", Shape { generation: 4, sub: "b", desired_count: 2, tenants: TENANTS + 2, ..base }),
+        (
+            "subdomain",
+            Shape {
+                generation: 2,
+                sub: "b",
+                ..base
+            },
+        ),
+        (
+            "scale and two more tenants",
+            Shape {
+                generation: 3,
+                sub: "b",
+                desired_count: 2,
+                tenants: TENANTS + 2,
+                ..base
+            },
+        ),
+        (
+            "suspend",
+            Shape {
+                generation: 3,
+                sub: "b",
+                desired_count: 2,
+                suspended: true,
+                tenants: TENANTS + 2,
+            },
+        ),
+        (
+            "resume and a new revision",
+            Shape {
+                generation: 4,
+                sub: "b",
+                desired_count: 2,
+                tenants: TENANTS + 2,
+                ..base
+            },
+        ),
     ];
     let mut report = Vec::new();
+    let mut interrupted = 0;
     for (n, (what, shape)) in rounds.iter().enumerate() {
         w.write("main.tf", &config(&ids, *shape));
-        let after = rng.millis(800, 6000);
+        // After the writes began: a create of six tenants writes for a
+        // few seconds, an update for about one.
+        let after = if n == 0 {
+            rng.millis(0, 2500)
+        } else {
+            rng.millis(0, 1000)
+        };
         let out = w.dir.join(format!("killed-{n}.log"));
         let killed = apply_and_kill(&w, &vars, after, &out);
+        interrupted += usize::from(killed);
         let recover = w.with_vars("apply", &["-auto-approve", PARALLELISM]);
         let plan = w.with_vars("plan", &["-detailed-exitcode", PARALLELISM]);
         let wrong = counted_other_than(&stack, &ids, *shape, 1);
         let line = format!(
-            "round {n} ({what}): killed after {after:?} (still running: {killed}); recovering apply exit {}, plan after exit {}, parts not exactly once: {wrong:?}",
+            "round {n} ({what}): killed {after:?} after the writes began (still running: {killed}); recovering apply exit {}, plan after exit {}, parts not exactly once: {wrong:?}",
             recover.code, plan.code
         );
         println!("{line}");
@@ -196,16 +256,31 @@ fn applies_killed_at_random_moments_converge_on_the_next_apply() {
         let summary = std::io::stdout();
         let _ = summary.lock().flush();
         assert_eq!(
-            recover.code, 0,
+            recover.code,
+            0,
             "round {n} ({what}): the apply after the kill converges without an import\n{}\n--- killed run\n{}\n--- stdout\n{}\n--- stderr\n{}",
             report.join("\n"),
             std::fs::read_to_string(&out).unwrap_or_default(),
             recover.stdout,
             recover.stderr
         );
-        assert_eq!(plan.code, 0, "round {n} ({what}): then nothing to change:\n{}", plan.stdout);
-        assert!(wrong.is_empty(), "round {n} ({what}): every part exactly once: {wrong:?}");
+        assert_eq!(
+            plan.code, 0,
+            "round {n} ({what}): then nothing to change:\n{}",
+            plan.stdout
+        );
+        assert!(
+            wrong.is_empty(),
+            "round {n} ({what}): every part exactly once: {wrong:?}"
+        );
     }
+    // A kill that came after the apply ended proves nothing.
+    assert!(
+        interrupted * 2 >= rounds.len(),
+        "most rounds were killed while applying ({interrupted} of {}):\n{}",
+        rounds.len(),
+        report.join("\n")
+    );
     w.with_vars("destroy", &["-auto-approve", PARALLELISM]).ok();
     let left = counted_other_than(&stack, &ids, rounds[rounds.len() - 1].1, 0);
     assert!(left.is_empty(), "nothing is left after the destroy: {left:?}");

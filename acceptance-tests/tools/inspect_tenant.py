@@ -9,7 +9,8 @@ usage: inspect_tenant.py SETTINGS_JSON TENANT_ID [SUBDOMAIN ...]
        inspect_tenant.py SETTINGS_JSON --fleet TENANT_ID:SUBDOMAIN ...
 
 `--fleet` counts, for many tenants at once (one listing of each kind), how
-many of each part exist -- so that a duplicate (two rules for one host, two
+many of each part exist (for task definitions: the ACTIVE revisions with
+the latest one's content, and all ACTIVE revisions apart) -- so that a duplicate (two rules for one host, two
 access points with one Name) or an orphan (a part left after a destroy) is
 a number, not a guess. Parts are matched by name and by the `bbws:tenant`
 tag, so a part of ours under a name bbws would not give it is counted too.
@@ -45,6 +46,13 @@ def rule_tags(elb, arns):
     return out
 
 
+def task_shape(ecs, arn):
+    """What a revision says, without what ECS adds when registering it."""
+    td = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    keep = ("containerDefinitions", "cpu", "memory", "volumes", "executionRoleArn", "taskRoleArn", "networkMode")
+    return json.dumps({k: td.get(k) for k in keep}, sort_keys=True)
+
+
 def fleet(settings, pairs):
     """Per tenant, the number of each part that exists (see the usage)."""
     c = clients(settings)
@@ -66,7 +74,14 @@ def fleet(settings, pairs):
                 bump(s["serviceName"].split("-")[1], "service")
     for t in tids:
         arns = c["ecs"].list_task_definitions(familyPrefix=f"{env}-{t}", status="ACTIVE").get("taskDefinitionArns", [])
-        bump(t, "task_definition", len([a for a in arns if a.split("/")[-1].rsplit(":", 1)[0] == f"{env}-{t}"]))
+        arns = [a for a in arns if a.split("/")[-1].rsplit(":", 1)[0] == f"{env}-{t}"]
+        # Revisions accumulate by design (one per change); a duplicate is a
+        # revision registered twice with the same content. Counted: the
+        # ACTIVE revisions whose content is the latest one's (1 when the
+        # latest exists and was registered once).
+        shapes = [task_shape(c["ecs"], a) for a in arns]
+        bump(t, "task_definition", shapes.count(shapes[-1]) if shapes else 0)
+        bump(t, "task_definition_revisions", len(arns))
     for page in c["elbv2"].get_paginator("describe_target_groups").paginate():
         for g in page["TargetGroups"]:
             parts = g["TargetGroupName"].split("-")
