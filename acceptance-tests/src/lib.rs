@@ -227,7 +227,10 @@ impl FaultProxy {
     /// Counts and the fault log go to files under the stack's `work/`.
     pub fn random(stack: &Stack, rate: f64, seed: u64) -> FaultProxy {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let base = stack.dir.join("work").join(format!("faults-{}-{n}", std::process::id()));
+        let base = stack
+            .dir
+            .join("work")
+            .join(format!("faults-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&base).expect("create the proxy's directory");
         let (stats, log) = (base.join("stats.json"), base.join("faults.log"));
         let args = [

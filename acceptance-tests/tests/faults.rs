@@ -166,8 +166,30 @@ fn cycle(stack: &Stack, seed: u64) -> Cycle {
     let total = proxy.stats();
 
     let duplicates: Vec<&String> = wrong.iter().filter(|m| !m.contains(": 0 (")).collect();
+    // Faults on writes, with the tenant ids in the request: which lost
+    // answer made which duplicate.
+    let writes: Vec<String> = proxy
+        .fault_log()
+        .lines()
+        .filter(|l| {
+            let op = l.split_whitespace().nth(3).unwrap_or("");
+            [
+                "Create",
+                "Register",
+                "Delete",
+                "Deregister",
+                "Update",
+                "Modify",
+                "POST",
+                "DELETE",
+            ]
+            .iter()
+            .any(|w| op.starts_with(w))
+        })
+        .map(str::to_owned)
+        .collect();
     let figures = format!(
-        "fault cycle (seed {seed}, rate {RATE}, {TENANTS} tenants, {PARALLELISM}):\n  requests through the proxy: {} (apply phase {})\n  faults injected: {} (apply phase {})\n  applies needed: {}\n  clean apply: exit {}, plan after it: exit {} (0 = no changes)\n  parts wrong after the clean apply: {} ({} duplicates): {wrong:?}\n  destroys needed: {}\n  orphans after destroy: {}: {orphans:?}\n  faults by operation: {}",
+        "fault cycle (seed {seed}, rate {RATE}, {TENANTS} tenants, {PARALLELISM}):\n  requests through the proxy: {} (apply phase {})\n  faults injected: {} (apply phase {})\n  applies needed: {}\n  clean apply: exit {}, plan after it: exit {} (0 = no changes)\n  parts wrong after the clean apply: {} ({} duplicates): {wrong:?}\n  destroys needed: {}\n  orphans after destroy: {}: {orphans:?}\n  faults by operation: {}\n  faults on writes:\n    {}",
         total["requests"],
         after_apply["requests"],
         total["faults"],
@@ -180,6 +202,7 @@ fn cycle(stack: &Stack, seed: u64) -> Cycle {
         destroys.map_or(format!("more than {MAX_RUNS}"), |n| n.to_string()),
         orphans.len(),
         total["by_operation"],
+        writes.join("\n    "),
     );
     let faults: u64 = total["faults"]
         .as_object()

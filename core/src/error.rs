@@ -155,7 +155,12 @@ impl CoreError {
             _ if e.is_throttling() => format!(
                 "retryable: AWS throttled this call{tries}, backing off between attempts; run again (a higher max_retries in the provider block rides out longer throttling)"
             ),
-            PortErrorKind::Transient if e.code.starts_with("Http5") || e.code.contains("Internal") || e.code.contains("Unavailable") || e.code.contains("Server") => {
+            PortErrorKind::Transient
+                if e.code.starts_with("Http5")
+                    || e.code.contains("Internal")
+                    || e.code.contains("Unavailable")
+                    || e.code.contains("Server") =>
+            {
                 format!("retryable: the service failed this call{tries} ({}); run again", e.code)
             }
             PortErrorKind::Transient if tries.is_empty() => {
@@ -172,7 +177,8 @@ impl CoreError {
                 "not retryable: the request was refused as invalid; running it again fails the same way".to_owned()
             }
             PortErrorKind::NotFound | PortErrorKind::AlreadyExists | PortErrorKind::Other => {
-                "not retryable: running the same command again fails the same way until the cause above is fixed".to_owned()
+                "not retryable: running the same command again fails the same way until the cause above is fixed"
+                    .to_owned()
             }
         };
         Some(advice)
@@ -218,7 +224,10 @@ mod tests {
             "retryable: AWS throttled this call 9 times, backing off between attempts; run again (a higher max_retries in the provider block rides out longer throttling)"
         );
         assert!(advice(failed(Transient, "ThrottlingException", 1)).contains("once (no retry was allowed"));
-        assert!(advice(failed(Transient, "PriorRequestNotComplete", 3)).starts_with("retryable: AWS throttled this call 3 times"));
+        assert!(
+            advice(failed(Transient, "PriorRequestNotComplete", 3))
+                .starts_with("retryable: AWS throttled this call 3 times")
+        );
         assert_eq!(
             advice(failed(Transient, "ServiceUnavailable", 9)),
             "retryable: the service failed this call 9 times (ServiceUnavailable); run again"

@@ -658,13 +658,26 @@ impl MysqlServerAdmin {
         Ok(MysqlServerAdmin { pool })
     }
 
-    async fn run(&self, what: &str, sql: String, intent: Intent, retry: Retry) -> PortResult<Vec<sqlx::mysql::MySqlRow>> {
+    async fn run(
+        &self,
+        what: &str,
+        sql: String,
+        intent: Intent,
+        retry: Retry,
+    ) -> PortResult<Vec<sqlx::mysql::MySqlRow>> {
         self.run_with(what, sql, None, intent, retry).await
     }
 
     /// Runs statements that carry a password (its hash, or over TLS its
     /// text), scrubbing it from any error.
-    async fn run_secret(&self, what: &str, sql: String, password: &str, intent: Intent, retry: Retry) -> PortResult<()> {
+    async fn run_secret(
+        &self,
+        what: &str,
+        sql: String,
+        password: &str,
+        intent: Intent,
+        retry: Retry,
+    ) -> PortResult<()> {
         // The hash never appears in a message: syntax errors, which quote
         // the statement, are not passed on.
         self.run_with(what, sql, Some(password), intent, retry).await.map(drop)
@@ -784,7 +797,9 @@ impl MysqlAdmin for MysqlServerAdmin {
         if !users.is_empty() {
             parts.push(Self::users_query(flavour.mariadb, &users));
         }
-        let rows = self.run("observe", parts.join(" UNION ALL "), Intent::Other, Retry::Idempotent).await?;
+        let rows = self
+            .run("observe", parts.join(" UNION ALL "), Intent::Other, Retry::Idempotent)
+            .await?;
         let mut dbs: Vec<ObservedDatabase> = Vec::new();
         let mut us: Vec<ObservedDatabaseUser> = Vec::new();
         for row in &rows {
@@ -808,9 +823,14 @@ impl MysqlAdmin for MysqlServerAdmin {
     async fn create_database(&self, name: &str) -> PortResult<()> {
         validate_database(name)?;
         let sql = format!("CREATE DATABASE {} CHARACTER SET utf8mb4", quote_ident(name));
-        self.run(&format!("CREATE DATABASE {}", quote_ident(name)), sql, Intent::Create, Retry::IfNotRun)
-            .await
-            .map(drop)
+        self.run(
+            &format!("CREATE DATABASE {}", quote_ident(name)),
+            sql,
+            Intent::Create,
+            Retry::IfNotRun,
+        )
+        .await
+        .map(drop)
     }
 
     async fn database_is_empty(&self, name: &str) -> PortResult<bool> {
@@ -834,9 +854,14 @@ impl MysqlAdmin for MysqlServerAdmin {
     async fn drop_database(&self, name: &str) -> PortResult<()> {
         validate_database(name)?;
         let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
-        self.run(&format!("DROP DATABASE {}", quote_ident(name)), sql, Intent::Other, Retry::Idempotent)
-            .await
-            .map(drop)
+        self.run(
+            &format!("DROP DATABASE {}", quote_ident(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 
     async fn create_user(&self, user: &MysqlUser<'_>, password: &str) -> PortResult<()> {
@@ -882,7 +907,11 @@ impl MysqlAdmin for MysqlServerAdmin {
             password,
             Intent::Other,
             // Retaining the current password twice would retain the new one.
-            if change == PasswordChange::OldRetained { Retry::IfNotSent } else { Retry::Idempotent },
+            if change == PasswordChange::OldRetained {
+                Retry::IfNotSent
+            } else {
+                Retry::Idempotent
+            },
         )
         .await?;
         Ok(change)
@@ -894,9 +923,14 @@ impl MysqlAdmin for MysqlServerAdmin {
             return Ok(());
         }
         let sql = format!("ALTER USER {} DISCARD OLD PASSWORD", quote_user(name));
-        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other, Retry::Idempotent)
-            .await
-            .map(drop)
+        self.run(
+            &format!("ALTER USER {}", quote_user(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 
     async fn set_max_connections(&self, name: &str, max_connections: u32) -> PortResult<()> {
@@ -905,9 +939,14 @@ impl MysqlAdmin for MysqlServerAdmin {
             "ALTER USER {} WITH MAX_USER_CONNECTIONS {max_connections}",
             quote_user(name)
         );
-        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other, Retry::Idempotent)
-            .await
-            .map(drop)
+        self.run(
+            &format!("ALTER USER {}", quote_user(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 
     async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()> {
@@ -917,16 +956,26 @@ impl MysqlAdmin for MysqlServerAdmin {
             quote_user(name),
             if locked { "LOCK" } else { "UNLOCK" }
         );
-        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other, Retry::Idempotent)
-            .await
-            .map(drop)
+        self.run(
+            &format!("ALTER USER {}", quote_user(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 
     async fn drop_user(&self, name: &str) -> PortResult<()> {
         validate_user(name)?;
         let sql = format!("DROP USER IF EXISTS {}", quote_user(name));
-        self.run(&format!("DROP USER {}", quote_user(name)), sql, Intent::Other, Retry::Idempotent)
-            .await
-            .map(drop)
+        self.run(
+            &format!("DROP USER {}", quote_user(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 }

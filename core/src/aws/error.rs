@@ -483,7 +483,8 @@ mod tests {
         let answer = |attempts: Option<&str>| {
             let mut raw = Response::new(StatusCode::try_from(400).expect("status"), SdkBody::from(""));
             if let Some(n) = attempts {
-                raw.headers_mut().insert(super::super::retry::ATTEMPTS_HEADER, n.to_owned());
+                raw.headers_mut()
+                    .insert(super::super::retry::ATTEMPTS_HEADER, n.to_owned());
             }
             let meta = ErrorMetadata::builder()
                 .code("ThrottlingException")

@@ -35,9 +35,9 @@ pub use error::is_expired_credentials;
 pub use identity::{account_of, verify_identity};
 pub use logs::AwsLogs;
 pub use rds::AwsRds;
+pub use retry::{DEFAULT_MAX_RETRIES, operation_timeout, retry_config};
 pub use route53::AwsRoute53;
 pub use secrets::AwsSecrets;
-pub use retry::{DEFAULT_MAX_RETRIES, operation_timeout, retry_config};
 pub use sts::AwsSts;
 
 use identity::assume_role;

@@ -150,7 +150,10 @@ async fn the_pool_reuses_connections_and_closes_interrupted_ones() {
     let (port, accepted) = scripted_server().await;
     let admin = MysqlServerAdmin::connect(&login(port)).await.expect("login");
     let connections = || accepted.load(Ordering::SeqCst);
-    admin.run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent).await.expect("ok");
+    admin
+        .run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent)
+        .await
+        .expect("ok");
     assert_eq!(connections(), 1, "the login's connection is reused");
     let e = admin
         .run("SELECT", "SELECT fail".into(), Intent::Other, Retry::Idempotent)
@@ -160,7 +163,10 @@ async fn the_pool_reuses_connections_and_closes_interrupted_ones() {
         (e.kind, e.code.as_str()),
         (PortErrorKind::InvalidInput, "ER_PARSE_ERROR")
     );
-    admin.run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent).await.expect("ok");
+    admin
+        .run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent)
+        .await
+        .expect("ok");
     assert_eq!(connections(), 1, "a server error leaves the connection in step");
     let interrupted = tokio::time::timeout(
         Duration::from_millis(50),
@@ -169,10 +175,13 @@ async fn the_pool_reuses_connections_and_closes_interrupted_ones() {
     .await;
     assert!(interrupted.is_err(), "the statement never returns");
     // On the interrupted connection this would wait for ever.
-    tokio::time::timeout(Duration::from_secs(5), admin.run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent))
-        .await
-        .expect("answered on a new connection")
-        .expect("ok");
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        admin.run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent),
+    )
+    .await
+    .expect("answered on a new connection")
+    .expect("ok");
     assert_eq!(connections(), 2, "an interrupted connection is not lent again");
 }
 
@@ -190,7 +199,10 @@ async fn transient_failures_are_retried_only_where_running_again_is_safe() {
                 .run("SELECT", "SELECT deadlock".into(), Intent::Other, retry)
                 .await
                 .expect_err("always deadlocks");
-            assert_eq!((e.kind, e.code.as_str()), (PortErrorKind::Transient, "ER_LOCK_DEADLOCK"));
+            assert_eq!(
+                (e.kind, e.code.as_str()),
+                (PortErrorKind::Transient, "ER_LOCK_DEADLOCK")
+            );
             e.attempts
         }
     };
@@ -209,7 +221,10 @@ async fn transient_failures_are_retried_only_where_running_again_is_safe() {
     assert!(!Retry::IfNotRun.allows(&lost, true));
     assert!(Retry::IfNotRun.allows(&lost, false));
     let waited = PortError::new(PortErrorKind::Transient, "StatementTimeout", "waited");
-    assert!(!Retry::Idempotent.allows(&waited, true), "a timeout is not waited out again");
+    assert!(
+        !Retry::Idempotent.allows(&waited, true),
+        "a timeout is not waited out again"
+    );
 }
 
 #[tokio::test]
@@ -233,7 +248,10 @@ async fn a_statement_that_never_answers_times_out_and_its_connection_is_dropped(
         "bounded: {:?}",
         started.elapsed()
     );
-    admin.run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent).await.expect("ok");
+    admin
+        .run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent)
+        .await
+        .expect("ok");
     assert_eq!(
         accepted.load(Ordering::SeqCst),
         2,
