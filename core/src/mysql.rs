@@ -278,8 +278,12 @@ enum Retry {
 
 impl Retry {
     fn allows(self, e: &PortError, sent: bool) -> bool {
-        // Timeouts already waited out statement_timeout_seconds: not again.
-        let waited = matches!(e.code.as_str(), "StatementTimeout" | "ER_STATEMENT_TIMEOUT");
+        // A timeout already waited (statement_timeout_seconds, or the
+        // connect timeout of a stalled server): not again.
+        let waited = matches!(
+            e.code.as_str(),
+            "StatementTimeout" | "ER_STATEMENT_TIMEOUT" | "ConnectTimeout"
+        );
         if e.kind != PortErrorKind::Transient || waited {
             return false;
         }

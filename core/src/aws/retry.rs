@@ -153,6 +153,27 @@ mod tests {
         assert_eq!(operation_timeout(Some(100)), MAX_OPERATION_TIMEOUT);
     }
 
+    /// The one shared configuration every client (and STS's assume-role
+    /// provider) is built from carries the retries and the bounds.
+    #[tokio::test]
+    async fn the_shared_configuration_has_the_retries_and_timeouts() {
+        let settings = super::super::AwsSettings {
+            region: Some("eu-west-1".into()),
+            max_retries: Some(25),
+            ..Default::default()
+        };
+        let cfg = super::super::config_loader(&settings).load().await;
+        let retry = cfg.retry_config().expect("a retry configuration");
+        assert_eq!(
+            (retry.mode(), retry.max_attempts()),
+            (aws_config::retry::RetryMode::Standard, 26)
+        );
+        let t = cfg.timeout_config().expect("a timeout configuration");
+        assert_eq!(t.operation_timeout(), Some(operation_timeout(Some(25))));
+        assert_eq!(t.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(t.connect_timeout(), Some(CONNECT_TIMEOUT));
+    }
+
     #[test]
     fn a_refused_connection_is_recognised_in_the_chain() {
         #[derive(Debug)]

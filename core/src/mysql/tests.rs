@@ -225,6 +225,11 @@ async fn transient_failures_are_retried_only_where_running_again_is_safe() {
         !Retry::Idempotent.allows(&waited, true),
         "a timeout is not waited out again"
     );
+    let stalled = PortError::new(PortErrorKind::Transient, "ConnectTimeout", "stalled");
+    assert!(
+        !Retry::Idempotent.allows(&stalled, false),
+        "nor a stalled server's connect"
+    );
 }
 
 #[tokio::test]
