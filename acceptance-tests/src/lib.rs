@@ -185,17 +185,89 @@ print(json.dumps([json.loads(e["message"]) for e in events]))
     }
 }
 
+impl Stack {
+    /// How many of each part exist for each of `tenants` (`(tenant id,
+    /// subdomain)`), counted by `inspect_tenant.py --fleet` with boto3 and
+    /// the mariadb client: `{tid: {part: n}}`, a part absent when none.
+    pub fn fleet_counts(&self, tenants: &[(String, String)]) -> Json {
+        let python = self.dir.join("venv/bin/python");
+        let script = workspace_root().join("acceptance-tests/tools/inspect_tenant.py");
+        let out = Command::new(python)
+            .arg(script)
+            .arg(&self.settings_path)
+            .arg("--fleet")
+            .args(tenants.iter().map(|(t, s)| format!("{t}:{s}")))
+            .output()
+            .expect("run inspect_tenant.py --fleet");
+        assert!(
+            out.status.success(),
+            "inspect_tenant.py --fleet failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("fleet counts are JSON")
+    }
+}
+
 /// A fault-injecting proxy in front of the stack's moto
 /// (`acceptance-tests/tools/aws_faults.py`): AWS's refusals that moto never
-/// makes (expired tokens, roles that cannot be assumed, throttling). Stopped
-/// when dropped.
+/// makes (expired tokens, roles that cannot be assumed, throttling), or, in
+/// its random mode, a seeded share of throttled, failed and lost answers.
+/// Stopped when dropped.
 pub struct FaultProxy {
     child: std::process::Child,
     /// The proxy's endpoint URL.
     pub url: String,
+    /// Where the proxy keeps its counts (random mode), and its fault log.
+    files: Option<(PathBuf, PathBuf)>,
 }
 
 impl FaultProxy {
+    /// Starts the proxy in its random mode: `rate` of the requests get a
+    /// fault (throttling, 500, 503 or a dropped answer), drawn from `seed`.
+    /// Counts and the fault log go to files under the stack's `work/`.
+    pub fn random(stack: &Stack, rate: f64, seed: u64) -> FaultProxy {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let base = stack
+            .dir
+            .join("work")
+            .join(format!("faults-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&base).expect("create the proxy's directory");
+        let (stats, log) = (base.join("stats.json"), base.join("faults.log"));
+        let args = [
+            "--random".to_owned(),
+            rate.to_string(),
+            "--seed".to_owned(),
+            seed.to_string(),
+            "--stats".to_owned(),
+            stats.display().to_string(),
+            "--log".to_owned(),
+            log.display().to_string(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut proxy = FaultProxy::start(stack, &args);
+        proxy.files = Some((stats, log));
+        proxy
+    }
+
+    /// The counts so far: `{requests, faults: {kind: n}, by_operation:
+    /// {"kind service operation": n}}` (random mode; `null` otherwise).
+    pub fn stats(&self) -> Json {
+        self.files
+            .as_ref()
+            .and_then(|(stats, _)| std::fs::read_to_string(stats).ok())
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Json::Null)
+    }
+
+    /// The fault log so far, one line per fault: seconds, kind, service,
+    /// operation, the tenant ids in the request.
+    pub fn fault_log(&self) -> String {
+        self.files
+            .as_ref()
+            .and_then(|(_, log)| std::fs::read_to_string(log).ok())
+            .unwrap_or_default()
+    }
+
     /// Starts the proxy with `args` (see the script's usage).
     pub fn start(stack: &Stack, args: &[&str]) -> FaultProxy {
         use std::io::BufRead;
@@ -218,6 +290,7 @@ impl FaultProxy {
         FaultProxy {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            files: None,
         }
     }
 }

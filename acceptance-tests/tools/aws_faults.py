@@ -2,6 +2,7 @@
 never does, so the provider's answers to those refusals can be tested.
 
     aws_faults.py UPSTREAM [--expired-key AKID]... [--refuse-missing-roles] [--throttle N]
+                  [--random RATE --seed S] [--stats FILE] [--log FILE]
 
 Prints `listening on PORT` (a free port on 127.0.0.1) and forwards every
 request to UPSTREAM (moto), except:
@@ -18,22 +19,124 @@ request to UPSTREAM (moto), except:
 --throttle N            the first N requests are throttled (HTTP 400
                         ThrottlingException / Throttling, "Rate exceeded"),
                         as AWS throttles a busy account.
+--random RATE           a fraction RATE (e.g. 0.1) of requests, drawn from a
+                        random generator seeded with --seed (default 1), get
+                        one of four faults, equally likely:
+                          throttle  the service's own throttling answer (see
+                                    THROTTLE below: code, HTTP status, protocol)
+                          500       HTTP 500 InternalFailure
+                          503       HTTP 503 ServiceUnavailable
+                          drop      the request is forwarded, moto answers,
+                                    and the connection is closed without the
+                                    answer: the write happened, its answer is
+                                    lost (what a timeout after a write is).
+--stats FILE            after every request, FILE holds a JSON object:
+                        requests, faults by kind, faults by kind and operation
+                        (written whole, then renamed, so a reader never sees
+                        half of it; also written on SIGTERM).
+--log FILE              one line per fault: seconds since start, kind,
+                        service, operation, tenant ids seen in the request.
 
-Errors are written in the protocol of the request: awsJson services (an
-X-Amz-Target header) get a JSON body, query and REST-XML services an
-ErrorResponse document.
+Errors are written in the protocol of the request's service, which the
+credential scope of its SigV4 signature names: awsJson services (ECS,
+Secrets Manager, CloudWatch Logs, Resource Groups Tagging) get a JSON body
+with `__type`; restJson EFS gets `x-amzn-ErrorType` and a JSON body; query
+services (ELBv2, RDS, STS) and REST-XML Route53 an ErrorResponse document.
 """
 
 import argparse
 import http.client
 import json
+import os
+import random
 import re
+import signal
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"}
+
+# Each service's throttling answer, as AWS documents it: (HTTP status, code).
+THROTTLE = {
+    "ecs": (400, "ThrottlingException"),
+    "secretsmanager": (400, "ThrottlingException"),
+    "logs": (400, "ThrottlingException"),
+    "tagging": (400, "ThrottledException"),
+    "elasticfilesystem": (429, "ThrottlingException"),
+    "elasticloadbalancing": (400, "Throttling"),
+    "rds": (400, "Throttling"),
+    "sts": (400, "Throttling"),
+    "route53": (400, "Throttling"),
+}
+JSON_SERVICES = {"ecs", "secretsmanager", "logs", "tagging"}
+FAULTS = ["throttle", "500", "503", "drop"]
+TENANT_ID = re.compile(rb"(?<![0-9])[0-9]{12}(?![0-9])")
+
+
+def service_of(headers):
+    m = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", headers.get("Authorization", ""))
+    return m.group(1) if m else ""
+
+
+def operation_of(command, path, headers, body):
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    m = re.search(rb"(?:^|&)Action=([A-Za-z0-9]+)", body)
+    if m:
+        return m.group(1).decode()
+    # REST services (Route53, EFS): the method and the path without ids.
+    clean = re.sub(r"/(fsap-|fs-|Z)[A-Za-z0-9]+", "/{id}", urllib.parse.urlsplit(path).path)
+    return f"{command} {clean}"
+
+
+class Faults:
+    """The seeded fault schedule and its counters."""
+
+    def __init__(self, args):
+        self.lock = threading.Lock()
+        self.throttle_first = args.throttle
+        self.rate = args.random
+        self.rng = random.Random(args.seed)
+        self.stats_path = args.stats
+        self.log = open(args.log, "a", buffering=1) if args.log else None
+        self.start = time.monotonic()
+        self.requests = 0
+        self.by_kind = {k: 0 for k in FAULTS}
+        self.by_op = {}
+
+    def draw(self):
+        """The fault for the next request, or None to forward it."""
+        with self.lock:
+            self.requests += 1
+            if self.throttle_first > 0:
+                self.throttle_first -= 1
+                return "throttle"
+            if self.rate > 0 and self.rng.random() < self.rate:
+                return self.rng.choice(FAULTS)
+            return None
+
+    def record(self, kind, service, op, body):
+        with self.lock:
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+            key = f"{kind} {service} {op}"
+            self.by_op[key] = self.by_op.get(key, 0) + 1
+            if self.log:
+                ids = sorted({m.decode() for m in TENANT_ID.findall(body)})
+                self.log.write(f"{time.monotonic() - self.start:.3f} {kind} {service} {op} {' '.join(ids)}\n")
+
+    def write_stats(self):
+        if not self.stats_path:
+            return
+        with self.lock:
+            doc = {"requests": self.requests, "faults": dict(self.by_kind), "by_operation": dict(self.by_op)}
+            tmp = f"{self.stats_path}.{threading.get_ident()}.tmp"
+            with open(tmp, "w") as f:
+                json.dump(doc, f, indent=1, sort_keys=True)
+            os.replace(tmp, self.stats_path)
 
 
 def main():
@@ -42,9 +145,13 @@ def main():
     ap.add_argument("--expired-key", action="append", default=[])
     ap.add_argument("--refuse-missing-roles", action="store_true")
     ap.add_argument("--throttle", type=int, default=0)
+    ap.add_argument("--random", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stats")
+    ap.add_argument("--log")
     args = ap.parse_args()
     up = urllib.parse.urlsplit(args.upstream)
-    state = {"throttle": args.throttle, "lock": threading.Lock()}
+    faults = Faults(args)
 
     def role_exists(role_arn):
         import boto3  # the stack's venv has it (moto depends on it)
@@ -70,27 +177,59 @@ def main():
             pass
 
         def error(self, status, code, message, json_code=None):
-            if self.headers.get("X-Amz-Target"):
+            service = service_of(self.headers)
+            extra = []
+            if self.headers.get("X-Amz-Target") or service in JSON_SERVICES:
                 body = json.dumps({"__type": json_code or code, "message": message}).encode()
                 ctype = "application/x-amz-json-1.1"
                 extra = [("x-amzn-ErrorType", json_code or code)]
+            elif service == "elasticfilesystem":
+                body = json.dumps({"ErrorCode": json_code or code, "Message": message}).encode()
+                ctype = "application/json"
+                extra = [("x-amzn-ErrorType", json_code or code)]
             else:
+                ns = ' xmlns="https://route53.amazonaws.com/doc/2013-04-01/"' if service == "route53" else ""
+                kind = "Receiver" if status >= 500 else "Sender"
                 body = (
-                    "<ErrorResponse><Error><Type>Sender</Type>"
+                    f"<ErrorResponse{ns}><Error><Type>{kind}</Type>"
                     f"<Code>{code}</Code><Message>{message}</Message></Error>"
                     "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
                 ).encode()
                 ctype = "text/xml"
-                extra = []
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
             for k, v in extra:
                 self.send_header(k, v)
             self.end_headers()
             self.wfile.write(body)
 
+        def inject(self, kind, body):
+            """Answers with fault `kind`; False for `drop` (forward first)."""
+            service = service_of(self.headers)
+            op = operation_of(self.command, self.path, self.headers, body)
+            faults.record(kind, service, op, body)
+            if kind == "throttle":
+                status, code = THROTTLE.get(service, (400, "ThrottlingException"))
+                if service == "route53" and self.command == "POST" and faults.rng.random() < 0.5:
+                    code = "PriorRequestNotComplete"
+                self.error(status, code, "Rate exceeded")
+            elif kind == "500":
+                self.error(500, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
+            elif kind == "503":
+                self.error(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+            else:
+                return False
+            return True
+
         def handle_any(self):
+            try:
+                self.handle_request()
+            finally:
+                faults.write_stats()
+
+        def handle_request(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             auth = self.headers.get("Authorization", "")
@@ -103,12 +242,9 @@ def main():
                     "The security token included in the request is expired",
                     "ExpiredTokenException",
                 )
-            with state["lock"]:
-                throttle = state["throttle"] > 0
-                if throttle:
-                    state["throttle"] -= 1
-            if throttle:
-                return self.error(400, "Throttling", "Rate exceeded", "ThrottlingException")
+            fault = faults.draw()
+            if fault and self.inject(fault, body):
+                return
             if args.refuse_missing_roles and b"Action=AssumeRole" in body:
                 form = urllib.parse.parse_qs(body.decode())
                 role = (form.get("RoleArn") or [""])[0]
@@ -123,6 +259,11 @@ def main():
             conn.request(self.command, self.path, body=body, headers=headers)
             r = conn.getresponse()
             data = r.read()
+            conn.close()
+            if fault == "drop":
+                # moto has done the work; the caller never hears of it.
+                self.close_connection = True
+                return
             self.send_response(r.status, r.reason)
             for k, v in r.getheaders():
                 if k.lower() not in HOP and k.lower() != "content-length":
@@ -130,12 +271,17 @@ def main():
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-            conn.close()
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
 
+    def on_term(signum, frame):
+        faults.write_stats()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    faults.write_stats()
     print(f"listening on {server.server_address[1]}", flush=True)
     sys.stdout.close()
     server.serve_forever()

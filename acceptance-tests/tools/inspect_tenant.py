@@ -6,6 +6,14 @@ through bbws-core -- so the tests check the provider against a second
 implementation, not against itself. Prints one JSON document.
 
 usage: inspect_tenant.py SETTINGS_JSON TENANT_ID [SUBDOMAIN ...]
+       inspect_tenant.py SETTINGS_JSON --fleet TENANT_ID:SUBDOMAIN ...
+
+`--fleet` counts, for many tenants at once (one listing of each kind), how
+many of each part exist (for task definitions: the ACTIVE revisions with
+the latest one's content, and all ACTIVE revisions apart) -- so that a duplicate (two rules for one host, two
+access points with one Name) or an orphan (a part left after a destroy) is
+a number, not a guess. Parts are matched by name and by the `bbws:tenant`
+tag, so a part of ours under a name bbws would not give it is counted too.
 """
 import json
 import subprocess
@@ -19,7 +27,126 @@ def tags_of(pairs, key="Key", value="Value"):
     return {t[key]: t[value] for t in pairs or []}
 
 
+def clients(settings):
+    kw = dict(
+        endpoint_url=settings["endpoint"],
+        region_name=settings["region"],
+        aws_access_key_id=settings.get("aws_access_key_id", "test"),
+        aws_secret_access_key=settings.get("aws_secret_access_key", "test"),
+    )
+    return {n: boto3.client(n, **kw) for n in ("ecs", "elbv2", "route53", "efs", "secretsmanager", "logs")}
+
+
+def rule_tags(elb, arns):
+    """Tags of many rules, 20 ARNs per DescribeTags."""
+    out = {}
+    for i in range(0, len(arns), 20):
+        for d in elb.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+            out[d["ResourceArn"]] = tags_of(d.get("Tags"))
+    return out
+
+
+def task_shape(ecs, arn):
+    """What a revision says, without what ECS adds when registering it."""
+    td = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    keep = ("containerDefinitions", "cpu", "memory", "volumes", "executionRoleArn", "taskRoleArn", "networkMode")
+    return json.dumps({k: td.get(k) for k in keep}, sort_keys=True)
+
+
+def fleet(settings, pairs):
+    """Per tenant, the number of each part that exists (see the usage)."""
+    c = clients(settings)
+    env = settings["environment"]
+    domain = settings["domain"].rstrip(".").lower()
+    tids = [p.split(":", 1)[0] for p in pairs]
+    host_of = {p.split(":", 1)[0]: f"{p.split(':', 1)[1]}.{domain}".lower() for p in pairs}
+    counts = {t: {} for t in tids}
+
+    def bump(tid, part, n=1):
+        if tid in counts:
+            counts[tid][part] = counts[tid].get(part, 0) + n
+
+    names = [f"{env}-{t}-service" for t in tids]
+    for i in range(0, len(names), 10):
+        svc = c["ecs"].describe_services(cluster=settings["cluster"], services=names[i : i + 10])
+        for s in svc.get("services", []):
+            if s.get("status") != "INACTIVE":
+                bump(s["serviceName"].split("-")[1], "service")
+    for t in tids:
+        arns = c["ecs"].list_task_definitions(familyPrefix=f"{env}-{t}", status="ACTIVE").get("taskDefinitionArns", [])
+        arns = [a for a in arns if a.split("/")[-1].rsplit(":", 1)[0] == f"{env}-{t}"]
+        # Revisions accumulate by design (one per change); a duplicate is a
+        # revision registered twice with the same content. Counted: the
+        # ACTIVE revisions whose content is the latest one's (1 when the
+        # latest exists and was registered once).
+        shapes = [task_shape(c["ecs"], a) for a in arns]
+        bump(t, "task_definition", shapes.count(shapes[-1]) if shapes else 0)
+        bump(t, "task_definition_revisions", len(arns))
+    for page in c["elbv2"].get_paginator("describe_target_groups").paginate():
+        for g in page["TargetGroups"]:
+            parts = g["TargetGroupName"].split("-")
+            if len(parts) == 3 and parts[0] == env and parts[2] == "tg":
+                bump(parts[1], "target_group")
+    rules, marker = [], None
+    while True:
+        args = {"ListenerArn": settings["listener_arn"]}
+        if marker:
+            args["Marker"] = marker
+        page = c["elbv2"].describe_rules(**args)
+        rules += [r for r in page["Rules"] if not r.get("IsDefault")]
+        marker = page.get("NextMarker")
+        if not marker:
+            break
+    tags = rule_tags(c["elbv2"], [r["RuleArn"] for r in rules])
+    for r in rules:
+        hosts = set()
+        for cond in r.get("Conditions", []):
+            if cond.get("Field") == "host-header":
+                hosts |= {h.lower() for h in (cond.get("HostHeaderConfig", {}).get("Values", []) or cond.get("Values", []))}
+        owner = tags.get(r["RuleArn"], {}).get("bbws:tenant")
+        for t in tids:
+            if owner == t or host_of[t] in hosts:
+                bump(t, "listener_rule")
+    for page in c["route53"].get_paginator("list_resource_record_sets").paginate(HostedZoneId=settings["hosted_zone_id"]):
+        for rr in page["ResourceRecordSets"]:
+            for t in tids:
+                if rr["Name"].rstrip(".").lower() == host_of[t]:
+                    bump(t, "dns_record")
+    aps = c["efs"].describe_access_points(FileSystemId=settings["efs_file_system_id"]).get("AccessPoints", [])
+    for a in aps:
+        tag = tags_of(a.get("Tags"))
+        for t in tids:
+            if tag.get("bbws:tenant") == t or tag.get("Name") == f"{env}-{t}-ap":
+                bump(t, "access_point")
+    for page in c["secretsmanager"].get_paginator("list_secrets").paginate(IncludePlannedDeletion=True):
+        for s in page["SecretList"]:
+            tag = tags_of(s.get("Tags"))
+            for t in tids:
+                if tag.get("bbws:tenant") == t or s["Name"] == f"{env}-{t}-db-credentials":
+                    bump(t, "secret_deleted" if "DeletedDate" in s else "secret")
+    for page in c["logs"].get_paginator("describe_log_groups").paginate(logGroupNamePrefix=f"/ecs/{env}-"):
+        for g in page["logGroups"]:
+            bump(g["logGroupName"][len(f"/ecs/{env}-") :], "log_group")
+    m = settings["mysql"]
+    sql = (
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '%\\_db';"
+        "SELECT User FROM mysql.global_priv WHERE User LIKE '%\\_user';"
+    )
+    res = subprocess.run(
+        ["mariadb", "-h", m["host"], "-P", str(m["port"]), "-u", m["admin_user"], f"-p{m['admin_password']}", "-N", "-B", "-e", sql],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    for name in res:
+        if name.endswith("_db"):
+            bump(name[: -len("_db")], "database")
+        elif name.endswith("_user"):
+            bump(name[: -len("_user")], "database_user")
+    print(json.dumps(counts, indent=1, sort_keys=True))
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[2] == "--fleet":
+        return fleet(json.load(open(sys.argv[1])), sys.argv[3:])
     settings = json.load(open(sys.argv[1]))
     tid = sys.argv[2]
     subdomains = sys.argv[3:] or [tid]

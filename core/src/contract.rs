@@ -444,6 +444,10 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
         ));
     }
 
+    c.ok(
+        "delete_secret again while pending deletion (a retry whose first answer was lost)",
+        api.delete_secret(&created.arn, 7).await,
+    )?;
     c.ok("restore_secret", api.restore_secret(&created.arn).await)?;
     let d = c.ok("describe after restore", api.describe_secret(name).await)?;
     let d = d.ok_or_else(|| c.fail("describe after restore", "the secret", "none"))?;

@@ -140,6 +140,58 @@ impl CoreError {
         }
     }
 
+    /// The port error at the root of this one, if any.
+    pub fn port_error(&self) -> Option<&PortError> {
+        match self {
+            CoreError::Port { source, .. } => Some(source),
+            CoreError::Apply { source, .. } => source.port_error(),
+            _ => None,
+        }
+    }
+
+    /// Whether to run again, in words a person acts on: `retryable: …; run
+    /// again` or `not retryable: …`; `None` when the error is not a
+    /// failed call (a configuration or ownership error says what to fix).
+    pub fn retry_advice(&self) -> Option<String> {
+        let e = self.port_error()?;
+        let tries = match e.attempts {
+            0 => String::new(),
+            1 => " once (no retry was allowed: max_retries = 0)".to_owned(),
+            n => format!(" {n} times"),
+        };
+        let advice = match e.kind {
+            _ if e.is_throttling() => format!(
+                "retryable: AWS throttled this call{tries}, backing off between attempts; run again (a higher max_retries in the provider block rides out longer throttling)"
+            ),
+            PortErrorKind::Transient
+                if e.code.starts_with("Http5")
+                    || e.code.contains("Internal")
+                    || e.code.contains("Unavailable")
+                    || e.code.contains("Server") =>
+            {
+                format!("retryable: the service failed this call{tries} ({}); run again", e.code)
+            }
+            PortErrorKind::Transient if tries.is_empty() => {
+                "retryable: a transient fault (network, timeout or service); run again".to_owned()
+            }
+            PortErrorKind::Transient => format!("retryable: the call failed{tries} with a transient fault; run again"),
+            PortErrorKind::PriorityInUse => {
+                "retryable: another rule took the listener priority at the same moment; run again".to_owned()
+            }
+            PortErrorKind::AccessDenied => {
+                "not retryable: the credentials or their permissions must change first".to_owned()
+            }
+            PortErrorKind::InvalidInput => {
+                "not retryable: the request was refused as invalid; running it again fails the same way".to_owned()
+            }
+            PortErrorKind::NotFound | PortErrorKind::AlreadyExists | PortErrorKind::Other => {
+                "not retryable: running the same command again fails the same way until the cause above is fixed"
+                    .to_owned()
+            }
+        };
+        Some(advice)
+    }
+
     /// The AWS/MySQL error code, if any.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -166,5 +218,52 @@ impl CoreError {
             CoreError::Apply { source, .. } => source.is_access_denied(),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(kind: PortErrorKind, code: &str, attempts: u32) -> CoreError {
+        CoreError::port(
+            Part::ListenerRule,
+            "CreateRule",
+            PortError::new(kind, code, "m").with_attempts(attempts),
+        )
+    }
+
+    #[test]
+    fn the_advice_says_whether_to_run_again_and_how_often_aws_was_asked() {
+        use PortErrorKind::*;
+        let advice = |e: CoreError| e.retry_advice().unwrap_or_default();
+        assert_eq!(
+            advice(failed(Transient, "Throttling", 9)),
+            "retryable: AWS throttled this call 9 times, backing off between attempts; run again (a higher max_retries in the provider block rides out longer throttling)"
+        );
+        assert!(advice(failed(Transient, "ThrottlingException", 1)).contains("once (no retry was allowed"));
+        assert!(
+            advice(failed(Transient, "PriorRequestNotComplete", 3))
+                .starts_with("retryable: AWS throttled this call 3 times")
+        );
+        assert_eq!(
+            advice(failed(Transient, "ServiceUnavailable", 9)),
+            "retryable: the service failed this call 9 times (ServiceUnavailable); run again"
+        );
+        assert!(advice(failed(Transient, "ConnectionFailed", 0)).starts_with("retryable: a transient fault"));
+        assert!(advice(failed(PriorityInUse, "PriorityInUse", 1)).starts_with("retryable:"));
+        for kind in [AccessDenied, InvalidInput, NotFound, AlreadyExists, Other] {
+            assert!(advice(failed(kind, "X", 1)).starts_with("not retryable:"), "{kind:?}");
+        }
+        // Through an apply step too; nothing for errors that are not calls.
+        let step = CoreError::Apply {
+            step: "create listener_rule".into(),
+            part: Part::ListenerRule,
+            source: Box::new(failed(Transient, "Throttling", 4)),
+            rolled_back: vec![],
+            rollback_errors: vec![],
+        };
+        assert!(advice(step).contains("throttled this call 4 times"));
+        assert_eq!(CoreError::Invalid(vec![]).retry_advice(), None);
     }
 }

@@ -255,6 +255,59 @@ fn timeout_error(what: &str, addr: &str, waited: Duration) -> PortError {
     )
 }
 
+// ------------------------------------------------------------ retries
+
+/// Attempts of one statement that fails transiently (first one included).
+const MYSQL_ATTEMPTS: u32 = 4;
+
+/// Which transient failures of a statement may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Running it twice is running it once (a read, `DROP … IF EXISTS`,
+    /// `ALTER USER` to a given state): any transient failure, including a
+    /// connection lost after the statement was sent.
+    Idempotent,
+    /// One statement that must not run twice (`CREATE DATABASE`): only
+    /// failures that prove it did not run — no connection, a deadlock or a
+    /// lock wait timeout (MySQL rolls the statement back).
+    IfNotRun,
+    /// Several statements that must not run twice (`CREATE USER; GRANT`):
+    /// only a failure to get a connection, before anything was sent.
+    IfNotSent,
+}
+
+impl Retry {
+    fn allows(self, e: &PortError, sent: bool) -> bool {
+        // A timeout already waited (statement_timeout_seconds, or the
+        // connect timeout of a stalled server): not again.
+        let waited = matches!(
+            e.code.as_str(),
+            "StatementTimeout" | "ER_STATEMENT_TIMEOUT" | "ConnectTimeout"
+        );
+        if e.kind != PortErrorKind::Transient || waited {
+            return false;
+        }
+        let not_run = matches!(
+            e.code.as_str(),
+            "ER_LOCK_DEADLOCK" | "ER_LOCK_WAIT_TIMEOUT" | "ER_CON_COUNT_ERROR" | "ER_TOO_MANY_USER_CONNECTIONS"
+        );
+        match self {
+            Retry::Idempotent => true,
+            Retry::IfNotRun => !sent || not_run,
+            Retry::IfNotSent => !sent,
+        }
+    }
+}
+
+/// The wait before attempt `attempt + 1`: 200 ms doubling, at most 2 s,
+/// with full jitter (so that the sessions a deadlock stopped do not meet
+/// again at the same moment).
+fn mysql_backoff(attempt: u32) -> Duration {
+    use rand::Rng;
+    let cap = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(4))).min(Duration::from_secs(2));
+    cap.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
 // ------------------------------------------------------------ the server
 
 /// What kind of server the pool talks to, learnt at its first connection.
@@ -609,20 +662,58 @@ impl MysqlServerAdmin {
         Ok(MysqlServerAdmin { pool })
     }
 
-    async fn run(&self, what: &str, sql: String, intent: Intent) -> PortResult<Vec<sqlx::mysql::MySqlRow>> {
-        let mut conn = self.pool.get().await?;
-        conn.run(&self.pool.op(what, None, intent), sql).await
+    async fn run(
+        &self,
+        what: &str,
+        sql: String,
+        intent: Intent,
+        retry: Retry,
+    ) -> PortResult<Vec<sqlx::mysql::MySqlRow>> {
+        self.run_with(what, sql, None, intent, retry).await
     }
 
     /// Runs statements that carry a password (its hash, or over TLS its
     /// text), scrubbing it from any error.
-    async fn run_secret(&self, what: &str, sql: String, password: &str, intent: Intent) -> PortResult<()> {
-        let mut conn = self.pool.get().await?;
+    async fn run_secret(
+        &self,
+        what: &str,
+        sql: String,
+        password: &str,
+        intent: Intent,
+        retry: Retry,
+    ) -> PortResult<()> {
         // The hash never appears in a message: syntax errors, which quote
         // the statement, are not passed on.
-        conn.run(&self.pool.op(what, Some(password), intent), sql)
-            .await
-            .map(drop)
+        self.run_with(what, sql, Some(password), intent, retry).await.map(drop)
+    }
+
+    /// Runs `sql` on a pooled connection; a transient failure that `retry`
+    /// allows is retried after a jittered, doubling backoff, up to
+    /// [`MYSQL_ATTEMPTS`] attempts. The error says how many were made.
+    async fn run_with(
+        &self,
+        what: &str,
+        sql: String,
+        secret: Option<&str>,
+        intent: Intent,
+        retry: Retry,
+    ) -> PortResult<Vec<sqlx::mysql::MySqlRow>> {
+        let mut attempt = 1;
+        loop {
+            let (result, sent) = match self.pool.get().await {
+                Err(e) => (Err(e), false),
+                Ok(mut conn) => (conn.run(&self.pool.op(what, secret, intent), sql.clone()).await, true),
+            };
+            match result {
+                Ok(rows) => return Ok(rows),
+                Err(e) if attempt < MYSQL_ATTEMPTS && retry.allows(&e, sent) => {
+                    tracing::debug!(what, attempt, code = %e.code, "transient MySQL failure; retrying");
+                    tokio::time::sleep(mysql_backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.with_attempts(attempt)),
+            }
+        }
     }
 
     /// Users of `names` (validated) in the flavour's catalogue, as rows
@@ -710,7 +801,9 @@ impl MysqlAdmin for MysqlServerAdmin {
         if !users.is_empty() {
             parts.push(Self::users_query(flavour.mariadb, &users));
         }
-        let rows = self.run("observe", parts.join(" UNION ALL "), Intent::Other).await?;
+        let rows = self
+            .run("observe", parts.join(" UNION ALL "), Intent::Other, Retry::Idempotent)
+            .await?;
         let mut dbs: Vec<ObservedDatabase> = Vec::new();
         let mut us: Vec<ObservedDatabaseUser> = Vec::new();
         for row in &rows {
@@ -734,9 +827,14 @@ impl MysqlAdmin for MysqlServerAdmin {
     async fn create_database(&self, name: &str) -> PortResult<()> {
         validate_database(name)?;
         let sql = format!("CREATE DATABASE {} CHARACTER SET utf8mb4", quote_ident(name));
-        self.run(&format!("CREATE DATABASE {}", quote_ident(name)), sql, Intent::Create)
-            .await
-            .map(drop)
+        self.run(
+            &format!("CREATE DATABASE {}", quote_ident(name)),
+            sql,
+            Intent::Create,
+            Retry::IfNotRun,
+        )
+        .await
+        .map(drop)
     }
 
     async fn database_is_empty(&self, name: &str) -> PortResult<bool> {
@@ -751,6 +849,7 @@ impl MysqlAdmin for MysqlServerAdmin {
                 &format!("count the objects of {}", quote_ident(name)),
                 sql,
                 Intent::Other,
+                Retry::Idempotent,
             )
             .await?;
         Ok(rows.first().is_none_or(|row| text(row, 0).trim() == "0"))
@@ -759,9 +858,14 @@ impl MysqlAdmin for MysqlServerAdmin {
     async fn drop_database(&self, name: &str) -> PortResult<()> {
         validate_database(name)?;
         let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
-        self.run(&format!("DROP DATABASE {}", quote_ident(name)), sql, Intent::Other)
-            .await
-            .map(drop)
+        self.run(
+            &format!("DROP DATABASE {}", quote_ident(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 
     async fn create_user(&self, user: &MysqlUser<'_>, password: &str) -> PortResult<()> {
@@ -779,6 +883,7 @@ impl MysqlAdmin for MysqlServerAdmin {
             sql,
             password,
             Intent::Create,
+            Retry::IfNotSent,
         )
         .await
     }
@@ -805,6 +910,12 @@ impl MysqlAdmin for MysqlServerAdmin {
             sql,
             password,
             Intent::Other,
+            // Retaining the current password twice would retain the new one.
+            if change == PasswordChange::OldRetained {
+                Retry::IfNotSent
+            } else {
+                Retry::Idempotent
+            },
         )
         .await?;
         Ok(change)
@@ -816,9 +927,14 @@ impl MysqlAdmin for MysqlServerAdmin {
             return Ok(());
         }
         let sql = format!("ALTER USER {} DISCARD OLD PASSWORD", quote_user(name));
-        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other)
-            .await
-            .map(drop)
+        self.run(
+            &format!("ALTER USER {}", quote_user(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 
     async fn set_max_connections(&self, name: &str, max_connections: u32) -> PortResult<()> {
@@ -827,9 +943,14 @@ impl MysqlAdmin for MysqlServerAdmin {
             "ALTER USER {} WITH MAX_USER_CONNECTIONS {max_connections}",
             quote_user(name)
         );
-        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other)
-            .await
-            .map(drop)
+        self.run(
+            &format!("ALTER USER {}", quote_user(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 
     async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()> {
@@ -839,16 +960,26 @@ impl MysqlAdmin for MysqlServerAdmin {
             quote_user(name),
             if locked { "LOCK" } else { "UNLOCK" }
         );
-        self.run(&format!("ALTER USER {}", quote_user(name)), sql, Intent::Other)
-            .await
-            .map(drop)
+        self.run(
+            &format!("ALTER USER {}", quote_user(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 
     async fn drop_user(&self, name: &str) -> PortResult<()> {
         validate_user(name)?;
         let sql = format!("DROP USER IF EXISTS {}", quote_user(name));
-        self.run(&format!("DROP USER {}", quote_user(name)), sql, Intent::Other)
-            .await
-            .map(drop)
+        self.run(
+            &format!("DROP USER {}", quote_user(name)),
+            sql,
+            Intent::Other,
+            Retry::Idempotent,
+        )
+        .await
+        .map(drop)
     }
 }

@@ -38,6 +38,9 @@ pub struct PortError {
     pub code: String,
     /// Message from the service, never containing secrets.
     pub message: String,
+    /// How many times the call was sent, retries included; 0 when not
+    /// known (no answer to count on, or not an AWS call).
+    pub attempts: u32,
 }
 
 impl fmt::Display for PortError {
@@ -53,12 +56,37 @@ impl PortError {
             kind,
             code: code.into(),
             message: message.into(),
+            attempts: 0,
         }
+    }
+
+    /// The same error, known to have been sent `attempts` times.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
     }
 
     /// Whether retrying the same call may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self.kind, PortErrorKind::Transient | PortErrorKind::PriorityInUse)
+    }
+
+    /// Whether the service throttled the call (its request rate, not a
+    /// fault): the codes AWS services throttle with, as the SDK's retry
+    /// classifier knows them.
+    pub fn is_throttling(&self) -> bool {
+        const THROTTLING: &[&str] = &[
+            "TooManyRequestsException",
+            "RequestLimitExceeded",
+            "BandwidthLimitExceeded",
+            "RequestThrottled",
+            "SlowDown",
+            "PriorRequestNotComplete",
+            "ProvisionedThroughputExceededException",
+            "Http429",
+        ];
+        self.kind == PortErrorKind::Transient
+            && (self.code.contains("Throttl") || THROTTLING.contains(&self.code.as_str()))
     }
 }
 
@@ -175,6 +203,9 @@ pub trait SecretsApi: Send + Sync {
     async fn put_secret_value(&self, arn: &str, value: &str) -> PortResult<()>;
     /// Schedules deletion with a recovery window of 7–30 days; `0` deletes
     /// at once without recovery (used to undo a secret this run created).
+    /// A secret already scheduled for deletion is not an error: that is
+    /// what a DeleteSecret retried after a lost answer finds (AWS answers
+    /// it `InvalidRequestException`, "marked for deletion").
     async fn delete_secret(&self, arn: &str, recovery_window_days: u32) -> PortResult<()>;
     /// Cancels a scheduled deletion.
     async fn restore_secret(&self, arn: &str) -> PortResult<()>;

@@ -58,7 +58,7 @@ pub fn schema() -> Schema {
                 .attr(Attr::string("admin_username").optional().description("The MySQL user for `admin_auth = \"iam\"` (else the username in `admin_secret_arn`).")),
         ))
         .attr(Attr::list_of_string("allowed_account_ids").optional().description("The AWS accounts this configuration may work in (12-digit ids). When set, the provider asks STS who the caller is before anything else, and a plan or apply in any other account fails naming the expected and the actual account, as the AWS provider's setting of the same name does."))
-        .attr(Attr::number("max_retries").optional().description("How many times a call to AWS is retried after its first attempt when it is throttled or fails with a 5xx or a transient network error (the SDK's standard retry mode: exponential backoff with jitter). Default 2. With it set, a call is bounded by its attempts rather than by an overall timeout."))
+        .attr(Attr::number("max_retries").optional().description("How many times a call to AWS is retried after its first attempt when it is throttled or fails with a 5xx or a transient network error (the SDK's standard retry mode: exponential backoff with jitter, up to 20 s between attempts). Default 8 (about 45 s of backoff in all). Each attempt times out after 20 s and the whole call after 20 s plus 12 s per retry (at most 15 minutes); a refused connection is not retried. An error that retries did not overcome says whether running again may help."))
         .block(NestedBlock::single(
             "assume_role",
             Block::new(0)

@@ -90,7 +90,7 @@ pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
         CoreError::Stopped { .. } => error("Stopped", e.to_string(), None),
         CoreError::Apply { step, .. } => {
             let code = e.code().map(|c| format!(" (error code {c})")).unwrap_or_default();
-            error(format!("Failed to {step}{code}"), e.to_string(), None)
+            error(format!("Failed to {step}{code}"), with_advice(e, e.to_string()), None)
         }
         CoreError::Port { .. } if e.is_access_denied() => error(
             if e.code().is_some_and(bbws_core::aws::is_expired_credentials) {
@@ -103,18 +103,20 @@ pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
             ),
             None,
         ),
-        CoreError::Port { .. } => {
-            let retry = if e.is_retryable() {
-                " This error is transient: running the same command again may succeed."
-            } else {
-                ""
-            };
-            error(
-                format!("AWS request failed: {}", e.code().unwrap_or("error")),
-                format!("{e}.{retry}"),
-                None,
-            )
-        }
+        CoreError::Port { .. } => error(
+            format!("AWS request failed: {}", e.code().unwrap_or("error")),
+            with_advice(e, format!("{e}.")),
+            None,
+        ),
+    }
+}
+
+/// `detail`, then whether running again can help (`retryable: …` or `not
+/// retryable: …`), for errors of a failed call.
+fn with_advice(e: &CoreError, detail: String) -> String {
+    match e.retry_advice() {
+        Some(advice) => format!("{detail}\n\n{advice}."),
+        None => detail,
     }
 }
 
@@ -165,5 +167,34 @@ pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
             ),
             Some(&[attr::TENANT_ID.to_owned()]),
         )],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bbws_core::ports::{PortError, PortErrorKind};
+    use bbws_core::{CoreError, Part};
+
+    use super::core_error_diag;
+
+    #[test]
+    fn a_failed_call_says_whether_running_again_helps() {
+        let throttled = CoreError::port(
+            Part::Service,
+            "CreateService",
+            PortError::new(PortErrorKind::Transient, "ThrottlingException", "Rate exceeded").with_attempts(9),
+        );
+        let d = core_error_diag(&throttled);
+        assert!(
+            d.detail.contains("retryable: AWS throttled this call 9 times") && d.detail.contains("run again"),
+            "{}",
+            d.detail
+        );
+        let invalid = CoreError::port(
+            Part::Service,
+            "CreateService",
+            PortError::new(PortErrorKind::InvalidInput, "InvalidParameterException", "bad cpu"),
+        );
+        assert!(core_error_diag(&invalid).detail.contains("not retryable:"));
     }
 }

@@ -39,6 +39,27 @@ pub(crate) fn sdk_error<E>(ep: &Endpoint, op: &str, err: SdkError<E>) -> PortErr
 where
     E: ProvideErrorMetadata + StdError + 'static,
 {
+    let attempts = attempts_of(&err);
+    classify(ep, op, err).with_attempts(attempts)
+}
+
+/// How many attempts the SDK made, as `retry::AttemptCounter` wrote it in
+/// the final answer; 0 when there was no answer.
+fn attempts_of<E>(err: &SdkError<E>) -> u32 {
+    let raw = match err {
+        SdkError::ServiceError(ctx) => Some(ctx.raw()),
+        SdkError::ResponseError(ctx) => Some(ctx.raw()),
+        _ => None,
+    };
+    raw.and_then(|r| r.headers().get(super::retry::ATTEMPTS_HEADER))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn classify<E>(ep: &Endpoint, op: &str, err: SdkError<E>) -> PortError
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+{
     match &err {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
@@ -188,6 +209,14 @@ pub(crate) fn code_kind(code: &str) -> Option<PortErrorKind> {
     ];
     const TRANSIENT: &[&str] = &[
         "TooManyRequestsException",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        // Route53 and others: a change raced another; the same change later succeeds.
+        "ConcurrentModification",
+        "ConcurrentModificationException",
         "RequestLimitExceeded",
         "PriorRequestNotComplete",
         "ServiceUnavailable",
@@ -403,6 +432,70 @@ mod tests {
         // An unknown code is not guessed from a 403 (EFS quota errors are 403s).
         let e = service_error(&ep(), "CreateAccessPoint", 403, "AccessPointLimitExceeded", "too many");
         assert_eq!(e.kind, PortErrorKind::Other);
+    }
+
+    /// Each service's throttling code (as AWS documents it and the fault
+    /// proxy answers it), and 5xx faults, are transient; throttling is
+    /// told apart from faults.
+    #[test]
+    fn throttling_and_faults_of_every_service_are_transient() {
+        let throttled = [
+            ("ecs", 400, "ThrottlingException"),
+            ("secretsmanager", 400, "ThrottlingException"),
+            ("logs", 400, "ThrottlingException"),
+            ("efs", 429, "ThrottlingException"),
+            ("tagging", 400, "ThrottledException"),
+            ("elbv2", 400, "Throttling"),
+            ("rds", 400, "Throttling"),
+            ("sts", 400, "Throttling"),
+            ("route53", 400, "Throttling"),
+            ("route53", 400, "PriorRequestNotComplete"),
+            ("ecs", 429, ""),
+        ];
+        for (service, status, code) in throttled {
+            let e = service_error(&Endpoint::new(service, None, None), "Op", status, code, "Rate exceeded");
+            assert_eq!(e.kind, PortErrorKind::Transient, "{service} {code}");
+            assert!(e.is_throttling(), "{service} {code}: {e}");
+        }
+        let faults = [
+            (500, "InternalFailure"),
+            (503, "ServiceUnavailable"),
+            (500, "ServerException"),
+            (500, "InternalServiceError"),
+            (502, ""),
+            (504, "SomethingNew"),
+        ];
+        for (status, code) in faults {
+            let e = service_error(&ep(), "Op", status, code, "");
+            assert_eq!(e.kind, PortErrorKind::Transient, "{status} {code}");
+            assert!(!e.is_throttling(), "{status} {code}");
+        }
+    }
+
+    /// The attempt count the interceptor wrote into the final answer is
+    /// the error's.
+    #[test]
+    fn attempts_come_from_the_final_answer() {
+        use aws_sdk_ecs::operation::describe_services::DescribeServicesError;
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let answer = |attempts: Option<&str>| {
+            let mut raw = Response::new(StatusCode::try_from(400).expect("status"), SdkBody::from(""));
+            if let Some(n) = attempts {
+                raw.headers_mut()
+                    .insert(super::super::retry::ATTEMPTS_HEADER, n.to_owned());
+            }
+            let meta = ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("Rate exceeded")
+                .build();
+            SdkError::service_error(DescribeServicesError::generic(meta), raw)
+        };
+        let e = sdk_error(&ep(), "DescribeServices", answer(Some("9")));
+        assert_eq!((e.kind, e.attempts), (PortErrorKind::Transient, 9));
+        assert!(e.is_throttling());
+        assert_eq!(sdk_error(&ep(), "DescribeServices", answer(None)).attempts, 0);
     }
 
     #[test]

@@ -8,10 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
 use crate::mysql::MysqlServerConnector;
@@ -25,6 +23,7 @@ pub(crate) mod error;
 mod identity;
 mod logs;
 mod rds;
+pub mod retry;
 mod route53;
 mod secrets;
 mod sts;
@@ -36,6 +35,7 @@ pub use error::is_expired_credentials;
 pub use identity::{account_of, verify_identity};
 pub use logs::AwsLogs;
 pub use rds::AwsRds;
+pub use retry::{DEFAULT_MAX_RETRIES, operation_timeout, retry_config};
 pub use route53::AwsRoute53;
 pub use secrets::AwsSecrets;
 pub use sts::AwsSts;
@@ -82,9 +82,6 @@ pub struct AssumeRole {
 /// The session name of an assumed role when none is given.
 pub const DEFAULT_SESSION_NAME: &str = "bbws";
 
-/// Retries after the first attempt when `max_retries` is not set.
-pub const DEFAULT_MAX_RETRIES: u32 = 2;
-
 /// The services whose endpoint can be overridden, by settings key.
 pub const ENDPOINT_KEYS: [&str; 9] = [
     "ecs",
@@ -98,25 +95,17 @@ pub const ENDPOINT_KEYS: [&str; 9] = [
     "tagging",
 ];
 
-/// Seconds to establish a TCP/TLS connection before giving up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Seconds one attempt of one call may take.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
-/// Seconds one call may take, retries included.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(45);
-
 /// The loader of the one shared AWS configuration: the standard chain
-/// with bbws's retry and timeout defaults and the region and profile of
-/// `settings`. Callers may add to it (e.g. fixed credentials) before loading.
+/// with bbws's retry and timeout defaults (`aws/retry.rs`) and the region
+/// and profile of `settings`. Callers may add to it (e.g. fixed
+/// credentials) before loading.
 pub fn config_loader(settings: &AwsSettings) -> aws_config::ConfigLoader {
-    let mut timeouts = TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT);
-    // Asked-for retries may wait out throttling longer than the default
-    // bound of one call; each attempt stays bounded.
-    if settings.max_retries.is_none() {
-        timeouts = timeouts.operation_timeout(OPERATION_TIMEOUT);
-    }
+    // Every call is bounded: each attempt, and the whole call by the
+    // retries asked for (a throttled call may wait out several backoffs).
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(retry::CONNECT_TIMEOUT)
+        .operation_attempt_timeout(retry::ATTEMPT_TIMEOUT)
+        .operation_timeout(operation_timeout(settings.max_retries));
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(shared_https_client())
         .retry_config(retry_config(settings.max_retries))
@@ -147,14 +136,6 @@ pub fn shared_https_client() -> aws_types::sdk_config::SharedHttpClient {
         b.set_proxy_config(Some(ProxyConfig::from_env()));
         b.build()
     })
-}
-
-/// The SDK's standard retry mode (exponential backoff with jitter, for
-/// throttling, 5xx answers and transient network errors) with
-/// `max_retries` retries after the first attempt.
-pub fn retry_config(max_retries: Option<u32>) -> RetryConfig {
-    let retries = max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
-    RetryConfig::standard().with_max_attempts(retries.saturating_add(1))
 }
 
 /// Loads the one shared AWS configuration; with `assume_role`, its
@@ -195,7 +176,9 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     macro_rules! client {
         ($sdk:ident, $key:literal) => {{
             let o = over($key);
-            let mut b = $sdk::config::Builder::from(cfg);
+            let mut b = $sdk::config::Builder::from(cfg)
+                .interceptor(retry::AttemptCounter)
+                .retry_classifier(retry::RefusedConnection);
             if let Some(url) = &o {
                 b = b.endpoint_url(url.clone());
             }
@@ -214,7 +197,9 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     // The tagging client serves the logs port only: an emulator or private
     // endpoint given for logs is where it goes too, unless told otherwise.
     let tagging_over = over("tagging").or_else(|| over("logs"));
-    let mut b = aws_sdk_resourcegroupstagging::config::Builder::from(cfg);
+    let mut b = aws_sdk_resourcegroupstagging::config::Builder::from(cfg)
+        .interceptor(retry::AttemptCounter)
+        .retry_classifier(retry::RefusedConnection);
     if let Some(url) = &tagging_over {
         b = b.endpoint_url(url.clone());
     }

@@ -161,8 +161,12 @@ impl SecretsApi for AwsSecrets {
         } else {
             req.recovery_window_in_days(i64::from(recovery_window_days))
         };
-        req.send().await.map_err(on(&self.ep, "DeleteSecret"))?;
-        Ok(())
+        match req.send().await.map_err(on(&self.ep, "DeleteSecret")) {
+            Ok(_) => Ok(()),
+            // Already scheduled: the deletion asked for is the one in place.
+            Err(e) if recovery_window_days > 0 && is_marked_for_deletion(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn restore_secret(&self, arn: &str) -> PortResult<()> {
@@ -207,4 +211,12 @@ impl SecretsApi for AwsSecrets {
             .map_err(on(&self.ep, "UntagResource"))?;
         Ok(())
     }
+}
+
+/// Whether Secrets Manager refused a call because the secret is scheduled
+/// for deletion (AWS: "… because it was marked for deletion."; moto: "…
+/// currently marked deleted.").
+fn is_marked_for_deletion(e: &crate::ports::PortError) -> bool {
+    let m = e.message.to_ascii_lowercase();
+    e.code == "InvalidRequestException" && (m.contains("marked for deletion") || m.contains("marked deleted"))
 }

@@ -101,6 +101,11 @@ async fn scripted_server() -> (u16, Arc<AtomicUsize>) {
                     let reply = if text.ends_with("SELECT stall") {
                         std::future::pending::<()>().await;
                         return;
+                    } else if text.ends_with("SELECT deadlock") {
+                        let mut err = vec![0xFF];
+                        err.extend_from_slice(&1213u16.to_le_bytes());
+                        err.extend_from_slice(b"#40001Deadlock found when trying to get lock");
+                        packet(1, &err)
                     } else if text.ends_with("SELECT fail") {
                         let mut err = vec![0xFF];
                         err.extend_from_slice(&1064u16.to_le_bytes());
@@ -145,30 +150,86 @@ async fn the_pool_reuses_connections_and_closes_interrupted_ones() {
     let (port, accepted) = scripted_server().await;
     let admin = MysqlServerAdmin::connect(&login(port)).await.expect("login");
     let connections = || accepted.load(Ordering::SeqCst);
-    admin.run("DO", "DO 1".into(), Intent::Other).await.expect("ok");
+    admin
+        .run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent)
+        .await
+        .expect("ok");
     assert_eq!(connections(), 1, "the login's connection is reused");
     let e = admin
-        .run("SELECT", "SELECT fail".into(), Intent::Other)
+        .run("SELECT", "SELECT fail".into(), Intent::Other, Retry::Idempotent)
         .await
         .expect_err("an error packet");
     assert_eq!(
         (e.kind, e.code.as_str()),
         (PortErrorKind::InvalidInput, "ER_PARSE_ERROR")
     );
-    admin.run("DO", "DO 1".into(), Intent::Other).await.expect("ok");
+    admin
+        .run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent)
+        .await
+        .expect("ok");
     assert_eq!(connections(), 1, "a server error leaves the connection in step");
     let interrupted = tokio::time::timeout(
         Duration::from_millis(50),
-        admin.run("SELECT", "SELECT stall".into(), Intent::Other),
+        admin.run("SELECT", "SELECT stall".into(), Intent::Other, Retry::Idempotent),
     )
     .await;
     assert!(interrupted.is_err(), "the statement never returns");
     // On the interrupted connection this would wait for ever.
-    tokio::time::timeout(Duration::from_secs(5), admin.run("DO", "DO 1".into(), Intent::Other))
-        .await
-        .expect("answered on a new connection")
-        .expect("ok");
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        admin.run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent),
+    )
+    .await
+    .expect("answered on a new connection")
+    .expect("ok");
     assert_eq!(connections(), 2, "an interrupted connection is not lent again");
+}
+
+/// A deadlock is transient and proves the statement did not run: retried
+/// (with backoff) unless the statements must not be sent twice; a syntax
+/// error is never retried. The error says how many attempts were made.
+#[tokio::test]
+async fn transient_failures_are_retried_only_where_running_again_is_safe() {
+    let (port, _) = scripted_server().await;
+    let admin = MysqlServerAdmin::connect(&login(port)).await.expect("login");
+    let attempts = |retry| {
+        let admin = &admin;
+        async move {
+            let e = admin
+                .run("SELECT", "SELECT deadlock".into(), Intent::Other, retry)
+                .await
+                .expect_err("always deadlocks");
+            assert_eq!(
+                (e.kind, e.code.as_str()),
+                (PortErrorKind::Transient, "ER_LOCK_DEADLOCK")
+            );
+            e.attempts
+        }
+    };
+    assert_eq!(attempts(Retry::Idempotent).await, MYSQL_ATTEMPTS);
+    assert_eq!(attempts(Retry::IfNotRun).await, MYSQL_ATTEMPTS);
+    assert_eq!(attempts(Retry::IfNotSent).await, 1);
+    let e = admin
+        .run("SELECT", "SELECT fail".into(), Intent::Other, Retry::Idempotent)
+        .await
+        .expect_err("a syntax error");
+    assert_eq!(e.attempts, 1, "not transient: not retried");
+    // A connection lost after the statement was sent: only an idempotent
+    // statement may be sent again.
+    let lost = PortError::new(PortErrorKind::Transient, "CR_SERVER_LOST", "lost");
+    assert!(Retry::Idempotent.allows(&lost, true));
+    assert!(!Retry::IfNotRun.allows(&lost, true));
+    assert!(Retry::IfNotRun.allows(&lost, false));
+    let waited = PortError::new(PortErrorKind::Transient, "StatementTimeout", "waited");
+    assert!(
+        !Retry::Idempotent.allows(&waited, true),
+        "a timeout is not waited out again"
+    );
+    let stalled = PortError::new(PortErrorKind::Transient, "ConnectTimeout", "stalled");
+    assert!(
+        !Retry::Idempotent.allows(&stalled, false),
+        "nor a stalled server's connect"
+    );
 }
 
 #[tokio::test]
@@ -179,7 +240,7 @@ async fn a_statement_that_never_answers_times_out_and_its_connection_is_dropped(
     let admin = MysqlServerAdmin::connect(&l).await.expect("login");
     let started = Instant::now();
     let e = admin
-        .run("SELECT", "SELECT stall".into(), Intent::Other)
+        .run("SELECT", "SELECT stall".into(), Intent::Other, Retry::Idempotent)
         .await
         .expect_err("no answer");
     assert_eq!(
@@ -192,7 +253,10 @@ async fn a_statement_that_never_answers_times_out_and_its_connection_is_dropped(
         "bounded: {:?}",
         started.elapsed()
     );
-    admin.run("DO", "DO 1".into(), Intent::Other).await.expect("ok");
+    admin
+        .run("DO", "DO 1".into(), Intent::Other, Retry::Idempotent)
+        .await
+        .expect("ok");
     assert_eq!(
         accepted.load(Ordering::SeqCst),
         2,

@@ -1,0 +1,196 @@
+//! How bbws retries AWS calls, and how it knows how often it tried.
+//!
+//! **Standard, not adaptive.** Both retry modes back off exponentially with
+//! jitter on throttling, 5xx answers and transient network errors, and both
+//! keep a retry quota. Adaptive adds a client-side rate limiter, which the
+//! AWS SDKs reference guide recommends only for a client that reaches a
+//! single throttled resource: "if you use the same client for two
+//! resources, throttling in one resource can delay requests to unrelated
+//! resources", and the Rust SDK marks it experimental. bbws has one client
+//! per service for every tenant and every operation (ECS's
+//! `DescribeServices` is throttled apart from its `RegisterTaskDefinition`),
+//! so one throttled API would slow all of them; AWS throttles per account,
+//! region and API action, and the standard mode's backoff per call is what
+//! fits that. The AWS provider makes the same choice (standard by default).
+//!
+//! **How many.** [`DEFAULT_MAX_RETRIES`] retries (provider `max_retries`)
+//! ride out a throttled account: the backoff grows to 20 s, so eight
+//! retries wait about 45 s in all (90 s at most). Each attempt has its own
+//! timeout and the whole call one sized by its retries
+//! ([`operation_timeout`]).
+//!
+//! **Refused connections are not retried**: nothing listens at the
+//! endpoint (a wrong override, an emulator that is down), and AWS never
+//! refuses a connection, so backing off would only make a misconfiguration
+//! slow to report. The error is still transient (running again may work).
+//!
+//! **Attempts are counted**: [`AttemptCounter`] writes the number of
+//! attempts into the final answer's headers ([`ATTEMPTS_HEADER`]), so that
+//! an error can say "AWS throttled this call 9 times" (`aws/error.rs`).
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{FinalizerInterceptorContextMut, InterceptorContext};
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction, RetryClassifierPriority};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Retries after the first attempt when `max_retries` is not set.
+pub const DEFAULT_MAX_RETRIES: u32 = 8;
+
+/// Seconds to establish a TCP/TLS connection before giving up.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Seconds one attempt of one call may take.
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The longest any one call may take, retries included.
+const MAX_OPERATION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The response header [`AttemptCounter`] writes.
+pub(crate) const ATTEMPTS_HEADER: &str = "x-bbws-attempts";
+
+/// The SDK's standard retry mode with `max_retries` retries after the first
+/// attempt (default [`DEFAULT_MAX_RETRIES`]).
+pub fn retry_config(max_retries: Option<u32>) -> RetryConfig {
+    let retries = max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
+    RetryConfig::standard().with_max_attempts(retries.saturating_add(1))
+}
+
+/// The bound of one call, retries included: an attempt's timeout, plus
+/// 12 s (a little over the mean backoff once it reaches its 20 s cap) per
+/// retry, at most 15 minutes. Long enough that the retries asked for can
+/// happen under throttling; short enough that a call cannot hang an apply.
+pub fn operation_timeout(max_retries: Option<u32>) -> Duration {
+    let retries = max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
+    (ATTEMPT_TIMEOUT + Duration::from_secs(12) * retries).min(MAX_OPERATION_TIMEOUT)
+}
+
+/// Forbids retrying a connection the endpoint refused (see the module).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct RefusedConnection;
+
+impl ClassifyRetry for RefusedConnection {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let refused = ctx
+            .output_or_error()
+            .and_then(Result::err)
+            .and_then(|e| e.as_connector_error())
+            .is_some_and(|e| e.is_io() && is_refused(e));
+        if refused {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "bbws: refused connections"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        // After the SDK's transient-error classifier, to overrule it.
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+/// Whether an IO error somewhere in the chain is a refused connection.
+fn is_refused(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        if e.to_string().to_ascii_lowercase().contains("connection refused") {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Writes how many attempts a call took into its final answer's headers.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct AttemptCounter;
+
+impl Intercept for AttemptCounter {
+    fn name(&self) -> &'static str {
+        "bbws: attempt counter"
+    }
+
+    fn modify_before_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempts = cfg.load::<RequestAttempts>().map(RequestAttempts::attempts);
+        if let (Some(n), Some(response)) = (attempts, context.response_mut()) {
+            response.headers_mut().insert(ATTEMPTS_HEADER, n.to_string());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_and_their_bound() {
+        assert_eq!(retry_config(None).max_attempts(), DEFAULT_MAX_RETRIES + 1);
+        assert_eq!(retry_config(Some(0)).max_attempts(), 1);
+        assert_eq!(retry_config(Some(25)).max_attempts(), 26);
+        assert_eq!(retry_config(None).mode(), aws_config::retry::RetryMode::Standard);
+        assert_eq!(operation_timeout(Some(0)), ATTEMPT_TIMEOUT);
+        assert_eq!(operation_timeout(None), Duration::from_secs(20 + 12 * 8));
+        assert_eq!(operation_timeout(Some(25)), Duration::from_secs(320));
+        assert_eq!(operation_timeout(Some(100)), MAX_OPERATION_TIMEOUT);
+    }
+
+    /// The one shared configuration every client (and STS's assume-role
+    /// provider) is built from carries the retries and the bounds.
+    #[tokio::test]
+    async fn the_shared_configuration_has_the_retries_and_timeouts() {
+        let settings = super::super::AwsSettings {
+            region: Some("eu-west-1".into()),
+            max_retries: Some(25),
+            ..Default::default()
+        };
+        let cfg = super::super::config_loader(&settings).load().await;
+        let retry = cfg.retry_config().expect("a retry configuration");
+        assert_eq!(
+            (retry.mode(), retry.max_attempts()),
+            (aws_config::retry::RetryMode::Standard, 26)
+        );
+        let t = cfg.timeout_config().expect("a timeout configuration");
+        assert_eq!(t.operation_timeout(), Some(operation_timeout(Some(25))));
+        assert_eq!(t.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(t.connect_timeout(), Some(CONNECT_TIMEOUT));
+    }
+
+    #[test]
+    fn a_refused_connection_is_recognised_in_the_chain() {
+        #[derive(Debug)]
+        struct Wrap(std::io::Error);
+        impl std::fmt::Display for Wrap {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl StdError for Wrap {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = Wrap(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(is_refused(&refused));
+        let reset = Wrap(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(!is_refused(&reset));
+    }
+}
