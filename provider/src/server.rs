@@ -451,6 +451,14 @@ impl BbwsServer {
         match c.engine.apply_with(&spec, &observed, &plan, &inputs).await {
             Ok(after) => {
                 let after_plan = bbws_core::plan(&spec, &after);
+                if !after_plan.is_empty() {
+                    // The apply did what was planned, yet the read-back
+                    // differs (e.g. a part changed meanwhile). The state
+                    // reports the planned parts map, as Terraform requires of
+                    // an apply; the next refresh shows the drift part by part
+                    // and the next apply repairs it in place.
+                    tracing::warn!(tenant = %spec.tenant_id, after = %after_plan, "applied, but the read-back still differs; the next refresh reports it");
+                }
                 let outputs = after.outputs(&spec.names());
                 Ok((
                     tenant::state_value(
@@ -458,7 +466,7 @@ impl BbwsServer {
                         &spec,
                         &outputs,
                         &KnownOutputs::ALL,
-                        tenant::parts_of(Some(&after_plan)),
+                        tenant::parts_of(None),
                     ),
                     Vec::new(),
                     tenant::private_of(&after),
