@@ -254,3 +254,29 @@ fn an_interrupted_apply_stops_and_the_next_apply_converges() {
     }
     w.with_vars("destroy", &["-auto-approve"]).ok();
 }
+
+/// A tenant Terraform replaces as itself (tainted, as a failed create leaves
+/// it): the new object is planned from nothing, since the old one is
+/// destroyed first, so the apply neither trips Terraform's consistency check
+/// nor adopts the parts being removed.
+#[test]
+fn a_tainted_tenant_is_replaced_and_converges() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let w = Workdir::new(&stack, "crash-taint");
+    w.write("main.tf", &tenant("Tainted Ltd", &format!("  tenant_id = \"{tid}\"\n")));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    w.tf(&["taint", "bbws_tenant.t"]).ok();
+    let (_, plan) = w.plan_json(&[]);
+    assert_eq!(actions(&plan, "bbws_tenant.t"), ["delete", "create"]);
+    let after = &bbws_acceptance_tests::resource_change(&plan, "bbws_tenant.t")["change"]["after_unknown"];
+    assert_eq!(after["service_arn"], true, "planned from nothing: {after:#}");
+    w.apply_plan().ok();
+    let (_, plan) = w.plan_json(&[]);
+    assert_eq!(actions(&plan, "bbws_tenant.t"), ["no-op"]);
+    let t = stack.inspect(&tid, &[tid.as_str()]);
+    for part in ["listener_rules", "access_points", "dns_records"] {
+        assert_eq!(t[part].as_array().map(Vec::len), Some(1), "one {part}: {t:#}");
+    }
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+}

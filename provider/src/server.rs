@@ -134,6 +134,7 @@ impl BbwsServer {
             platform,
             engine,
             observer,
+            in_state: Default::default(),
         }));
         Vec::new()
     }
@@ -197,6 +198,9 @@ impl BbwsServer {
         };
         if let Some(revision) = tenant::known_revision(private) {
             c.engine.know_revision(revision);
+        }
+        if let Some(id) = prior.get(attr::TENANT_ID).as_str() {
+            c.note_in_state(id);
         }
         match self.read_observed(&c, &prior).await {
             Ok((v, observed)) => (dynamic(&v), Vec::new(), tenant::private_of(&observed)),
@@ -329,8 +333,23 @@ impl BbwsServer {
             .observe_cached(key.clone())
             .await
             .map_err(|e| vec![core_error_diag(&e)])?;
+        let replacing = std::str::from_utf8(&req.prior_private)
+            .ok()
+            .and_then(|p| p.strip_prefix(REPLACING));
         // Found without a record: settle whose it is before deciding.
-        let observed = if prior.is_null() {
+        // Terraform replaces this very tenant: forced (the marker from the
+        // first planning) or tainted (planned with a null prior right after
+        // this process refreshed the tainted object).
+        let rebuilt = prior.is_null() && (replacing == Some(spec.tenant_id.as_str()) || c.is_in_state(&spec.tenant_id));
+        let observed = if rebuilt {
+            // The old object is destroyed first, so the new one is planned
+            // from nothing, not from the parts about to go.
+            bbws_core::ObservedTenant {
+                tenant_id: spec.tenant_id.clone(),
+                facts: observed.facts.clone(),
+                ..bbws_core::ObservedTenant::default()
+            }
+        } else if prior.is_null() {
             c.engine
                 .wait_out_lease(&key, observed)
                 .await
@@ -339,9 +358,6 @@ impl BbwsServer {
             observed
         };
         let plan = bbws_core::plan(&spec, &observed);
-        let replacing = std::str::from_utf8(&req.prior_private)
-            .ok()
-            .and_then(|p| p.strip_prefix(REPLACING));
         let prior_record = Prior {
             in_record: !prior.is_null(),
             tenant_id: prior.get(attr::TENANT_ID).as_str(),
@@ -358,7 +374,11 @@ impl BbwsServer {
         }
         let planned_outputs = decision.plan.planned_outputs(&spec, &observed).outputs;
         let replace = decision.replaced_by.iter().map(|r| r.attribute()).collect();
-        let replaced = decision.replacing;
+        // Terraform hands this back to the second planning of a replacement
+        // (of another tenant id, or of this tenant when it is tainted).
+        let replaced = decision
+            .replacing
+            .or_else(|| prior.get(attr::TENANT_ID).as_str().map(str::to_owned));
         let known = KnownOutputs::from_planned(&planned_outputs);
         let private = replaced
             .map(|old| format!("{REPLACING}{old}").into_bytes())
@@ -461,13 +481,7 @@ impl BbwsServer {
                 }
                 let outputs = after.outputs(&spec.names());
                 Ok((
-                    tenant::state_value(
-                        &config,
-                        &spec,
-                        &outputs,
-                        &KnownOutputs::ALL,
-                        tenant::parts_of(None),
-                    ),
+                    tenant::state_value(&config, &spec, &outputs, &KnownOutputs::ALL, tenant::parts_of(None)),
                     Vec::new(),
                     tenant::private_of(&after),
                 ))
