@@ -267,6 +267,7 @@ fn normalise_target(t: &RecordTarget) -> RecordTarget {
             hosted_zone_id: hosted_zone_id.trim_start_matches("/hostedzone/").to_owned(),
         },
         RecordTarget::Cname(v) => RecordTarget::Cname(normalise_dns(v)),
+        other => other.clone(),
     }
 }
 
@@ -340,6 +341,7 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
         name: name.clone(),
         description: "bbws contract test".into(),
         tags: t.tags.clone(),
+        client_token: None,
     };
     let created = c.ok("create_secret", api.create_secret(&spec, &value1).await)?;
     cleanup.push(Undo::Secret(created.arn.clone()));
@@ -629,6 +631,7 @@ async fn efs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         root_directory: t.names.access_point_root.clone(),
         posix_uid: WEB_SERVER_UID,
         tags: t.tags.clone(),
+        client_token: None,
     };
     let created = c.ok("create_access_point", api.create_access_point(&spec).await)?;
     cleanup.push(Undo::AccessPoint(created.id.clone()));
@@ -1199,6 +1202,7 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         container_name: CONTAINER_NAME.into(),
         container_port: CONTAINER_PORT,
         tags: t.tags.clone(),
+        client_token: None,
     };
     cleanup.push(Undo::Service(cluster.clone(), svc_spec.name.clone()));
     let svc = c.ok("create_service", api.create_service(&svc_spec).await)?;

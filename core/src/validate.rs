@@ -319,12 +319,15 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
     for (key, value) in &input.tags {
         validate_tag(&mut v, "tags", key, value);
     }
-    let all_tags = platform.default_tags.len() + input.tags.len() + 2;
+    let all_tags = platform.default_tags.len() + input.tags.len() + naming::BBWS_TAG_COUNT;
     if all_tags > 50 {
         v.push(Violation::new(
             &["tags"],
             "tag_count",
-            format!("{all_tags} tags (with default_tags and 2 bbws tags) exceed AWS's limit of 50"),
+            format!(
+                "{all_tags} tags (with default_tags and {} bbws tags) exceed AWS's limit of 50",
+                naming::BBWS_TAG_COUNT
+            ),
         ));
     }
 

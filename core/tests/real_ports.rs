@@ -677,6 +677,7 @@ async fn ecs_requests_have_the_full_shape_body(s: &Stack, _id: &str, n: &TenantN
             container_name: CONTAINER_NAME.into(),
             container_port: 80,
             tags: tags.clone(),
+            client_token: None,
         })
         .await;
     {
@@ -840,6 +841,7 @@ async fn access_point_ownership_and_idempotency_body(s: &Stack, _id: &str, n: &T
         root_directory: n.access_point_root.clone(),
         posix_uid: WEB_SERVER_UID,
         tags: tags.clone(),
+        client_token: None,
     };
     let a = s.ports.efs.create_access_point(&spec).await.expect("create");
     let again = s.ports.efs.create_access_point(&spec).await;

@@ -108,6 +108,7 @@ impl SecretsApi for AwsSecrets {
             .name(&spec.name)
             .description(&spec.description)
             .secret_string(value)
+            .set_client_request_token(spec.client_token.clone())
             .set_tags((!spec.tags.is_empty()).then(|| sm_tags(&spec.tags)))
             .send()
             .await
@@ -194,6 +195,17 @@ impl SecretsApi for AwsSecrets {
             .send()
             .await
             .map_err(on(&self.ep, "TagResource"))?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.client
+            .untag_resource()
+            .secret_id(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(on(&self.ep, "UntagResource"))?;
         Ok(())
     }
 }

@@ -27,6 +27,7 @@ use crate::spec::{Platform, TenantSpec};
 
 mod apply;
 mod cache;
+mod create;
 mod destroy;
 mod observe;
 mod platform;
@@ -35,6 +36,7 @@ mod rollback;
 mod rollout;
 #[cfg(test)]
 mod tests;
+mod token;
 
 pub use crate::credentials::{ApplyInputs, DbPassword, generate_password};
 #[cfg(test)]
@@ -42,6 +44,7 @@ pub(crate) use cache::latest_revisions;
 use cache::{CachedListing, ReadAhead};
 pub use destroy::{DestroyReport, SECRET_RECOVERY_WINDOW_DAYS};
 pub use priority::{MAX_RULE_PRIORITY, pick_priority};
+pub use token::RunToken;
 
 /// Executes plans for tenants of one platform.
 pub struct Engine {

@@ -17,6 +17,7 @@ pub const MUTATING_OPS: &[&str] = &[
     "ecs.RegisterTaskDefinition",
     "ecs.DeregisterTaskDefinition",
     "ecs.TagResource",
+    "ecs.UntagResource",
     "elbv2.CreateTargetGroup",
     "elbv2.ModifyTargetGroup",
     "elbv2.DeleteTargetGroup",
@@ -24,20 +25,24 @@ pub const MUTATING_OPS: &[&str] = &[
     "elbv2.ModifyRule",
     "elbv2.DeleteRule",
     "elbv2.AddTags",
+    "elbv2.RemoveTags",
     "route53.ChangeResourceRecordSets",
     "efs.CreateAccessPoint",
     "efs.DeleteAccessPoint",
     "efs.TagResource",
+    "efs.UntagResource",
     "secrets.CreateSecret",
     "secrets.PutSecretValue",
     "secrets.DeleteSecret",
     "secrets.RestoreSecret",
     "secrets.TagResource",
+    "secrets.UntagResource",
     "secrets.UpdateSecret",
     "logs.CreateLogGroup",
     "logs.PutRetentionPolicy",
     "logs.DeleteLogGroup",
     "logs.TagResource",
+    "logs.UntagResource",
     "logs.PutLogEvents",
     "mysql.CreateDatabase",
     "mysql.DropDatabase",
@@ -258,6 +263,10 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
         self.gate("ecs.TagResource", arn)?;
         self.inner.tag_resource(arn, tags).await
     }
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.gate("ecs.UntagResource", arn)?;
+        self.inner.untag_resource(arn, keys).await
+    }
 }
 
 #[async_trait]
@@ -302,12 +311,20 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
         self.gate("elbv2.AddTags", arn)?;
         self.inner.add_tags(arn, tags).await
     }
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.gate("elbv2.RemoveTags", arn)?;
+        self.inner.remove_tags(arn, keys).await
+    }
 }
 
 #[async_trait]
 impl Route53Api for FailingPorts<dyn Route53Api> {
     async fn list_records(&self, zone_id: &str) -> PortResult<Vec<ObservedDnsRecord>> {
         self.inner.list_records(zone_id).await
+    }
+    async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
+        self.gate("route53.ChangeResourceRecordSets", &format!("CREATE {}", spec.name))?;
+        self.inner.create_record(spec).await
     }
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
         self.gate("route53.ChangeResourceRecordSets", &format!("UPSERT {}", spec.name))?;
@@ -335,6 +352,10 @@ impl EfsApi for FailingPorts<dyn EfsApi> {
     async fn tag_resource(&self, id: &str, tags: &Tags) -> PortResult<()> {
         self.gate("efs.TagResource", id)?;
         self.inner.tag_resource(id, tags).await
+    }
+    async fn untag_resource(&self, id: &str, keys: &[String]) -> PortResult<()> {
+        self.gate("efs.UntagResource", id)?;
+        self.inner.untag_resource(id, keys).await
     }
 }
 
@@ -373,6 +394,10 @@ impl SecretsApi for FailingPorts<dyn SecretsApi> {
         self.gate("secrets.TagResource", arn)?;
         self.inner.tag_resource(arn, tags).await
     }
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.gate("secrets.UntagResource", arn)?;
+        self.inner.untag_resource(arn, keys).await
+    }
 }
 
 #[async_trait]
@@ -395,6 +420,10 @@ impl LogsApi for FailingPorts<dyn LogsApi> {
     async fn tag_log_group(&self, arn: &str, tags: &Tags) -> PortResult<()> {
         self.gate("logs.TagResource", arn)?;
         self.inner.tag_log_group(arn, tags).await
+    }
+    async fn untag_log_group(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.gate("logs.UntagResource", arn)?;
+        self.inner.untag_log_group(arn, keys).await
     }
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
         self.gate("logs.PutLogEvents", &format!("{group}:{stream}"))?;

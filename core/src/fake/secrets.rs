@@ -118,6 +118,16 @@ impl SecretsApi for Port {
                             "You can't create this secret because a secret with this name is already scheduled for deletion.",
                         ));
                     }
+                    // Like Secrets Manager: the same ClientRequestToken and
+                    // value again is the same request, answered with the
+                    // secret it made.
+                    Some(existing)
+                        if s.made_with_token("secrets.CreateSecret", spec.client_token.as_ref())
+                            == Some(&spec.name)
+                            && existing.value == value =>
+                    {
+                        return Ok(existing.observe());
+                    }
                     Some(_) => {
                         return Err(exists(
                             "ResourceExistsException",
@@ -137,6 +147,7 @@ impl SecretsApi for Port {
                 };
                 let observed = secret.observe();
                 s.secrets.insert(spec.name.clone(), secret);
+                s.remember_token("secrets.CreateSecret", spec.client_token.as_ref(), spec.name.clone());
                 Ok(observed)
             })
             .await
@@ -205,6 +216,15 @@ impl SecretsApi for Port {
                 let secret = s.live_secret_mut(arn)?;
                 secret.tags = merged_tags(&secret.tags, tags, "ValidationException")?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.0
+            .call("secrets.UntagResource", arn, |s| {
+                let secret = s.live_secret_mut(arn)?;
+                untagged(&mut secret.tags, keys, "ValidationException")
             })
             .await
     }

@@ -159,6 +159,7 @@ async fn deleted_services_turn_inactive_and_vanish_from_describe() {
         container_name: "wordpress".into(),
         container_port: 80,
         tags: tags("123456789012"),
+        client_token: None,
     };
     // ECS refuses a target group no load balancer uses.
     let e = ports.ecs.create_service(&spec).await.unwrap_err();
@@ -323,6 +324,7 @@ async fn secrets_wait_out_their_recovery_window() {
         name: "dev-123456789012-db-credentials".into(),
         description: String::new(),
         tags: tags("123456789012"),
+        client_token: None,
     };
     let s = ports.secrets.create_secret(&spec, "{}").await.unwrap();
     let e = ports.secrets.create_secret(&spec, "{}").await.unwrap_err();
@@ -697,6 +699,9 @@ impl SecretsApi for NoRecoveryWindow {
     }
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
         self.0.tag_resource(arn, tags).await
+    }
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.0.untag_resource(arn, keys).await
     }
 }
 
