@@ -30,6 +30,8 @@ mod cache;
 mod create;
 mod destroy;
 mod observe;
+#[cfg(test)]
+mod ownership_tests;
 mod platform;
 mod priority;
 mod rollback;
