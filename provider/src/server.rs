@@ -126,6 +126,7 @@ impl BbwsServer {
             platform,
             engine,
             observer,
+            subdomains: Default::default(),
         }));
         Vec::new()
     }
@@ -313,6 +314,7 @@ impl BbwsServer {
             return Ok((plan_generated_id(&c, input, &config)?, Vec::new(), Vec::new()));
         }
         let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
+        c.subdomains.claim(&spec).map_err(|v| violation_diags(&[v], ""))?;
         let previous = tenant::recorded_subdomains(&prior);
         // The refresh just observed this tenant (in a batch): reuse it.
         let observed = c
