@@ -156,9 +156,24 @@ impl Run<'_> {
             password: password.clone().unwrap_or_default(),
         };
 
+        // A new secret goes first, alone: it is the tenant's claim. Two
+        // applies creating one tenant race for it, and the loser stops
+        // before it has made anything a winner could be using (a database
+        // the winner found and adopted, then dropped by the loser's
+        // rollback).
+        let claimed = if self.action(Part::Secret) == &PartAction::Create {
+            Some(self.secret_stage(&desired, &credentials).await?)
+        } else {
+            None
+        };
         // Stage 1: independent parts, concurrently.
         let (secret, (), access_point, (), target_group) = join5(
-            self.secret_stage(&desired, &credentials),
+            async {
+                match claimed {
+                    Some(s) => Ok(s),
+                    None => self.secret_stage(&desired, &credentials).await,
+                }
+            },
             self.database_stage(
                 mysql.as_ref(),
                 &desired.names,
@@ -384,11 +399,24 @@ impl Run<'_> {
                 .await
                 .map_err(fail("repair", Part::Secret, "PutSecretValue"))?;
         }
-        mysql.create_user(user, &credentials.password).await.map_err(fail(
-            "create",
-            Part::DatabaseUser,
-            "CREATE USER",
-        ))?;
+        match mysql.create_user(user, &credentials.password).await {
+            Ok(()) => {}
+            // Made meanwhile (another apply of this tenant): not this
+            // run's, never dropped by its rollback.
+            Err(e) if e.kind == PortErrorKind::AlreadyExists => {
+                return Err(StepFailure {
+                    step: "create database_user".into(),
+                    part: Part::DatabaseUser,
+                    error: CoreError::CreatedElsewhere {
+                        part: Part::DatabaseUser,
+                        name: user.name.to_owned(),
+                        tenant_id: self.spec.tenant_id.clone(),
+                        found: "a MySQL user another run created".into(),
+                    },
+                });
+            }
+            Err(e) => return Err(fail("create", Part::DatabaseUser, "CREATE USER")(e)),
+        }
         self.record(Created::DatabaseUser(user.name.to_owned()));
         Ok(())
     }
