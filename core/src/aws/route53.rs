@@ -219,7 +219,20 @@ impl Route53Api for AwsRoute53 {
         let op = "ChangeResourceRecordSets (CREATE)";
         writable(op, &spec.target)?;
         let set = record_set(&spec.name, &spec.target).map_err(|e| build_error(op, e))?;
-        self.change(op, &spec.zone_id, ChangeAction::Create, set).await
+        match self.change(op, &spec.zone_id, ChangeAction::Create, set.clone()).await {
+            // moto answers "already exists" to a CREATE its change journal
+            // saw before even once the record is gone (AWS never does):
+            // with no record of that name and type there, UPSERT is the
+            // same change.
+            Err(e) if e.kind == PortErrorKind::AlreadyExists => {
+                let rr_type = set.r#type().clone();
+                match self.current(&spec.zone_id, &spec.name, rr_type).await? {
+                    Some(_) => Err(e),
+                    None => self.change(op, &spec.zone_id, ChangeAction::Upsert, set).await,
+                }
+            }
+            other => other,
+        }
     }
 
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
