@@ -219,6 +219,20 @@ impl Route53Api for AwsRoute53 {
         let op = "ChangeResourceRecordSets (CREATE)";
         writable(op, &spec.target)?;
         let set = record_set(&spec.name, &spec.target).map_err(|e| build_error(op, e))?;
+        // AWS refuses a CREATE over a record of that name and type; moto
+        // replaces it unless it journalled the same change: asked first, so
+        // that nobody's record is overwritten on either.
+        if self
+            .current(&spec.zone_id, &spec.name, set.r#type().clone())
+            .await?
+            .is_some()
+        {
+            return Err(PortError::new(
+                PortErrorKind::AlreadyExists,
+                "InvalidChangeBatch",
+                format!("{op}: a {} record {} already exists", set.r#type().as_str(), spec.name),
+            ));
+        }
         match self.change(op, &spec.zone_id, ChangeAction::Create, set.clone()).await {
             // moto answers "already exists" to a CREATE its change journal
             // saw before even once the record is gone (AWS never does):
