@@ -189,12 +189,13 @@ fn two_states_applying_one_tenant_at_once_leave_one_tenant_and_its_data() {
 }
 
 #[test]
-fn a_mixed_case_domain_is_accepted_and_names_are_lower_case() {
+fn a_mixed_case_domain_and_subdomain_are_accepted_and_names_are_lower_case() {
     let stack = Stack::load();
     let tid = random_tenant_id();
-    let sub = format!("m{}", &tid[6..]);
+    let written = format!("Mixed{}", &tid[6..]);
+    let sub = written.to_ascii_lowercase();
     let upper = stack.get("domain").to_ascii_uppercase();
-    let w = workdir(&stack, "own-upper-domain", &tenant("acme", &tid, &sub, ""));
+    let w = workdir(&stack, "own-upper-domain", &tenant("acme", &tid, &written, ""));
     w.with_vars("apply", &["-auto-approve", "-var", &format!("domain={upper}")])
         .ok();
     let t = stack.inspect(&tid, &[&sub]);
