@@ -50,7 +50,7 @@ mod secrets;
 #[cfg(test)]
 mod tests;
 
-pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating};
+pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating, losing_kth};
 
 /// The fake's AWS account.
 pub const ACCOUNT_ID: &str = "123456789012";
