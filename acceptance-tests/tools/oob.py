@@ -12,6 +12,8 @@ actions: delete-service delete-task-definition delete-target-group
          set-lease SECONDS     (the creation lease a run holds, expiring SECONDS from now;
                                 negative: the expired lease of a run that was killed)
          hold-lease SECONDS    (a live run's lease: renewed every 3 s for SECONDS)
+         create-a IP   delete-a IP   (a plain A record bbws does not own)
+         show-record   (prints every record at the name, as JSON)
 """
 import json
 import subprocess
@@ -111,6 +113,15 @@ def main():
             "ResourceRecordSet": {"Name": fqdn, "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": arg}]},
         }
         r53.change_resource_record_sets(HostedZoneId=settings["hosted_zone_id"], ChangeBatch={"Changes": [change]})
+    elif action in ("create-a", "delete-a"):
+        change = {
+            "Action": "CREATE" if action == "create-a" else "DELETE",
+            "ResourceRecordSet": {"Name": fqdn, "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": arg}]},
+        }
+        r53.change_resource_record_sets(HostedZoneId=settings["hosted_zone_id"], ChangeBatch={"Changes": [change]})
+    elif action == "show-record":
+        sets = r53.list_resource_record_sets(HostedZoneId=settings["hosted_zone_id"])["ResourceRecordSets"]
+        print(json.dumps([rs for rs in sets if rs["Name"].rstrip(".") == fqdn], default=str))
     else:
         raise SystemExit(f"unknown action {action}")
 

@@ -88,6 +88,11 @@ fn with_extra(tags: &Tags) -> Tags {
     t
 }
 
+/// The key of [`extra_tag`], for the untag steps.
+fn extra_keys() -> Vec<String> {
+    extra_tag().into_keys().collect()
+}
+
 /// Whether every expected tag is present with its value (AWS may add more).
 fn has_tags(observed: &Tags, expected: &Tags) -> bool {
     expected.iter().all(|(k, v)| observed.get(k) == Some(v))
@@ -150,6 +155,17 @@ impl Check {
 
     fn eq<T: PartialEq + Debug>(self, step: &str, what: &str, expected: &T, observed: &T) -> Result<(), String> {
         self.ensure(expected == observed, step, format!("{what} = {expected:?}"), observed)
+    }
+
+    /// The tags include `expected` and no longer [`extra_tag`]'s key.
+    fn untagged(self, step: &str, expected: &Tags, observed: &Tags) -> Result<(), String> {
+        self.tags(step, expected, observed)?;
+        self.ensure(
+            extra_keys().iter().all(|k| !observed.contains_key(k)),
+            step,
+            "the removed tag gone",
+            observed,
+        )
     }
 
     fn tags(self, step: &str, expected: &Tags, observed: &Tags) -> Result<(), String> {
@@ -267,6 +283,7 @@ fn normalise_target(t: &RecordTarget) -> RecordTarget {
             hosted_zone_id: hosted_zone_id.trim_start_matches("/hostedzone/").to_owned(),
         },
         RecordTarget::Cname(v) => RecordTarget::Cname(normalise_dns(v)),
+        other => other.clone(),
     }
 }
 
@@ -340,6 +357,7 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
         name: name.clone(),
         description: "bbws contract test".into(),
         tags: t.tags.clone(),
+        client_token: None,
     };
     let created = c.ok("create_secret", api.create_secret(&spec, &value1).await)?;
     cleanup.push(Undo::Secret(created.arn.clone()));
@@ -390,17 +408,10 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
     let d = c.ok("describe after tag_resource", api.describe_secret(name).await)?;
     let d = d.ok_or_else(|| c.fail("describe after tag_resource", "the secret", "none"))?;
     c.tags("describe after tag_resource", &with_extra(&t.tags), &d.tags)?;
-    let keys = vec!["contract-step".to_owned(), "contract-absent-key".to_owned()];
-    c.ok("untag_resource", api.untag_resource(&created.arn, &keys).await)?;
+    c.ok("untag_resource", api.untag_resource(&created.arn, &extra_keys()).await)?;
     let d = c.ok("describe after untag_resource", api.describe_secret(name).await)?;
     let d = d.ok_or_else(|| c.fail("describe after untag_resource", "the secret", "none"))?;
-    c.ensure(
-        !d.tags.contains_key("contract-step"),
-        "describe after untag_resource",
-        "the tag removed",
-        &d.tags,
-    )?;
-    c.tags("describe after untag_resource", &t.tags, &d.tags)?;
+    c.untagged("describe after untag_resource", &t.tags, &d.tags)?;
 
     let step = "create_secret with a taken name";
     match api.create_secret(&spec, &value1).await {
@@ -591,6 +602,13 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
         let g = find(&groups, group).ok_or_else(|| c.fail("describe many by prefix", group, &groups))?;
         c.eq("describe many by prefix", "tags", &want, &g.tags)?;
     }
+    c.ok(
+        "untag_log_group",
+        api.untag_log_group(&created.arn, &extra_keys()).await,
+    )?;
+    let groups = c.ok("describe after untag", api.describe_log_groups(name).await)?;
+    let g = find(&groups, name).ok_or_else(|| c.fail("describe after untag", "the log group", &groups))?;
+    c.untagged("describe after untag", &t.tags, &g.tags)?;
     c.ok("delete_log_group (bulk tagged)", api.delete_log_group(&tagged).await)?;
     c.ok(
         "delete_log_group (bulk untagged)",
@@ -644,6 +662,7 @@ async fn efs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         root_directory: t.names.access_point_root.clone(),
         posix_uid: WEB_SERVER_UID,
         tags: t.tags.clone(),
+        client_token: None,
     };
     let created = c.ok("create_access_point", api.create_access_point(&spec).await)?;
     cleanup.push(Undo::AccessPoint(created.id.clone()));
@@ -683,6 +702,14 @@ async fn efs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         .ok_or_else(|| c.fail("describe after tag_resource", "the access point", &all))?;
     c.tags("describe after tag_resource", &with_extra(&t.tags), &a.tags)?;
     c.eq("describe after tag_resource", "name", &spec.name, &a.name)?;
+    c.ok("untag_resource", api.untag_resource(&created.id, &extra_keys()).await)?;
+    let all = c.ok("describe after untag_resource", api.describe_access_points(fs).await)?;
+    let a = all
+        .iter()
+        .find(|a| a.id == created.id)
+        .ok_or_else(|| c.fail("describe after untag_resource", "the access point", &all))?;
+    c.untagged("describe after untag_resource", &t.tags, &a.tags)?;
+    c.eq("describe after untag_resource", "name", &spec.name, &a.name)?;
 
     c.ok("delete_access_point", api.delete_access_point(&created.id).await)?;
     let all = c.ok("describe after delete", api.describe_access_points(fs).await)?;
@@ -820,6 +847,18 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         &f.health_check_path,
     )?;
     c.tags("describe_target_groups after update", &with_extra(&t.tags), &f.tags)?;
+    c.ok(
+        "remove_tags (target group)",
+        api.remove_tags(&tg.arn, &extra_keys()).await,
+    )?;
+    let found = c.ok(
+        "describe_target_groups after remove_tags",
+        api.describe_target_groups(std::slice::from_ref(&tg.name)).await,
+    )?;
+    let f = found
+        .first()
+        .ok_or_else(|| c.fail("describe_target_groups after remove_tags", "the group", &found))?;
+    c.untagged("describe_target_groups after remove_tags", &t.tags, &f.tags)?;
 
     // Rules.
     let rules = c.ok("describe_rules", api.describe_rules(listener).await)?;
@@ -982,8 +1021,14 @@ async fn route53_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: 
         name: alias_name.clone(),
         target: alias.target.clone(),
     }));
-    c.ok("upsert_record (alias)", api.upsert_record(&alias).await)?;
+    c.ok("create_record (alias)", api.create_record(&alias).await)?;
     c.ok("upsert_record (alias, again)", api.upsert_record(&alias).await)?;
+    // CREATE never overwrites: a record of that name and type exists.
+    c.err(
+        "create_record over an existing record",
+        api.create_record(&alias).await,
+        &[PortErrorKind::AlreadyExists],
+    )?;
     let records = c.ok("list_records after alias", api.list_records(zone).await)?;
     let found = named(&records, &alias_name);
     c.ensure(
@@ -1214,6 +1259,7 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         container_name: CONTAINER_NAME.into(),
         container_port: CONTAINER_PORT,
         tags: t.tags.clone(),
+        client_token: None,
     };
     cleanup.push(Undo::Service(cluster.clone(), svc_spec.name.clone()));
     let svc = c.ok("create_service", api.create_service(&svc_spec).await)?;
@@ -1346,6 +1392,19 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
     )?;
     c.eq("describe_services after update", "desired count", &1, &f.desired_count)?;
     c.tags("describe_services after update", &with_extra(&t.tags), &f.tags)?;
+    c.ok(
+        "untag_resource (service)",
+        api.untag_resource(&svc.arn, &extra_keys()).await,
+    )?;
+    let found = c.ok(
+        "describe_services after untag_resource",
+        api.describe_services(cluster, std::slice::from_ref(&svc_spec.name))
+            .await,
+    )?;
+    let u = found
+        .first()
+        .ok_or_else(|| c.fail("describe_services after untag_resource", "the service", &found))?;
+    c.untagged("describe_services after untag_resource", &t.tags, &u.tags)?;
     let latest = c.ok(
         "latest_task_definition after tag_resource",
         api.latest_task_definition(family).await,

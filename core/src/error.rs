@@ -49,6 +49,23 @@ pub enum CoreError {
         found: String,
     },
 
+    /// A part this run was creating appeared meanwhile, made by someone
+    /// else (another apply of the same tenant, or another owner): this run
+    /// stops and removes only what it made itself.
+    #[error(
+        "{part} {name:?} was created meanwhile by someone else ({found}) while this apply was creating it; another apply of tenant {tenant_id} may be running — nothing of theirs was changed; plan again once it has finished"
+    )]
+    CreatedElsewhere {
+        /// Part.
+        part: Part,
+        /// Its name.
+        name: String,
+        /// The tenant id this run was creating.
+        tenant_id: String,
+        /// What ownership tags the found part carries.
+        found: String,
+    },
+
     /// Destroy refused by a guard.
     #[error("tenant {tenant_id} cannot be destroyed: {reason}. To proceed: {how}")]
     DestroyBlocked {
@@ -205,7 +222,7 @@ impl CoreError {
     /// (so what exists under the tenant's names must not be claimed).
     pub fn is_conflict(&self) -> bool {
         match self {
-            CoreError::NotOwned { .. } => true,
+            CoreError::NotOwned { .. } | CoreError::CreatedElsewhere { .. } => true,
             CoreError::Apply { source, .. } => source.is_conflict(),
             _ => false,
         }

@@ -291,3 +291,59 @@ mod tests {
         assert!(matches!(refused, Err(Refusal::BeingCreated(_))), "{refused:?}");
     }
 }
+
+/// The subdomains claimed by the tenants planned in one process (one
+/// Terraform walk plans every resource of the configuration in one
+/// provider process): two tenants of one configuration with one subdomain
+/// are refused at plan, before either has a listener rule to see.
+#[derive(Debug, Default)]
+pub struct SubdomainClaims {
+    claims: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl SubdomainClaims {
+    /// Claims the spec's subdomain for its tenant. The same tenant may
+    /// claim it again (Terraform plans a resource more than once); another
+    /// tenant's claim is a violation of `subdomain` naming that tenant.
+    pub fn claim(&self, spec: &TenantSpec) -> Result<(), crate::validate::Violation> {
+        let mut claims = self.claims.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sub = spec.subdomain.to_ascii_lowercase();
+        match claims.get(&sub) {
+            Some(owner) if owner != &spec.tenant_id => Err(crate::validate::Violation::new(
+                &["subdomain"],
+                "subdomain_taken",
+                format!(
+                    "subdomain {sub:?} ({}) is also the subdomain of tenant {owner} in this configuration; each tenant needs its own",
+                    spec.names().fqdn
+                ),
+            )),
+            _ => {
+                // A tenant that changed subdomain within the walk gives its
+                // old claim up.
+                claims.retain(|_, owner| owner != &spec.tenant_id);
+                claims.insert(sub, spec.tenant_id.clone());
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::*;
+
+    #[test]
+    fn one_subdomain_serves_one_tenant_of_a_configuration() {
+        let claims = SubdomainClaims::default();
+        let a = crate::plan::tests::spec();
+        let mut b = a.clone();
+        b.tenant_id = "210987654321".into();
+        assert!(claims.claim(&a).is_ok());
+        assert!(claims.claim(&a).is_ok(), "the same tenant again");
+        let v = claims.claim(&b).expect_err("another tenant");
+        assert_eq!(v.attribute, vec!["subdomain".to_owned()]);
+        assert!(v.message.contains(&a.tenant_id), "{}", v.message);
+        b.subdomain = "other".into();
+        assert!(claims.claim(&b).is_ok(), "another subdomain is free");
+    }
+}

@@ -13,8 +13,15 @@ pub const TAG_ENVIRONMENT: &str = "bbws:environment";
 /// seconds}` while a run that creates (or adopts) the tenant is at work.
 /// See [`crate::lease`].
 pub const TAG_LEASE: &str = "bbws:lease";
+/// Tag carrying the token of the run that created the part
+/// (`engine::RunToken`): a part found after a failed create is this run's
+/// only if it carries this run's token.
+pub const TAG_RUN: &str = "bbws:created-by-run";
 /// Prefix reserved for bbws's own tags; users may not set tags under it.
 pub const RESERVED_TAG_PREFIX: &str = "bbws:";
+/// Tags bbws itself may put on a part (tenant, environment, creating run,
+/// and one spare for a creation lease), counted against AWS's 50.
+pub const BBWS_TAG_COUNT: usize = 4;
 
 /// Name of the WordPress container in the task definition.
 pub const CONTAINER_NAME: &str = "wordpress";
@@ -152,7 +159,8 @@ pub fn family_and_revision(arn: &str) -> Option<(&str, i32)> {
 
 /// `{subdomain}.{domain}` without a trailing dot.
 pub fn fqdn(subdomain: &str, domain: &str) -> String {
-    format!("{subdomain}.{}", domain.trim_end_matches('.'))
+    // Lower case, as Route53 and ELBv2 keep host names.
+    format!("{subdomain}.{}", domain.trim_end_matches('.')).to_ascii_lowercase()
 }
 
 /// `/bbws/{env}/audit`: where every operation's audit record goes.

@@ -165,11 +165,12 @@ impl ObservedTenant {
 
     /// The subdomain currently routed by the listener rule, if any.
     pub fn routed_subdomain(&self, domain: &str) -> Option<String> {
-        let suffix = format!(".{}", domain.trim_end_matches('.'));
+        // Host names compare case-insensitively.
+        let suffix = format!(".{}", domain.trim_end_matches('.')).to_ascii_lowercase();
         let rule = self.listener_rule.as_ref()?;
         rule.hosts
             .iter()
-            .find_map(|h| h.strip_suffix(&suffix).map(str::to_owned))
+            .find_map(|h| h.to_ascii_lowercase().strip_suffix(&suffix).map(str::to_owned))
     }
 
     /// The record under `fqdn`, if observed.

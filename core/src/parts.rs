@@ -142,6 +142,10 @@ pub struct SecretSpec {
     pub description: String,
     /// Tags.
     pub tags: Tags,
+    /// `ClientRequestToken` (32 to 64 characters; the first version's id):
+    /// a retry with the same token and value answers the secret the first
+    /// call made. `None`: the SDK draws one per call.
+    pub client_token: Option<String>,
 }
 
 /// Observed secret (metadata only; the value is read on demand).
@@ -251,6 +255,10 @@ pub struct AccessPointSpec {
     pub posix_uid: i64,
     /// Tags (the Name tag is added by the port).
     pub tags: Tags,
+    /// `ClientToken` (at most 64 characters), unique per creation: a retry
+    /// with it answers the access point the first call made. `None`: the
+    /// SDK draws one per call.
+    pub client_token: Option<String>,
 }
 
 /// Observed access point.
@@ -395,6 +403,25 @@ pub enum RecordTarget {
     },
     /// CNAME to the load balancer's DNS name.
     Cname(String),
+    /// Any other record at the name (a plain A, AAAA, TXT, MX…): observed
+    /// only, never written by bbws, always someone else's.
+    Other {
+        /// The record type, e.g. `A`, `TXT`.
+        record_type: String,
+        /// Its values, as Route53 lists them.
+        values: Vec<String>,
+    },
+}
+
+impl RecordTarget {
+    /// The Route53 record type.
+    pub fn record_type(&self) -> &str {
+        match self {
+            RecordTarget::Alias { .. } => "A",
+            RecordTarget::Cname(_) => "CNAME",
+            RecordTarget::Other { record_type, .. } => record_type,
+        }
+    }
 }
 
 /// Desired record.
@@ -506,6 +533,9 @@ pub struct ServiceSpec {
     pub container_port: u16,
     /// Tags.
     pub tags: Tags,
+    /// `clientToken` (at most 36 ASCII characters): a retry with it answers
+    /// the service the first call made. `None`: none is sent.
+    pub client_token: Option<String>,
 }
 
 /// Observed service.
@@ -607,6 +637,7 @@ impl DesiredTenant {
                 name: names.secret.clone(),
                 description: TenantSettings::of(spec).to_description(),
                 tags: tags.clone(),
+                client_token: None,
             },
             access_point: AccessPointSpec {
                 file_system_id: p.efs_file_system_id.clone(),
@@ -614,6 +645,7 @@ impl DesiredTenant {
                 root_directory: names.access_point_root.clone(),
                 posix_uid: WEB_SERVER_UID,
                 tags: tags.clone(),
+                client_token: None,
             },
             log_group: LogGroupSpec {
                 name: names.log_group.clone(),
@@ -667,6 +699,7 @@ impl DesiredTenant {
                 container_name: CONTAINER_NAME.into(),
                 container_port: CONTAINER_PORT,
                 tags,
+                client_token: None,
             },
             names,
         }

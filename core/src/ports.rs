@@ -131,6 +131,8 @@ pub trait EcsApi: Send + Sync {
     async fn deregister_task_definition(&self, arn: &str) -> PortResult<()>;
     /// Adds or overwrites tags.
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()>;
+    /// Removes the tags with these keys (`UntagResource`).
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()>;
 }
 
 /// Elastic Load Balancing v2: target groups and listener rules.
@@ -160,15 +162,22 @@ pub trait Elbv2Api: Send + Sync {
     async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<(String, String)>;
     /// Adds or overwrites tags.
     async fn add_tags(&self, arn: &str, tags: &Tags) -> PortResult<()>;
+    /// Removes the tags with these keys (`RemoveTags`).
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> PortResult<()>;
 }
 
 /// Route53: the tenant's record.
 #[async_trait]
 pub trait Route53Api: Send + Sync {
-    /// Every A-alias and CNAME record of the zone (all pages), names without
-    /// the trailing dot.
+    /// Every record of the zone (all pages), names without the trailing
+    /// dot: A aliases and CNAMEs as such, any other as
+    /// [`RecordTarget::Other`].
     async fn list_records(&self, zone_id: &str) -> PortResult<Vec<ObservedDnsRecord>>;
-    /// Creates or replaces a record.
+    /// Creates a record (`CREATE`): `AlreadyExists` when a record of that
+    /// name and type exists, so that nobody's record is ever overwritten.
+    async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()>;
+    /// Creates or replaces a record (`UPSERT`): only for a record that is
+    /// the tenant's own.
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()>;
     /// Deletes a record exactly as observed.
     async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()>;
@@ -185,6 +194,8 @@ pub trait EfsApi: Send + Sync {
     async fn delete_access_point(&self, id: &str) -> PortResult<()>;
     /// Adds or overwrites tags.
     async fn tag_resource(&self, id: &str, tags: &Tags) -> PortResult<()>;
+    /// Removes the tags with these keys (`UntagResource`).
+    async fn untag_resource(&self, id: &str, keys: &[String]) -> PortResult<()>;
 }
 
 /// Secrets Manager.
@@ -213,7 +224,7 @@ pub trait SecretsApi: Send + Sync {
     async fn set_description(&self, arn: &str, description: &str) -> PortResult<()>;
     /// Adds or overwrites tags.
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()>;
-    /// Removes the tags with these keys (absent keys are no error).
+    /// Removes the tags with these keys (`UntagResource`).
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()>;
 }
 
@@ -230,6 +241,8 @@ pub trait LogsApi: Send + Sync {
     async fn delete_log_group(&self, name: &str) -> PortResult<()>;
     /// Adds or overwrites tags (by log group ARN).
     async fn tag_log_group(&self, arn: &str, tags: &Tags) -> PortResult<()>;
+    /// Removes the tags with these keys (by log group ARN; `UntagResource`).
+    async fn untag_log_group(&self, arn: &str, keys: &[String]) -> PortResult<()>;
     /// Appends one event, creating the group and stream when missing.
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()>;
 }

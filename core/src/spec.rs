@@ -472,7 +472,11 @@ impl TenantInput {
         // Validation above proved these numbers are in range.
         let to_u32 = |v: Option<i64>, d: u32| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(d);
         Ok(TenantSpec {
-            subdomain: self.subdomain.clone().unwrap_or_else(|| tenant_id.clone()),
+            // Stored lower-case, as Route53 and ELBv2 keep host names.
+            subdomain: self
+                .subdomain
+                .as_deref()
+                .map_or_else(|| tenant_id.clone(), str::to_ascii_lowercase),
             tenant_id,
             name: self.name.clone(),
             contact_email: self.contact_email.clone(),

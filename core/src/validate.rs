@@ -195,14 +195,16 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             format!("tenant_id {id:?} must be exactly 12 digits (0-9)"),
         ));
     }
+    // DNS labels compare case-insensitively: `Acme` is `acme`, stored
+    // lower-case.
     if let Some(sub) = &input.subdomain
-        && !is_dns_label(sub)
+        && !is_dns_label(&sub.to_ascii_lowercase())
     {
         v.push(Violation::new(
             &["subdomain"],
             "dns_label",
             format!(
-                "subdomain {sub:?} is not a valid DNS label: 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen"
+                "subdomain {sub:?} is not a valid DNS label: 1-63 letters, digits and hyphens, not starting or ending with a hyphen"
             ),
         ));
     }
@@ -319,18 +321,24 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
     for (key, value) in &input.tags {
         validate_tag(&mut v, "tags", key, value);
     }
-    let all_tags = platform.default_tags.len() + input.tags.len() + 2;
+    let all_tags = platform.default_tags.len() + input.tags.len() + naming::BBWS_TAG_COUNT;
     if all_tags > 50 {
         v.push(Violation::new(
             &["tags"],
             "tag_count",
-            format!("{all_tags} tags (with default_tags and 2 bbws tags) exceed AWS's limit of 50"),
+            format!(
+                "{all_tags} tags (with default_tags and {} bbws tags) exceed AWS's limit of 50",
+                naming::BBWS_TAG_COUNT
+            ),
         ));
     }
 
     // Lengths of derived names: only meaningful when their inputs are valid.
     let id_ok = input.tenant_id.as_deref().is_none_or(is_tenant_id);
-    let sub_ok = input.subdomain.as_deref().is_none_or(is_dns_label);
+    let sub_ok = input
+        .subdomain
+        .as_deref()
+        .is_none_or(|s| is_dns_label(&s.to_ascii_lowercase()));
     if id_ok && sub_ok {
         let id = input.tenant_id.clone().unwrap_or_else(|| "0".repeat(12));
         let sub = input.subdomain.clone().unwrap_or_else(|| id.clone());
@@ -531,6 +539,26 @@ pub fn validate_db_password(password: &str) -> Vec<Violation> {
 }
 
 #[cfg(test)]
+mod case_tests {
+    use crate::spec::TenantInput;
+
+    #[test]
+    fn an_upper_case_subdomain_is_accepted_and_stored_lower_case() {
+        let platform = crate::plan::tests::spec().platform;
+        let input = TenantInput {
+            name: "ACME".into(),
+            contact_email: "ops@acme.example".into(),
+            tenant_id: Some("123456789012".into()),
+            subdomain: Some("AcMe".into()),
+            ..TenantInput::default()
+        };
+        let spec = input.resolve(platform).expect("valid");
+        assert_eq!(spec.subdomain, "acme");
+        assert!(spec.names().fqdn.starts_with("acme."), "{}", spec.names().fqdn);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -579,8 +607,8 @@ mod tests {
                 "tenant_id_format",
             ),
             (
-                "upper-case subdomain",
-                |i| i.subdomain = Some("Acme".into()),
+                "underscore in subdomain",
+                |i| i.subdomain = Some("a_b".into()),
                 "subdomain",
                 "dns_label",
             ),

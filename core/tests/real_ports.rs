@@ -677,6 +677,7 @@ async fn ecs_requests_have_the_full_shape_body(s: &Stack, _id: &str, n: &TenantN
             container_name: CONTAINER_NAME.into(),
             container_port: 80,
             tags: tags.clone(),
+            client_token: None,
         })
         .await;
     {
@@ -840,6 +841,8 @@ async fn access_point_ownership_and_idempotency_body(s: &Stack, _id: &str, n: &T
         root_directory: n.access_point_root.clone(),
         posix_uid: WEB_SERVER_UID,
         tags: tags.clone(),
+        // Unique per creation (the engine derives it from its run token).
+        client_token: Some(bbws_core::engine::RunToken::new().client_token("efs.CreateAccessPoint", &n.access_point)),
     };
     let a = s.ports.efs.create_access_point(&spec).await.expect("create");
     let again = s.ports.efs.create_access_point(&spec).await;
@@ -876,8 +879,8 @@ async fn access_point_ownership_and_idempotency_body(s: &Stack, _id: &str, n: &T
         );
         assert_eq!(
             r.client_token(),
-            Some(n.access_point.as_str()),
-            "ClientToken derived from the Name"
+            spec.client_token.as_deref(),
+            "the ClientToken sent, never the Name (a replacement would get the old access point back)"
         );
     }
     if let Ok(b) = &again

@@ -156,7 +156,11 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
         .unwrap_or_default();
     let platform = Platform {
         environment,
-        domain: s("domain").unwrap_or_default(),
+        // DNS names compare case-insensitively; Route53 and ELBv2 keep
+        // them lower-case, and so does every name bbws derives.
+        domain: s("domain")
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
+            .unwrap_or_default(),
         region: region.clone(),
         cluster: s("cluster").unwrap_or_else(|| format!("{environment}-cluster")),
         vpc_id: s("vpc_id").unwrap_or_default(),

@@ -13,6 +13,9 @@ pub(crate) struct Configured {
     /// Terraform refreshes resources in parallel: their reads share
     /// batched AWS calls.
     pub(crate) observer: Arc<bbws_core::batch::BatchedObserver>,
+    /// Subdomains of the tenants planned by this process (one walk): two
+    /// tenants of one configuration with one subdomain are refused at plan.
+    pub(crate) subdomains: bbws_core::lifecycle::SubdomainClaims,
     /// Tenants this process refreshed from a state object. Terraform plans
     /// the replacement of a tainted object with a null prior state and no
     /// private data, right after refreshing it: this is how that plan knows

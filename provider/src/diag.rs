@@ -88,6 +88,11 @@ pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
         ),
         CoreError::NotOwned { .. } => error("A part of this tenant belongs to someone else", e.to_string(), None),
         CoreError::Stopped { .. } => error("Stopped", e.to_string(), None),
+        CoreError::CreatedElsewhere { .. } => error(
+            "A part of this tenant was created meanwhile by someone else",
+            e.to_string(),
+            None,
+        ),
         CoreError::Apply { step, .. } => {
             let code = e.code().map(|c| format!(" (error code {c})")).unwrap_or_default();
             error(format!("Failed to {step}{code}"), with_advice(e, e.to_string()), None)

@@ -135,6 +135,7 @@ impl BbwsServer {
             engine,
             observer,
             in_state: Default::default(),
+            subdomains: Default::default(),
         }));
         Vec::new()
     }
@@ -325,6 +326,7 @@ impl BbwsServer {
             input.tenant_id = Some(derived_tenant_id(&c.platform, &input));
         }
         let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
+        c.subdomains.claim(&spec).map_err(|v| violation_diags(&[v], ""))?;
         let previous = tenant::recorded_subdomains(&prior);
         // The refresh just observed this tenant (in a batch): reuse it.
         let key = key_of(&spec, &previous);

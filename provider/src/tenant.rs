@@ -208,7 +208,7 @@ pub fn recorded_subdomains(state: &Value) -> Vec<String> {
     state
         .get(attr::SUBDOMAIN)
         .as_str()
-        .map(str::to_owned)
+        .map(str::to_ascii_lowercase)
         .into_iter()
         .collect()
 }
@@ -404,7 +404,12 @@ pub fn state_value(
         (attr::NAME, config.get(attr::NAME).clone()),
         (attr::CONTACT_EMAIL, config.get(attr::CONTACT_EMAIL).clone()),
         (attr::TENANT_ID, Value::String(spec.tenant_id.clone())),
-        (attr::SUBDOMAIN, Value::String(spec.subdomain.clone())),
+        // As written (`Acme`): Terraform requires the configured value;
+        // the parts use the lower-case one.
+        (
+            attr::SUBDOMAIN,
+            config_or(config, attr::SUBDOMAIN, Value::String(spec.subdomain.clone())),
+        ),
         (
             attr::TIER,
             config_or(config, attr::TIER, Value::String(spec.tier.as_str().to_owned())),

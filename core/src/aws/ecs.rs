@@ -250,6 +250,7 @@ impl EcsApi for AwsEcs {
             .set_tags(Some(ecs_tags(&spec.tags)))
             .propagate_tags(PropagateTags::Service)
             .enable_ecs_managed_tags(true)
+            .set_client_token(spec.client_token.clone())
             .send()
             .await
             .map_err(on(&self.ep, op))?;
@@ -509,6 +510,17 @@ impl EcsApi for AwsEcs {
             .send()
             .await
             .map_err(on(&self.ep, "TagResource"))?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(on(&self.ep, "UntagResource"))?;
         Ok(())
     }
 }

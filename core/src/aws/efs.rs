@@ -56,26 +56,6 @@ fn observe(a: &AccessPointDescription) -> ObservedAccessPoint {
     }
 }
 
-/// An idempotency token (≤ 64 ASCII characters) derived from the Name, so
-/// that a retried create returns the access point the first try made.
-fn client_token(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    if !clean.is_empty() && clean.len() <= 64 && clean.len() == name.len() {
-        return clean;
-    }
-    // FNV-1a: stable across builds, unlike std's hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let prefix: String = clean.chars().take(40).collect();
-    format!("{prefix}-{h:016x}")
-}
-
 #[async_trait]
 impl EfsApi for AwsEfs {
     async fn describe_access_points(&self, file_system_id: &str) -> PortResult<Vec<ObservedAccessPoint>> {
@@ -131,7 +111,10 @@ impl EfsApi for AwsEfs {
         let r = self
             .client
             .create_access_point()
-            .client_token(client_token(&spec.name))
+            // Unique per creation (the engine derives it from its run token):
+            // a Name-derived token would hand a replacement the access
+            // point it replaces while that one exists.
+            .set_client_token(spec.client_token.clone())
             .file_system_id(&spec.file_system_id)
             .posix_user(posix)
             .root_directory(root)
@@ -193,19 +176,15 @@ impl EfsApi for AwsEfs {
             .map_err(on(&self.ep, op))?;
         Ok(())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_tokens_are_stable_and_short() {
-        assert_eq!(client_token("dev-123456789012-ap"), "dev-123456789012-ap");
-        let long = "x".repeat(100);
-        let t = client_token(&long);
-        assert!(t.len() <= 64, "{t}");
-        assert_eq!(t, client_token(&long));
-        assert_ne!(client_token("a b"), client_token("a c"));
+    async fn untag_resource(&self, id: &str, keys: &[String]) -> PortResult<()> {
+        self.client
+            .untag_resource()
+            .resource_id(id)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(on(&self.ep, "UntagResource"))?;
+        Ok(())
     }
 }

@@ -450,6 +450,17 @@ impl Elbv2Api for AwsElbv2 {
             .map_err(on(&self.ep, "AddTags"))?;
         Ok(())
     }
+
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.client
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(on(&self.ep, "RemoveTags"))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

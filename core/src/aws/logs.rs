@@ -300,6 +300,17 @@ impl LogsApi for AwsLogs {
         Ok(())
     }
 
+    async fn untag_log_group(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.client
+            .untag_resource()
+            .resource_arn(bare_arn(arn))
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(on(&self.ep, "UntagResource"))?;
+        Ok(())
+    }
+
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
         match self.put_events(group, stream, message).await {
             Err(e) if e.kind == PortErrorKind::NotFound => {

@@ -47,21 +47,26 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The record as plain data, when it is an A alias or a CNAME.
+/// The record as plain data: an A alias or a CNAME as such, any other
+/// record (a plain A, an AAAA alias, a TXT…) as `Other`, so that a record
+/// that is not the tenant's is seen whatever its type.
 fn observe(zone_id: &str, r: &ResourceRecordSet) -> Option<ObservedDnsRecord> {
-    let target = match r.r#type() {
-        RrType::A => {
-            let a = r.alias_target()?;
-            RecordTarget::Alias {
-                dns_name: a.dns_name().trim_end_matches('.').to_ascii_lowercase(),
-                hosted_zone_id: a.hosted_zone_id().to_string(),
-            }
+    let values = || -> Vec<String> {
+        match r.alias_target() {
+            Some(a) => vec![format!("alias to {}", a.dns_name().trim_end_matches('.'))],
+            None => r.resource_records().iter().map(|v| v.value().to_string()).collect(),
         }
-        RrType::Cname => {
-            let v = r.resource_records().first()?.value();
-            RecordTarget::Cname(v.trim_end_matches('.').to_ascii_lowercase())
-        }
-        _ => return None,
+    };
+    let target = match (r.r#type(), r.alias_target(), r.resource_records().first()) {
+        (RrType::A, Some(a), _) => RecordTarget::Alias {
+            dns_name: a.dns_name().trim_end_matches('.').to_ascii_lowercase(),
+            hosted_zone_id: a.hosted_zone_id().to_string(),
+        },
+        (RrType::Cname, None, Some(v)) => RecordTarget::Cname(v.value().trim_end_matches('.').to_ascii_lowercase()),
+        (t, ..) => RecordTarget::Other {
+            record_type: t.as_str().to_string(),
+            values: values(),
+        },
     };
     Some(ObservedDnsRecord {
         zone_id: zone_id.to_string(),
@@ -84,6 +89,7 @@ fn same_target(a: &RecordTarget, b: &RecordTarget) -> bool {
             },
         ) => norm(d1) == norm(d2) && z1.trim_start_matches("/hostedzone/") == z2.trim_start_matches("/hostedzone/"),
         (RecordTarget::Cname(x), RecordTarget::Cname(y)) => norm(x) == norm(y),
+        // Never deleted: bbws did not write it.
         _ => false,
     }
 }
@@ -110,6 +116,20 @@ fn record_set(name: &str, target: &RecordTarget) -> Result<ResourceRecordSet, aw
             .ttl(CNAME_TTL)
             .resource_records(ResourceRecord::builder().value(value).build()?)
             .build(),
+        // Refused by the callers before a request is built.
+        RecordTarget::Other { .. } => ResourceRecordSet::builder().build(),
+    }
+}
+
+/// bbws writes only A aliases and CNAMEs.
+fn writable(op: &str, target: &RecordTarget) -> PortResult<()> {
+    match target {
+        RecordTarget::Other { record_type, .. } => Err(PortError::new(
+            PortErrorKind::InvalidInput,
+            op,
+            format!("bbws does not write {record_type} records"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -143,6 +163,8 @@ impl AwsRoute53 {
                 let mut err = sdk_error(&self.ep, op, e);
                 if code == "InvalidChangeBatch" && msg.contains("not found") {
                     err.kind = PortErrorKind::NotFound;
+                } else if code == "InvalidChangeBatch" && msg.contains("already exists") {
+                    err.kind = PortErrorKind::AlreadyExists;
                 }
                 Err(err)
             }
@@ -193,17 +215,53 @@ impl Route53Api for AwsRoute53 {
         Ok(out)
     }
 
+    async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
+        let op = "ChangeResourceRecordSets (CREATE)";
+        writable(op, &spec.target)?;
+        let set = record_set(&spec.name, &spec.target).map_err(|e| build_error(op, e))?;
+        // AWS refuses a CREATE over a record of that name and type; moto
+        // replaces it unless it journalled the same change: asked first, so
+        // that nobody's record is overwritten on either.
+        if self
+            .current(&spec.zone_id, &spec.name, set.r#type().clone())
+            .await?
+            .is_some()
+        {
+            return Err(PortError::new(
+                PortErrorKind::AlreadyExists,
+                "InvalidChangeBatch",
+                format!("{op}: a {} record {} already exists", set.r#type().as_str(), spec.name),
+            ));
+        }
+        match self.change(op, &spec.zone_id, ChangeAction::Create, set.clone()).await {
+            // moto answers "already exists" to a CREATE its change journal
+            // saw before even once the record is gone (AWS never does):
+            // with no record of that name and type there, UPSERT is the
+            // same change.
+            Err(e) if e.kind == PortErrorKind::AlreadyExists => {
+                let rr_type = set.r#type().clone();
+                match self.current(&spec.zone_id, &spec.name, rr_type).await? {
+                    Some(_) => Err(e),
+                    None => self.change(op, &spec.zone_id, ChangeAction::Upsert, set).await,
+                }
+            }
+            other => other,
+        }
+    }
+
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
         let op = "ChangeResourceRecordSets (UPSERT)";
+        writable(op, &spec.target)?;
         let set = record_set(&spec.name, &spec.target).map_err(|e| build_error(op, e))?;
         self.change(op, &spec.zone_id, ChangeAction::Upsert, set).await
     }
 
     async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()> {
         let op = "ChangeResourceRecordSets (DELETE)";
+        writable(op, &record.target)?;
         let rr_type = match record.target {
             RecordTarget::Alias { .. } => RrType::A,
-            RecordTarget::Cname(_) => RrType::Cname,
+            _ => RrType::Cname,
         };
         // DELETE must repeat the record exactly (TTL, EvaluateTargetHealth…):
         // read the current set and delete it if it still points where it

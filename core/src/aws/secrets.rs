@@ -108,6 +108,7 @@ impl SecretsApi for AwsSecrets {
             .name(&spec.name)
             .description(&spec.description)
             .secret_string(value)
+            .set_client_request_token(spec.client_token.clone())
             .set_tags((!spec.tags.is_empty()).then(|| sm_tags(&spec.tags)))
             .send()
             .await

@@ -6,6 +6,7 @@
 use std::sync::Mutex;
 
 use super::rollback::Created;
+use super::token::RunToken;
 use super::{Engine, StepFailure, StepResult, fail, ignore_not_found};
 use crate::credentials::{ApplyInputs, generate_password};
 use crate::error::CoreError;
@@ -79,7 +80,7 @@ impl Engine {
             inputs,
             created: Mutex::new(Vec::new()),
             rotation: Mutex::new(None),
-            lease_holder: super::lease::new_holder(),
+            token: RunToken::new(),
         };
         let result = if run.holds_lease() {
             run.renew_lease().await;
@@ -151,8 +152,9 @@ pub(super) struct Run<'a> {
     /// What a password change did: an old password left beside the new one
     /// is discarded once the service runs with the new one.
     rotation: Mutex<Option<PasswordChange>>,
-    /// Who holds the creation lease for this run ([`crate::lease`]).
-    pub(super) lease_holder: String,
+    /// This run's token: the tag on what it creates, the seed of its
+    /// idempotency tokens.
+    pub(super) token: RunToken,
 }
 
 /// The listener rule the service stage attaches behind: its ARN and the
@@ -170,7 +172,7 @@ impl Run<'_> {
         self.plan.action(part)
     }
 
-    fn ports(&self) -> &crate::ports::Ports {
+    pub(super) fn ports(&self) -> &crate::ports::Ports {
         &self.engine.ports
     }
 
@@ -197,9 +199,24 @@ impl Run<'_> {
             password: password.clone().unwrap_or_default(),
         };
 
+        // A new secret goes first, alone: it is the tenant's claim. Two
+        // applies creating one tenant race for it, and the loser stops
+        // before it has made anything a winner could be using (a database
+        // the winner found and adopted, then dropped by the loser's
+        // rollback).
+        let claimed = if self.action(Part::Secret) == &PartAction::Create {
+            Some(self.secret_stage(&desired, &credentials).await?)
+        } else {
+            None
+        };
         // Stage 1: independent parts, concurrently.
         let (secret, (), access_point, (), target_group) = join5(
-            self.secret_stage(&desired, &credentials),
+            async {
+                match claimed {
+                    Some(s) => Ok(s),
+                    None => self.secret_stage(&desired, &credentials).await,
+                }
+            },
             self.database_stage(
                 mysql.as_ref(),
                 &desired.names,
@@ -345,13 +362,7 @@ impl Run<'_> {
                 let mut spec = spec.clone();
                 let (key, lease) = self.lease_tag();
                 spec.tags.insert(key, lease);
-                let s =
-                    secrets
-                        .create_secret(&spec, &value)
-                        .await
-                        .map_err(fail("create", Part::Secret, "CreateSecret"))?;
-                self.record(Created::Secret(s.arn.clone()));
-                return Ok(Some(s));
+                return self.create_secret(&spec, &value).await.map(Some);
             }
             PartAction::Update(_) => {}
             _ => return Ok(self.observed.secret.clone()),
@@ -364,6 +375,12 @@ impl Run<'_> {
                 .tag_resource(&s.arn, &spec.tags)
                 .await
                 .map_err(fail("update", Part::Secret, "TagResource"))?;
+            if let Some(keys) = stale(&spec.tags, &s.tags) {
+                secrets
+                    .untag_resource(&s.arn, &keys)
+                    .await
+                    .map_err(fail("update", Part::Secret, "UntagResource"))?;
+            }
         }
         // A rotation's new password is written by the database stage, once
         // MySQL accepts it ([`Self::rotate_password`]).
@@ -445,11 +462,24 @@ impl Run<'_> {
                 .await
                 .map_err(fail("repair", Part::Secret, "PutSecretValue"))?;
         }
-        mysql.create_user(user, &credentials.password).await.map_err(fail(
-            "create",
-            Part::DatabaseUser,
-            "CREATE USER",
-        ))?;
+        match mysql.create_user(user, &credentials.password).await {
+            Ok(()) => {}
+            // Made meanwhile (another apply of this tenant): not this
+            // run's, never dropped by its rollback.
+            Err(e) if e.kind == PortErrorKind::AlreadyExists => {
+                return Err(StepFailure {
+                    step: "create database_user".into(),
+                    part: Part::DatabaseUser,
+                    error: CoreError::CreatedElsewhere {
+                        part: Part::DatabaseUser,
+                        name: user.name.to_owned(),
+                        tenant_id: self.spec.tenant_id.clone(),
+                        found: "a MySQL user another run created".into(),
+                    },
+                });
+            }
+            Err(e) => return Err(fail("create", Part::DatabaseUser, "CREATE USER")(e)),
+        }
         self.record(Created::DatabaseUser(user.name.to_owned()));
         Ok(())
     }
@@ -529,13 +559,7 @@ impl Run<'_> {
         let efs = &self.ports().efs;
         match self.action(Part::AccessPoint) {
             PartAction::Create | PartAction::Replace(_) => {
-                let a = efs.create_access_point(&desired.access_point).await.map_err(fail(
-                    "create",
-                    Part::AccessPoint,
-                    "CreateAccessPoint",
-                ))?;
-                self.record(Created::AccessPoint(a.id.clone()));
-                Ok(Some(a))
+                self.create_access_point(&desired.access_point).await.map(Some)
             }
             PartAction::Update(_) => {
                 if let Some(a) = &self.observed.access_point {
@@ -544,6 +568,13 @@ impl Run<'_> {
                         Part::AccessPoint,
                         "TagResource",
                     ))?;
+                    if let Some(keys) = stale(&desired.access_point.tags, &a.tags) {
+                        efs.untag_resource(&a.id, &keys).await.map_err(fail(
+                            "update",
+                            Part::AccessPoint,
+                            "UntagResource",
+                        ))?;
+                    }
                 }
                 Ok(self.observed.access_point.clone())
             }
@@ -555,13 +586,7 @@ impl Run<'_> {
         let logs = &self.ports().logs;
         let spec = &desired.log_group;
         match self.action(Part::LogGroup) {
-            PartAction::Create => {
-                let l = logs
-                    .create_log_group(spec)
-                    .await
-                    .map_err(fail("create", Part::LogGroup, "CreateLogGroup"))?;
-                self.record(Created::LogGroup(l.name.clone()));
-            }
+            PartAction::Create => self.create_log_group(spec).await?,
             PartAction::Update(_) => {
                 if self.plan.updates(LogGroupField::RetentionDays) {
                     logs.put_retention_policy(&spec.name, spec.retention_days)
@@ -574,6 +599,13 @@ impl Run<'_> {
                         Part::LogGroup,
                         "TagResource",
                     ))?;
+                    if let Some(keys) = stale(&spec.tags, &l.tags) {
+                        logs.untag_log_group(&l.arn, &keys).await.map_err(fail(
+                            "update",
+                            Part::LogGroup,
+                            "UntagResource",
+                        ))?;
+                    }
                 }
             }
             _ => {}
@@ -583,10 +615,10 @@ impl Run<'_> {
 
     async fn target_group_stage(&self, desired: &DesiredTenant) -> StepResult<Option<ObservedTargetGroup>> {
         match self.action(Part::TargetGroup) {
-            PartAction::Create => self.create_target_group(desired).await.map(Some),
+            PartAction::Create => self.create_target_group(&desired.target_group).await.map(Some),
             PartAction::Replace(_) => {
                 self.remove_target_group_and_users().await?;
-                self.create_target_group(desired).await.map(Some)
+                self.create_target_group(&desired.target_group).await.map(Some)
             }
             PartAction::Update(_) => {
                 let elbv2 = &self.ports().elbv2;
@@ -603,23 +635,19 @@ impl Run<'_> {
                             Part::TargetGroup,
                             "AddTags",
                         ))?;
+                        if let Some(keys) = stale(&desired.target_group.tags, &t.tags) {
+                            elbv2.remove_tags(&t.arn, &keys).await.map_err(fail(
+                                "update",
+                                Part::TargetGroup,
+                                "RemoveTags",
+                            ))?;
+                        }
                     }
                 }
                 Ok(self.observed.target_group.clone())
             }
             _ => Ok(self.observed.target_group.clone()),
         }
-    }
-
-    async fn create_target_group(&self, desired: &DesiredTenant) -> StepResult<ObservedTargetGroup> {
-        let t = self
-            .ports()
-            .elbv2
-            .create_target_group(&desired.target_group)
-            .await
-            .map_err(fail("create", Part::TargetGroup, "CreateTargetGroup"))?;
-        self.record(Created::TargetGroup(t.arn.clone()));
-        Ok(t)
     }
 
     /// The name is unique, so a replaced target group goes first — and with
@@ -657,12 +685,7 @@ impl Run<'_> {
         let ecs = &self.ports().ecs;
         let action = self.action(Part::TaskDefinition);
         if needs_new_revision(action) {
-            let t = ecs
-                .register_task_definition(&desired.task_definition)
-                .await
-                .map_err(fail("register", Part::TaskDefinition, "RegisterTaskDefinition"))?;
-            self.record(Created::TaskDefinition(t.arn.clone()));
-            return Ok(t.arn);
+            return self.register_task_definition(&desired.task_definition).await;
         }
         let current = self
             .observed
@@ -674,6 +697,14 @@ impl Run<'_> {
             ecs.tag_resource(&current, &desired.task_definition.tags)
                 .await
                 .map_err(fail("update", Part::TaskDefinition, "TagResource"))?;
+            let observed_tags = self.observed.task_definition.as_ref().map(|t| &t.tags);
+            if let Some(keys) = observed_tags.and_then(|t| stale(&desired.task_definition.tags, t)) {
+                ecs.untag_resource(&current, &keys).await.map_err(fail(
+                    "update",
+                    Part::TaskDefinition,
+                    "UntagResource",
+                ))?;
+            }
         }
         Ok(current)
     }
@@ -693,12 +724,7 @@ impl Run<'_> {
             // suspended tenant's fixed response is set after stage 4.
             let mut forwarding = desired.listener_rule.clone();
             forwarding.action = RuleAction::Forward(desired.service.target_group_arn.clone());
-            let r = self
-                .engine
-                .create_rule(&forwarding, &self.spec.tenant_id)
-                .await
-                .map_err(fail("create", Part::ListenerRule, "CreateRule"))?;
-            self.record(Created::ListenerRule(r.arn.clone()));
+            let r = self.create_listener_rule(&forwarding).await?;
             return Ok(Some((r.arn, r.action)));
         }
         if let (PartAction::Update(_), Some(r)) = (self.action(Part::ListenerRule), observed) {
@@ -716,31 +742,64 @@ impl Run<'_> {
                     .add_tags(&r.arn, &rule.tags)
                     .await
                     .map_err(fail("update", Part::ListenerRule, "AddTags"))?;
+                if let Some(keys) = stale(&rule.tags, &r.tags) {
+                    elbv2
+                        .remove_tags(&r.arn, &keys)
+                        .await
+                        .map_err(fail("update", Part::ListenerRule, "RemoveTags"))?;
+                }
             }
         }
         Ok(observed.map(|r| (r.arn.clone(), r.action.clone())))
     }
 
+    /// DNS: `UPSERT` only over the tenant's own record (an alias to the
+    /// platform's load balancer, observed); otherwise `CREATE`, which never
+    /// overwrites a record — one that appeared meanwhile is looked at
+    /// again: the tenant's alias (another run of this tenant, or this
+    /// run's answer lost) is adopted as found, anything else is someone
+    /// else's.
     async fn dns_stage(&self, desired: &DesiredTenant) -> StepResult<()> {
         let action = self.action(Part::DnsRecord);
         if !action.is_change() || action == &PartAction::Delete {
             return Ok(());
         }
         let record = &desired.dns_record;
-        let existed = self.observed.dns_record(&record.name).is_some();
-        self.ports().route53.upsert_record(record).await.map_err(fail(
-            "upsert",
-            Part::DnsRecord,
-            "ChangeResourceRecordSets",
-        ))?;
-        if !existed {
+        let route53 = &self.ports().route53;
+        if self.observed.dns_record(&record.name).is_some() {
+            return route53.upsert_record(record).await.map_err(fail(
+                "update",
+                Part::DnsRecord,
+                "ChangeResourceRecordSets (UPSERT)",
+            ));
+        }
+        let Err(e) = route53.create_record(record).await else {
             self.record(Created::DnsRecord(ObservedDnsRecord {
                 zone_id: record.zone_id.clone(),
                 name: record.name.clone(),
                 target: record.target.clone(),
             }));
+            return Ok(());
+        };
+        let now = route53.list_records(&record.zone_id).await.unwrap_or_default();
+        let at_name: Vec<_> = now.iter().filter(|r| r.name == record.name).collect();
+        if at_name.len() == 1 && at_name.iter().all(|r| same_target(&r.target, &record.target)) {
+            tracing::info!(record = %record.name, error = %e, "the tenant's record exists (made meanwhile or with a lost answer): adopted");
+            return Ok(());
         }
-        Ok(())
+        match at_name.first() {
+            Some(r) if !same_target(&r.target, &record.target) => Err(StepFailure {
+                step: "create dns_record".into(),
+                part: Part::DnsRecord,
+                error: CoreError::NotOwned {
+                    part: Part::DnsRecord,
+                    name: record.name.clone(),
+                    tenant_id: self.spec.tenant_id.clone(),
+                    found: format!("a {} record that bbws did not create", r.target.record_type()),
+                },
+            }),
+            _ => Err(fail("create", Part::DnsRecord, "ChangeResourceRecordSets (CREATE)")(e)),
+        }
     }
 
     async fn service_stage(&self, desired: &DesiredTenant, rule: Option<RuleNow>) -> StepResult<()> {
@@ -783,6 +842,13 @@ impl Run<'_> {
                     ecs.tag_resource(&s.arn, &svc.tags)
                         .await
                         .map_err(fail("update", Part::Service, "TagResource"))?;
+                    if let Some(keys) = stale(&svc.tags, &s.tags) {
+                        ecs.untag_resource(&s.arn, &keys).await.map_err(fail(
+                            "update",
+                            Part::Service,
+                            "UntagResource",
+                        ))?;
+                    }
                 }
             }
             _ => {}
@@ -805,12 +871,7 @@ impl Run<'_> {
                 "ModifyRule",
             ))?;
         }
-        let s = ports
-            .ecs
-            .create_service(svc)
-            .await
-            .map_err(fail("create", Part::Service, "CreateService"))?;
-        self.record(Created::Service(svc.cluster.clone(), s.name));
+        self.create_service(svc).await?;
         if let (Some((arn, _)), TenantStatus::Suspended) = (rule, self.spec.status) {
             ports
                 .elbv2
@@ -844,6 +905,21 @@ impl Run<'_> {
             ))?;
         }
         Ok(())
+    }
+}
+
+/// The user tags to remove from a part (`None`: none).
+fn stale(desired: &Tags, observed: &Tags) -> Option<Vec<String>> {
+    Some(crate::plan::stale_tags(desired, observed)).filter(|k| !k.is_empty())
+}
+
+/// Whether two record targets are the same as Route53 compares them.
+fn same_target(a: &RecordTarget, b: &RecordTarget) -> bool {
+    let norm = |s: &str| s.trim_end_matches('.').to_ascii_lowercase();
+    match (a, b) {
+        (RecordTarget::Alias { dns_name: d1, .. }, RecordTarget::Alias { dns_name: d2, .. }) => norm(d1) == norm(d2),
+        (RecordTarget::Cname(x), RecordTarget::Cname(y)) => norm(x) == norm(y),
+        _ => false,
     }
 }
 

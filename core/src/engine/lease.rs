@@ -65,7 +65,7 @@ impl Run<'_> {
 
     /// The lease tag as of now, for this run.
     pub(super) fn lease_tag(&self) -> (String, String) {
-        Lease::new(&self.lease_holder, SystemTime::now()).tag()
+        Lease::new(self.token.as_str(), SystemTime::now()).tag()
     }
 
     /// The secret this run's lease lives on, once it exists.
@@ -117,11 +117,4 @@ impl Run<'_> {
             _ => {}
         }
     }
-}
-
-/// A fresh lease holder: 128 random bits as hex.
-pub(super) fn new_holder() -> String {
-    use rand::{Rng, TryRngCore};
-    let mut rng = rand::rngs::OsRng.unwrap_err();
-    format!("{:032x}", rng.random::<u128>())
 }

@@ -27,16 +27,20 @@ use crate::spec::{Platform, TenantSpec};
 
 mod apply;
 mod cache;
+mod create;
 mod destroy;
 mod lease;
 mod observe;
 mod orphans;
+#[cfg(test)]
+mod ownership_tests;
 mod platform;
 mod priority;
 mod rollback;
 mod rollout;
 #[cfg(test)]
 mod tests;
+mod token;
 
 pub use crate::credentials::{ApplyInputs, DbPassword, generate_password};
 #[cfg(test)]
@@ -45,6 +49,7 @@ use cache::{CachedListing, ReadAhead};
 pub use destroy::{DestroyReport, SECRET_RECOVERY_WINDOW_DAYS};
 pub use orphans::Orphan;
 pub use priority::{MAX_RULE_PRIORITY, pick_priority};
+pub use token::RunToken;
 
 /// Executes plans for tenants of one platform.
 pub struct Engine {

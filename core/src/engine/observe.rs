@@ -436,7 +436,7 @@ impl Engine {
                 owners.foreign.push(ForeignPart {
                     part: Part::DnsRecord,
                     name: r.name.clone(),
-                    found: "a record pointing elsewhere".into(),
+                    found: describe_record(&r.target),
                     owner: None,
                 });
             }
@@ -562,6 +562,22 @@ fn owner_of(tags: &Tags) -> Option<String> {
     tags.get(crate::naming::TAG_TENANT).cloned()
 }
 
+/// Someone else's record as a person reads it.
+fn describe_record(target: &RecordTarget) -> String {
+    match target {
+        RecordTarget::Alias { dns_name, .. } => {
+            format!("an A alias record to {dns_name}, not the platform's load balancer")
+        }
+        RecordTarget::Cname(v) => format!("a CNAME record to {v}, not the platform's load balancer"),
+        RecordTarget::Other { record_type, values } => {
+            format!(
+                "a {record_type} record ({}) that bbws did not create",
+                values.join(", ")
+            )
+        }
+    }
+}
+
 fn points_at(target: &RecordTarget, facts: &PlatformFacts) -> bool {
     let norm = |s: &str| {
         s.trim_end_matches('.')
@@ -572,5 +588,6 @@ fn points_at(target: &RecordTarget, facts: &PlatformFacts) -> bool {
     match target {
         RecordTarget::Alias { dns_name, .. } => norm(dns_name) == lb,
         RecordTarget::Cname(v) => norm(v) == lb,
+        RecordTarget::Other { .. } => false,
     }
 }

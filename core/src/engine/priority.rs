@@ -13,8 +13,15 @@ pub const MAX_RULE_PRIORITY: u32 = 50_000;
 const PRIORITY_ATTEMPTS: u32 = 12;
 
 impl Engine {
-    /// tenant id so that concurrent creators rarely pick the same one; on
+    /// Creates the rule for `spec.host` at a priority spread by tenant id,
+    /// so that concurrent creators rarely pick the same one; on
     /// `PriorityInUse` the rules are read again and another is picked.
+    ///
+    /// A rule already routing the host is answered instead of a second
+    /// one, and so is the rule a create made whose answer was lost (found
+    /// by its host on the next read): the caller tells by the run tag
+    /// whether it is its own. No listener ever gets two rules for a host
+    /// from here.
     pub(super) async fn create_rule(
         &self,
         spec: &ListenerRuleSpec,
@@ -24,6 +31,9 @@ impl Engine {
         let mut last = None;
         for attempt in 0..PRIORITY_ATTEMPTS {
             let rules = self.ports.elbv2.describe_rules(&spec.listener_arn).await?;
+            if let Some(r) = rule_for_host(&rules, &spec.host) {
+                return Ok(r.clone());
+            }
             let taken: HashSet<u32> = rules.iter().map(|r| r.priority).collect();
             let Some(priority) = pick_priority(tenant_id, &taken, attempt) else {
                 return Err(PortError::new(
@@ -39,12 +49,27 @@ impl Engine {
                     let jitter = rand::rng().random_range(10..100u64);
                     tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
-                other => return other,
+                // The rule may exist with its answer lost: read once more.
+                Err(e) => {
+                    let rules = self.ports.elbv2.describe_rules(&spec.listener_arn).await;
+                    return match rules.ok().as_deref().and_then(|r| rule_for_host(r, &spec.host)) {
+                        Some(r) => Ok(r.clone()),
+                        None => Err(e),
+                    };
+                }
+                ok => return ok,
             }
         }
         Err(last
             .unwrap_or_else(|| PortError::new(PortErrorKind::PriorityInUse, "PriorityInUse", "no free priority found")))
     }
+}
+
+/// The rule routing `host` (host names compare case-insensitively).
+fn rule_for_host<'a>(rules: &'a [ObservedListenerRule], host: &str) -> Option<&'a ObservedListenerRule> {
+    rules
+        .iter()
+        .find(|r| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
 }
 
 /// Picks a free priority: a start derived from the tenant id (FNV-1a), moved

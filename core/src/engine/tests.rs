@@ -400,8 +400,10 @@ async fn independent_parts_are_created_concurrently() {
             .unwrap_or_else(|| panic!("no {op} call"));
         (c.started, c.finished)
     };
+    // A new tenant's secret is its claim (two applies of one tenant race
+    // for it): it comes first, alone, and everything else after it.
+    let (_, claimed) = span("secrets.CreateSecret");
     let stage1 = [
-        "secrets.CreateSecret",
         "efs.CreateAccessPoint",
         "logs.CreateLogGroup",
         "elbv2.CreateTargetGroup",
@@ -415,6 +417,7 @@ async fn independent_parts_are_created_concurrently() {
                 assert!(sa < fb && sb < fa, "{a} and {b} overlap");
             }
         }
+        assert!(claimed <= span(a).0, "{a} waits for the secret");
     }
     // Dependent steps wait: the task definition after its inputs, the
     // service after the task definition and the listener rule.

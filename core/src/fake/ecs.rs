@@ -145,6 +145,14 @@ impl EcsApi for Port {
                         ),
                     ));
                 }
+                // Like ECS: a retry with the client token of the call that
+                // made the service answers that service.
+                let key = format!("{cluster}/{}", spec.name);
+                if s.made_with_token("ecs.CreateService", spec.client_token.as_ref()) == Some(&key)
+                    && let Some(existing) = s.service(&cluster, &spec.name)
+                {
+                    return Ok(existing.observe(&spec.cluster));
+                }
                 if s.service(&cluster, &spec.name).is_some() {
                     return Err(exists(
                         "InvalidParameterException",
@@ -201,6 +209,7 @@ impl EcsApi for Port {
                 };
                 let observed = svc.observe(&spec.cluster);
                 s.services.insert((cluster, spec.name.clone()), svc);
+                s.remember_token("ecs.CreateService", spec.client_token.as_ref(), key);
                 Ok(observed)
             })
             .await
@@ -392,6 +401,29 @@ impl EcsApi for Port {
                     "InvalidParameterException",
                     format!("the resource {arn:?} cannot be tagged by this port"),
                 ))
+            })
+            .await
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.0
+            .call("ecs.UntagResource", arn, |s| {
+                let missing = || {
+                    not_found(
+                        "ResourceNotFoundException",
+                        "The specified resource could not be found.",
+                    )
+                };
+                let tags = if arn.contains(":task-definition/") {
+                    &mut s.task_definition_mut(arn).ok_or_else(missing)?.spec.tags
+                } else {
+                    let svc = s.services.values_mut().find(|svc| svc.arn == arn).ok_or_else(missing)?;
+                    if svc.status != ACTIVE {
+                        return Err(not_found(SERVICE_NOT_ACTIVE, "Service was not ACTIVE."));
+                    }
+                    &mut svc.tags
+                };
+                untagged(tags, keys, "InvalidParameterException")
             })
             .await
     }

@@ -36,6 +36,20 @@ impl EfsApi for Port {
         self.0
             .call("efs.CreateAccessPoint", spec.name.clone(), |s| {
                 s.file_system(&spec.file_system_id)?;
+                // Like EFS: a retry with the ClientToken of the call that
+                // made an access point answers that one; other settings
+                // under the same token are a mismatch.
+                if let Some(id) = s.made_with_token("efs.CreateAccessPoint", spec.client_token.as_ref())
+                    && let Some(a) = s.access_points.get(id)
+                {
+                    if a.root_directory != spec.root_directory || a.file_system_id != spec.file_system_id {
+                        return Err(invalid(
+                            "IdempotentParameterMismatch",
+                            "The client token is already in use with different parameters.",
+                        ));
+                    }
+                    return Ok(a.clone());
+                }
                 if s.access_points
                     .values()
                     .filter(|a| a.file_system_id == spec.file_system_id)
@@ -82,7 +96,8 @@ impl EfsApi for Port {
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect(),
                 };
-                s.access_points.insert(id, a.clone());
+                s.access_points.insert(id.clone(), a.clone());
+                s.remember_token("efs.CreateAccessPoint", spec.client_token.as_ref(), id);
                 Ok(a)
             })
             .await
@@ -116,6 +131,21 @@ impl EfsApi for Port {
                 a.name = all.get("Name").cloned().unwrap_or_default();
                 a.tags = all.into_iter().filter(|(k, _)| k != "Name").collect();
                 Ok(())
+            })
+            .await
+    }
+
+    async fn untag_resource(&self, id: &str, keys: &[String]) -> PortResult<()> {
+        self.0
+            .call("efs.UntagResource", id, |s| {
+                let a = s
+                    .access_points
+                    .get_mut(id)
+                    .ok_or_else(|| not_found(AP_NOT_FOUND, format!("Access point '{id}' does not exist.")))?;
+                if keys.iter().any(|k| k == "Name") {
+                    a.name.clear();
+                }
+                untagged(&mut a.tags, keys, "BadRequest")
             })
             .await
     }

@@ -366,4 +366,26 @@ impl Elbv2Api for Port {
             })
             .await
     }
+
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.0
+            .call("elbv2.RemoveTags", arn, |s| {
+                let tags = if arn.contains(":targetgroup/") {
+                    &mut s
+                        .target_groups
+                        .get_mut(arn)
+                        .ok_or_else(|| not_found(TG_NOT_FOUND, format!("One or more target groups not found: {arn}")))?
+                        .tags
+                } else if arn.contains(":listener-rule/") {
+                    &mut s.rule_mut(arn)?.tags
+                } else {
+                    return Err(invalid(
+                        VALIDATION,
+                        format!("'{arn}' is not a target group or rule ARN"),
+                    ));
+                };
+                untagged(tags, keys, VALIDATION)
+            })
+            .await
+    }
 }

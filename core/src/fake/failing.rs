@@ -17,6 +17,7 @@ pub const MUTATING_OPS: &[&str] = &[
     "ecs.RegisterTaskDefinition",
     "ecs.DeregisterTaskDefinition",
     "ecs.TagResource",
+    "ecs.UntagResource",
     "elbv2.CreateTargetGroup",
     "elbv2.ModifyTargetGroup",
     "elbv2.DeleteTargetGroup",
@@ -24,10 +25,12 @@ pub const MUTATING_OPS: &[&str] = &[
     "elbv2.ModifyRule",
     "elbv2.DeleteRule",
     "elbv2.AddTags",
+    "elbv2.RemoveTags",
     "route53.ChangeResourceRecordSets",
     "efs.CreateAccessPoint",
     "efs.DeleteAccessPoint",
     "efs.TagResource",
+    "efs.UntagResource",
     "secrets.CreateSecret",
     "secrets.PutSecretValue",
     "secrets.DeleteSecret",
@@ -39,6 +42,7 @@ pub const MUTATING_OPS: &[&str] = &[
     "logs.PutRetentionPolicy",
     "logs.DeleteLogGroup",
     "logs.TagResource",
+    "logs.UntagResource",
     "logs.PutLogEvents",
     "mysql.CreateDatabase",
     "mysql.DropDatabase",
@@ -75,6 +79,17 @@ pub struct FailCounter {
     seen: AtomicUsize,
     failed: Mutex<Option<FailedCall>>,
     ops: Mutex<Vec<(&'static str, String)>>,
+    /// The k-th call is made and only its answer is lost.
+    lose_answer: bool,
+}
+
+/// A call's result, or `lost` in place of a success (the change happened,
+/// the caller never heard).
+fn lose<T>(lost: Option<PortError>, result: PortResult<T>) -> PortResult<T> {
+    match (lost, result) {
+        (Some(e), Ok(_)) => Err(e),
+        (_, r) => r,
+    }
 }
 
 impl FailCounter {
@@ -103,7 +118,9 @@ impl FailCounter {
         lock(&self.ops).clone()
     }
 
-    fn gate(&self, op: &'static str, target: &str) -> PortResult<()> {
+    /// `Err`: fail before the call. `Ok(Some(e))`: make the call, then
+    /// lose its answer (`e` instead of a success).
+    fn gate(&self, op: &'static str, target: &str) -> PortResult<Option<PortError>> {
         let n = {
             let mut ops = lock(&self.ops);
             ops.push((op, target.to_owned()));
@@ -115,9 +132,12 @@ impl FailCounter {
                 op,
                 target: target.to_owned(),
             });
+            if self.lose_answer {
+                return Ok(Some(self.error.clone()));
+            }
             return Err(self.error.clone());
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -141,12 +161,24 @@ impl FailCounter {
 /// # }
 /// ```
 pub fn failing_kth(ports: Ports, k: usize, error: PortError) -> (Ports, Arc<FailCounter>) {
+    wrap(ports, k, error, false)
+}
+
+/// Like [`failing_kth`], but the k-th mutating call *is made* and only its
+/// answer is lost: the caller sees `error` although the change happened (a
+/// timeout after AWS wrote). For "a lost answer anywhere" tests.
+pub fn losing_kth(ports: Ports, k: usize, error: PortError) -> (Ports, Arc<FailCounter>) {
+    wrap(ports, k, error, true)
+}
+
+fn wrap(ports: Ports, k: usize, error: PortError, lose_answer: bool) -> (Ports, Arc<FailCounter>) {
     let counter = Arc::new(FailCounter {
         k,
         error,
         seen: AtomicUsize::new(0),
         failed: Mutex::new(None),
         ops: Mutex::new(Vec::new()),
+        lose_answer,
     });
     let ports = Ports {
         ecs: Arc::new(FailingPorts {
@@ -201,7 +233,7 @@ pub struct FailingPorts<T: ?Sized> {
 }
 
 impl<T: ?Sized> FailingPorts<T> {
-    fn gate(&self, op: &'static str, target: &str) -> PortResult<()> {
+    fn gate(&self, op: &'static str, target: &str) -> PortResult<Option<PortError>> {
         self.counter.gate(op, target)
     }
 }
@@ -212,8 +244,8 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
         self.inner.describe_services(cluster, names).await
     }
     async fn create_service(&self, spec: &ServiceSpec) -> PortResult<ObservedService> {
-        self.gate("ecs.CreateService", &spec.name)?;
-        self.inner.create_service(spec).await
+        let lost = self.gate("ecs.CreateService", &spec.name)?;
+        lose(lost, self.inner.create_service(spec).await)
     }
     async fn update_service(
         &self,
@@ -222,25 +254,28 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
         task_definition_arn: &str,
         desired_count: u32,
     ) -> PortResult<ObservedService> {
-        self.gate("ecs.UpdateService", name)?;
-        self.inner
-            .update_service(cluster, name, task_definition_arn, desired_count)
-            .await
+        let lost = self.gate("ecs.UpdateService", name)?;
+        lose(
+            lost,
+            self.inner
+                .update_service(cluster, name, task_definition_arn, desired_count)
+                .await,
+        )
     }
     async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()> {
-        self.gate("ecs.RedeployService", name)?;
-        self.inner.redeploy_service(cluster, name).await
+        let lost = self.gate("ecs.RedeployService", name)?;
+        lose(lost, self.inner.redeploy_service(cluster, name).await)
     }
     async fn delete_service(&self, cluster: &str, name: &str) -> PortResult<()> {
-        self.gate("ecs.DeleteService", name)?;
-        self.inner.delete_service(cluster, name).await
+        let lost = self.gate("ecs.DeleteService", name)?;
+        lose(lost, self.inner.delete_service(cluster, name).await)
     }
     async fn latest_task_definition(&self, family: &str) -> PortResult<Option<ObservedTaskDefinition>> {
         self.inner.latest_task_definition(family).await
     }
     async fn register_task_definition(&self, spec: &TaskDefinitionSpec) -> PortResult<ObservedTaskDefinition> {
-        self.gate("ecs.RegisterTaskDefinition", &spec.family)?;
-        self.inner.register_task_definition(spec).await
+        let lost = self.gate("ecs.RegisterTaskDefinition", &spec.family)?;
+        lose(lost, self.inner.register_task_definition(spec).await)
     }
     async fn list_task_definitions(&self, family: &str) -> PortResult<Vec<String>> {
         self.inner.list_task_definitions(family).await
@@ -252,12 +287,16 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
         self.inner.describe_task_definition(arn).await
     }
     async fn deregister_task_definition(&self, arn: &str) -> PortResult<()> {
-        self.gate("ecs.DeregisterTaskDefinition", arn)?;
-        self.inner.deregister_task_definition(arn).await
+        let lost = self.gate("ecs.DeregisterTaskDefinition", arn)?;
+        lose(lost, self.inner.deregister_task_definition(arn).await)
     }
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
-        self.gate("ecs.TagResource", arn)?;
-        self.inner.tag_resource(arn, tags).await
+        let lost = self.gate("ecs.TagResource", arn)?;
+        lose(lost, self.inner.tag_resource(arn, tags).await)
+    }
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        let lost = self.gate("ecs.UntagResource", arn)?;
+        lose(lost, self.inner.untag_resource(arn, keys).await)
     }
 }
 
@@ -267,41 +306,45 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
         self.inner.describe_target_groups(names).await
     }
     async fn create_target_group(&self, spec: &TargetGroupSpec) -> PortResult<ObservedTargetGroup> {
-        self.gate("elbv2.CreateTargetGroup", &spec.name)?;
-        self.inner.create_target_group(spec).await
+        let lost = self.gate("elbv2.CreateTargetGroup", &spec.name)?;
+        lose(lost, self.inner.create_target_group(spec).await)
     }
     async fn set_health_check_path(&self, arn: &str, path: &str) -> PortResult<()> {
-        self.gate("elbv2.ModifyTargetGroup", arn)?;
-        self.inner.set_health_check_path(arn, path).await
+        let lost = self.gate("elbv2.ModifyTargetGroup", arn)?;
+        lose(lost, self.inner.set_health_check_path(arn, path).await)
     }
     async fn describe_target_health(&self, arn: &str) -> PortResult<Vec<(String, String)>> {
         self.inner.describe_target_health(arn).await
     }
     async fn delete_target_group(&self, arn: &str) -> PortResult<()> {
-        self.gate("elbv2.DeleteTargetGroup", arn)?;
-        self.inner.delete_target_group(arn).await
+        let lost = self.gate("elbv2.DeleteTargetGroup", arn)?;
+        lose(lost, self.inner.delete_target_group(arn).await)
     }
     async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>> {
         self.inner.describe_rules(listener_arn).await
     }
     async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule> {
-        self.gate("elbv2.CreateRule", &spec.host)?;
-        self.inner.create_rule(spec, priority).await
+        let lost = self.gate("elbv2.CreateRule", &spec.host)?;
+        lose(lost, self.inner.create_rule(spec, priority).await)
     }
     async fn modify_rule(&self, arn: &str, host: &str, action: &RuleAction) -> PortResult<()> {
-        self.gate("elbv2.ModifyRule", arn)?;
-        self.inner.modify_rule(arn, host, action).await
+        let lost = self.gate("elbv2.ModifyRule", arn)?;
+        lose(lost, self.inner.modify_rule(arn, host, action).await)
     }
     async fn delete_rule(&self, arn: &str) -> PortResult<()> {
-        self.gate("elbv2.DeleteRule", arn)?;
-        self.inner.delete_rule(arn).await
+        let lost = self.gate("elbv2.DeleteRule", arn)?;
+        lose(lost, self.inner.delete_rule(arn).await)
     }
     async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<(String, String)> {
         self.inner.load_balancer_of_listener(listener_arn).await
     }
     async fn add_tags(&self, arn: &str, tags: &Tags) -> PortResult<()> {
-        self.gate("elbv2.AddTags", arn)?;
-        self.inner.add_tags(arn, tags).await
+        let lost = self.gate("elbv2.AddTags", arn)?;
+        lose(lost, self.inner.add_tags(arn, tags).await)
+    }
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        let lost = self.gate("elbv2.RemoveTags", arn)?;
+        lose(lost, self.inner.remove_tags(arn, keys).await)
     }
 }
 
@@ -310,13 +353,17 @@ impl Route53Api for FailingPorts<dyn Route53Api> {
     async fn list_records(&self, zone_id: &str) -> PortResult<Vec<ObservedDnsRecord>> {
         self.inner.list_records(zone_id).await
     }
+    async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
+        let lost = self.gate("route53.ChangeResourceRecordSets", &format!("CREATE {}", spec.name))?;
+        lose(lost, self.inner.create_record(spec).await)
+    }
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
-        self.gate("route53.ChangeResourceRecordSets", &format!("UPSERT {}", spec.name))?;
-        self.inner.upsert_record(spec).await
+        let lost = self.gate("route53.ChangeResourceRecordSets", &format!("UPSERT {}", spec.name))?;
+        lose(lost, self.inner.upsert_record(spec).await)
     }
     async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()> {
-        self.gate("route53.ChangeResourceRecordSets", &format!("DELETE {}", record.name))?;
-        self.inner.delete_record(record).await
+        let lost = self.gate("route53.ChangeResourceRecordSets", &format!("DELETE {}", record.name))?;
+        lose(lost, self.inner.delete_record(record).await)
     }
 }
 
@@ -326,16 +373,20 @@ impl EfsApi for FailingPorts<dyn EfsApi> {
         self.inner.describe_access_points(file_system_id).await
     }
     async fn create_access_point(&self, spec: &AccessPointSpec) -> PortResult<ObservedAccessPoint> {
-        self.gate("efs.CreateAccessPoint", &spec.name)?;
-        self.inner.create_access_point(spec).await
+        let lost = self.gate("efs.CreateAccessPoint", &spec.name)?;
+        lose(lost, self.inner.create_access_point(spec).await)
     }
     async fn delete_access_point(&self, id: &str) -> PortResult<()> {
-        self.gate("efs.DeleteAccessPoint", id)?;
-        self.inner.delete_access_point(id).await
+        let lost = self.gate("efs.DeleteAccessPoint", id)?;
+        lose(lost, self.inner.delete_access_point(id).await)
     }
     async fn tag_resource(&self, id: &str, tags: &Tags) -> PortResult<()> {
-        self.gate("efs.TagResource", id)?;
-        self.inner.tag_resource(id, tags).await
+        let lost = self.gate("efs.TagResource", id)?;
+        lose(lost, self.inner.tag_resource(id, tags).await)
+    }
+    async fn untag_resource(&self, id: &str, keys: &[String]) -> PortResult<()> {
+        let lost = self.gate("efs.UntagResource", id)?;
+        lose(lost, self.inner.untag_resource(id, keys).await)
     }
 }
 
@@ -348,35 +399,35 @@ impl SecretsApi for FailingPorts<dyn SecretsApi> {
         self.inner.describe_secret(name).await
     }
     async fn create_secret(&self, spec: &SecretSpec, value: &str) -> PortResult<ObservedSecret> {
-        self.gate("secrets.CreateSecret", &spec.name)?;
-        self.inner.create_secret(spec, value).await
+        let lost = self.gate("secrets.CreateSecret", &spec.name)?;
+        lose(lost, self.inner.create_secret(spec, value).await)
     }
     async fn get_secret_value(&self, arn: &str) -> PortResult<String> {
         self.inner.get_secret_value(arn).await
     }
     async fn put_secret_value(&self, arn: &str, value: &str) -> PortResult<()> {
-        self.gate("secrets.PutSecretValue", arn)?;
-        self.inner.put_secret_value(arn, value).await
+        let lost = self.gate("secrets.PutSecretValue", arn)?;
+        lose(lost, self.inner.put_secret_value(arn, value).await)
     }
     async fn delete_secret(&self, arn: &str, recovery_window_days: u32) -> PortResult<()> {
-        self.gate("secrets.DeleteSecret", arn)?;
-        self.inner.delete_secret(arn, recovery_window_days).await
+        let lost = self.gate("secrets.DeleteSecret", arn)?;
+        lose(lost, self.inner.delete_secret(arn, recovery_window_days).await)
     }
     async fn restore_secret(&self, arn: &str) -> PortResult<()> {
-        self.gate("secrets.RestoreSecret", arn)?;
-        self.inner.restore_secret(arn).await
+        let lost = self.gate("secrets.RestoreSecret", arn)?;
+        lose(lost, self.inner.restore_secret(arn).await)
     }
     async fn set_description(&self, arn: &str, description: &str) -> PortResult<()> {
-        self.gate("secrets.UpdateSecret", arn)?;
-        self.inner.set_description(arn, description).await
+        let lost = self.gate("secrets.UpdateSecret", arn)?;
+        lose(lost, self.inner.set_description(arn, description).await)
     }
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> PortResult<()> {
-        self.gate("secrets.TagResource", arn)?;
-        self.inner.tag_resource(arn, tags).await
+        let lost = self.gate("secrets.TagResource", arn)?;
+        lose(lost, self.inner.tag_resource(arn, tags).await)
     }
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
-        self.gate("secrets.UntagResource", arn)?;
-        self.inner.untag_resource(arn, keys).await
+        let lost = self.gate("secrets.UntagResource", arn)?;
+        lose(lost, self.inner.untag_resource(arn, keys).await)
     }
 }
 
@@ -386,24 +437,28 @@ impl LogsApi for FailingPorts<dyn LogsApi> {
         self.inner.describe_log_groups(prefix).await
     }
     async fn create_log_group(&self, spec: &LogGroupSpec) -> PortResult<ObservedLogGroup> {
-        self.gate("logs.CreateLogGroup", &spec.name)?;
-        self.inner.create_log_group(spec).await
+        let lost = self.gate("logs.CreateLogGroup", &spec.name)?;
+        lose(lost, self.inner.create_log_group(spec).await)
     }
     async fn put_retention_policy(&self, name: &str, days: u32) -> PortResult<()> {
-        self.gate("logs.PutRetentionPolicy", name)?;
-        self.inner.put_retention_policy(name, days).await
+        let lost = self.gate("logs.PutRetentionPolicy", name)?;
+        lose(lost, self.inner.put_retention_policy(name, days).await)
     }
     async fn delete_log_group(&self, name: &str) -> PortResult<()> {
-        self.gate("logs.DeleteLogGroup", name)?;
-        self.inner.delete_log_group(name).await
+        let lost = self.gate("logs.DeleteLogGroup", name)?;
+        lose(lost, self.inner.delete_log_group(name).await)
     }
     async fn tag_log_group(&self, arn: &str, tags: &Tags) -> PortResult<()> {
-        self.gate("logs.TagResource", arn)?;
-        self.inner.tag_log_group(arn, tags).await
+        let lost = self.gate("logs.TagResource", arn)?;
+        lose(lost, self.inner.tag_log_group(arn, tags).await)
+    }
+    async fn untag_log_group(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        let lost = self.gate("logs.UntagResource", arn)?;
+        lose(lost, self.inner.untag_log_group(arn, keys).await)
     }
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
-        self.gate("logs.PutLogEvents", &format!("{group}:{stream}"))?;
-        self.inner.append_event(group, stream, message).await
+        let lost = self.gate("logs.PutLogEvents", &format!("{group}:{stream}"))?;
+        lose(lost, self.inner.append_event(group, stream, message).await)
     }
 }
 
@@ -445,38 +500,38 @@ impl MysqlAdmin for FailingPorts<dyn MysqlAdmin> {
         self.inner.observe(databases, users).await
     }
     async fn create_database(&self, name: &str) -> PortResult<()> {
-        self.gate("mysql.CreateDatabase", name)?;
-        self.inner.create_database(name).await
+        let lost = self.gate("mysql.CreateDatabase", name)?;
+        lose(lost, self.inner.create_database(name).await)
     }
     async fn database_is_empty(&self, name: &str) -> PortResult<bool> {
         self.inner.database_is_empty(name).await
     }
     async fn drop_database(&self, name: &str) -> PortResult<()> {
-        self.gate("mysql.DropDatabase", name)?;
-        self.inner.drop_database(name).await
+        let lost = self.gate("mysql.DropDatabase", name)?;
+        lose(lost, self.inner.drop_database(name).await)
     }
     async fn create_user(&self, user: &MysqlUser<'_>, password: &str) -> PortResult<()> {
-        self.gate("mysql.CreateUser", user.name)?;
-        self.inner.create_user(user, password).await
+        let lost = self.gate("mysql.CreateUser", user.name)?;
+        lose(lost, self.inner.create_user(user, password).await)
     }
     async fn set_password(&self, user: &MysqlUser<'_>, password: &str, retain_old: bool) -> PortResult<PasswordChange> {
-        self.gate("mysql.SetPassword", user.name)?;
-        self.inner.set_password(user, password, retain_old).await
+        let lost = self.gate("mysql.SetPassword", user.name)?;
+        lose(lost, self.inner.set_password(user, password, retain_old).await)
     }
     async fn discard_old_password(&self, name: &str) -> PortResult<()> {
-        self.gate("mysql.DiscardOldPassword", name)?;
-        self.inner.discard_old_password(name).await
+        let lost = self.gate("mysql.DiscardOldPassword", name)?;
+        lose(lost, self.inner.discard_old_password(name).await)
     }
     async fn set_max_connections(&self, name: &str, max_connections: u32) -> PortResult<()> {
-        self.gate("mysql.SetMaxConnections", name)?;
-        self.inner.set_max_connections(name, max_connections).await
+        let lost = self.gate("mysql.SetMaxConnections", name)?;
+        lose(lost, self.inner.set_max_connections(name, max_connections).await)
     }
     async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()> {
-        self.gate("mysql.SetLocked", name)?;
-        self.inner.set_locked(name, locked).await
+        let lost = self.gate("mysql.SetLocked", name)?;
+        lose(lost, self.inner.set_locked(name, locked).await)
     }
     async fn drop_user(&self, name: &str) -> PortResult<()> {
-        self.gate("mysql.DropUser", name)?;
-        self.inner.drop_user(name).await
+        let lost = self.gate("mysql.DropUser", name)?;
+        lose(lost, self.inner.drop_user(name).await)
     }
 }

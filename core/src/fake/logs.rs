@@ -142,6 +142,20 @@ impl LogsApi for Port {
             .await
     }
 
+    async fn untag_log_group(&self, arn: &str, keys: &[String]) -> PortResult<()> {
+        self.0
+            .call("logs.UntagResource", arn, |s| {
+                let arn = arn.trim_end_matches(":*");
+                let g = s
+                    .log_groups
+                    .values_mut()
+                    .find(|g| g.arn == arn)
+                    .ok_or_else(|| not_found(NOT_FOUND, "The specified log group does not exist."))?;
+                untagged(&mut g.tags, keys, INVALID)
+            })
+            .await
+    }
+
     async fn append_event(&self, group_name: &str, stream: &str, message: &str) -> PortResult<()> {
         self.0
             .call("logs.PutLogEvents", format!("{group_name}:{stream}"), |s| {

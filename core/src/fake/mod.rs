@@ -50,7 +50,7 @@ mod secrets;
 #[cfg(test)]
 mod tests;
 
-pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating};
+pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating, losing_kth};
 
 /// The fake's AWS account.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -425,6 +425,10 @@ pub struct FakeState {
     /// When set, services keep their running count on create and update,
     /// as when new tasks fail to start.
     pub tasks_stall: bool,
+    /// Idempotency tokens seen by creates: `(operation, token)` → what the
+    /// first call made (service `cluster/name`, access point id, secret
+    /// name), so that a retry answers that part, as AWS does.
+    pub client_tokens: BTreeMap<(String, String), String>,
     next_id: u64,
 }
 
@@ -451,6 +455,7 @@ impl Default for FakeState {
             mysql: FakeMysql::default(),
             sites: BTreeMap::new(),
             tasks_stall: false,
+            client_tokens: BTreeMap::new(),
             next_id: 0,
         }
     }
@@ -470,6 +475,17 @@ impl FakeState {
         let b = (n ^ 0xD1B5_4A32_D192_ED03).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         let s = format!("{a:016x}{b:016x}");
         s[s.len().saturating_sub(len)..].to_owned()
+    }
+
+    /// What an earlier create with `token` made, if `op` saw it before.
+    fn made_with_token(&self, op: &str, token: Option<&String>) -> Option<&String> {
+        self.client_tokens.get(&(op.to_owned(), token?.clone()))
+    }
+
+    fn remember_token(&mut self, op: &str, token: Option<&String>, made: String) {
+        if let Some(t) = token {
+            self.client_tokens.insert((op.to_owned(), t.clone()), made);
+        }
     }
 
     /// The live (not `INACTIVE`) service `name` in `cluster`.
@@ -761,6 +777,16 @@ fn merged_tags(existing: &Tags, new: &Tags, code: &str) -> PortResult<Tags> {
     tags.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
     check_tags(&tags, code)?;
     Ok(tags)
+}
+
+/// `existing` without `keys`, as every AWS untag call does it: missing keys
+/// are no error, the reserved `aws:` prefix cannot be removed.
+fn untagged(existing: &mut Tags, keys: &[String], code: &str) -> PortResult<()> {
+    if let Some(k) = keys.iter().find(|k| k.to_ascii_lowercase().starts_with("aws:")) {
+        return Err(invalid(code, format!("tag key {k:?} uses the reserved prefix aws:")));
+    }
+    existing.retain(|k, _| !keys.contains(k));
+    Ok(())
 }
 
 /// The fake's tasks define one container, [`CONTAINER_NAME`] on

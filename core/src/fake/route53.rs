@@ -22,14 +22,12 @@ fn norm_target(t: &RecordTarget) -> RecordTarget {
             hosted_zone_id: hosted_zone_id.trim_start_matches("/hostedzone/").to_owned(),
         },
         RecordTarget::Cname(v) => RecordTarget::Cname(norm(v)),
+        other => other.clone(),
     }
 }
 
-fn record_type(t: &RecordTarget) -> &'static str {
-    match t {
-        RecordTarget::Alias { .. } => "A",
-        RecordTarget::Cname(_) => "CNAME",
-    }
+fn record_type(t: &RecordTarget) -> String {
+    t.record_type().to_owned()
 }
 
 fn zone_key(zone_id: &str) -> &str {
@@ -63,47 +61,23 @@ impl Route53Api for Port {
             .await
     }
 
+    async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
+        self.0
+            .call(
+                "route53.ChangeResourceRecordSets",
+                format!("CREATE {}", spec.name),
+                |s| write_record(s, spec, true),
+            )
+            .await
+    }
+
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
         self.0
-            .call("route53.ChangeResourceRecordSets", format!("UPSERT {}", spec.name), |s| {
-                let name = norm(&spec.name);
-                let target = norm_target(&spec.target);
-                let alias_ok = match &target {
-                    RecordTarget::Alias { dns_name, hosted_zone_id } => s.load_balancers.values().any(|lb| {
-                        norm(lb.dns_name.trim_start_matches("dualstack.")) == dns_name.trim_start_matches("dualstack.")
-                            && &lb.canonical_hosted_zone_id == hosted_zone_id
-                    }),
-                    RecordTarget::Cname(v) => !v.is_empty(),
-                };
-                let zone = s.zone_mut(&spec.zone_id)?;
-                if name != zone.name && !name.ends_with(&format!(".{}", zone.name)) {
-                    return Err(invalid(CHANGE_BATCH, format!("RRSet with DNS name {name}. is not permitted in zone {}.", zone.name)));
-                }
-                let kind = record_type(&target);
-                let other = if kind == "A" { "CNAME" } else { "A" };
-                if zone.records.contains_key(&(name.clone(), other.to_owned())) {
-                    return Err(invalid(
-                        CHANGE_BATCH,
-                        format!("RRSet of type {kind} with DNS name {name}. is not permitted because a conflicting RRSet of type {other} with the same DNS name already exists in zone {}.", zone.name),
-                    ));
-                }
-                if kind == "CNAME" && name == zone.name {
-                    return Err(invalid(CHANGE_BATCH, format!("RRSet of type CNAME with DNS name {name}. is not permitted at apex in zone {}.", zone.name)));
-                }
-                if !alias_ok {
-                    return Err(invalid(
-                        CHANGE_BATCH,
-                        match &target {
-                            RecordTarget::Alias { dns_name, hosted_zone_id } => format!(
-                                "Tried to create an alias that targets {dns_name}., type A in zone {hosted_zone_id}, but the alias target name does not lie within the target zone"
-                            ),
-                            RecordTarget::Cname(_) => "CNAME value must not be empty".to_owned(),
-                        },
-                    ));
-                }
-                zone.records.insert((name, kind.to_owned()), target);
-                Ok(())
-            })
+            .call(
+                "route53.ChangeResourceRecordSets",
+                format!("UPSERT {}", spec.name),
+                |s| write_record(s, spec, false),
+            )
             .await
     }
 
@@ -113,7 +87,7 @@ impl Route53Api for Port {
                 let name = norm(&record.name);
                 let kind = record_type(&record.target);
                 let zone = s.zone_mut(&record.zone_id)?;
-                let key = (name.clone(), kind.to_owned());
+                let key = (name.clone(), kind.clone());
                 match zone.records.get(&key) {
                     None => Err(not_found(
                         CHANGE_BATCH,
@@ -131,4 +105,79 @@ impl Route53Api for Port {
             })
             .await
     }
+}
+
+/// CREATE (`create`: fails on a record of that name and type) or UPSERT,
+/// with Route53's checks.
+fn write_record(s: &mut FakeState, spec: &DnsRecordSpec, create: bool) -> PortResult<()> {
+    let name = norm(&spec.name);
+    let target = norm_target(&spec.target);
+    let alias_ok = match &target {
+        RecordTarget::Alias {
+            dns_name,
+            hosted_zone_id,
+        } => s.load_balancers.values().any(|lb| {
+            norm(lb.dns_name.trim_start_matches("dualstack.")) == dns_name.trim_start_matches("dualstack.")
+                && &lb.canonical_hosted_zone_id == hosted_zone_id
+        }),
+        RecordTarget::Cname(v) => !v.is_empty(),
+        // bbws never writes other records; tests put them in
+        // the state directly.
+        RecordTarget::Other { .. } => false,
+    };
+    let zone = s.zone_mut(&spec.zone_id)?;
+    if name != zone.name && !name.ends_with(&format!(".{}", zone.name)) {
+        return Err(invalid(
+            CHANGE_BATCH,
+            format!("RRSet with DNS name {name}. is not permitted in zone {}.", zone.name),
+        ));
+    }
+    let kind = record_type(&target);
+    // A CNAME shares its name with no other record; nothing
+    // shares a name with a CNAME.
+    if let Some((_, other)) = zone
+        .records
+        .keys()
+        .find(|(n, t)| *n == name && *t != kind && (kind == "CNAME" || t == "CNAME"))
+    {
+        return Err(invalid(
+            CHANGE_BATCH,
+            format!(
+                "RRSet of type {kind} with DNS name {name}. is not permitted because a conflicting RRSet of type {other} with the same DNS name already exists in zone {}.",
+                zone.name
+            ),
+        ));
+    }
+    if create && zone.records.contains_key(&(name.clone(), kind.clone())) {
+        return Err(exists(
+            CHANGE_BATCH,
+            format!("Tried to create resource record set [name='{name}.', type='{kind}'] but it already exists"),
+        ));
+    }
+    if kind == "CNAME" && name == zone.name {
+        return Err(invalid(
+            CHANGE_BATCH,
+            format!(
+                "RRSet of type CNAME with DNS name {name}. is not permitted at apex in zone {}.",
+                zone.name
+            ),
+        ));
+    }
+    if !alias_ok {
+        return Err(invalid(
+            CHANGE_BATCH,
+            match &target {
+                RecordTarget::Alias {
+                    dns_name,
+                    hosted_zone_id,
+                } => format!(
+                    "Tried to create an alias that targets {dns_name}., type A in zone {hosted_zone_id}, but the alias target name does not lie within the target zone"
+                ),
+                RecordTarget::Cname(_) => "CNAME value must not be empty".to_owned(),
+                RecordTarget::Other { record_type, .. } => format!("bbws does not write {record_type} records"),
+            },
+        ));
+    }
+    zone.records.insert((name, kind), target);
+    Ok(())
 }

@@ -118,6 +118,16 @@ impl SecretsApi for Port {
                             "You can't create this secret because a secret with this name is already scheduled for deletion.",
                         ));
                     }
+                    // Like Secrets Manager: the same ClientRequestToken and
+                    // value again is the same request, answered with the
+                    // secret it made.
+                    Some(existing)
+                        if s.made_with_token("secrets.CreateSecret", spec.client_token.as_ref())
+                            == Some(&spec.name)
+                            && existing.value == value =>
+                    {
+                        return Ok(existing.observe());
+                    }
                     Some(_) => {
                         return Err(exists(
                             "ResourceExistsException",
@@ -137,6 +147,7 @@ impl SecretsApi for Port {
                 };
                 let observed = secret.observe();
                 s.secrets.insert(spec.name.clone(), secret);
+                s.remember_token("secrets.CreateSecret", spec.client_token.as_ref(), spec.name.clone());
                 Ok(observed)
             })
             .await
@@ -216,8 +227,7 @@ impl SecretsApi for Port {
         self.0
             .call("secrets.UntagResource", arn, |s| {
                 let secret = s.live_secret_mut(arn)?;
-                secret.tags.retain(|k, _| !keys.contains(k));
-                Ok(())
+                untagged(&mut secret.tags, keys, "ValidationException")
             })
             .await
     }

@@ -159,6 +159,7 @@ async fn deleted_services_turn_inactive_and_vanish_from_describe() {
         container_name: "wordpress".into(),
         container_port: 80,
         tags: tags("123456789012"),
+        client_token: None,
     };
     // ECS refuses a target group no load balancer uses.
     let e = ports.ecs.create_service(&spec).await.unwrap_err();
@@ -323,6 +324,7 @@ async fn secrets_wait_out_their_recovery_window() {
         name: "dev-123456789012-db-credentials".into(),
         description: String::new(),
         tags: tags("123456789012"),
+        client_token: None,
     };
     let s = ports.secrets.create_secret(&spec, "{}").await.unwrap();
     let e = ports.secrets.create_secret(&spec, "{}").await.unwrap_err();

@@ -211,8 +211,23 @@ impl fmt::Display for TenantPlan {
     }
 }
 
+/// Whether the part needs a tag update: a desired tag missing or
+/// different, or a user tag on the part that the configuration no longer
+/// has ([`stale_tags`]).
 fn tags_differ(desired: &Tags, observed: &Tags) -> bool {
-    desired.iter().any(|(k, v)| observed.get(k) != Some(v))
+    desired.iter().any(|(k, v)| observed.get(k) != Some(v)) || !stale_tags(desired, observed).is_empty()
+}
+
+/// The tag keys on a part that the desired tags no longer have: the user
+/// tags removed from the configuration. bbws's own (`bbws:`) tags and
+/// AWS's (`aws:`, which no one may remove) are never among them.
+pub fn stale_tags(desired: &Tags, observed: &Tags) -> Vec<String> {
+    observed
+        .keys()
+        .filter(|k| !desired.contains_key(*k))
+        .filter(|k| !k.starts_with(crate::naming::RESERVED_TAG_PREFIX) && !k.to_ascii_lowercase().starts_with("aws:"))
+        .cloned()
+        .collect()
 }
 
 /// Diffs desired against observed, part by part.
