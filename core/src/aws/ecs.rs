@@ -13,10 +13,12 @@ use aws_sdk_ecs::types::{
 };
 
 use super::error::{Endpoint, build_error, on, sdk_error};
+use super::retry::{UNNAMED_CREATE_ATTEMPTS, backoff};
 use super::tag_pairs;
 use crate::naming::{CONTAINER_NAME, family_and_revision};
 use crate::parts::*;
 use crate::ports::{EcsApi, PortError, PortErrorKind, PortResult};
+use aws_config::retry::RetryConfig;
 
 /// Mount point of the tenant's EFS access point in the container.
 const WEB_ROOT: &str = "/var/www/html";
@@ -421,7 +423,7 @@ impl EcsApi for AwsEcs {
             .build()
             .map_err(|e| build_error(op, e))?;
         let volume = Volume::builder().name(VOLUME).efs_volume_configuration(efs).build();
-        let r = self
+        let request = self
             .client
             .register_task_definition()
             .family(&spec.family)
@@ -433,10 +435,33 @@ impl EcsApi for AwsEcs {
             .volumes(volume)
             .set_execution_role_arn(spec.execution_role_arn.clone())
             .set_task_role_arn(spec.task_role_arn.clone())
-            .set_tags((!spec.tags.is_empty()).then(|| ecs_tags(&spec.tags)))
-            .send()
-            .await
-            .map_err(on(&self.ep, op))?;
+            .set_tags((!spec.tags.is_empty()).then(|| ecs_tags(&spec.tags)));
+        // A revision has no unique name: the SDK's own retry of a request
+        // whose answer was lost would register a second one. So the port
+        // retries, and first looks for the revision this run registered.
+        let mut attempt = 0;
+        let r = loop {
+            attempt += 1;
+            let sent = request
+                .clone()
+                .customize()
+                .config_override(aws_sdk_ecs::config::Builder::default().retry_config(RetryConfig::disabled()))
+                .send()
+                .await
+                .map_err(on(&self.ep, op));
+            match sent {
+                Ok(r) => break r,
+                Err(e) => {
+                    if let Some(made) = self.made_by_this_run(spec).await {
+                        return Ok(made);
+                    }
+                    if !e.is_retryable() || attempt >= UNNAMED_CREATE_ATTEMPTS {
+                        return Err(e);
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        };
         let td = r.task_definition().ok_or_else(|| {
             PortError::new(
                 PortErrorKind::Other,
@@ -522,5 +547,15 @@ impl EcsApi for AwsEcs {
             .await
             .map_err(on(&self.ep, "UntagResource"))?;
         Ok(())
+    }
+}
+
+impl AwsEcs {
+    /// The family's latest revision when the run that registers `spec` made
+    /// it (its run tag), i.e. an attempt whose answer was lost.
+    async fn made_by_this_run(&self, spec: &TaskDefinitionSpec) -> Option<ObservedTaskDefinition> {
+        let run = spec.tags.get(crate::naming::TAG_RUN)?;
+        let latest = self.latest_task_definition(&spec.family).await.ok()??;
+        (latest.tags.get(crate::naming::TAG_RUN) == Some(run)).then_some(latest)
     }
 }

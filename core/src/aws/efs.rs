@@ -5,9 +5,11 @@ use aws_sdk_efs::Client;
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory, Tag};
 
 use super::error::{Endpoint, build_error, on};
+use super::retry::{UNNAMED_CREATE_ATTEMPTS, backoff};
 use super::tag_pairs;
 use crate::parts::*;
 use crate::ports::{EfsApi, PortError, PortErrorKind, PortResult};
+use aws_config::retry::RetryConfig;
 
 /// Permissions of the access point's root directory when EFS creates it.
 const ROOT_PERMISSIONS: &str = "0755";
@@ -108,7 +110,7 @@ impl EfsApi for AwsEfs {
             .path(&spec.root_directory)
             .creation_info(creation)
             .build();
-        let r = self
+        let request = self
             .client
             .create_access_point()
             // Unique per creation (the engine derives it from its run token):
@@ -118,10 +120,34 @@ impl EfsApi for AwsEfs {
             .file_system_id(&spec.file_system_id)
             .posix_user(posix)
             .root_directory(root)
-            .set_tags(Some(efs_tags(op, &tags)?))
-            .send()
-            .await
-            .map_err(on(&self.ep, op))?;
+            .set_tags(Some(efs_tags(op, &tags)?));
+        // Access points have no unique name, and moto ignores ClientToken:
+        // the SDK's own retry of a request whose answer was lost would make
+        // a second one there. So the port retries, and first looks for the
+        // access point this run made.
+        let mut attempt = 0;
+        let r = loop {
+            attempt += 1;
+            let sent = request
+                .clone()
+                .customize()
+                .config_override(aws_sdk_efs::config::Builder::default().retry_config(RetryConfig::disabled()))
+                .send()
+                .await
+                .map_err(on(&self.ep, op));
+            match sent {
+                Ok(r) => break r,
+                Err(e) => {
+                    if let Some(made) = self.made_by_this_run(spec).await {
+                        return Ok(made);
+                    }
+                    if !e.is_retryable() || attempt >= UNNAMED_CREATE_ATTEMPTS {
+                        return Err(e);
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        };
         let id = r.access_point_id().unwrap_or_default();
         if id.is_empty() {
             return Err(PortError::new(
@@ -186,5 +212,16 @@ impl EfsApi for AwsEfs {
             .await
             .map_err(on(&self.ep, "UntagResource"))?;
         Ok(())
+    }
+}
+
+impl AwsEfs {
+    /// The access point named as `spec` that the run creating it made (its
+    /// run tag), i.e. an attempt whose answer was lost.
+    async fn made_by_this_run(&self, spec: &AccessPointSpec) -> Option<ObservedAccessPoint> {
+        let run = spec.tags.get(crate::naming::TAG_RUN)?;
+        let all = self.describe_access_points(&spec.file_system_id).await.ok()?;
+        all.into_iter()
+            .find(|a| a.name == spec.name && a.tags.get(crate::naming::TAG_RUN) == Some(run))
     }
 }

@@ -60,6 +60,21 @@ pub fn retry_config(max_retries: Option<u32>) -> RetryConfig {
     RetryConfig::standard().with_max_attempts(retries.saturating_add(1))
 }
 
+/// Attempts of a create that has no unique name (RegisterTaskDefinition,
+/// CreateAccessPoint), which the port makes itself instead of the SDK.
+pub(crate) const UNNAMED_CREATE_ATTEMPTS: u32 = DEFAULT_MAX_RETRIES + 1;
+
+/// Waits before attempt `attempt + 1` of a create the port retries itself:
+/// exponential from 200 ms, capped at 10 s, with full jitter.
+pub(crate) async fn backoff(attempt: u32) {
+    use rand::Rng;
+    let cap = Duration::from_millis(200)
+        .saturating_mul(1 << attempt.min(6))
+        .min(Duration::from_secs(10));
+    let wait = rand::rng().random_range(Duration::ZERO..=cap);
+    tokio::time::sleep(wait).await;
+}
+
 /// The bound of one call, retries included: an attempt's timeout, plus
 /// 12 s (a little over the mean backoff once it reaches its 20 s cap) per
 /// retry, at most 15 minutes. Long enough that the retries asked for can
