@@ -188,7 +188,7 @@ impl Run<'_> {
         // Stage 4: the service.
         self.service_stage(&desired, rule).await?;
         if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
-            self.wait_for_steady_state().await?;
+            self.wait_for_steady_state(&desired.service.task_definition_arn).await?;
         }
 
         // Stage 5: remove what was replaced, now that nothing uses it.
@@ -701,7 +701,12 @@ impl Run<'_> {
                 self.create_service_behind(svc, rule_now.as_ref()).await?;
             }
             PartAction::Update(_) => {
-                if self.plan.updates(ServiceField::TaskDefinition) || self.plan.updates(ServiceField::DesiredCount) {
+                let deployment_fields = [
+                    ServiceField::TaskDefinition,
+                    ServiceField::DesiredCount,
+                    ServiceField::CircuitBreaker,
+                ];
+                if deployment_fields.into_iter().any(|f| self.plan.updates(f)) {
                     ecs.update_service(&svc.cluster, &svc.name, &svc.task_definition_arn, svc.desired_count)
                         .await
                         .map_err(fail("update", Part::Service, "UpdateService"))?;

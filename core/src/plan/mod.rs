@@ -491,6 +491,10 @@ fn service_action(
     if s.desired_count != d.service.desired_count {
         f.push(ServiceField::DesiredCount);
     }
+    // Unreported (an emulator's create) is not judged: ECS always reports it.
+    if s.circuit_breaker.is_some_and(|b| b != CircuitBreaker::ROLLBACK) {
+        f.push(ServiceField::CircuitBreaker);
+    }
     // Tasks read the password at start: running ones must be replaced
     // after a rotation (a new revision does that anyway).
     if rotate && !f.contains(&ServiceField::TaskDefinition) {
