@@ -79,6 +79,28 @@ impl Value {
         }
     }
 
+    /// A number attribute as a whole number: `Ok(None)` when null or
+    /// unknown, `Err` with the rule it breaks when it is a fraction, not
+    /// finite, beyond an i64 (cty sends numbers too large for a float as
+    /// strings) or not a number at all. [`Value::as_i64`] would read all of
+    /// those as unset, and a default would be planned instead.
+    pub fn whole_number(&self) -> Result<Option<i64>, &'static str> {
+        // 2^63 as a float: every float below it in magnitude fits an i64.
+        const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        match self {
+            Value::Null | Value::Unknown => Ok(None),
+            Value::Int(n) => Ok(Some(*n)),
+            Value::Float(f) if !f.is_finite() => Err("must be a finite number"),
+            Value::Float(f) if f.fract() != 0.0 => Err("must be a whole number"),
+            Value::Float(f) if f.abs() >= I64_LIMIT => Err("is out of range"),
+            // Whole and within range: the conversion is exact.
+            #[allow(clippy::cast_possible_truncation)]
+            Value::Float(f) => Ok(Some(*f as i64)),
+            Value::String(s) if s.trim().parse::<f64>().is_ok() => Err("is out of range"),
+            _ => Err("must be a number"),
+        }
+    }
+
     /// The bool, if known.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
@@ -245,6 +267,23 @@ mod tests {
         assert!(!v.is_known_deep());
         assert_eq!(v.get("missing"), &Value::Null);
         assert_eq!(v.get("int").as_i64(), Some(-42));
+    }
+
+    #[test]
+    fn whole_numbers_are_told_from_fractions_and_overflow() {
+        assert_eq!(Value::Int(-3).whole_number(), Ok(Some(-3)));
+        assert_eq!(Value::Float(512.0).whole_number(), Ok(Some(512)));
+        assert_eq!(Value::Null.whole_number(), Ok(None));
+        assert_eq!(Value::Unknown.whole_number(), Ok(None));
+        assert_eq!(Value::Float(512.5).whole_number(), Err("must be a whole number"));
+        assert_eq!(Value::Float(f64::NAN).whole_number(), Err("must be a finite number"));
+        assert_eq!(
+            Value::Float(f64::INFINITY).whole_number(),
+            Err("must be a finite number")
+        );
+        assert_eq!(Value::Float(1e19).whole_number(), Err("is out of range"));
+        assert_eq!(Value::String("1e400".into()).whole_number(), Err("is out of range"));
+        assert_eq!(Value::Bool(true).whole_number(), Err("must be a number"));
     }
 
     #[test]
