@@ -137,8 +137,15 @@ fn wait_for_steady_state_removes_an_unstable_create_and_rolls_back_a_stalled_upd
     assert!(err.contains("did not reach a steady state within 3s"), "{err}");
     assert!(err.contains("rolled the service back to"), "{err}");
     let t = stack.inspect(&tid, &[]);
-    assert_eq!(t["service"]["task_definition"], before, "back on the revision it ran: {t:#}");
-    assert_eq!(w.with_vars("plan", &["-detailed-exitcode"]).code, 2, "the next plan tries again");
+    assert_eq!(
+        t["service"]["task_definition"], before,
+        "back on the revision it ran: {t:#}"
+    );
+    assert_eq!(
+        w.with_vars("plan", &["-detailed-exitcode"]).code,
+        2,
+        "the next plan tries again"
+    );
     w.write("main.tf", &tenant(&tid, ""));
     w.with_vars("destroy", &["-auto-approve"]).ok();
 }

@@ -158,12 +158,18 @@ resource "bbws_tenant" "n" {{
     for (attr, said) in [
         ("cpu", "cpu = 512.5 must be a whole number"),
         ("desired_count", "desired_count = 1.25 must be a whole number"),
-        ("db_password_wo_version", "db_password_wo_version = -1 must be a whole number between 0"),
+        (
+            "db_password_wo_version",
+            "db_password_wo_version = -1 must be a whole number between 0",
+        ),
         ("log_retention_days", "log_retention_days ="),
     ] {
         assert!(err.contains(said), "{attr}: {err}");
     }
     assert!(plan.stderr.matches("Error:").count() >= 4, "{}", plan.stderr);
     let t = stack.inspect(&tid, &[]);
-    assert!(t["service"].is_null() && t["secret"].is_null(), "nothing created: {t:#}");
+    assert!(
+        t["service"].is_null() && t["secret"].is_null(),
+        "nothing created: {t:#}"
+    );
 }

@@ -13,6 +13,8 @@ use crate::spec::TenantSpec;
 
 pub mod fields;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 pub use fields::*;
