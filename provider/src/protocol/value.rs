@@ -286,6 +286,48 @@ mod tests {
         assert_eq!(Value::Bool(true).whole_number(), Err("must be a number"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        // Terraform's bytes are outside input: decoding returns an error,
+        // never a panic, whatever they are.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let msgpack = DynamicValue { msgpack: bytes.clone(), json: Vec::new() };
+            let _ = decode(&msgpack);
+            let json = DynamicValue { msgpack: Vec::new(), json: bytes.clone() };
+            let _ = decode(&json);
+            let _ = from_json(&bytes);
+        }
+
+        #[test]
+        fn decoded_values_encode_and_decode_again(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            if let Ok(v) = decode(&DynamicValue { msgpack: bytes, json: Vec::new() }) {
+                let again = decode(&encode(&v)).expect("what we encode decodes");
+                // NaN is the one value not equal to itself.
+                if !format!("{v:?}").contains("NaN") {
+                    proptest::prop_assert_eq!(again, v);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deeply_nested_input_is_an_error_not_a_stack_overflow() {
+        // 100 000 nested one-element arrays (msgpack fixarray 0x91) and
+        // JSON brackets.
+        let msgpack = DynamicValue {
+            msgpack: vec![0x91; 100_000],
+            json: Vec::new(),
+        };
+        assert!(decode(&msgpack).is_err());
+        assert!(from_json(&vec![b'['; 100_000]).is_err());
+    }
+
     #[test]
     fn json_state_decodes() {
         let v = from_json(br#"{"name":"x","cpu":256,"tags":{"a":"b"},"ids":["1"],"n":null}"#).expect("json");
