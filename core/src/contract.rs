@@ -1162,7 +1162,7 @@ fn check_deployments(c: Check, step: &str, s: &ObservedService, td: &str, desire
         &p.task_definition_arn,
     )?;
     c.eq(step, "PRIMARY deployment's desired count", &desired, &p.desired_count)?;
-    c.ensure(p.rollout_state.is_some(), step, "a rollout state", &p.rollout_state)
+    c.ensure(p.rollout_state.is_some(), step, "a rollout state", p.rollout_state)
 }
 
 async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
@@ -1264,7 +1264,7 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         matches!(svc.circuit_breaker, None | Some(CircuitBreaker::ROLLBACK)),
         step,
         "the circuit breaker with rollback (or none reported, moto)",
-        &svc.circuit_breaker,
+        svc.circuit_breaker,
     )?;
 
     let found = c.ok(
@@ -1297,7 +1297,7 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         matches!(f.circuit_breaker, None | Some(CircuitBreaker::ROLLBACK)),
         "describe_services after create",
         "the circuit breaker with rollback (or none reported, moto)",
-        &f.circuit_breaker,
+        f.circuit_breaker,
     )?;
 
     // A new revision and a service update.

@@ -247,6 +247,11 @@ struct HealthView {
     http_status: Option<u16>,
     http_error: Option<String>,
     healthy: bool,
+    /// `healthy`, `unhealthy` or `unknown` (a check errored).
+    state: &'static str,
+    /// Each check's state.
+    checks: BTreeMap<&'static str, &'static str>,
+    targets_error: Option<String>,
 }
 
 impl From<&TenantHealth> for HealthView {

@@ -70,15 +70,6 @@ impl Value {
         }
     }
 
-    /// The number as an integer, if it is one.
-    pub fn as_i64(&self) -> Option<i64> {
-        match self {
-            Value::Int(n) => Some(*n),
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
-            _ => None,
-        }
-    }
-
     /// A number attribute as a whole number: `Ok(None)` when null or
     /// unknown, `Err` with the rule it breaks when it is a fraction, not
     /// finite, beyond an i64 (cty sends numbers too large for a float as
@@ -266,7 +257,7 @@ mod tests {
         assert_eq!(decode(&encode(&v)).expect("decode"), v);
         assert!(!v.is_known_deep());
         assert_eq!(v.get("missing"), &Value::Null);
-        assert_eq!(v.get("int").as_i64(), Some(-42));
+        assert_eq!(v.get("int").whole_number(), Ok(Some(-42)));
     }
 
     #[test]
@@ -331,7 +322,7 @@ mod tests {
     #[test]
     fn json_state_decodes() {
         let v = from_json(br#"{"name":"x","cpu":256,"tags":{"a":"b"},"ids":["1"],"n":null}"#).expect("json");
-        assert_eq!(v.get("cpu").as_i64(), Some(256));
+        assert_eq!(v.get("cpu").whole_number(), Ok(Some(256)));
         assert_eq!(v.get("tags").get("a").as_str(), Some("b"));
         assert!(v.get("n").is_null());
     }
