@@ -69,6 +69,13 @@ fn registry_examples_apply_read_list_and_import() {
     assert_eq!(health["database_reachable"], true, "{out:#}");
     // moto starts no tasks: running is 0 of the 2 desired.
     assert!(health["running"].as_str().is_some_and(|r| r.ends_with("/2")), "{out:#}");
+    // So the service check fails (and the site does not resolve): the
+    // tenant is unhealthy, while its database login passes.
+    assert_eq!(health["health"], "unhealthy", "{out:#}");
+    assert_eq!(health["health_checks"]["service"], "unhealthy", "{out:#}");
+    assert_eq!(health["health_checks"]["database"], "healthy", "{out:#}");
+    let checks = health["health_checks"].as_object().expect("a map of checks");
+    assert_eq!(checks.len(), 4, "{out:#}");
     let state = w.state_json();
     let resources = state["values"]["root_module"]["resources"]
         .as_array()

@@ -91,11 +91,15 @@ fn task_changes_make_a_new_revision_and_subdomain_changes_only_routing() {
     w.with_vars("destroy", &["-auto-approve"]).ok();
 }
 
-/// moto starts no task for a new service (running 0) but reports an
-/// updated one as running its desired count: a create that waits cannot
-/// become stable and is removed again; an update that waits succeeds.
+/// moto starts no task for a new service and models no deployment after
+/// it: its one deployment stays IN_PROGRESS for ever, an UpdateService
+/// starts none (ECS's rollouts, completions and circuit-breaker rollbacks
+/// are tested on the fake, `engine::tests`). So against moto a create that
+/// waits cannot become stable and is removed again, and an update that
+/// waits runs out of time — the one case bbws acts itself: the service is
+/// pointed back at the revision it ran, and the next plan tries again.
 #[test]
-fn wait_for_steady_state_fails_an_unstable_create_and_passes_a_stable_update() {
+fn wait_for_steady_state_removes_an_unstable_create_and_rolls_back_a_stalled_update() {
     let stack = Stack::load();
     let tid = random_tenant_id();
     let w = Workdir::new(&stack, "steady-state");
@@ -110,6 +114,7 @@ fn wait_for_steady_state_fails_an_unstable_create_and_passes_a_stable_update() {
     assert_ne!(failed.code, 0, "{}", failed.stdout);
     let err = failed.stderr.replace('\n', " ");
     assert!(err.contains("did not reach a steady state within 3s"), "{err}");
+    assert!(err.contains("IN_PROGRESS"), "says where the deployment stands: {err}");
     let t = stack.inspect(&tid, &[]);
     assert!(
         t["service"].is_null() && t["secret"].is_null(),
@@ -118,16 +123,29 @@ fn wait_for_steady_state_fails_an_unstable_create_and_passes_a_stable_update() {
 
     w.write("main.tf", &tenant(&tid, ""));
     w.with_vars("apply", &["-auto-approve"]).ok();
+    let before = stack.inspect(&tid, &[])["service"]["task_definition"].clone();
     w.write(
         "main.tf",
         &tenant(
             &tid,
-            "  php_version = \"8.2\"\n  wait_for_steady_state = true\n  steady_state_timeout_seconds = 30\n",
+            "  php_version = \"8.2\"\n  wait_for_steady_state = true\n  steady_state_timeout_seconds = 3\n",
         ),
     );
-    w.with_vars("apply", &["-auto-approve"]).ok();
+    let stalled = w.with_vars("apply", &["-auto-approve"]);
+    assert_ne!(stalled.code, 0, "{}", stalled.stdout);
+    let err = stalled.stderr.replace('\n', " ");
+    assert!(err.contains("did not reach a steady state within 3s"), "{err}");
+    assert!(err.contains("rolled the service back to"), "{err}");
     let t = stack.inspect(&tid, &[]);
-    assert_eq!(t["task_definition"]["image"], "wordpress:6.6-php8.2-apache");
-    assert_eq!(w.with_vars("plan", &["-detailed-exitcode"]).code, 0);
+    assert_eq!(
+        t["service"]["task_definition"], before,
+        "back on the revision it ran: {t:#}"
+    );
+    assert_eq!(
+        w.with_vars("plan", &["-detailed-exitcode"]).code,
+        2,
+        "the next plan tries again"
+    );
+    w.write("main.tf", &tenant(&tid, ""));
     w.with_vars("destroy", &["-auto-approve"]).ok();
 }

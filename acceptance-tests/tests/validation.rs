@@ -125,3 +125,51 @@ resource "bbws_tenant" "{label}" {{
 
     a.with_vars("destroy", &["-auto-approve"]).ok();
 }
+
+/// `cpu = 512.5` once planned the tier's default instead ("Provider
+/// produced invalid plan"); every number that is not a whole one in range
+/// is now a plan-time error at its attribute, in the resource and in the
+/// provider block.
+#[test]
+fn numbers_that_are_not_whole_are_rejected_at_their_attribute() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let w = Workdir::new(&stack, "validation-numbers");
+    w.write(
+        "main.tf",
+        &format!(
+            r#"{PROVIDER_BLOCK}
+resource "bbws_tenant" "n" {{
+  name                   = "Numbers"
+  contact_email          = "ops@numbers.example"
+  tenant_id              = "{tid}"
+  cpu                    = 512.5
+  desired_count          = 1.25
+  db_password_wo_version = -1
+  log_retention_days     = 1e30
+}}
+"#
+        ),
+    );
+    let plan = w.with_vars("plan", &["-no-color"]);
+    assert_ne!(plan.code, 0, "{}", plan.stdout);
+    let err = plan.stderr.replace('\n', " ");
+    assert!(!err.contains("invalid plan"), "{err}");
+    for (attr, said) in [
+        ("cpu", "cpu = 512.5 must be a whole number"),
+        ("desired_count", "desired_count = 1.25 must be a whole number"),
+        (
+            "db_password_wo_version",
+            "db_password_wo_version = -1 must be a whole number between 0",
+        ),
+        ("log_retention_days", "log_retention_days ="),
+    ] {
+        assert!(err.contains(said), "{attr}: {err}");
+    }
+    assert!(plan.stderr.matches("Error:").count() >= 4, "{}", plan.stderr);
+    let t = stack.inspect(&tid, &[]);
+    assert!(
+        t["service"].is_null() && t["secret"].is_null(),
+        "nothing created: {t:#}"
+    );
+}

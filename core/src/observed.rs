@@ -234,6 +234,7 @@ impl ObservedTenant {
             // How an apply waits is not a property of the tenant.
             wait_for_steady_state: None,
             steady_state_timeout_seconds: None,
+            rejected: Vec::new(),
         })
     }
 

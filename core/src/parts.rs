@@ -559,6 +559,117 @@ pub struct ObservedService {
     pub status: String,
     /// Tags.
     pub tags: Tags,
+    /// Its deployments as ECS reports them: the PRIMARY one (the latest
+    /// revision asked for), ACTIVE ones still running older tasks.
+    pub deployments: Vec<ObservedDeployment>,
+    /// The deployment circuit breaker, `None` when the API did not report
+    /// a deployment configuration (ECS always does; moto only after an
+    /// UpdateService).
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+impl ObservedService {
+    /// The PRIMARY deployment, if ECS reports one.
+    pub fn primary(&self) -> Option<&ObservedDeployment> {
+        self.deployments.iter().find(|d| d.status == DeploymentStatus::Primary)
+    }
+}
+
+/// ECS's deployment circuit breaker (`deploymentConfiguration.
+/// deploymentCircuitBreaker`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircuitBreaker {
+    /// A deployment whose tasks keep failing is marked FAILED.
+    pub enable: bool,
+    /// A FAILED deployment is rolled back to the last COMPLETED one.
+    pub rollback: bool,
+}
+
+impl CircuitBreaker {
+    /// What every service bbws creates or updates gets: ECS itself fails a
+    /// deployment whose tasks keep failing and returns the service to the
+    /// last deployment that completed.
+    pub const ROLLBACK: CircuitBreaker = CircuitBreaker {
+        enable: true,
+        rollback: true,
+    };
+}
+
+/// A deployment's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentStatus {
+    /// The most recent deployment: the revision the service is moving to.
+    Primary,
+    /// An older deployment that still runs tasks.
+    Active,
+    /// Drained.
+    Inactive,
+}
+
+impl DeploymentStatus {
+    /// ECS's spelling; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "PRIMARY" => Some(DeploymentStatus::Primary),
+            "ACTIVE" => Some(DeploymentStatus::Active),
+            "INACTIVE" => Some(DeploymentStatus::Inactive),
+            _ => None,
+        }
+    }
+}
+
+/// A deployment's `rolloutState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolloutState {
+    /// Tasks of the new revision are being started.
+    InProgress,
+    /// The deployment reached a steady state.
+    Completed,
+    /// The circuit breaker failed it (and rolled back, if asked to).
+    Failed,
+}
+
+impl RolloutState {
+    /// ECS's spelling; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "IN_PROGRESS" => Some(RolloutState::InProgress),
+            "COMPLETED" => Some(RolloutState::Completed),
+            "FAILED" => Some(RolloutState::Failed),
+            _ => None,
+        }
+    }
+
+    /// ECS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutState::InProgress => "IN_PROGRESS",
+            RolloutState::Completed => "COMPLETED",
+            RolloutState::Failed => "FAILED",
+        }
+    }
+}
+
+/// One deployment of a service (DescribeServices `deployments`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedDeployment {
+    /// `ecs-svc/…`.
+    pub id: String,
+    /// PRIMARY, ACTIVE or INACTIVE.
+    pub status: DeploymentStatus,
+    /// Where the rollout stands (`None` when not reported: the circuit
+    /// breaker off on an old service).
+    pub rollout_state: Option<RolloutState>,
+    /// ECS's sentence about the rollout state.
+    pub rollout_state_reason: String,
+    /// The revision this deployment runs.
+    pub task_definition_arn: String,
+    /// Tasks it should run.
+    pub desired_count: u32,
+    /// Tasks starting.
+    pub pending_count: u32,
+    /// Tasks running.
+    pub running_count: u32,
 }
 
 // ---------------------------------------------------------------- desired

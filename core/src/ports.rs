@@ -99,10 +99,12 @@ pub trait EcsApi: Send + Sync {
     /// Services by name in a cluster (at most 10 names per AWS call; the
     /// implementation batches). Missing services are simply absent.
     async fn describe_services(&self, cluster: &str, names: &[String]) -> PortResult<Vec<ObservedService>>;
-    /// Creates a Fargate service.
+    /// Creates a Fargate service with the deployment circuit breaker on,
+    /// rollback included ([`CircuitBreaker::ROLLBACK`](crate::parts::CircuitBreaker::ROLLBACK)).
     async fn create_service(&self, spec: &ServiceSpec) -> PortResult<ObservedService>;
     /// Points the service at a task definition (an empty ARN keeps the
-    /// current one) and sets the desired count.
+    /// current one) and sets the desired count; sets the circuit breaker
+    /// with rollback too, so an older service gets it on its next update.
     async fn update_service(
         &self,
         cluster: &str,

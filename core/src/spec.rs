@@ -365,6 +365,10 @@ pub struct TenantInput {
     pub wait_for_steady_state: Option<bool>,
     /// How long to wait, in seconds (default 600).
     pub steady_state_timeout_seconds: Option<i64>,
+    /// Values the front end could not map onto these fields (a number that
+    /// is not a whole one, for example), each naming its attribute; the
+    /// field is left unset and validation reports them with its own.
+    pub rejected: Vec<crate::validate::Violation>,
 }
 
 /// Default WordPress version when none is configured.

@@ -165,7 +165,7 @@ fn is_email(s: &str) -> bool {
 
 /// Every SPEC §5 rule that can be checked from the input alone.
 pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation> {
-    let mut v = Vec::new();
+    let mut v = input.rejected.clone();
 
     if input.name.trim().is_empty() {
         v.push(Violation::new(&["name"], "required", "name must not be empty"));
@@ -250,7 +250,24 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
     let (tier_cpu, tier_memory, _) = tier.defaults();
     let cpu = input.cpu.unwrap_or(i64::from(tier_cpu));
     let memory = input.memory.unwrap_or(i64::from(tier_memory));
-    if !fargate_accepts(cpu, memory) {
+    let mut in_range = true;
+    for (attr, value) in [
+        ("cpu", input.cpu),
+        ("memory", input.memory),
+        ("db_password_wo_version", input.db_password_version),
+    ] {
+        if let Some(n) = value
+            && u32::try_from(n).is_err()
+        {
+            in_range = false;
+            v.push(Violation::new(
+                &[attr],
+                "range",
+                format!("{attr} = {n} must be a whole number between 0 and {}", u32::MAX),
+            ));
+        }
+    }
+    if in_range && !fargate_accepts(cpu, memory) {
         // Name the attribute the user actually set; if both or neither, cpu.
         let attr = if input.memory.is_some() && input.cpu.is_none() {
             "memory"

@@ -140,6 +140,25 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
             AdminAuth::default()
         }
     };
+    let port = match number(db.get("port"), "database.port", &mut violations) {
+        None => None,
+        Some(p) => match u16::try_from(p).ok().filter(|p| *p > 0) {
+            Some(p) => Some(p),
+            None => {
+                violations.push(Violation::new(
+                    &["database", "port"],
+                    "range",
+                    format!("database.port = {p} must be a TCP port, 1-65535"),
+                ));
+                None
+            }
+        },
+    };
+    let statement_timeout = number(
+        db.get("statement_timeout_seconds"),
+        "database.statement_timeout_seconds",
+        &mut violations,
+    );
     let endpoints_block = v.get("endpoints");
     let endpoints = ENDPOINT_SERVICES
         .iter()
@@ -174,13 +193,12 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
         database: DatabaseSettings {
             instance_identifier: db.get("instance_identifier").as_str().unwrap_or_default().to_owned(),
             host: db.get("host").as_str().map(str::to_owned),
-            port: db.get("port").as_i64().and_then(|p| u16::try_from(p).ok()),
+            port,
             admin_secret_arn: db.get("admin_secret_arn").as_str().unwrap_or_default().to_owned(),
             ssl_mode,
             ssl_ca: db.get("ssl_ca").as_str().map(str::to_owned),
-            statement_timeout_seconds: db
-                .get("statement_timeout_seconds")
-                .as_i64()
+            // Out of a u32's range reads as 0, which validation rejects.
+            statement_timeout_seconds: statement_timeout
                 .map_or(bbws_core::spec::DEFAULT_STATEMENT_TIMEOUT_SECONDS, |n| {
                     u32::try_from(n).unwrap_or(0)
                 }),
@@ -207,7 +225,7 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
             ));
         }
     }
-    let max_retries = match v.get("max_retries").as_i64() {
+    let max_retries = match number(v.get("max_retries"), "max_retries", &mut violations) {
         None => None,
         Some(n) => match u32::try_from(n).ok().filter(|n| *n <= MAX_RETRIES_LIMIT) {
             Some(n) => Some(n),
@@ -235,6 +253,18 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
         },
         platform,
     })
+}
+
+/// A number attribute of the provider block as a whole number; anything
+/// else is a violation at `path` (and reads as unset).
+fn number(v: &Value, path: &str, violations: &mut Vec<Violation>) -> Option<i64> {
+    match v.whole_number() {
+        Ok(n) => n,
+        Err(rule) => {
+            violations.push(crate::tenant::number_violation(path, v, rule));
+            None
+        }
+    }
 }
 
 /// The most retries `max_retries` may ask for.
@@ -366,6 +396,32 @@ mod tests {
             (plain.assume_role, plain.allowed_account_ids.len(), plain.max_retries),
             (None, 0, None)
         );
+    }
+
+    #[test]
+    fn provider_numbers_must_be_whole_and_in_range() {
+        let db = Value::object([
+            ("port", Value::Float(3306.5)),
+            ("statement_timeout_seconds", Value::Float(f64::INFINITY)),
+        ]);
+        let v = block(&[("database", db), ("max_retries", Value::Float(2.5))]);
+        let violations = decode(&v).expect_err("invalid");
+        let found: Vec<(String, &str)> = violations
+            .iter()
+            .map(|v| (v.attribute.join("."), v.rule.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("database.port".to_owned(), "whole_number"),
+                ("database.statement_timeout_seconds".to_owned(), "whole_number"),
+                ("max_retries".to_owned(), "whole_number"),
+            ]
+        );
+        let v = block(&[("database", Value::object([("port", Value::Int(70000))]))]);
+        let violations = decode(&v).expect_err("invalid");
+        assert_eq!(violations[0].attribute, ["database", "port"]);
+        assert_eq!(violations[0].rule, "range");
     }
 
     #[test]

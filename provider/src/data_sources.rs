@@ -66,7 +66,10 @@ pub fn tenant_schema() -> Schema {
         .attr(s("database_error", "Why the database is not reachable, when it is not."))
         .attr(n("http_status", "HTTP status of `GET {url}`, when the site answered."))
         .attr(s("http_error", "Why the site did not answer, when it did not."))
-        .attr(Attr::bool("healthy").computed().description("All tasks running, every target healthy, the database reachable and the site answering below 500."))
+        .attr(Attr::bool("healthy").computed().description("All tasks running, every target healthy, the database reachable and the site answering below 500 — every check ran and passed (false when one could not run)."))
+        .attr(s("health", "`healthy`, `unhealthy` (a check ran and failed) or `unknown` (none failed, but one could not run, e.g. DescribeTargetHealth errored)."))
+        .attr(Attr::map_of_string("health_checks").computed().description("Each check — `service` (tasks running vs desired), `targets`, `database`, `site` — as `healthy`, `unhealthy` or `unknown` (the check errored)."))
+        .attr(s("target_health_error", "Why the target health could not be read, when it could not."))
         .into_schema()
 }
 
@@ -197,6 +200,16 @@ pub async fn read_tenant(c: &Configured, config: &Value) -> Result<Value, tf::Di
         ),
         ("http_error", opt_str(health.http_error.clone())),
         ("healthy", Value::Bool(health.is_healthy())),
+        ("health", Value::String(health.state().as_str().to_owned())),
+        (
+            "health_checks",
+            Value::object(
+                health
+                    .checks()
+                    .map(|(name, state)| (name, Value::String(state.as_str().to_owned()))),
+            ),
+        ),
+        ("target_health_error", opt_str(health.targets_error.clone())),
     ]))
 }
 

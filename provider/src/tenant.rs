@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bbws_core::naming::TenantNames;
 use bbws_core::observed::TenantOutputs;
 use bbws_core::plan::{PartAction, field_list};
+use bbws_core::validate::Violation;
 use bbws_core::{Part, Platform, TenantInput, TenantPlan, TenantSpec};
 use magma_protocol::tfplugin6::Schema;
 
@@ -127,7 +128,7 @@ pub fn schema() -> Schema {
         .attr(Attr::bool(attr::RETAIN_DATA_ON_DESTROY).optional().computed().description("Keep the database, the user (locked) and the EFS files when the tenant is destroyed (default true)."))
         .attr(Attr::string(attr::DB_PASSWORD_WO).optional().sensitive().write_only().description("Write-only: the database user's password, set in MySQL and in the secret. Never stored in state or plan. Requires `db_password_wo_version`; change the version to rotate. When omitted, bbws generates a password from the OS CSPRNG. 8–128 printable characters."))
         .attr(Attr::number(attr::DB_PASSWORD_WO_VERSION).optional().description("Version of `db_password_wo`. Changing it rotates the password (in MySQL and in the secret) and restarts the tenant's tasks so they read it. Without `db_password_wo`, a change rotates to a newly generated password."))
-        .attr(Attr::bool(attr::WAIT_FOR_STEADY_STATE).optional().description("After a change to the service, wait until it runs the desired number of tasks. An update that does not get there within `steady_state_timeout_seconds` is rolled back to the task definition revision it ran before, and the apply fails saying so; a create that does not is removed again. Default false."))
+        .attr(Attr::bool(attr::WAIT_FOR_STEADY_STATE).optional().description("After a change to the service, wait until ECS completes its deployment (the PRIMARY deployment's rollout state COMPLETED). Every service runs with ECS's deployment circuit breaker and rollback on: a deployment ECS fails is rolled back by ECS to the last revision that completed, and the apply fails naming the failed revision, ECS's reason and the revision running now. A deployment that neither completes nor fails within `steady_state_timeout_seconds` (tasks held pending, which the breaker does not count) is pointed back at the revision it ran before by bbws. A create that does not complete is removed again. Default false."))
         .attr(Attr::number(attr::STEADY_STATE_TIMEOUT_SECONDS).optional().description("How long `wait_for_steady_state` waits, 1–3600 seconds (default 600)."))
         .attr(Attr::map_of_string(attr::TAGS).optional().description("Tags for every AWS part, on top of the provider's `default_tags` and bbws's ownership tags."))
         .attr(Attr::string(attr::FQDN).computed().description("`{subdomain}.{domain}`."))
@@ -217,7 +218,16 @@ pub fn recorded_subdomains(state: &Value) -> Vec<String> {
 /// Unknown values read as unset; callers check [`has_unknown_inputs`] first.
 pub fn input_from(v: &Value) -> TenantInput {
     let s = |k: &str| v.get(k).as_str().map(str::to_owned);
-    let n = |k: &str| v.get(k).as_i64();
+    // A number that is no whole number is rejected, not read as unset
+    // (which would plan the tier's default in its place).
+    let rejected = std::cell::RefCell::new(Vec::new());
+    let n = |k: &str| match v.get(k).whole_number() {
+        Ok(n) => n,
+        Err(rule) => {
+            rejected.borrow_mut().push(number_violation(k, v.get(k), rule));
+            None
+        }
+    };
     let map = |k: &str| -> BTreeMap<String, String> {
         v.get(k)
             .as_map()
@@ -251,6 +261,22 @@ pub fn input_from(v: &Value) -> TenantInput {
         db_password_version: n(attr::DB_PASSWORD_WO_VERSION),
         wait_for_steady_state: v.get(attr::WAIT_FOR_STEADY_STATE).as_bool(),
         steady_state_timeout_seconds: n(attr::STEADY_STATE_TIMEOUT_SECONDS),
+        rejected: rejected.take(),
+    }
+}
+
+/// `attribute = value must be a whole number [whole_number]`.
+pub fn number_violation(path: &str, value: &Value, rule: &str) -> Violation {
+    let shown = match value {
+        Value::Int(n) => n.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::String(s) => s.clone(),
+        other => format!("{other:?}"),
+    };
+    Violation {
+        attribute: path.split('.').map(str::to_owned).collect(),
+        rule: "whole_number".to_owned(),
+        message: format!("{path} = {shown} {rule}"),
     }
 }
 
@@ -625,6 +651,46 @@ pub fn known_revision(private: &[u8]) -> Option<bbws_core::parts::ObservedTaskDe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_that_is_not_whole_is_a_violation_not_a_default() {
+        let platform = Arc::new(Platform {
+            domain: "example.com".into(),
+            ..Platform::default()
+        });
+        let v = Value::object([
+            (attr::NAME, Value::String("ACME".into())),
+            (attr::CONTACT_EMAIL, Value::String("ops@acme.example".into())),
+            (attr::CPU, Value::Float(512.5)),
+            (attr::MEMORY, Value::Int(-1024)),
+            (attr::DESIRED_COUNT, Value::Float(f64::NAN)),
+            (attr::LOG_RETENTION_DAYS, Value::String("1e400".into())),
+            (attr::DB_PASSWORD_WO_VERSION, Value::Int(i64::from(u32::MAX) + 1)),
+            (attr::STEADY_STATE_TIMEOUT_SECONDS, Value::Float(1e300)),
+        ]);
+        let input = input_from(&v);
+        assert_eq!(input.cpu, None);
+        let violations = input.resolve(platform).expect_err("invalid");
+        let found: Vec<(String, &str)> = violations
+            .iter()
+            .map(|v| (v.attribute.join("."), v.rule.as_str()))
+            .collect();
+        for expected in [
+            ("cpu", "whole_number"),
+            ("desired_count", "whole_number"),
+            ("log_retention_days", "whole_number"),
+            ("steady_state_timeout_seconds", "whole_number"),
+            ("memory", "range"),
+            ("db_password_wo_version", "range"),
+        ] {
+            assert!(
+                found.contains(&(expected.0.to_owned(), expected.1)),
+                "{expected:?} in {found:?}"
+            );
+        }
+        let cpu = violations.iter().find(|v| v.attribute == ["cpu"]).expect("cpu");
+        assert_eq!(cpu.message, "cpu = 512.5 must be a whole number");
+    }
 
     fn fixture_v0() -> Value {
         let text = include_str!("../testdata/tenant_state_v0.json");

@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, EfsAuthorizationConfig,
-    EfsAuthorizationConfigIam, EfsTransitEncryption, EfsVolumeConfiguration, KeyValuePair, LaunchType, LoadBalancer,
-    LogConfiguration, LogDriver, MountPoint, NetworkConfiguration, NetworkMode, PortMapping, PropagateTags, Secret,
-    Service, ServiceField, Tag, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, Deployment, DeploymentCircuitBreaker,
+    DeploymentConfiguration, EfsAuthorizationConfig, EfsAuthorizationConfigIam, EfsTransitEncryption,
+    EfsVolumeConfiguration, KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, MountPoint,
+    NetworkConfiguration, NetworkMode, PortMapping, PropagateTags, Secret, Service, ServiceField, Tag, TaskDefinition,
+    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
 };
 
 use super::error::{Endpoint, build_error, on, sdk_error};
@@ -153,7 +154,47 @@ fn observe_service(s: &Service, cluster: &str) -> ObservedService {
             .collect(),
         status: s.status().unwrap_or_default().to_string(),
         tags: tags_of(s.tags()),
+        deployments: s.deployments().iter().map(observe_deployment).collect(),
+        circuit_breaker: s
+            .deployment_configuration()
+            .and_then(|c| c.deployment_circuit_breaker())
+            .map(|b| CircuitBreaker {
+                enable: b.enable(),
+                rollback: b.rollback(),
+            }),
     }
+}
+
+fn observe_deployment(d: &Deployment) -> ObservedDeployment {
+    ObservedDeployment {
+        id: d.id().unwrap_or_default().to_string(),
+        // A status ECS may add later counts as drained, never as PRIMARY.
+        status: d
+            .status()
+            .and_then(DeploymentStatus::parse)
+            .unwrap_or(DeploymentStatus::Inactive),
+        rollout_state: d.rollout_state().and_then(|r| RolloutState::parse(r.as_str())),
+        rollout_state_reason: d.rollout_state_reason().unwrap_or_default().to_string(),
+        task_definition_arn: d.task_definition().unwrap_or_default().to_string(),
+        desired_count: to_u32(d.desired_count()),
+        pending_count: to_u32(d.pending_count()),
+        running_count: to_u32(d.running_count()),
+    }
+}
+
+/// bbws's deployment configuration: the circuit breaker with rollback
+/// ([`CircuitBreaker::ROLLBACK`]), sent with every create and update so
+/// that a service made before bbws set it gets it too.
+fn deployment_configuration() -> DeploymentConfiguration {
+    let b = CircuitBreaker::ROLLBACK;
+    DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(b.enable)
+                .rollback(b.rollback)
+                .build(),
+        )
+        .build()
 }
 
 fn observe_task_definition(td: &TaskDefinition, tags: &[Tag]) -> ObservedTaskDefinition {
@@ -249,6 +290,7 @@ impl EcsApi for AwsEcs {
             .launch_type(LaunchType::Fargate)
             .network_configuration(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
             .load_balancers(lb)
+            .deployment_configuration(deployment_configuration())
             .set_tags(Some(ecs_tags(&spec.tags)))
             .propagate_tags(PropagateTags::Service)
             .enable_ecs_managed_tags(true)
@@ -293,6 +335,7 @@ impl EcsApi for AwsEcs {
             .update_service()
             .cluster(cluster)
             .service(name)
+            .deployment_configuration(deployment_configuration())
             .desired_count(i32::try_from(desired_count).unwrap_or(i32::MAX));
         if !task_definition_arn.is_empty() {
             req = req.task_definition(task_definition_arn);

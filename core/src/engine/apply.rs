@@ -255,7 +255,7 @@ impl Run<'_> {
         self.service_stage(&desired, rule).await?;
         if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
             tokio::select! {
-                waited = self.wait_for_steady_state() => waited?,
+                waited = self.wait_for_steady_state(&desired.service.task_definition_arn) => waited?,
                 () = self.engine.stopped() => return Err(stopped("the end of the steady-state wait", Part::Service)),
             }
         }
@@ -826,7 +826,12 @@ impl Run<'_> {
                 self.create_service_behind(svc, rule_now.as_ref()).await?;
             }
             PartAction::Update(_) => {
-                if self.plan.updates(ServiceField::TaskDefinition) || self.plan.updates(ServiceField::DesiredCount) {
+                let deployment_fields = [
+                    ServiceField::TaskDefinition,
+                    ServiceField::DesiredCount,
+                    ServiceField::CircuitBreaker,
+                ];
+                if deployment_fields.into_iter().any(|f| self.plan.updates(f)) {
                     ecs.update_service(&svc.cluster, &svc.name, &svc.task_definition_arn, svc.desired_count)
                         .await
                         .map_err(fail("update", Part::Service, "UpdateService"))?;

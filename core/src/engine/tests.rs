@@ -339,10 +339,21 @@ async fn an_update_that_does_not_become_stable_is_rolled_back() {
     let e = converge(&engine, &s).await.expect_err("not stable");
     let text = e.to_string();
     assert!(
-        text.contains("steady state") && text.contains("rolled the service back"),
+        text.contains("steady state") && text.contains("rolled the service back") && text.contains("IN_PROGRESS"),
         "{text}"
     );
     assert_eq!(e.code(), Some("ServiceNotStable"));
+    {
+        // The stalled deployment never looked like zero running tasks: the
+        // old one kept serving while the new one waited.
+        let state = cloud.state();
+        let svc = state
+            .services
+            .values()
+            .find(|x| x.name == s.names().service)
+            .expect("service");
+        assert_eq!(svc.running_count(), 1, "{:?}", svc.deployments);
+    }
     let now = engine
         .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
@@ -355,6 +366,107 @@ async fn an_update_that_does_not_become_stable_is_rolled_back() {
     let after = converge(&engine, &s).await.expect("stable");
     assert_ne!(after.service.as_ref().expect("service").task_definition_arn, previous);
     assert!(plan(&s, &after).is_empty());
+}
+
+/// The image of `s`'s task definition, made to fail at start in the fake.
+fn fail_image_of(cloud: &FakeCloud, s: &TenantSpec) -> String {
+    let image = s.image_reference();
+    cloud.state().failing_images.insert(image.clone());
+    image
+}
+
+// ECS's circuit breaker, not bbws, returns the service to the previous
+// revision; the apply fails saying so and the observation (hence the state)
+// shows the revision that runs.
+#[tokio::test(start_paused = true)]
+async fn a_revision_ecs_fails_is_rolled_back_by_the_circuit_breaker() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    s.desired_count = 2;
+    let before = converge(&engine, &s).await.expect("apply");
+    let previous = before.service.as_ref().expect("service").task_definition_arn.clone();
+
+    s.wait_for_steady_state = true;
+    s.steady_state_timeout = Duration::from_secs(600);
+    s.php_version = "8.2".into();
+    fail_image_of(&cloud, &s);
+    cloud.clear_calls();
+    let started = tokio::time::Instant::now();
+    let e = converge(&engine, &s).await.expect_err("ECS fails the deployment");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "failed when ECS said so, not at the timeout"
+    );
+    let text = e.to_string();
+    assert_eq!(e.code(), Some("DeploymentFailed"), "{text}");
+    assert!(
+        text.contains("circuit breaker") && text.contains("tasks failed to start"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("it runs {previous} now")), "{text}");
+    let family = &s.names().task_family;
+    let failed = format!("{}:2", previous.trim_end_matches(":1"));
+    assert!(failed.ends_with(&format!("{family}:2")), "{failed}");
+    assert!(
+        text.contains(&format!("deployment of {failed}")),
+        "names the failed revision: {text}"
+    );
+    assert_eq!(
+        cloud.calls_to("ecs.UpdateService").len(),
+        1,
+        "bbws did not roll back itself: ECS did"
+    );
+
+    let now = engine
+        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .await
+        .expect("observe");
+    let svc = now.service.as_ref().expect("service");
+    assert_eq!(svc.task_definition_arn, previous, "ECS rolled back");
+    assert_eq!(svc.running_count, 2, "the previous revision serves");
+    let outputs = now.outputs(&s.names());
+    assert_eq!(
+        outputs.task_definition_arn.as_deref(),
+        Some(previous.as_str()),
+        "state shows what runs"
+    );
+    let again = plan(&s, &now);
+    assert!(
+        again.updates(ServiceField::TaskDefinition),
+        "the next plan tries again:\n{again}"
+    );
+
+    // A fixed image goes through, and the wait waits for ECS to complete it.
+    cloud.state().failing_images.clear();
+    let after = converge(&engine, &s).await.expect("stable");
+    let runs = &after.service.as_ref().expect("service").task_definition_arn;
+    assert!(runs != &previous && runs != &failed, "a new revision runs: {runs}");
+    assert!(plan(&s, &after).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_ecs_fails_is_removed_again() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    s.wait_for_steady_state = true;
+    s.steady_state_timeout = Duration::from_secs(600);
+    fail_image_of(&cloud, &s);
+    let e = converge(&engine, &s).await.expect_err("ECS fails the deployment");
+    let text = e.to_string();
+    assert_eq!(e.code(), Some("DeploymentFailed"), "{text}");
+    assert!(text.contains("stopped launching tasks"), "{text}");
+    let state = cloud.state();
+    assert!(
+        state.service(&s.platform.cluster, &s.names().service).is_none(),
+        "created, so removed"
+    );
+}
+
+#[test]
+fn the_fake_s_circuit_breaker_threshold_is_ecs_s() {
+    assert_eq!(crate::fake::failure_threshold(1), 3);
+    assert_eq!(crate::fake::failure_threshold(10), 5);
+    assert_eq!(crate::fake::failure_threshold(1000), 200);
 }
 
 #[tokio::test]

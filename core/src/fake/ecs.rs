@@ -88,10 +88,12 @@ impl FakeService {
             cluster: cluster_as_given.to_owned(),
             task_definition_arn: self.task_definition_arn.clone(),
             desired_count: self.desired_count,
-            running_count: self.running_count,
+            running_count: self.running_count(),
             target_group_arns: vec![self.target_group_arn.clone()],
             status: self.status.clone(),
             tags: self.tags.clone(),
+            deployments: self.observed_deployments(),
+            circuit_breaker: Some(self.circuit_breaker),
         }
     }
 }
@@ -123,6 +125,10 @@ impl EcsApi for Port {
         self.0
             .call("ecs.DescribeServices", names.join(","), |s| {
                 let c = s.cluster(cluster)?;
+                // Time passes for the deployments of what is looked at.
+                for n in names {
+                    s.advance_deployments(&(c.clone(), service_name(n).to_owned()));
+                }
                 Ok(names
                     .iter()
                     .filter_map(|n| s.service(&c, service_name(n)))
@@ -191,13 +197,15 @@ impl EcsApi for Port {
                     ));
                 }
                 check_tags(&spec.tags, "InvalidParameterException")?;
-                let svc = FakeService {
+                let deployment = format!("ecs-svc/{}", s.hex(19));
+                let mut svc = FakeService {
                     arn: format!("arn:aws:ecs:{REGION}:{ACCOUNT_ID}:service/{cluster}/{}", spec.name),
                     cluster: cluster.clone(),
                     name: spec.name.clone(),
                     task_definition_arn: spec.task_definition_arn.clone(),
                     desired_count: spec.desired_count,
-                    running_count: if s.tasks_stall { 0 } else { spec.desired_count },
+                    deployments: Vec::new(),
+                    circuit_breaker: CircuitBreaker::ROLLBACK,
                     redeployments: 0,
                     status: ACTIVE.into(),
                     subnet_ids: spec.subnet_ids.clone(),
@@ -207,6 +215,7 @@ impl EcsApi for Port {
                     container_port: spec.container_port,
                     tags: spec.tags.clone(),
                 };
+                svc.deploy(deployment, &spec.task_definition_arn);
                 let observed = svc.observe(&spec.cluster);
                 s.services.insert((cluster, spec.name.clone()), svc);
                 s.remember_token("ecs.CreateService", spec.client_token.as_ref(), key);
@@ -224,7 +233,7 @@ impl EcsApi for Port {
     ) -> PortResult<ObservedService> {
         self.0
             .call("ecs.UpdateService", name, |s| {
-                let s_stall = s.tasks_stall;
+                let deployment = format!("ecs-svc/{}", s.hex(19));
                 let current = s.live_service_mut(cluster, name)?.task_definition_arn.clone();
                 // ECS refuses to move a service to an INACTIVE revision, but
                 // one already running an INACTIVE revision may still scale.
@@ -233,12 +242,12 @@ impl EcsApi for Port {
                     s.launchable(task_definition_arn)?;
                 }
                 let svc = s.live_service_mut(cluster, name)?;
+                svc.circuit_breaker = CircuitBreaker::ROLLBACK;
+                svc.scale(desired_count);
+                // A new revision is a new deployment; a new count is not.
                 if moving {
-                    svc.task_definition_arn = task_definition_arn.to_owned();
+                    svc.deploy(deployment, task_definition_arn);
                 }
-                svc.desired_count = desired_count;
-                // Stalled: the new deployment's tasks never start.
-                svc.running_count = if s_stall && moving { 0 } else { desired_count };
                 Ok(svc.observe(cluster))
             })
             .await
@@ -247,7 +256,11 @@ impl EcsApi for Port {
     async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()> {
         self.0
             .call("ecs.RedeployService", name, |s| {
-                s.live_service_mut(cluster, name)?.redeployments += 1;
+                let deployment = format!("ecs-svc/{}", s.hex(19));
+                let svc = s.live_service_mut(cluster, name)?;
+                svc.redeployments += 1;
+                let current = svc.task_definition_arn.clone();
+                svc.deploy(deployment, &current);
                 Ok(())
             })
             .await
@@ -259,7 +272,7 @@ impl EcsApi for Port {
                 let svc = s.live_service_mut(cluster, name)?;
                 svc.status = INACTIVE.into();
                 svc.desired_count = 0;
-                svc.running_count = 0;
+                svc.deployments.clear();
                 Ok(())
             })
             .await

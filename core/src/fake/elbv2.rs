@@ -201,7 +201,7 @@ impl Elbv2Api for Port {
                     .services
                     .values()
                     .filter(|svc| svc.target_group_arn == arn && svc.status == ACTIVE)
-                    .map(|svc| svc.running_count)
+                    .map(FakeService::running_count)
                     .sum();
                 Ok((1..=running)
                     .map(|i| (format!("10.0.0.{i}"), "healthy".to_owned()))

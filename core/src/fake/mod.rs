@@ -38,6 +38,7 @@ use crate::parts::*;
 use crate::ports::*;
 use crate::spec::{DatabaseSettings, Environment, Platform};
 
+mod deployments;
 mod ecs;
 mod efs;
 mod elbv2;
@@ -50,6 +51,7 @@ mod secrets;
 #[cfg(test)]
 mod tests;
 
+pub use deployments::{FakeDeployment, failure_threshold};
 pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating, losing_kth};
 
 /// The fake's AWS account.
@@ -422,13 +424,17 @@ pub struct FakeState {
     pub mysql: FakeMysql,
     /// Sites that answer: URL → HTTP status; any other does not resolve.
     pub sites: BTreeMap<String, u16>,
-    /// When set, services keep their running count on create and update,
-    /// as when new tasks fail to start.
+    /// When set, new deployments' tasks neither start nor fail (held
+    /// PENDING): a deployment stays IN_PROGRESS, the old one keeps its
+    /// tasks, and ECS's circuit breaker has nothing to count.
     pub tasks_stall: bool,
     /// Idempotency tokens seen by creates: `(operation, token)` → what the
     /// first call made (service `cluster/name`, access point id, secret
     /// name), so that a retry answers that part, as AWS does.
     pub client_tokens: BTreeMap<(String, String), String>,
+    /// Images whose tasks exit at start: a deployment of a revision with
+    /// one fails at the circuit breaker's threshold and is rolled back.
+    pub failing_images: BTreeSet<String>,
     next_id: u64,
 }
 
@@ -456,6 +462,7 @@ impl Default for FakeState {
             sites: BTreeMap::new(),
             tasks_stall: false,
             client_tokens: BTreeMap::new(),
+            failing_images: BTreeSet::new(),
             next_id: 0,
         }
     }
@@ -525,8 +532,10 @@ pub struct FakeService {
     pub task_definition_arn: String,
     /// Desired count.
     pub desired_count: u32,
-    /// Running count (the fake's tasks start at once: equals desired).
-    pub running_count: u32,
+    /// Deployments (see `deployments.rs`); the running count is theirs.
+    pub deployments: Vec<FakeDeployment>,
+    /// The deployment circuit breaker.
+    pub circuit_breaker: CircuitBreaker,
     /// Deployments started by `forceNewDeployment`.
     pub redeployments: u32,
     /// `ACTIVE` or `INACTIVE`.

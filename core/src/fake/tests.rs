@@ -741,3 +741,127 @@ async fn the_contract_catches_a_port_that_breaks_it() {
     assert!(e.contains("sts contract") && e.contains("mysql contract"), "{e}");
     assert!(cloud.state().mysql.users.is_empty(), "cleaned up after the failure");
 }
+
+/// A service of two tasks behind a rule, on revision 1 of its family.
+async fn deployed_service(cloud: &Arc<FakeCloud>, p: &Platform) -> (ServiceSpec, ObservedTaskDefinition) {
+    let ports = cloud.ports();
+    let tg = ports
+        .elbv2
+        .create_target_group(&tg_spec(p, "dev-123456789012-tg"))
+        .await
+        .unwrap();
+    let rule = rule_spec(p, "a.wpdev.example.io", RuleAction::Forward(tg.arn.clone()));
+    ports.elbv2.create_rule(&rule, 10).await.unwrap();
+    let td = ports
+        .ecs
+        .register_task_definition(&td_spec(p, "dev-123456789012"))
+        .await
+        .unwrap();
+    let spec = ServiceSpec {
+        cluster: p.cluster.clone(),
+        name: "dev-123456789012-service".into(),
+        task_definition_arn: td.arn.clone(),
+        desired_count: 2,
+        subnet_ids: p.subnet_ids.clone(),
+        security_group_ids: p.security_group_ids.clone(),
+        target_group_arn: tg.arn.clone(),
+        container_name: "wordpress".into(),
+        container_port: 80,
+        tags: tags("123456789012"),
+        client_token: None,
+    };
+    ports.ecs.create_service(&spec).await.unwrap();
+    (spec, td)
+}
+
+async fn describe(cloud: &Arc<FakeCloud>, spec: &ServiceSpec) -> ObservedService {
+    let found = cloud
+        .ports()
+        .ecs
+        .describe_services(&spec.cluster, std::slice::from_ref(&spec.name))
+        .await
+        .unwrap();
+    found.into_iter().next().expect("the service")
+}
+
+fn states(s: &ObservedService) -> Vec<(DeploymentStatus, Option<RolloutState>, u32)> {
+    s.deployments
+        .iter()
+        .map(|d| (d.status, d.rollout_state, d.running_count))
+        .collect()
+}
+
+// Not checked against moto, which starts no deployment on UpdateService
+// and never moves a rollout state (see `contract::ecs`).
+#[tokio::test]
+async fn deployments_run_as_ecs_runs_them() {
+    use DeploymentStatus::{Active, Primary};
+    use RolloutState::{Completed, Failed, InProgress};
+    let (cloud, p) = FakeCloud::with_platform(DOMAIN);
+    let (spec, td1) = deployed_service(&cloud, &p).await;
+    let s = describe(&cloud, &spec).await;
+    assert_eq!(s.circuit_breaker, Some(CircuitBreaker::ROLLBACK), "as created");
+    assert_eq!(states(&s), [(Primary, Some(Completed), 2)]);
+
+    // A new revision: a new PRIMARY IN_PROGRESS, the old one ACTIVE with its
+    // tasks, until the new tasks run and the old ones drain.
+    let mut spec2 = td_spec(&p, "dev-123456789012");
+    spec2.image = "wordpress:6.7-php8.3-apache".into();
+    let ecs = cloud.ports().ecs;
+    let td2 = ecs.register_task_definition(&spec2).await.unwrap();
+    let u = ecs.update_service(&p.cluster, &spec.name, &td2.arn, 2).await.unwrap();
+    assert_eq!(
+        states(&u),
+        [(Active, Some(Completed), 2), (Primary, Some(InProgress), 0)]
+    );
+    assert_eq!(u.running_count, 2, "the old deployment serves meanwhile");
+    let s = describe(&cloud, &spec).await;
+    assert_eq!(states(&s), [(Primary, Some(Completed), 2)]);
+    assert_eq!(s.task_definition_arn, td2.arn);
+
+    // A stalled revision keeps the old tasks and stays IN_PROGRESS.
+    cloud.state().tasks_stall = true;
+    ecs.update_service(&p.cluster, &spec.name, &td1.arn, 2).await.unwrap();
+    for _ in 0..5 {
+        let s = describe(&cloud, &spec).await;
+        assert_eq!(
+            states(&s),
+            [(Active, Some(Completed), 2), (Primary, Some(InProgress), 0)]
+        );
+        assert_eq!(s.primary().map(|d| d.pending_count), Some(2));
+    }
+    cloud.state().tasks_stall = false;
+    describe(&cloud, &spec).await;
+
+    // A revision whose tasks exit: FAILED at the threshold, then ECS's
+    // rollback deploys the last completed revision again.
+    let mut spec3 = td_spec(&p, "dev-123456789012");
+    spec3.image = "wordpress:broken".into();
+    let td3 = ecs.register_task_definition(&spec3).await.unwrap();
+    cloud.state().failing_images.insert(spec3.image.clone());
+    ecs.update_service(&p.cluster, &spec.name, &td3.arn, 2).await.unwrap();
+    let s = describe(&cloud, &spec).await;
+    assert_eq!(
+        states(&s),
+        [(Active, Some(Completed), 2), (Primary, Some(InProgress), 0)]
+    );
+    let s = describe(&cloud, &spec).await;
+    assert_eq!(
+        states(&s),
+        [
+            (Active, Some(Completed), 2),
+            (Active, Some(Failed), 0),
+            (Primary, Some(InProgress), 0)
+        ]
+    );
+    assert_eq!(
+        s.task_definition_arn, td1.arn,
+        "rolled back to the last completed revision"
+    );
+    assert!(
+        s.deployments[1].rollout_state_reason.contains("circuit breaker"),
+        "{s:?}"
+    );
+    let s = describe(&cloud, &spec).await;
+    assert_eq!(states(&s), [(Primary, Some(Completed), 2)]);
+}

@@ -196,6 +196,9 @@ part_fields! {
         TaskDefinition = "task_definition",
         /// Its desired count.
         DesiredCount = "desired_count",
+        /// ECS's deployment circuit breaker with rollback (set by every
+        /// UpdateService; a service made without it gets it).
+        CircuitBreaker = "deployment_circuit_breaker",
         /// Its tasks are restarted (they read the password at start).
         Redeploy = "redeploy",
         /// Ownership and user tags.

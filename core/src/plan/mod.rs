@@ -13,6 +13,8 @@ use crate::spec::TenantSpec;
 
 pub mod fields;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 pub use fields::*;
@@ -505,6 +507,10 @@ fn service_action(
     }
     if s.desired_count != d.service.desired_count {
         f.push(ServiceField::DesiredCount);
+    }
+    // Unreported (an emulator's create) is not judged: ECS always reports it.
+    if s.circuit_breaker.is_some_and(|b| b != CircuitBreaker::ROLLBACK) {
+        f.push(ServiceField::CircuitBreaker);
     }
     // Tasks read the password at start: running ones must be replaced
     // after a rotation (a new revision does that anyway).

@@ -149,6 +149,17 @@ pub(crate) fn converged() -> ObservedTenant {
             target_group_arns: vec!["arn:tg".into()],
             status: "ACTIVE".into(),
             tags,
+            deployments: vec![ObservedDeployment {
+                id: "ecs-svc/1".into(),
+                status: DeploymentStatus::Primary,
+                rollout_state: Some(RolloutState::Completed),
+                rollout_state_reason: "ECS deployment ecs-svc/1 completed.".into(),
+                task_definition_arn: "arn:td:1".into(),
+                desired_count: 1,
+                pending_count: 0,
+                running_count: 1,
+            }],
+            circuit_breaker: Some(CircuitBreaker::ROLLBACK),
         }),
         foreign: Vec::new(),
     }
@@ -385,6 +396,16 @@ fn drift_is_repaired_part_by_part() {
             "desired count",
             |o| o.service.as_mut().unwrap().desired_count = 9,
             vec![(Part::Service, PartAction::update(vec![ServiceField::DesiredCount]))],
+        ),
+        (
+            "a service made without the circuit breaker",
+            |o| {
+                o.service.as_mut().unwrap().circuit_breaker = Some(CircuitBreaker {
+                    enable: false,
+                    rollback: false,
+                })
+            },
+            vec![(Part::Service, PartAction::update(vec![ServiceField::CircuitBreaker]))],
         ),
         (
             "rule host",

@@ -258,6 +258,11 @@ struct HealthView {
     http_status: Option<u16>,
     http_error: Option<String>,
     healthy: bool,
+    /// `healthy`, `unhealthy` or `unknown` (a check errored).
+    state: &'static str,
+    /// Each check's state.
+    checks: BTreeMap<&'static str, &'static str>,
+    targets_error: Option<String>,
 }
 
 impl From<&TenantHealth> for HealthView {
@@ -271,6 +276,9 @@ impl From<&TenantHealth> for HealthView {
             http_status: h.http_status,
             http_error: h.http_error.clone(),
             healthy: h.is_healthy(),
+            state: h.state().as_str(),
+            checks: h.checks().into_iter().map(|(c, s)| (c, s.as_str())).collect(),
+            targets_error: h.targets_error.clone(),
         }
     }
 }
@@ -343,8 +351,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 for p in Part::ALL {
                     println!("  {:<16} {}", p.as_str(), if o.has(p) { "present" } else { "MISSING" });
                 }
+                let checks = health.checks().map(|(c, s)| format!("{c} {}", s.as_str())).join(", ");
+                println!("health  {} ({checks})", health.state().as_str());
+                if let Some(e) = &health.targets_error {
+                    println!("        targets unknown: {e}");
+                }
                 println!(
-                    "health  {}/{} tasks, {} healthy targets, database {}, site {}",
+                    "        {}/{} tasks, {} healthy targets, database {}, site {}",
                     health.running_count,
                     health.desired_count,
                     health.healthy_targets(),

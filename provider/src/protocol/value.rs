@@ -70,12 +70,25 @@ impl Value {
         }
     }
 
-    /// The number as an integer, if it is one.
-    pub fn as_i64(&self) -> Option<i64> {
+    /// A number attribute as a whole number: `Ok(None)` when null or
+    /// unknown, `Err` with the rule it breaks when it is a fraction, not
+    /// finite, beyond an i64 (cty sends numbers too large for a float as
+    /// strings) or not a number at all. [`Value::as_i64`] would read all of
+    /// those as unset, and a default would be planned instead.
+    pub fn whole_number(&self) -> Result<Option<i64>, &'static str> {
+        // 2^63 as a float: every float below it in magnitude fits an i64.
+        const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
         match self {
-            Value::Int(n) => Some(*n),
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
-            _ => None,
+            Value::Null | Value::Unknown => Ok(None),
+            Value::Int(n) => Ok(Some(*n)),
+            Value::Float(f) if !f.is_finite() => Err("must be a finite number"),
+            Value::Float(f) if f.fract() != 0.0 => Err("must be a whole number"),
+            Value::Float(f) if f.abs() >= I64_LIMIT => Err("is out of range"),
+            // Whole and within range: the conversion is exact.
+            #[allow(clippy::cast_possible_truncation)]
+            Value::Float(f) => Ok(Some(*f as i64)),
+            Value::String(s) if s.trim().parse::<f64>().is_ok() => Err("is out of range"),
+            _ => Err("must be a number"),
         }
     }
 
@@ -244,13 +257,72 @@ mod tests {
         assert_eq!(decode(&encode(&v)).expect("decode"), v);
         assert!(!v.is_known_deep());
         assert_eq!(v.get("missing"), &Value::Null);
-        assert_eq!(v.get("int").as_i64(), Some(-42));
+        assert_eq!(v.get("int").whole_number(), Ok(Some(-42)));
+    }
+
+    #[test]
+    fn whole_numbers_are_told_from_fractions_and_overflow() {
+        assert_eq!(Value::Int(-3).whole_number(), Ok(Some(-3)));
+        assert_eq!(Value::Float(512.0).whole_number(), Ok(Some(512)));
+        assert_eq!(Value::Null.whole_number(), Ok(None));
+        assert_eq!(Value::Unknown.whole_number(), Ok(None));
+        assert_eq!(Value::Float(512.5).whole_number(), Err("must be a whole number"));
+        assert_eq!(Value::Float(f64::NAN).whole_number(), Err("must be a finite number"));
+        assert_eq!(
+            Value::Float(f64::INFINITY).whole_number(),
+            Err("must be a finite number")
+        );
+        assert_eq!(Value::Float(1e19).whole_number(), Err("is out of range"));
+        assert_eq!(Value::String("1e400".into()).whole_number(), Err("is out of range"));
+        assert_eq!(Value::Bool(true).whole_number(), Err("must be a number"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        // Terraform's bytes are outside input: decoding returns an error,
+        // never a panic, whatever they are.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let msgpack = DynamicValue { msgpack: bytes.clone(), json: Vec::new() };
+            let _ = decode(&msgpack);
+            let json = DynamicValue { msgpack: Vec::new(), json: bytes.clone() };
+            let _ = decode(&json);
+            let _ = from_json(&bytes);
+        }
+
+        #[test]
+        fn decoded_values_encode_and_decode_again(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            if let Ok(v) = decode(&DynamicValue { msgpack: bytes, json: Vec::new() }) {
+                let again = decode(&encode(&v)).expect("what we encode decodes");
+                // NaN is the one value not equal to itself.
+                if !format!("{v:?}").contains("NaN") {
+                    proptest::prop_assert_eq!(again, v);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deeply_nested_input_is_an_error_not_a_stack_overflow() {
+        // 100 000 nested one-element arrays (msgpack fixarray 0x91) and
+        // JSON brackets.
+        let msgpack = DynamicValue {
+            msgpack: vec![0x91; 100_000],
+            json: Vec::new(),
+        };
+        assert!(decode(&msgpack).is_err());
+        assert!(from_json(&vec![b'['; 100_000]).is_err());
     }
 
     #[test]
     fn json_state_decodes() {
         let v = from_json(br#"{"name":"x","cpu":256,"tags":{"a":"b"},"ids":["1"],"n":null}"#).expect("json");
-        assert_eq!(v.get("cpu").as_i64(), Some(256));
+        assert_eq!(v.get("cpu").whole_number(), Ok(Some(256)));
         assert_eq!(v.get("tags").get("a").as_str(), Some("b"));
         assert!(v.get("n").is_null());
     }
