@@ -24,8 +24,8 @@
 //! refuses a connection, so backing off would only make a misconfiguration
 //! slow to report. The error is still transient (running again may work).
 //!
-//! **Attempts are counted**: [`AttemptCounter`] writes the number of
-//! attempts into the final answer's headers ([`ATTEMPTS_HEADER`]), so that
+//! **Attempts are counted**: `AttemptCounter` writes the number of
+//! attempts into the final answer's headers (`ATTEMPTS_HEADER`), so that
 //! an error can say "AWS throttled this call 9 times" (`aws/error.rs`).
 
 use std::error::Error as StdError;
