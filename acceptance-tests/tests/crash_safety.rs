@@ -66,7 +66,16 @@ fn a_lost_state_is_adopted_through_an_expired_lease_and_refused_without_one() {
         );
     }
 
-    // Finished elsewhere (no lease): still refused, with the way forward.
+    // Once the lease has expired, a refresh from the state confirms the
+    // tenant (the lease goes): from then on it is a tenant made elsewhere
+    // for any state that does not hold it, refused with the way forward.
+    stack.out_of_band(&tid, &tid, "set-lease", Some("-1"));
+    w.with_vars("plan", &[]).ok();
+    let secret = &stack.inspect(&tid, &[tid.as_str()])["secret"]["tags"];
+    assert!(
+        secret.get("bbws:lease").is_none(),
+        "confirmed by the refresh: {secret:#}"
+    );
     w.tf(&["state", "rm", "bbws_tenant.t"]).ok();
     let refused = w.with_vars("plan", &[]);
     assert_ne!(refused.code, 0);

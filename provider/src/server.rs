@@ -204,7 +204,11 @@ impl BbwsServer {
             c.note_in_state(id);
         }
         match self.read_observed(&c, &prior).await {
-            Ok((v, observed)) => (dynamic(&v), Vec::new(), tenant::private_of(&observed)),
+            Ok((v, observed)) => {
+                // The state holds this tenant: its creation is confirmed.
+                c.engine.confirm_recorded(&observed).await;
+                (dynamic(&v), Vec::new(), tenant::private_of(&observed))
+            }
             Err(d) => (state.cloned(), vec![d], private.to_vec()),
         }
     }

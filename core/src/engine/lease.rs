@@ -16,6 +16,41 @@ use crate::parts::{Part, Tags};
 use crate::plan::PartAction;
 
 impl Engine {
+    /// Removes the expired creation lease of a tenant the caller's record
+    /// holds (Terraform: a refresh of a state object): from now on a
+    /// complete copy of it found without a record is someone else's. A
+    /// live lease is left alone (its run is at work); a failure is logged:
+    /// the lease is removed by the next confirmation.
+    pub async fn confirm_recorded(&self, observed: &ObservedTenant) {
+        let (Some(lease), Some(secret)) = (observed.lease(), observed.secret.as_ref()) else {
+            return;
+        };
+        if lease.is_live(SystemTime::now()) {
+            return;
+        }
+        self.remove_lease(&observed.tenant_id, &secret.arn).await;
+    }
+
+    /// Removes the creation lease a finished apply left, for a caller whose
+    /// record cannot be lost after the apply returned (a tool that keeps no
+    /// state of its own, such as `tenantctl`).
+    pub async fn confirm_applied(&self, observed: &ObservedTenant) {
+        if let (Some(_), Some(secret)) = (observed.lease(), observed.secret.as_ref()) {
+            self.remove_lease(&observed.tenant_id, &secret.arn).await;
+        }
+    }
+
+    async fn remove_lease(&self, tenant_id: &str, secret_arn: &str) {
+        let removed = self
+            .ports
+            .secrets
+            .untag_resource(secret_arn, &[TAG_LEASE.to_owned()])
+            .await;
+        if let Err(e) = removed {
+            tracing::warn!(tenant = %tenant_id, error = %e, "could not remove the creation lease");
+        }
+    }
+
     /// `observed` again once someone else's live creation lease on it is
     /// settled: expired (its run died: the tenant may be adopted), removed
     /// (its run finished), or renewed (its run is alive: the observation
@@ -100,8 +135,8 @@ impl Run<'_> {
         }
     }
 
-    /// Removes the lease at the end of the run, so that the tenant reads
-    /// as finished (or, after a rollback, as what it is).
+    /// Removes the lease after a failed run's rollback, so that the tenant
+    /// reads as what it is.
     pub(super) async fn release_lease(&self) {
         let Some(arn) = self.lease_secret() else { return };
         let result = self

@@ -756,11 +756,34 @@ async fn put_lease(engine: &Engine, s: &TenantSpec, lease: &crate::lease::Lease)
 }
 
 #[tokio::test]
-async fn a_create_leaves_no_lease_and_a_dead_runs_lease_is_taken_over_and_removed() {
+async fn a_create_leaves_its_lease_until_a_record_confirms_it_and_a_dead_runs_lease_is_taken_over() {
     let (_cloud, platform, engine) = setup();
     let s = spec(platform, "123456789012");
     let after = converge(&engine, &s).await.expect("create");
-    assert_eq!(after.lease(), None, "a finished create keeps no lease");
+    let left = after.lease().expect("a finished create leaves its lease to expire");
+    assert!(left.holder.len() == 32, "{left:?}");
+    // A record that holds the tenant confirms it, once the lease expired.
+    engine.confirm_recorded(&after).await;
+    let again = engine
+        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("observe");
+    assert!(again.lease().is_some(), "a live lease is left alone");
+    let expired = crate::lease::Lease {
+        expires: std::time::SystemTime::now() - Duration::from_secs(1),
+        ..left
+    };
+    put_lease(&engine, &s, &expired).await;
+    let again = engine
+        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("observe");
+    engine.confirm_recorded(&again).await;
+    let again = engine
+        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("observe");
+    assert_eq!(again.lease(), None, "confirmed: no lease");
 
     // A run that died after building everything: its lease expired.
     let dead = crate::lease::Lease {
@@ -783,7 +806,8 @@ async fn a_create_leaves_no_lease_and_a_dead_runs_lease_is_taken_over_and_remove
     let decided = crate::lifecycle::decide(&s, &found, plan(&s, &found), crate::lifecycle::Prior::default())
         .expect("an expired lease is adopted");
     let adopted = engine.apply(&s, &found, &decided.plan).await.expect("adopt");
-    assert_eq!(adopted.lease(), None, "the adopting run removed the lease it took over");
+    let taken = adopted.lease().expect("the adopting run holds the lease now");
+    assert_ne!(taken.holder, "dead-run");
 }
 
 #[tokio::test(start_paused = true)]
@@ -819,8 +843,19 @@ async fn an_incomplete_tenant_is_listed_as_an_orphan_and_swept_while_a_complete_
     let (_cloud, platform, engine) = setup();
     let whole = spec(platform.clone(), "123456789012");
     let broken = spec(platform, "123456789013");
-    converge(&engine, &whole).await.expect("create");
-    converge(&engine, &broken).await.expect("create");
+    for s in [&whole, &broken] {
+        converge(&engine, s).await.expect("create");
+        // Long since created and recorded: the creation lease is gone.
+        let secret = engine
+            .ports()
+            .secrets
+            .describe_secret(&s.names().secret)
+            .await
+            .expect("describe");
+        let arn = secret.expect("the secret").arn;
+        let keys = [crate::naming::TAG_LEASE.to_owned()];
+        engine.ports().secrets.untag_resource(&arn, &keys).await.expect("untag");
+    }
     let names = broken.names();
     engine
         .ports()

@@ -400,6 +400,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let bar = spinner(cli.json, format!("applying tenant {}", spec.tenant_id));
             let (observed, plan) = observe_and_plan(&engine, &spec, &[]).await.map_err(|e| e.to_string())?;
             let after = engine.apply(&spec, &observed, &plan).await.map_err(|e| e.to_string())?;
+            // tenantctl keeps no state that could still be lost: done is done.
+            engine.confirm_applied(&after).await;
             bar.finish_and_clear();
             let out = after.outputs(&spec.names());
             let view = json!({
