@@ -20,6 +20,13 @@ pub struct BbwsProvider {
     server: BbwsServer,
 }
 
+impl BbwsProvider {
+    /// See [`BbwsServer::after_shutdown`].
+    pub fn after_shutdown(&self) -> crate::server::AfterShutdown {
+        self.server.after_shutdown()
+    }
+}
+
 type Rpc<T> = Result<Response<T>, Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 

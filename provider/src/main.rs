@@ -76,8 +76,11 @@ async fn main() {
         _ => {}
     }
     init_logging();
-    if let Err(e) = protocol::plugin::serve(grpc::BbwsProvider::default()).await {
+    let provider = grpc::BbwsProvider::default();
+    let after = provider.after_shutdown();
+    if let Err(e) = protocol::plugin::serve(provider).await {
         eprintln!("{e}");
         std::process::exit(1);
     }
+    after.run().await;
 }

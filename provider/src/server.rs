@@ -19,7 +19,24 @@ use crate::tenant::{self, KnownOutputs, attr};
 /// The provider's state across RPCs.
 #[derive(Default)]
 pub struct BbwsServer {
-    configured: RwLock<Option<Arc<Configured>>>,
+    configured: Arc<RwLock<Option<Arc<Configured>>>>,
+}
+
+/// What the provider must do after Terraform shut it down: kept apart from
+/// the server, which the plugin machinery consumes.
+pub struct AfterShutdown {
+    configured: Arc<RwLock<Option<Arc<Configured>>>>,
+}
+
+impl AfterShutdown {
+    /// Releases the creation leases of the tenants this process created:
+    /// Terraform closes a provider once every resource using it is done, so
+    /// their state is about to be saved (see `bbws_core::lease`).
+    pub async fn run(self) {
+        if let Some(c) = self.configured.read().await.as_ref() {
+            c.engine.release_finished_leases().await;
+        }
+    }
 }
 
 fn dynamic(v: &Value) -> Option<tf::DynamicValue> {
@@ -45,6 +62,13 @@ impl BbwsServer {
                 None,
             )
         })
+    }
+
+    /// The work left for after Terraform shuts the provider down.
+    pub fn after_shutdown(&self) -> AfterShutdown {
+        AfterShutdown {
+            configured: self.configured.clone(),
+        }
     }
 
     /// `StopProvider`: asks the engine's runs to stop (see [`Engine::stop`]).

@@ -88,12 +88,15 @@ impl Engine {
                 result = run.execute() => result,
                 () = run.keep_lease() => unreachable!("keep_lease never returns"),
             };
-            // A finished run leaves its lease to expire: Terraform may yet
-            // lose the state it is about to save (a remote backend saves
-            // every 20 s; a kill before that forgets the tenant), so the
-            // tenant stays adoptable until a caller's record is seen to hold
-            // it ([`Engine::confirm_recorded`]). After a failure the lease
-            // goes once the rollback is done.
+            // A finished run leaves its lease: Terraform may yet lose the
+            // state it is about to save (a remote backend saves every 20 s;
+            // a kill before that forgets the tenant), so the tenant stays
+            // adoptable until the caller says it is recorded
+            // ([`Engine::release_finished_leases`], [`Engine::confirm_recorded`]).
+            // After a failure the lease goes once the rollback is done.
+            if result.is_ok() {
+                run.leave_lease();
+            }
             result
         } else {
             run.execute().await

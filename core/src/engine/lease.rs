@@ -31,6 +31,20 @@ impl Engine {
         self.remove_lease(&observed.tenant_id, &secret.arn).await;
     }
 
+    /// Removes the leases this engine's finished runs left, once the caller
+    /// knows their tenants are recorded (Terraform: when it shuts the
+    /// provider down, right before it saves the state). A process killed
+    /// before that leaves them to expire, and the tenants stay adoptable.
+    pub async fn release_finished_leases(&self) {
+        let held = self
+            .finished_leases
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        let releases = held.iter().map(|(tenant, arn)| self.remove_lease(tenant, arn));
+        futures::future::join_all(releases).await;
+    }
+
     /// Removes the creation lease a finished apply left, for a caller whose
     /// record cannot be lost after the apply returned (a tool that keeps no
     /// state of its own, such as `tenantctl`).
@@ -132,6 +146,14 @@ impl Run<'_> {
         loop {
             tokio::time::sleep(RENEW_EVERY).await;
             self.renew_lease().await;
+        }
+    }
+
+    /// Notes the lease of a run that finished, for
+    /// [`Engine::release_finished_leases`].
+    pub(super) fn leave_lease(&self) {
+        if let (Some(arn), Ok(mut held)) = (self.lease_secret(), self.engine.finished_leases.lock()) {
+            held.push((self.spec.tenant_id.clone(), arn));
         }
     }
 

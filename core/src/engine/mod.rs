@@ -80,6 +80,9 @@ pub struct Engine {
     /// Set by [`Engine::stop`] (Terraform's StopProvider, Ctrl-C): runs
     /// launch no further stage and roll back what they created.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Secrets whose creation lease a finished run of this engine left
+    /// (see [`Engine::release_finished_leases`]).
+    finished_leases: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 /// A failed step: which, on what part, and why.
@@ -122,6 +125,7 @@ impl Engine {
             ahead: std::sync::Mutex::new(ReadAhead::default()),
             reading: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::Sender::new(false),
+            finished_leases: std::sync::Mutex::new(Vec::new()),
         }
     }
 
