@@ -14,12 +14,13 @@ use aws_sdk_ecs::types::{
 };
 
 use super::error::{Endpoint, build_error, on, sdk_error};
-use super::retry::{UNNAMED_CREATE_ATTEMPTS, backoff};
+use super::retry::{Created, create_unduplicated};
 use super::tag_pairs;
 use crate::naming::{CONTAINER_NAME, family_and_revision};
 use crate::parts::*;
 use crate::ports::{EcsApi, PortError, PortErrorKind, PortResult};
 use aws_config::retry::RetryConfig;
+use futures::TryFutureExt;
 
 /// Mount point of the tenant's EFS access point in the container.
 const WEB_ROOT: &str = "/var/www/html";
@@ -482,28 +483,21 @@ impl EcsApi for AwsEcs {
         // A revision has no unique name: the SDK's own retry of a request
         // whose answer was lost would register a second one. So the port
         // retries, and first looks for the revision this run registered.
-        let mut attempt = 0;
-        let r = loop {
-            attempt += 1;
-            let sent = request
-                .clone()
-                .customize()
-                .config_override(aws_sdk_ecs::config::Builder::default().retry_config(RetryConfig::disabled()))
-                .send()
-                .await
-                .map_err(on(&self.ep, op));
-            match sent {
-                Ok(r) => break r,
-                Err(e) => {
-                    if let Some(made) = self.made_by_this_run(spec).await {
-                        return Ok(made);
-                    }
-                    if !e.is_retryable() || attempt >= UNNAMED_CREATE_ATTEMPTS {
-                        return Err(e);
-                    }
-                    backoff(attempt).await;
-                }
-            }
+        let sent = create_unduplicated(
+            || {
+                request
+                    .clone()
+                    .customize()
+                    .config_override(aws_sdk_ecs::config::Builder::default().retry_config(RetryConfig::disabled()))
+                    .send()
+                    .map_err(on(&self.ep, op))
+            },
+            || self.made_by_this_run(spec),
+        )
+        .await?;
+        let r = match sent {
+            Created::Answered(r) => r,
+            Created::Found(made) => return Ok(made),
         };
         let td = r.task_definition().ok_or_else(|| {
             PortError::new(

@@ -5,11 +5,12 @@ use aws_sdk_efs::Client;
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory, Tag};
 
 use super::error::{Endpoint, build_error, on};
-use super::retry::{UNNAMED_CREATE_ATTEMPTS, backoff};
+use super::retry::{Created, create_unduplicated};
 use super::tag_pairs;
 use crate::parts::*;
 use crate::ports::{EfsApi, PortError, PortErrorKind, PortResult};
 use aws_config::retry::RetryConfig;
+use futures::TryFutureExt;
 
 /// Permissions of the access point's root directory when EFS creates it.
 const ROOT_PERMISSIONS: &str = "0755";
@@ -125,28 +126,21 @@ impl EfsApi for AwsEfs {
         // the SDK's own retry of a request whose answer was lost would make
         // a second one there. So the port retries, and first looks for the
         // access point this run made.
-        let mut attempt = 0;
-        let r = loop {
-            attempt += 1;
-            let sent = request
-                .clone()
-                .customize()
-                .config_override(aws_sdk_efs::config::Builder::default().retry_config(RetryConfig::disabled()))
-                .send()
-                .await
-                .map_err(on(&self.ep, op));
-            match sent {
-                Ok(r) => break r,
-                Err(e) => {
-                    if let Some(made) = self.made_by_this_run(spec).await {
-                        return Ok(made);
-                    }
-                    if !e.is_retryable() || attempt >= UNNAMED_CREATE_ATTEMPTS {
-                        return Err(e);
-                    }
-                    backoff(attempt).await;
-                }
-            }
+        let sent = create_unduplicated(
+            || {
+                request
+                    .clone()
+                    .customize()
+                    .config_override(aws_sdk_efs::config::Builder::default().retry_config(RetryConfig::disabled()))
+                    .send()
+                    .map_err(on(&self.ep, op))
+            },
+            || self.made_by_this_run(spec),
+        )
+        .await?;
+        let r = match sent {
+            Created::Answered(r) => r,
+            Created::Found(made) => return Ok(made),
         };
         let id = r.access_point_id().unwrap_or_default();
         if id.is_empty() {

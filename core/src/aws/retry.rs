@@ -40,6 +40,8 @@ use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryA
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use crate::ports::PortResult;
+
 /// Retries after the first attempt when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 8;
 
@@ -62,11 +64,48 @@ pub fn retry_config(max_retries: Option<u32>) -> RetryConfig {
 
 /// Attempts of a create that has no unique name (RegisterTaskDefinition,
 /// CreateAccessPoint), which the port makes itself instead of the SDK.
-pub(crate) const UNNAMED_CREATE_ATTEMPTS: u32 = DEFAULT_MAX_RETRIES + 1;
+const UNNAMED_CREATE_ATTEMPTS: u32 = DEFAULT_MAX_RETRIES + 1;
+
+/// What a create without a unique name came to: the service's answer, or
+/// what an earlier attempt of this run made (its answer was lost).
+pub(crate) enum Created<R, T> {
+    /// The answer to this attempt.
+    Answered(R),
+    /// Found after a failed attempt.
+    Found(T),
+}
+
+/// Sends a create that has no unique name (the request itself sent with
+/// the SDK's retries off): after each failure, `find` looks for what this
+/// run made before the next attempt, so a lost answer never makes a second
+/// one. Retryable failures are tried [`UNNAMED_CREATE_ATTEMPTS`] times.
+pub(crate) async fn create_unduplicated<R, T, S, SF, F, FF>(mut send: S, mut find: F) -> PortResult<Created<R, T>>
+where
+    S: FnMut() -> SF,
+    SF: std::future::Future<Output = PortResult<R>>,
+    F: FnMut() -> FF,
+    FF: std::future::Future<Output = Option<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let e = match send().await {
+            Ok(r) => return Ok(Created::Answered(r)),
+            Err(e) => e,
+        };
+        if let Some(made) = find().await {
+            return Ok(Created::Found(made));
+        }
+        if !e.is_retryable() || attempt >= UNNAMED_CREATE_ATTEMPTS {
+            return Err(e);
+        }
+        backoff(attempt).await;
+    }
+}
 
 /// Waits before attempt `attempt + 1` of a create the port retries itself:
 /// exponential from 200 ms, capped at 10 s, with full jitter.
-pub(crate) async fn backoff(attempt: u32) {
+async fn backoff(attempt: u32) {
     use rand::Rng;
     let cap = Duration::from_millis(200)
         .saturating_mul(1 << attempt.min(6))

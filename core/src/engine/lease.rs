@@ -60,7 +60,14 @@ impl Engine {
             .secrets
             .untag_resource(secret_arn, &[TAG_LEASE.to_owned()])
             .await;
-        if let Err(e) = removed {
+        // A secret a rollback deleted has no lease left to remove.
+        if let Err(e) = removed.or_else(|e| {
+            if e.kind == crate::ports::PortErrorKind::NotFound {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }) {
             tracing::warn!(tenant = %tenant_id, error = %e, "could not remove the creation lease");
         }
     }
@@ -160,18 +167,8 @@ impl Run<'_> {
     /// Removes the lease after a failed run's rollback, so that the tenant
     /// reads as what it is.
     pub(super) async fn release_lease(&self) {
-        let Some(arn) = self.lease_secret() else { return };
-        let result = self
-            .engine
-            .ports
-            .secrets
-            .untag_resource(&arn, &[TAG_LEASE.to_owned()])
-            .await;
-        match result {
-            Err(e) if e.kind != crate::ports::PortErrorKind::NotFound => {
-                tracing::warn!(tenant = %self.spec.tenant_id, error = %e, "could not remove the creation lease; it expires by itself");
-            }
-            _ => {}
+        if let Some(arn) = self.lease_secret() {
+            self.engine.remove_lease(&self.spec.tenant_id, &arn).await;
         }
     }
 }
