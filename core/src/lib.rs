@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod approval;
 pub mod audit;
 pub mod aws;
 pub mod batch;
