@@ -279,3 +279,107 @@ fn environments_example_validates() {
         );
     }
 }
+
+/// `provider::bbws::tenant_names` through real Terraform: the example runs
+/// with no provider block (a function needs no configuration), its names
+/// are SPEC §2's, and a bad argument is refused naming the argument.
+#[test]
+fn tenant_names_function_example_runs_without_configuration() {
+    let stack = Stack::load();
+    let w = Workdir::new(&stack, "function-example");
+    let versions =
+        "terraform {\n  required_providers {\n    bbws = { source = \"registry.terraform.io/bbws/bbws\" }\n  }\n}\n";
+    w.write("versions.tf", versions);
+    w.write(
+        "function.tf",
+        &example_file("functions/tenant_names/function.tf", "123456789012", "dev"),
+    );
+    w.tf(&["apply", "-auto-approve", "-input=false", "-no-color"]).ok();
+    let out: serde_json::Value = serde_json::from_str(&w.tf(&["output", "-json"]).ok().stdout).expect("outputs JSON");
+    assert_eq!(out["acme_service"]["value"], "dev-123456789012-service", "{out:#}");
+    let policy: serde_json::Value =
+        serde_json::from_str(out["acme_job_policy"]["value"].as_str().expect("policy")).expect("policy JSON");
+    assert_eq!(
+        policy["Statement"][0]["Resource"],
+        "arn:aws:secretsmanager:*:*:secret:dev-123456789012-db-credentials-*"
+    );
+    assert_eq!(
+        policy["Statement"][1]["Resource"],
+        "arn:aws:logs:*:*:log-group:/ecs/dev-123456789012:*"
+    );
+
+    w.write(
+        "function.tf",
+        "output \"bad\" { value = provider::bbws::tenant_names(\"dev\", \"12345\") }\n",
+    );
+    let bad = w.tf(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(bad.code, 0, "{}", bad.stdout);
+    let err = bad.stderr.replace('\n', " ");
+    assert!(err.contains("tenant_id must be exactly 12 digits"), "{}", bad.stderr);
+}
+
+/// `ephemeral "bbws_tenant_credentials"` through real Terraform, as its
+/// example uses it: a migration job's provisioner gets the tenant's login
+/// (the same as its secret holds), and the password is in neither the
+/// state, the plan JSON, Terraform's output nor its trace log.
+#[test]
+fn tenant_credentials_reach_a_job_and_never_state_plan_or_logs() {
+    let stack = Stack::load();
+    let env = stack.get("environment");
+    let tid = random_tenant_id();
+    let file = |rel: &str| example_file(rel, &tid, &env);
+    let w = Workdir::new(&stack, "ephemeral-credentials");
+    w.write("provider.tf", &file("provider/provider.tf"));
+    w.write("resource.tf", &file("resources/bbws_tenant/resource.tf"));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+
+    w.write(
+        "ephemeral.tf",
+        &file("ephemeral-resources/bbws_tenant_credentials/ephemeral-resource.tf"),
+    );
+    let job = "#!/bin/sh\nprintf '%s\\n' \"$DB_USER\" \"$DB_NAME\" \"$DB_HOST\" \"$DB_PORT\" \"$DB_PASSWORD\" > job-saw.txt\n";
+    w.write("migrate.sh", job);
+    let script = w.dir.join("migrate.sh");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let w = w.with_env("TF_LOG", "trace").with_env("TF_LOG_PATH", "trace.log");
+    let (_, plan) = w.plan_json(&[]);
+    let apply = w.apply_plan().ok();
+
+    let saw = std::fs::read_to_string(w.dir.join("job-saw.txt")).expect("the job ran");
+    let saw: Vec<&str> = saw.lines().collect();
+    let secret_script = r#"
+import json, sys, boto3
+s = json.load(open(sys.argv[1]))
+c = boto3.client("secretsmanager", endpoint_url=s["endpoint"], region_name=s["region"],
+                 aws_access_key_id=s["aws_access_key_id"], aws_secret_access_key=s["aws_secret_access_key"])
+print(c.get_secret_value(SecretId=f"{s['environment']}-{sys.argv[2]}-db-credentials")["SecretString"])
+"#;
+    let secret: serde_json::Value = serde_json::from_str(&stack.python(secret_script, &[&tid])).expect("secret JSON");
+    let password = secret["password"].as_str().expect("password");
+    assert!(password.len() >= 16, "a generated password");
+    assert_eq!(
+        saw,
+        [
+            secret["username"].as_str().expect("username"),
+            secret["database"].as_str().expect("database"),
+            secret["host"].as_str().expect("host"),
+            &secret["port"].to_string(),
+            password,
+        ],
+        "the job got the secret's login"
+    );
+    assert_eq!(saw[0], format!("{tid}_user"));
+
+    let state = std::fs::read_to_string(w.dir.join("terraform.tfstate")).expect("state file");
+    let trace = std::fs::read_to_string(w.dir.join("trace.log")).expect("trace log");
+    assert!(trace.contains("OpenEphemeralResource"), "the trace log is Terraform's");
+    for (what, text) in [
+        ("state", state),
+        ("plan JSON", plan.to_string()),
+        ("apply output", format!("{}{}", apply.stdout, apply.stderr)),
+        ("trace log", trace),
+    ] {
+        assert!(!text.contains(password), "the password is in the {what}");
+    }
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+}

@@ -66,6 +66,20 @@ pub enum CoreError {
         found: String,
     },
 
+    /// A part a caller asked for (not an apply: e.g. the credentials of a
+    /// tenant) is missing or unusable.
+    #[error("tenant {tenant_id}: {part} {name:?} {problem}")]
+    Missing {
+        /// Tenant.
+        tenant_id: String,
+        /// Part.
+        part: Part,
+        /// Its name.
+        name: String,
+        /// What is wrong, and what to do.
+        problem: String,
+    },
+
     /// Destroy refused by a guard.
     #[error("tenant {tenant_id} cannot be destroyed: {reason}. To proceed: {how}")]
     DestroyBlocked {

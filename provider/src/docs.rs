@@ -119,6 +119,38 @@ fn schema_page(title: &str, heading: &str, schema: &Schema, root: &Path, example
     out
 }
 
+/// A function's page: signature, description, example, arguments.
+fn function_page(name: &str, f: &magma_protocol::tfplugin6::Function, root: &Path, example_rel: &str) -> String {
+    let mut out = front_matter(&format!("{name} function - bbws"), f.summary.trim());
+    let params: Vec<String> = f
+        .parameters
+        .iter()
+        .map(|p| format!("{} {}", p.name, type_name(&p.r#type).to_lowercase()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "# function: {name}\n\n{}\n\n## Example Usage\n",
+        f.description.trim()
+    );
+    usage(&mut out, root, "terraform", example_rel);
+    let _ = writeln!(
+        out,
+        "## Signature\n\n```text\n{name}({}) object\n```\n\n## Arguments\n",
+        params.join(", ")
+    );
+    for (i, p) in f.parameters.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{}. `{}` ({}) {}",
+            i + 1,
+            p.name,
+            type_name(&p.r#type),
+            p.description.trim()
+        );
+    }
+    out
+}
+
 /// The schemas the docs describe.
 pub struct Schemas {
     /// Provider configuration.
@@ -133,6 +165,10 @@ pub struct Schemas {
     pub data_tenants: Schema,
     /// `bbws_tenant` list resource.
     pub list_tenant: Schema,
+    /// `bbws_tenant_credentials` ephemeral resource.
+    pub tenant_credentials: Schema,
+    /// Provider functions, by name.
+    pub functions: std::collections::HashMap<String, magma_protocol::tfplugin6::Function>,
 }
 
 impl Schemas {
@@ -145,6 +181,8 @@ impl Schemas {
             data_tenant: crate::data_sources::tenant_schema(),
             data_tenants: crate::data_sources::tenants_schema(),
             list_tenant: crate::list_tenant::schema(),
+            tenant_credentials: crate::ephemeral::schema(),
+            functions: crate::functions::definitions(),
         }
     }
 }
@@ -170,7 +208,7 @@ DEV, SIT and PROD in three accounts: one provider alias each, assuming its accou
     );
     usage(&mut index, root, "terraform", "examples/environments/providers.tf");
     index.push_str(
-        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n\n## Schema\n\n",
+        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n- [bbws_tenant_credentials](ephemeral-resources/tenant_credentials.md) (ephemeral resource)\n- [tenant_names](functions/tenant_names.md) (function, `provider::bbws::tenant_names`)\n\n## Schema\n\n",
     );
     if let Some(b) = &s.provider.block {
         attributes(&mut index, b, "nestedblock");
@@ -243,6 +281,34 @@ DEV, SIT and PROD in three accounts: one provider alias each, assuming its accou
         Page {
             path: "list-resources/tenant.md",
             content: list,
+        },
+        Page {
+            path: "ephemeral-resources/tenant_credentials.md",
+            content: schema_page(
+                "bbws_tenant_credentials Ephemeral Resource - bbws",
+                "bbws_tenant_credentials (Ephemeral Resource)",
+                &s.tenant_credentials,
+                root,
+                &[(
+                    "terraform",
+                    "examples/ephemeral-resources/bbws_tenant_credentials/ephemeral-resource.tf",
+                )],
+            ),
+        },
+        Page {
+            path: "functions/tenant_names.md",
+            content: s
+                .functions
+                .get(crate::functions::TENANT_NAMES)
+                .map(|f| {
+                    function_page(
+                        crate::functions::TENANT_NAMES,
+                        f,
+                        root,
+                        "examples/functions/tenant_names/function.tf",
+                    )
+                })
+                .unwrap_or_default(),
         },
     ]
 }

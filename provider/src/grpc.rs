@@ -68,6 +68,13 @@ impl Provider for BbwsProvider {
             list_resources: vec![tf::get_metadata::ListResourceMetadata {
                 type_name: tenant::TYPE_NAME.into(),
             }],
+            ephemeral_resources: vec![tf::get_metadata::EphemeralMetadata {
+                type_name: crate::ephemeral::TENANT_CREDENTIALS.into(),
+            }],
+            functions: crate::functions::definitions()
+                .into_keys()
+                .map(|name| tf::get_metadata::FunctionMetadata { name })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -281,30 +288,37 @@ impl Provider for BbwsProvider {
 
     async fn validate_ephemeral_resource_config(
         &self,
-        _: Request<tf::validate_ephemeral_resource_config::Request>,
+        r: Request<tf::validate_ephemeral_resource_config::Request>,
     ) -> Rpc<tf::validate_ephemeral_resource_config::Response> {
-        unsupported("ValidateEphemeralResourceConfig")
+        let r = r.get_ref();
+        Ok(Response::new(tf::validate_ephemeral_resource_config::Response {
+            diagnostics: crate::ephemeral::validate(&r.type_name, r.config.as_ref()),
+        }))
     }
 
     async fn open_ephemeral_resource(
         &self,
-        _: Request<tf::open_ephemeral_resource::Request>,
+        r: Request<tf::open_ephemeral_resource::Request>,
     ) -> Rpc<tf::open_ephemeral_resource::Response> {
-        unsupported("OpenEphemeralResource")
+        tracing::debug!(rpc = "OpenEphemeralResource", "terraform called OpenEphemeralResource");
+        let configured = self.server.configured().await;
+        Ok(Response::new(crate::ephemeral::open(configured, r.get_ref()).await))
     }
 
     async fn renew_ephemeral_resource(
         &self,
         _: Request<tf::renew_ephemeral_resource::Request>,
     ) -> Rpc<tf::renew_ephemeral_resource::Response> {
-        unsupported("RenewEphemeralResource")
+        // Open never asks for a renewal (no renew_at): nothing to renew.
+        Ok(Response::new(tf::renew_ephemeral_resource::Response::default()))
     }
 
     async fn close_ephemeral_resource(
         &self,
         _: Request<tf::close_ephemeral_resource::Request>,
     ) -> Rpc<tf::close_ephemeral_resource::Response> {
-        unsupported("CloseEphemeralResource")
+        // Nothing was leased at open: the secret was only read.
+        Ok(Response::new(tf::close_ephemeral_resource::Response::default()))
     }
 
     type ListResourceStream = BoxStream<tf::list_resource::Event>;
@@ -345,11 +359,15 @@ impl Provider for BbwsProvider {
     }
 
     async fn get_functions(&self, _: Request<tf::get_functions::Request>) -> Rpc<tf::get_functions::Response> {
-        Ok(Response::new(tf::get_functions::Response::default()))
+        Ok(Response::new(tf::get_functions::Response {
+            functions: crate::functions::definitions(),
+            diagnostics: Vec::new(),
+        }))
     }
 
-    async fn call_function(&self, _: Request<tf::call_function::Request>) -> Rpc<tf::call_function::Response> {
-        unsupported("CallFunction")
+    async fn call_function(&self, r: Request<tf::call_function::Request>) -> Rpc<tf::call_function::Response> {
+        let r = r.into_inner();
+        Ok(Response::new(crate::functions::call(&r.name, &r.arguments)))
     }
 
     async fn validate_state_store_config(

@@ -9,6 +9,8 @@ mod data_sources;
 mod diag;
 #[cfg(test)]
 mod docs;
+mod ephemeral;
+mod functions;
 mod grpc;
 mod list_tenant;
 mod protocol;

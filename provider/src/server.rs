@@ -99,6 +99,13 @@ impl BbwsServer {
             list_resource_schemas: [(tenant::TYPE_NAME.to_owned(), crate::list_tenant::schema())]
                 .into_iter()
                 .collect(),
+            ephemeral_resource_schemas: [(
+                crate::ephemeral::TENANT_CREDENTIALS.to_owned(),
+                crate::ephemeral::schema(),
+            )]
+            .into_iter()
+            .collect(),
+            functions: crate::functions::definitions(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         }

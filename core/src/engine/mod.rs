@@ -28,6 +28,7 @@ use crate::spec::{Platform, TenantSpec};
 mod apply;
 mod cache;
 mod create;
+mod credentials;
 mod destroy;
 mod lease;
 mod observe;

@@ -885,3 +885,44 @@ async fn an_incomplete_tenant_is_listed_as_an_orphan_and_swept_while_a_complete_
     assert!(left.database.is_none(), "an empty database goes with the orphan");
     assert!(engine.orphans().await.expect("orphans").is_empty());
 }
+
+/// `tenant_credentials` (the ephemeral credentials): the tenant's own
+/// secret, never one that only has its name, never one being deleted.
+#[tokio::test]
+async fn credentials_are_read_from_the_tenants_own_secret_only() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform.clone(), "123456789012");
+    converge(&engine, &s).await.expect("apply");
+    let c = engine.tenant_credentials("123456789012").await.expect("credentials");
+    assert_eq!(c.password, passwords(&cloud, &s).0);
+    assert_eq!(
+        (c.database.as_str(), c.username.as_str()),
+        ("123456789012_db", "123456789012_user")
+    );
+
+    let absent = engine
+        .tenant_credentials("123456789013")
+        .await
+        .expect_err("no such tenant");
+    assert!(matches!(absent, CoreError::Missing { .. }), "{absent}");
+    assert!(absent.to_string().contains("does not exist"), "{absent}");
+
+    let foreign = crate::parts::SecretSpec {
+        name: "dev-123456789014-db-credentials".into(),
+        description: String::new(),
+        tags: [("bbws:tenant".to_owned(), "999999999999".to_owned())].into(),
+        client_token: None,
+    };
+    cloud
+        .ports()
+        .secrets
+        .create_secret(
+            &foreign,
+            r#"{"host":"h","port":1,"database":"d","username":"u","password":"theirs"}"#,
+        )
+        .await
+        .expect("foreign secret");
+    let not_ours = engine.tenant_credentials("123456789014").await.expect_err("not ours");
+    assert!(matches!(not_ours, CoreError::NotOwned { .. }), "{not_ours}");
+    assert!(!not_ours.to_string().contains("theirs"));
+}
