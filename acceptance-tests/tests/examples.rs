@@ -383,3 +383,101 @@ print(c.get_secret_value(SecretId=f"{s['environment']}-{sys.argv[2]}-db-credenti
     }
     w.with_vars("destroy", &["-auto-approve"]).ok();
 }
+
+/// The secret of a tenant, read with boto3.
+fn tenant_secret(stack: &Stack, tid: &str) -> serde_json::Value {
+    let script = r#"
+import json, sys, boto3
+s = json.load(open(sys.argv[1]))
+c = boto3.client("secretsmanager", endpoint_url=s["endpoint"], region_name=s["region"],
+                 aws_access_key_id=s["aws_access_key_id"], aws_secret_access_key=s["aws_secret_access_key"])
+print(c.get_secret_value(SecretId=f"{s['environment']}-{sys.argv[2]}-db-credentials")["SecretString"])
+"#;
+    serde_json::from_str(&stack.python(script, &[tid])).expect("secret JSON")
+}
+
+/// Whether MySQL (the stack's MariaDB) accepts `user`/`password`.
+fn mysql_accepts(stack: &Stack, user: &str, password: &str) -> bool {
+    let m = &stack.settings["mysql"];
+    std::process::Command::new("mariadb")
+        .args(["-h", m["host"].as_str().expect("host"), "-P", &m["port"].to_string()])
+        .args(["-u", user, &format!("-p{password}"), "-e", "SELECT 1"])
+        .output()
+        .expect("run the mariadb client")
+        .status
+        .success()
+}
+
+/// The two actions through `terraform apply -invoke`, as their examples
+/// write them: a rotation gives MySQL and the secret a new password (the
+/// old one stops working, the new one logs in), a restart redeploys; both
+/// stream progress, leave an audit record, and the plan after is empty.
+/// moto never completes an ECS deployment, so the examples run here with
+/// `wait_for_steady_state = false`; the wait itself is tested on the fake.
+#[test]
+fn actions_rotate_the_credentials_and_restart_a_tenant() {
+    let stack = Stack::load();
+    let env = stack.get("environment");
+    let tid = random_tenant_id();
+    let file = |rel: &str| {
+        example_file(rel, &tid, &env).replace("  config {\n", "  config {\n    wait_for_steady_state = false\n")
+    };
+    let w = Workdir::new(&stack, "actions");
+    w.write("provider.tf", &file("provider/provider.tf"));
+    w.write("resource.tf", &file("resources/bbws_tenant/resource.tf"));
+    w.write("rotate.tf", &file("actions/bbws_tenant_rotate_credentials/action.tf"));
+    w.write("restart.tf", &file("actions/bbws_tenant_restart/action.tf"));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let before = tenant_secret(&stack, &tid);
+    let user = before["username"].as_str().expect("username").to_owned();
+    let old = before["password"].as_str().expect("password").to_owned();
+    assert!(mysql_accepts(&stack, &user, &old));
+
+    let rotate = w
+        .with_vars(
+            "apply",
+            &["-auto-approve", "-invoke=action.bbws_tenant_rotate_credentials.acme"],
+        )
+        .ok();
+    assert!(rotate.stdout.contains("credentials rotated"), "{}", rotate.stdout);
+    let new = tenant_secret(&stack, &tid)["password"]
+        .as_str()
+        .expect("password")
+        .to_owned();
+    assert_ne!(new, old, "a new password");
+    assert!(!rotate.stdout.contains(&new) && !rotate.stderr.contains(&new));
+    assert!(
+        mysql_accepts(&stack, &user, &new),
+        "MySQL has the secret's new password"
+    );
+    assert!(!mysql_accepts(&stack, &user, &old), "the old password is gone");
+
+    let restart = w
+        .with_vars("apply", &["-auto-approve", "-invoke=action.bbws_tenant_restart.acme"])
+        .ok();
+    assert!(
+        restart.stdout.contains(&format!("tenant {tid}: restarted on")),
+        "{}",
+        restart.stdout
+    );
+    let operations: Vec<String> = stack
+        .audit_records(&tid)
+        .iter()
+        .filter_map(|r| r["operation"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        operations.ends_with(&["rotate_credentials".to_owned(), "restart".to_owned()]),
+        "{operations:?}"
+    );
+    assert_eq!(w.with_vars("plan", &["-detailed-exitcode"]).code, 0, "nothing drifted");
+
+    w.write(
+        "restart.tf",
+        &file("actions/bbws_tenant_restart/action.tf").replace("bbws_tenant.acme.tenant_id", "\"12345\""),
+    );
+    let refused = w.with_vars("plan", &[]);
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(refused.stderr.contains("must be 12 digits"), "{}", refused.stderr);
+    w.write("restart.tf", "");
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+}

@@ -80,6 +80,18 @@ pub enum CoreError {
         problem: String,
     },
 
+    /// An operation (an action: restart, rotation) cannot run on the
+    /// tenant as it is.
+    #[error("cannot {operation} tenant {tenant_id}: {reason}")]
+    NotPossible {
+        /// Tenant.
+        tenant_id: String,
+        /// The operation, in words (`restart`, `rotate the credentials of`).
+        operation: &'static str,
+        /// Why, and what to do.
+        reason: String,
+    },
+
     /// Destroy refused by a guard.
     #[error("tenant {tenant_id} cannot be destroyed: {reason}. To proceed: {how}")]
     DestroyBlocked {

@@ -88,6 +88,9 @@ pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
         ),
         CoreError::NotOwned { .. } => error("A part of this tenant belongs to someone else", e.to_string(), None),
         CoreError::Stopped { .. } => error("Stopped", e.to_string(), None),
+        CoreError::NotPossible { operation, .. } => {
+            error(format!("Cannot {operation} the tenant"), e.to_string(), None)
+        }
         CoreError::Missing { part, .. } => error(format!("The tenant's {part} is missing"), e.to_string(), None),
         CoreError::CreatedElsewhere { .. } => error(
             "A part of this tenant was created meanwhile by someone else",

@@ -151,6 +151,22 @@ fn function_page(name: &str, f: &magma_protocol::tfplugin6::Function, root: &Pat
     out
 }
 
+/// An action's page, e.g. `actions/tenant_restart.md`.
+fn action_page(action: &'static str, path: &'static str, root: &Path) -> Page {
+    let mut content = schema_page(
+        &format!("{action} Action - bbws"),
+        &format!("{action} (Action)"),
+        &crate::actions::schema(action),
+        root,
+        &[("terraform", &format!("examples/actions/{action}/action.tf"))],
+    );
+    let _ = writeln!(
+        content,
+        "## Invoke\n\n```shell\nterraform apply -invoke=action.{action}.acme\n```\n\nor from a resource's `lifecycle {{ action_trigger {{ … }} }}`. Progress is streamed while it runs."
+    );
+    Page { path, content }
+}
+
 /// The schemas the docs describe.
 pub struct Schemas {
     /// Provider configuration.
@@ -208,7 +224,7 @@ DEV, SIT and PROD in three accounts: one provider alias each, assuming its accou
     );
     usage(&mut index, root, "terraform", "examples/environments/providers.tf");
     index.push_str(
-        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n- [bbws_tenant_credentials](ephemeral-resources/tenant_credentials.md) (ephemeral resource)\n- [tenant_names](functions/tenant_names.md) (function, `provider::bbws::tenant_names`)\n\n## Schema\n\n",
+        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n- [bbws_tenant_credentials](ephemeral-resources/tenant_credentials.md) (ephemeral resource)\n- [bbws_tenant_restart](actions/tenant_restart.md) (action)\n- [bbws_tenant_rotate_credentials](actions/tenant_rotate_credentials.md) (action)\n- [tenant_names](functions/tenant_names.md) (function, `provider::bbws::tenant_names`)\n\n## Schema\n\n",
     );
     if let Some(b) = &s.provider.block {
         attributes(&mut index, b, "nestedblock");
@@ -295,6 +311,12 @@ DEV, SIT and PROD in three accounts: one provider alias each, assuming its accou
                 )],
             ),
         },
+        action_page(crate::actions::RESTART, "actions/tenant_restart.md", root),
+        action_page(
+            crate::actions::ROTATE_CREDENTIALS,
+            "actions/tenant_rotate_credentials.md",
+            root,
+        ),
         Page {
             path: "functions/tenant_names.md",
             content: s

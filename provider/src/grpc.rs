@@ -68,6 +68,10 @@ impl Provider for BbwsProvider {
             list_resources: vec![tf::get_metadata::ListResourceMetadata {
                 type_name: tenant::TYPE_NAME.into(),
             }],
+            actions: crate::actions::ALL
+                .iter()
+                .map(|&t| tf::get_metadata::ActionMetadata { type_name: t.into() })
+                .collect(),
             ephemeral_resources: vec![tf::get_metadata::EphemeralMetadata {
                 type_name: crate::ephemeral::TENANT_CREDENTIALS.into(),
             }],
@@ -413,21 +417,30 @@ impl Provider for BbwsProvider {
         unsupported("DeleteState")
     }
 
-    async fn plan_action(&self, _: Request<tf::plan_action::Request>) -> Rpc<tf::plan_action::Response> {
-        unsupported("PlanAction")
+    async fn plan_action(&self, r: Request<tf::plan_action::Request>) -> Rpc<tf::plan_action::Response> {
+        let r = r.get_ref();
+        Ok(Response::new(tf::plan_action::Response {
+            diagnostics: crate::actions::validate(&r.action_type, r.config.as_ref()),
+            deferred: None,
+        }))
     }
 
-    type InvokeActionStream = BoxStream<tf::invoke_action::Event>;
+    type InvokeActionStream = crate::actions::Events;
 
-    async fn invoke_action(&self, _: Request<tf::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
-        unsupported("InvokeAction")
+    async fn invoke_action(&self, r: Request<tf::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
+        tracing::debug!(rpc = "InvokeAction", "terraform called InvokeAction");
+        let configured = self.server.configured().await;
+        Ok(Response::new(crate::actions::invoke(configured, r.get_ref())))
     }
 
     async fn validate_action_config(
         &self,
-        _: Request<tf::validate_action_config::Request>,
+        r: Request<tf::validate_action_config::Request>,
     ) -> Rpc<tf::validate_action_config::Response> {
-        unsupported("ValidateActionConfig")
+        let r = r.get_ref();
+        Ok(Response::new(tf::validate_action_config::Response {
+            diagnostics: crate::actions::validate(&r.type_name, r.config.as_ref()),
+        }))
     }
 
     /// Ctrl-C: running applies start no further stage and roll back what

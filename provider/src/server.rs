@@ -105,6 +105,13 @@ impl BbwsServer {
             )]
             .into_iter()
             .collect(),
+            action_schemas: crate::actions::ALL
+                .iter()
+                .map(|&t| {
+                    let schema = Some(crate::actions::schema(t));
+                    (t.to_owned(), tf::ActionSchema { schema })
+                })
+                .collect(),
             functions: crate::functions::definitions(),
             server_capabilities: Some(capabilities()),
             ..Default::default()

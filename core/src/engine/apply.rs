@@ -43,12 +43,24 @@ impl Engine {
         plan: &TenantPlan,
         inputs: &ApplyInputs,
     ) -> Result<ObservedTenant, CoreError> {
+        let operation = crate::audit::operation_of(spec, observed);
+        self.apply_as(operation, spec, observed, plan, inputs).await
+    }
+
+    /// [`Self::apply_with`], audited as `operation` (an action's name).
+    pub(super) async fn apply_as(
+        &self,
+        operation: &'static str,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        plan: &TenantPlan,
+        inputs: &ApplyInputs,
+    ) -> Result<ObservedTenant, CoreError> {
         self.forget_listings();
         self.forget_revisions(&spec.names().task_family);
         let result = self.converge(spec, observed, plan, inputs).await;
         self.forget_listings();
         if !plan.is_empty() || result.is_err() {
-            let operation = crate::audit::operation_of(spec, observed);
             let error = result.as_ref().err().map(ToString::to_string);
             self.audit(operation, &spec.tenant_id, crate::audit::parts_of(plan), error)
                 .await;

@@ -32,6 +32,7 @@ mod credentials;
 mod destroy;
 mod lease;
 mod observe;
+mod operations;
 mod orphans;
 #[cfg(test)]
 mod ownership_tests;
@@ -42,6 +43,8 @@ mod rollout;
 #[cfg(test)]
 mod tests;
 mod token;
+
+pub use operations::DeploymentWait;
 
 pub use crate::credentials::{ApplyInputs, DbPassword, generate_password};
 #[cfg(test)]

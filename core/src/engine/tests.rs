@@ -926,3 +926,109 @@ async fn credentials_are_read_from_the_tenants_own_secret_only() {
     assert!(matches!(not_ours, CoreError::NotOwned { .. }), "{not_ours}");
     assert!(!not_ours.to_string().contains("theirs"));
 }
+
+/// The service as the fake holds it.
+fn fake_service(cloud: &FakeCloud, s: &TenantSpec) -> crate::fake::FakeService {
+    cloud
+        .state()
+        .service(&s.platform.cluster, &s.names().service)
+        .cloned()
+        .expect("service")
+}
+
+// The restart action: a new deployment of the same revision, waited for
+// like an apply's; nothing else changes, and the plan after it is empty.
+#[tokio::test(start_paused = true)]
+async fn a_restart_redeploys_the_running_revision_and_waits_for_it() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    let before = converge(&engine, &s).await.expect("apply");
+    let revision = before.service.as_ref().expect("service").task_definition_arn.clone();
+    cloud.clear_calls();
+    let after = engine
+        .restart(&s.tenant_id, Some(Duration::from_secs(600)))
+        .await
+        .expect("restart");
+    assert_eq!(fake_service(&cloud, &s).redeployments, 1);
+    let svc = after.service.as_ref().expect("service");
+    assert_eq!(svc.task_definition_arn, revision, "the same revision");
+    assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+    let reads = ["Describe", "List", "Get", "Show", "Select"];
+    let writes: Vec<&str> = cloud
+        .calls()
+        .into_iter()
+        .map(|c| c.op)
+        .filter(|op| {
+            !reads
+                .iter()
+                .any(|r| op.split('.').nth(1).is_some_and(|o| o.starts_with(r)))
+        })
+        .collect();
+    assert_eq!(
+        writes,
+        // The create left its lease (removed at Terraform's shutdown): the
+        // run renews it, as any run over a leased tenant does.
+        [
+            "mysql.Observe",
+            "secrets.TagResource",
+            "ecs.RedeployService",
+            "mysql.Observe",
+            "logs.PutLogEvents"
+        ],
+        "a restart changes nothing else (MySQL is only read; the audit record is written)"
+    );
+
+    // Tasks that never start: the wait runs out and says so.
+    cloud.state().tasks_stall = true;
+    let e = engine
+        .restart(&s.tenant_id, Some(Duration::from_secs(60)))
+        .await
+        .expect_err("not stable");
+    assert!(e.to_string().contains("steady state"), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_suspended_or_missing_tenant_is_not_restarted() {
+    let (cloud, platform, engine) = setup();
+    let mut s = spec(platform, "123456789012");
+    let absent = engine.restart(&s.tenant_id, None).await.expect_err("no tenant");
+    assert!(absent.to_string().contains("there is no tenant"), "{absent}");
+    s.status = TenantStatus::Suspended;
+    let created = converge(&engine, &s).await.expect("apply");
+    let e = engine.restart(&s.tenant_id, None).await.expect_err("suspended");
+    assert!(matches!(e, CoreError::NotPossible { .. }), "{e}");
+    assert!(e.to_string().contains("status = \"active\""), "{e}");
+
+    // Another process's run holding a live creation lease: not now.
+    let other = Engine::new(s.platform.clone(), cloud.ports());
+    let arn = created.secret.as_ref().expect("secret").arn.clone();
+    let lease = crate::lease::Lease::new("another-run", std::time::SystemTime::now()).tag();
+    cloud
+        .ports()
+        .secrets
+        .tag_resource(&arn, &[lease].into_iter().collect())
+        .await
+        .expect("tag");
+    let e = other
+        .rotate_credentials(&s.tenant_id, None)
+        .await
+        .expect_err("being created");
+    assert!(e.to_string().contains("another run is creating it"), "{e}");
+}
+
+// The rotation action: a generated password in MySQL and the secret (the
+// two agree), the tasks restarted, the settings record untouched, so the
+// next plan is empty.
+#[tokio::test(start_paused = true)]
+async fn a_rotation_gives_mysql_and_the_secret_a_new_password_and_restarts_the_tasks() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    converge(&engine, &s).await.expect("apply");
+    let (old, _) = passwords(&cloud, &s);
+    let after = engine.rotate_credentials(&s.tenant_id, None).await.expect("rotate");
+    let (in_secret, in_mysql) = passwords(&cloud, &s);
+    assert_ne!(in_secret, old);
+    assert_eq!(in_secret, in_mysql);
+    assert_eq!(fake_service(&cloud, &s).redeployments, 1);
+    assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+}

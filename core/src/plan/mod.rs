@@ -12,6 +12,7 @@ use crate::parts::*;
 use crate::spec::TenantSpec;
 
 pub mod fields;
+pub mod operations;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
