@@ -1,12 +1,11 @@
 //! Diagnostics: how core's errors, validation violations and lifecycle
 //! refusals read in Terraform, each at the attribute it is about.
 
-use bbws_core::lifecycle::Refusal;
+use bbws_core::lifecycle::{self, Refusal};
 use bbws_core::validate::Violation;
-use bbws_core::{CoreError, Part, TenantSpec};
+use bbws_core::{CoreError, TenantSpec};
 use magma_protocol::tfplugin6 as tf;
 
-use crate::tenant::attr;
 
 /// Diagnostics of one RPC.
 pub type Diags = Vec<tf::Diagnostic>;
@@ -138,10 +137,7 @@ pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
                     tenant_id: spec.tenant_id.clone(),
                     found: f.found.clone(),
                 };
-                let path = match f.part {
-                    Part::ListenerRule | Part::DnsRecord => vec![attr::SUBDOMAIN.to_owned()],
-                    _ => vec![attr::TENANT_ID.to_owned()],
-                };
+                let path = vec![lifecycle::conflict_attribute(f.part).to_owned()];
                 error(
                     format!(
                         "The {} of this tenant already exists and belongs to someone else",
@@ -161,7 +157,7 @@ pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
                 holder = lease.holder,
                 until = lease.expires_text(),
             ),
-            Some(&[attr::TENANT_ID.to_owned()]),
+            Some(&[refusal.attribute().to_owned()]),
         )],
         Refusal::ExistsElsewhere => vec![error(
             format!("Tenant {} already exists", spec.tenant_id),
@@ -170,7 +166,7 @@ pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
                 tid = spec.tenant_id,
                 env = spec.platform.environment,
             ),
-            Some(&[attr::TENANT_ID.to_owned()]),
+            Some(&[refusal.attribute().to_owned()]),
         )],
     }
 }

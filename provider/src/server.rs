@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bbws_core::engine::observe_and_plan;
-use bbws_core::lifecycle::{self, Prior};
+use bbws_core::lifecycle::{self, Basis, Prior};
 use bbws_core::validate::Violation;
 use bbws_core::{Engine, Platform, TenantSpec, aws};
 use magma_protocol::tfplugin6 as tf;
@@ -366,37 +366,26 @@ impl BbwsServer {
         let replacing = std::str::from_utf8(&req.prior_private)
             .ok()
             .and_then(|p| p.strip_prefix(REPLACING));
-        // Found without a record: settle whose it is before deciding.
-        // Terraform replaces this very tenant: forced (the marker from the
-        // first planning) or tainted (planned with a null prior right after
-        // this process refreshed the tainted object).
-        let rebuilt = prior.is_null() && (replacing == Some(spec.tenant_id.as_str()) || c.is_in_state(&spec.tenant_id));
-        let observed = if rebuilt {
-            // The old object is destroyed first, so the new one is planned
-            // from nothing, not from the parts about to go.
-            bbws_core::ObservedTenant {
-                tenant_id: spec.tenant_id.clone(),
-                facts: observed.facts.clone(),
-                ..bbws_core::ObservedTenant::default()
-            }
-        } else if prior.is_null() {
-            c.engine
-                .wait_out_lease(&key, observed)
-                .await
-                .map_err(|e| vec![core_error_diag(&e)])?
-        } else {
-            observed
-        };
-        let plan = bbws_core::plan(&spec, &observed);
         let prior_record = Prior {
             in_record: !prior.is_null(),
             tenant_id: prior.get(attr::TENANT_ID).as_str(),
             id: prior.get(attr::ID).as_str(),
             replacing,
             now: None,
+            refreshed: c.is_in_state(&spec.tenant_id),
         };
+        let observed = match lifecycle::basis(&spec, &prior_record) {
+            Basis::Observed => observed,
+            Basis::Rebuild => lifecycle::rebuilt(&observed),
+            Basis::Unrecorded => c
+                .engine
+                .wait_out_lease(&key, observed)
+                .await
+                .map_err(|e| vec![core_error_diag(&e)])?,
+        };
+        let plan = bbws_core::plan(&spec, &observed);
         let decision = lifecycle::decide(&spec, &observed, plan, prior_record).map_err(|r| refusal_diags(&spec, &r))?;
-        if !decision.replaced_by.is_empty() {
+        if decision.destroys_recorded() {
             // A replacement destroys the tenant in the state first: the same
             // guards as a destroy, judged on what the state holds.
             let old = spec_from_state(&prior, c.platform.clone()).map_err(|d| vec![d])?;
@@ -404,13 +393,10 @@ impl BbwsServer {
         }
         let planned_outputs = decision.plan.planned_outputs(&spec, &observed).outputs;
         let replace = decision.replaced_by.iter().map(|r| r.attribute()).collect();
-        // Terraform hands this back to the second planning of a replacement
-        // (of another tenant id, or of this tenant when it is tainted).
-        let replaced = decision
-            .replacing
-            .or_else(|| prior.get(attr::TENANT_ID).as_str().map(str::to_owned));
         let known = KnownOutputs::from_planned(&planned_outputs);
-        let private = replaced
+        // Terraform hands this back to the second planning of a replacement.
+        let private = decision
+            .replaces_next
             .map(|old| format!("{REPLACING}{old}").into_bytes())
             .unwrap_or_default();
         Ok((
@@ -474,7 +460,11 @@ impl BbwsServer {
         let (mut observed, mut plan) = observe_and_plan(&c.engine, &spec, &previous)
             .await
             .map_err(|e| (failed_state(&prior), vec![core_error_diag(&e)]))?;
-        if prior.is_null() && observed.lease().is_some() {
+        let prior_record = Prior {
+            in_record: !prior.is_null(),
+            ..Prior::default()
+        };
+        if lifecycle::waits_out_lease(&prior_record, &observed) {
             // Another run's creation lease appeared since the plan: wait it
             // out, and leave the tenant alone if that run is alive.
             let key = key_of(&spec, &previous);
@@ -483,12 +473,8 @@ impl BbwsServer {
                 .wait_out_lease(&key, observed)
                 .await
                 .map_err(|e| (Value::Null, vec![core_error_diag(&e)]))?;
-            if let Some(lease) = observed.lease().filter(|l| l.is_live(std::time::SystemTime::now())) {
-                return Err((
-                    Value::Null,
-                    refusal_diags(&spec, &lifecycle::Refusal::BeingCreated(lease)),
-                ));
-            }
+            lifecycle::refuse_live_lease(&observed, std::time::SystemTime::now())
+                .map_err(|r| (Value::Null, refusal_diags(&spec, &r)))?;
             plan = bbws_core::plan(&spec, &observed);
         }
         let unplanned = lifecycle::unplanned_destruction(&plan, &tenant::shown_outputs(&planned));
