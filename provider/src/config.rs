@@ -258,13 +258,8 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
 /// A number attribute of the provider block as a whole number; anything
 /// else is a violation at `path` (and reads as unset).
 fn number(v: &Value, path: &str, violations: &mut Vec<Violation>) -> Option<i64> {
-    match v.whole_number() {
-        Ok(n) => n,
-        Err(rule) => {
-            violations.push(crate::tenant::number_violation(path, v, rule));
-            None
-        }
-    }
+    use crate::model::Attribute;
+    crate::model::whole_number(&crate::model::TfNumber::from_value(v), path, violations)
 }
 
 /// The most retries `max_retries` may ask for.

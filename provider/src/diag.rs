@@ -6,7 +6,6 @@ use bbws_core::validate::Violation;
 use bbws_core::{CoreError, TenantSpec};
 use magma_protocol::tfplugin6 as tf;
 
-
 /// Diagnostics of one RPC.
 pub type Diags = Vec<tf::Diagnostic>;
 

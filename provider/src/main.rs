@@ -11,6 +11,7 @@ mod diag;
 mod docs;
 mod grpc;
 mod list_tenant;
+mod model;
 mod protocol;
 mod server;
 mod tenant;

@@ -49,11 +49,6 @@ impl Value {
         Value::Map(attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
-    /// A number.
-    pub fn from_i64(n: i64) -> Value {
-        Value::Int(n)
-    }
-
     /// The attribute or map element `key`; `Null` when absent or not a map.
     pub fn get(&self, key: &str) -> &Value {
         match self {
