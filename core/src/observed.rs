@@ -403,6 +403,32 @@ mod tests {
     }
 
     #[test]
+    fn a_found_tenant_is_summarised_from_its_parts() {
+        let spec = crate::plan::tests::spec();
+        let mut observed = crate::plan::tests::converged();
+        if let Some(rule) = observed.listener_rule.as_mut() {
+            // Hosts compare case-insensitively; the summary is lower case.
+            rule.hosts = vec!["ACME.wpdev.example.io".into()];
+        }
+        if let Some(secret) = observed.secret.as_mut() {
+            secret.description = Some(TenantSettings::of(&spec).to_description());
+        }
+        let s = observed.summary(&spec.platform);
+        assert_eq!(s.name.as_deref(), Some(spec.name.as_str()));
+        assert_eq!(s.subdomain.as_deref(), Some("acme"));
+        assert_eq!(s.url.as_deref(), Some("https://acme.wpdev.example.io"));
+        assert_eq!((s.status, s.missing.as_slice()), (ObservedStatus::Active, &[][..]));
+
+        observed.service = None;
+        observed.secret = None;
+        observed.listener_rule = None;
+        let s = observed.summary(&spec.platform);
+        assert_eq!((s.name, s.subdomain, s.fqdn), (None, None, None));
+        assert_eq!(s.status, ObservedStatus::Incomplete);
+        assert_eq!(s.missing, [Part::Secret, Part::ListenerRule, Part::Service]);
+    }
+
+    #[test]
     fn image_references_split() {
         assert_eq!(
             split_image("localhost:5000/wp:6.6-php8.3-apache"),

@@ -45,6 +45,7 @@ static NULL: Value = Value::Null;
 
 impl Value {
     /// An object from attribute names and values.
+    #[cfg(test)]
     pub fn object<'a>(attrs: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
         Value::Map(attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
