@@ -14,13 +14,7 @@ use crate::protocol::schema::{Attr, Block};
 use crate::protocol::value::Value;
 use crate::tenant::{self, TenantModel};
 
-/// The attribute names of the list resource's config.
-pub mod attr {
-    /// `tenant_ids`.
-    pub const TENANT_IDS: &str = "tenant_ids";
-    /// `status`.
-    pub const STATUS: &str = "status";
-}
+use crate::attr::list as attr;
 
 /// The list resource's config.
 #[derive(Debug, Clone, Default, PartialEq)]

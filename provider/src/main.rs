@@ -3,6 +3,7 @@
 //! mapping to `bbws-core` in `tenant` and `config`, the handlers in `server`,
 //! the RPC routing in `grpc`.
 
+mod attr;
 mod config;
 mod configured;
 mod data_sources;

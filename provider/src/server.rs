@@ -13,7 +13,7 @@ use bbws_core::{Engine, Platform, TenantSpec, aws};
 use magma_protocol::tfplugin6 as tf;
 use tokio::sync::RwLock;
 
-use crate::config::{self, ProviderConfig};
+use crate::config::{self, ProviderConfig, ProviderModel};
 use crate::configured::Configured;
 use crate::diag::{Diags, attribute_path, core_error_diag, error, refusal_diags, violation_diags, warning};
 use crate::model::TfString;
@@ -115,10 +115,11 @@ impl BbwsServer {
             Ok(v) => v,
             Err(d) => return vec![d],
         };
-        if !v.get("environment").is_known_deep() || !v.get("domain").is_known_deep() {
+        let m = ProviderModel::from_value(&v);
+        if !m.identifies_platform() {
             return Vec::new();
         }
-        match config::decode(&v) {
+        match config::decode(&m) {
             Ok(c) => config::warnings(&c.platform)
                 .into_iter()
                 .map(|(summary, detail)| warning(summary, detail))
@@ -145,7 +146,7 @@ impl BbwsServer {
         let ProviderConfig {
             platform,
             aws: settings,
-        } = match config::decode(&v) {
+        } = match config::decode(&ProviderModel::from_value(&v)) {
             Ok(c) => c,
             Err(violations) => return violation_diags(&violations, ""),
         };

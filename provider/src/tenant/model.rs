@@ -1,94 +1,13 @@
 //! `TenantModel`: the `bbws_tenant` resource's config, plan and state as
 //! one typed struct, converted from and to [`Value`] here and nowhere else.
-//! The attribute names are spelled once, in [`attr`].
+//! The attribute names are spelled once, in [`crate::attr::tenant`].
 
 use magma_protocol::tfplugin6 as tf;
 
 use crate::model::{Attribute, Reader, TfBool, TfMap, TfNumber, TfString, Writer};
 use crate::protocol::value::{self, Value};
 
-/// The attribute names of `bbws_tenant` (SPEC §7): the one place each is
-/// spelled.
-pub mod attr {
-    /// `id`.
-    pub const ID: &str = "id";
-    /// `name`.
-    pub const NAME: &str = "name";
-    /// `contact_email`.
-    pub const CONTACT_EMAIL: &str = "contact_email";
-    /// `tenant_id`.
-    pub const TENANT_ID: &str = "tenant_id";
-    /// `subdomain`.
-    pub const SUBDOMAIN: &str = "subdomain";
-    /// `tier`.
-    pub const TIER: &str = "tier";
-    /// `wordpress_version`.
-    pub const WORDPRESS_VERSION: &str = "wordpress_version";
-    /// `php_version`.
-    pub const PHP_VERSION: &str = "php_version";
-    /// `image`.
-    pub const IMAGE: &str = "image";
-    /// `cpu`.
-    pub const CPU: &str = "cpu";
-    /// `memory`.
-    pub const MEMORY: &str = "memory";
-    /// `desired_count`.
-    pub const DESIRED_COUNT: &str = "desired_count";
-    /// `db_max_connections`.
-    pub const DB_MAX_CONNECTIONS: &str = "db_max_connections";
-    /// `status`.
-    pub const STATUS: &str = "status";
-    /// `environment_variables`.
-    pub const ENVIRONMENT_VARIABLES: &str = "environment_variables";
-    /// `log_retention_days`.
-    pub const LOG_RETENTION_DAYS: &str = "log_retention_days";
-    /// `deletion_protection`.
-    pub const DELETION_PROTECTION: &str = "deletion_protection";
-    /// `confirm_destroy`.
-    pub const CONFIRM_DESTROY: &str = "confirm_destroy";
-    /// `retain_data_on_destroy`.
-    pub const RETAIN_DATA_ON_DESTROY: &str = "retain_data_on_destroy";
-    /// `db_password_wo`.
-    pub const DB_PASSWORD_WO: &str = "db_password_wo";
-    /// `db_password_wo_version`.
-    pub const DB_PASSWORD_WO_VERSION: &str = "db_password_wo_version";
-    /// `wait_for_steady_state`.
-    pub const WAIT_FOR_STEADY_STATE: &str = "wait_for_steady_state";
-    /// `steady_state_timeout_seconds`.
-    pub const STEADY_STATE_TIMEOUT_SECONDS: &str = "steady_state_timeout_seconds";
-    /// `tags`.
-    pub const TAGS: &str = "tags";
-    /// `fqdn`.
-    pub const FQDN: &str = "fqdn";
-    /// `url`.
-    pub const URL: &str = "url";
-    /// `service_arn`.
-    pub const SERVICE_ARN: &str = "service_arn";
-    /// `task_definition_arn`.
-    pub const TASK_DEFINITION_ARN: &str = "task_definition_arn";
-    /// `target_group_arn`.
-    pub const TARGET_GROUP_ARN: &str = "target_group_arn";
-    /// `listener_rule_arn`.
-    pub const LISTENER_RULE_ARN: &str = "listener_rule_arn";
-    /// `listener_rule_priority`.
-    pub const LISTENER_RULE_PRIORITY: &str = "listener_rule_priority";
-    /// `access_point_id`.
-    pub const ACCESS_POINT_ID: &str = "access_point_id";
-    /// `database_name`.
-    pub const DATABASE_NAME: &str = "database_name";
-    /// `database_user`.
-    pub const DATABASE_USER: &str = "database_user";
-    /// `db_secret_arn`.
-    pub const DB_SECRET_ARN: &str = "db_secret_arn";
-    /// `log_group_name`.
-    pub const LOG_GROUP_NAME: &str = "log_group_name";
-    /// `parts`.
-    pub const PARTS: &str = "parts";
-    /// Identity: the provider's environment.
-    pub const IDENTITY_ENVIRONMENT: &str = "environment";
-    /// Identity: the tenant id.
-    pub const IDENTITY_TENANT_ID: &str = TENANT_ID;
-}
+pub use crate::attr::tenant as attr;
 
 /// A `bbws_tenant` object: one field per attribute of the schema.
 #[derive(Debug, Clone, Default, PartialEq)]
