@@ -410,3 +410,77 @@ pub async fn read(c: Arc<Configured>, type_name: &str, config: &Value) -> Result
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_names(schema: Schema) -> Vec<String> {
+        let mut names: Vec<String> = schema
+            .block
+            .map(|b| b.attributes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn keys(v: &Value) -> Vec<String> {
+        v.as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn each_model_has_exactly_its_schemas_attributes() {
+        assert_eq!(
+            keys(&TenantDataModel::default().to_value()),
+            schema_names(tenant_schema())
+        );
+        assert_eq!(
+            keys(&TenantsDataModel::default().to_value()),
+            schema_names(tenants_schema())
+        );
+        let element = TenantsDataModel {
+            tenants: vec![TenantSummaryModel::default()],
+            ..TenantsDataModel::default()
+        }
+        .to_value();
+        let first = element
+            .get(attr::TENANTS)
+            .as_list()
+            .and_then(|l| l.first())
+            .cloned()
+            .expect("an element");
+        let mut fields: Vec<String> = SUMMARY_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+        fields.sort();
+        assert_eq!(keys(&first), fields, "the object type the schema declares");
+    }
+
+    #[test]
+    fn a_summary_becomes_its_element_and_filters_check_their_names() {
+        let summary = TenantSummary {
+            tenant_id: "123456789012".into(),
+            name: Some("ACME".into()),
+            contact_email: None,
+            tier: None,
+            subdomain: Some("acme".into()),
+            fqdn: Some("acme.wpdev.example.io".into()),
+            url: Some("https://acme.wpdev.example.io".into()),
+            status: ObservedStatus::Incomplete,
+            missing: vec![Part::Service],
+        };
+        let m = TenantSummaryModel::of(&summary);
+        assert_eq!(m.status.as_str(), Some("incomplete"));
+        assert_eq!(m.missing_parts.known_elements(), ["service"]);
+        assert!(m.tier.is_null());
+        assert_eq!(
+            status_filter(&TfString::of("suspended")).ok(),
+            Some(Some(ObservedStatus::Suspended))
+        );
+        let bad = status_filter(&TfString::of("gone")).expect_err("refused");
+        assert!(bad.detail.contains("\"gone\""), "{}", bad.detail);
+        let config = Value::Map([(attr::TENANT_ID.to_owned(), Value::String("12".into()))].into());
+        assert_eq!(validate_tenant(&config).len(), 1);
+    }
+}

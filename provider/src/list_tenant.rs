@@ -107,3 +107,36 @@ pub async fn events(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_reads_into_its_model_and_a_wrong_status_is_refused_at_it() {
+        let names: Vec<String> = schema()
+            .block
+            .map(|b| b.attributes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(names, [attr::TENANT_IDS, attr::STATUS]);
+        let config = Value::Map(
+            [
+                (
+                    attr::TENANT_IDS.to_owned(),
+                    Value::List(vec![Value::String("123456789012".into())]),
+                ),
+                (attr::STATUS.to_owned(), Value::String("paused".into())),
+            ]
+            .into(),
+        );
+        let m = ListTenantModel::from_value(&config);
+        assert_eq!(m.tenant_ids.known_elements(), ["123456789012"]);
+        let d = validate(&m);
+        assert_eq!(d.len(), 1);
+        assert!(d[0].detail.contains("\"paused\""), "{}", d[0].detail);
+        assert!(validate(&ListTenantModel::default()).is_empty());
+    }
+}
