@@ -519,10 +519,8 @@ impl BbwsServer {
             }
             Err(e) => {
                 let left = match prior {
-                    None => {
-                        let previous = tenant::recorded_subdomains(prior);
-                        self.left_by_failed_create(c, spec, config, &previous, &e).await
-                    }
+                    // A create: no subdomain recorded to look under.
+                    None => self.left_by_failed_create(c, spec, config, &[], &e).await,
                     Some(prior) => self.read_or_keep(c, prior).await,
                 };
                 Err((left, vec![core_error_diag(&e)]))
