@@ -28,6 +28,68 @@ pub struct Prior<'a> {
     pub replacing: Option<&'a str>,
     /// The time creation leases are judged at; `None`: now.
     pub now: Option<SystemTime>,
+    /// Whether the caller refreshed this tenant from its record moments
+    /// ago, although the record no longer holds it for this change
+    /// (Terraform plans the replacement of a tainted object with a null
+    /// prior and no private data, right after refreshing it).
+    pub refreshed: bool,
+}
+
+/// What a change is to be planned from, decided before planning
+/// ([`basis`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The tenant in the record, as observed.
+    Observed,
+    /// Found without a record: another run's live creation lease is
+    /// waited out first (`Engine::wait_out_lease`), then [`decide`] judges
+    /// whose the tenant is.
+    Unrecorded,
+    /// The tenant is rebuilt: its old object is destroyed first, so the
+    /// new one is planned from nothing ([`rebuilt`]), not from the parts
+    /// about to go.
+    Rebuild,
+}
+
+/// What the plan of `spec` is made from, given the caller's record: a
+/// tenant the record no longer holds but this very change replaces (the
+/// second planning of a forced replacement names it in
+/// [`Prior::replacing`]; a tainted one was [`Prior::refreshed`]) is rebuilt.
+pub fn basis(spec: &TenantSpec, prior: &Prior<'_>) -> Basis {
+    if prior.in_record {
+        Basis::Observed
+    } else if prior.replacing == Some(spec.tenant_id.as_str()) || prior.refreshed {
+        Basis::Rebuild
+    } else {
+        Basis::Unrecorded
+    }
+}
+
+/// The observation a [`Basis::Rebuild`] plans from: no part, only the
+/// platform's facts.
+pub fn rebuilt(observed: &ObservedTenant) -> ObservedTenant {
+    ObservedTenant {
+        tenant_id: observed.tenant_id.clone(),
+        facts: observed.facts.clone(),
+        ..ObservedTenant::default()
+    }
+}
+
+/// Whether an apply without a record must first wait out a creation lease
+/// (another run's lease appeared since the plan), then
+/// [`refuse_live_lease`].
+pub fn waits_out_lease(prior: &Prior<'_>, observed: &ObservedTenant) -> bool {
+    !prior.in_record && observed.lease().is_some()
+}
+
+/// Refuses a tenant another run is creating: its lease is live at `now`
+/// (after waiting it out, it was renewed). Two runs must not build one
+/// tenant.
+pub fn refuse_live_lease(observed: &ObservedTenant, now: SystemTime) -> Result<(), Refusal> {
+    match observed.lease() {
+        Some(lease) if lease.is_live(now) => Err(Refusal::BeingCreated(lease)),
+        _ => Ok(()),
+    }
 }
 
 /// An attribute whose change replaces the whole tenant.
@@ -58,6 +120,19 @@ pub struct Decision {
     pub replacing: Option<String>,
     /// What forces a replacement of the tenant.
     pub replaced_by: Vec<ReplacedBy>,
+    /// What a later planning of this change is told in
+    /// [`Prior::replacing`] (Terraform plans a replacement twice, the
+    /// second time with no prior): the other tenant replaced, or the one
+    /// recorded (a tainted tenant is replaced by itself).
+    pub replaces_next: Option<String>,
+}
+
+impl Decision {
+    /// Whether the change destroys the tenant in the record first: then the
+    /// destroy guards judge what the record holds.
+    pub fn destroys_recorded(&self) -> bool {
+        !self.replaced_by.is_empty()
+    }
 }
 
 /// Why the policy refuses a planned change.
@@ -71,6 +146,23 @@ pub enum Refusal {
     /// Another run is creating the tenant now (its creation lease is live
     /// and was renewed while this one waited).
     BeingCreated(Lease),
+}
+
+impl Refusal {
+    /// The attribute (SPEC §7) a refusal other than [`Refusal::Conflicts`]
+    /// is about: the tenant id, which another record or run holds.
+    pub fn attribute(&self) -> &'static str {
+        ReplacedBy::TenantId.attribute()
+    }
+}
+
+/// The attribute (SPEC §7) a conflict on `part` is about: a host (rule,
+/// record) is the subdomain's, every other name the tenant id's.
+pub fn conflict_attribute(part: Part) -> &'static str {
+    match part {
+        Part::ListenerRule | Part::DnsRecord => "subdomain",
+        _ => ReplacedBy::TenantId.attribute(),
+    }
 }
 
 /// Decides whether `plan` (of `spec` against `observed`) may go ahead.
@@ -102,14 +194,13 @@ pub fn decide(
         return Err(Refusal::Conflicts(plan.conflicts));
     }
     if !prior.in_record && replacing.is_none() {
-        let now = prior.now.unwrap_or_else(SystemTime::now);
-        match observed.lease() {
-            // Someone's create is running: two runs must not build one tenant.
-            Some(lease) if lease.is_live(now) => return Err(Refusal::BeingCreated(lease)),
-            // Its run died before its state was saved: ours to finish.
-            Some(_) => {}
-            None if observed.is_complete_elsewhere() => return Err(Refusal::ExistsElsewhere),
-            None => {}
+        // Someone's create is running: two runs must not build one tenant.
+        refuse_live_lease(observed, prior.now.unwrap_or_else(SystemTime::now))?;
+        // An expired lease: its run died before its state was saved, and
+        // the tenant is ours to finish; without one, a whole tenant was
+        // made elsewhere.
+        if observed.lease().is_none() && observed.is_complete_elsewhere() {
+            return Err(Refusal::ExistsElsewhere);
         }
     }
     let mut replaced_by = Vec::new();
@@ -122,10 +213,12 @@ pub fn decide(
             replaced_by.push(ReplacedBy::Id);
         }
     }
+    let replaces_next = replacing.clone().or_else(|| prior.tenant_id.map(str::to_owned));
     Ok(Decision {
         plan,
         replacing,
         replaced_by,
+        replaces_next,
     })
 }
 
@@ -193,6 +286,7 @@ mod tests {
             id: Some("dev-123456789012"),
             replacing: None,
             now: None,
+            refreshed: false,
         };
         let kept = decide(&s, &whole, crate::plan(&s, &whole), in_record).expect("in the record");
         assert!(kept.replaced_by.is_empty(), "{:?}", kept.replaced_by);
@@ -209,6 +303,7 @@ mod tests {
             id: Some("dev-999999999999"),
             replacing: None,
             now: None,
+            refreshed: false,
         };
         let d = decide(&s, &observed, crate::plan(&s, &observed), prior).expect("replacement");
         assert_eq!(d.replacing.as_deref(), Some("999999999999"));
@@ -255,6 +350,105 @@ mod tests {
         // known after apply, so nothing is new.
         let seen = at_apply.planned_outputs(&s, &drifted).outputs;
         assert!(unplanned_destruction(&at_apply, &seen).is_empty());
+    }
+
+    #[test]
+    fn what_a_plan_is_made_from_follows_the_record() {
+        let s = spec();
+        let other = "999999999999";
+        // (in record, replacing, refreshed) → basis
+        let table: [(bool, Option<&str>, bool, Basis); 7] = [
+            (true, None, false, Basis::Observed),
+            // A refresh noted the tenant, but the record still holds it.
+            (true, None, true, Basis::Observed),
+            (false, None, false, Basis::Unrecorded),
+            // The second planning of another tenant's replacement.
+            (false, Some(other), false, Basis::Unrecorded),
+            // The second planning of this tenant's forced replacement.
+            (false, Some("123456789012"), false, Basis::Rebuild),
+            // A tainted tenant: planned with a null prior after its refresh.
+            (false, None, true, Basis::Rebuild),
+            (false, Some(other), true, Basis::Rebuild),
+        ];
+        for (in_record, replacing, refreshed, want) in table {
+            let prior = Prior {
+                in_record,
+                replacing,
+                refreshed,
+                ..Prior::default()
+            };
+            assert_eq!(basis(&s, &prior), want, "{prior:?}");
+        }
+    }
+
+    #[test]
+    fn a_rebuilt_tenant_is_planned_from_nothing_and_not_refused() {
+        let s = spec();
+        let whole = converged();
+        let prior = Prior {
+            refreshed: true,
+            ..Prior::default()
+        };
+        assert_eq!(basis(&s, &prior), Basis::Rebuild);
+        let nothing = rebuilt(&whole);
+        assert!(!nothing.exists() && nothing.facts == whole.facts);
+        let d = decide(&s, &nothing, crate::plan(&s, &nothing), prior).expect("a rebuild is not refused");
+        assert!(d.replaced_by.is_empty() && d.replacing.is_none() && !d.destroys_recorded());
+        // Planned from what is there, the same tenant would be refused.
+        assert!(matches!(
+            decide(&s, &whole, crate::plan(&s, &whole), Prior::default()),
+            Err(Refusal::ExistsElsewhere)
+        ));
+    }
+
+    #[test]
+    fn the_second_planning_is_told_which_tenant_is_replaced() {
+        let s = spec();
+        let whole = converged();
+        let recorded = |tenant_id| Prior {
+            in_record: true,
+            tenant_id: Some(tenant_id),
+            id: Some("dev-123456789012"),
+            ..Prior::default()
+        };
+        // In the record: a tainted replacement of itself names itself.
+        let same = decide(&s, &whole, crate::plan(&s, &whole), recorded("123456789012")).expect("kept");
+        assert_eq!(same.replaces_next.as_deref(), Some("123456789012"));
+        assert!(!same.destroys_recorded());
+        // Another tenant id: the old one is named, and destroyed first.
+        let other = decide(&s, &whole, crate::plan(&s, &whole), recorded("999999999999")).expect("replaced");
+        assert_eq!(other.replaces_next.as_deref(), Some("999999999999"));
+        assert!(other.destroys_recorded());
+        // A create: nothing to name.
+        let mut partial = converged();
+        partial.service = None;
+        let created = decide(&s, &partial, crate::plan(&s, &partial), Prior::default()).expect("adopted");
+        assert_eq!(created.replaces_next, None);
+    }
+
+    #[test]
+    fn an_apply_without_a_record_waits_out_a_lease_and_refuses_a_live_one() {
+        let now = SystemTime::now();
+        let mut whole = converged();
+        let unrecorded = Prior::default();
+        let recorded = Prior {
+            in_record: true,
+            ..Prior::default()
+        };
+        assert!(!waits_out_lease(&unrecorded, &whole), "no lease");
+        leased(&mut whole, &Lease::new("run-a", now));
+        assert!(waits_out_lease(&unrecorded, &whole));
+        assert!(!waits_out_lease(&recorded, &whole), "the record's own tenant");
+        assert!(matches!(refuse_live_lease(&whole, now), Err(Refusal::BeingCreated(l)) if l.holder == "run-a"));
+        assert!(refuse_live_lease(&whole, now + crate::lease::TTL).is_ok(), "expired");
+    }
+
+    #[test]
+    fn refusals_name_the_attribute_they_are_about() {
+        assert_eq!(conflict_attribute(Part::ListenerRule), "subdomain");
+        assert_eq!(conflict_attribute(Part::DnsRecord), "subdomain");
+        assert_eq!(conflict_attribute(Part::Secret), "tenant_id");
+        assert_eq!(Refusal::ExistsElsewhere.attribute(), "tenant_id");
     }
 
     fn leased(observed: &mut ObservedTenant, lease: &Lease) {

@@ -28,6 +28,29 @@ pub struct ForeignPart {
     pub owner: Option<String>,
 }
 
+/// A tenant as front ends list it ([`ObservedTenant::summary`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSummary {
+    /// The tenant id.
+    pub tenant_id: String,
+    /// Display name, from the settings in the secret.
+    pub name: Option<String>,
+    /// Contact e-mail, from the settings in the secret.
+    pub contact_email: Option<String>,
+    /// Tier as configured, from the settings in the secret.
+    pub tier: Option<String>,
+    /// The subdomain the listener rule routes.
+    pub subdomain: Option<String>,
+    /// `{subdomain}.{domain}`.
+    pub fqdn: Option<String>,
+    /// `https://{fqdn}`.
+    pub url: Option<String>,
+    /// Active, suspended or incomplete.
+    pub status: ObservedStatus,
+    /// The parts that do not exist, in creation order.
+    pub missing: Vec<Part>,
+}
+
 /// What a tenant is, as observed: serving, suspended, or missing a part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObservedStatus {
@@ -171,6 +194,27 @@ impl ObservedTenant {
         rule.hosts
             .iter()
             .find_map(|h| h.to_ascii_lowercase().strip_suffix(&suffix).map(str::to_owned))
+    }
+
+    /// What front ends show of a tenant found in the environment (the
+    /// data sources, the list resource, tenantctl): its settings' name,
+    /// contact and tier, the host its rule routes, its status and missing
+    /// parts — read off the parts in this one place.
+    pub fn summary(&self, platform: &crate::spec::Platform) -> TenantSummary {
+        let settings = self.recovered_input(platform);
+        let subdomain = self.routed_subdomain(&platform.domain);
+        let fqdn = subdomain.as_ref().map(|s| crate::naming::fqdn(s, &platform.domain));
+        TenantSummary {
+            tenant_id: self.tenant_id.clone(),
+            name: settings.as_ref().map(|s| s.name.clone()),
+            contact_email: settings.as_ref().map(|s| s.contact_email.clone()),
+            tier: settings.and_then(|s| s.tier),
+            url: fqdn.as_ref().map(|f| format!("https://{f}")),
+            fqdn,
+            subdomain,
+            status: self.status(),
+            missing: Part::ALL.iter().copied().filter(|p| !self.has(*p)).collect(),
+        }
     }
 
     /// The record under `fqdn`, if observed.
@@ -356,6 +400,32 @@ mod tests {
             .expect("settings in the secret");
         let recovered = input.resolve(spec.platform.clone()).expect("valid");
         assert_eq!(recovered, spec);
+    }
+
+    #[test]
+    fn a_found_tenant_is_summarised_from_its_parts() {
+        let spec = crate::plan::tests::spec();
+        let mut observed = crate::plan::tests::converged();
+        if let Some(rule) = observed.listener_rule.as_mut() {
+            // Hosts compare case-insensitively; the summary is lower case.
+            rule.hosts = vec!["ACME.wpdev.example.io".into()];
+        }
+        if let Some(secret) = observed.secret.as_mut() {
+            secret.description = Some(TenantSettings::of(&spec).to_description());
+        }
+        let s = observed.summary(&spec.platform);
+        assert_eq!(s.name.as_deref(), Some(spec.name.as_str()));
+        assert_eq!(s.subdomain.as_deref(), Some("acme"));
+        assert_eq!(s.url.as_deref(), Some("https://acme.wpdev.example.io"));
+        assert_eq!((s.status, s.missing.as_slice()), (ObservedStatus::Active, &[][..]));
+
+        observed.service = None;
+        observed.secret = None;
+        observed.listener_rule = None;
+        let s = observed.summary(&spec.platform);
+        assert_eq!((s.name, s.subdomain, s.fqdn), (None, None, None));
+        assert_eq!(s.status, ObservedStatus::Incomplete);
+        assert_eq!(s.missing, [Part::Secret, Part::ListenerRule, Part::Service]);
     }
 
     #[test]

@@ -15,10 +15,12 @@ use futures::Stream;
 use magma_protocol::tfplugin6::{self as tf, Schema, invoke_action::event};
 use tokio::sync::mpsc;
 
+use crate::attr::action as attr;
 use crate::configured::Configured;
 use crate::diag::{core_error_diag, error};
+use crate::model::{Reader, Tf, TfBool, TfNumber, TfString};
 use crate::protocol::schema::{Attr, Block};
-use crate::protocol::value::{self, Value};
+use crate::protocol::value;
 
 /// `action "bbws_tenant_restart"`.
 pub const RESTART: &str = "bbws_tenant_restart";
@@ -26,12 +28,6 @@ pub const RESTART: &str = "bbws_tenant_restart";
 pub const ROTATE_CREDENTIALS: &str = "bbws_tenant_rotate_credentials";
 /// Every action, for GetMetadata and GetProviderSchema.
 pub const ALL: [&str; 2] = [RESTART, ROTATE_CREDENTIALS];
-
-mod attr {
-    pub const TENANT_ID: &str = "tenant_id";
-    pub const WAIT: &str = "wait_for_steady_state";
-    pub const TIMEOUT: &str = "steady_state_timeout_seconds";
-}
 
 /// How long an action waits for its deployment unless told otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -92,26 +88,25 @@ impl ActionConfig {
         if !v.is_known_deep() {
             return Ok(None);
         }
-        let tenant_id = match v.get(attr::TENANT_ID).as_str() {
-            Some(id) if bbws_core::validate::is_tenant_id(id) => id.to_owned(),
+        let config = Reader(&v);
+        let tenant_id = match config.get::<TfString>(attr::TENANT_ID) {
+            Tf::Known(id) if bbws_core::validate::is_tenant_id(&id) => id,
             other => {
-                let got = other.unwrap_or_default();
+                let got = other.as_str().unwrap_or_default().to_owned();
                 return Err(invalid(attr::TENANT_ID, format!("tenant_id {got:?} must be 12 digits")));
             }
         };
-        let seconds = match v.get(attr::TIMEOUT) {
-            Value::Null => DEFAULT_TIMEOUT.as_secs(),
-            t => match t.whole_number() {
-                Ok(Some(n)) if n > 0 => n.unsigned_abs(),
-                _ => {
-                    return Err(invalid(
-                        attr::TIMEOUT,
-                        "steady_state_timeout_seconds must be a whole number of seconds above 0".into(),
-                    ));
-                }
-            },
+        let seconds = match config.get::<TfNumber>(attr::TIMEOUT).whole() {
+            Ok(None) => DEFAULT_TIMEOUT.as_secs(),
+            Ok(Some(n)) if n > 0 => n.unsigned_abs(),
+            _ => {
+                return Err(invalid(
+                    attr::TIMEOUT,
+                    "steady_state_timeout_seconds must be a whole number of seconds above 0".into(),
+                ));
+            }
         };
-        let wait = v.get(attr::WAIT).as_bool().unwrap_or(true);
+        let wait = config.get::<TfBool>(attr::WAIT).known().copied().unwrap_or(true);
         Ok(Some(ActionConfig {
             tenant_id,
             wait: wait.then_some(Duration::from_secs(seconds)),
@@ -190,9 +185,13 @@ async fn run(c: &Configured, action: &str, config: &ActionConfig, tx: &Sender) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::value::Value;
 
     fn config(attrs: &[(&str, Value)]) -> tf::DynamicValue {
-        value::encode(&Value::object(attrs.iter().map(|(k, v)| (*k, v.clone()))))
+        let object = attrs
+            .iter()
+            .fold(crate::model::Writer::default(), |w, (k, v)| w.set_value(k, v.clone()));
+        value::encode(&object.finish())
     }
 
     fn id() -> (&'static str, Value) {

@@ -10,6 +10,8 @@ use bbws_core::validate::{self, Violation};
 use bbws_core::{AdminAuth, CoreError, DatabaseSettings, Environment, Platform, SslMode};
 use magma_protocol::tfplugin6::{self as tf, Schema};
 
+use crate::attr::provider as attr;
+use crate::model::{Reader, TfList, TfMap, TfNumber, TfString, whole_number};
 use crate::protocol::schema::{Attr, Block, NestedBlock};
 use crate::protocol::value::Value;
 
@@ -30,49 +32,49 @@ pub fn schema() -> Schema {
     }
     Block::new(0)
         .description("bbws provisions tenants of a multi-tenant WordPress hosting platform on AWS. One provider block describes one environment's shared platform.")
-        .attr(Attr::string("environment").required().description("`dev`, `sit` or `prod`. Part of every name; changing it replaces every tenant."))
-        .attr(Attr::string("domain").required().description("The environment's DNS domain; tenants are served at `{subdomain}.{domain}`."))
-        .attr(Attr::string("region").optional().description("AWS region; else the AWS chain's (`AWS_REGION`, profile)."))
-        .attr(Attr::string("profile").optional().description("Named AWS profile; credentials otherwise come from the standard chain (environment, SSO, instance role)."))
-        .attr(Attr::string("cluster").optional().description("ECS cluster (default `{environment}-cluster`)."))
-        .attr(Attr::string("vpc_id").optional().description("VPC of the target groups."))
-        .attr(Attr::list_of_string("subnet_ids").optional().description("Subnets of the Fargate tasks."))
-        .attr(Attr::list_of_string("security_group_ids").optional().description("Security groups of the Fargate tasks."))
-        .attr(Attr::string("listener_arn").optional().description("The environment's shared HTTPS listener; each tenant gets a host-header rule on it."))
-        .attr(Attr::string("hosted_zone_id").optional().description("Route53 hosted zone of `domain`."))
-        .attr(Attr::string("efs_file_system_id").optional().description("EFS file system holding the tenants' `wp-content`."))
-        .attr(Attr::string("execution_role_arn").optional().description("IAM role ECS uses to pull the image, read the database secret and write logs (required on real AWS)."))
-        .attr(Attr::string("task_role_arn").optional().description("IAM role the WordPress container runs as."))
+        .attr(Attr::string(attr::ENVIRONMENT).required().description("`dev`, `sit` or `prod`. Part of every name; changing it replaces every tenant."))
+        .attr(Attr::string(attr::DOMAIN).required().description("The environment's DNS domain; tenants are served at `{subdomain}.{domain}`."))
+        .attr(Attr::string(attr::REGION).optional().description("AWS region; else the AWS chain's (`AWS_REGION`, profile)."))
+        .attr(Attr::string(attr::PROFILE).optional().description("Named AWS profile; credentials otherwise come from the standard chain (environment, SSO, instance role)."))
+        .attr(Attr::string(attr::CLUSTER).optional().description("ECS cluster (default `{environment}-cluster`)."))
+        .attr(Attr::string(attr::VPC_ID).optional().description("VPC of the target groups."))
+        .attr(Attr::list_of_string(attr::SUBNET_IDS).optional().description("Subnets of the Fargate tasks."))
+        .attr(Attr::list_of_string(attr::SECURITY_GROUP_IDS).optional().description("Security groups of the Fargate tasks."))
+        .attr(Attr::string(attr::LISTENER_ARN).optional().description("The environment's shared HTTPS listener; each tenant gets a host-header rule on it."))
+        .attr(Attr::string(attr::HOSTED_ZONE_ID).optional().description("Route53 hosted zone of `domain`."))
+        .attr(Attr::string(attr::EFS_FILE_SYSTEM_ID).optional().description("EFS file system holding the tenants' `wp-content`."))
+        .attr(Attr::string(attr::EXECUTION_ROLE_ARN).optional().description("IAM role ECS uses to pull the image, read the database secret and write logs (required on real AWS)."))
+        .attr(Attr::string(attr::TASK_ROLE_ARN).optional().description("IAM role the WordPress container runs as."))
         .block(NestedBlock::single(
-            "database",
+            attr::DATABASE,
             Block::new(0)
                 .description("The environment's shared MySQL server.")
-                .attr(Attr::string("instance_identifier").optional().description("RDS instance identifier; the endpoint comes from the RDS API."))
-                .attr(Attr::string("host").optional().description("Overrides the RDS endpoint's host."))
-                .attr(Attr::number("port").optional().description("Overrides the RDS endpoint's port."))
-                .attr(Attr::string("admin_secret_arn").optional().description("Secrets Manager secret with the admin's JSON `{\"username\",\"password\"}`."))
-                .attr(Attr::string("ssl_mode").optional().description("TLS towards MySQL, in MySQL's names: `DISABLED` (a local server only; warned at plan), `PREFERRED`, `REQUIRED`, `VERIFY_CA` or `VERIFY_IDENTITY` (the default: certificate chain and host name verified)."))
-                .attr(Attr::string("ssl_ca").optional().description("PEM certificates to trust for the server's certificate, besides the system's roots (`SSL_CERT_FILE` honoured). For RDS, the AWS global bundle: `file(\"global-bundle.pem\")`."))
-                .attr(Attr::number("statement_timeout_seconds").optional().description("No MySQL statement waits longer than this (default 60): `lock_wait_timeout` and the statement time limit are set per session, and the provider stops waiting shortly after."))
-                .attr(Attr::string("admin_auth").optional().description("How the admin logs in: `password` (the default: `admin_secret_arn`) or `iam` (an RDS IAM authentication token, over verified TLS)."))
-                .attr(Attr::string("admin_username").optional().description("The MySQL user for `admin_auth = \"iam\"` (else the username in `admin_secret_arn`).")),
+                .attr(Attr::string(attr::database::INSTANCE_IDENTIFIER).optional().description("RDS instance identifier; the endpoint comes from the RDS API."))
+                .attr(Attr::string(attr::database::HOST).optional().description("Overrides the RDS endpoint's host."))
+                .attr(Attr::number(attr::database::PORT).optional().description("Overrides the RDS endpoint's port."))
+                .attr(Attr::string(attr::database::ADMIN_SECRET_ARN).optional().description("Secrets Manager secret with the admin's JSON `{\"username\",\"password\"}`."))
+                .attr(Attr::string(attr::database::SSL_MODE).optional().description("TLS towards MySQL, in MySQL's names: `DISABLED` (a local server only; warned at plan), `PREFERRED`, `REQUIRED`, `VERIFY_CA` or `VERIFY_IDENTITY` (the default: certificate chain and host name verified)."))
+                .attr(Attr::string(attr::database::SSL_CA).optional().description("PEM certificates to trust for the server's certificate, besides the system's roots (`SSL_CERT_FILE` honoured). For RDS, the AWS global bundle: `file(\"global-bundle.pem\")`."))
+                .attr(Attr::number(attr::database::STATEMENT_TIMEOUT_SECONDS).optional().description("No MySQL statement waits longer than this (default 60): `lock_wait_timeout` and the statement time limit are set per session, and the provider stops waiting shortly after."))
+                .attr(Attr::string(attr::database::ADMIN_AUTH).optional().description("How the admin logs in: `password` (the default: `admin_secret_arn`) or `iam` (an RDS IAM authentication token, over verified TLS)."))
+                .attr(Attr::string(attr::database::ADMIN_USERNAME).optional().description("The MySQL user for `admin_auth = \"iam\"` (else the username in `admin_secret_arn`).")),
         ))
-        .attr(Attr::list_of_string("allowed_account_ids").optional().description("The AWS accounts this configuration may work in (12-digit ids). When set, the provider asks STS who the caller is before anything else, and a plan or apply in any other account fails naming the expected and the actual account, as the AWS provider's setting of the same name does."))
-        .attr(Attr::number("max_retries").optional().description("How many times a call to AWS is retried after its first attempt when it is throttled or fails with a 5xx or a transient network error (the SDK's standard retry mode: exponential backoff with jitter, up to 20 s between attempts). Default 8 (about 45 s of backoff in all). Each attempt times out after 20 s and the whole call after 20 s plus 12 s per retry (at most 15 minutes); a refused connection is not retried. An error that retries did not overcome says whether running again may help."))
+        .attr(Attr::list_of_string(attr::ALLOWED_ACCOUNT_IDS).optional().description("The AWS accounts this configuration may work in (12-digit ids). When set, the provider asks STS who the caller is before anything else, and a plan or apply in any other account fails naming the expected and the actual account, as the AWS provider's setting of the same name does."))
+        .attr(Attr::number(attr::MAX_RETRIES).optional().description("How many times a call to AWS is retried after its first attempt when it is throttled or fails with a 5xx or a transient network error (the SDK's standard retry mode: exponential backoff with jitter, up to 20 s between attempts). Default 8 (about 45 s of backoff in all). Each attempt times out after 20 s and the whole call after 20 s plus 12 s per retry (at most 15 minutes); a refused connection is not retried. An error that retries did not overcome says whether running again may help."))
         .block(NestedBlock::single(
-            "assume_role",
+            attr::ASSUME_ROLE,
             Block::new(0)
                 .description("A role to assume with the credentials of the standard AWS chain (as the AWS provider's `assume_role`): every AWS call is made as that role. Typical for one provider alias per account (DEV, SIT, PROD). The role is assumed when the provider is configured, so a role that cannot be assumed fails the plan before anything else.")
-                .attr(Attr::string("role_arn").required().description("ARN of the role, `arn:aws:iam::{account}:role/{name}`."))
-                .attr(Attr::string("session_name").optional().description("Session name of the assumed role (CloudTrail shows it). Default `bbws`."))
-                .attr(Attr::string("external_id").optional().description("External id the role's trust policy requires (`sts:ExternalId`).")),
+                .attr(Attr::string(attr::assume_role::ROLE_ARN).required().description("ARN of the role, `arn:aws:iam::{account}:role/{name}`."))
+                .attr(Attr::string(attr::assume_role::SESSION_NAME).optional().description("Session name of the assumed role (CloudTrail shows it). Default `bbws`."))
+                .attr(Attr::string(attr::assume_role::EXTERNAL_ID).optional().description("External id the role's trust policy requires (`sts:ExternalId`).")),
         ))
-        .block(NestedBlock::single("endpoints", endpoints))
+        .block(NestedBlock::single(attr::ENDPOINTS, endpoints))
         .block(NestedBlock::single(
-            "default_tags",
+            attr::DEFAULT_TAGS,
             Block::new(0)
                 .description("Tags put on every AWS part of every tenant.")
-                .attr(Attr::map_of_string("tags").optional().description("The tags.")),
+                .attr(Attr::map_of_string(attr::default_tags::TAGS).optional().description("The tags.")),
         ))
         .into_schema()
 }
@@ -86,90 +88,130 @@ pub struct ProviderConfig {
     pub aws: AwsSettings,
 }
 
-fn string_list(v: &Value) -> Vec<String> {
-    v.as_list()
-        .map(|l| l.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+/// The provider block as Terraform sends it: one field per attribute, the
+/// nested blocks as models of their own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderModel {
+    pub environment: TfString,
+    pub domain: TfString,
+    pub region: TfString,
+    pub profile: TfString,
+    pub cluster: TfString,
+    pub vpc_id: TfString,
+    pub subnet_ids: TfList,
+    pub security_group_ids: TfList,
+    pub listener_arn: TfString,
+    pub hosted_zone_id: TfString,
+    pub efs_file_system_id: TfString,
+    pub execution_role_arn: TfString,
+    pub task_role_arn: TfString,
+    pub allowed_account_ids: TfList,
+    pub max_retries: TfNumber,
+    /// `database` (all null when the block is absent).
+    pub database: DatabaseModel,
+    /// `assume_role`, when the block is present.
+    pub assume_role: Option<AssumeRoleModel>,
+    /// `endpoints`: service → URL.
+    pub endpoints: BTreeMap<String, TfString>,
+    /// `default_tags.tags`.
+    pub default_tags: TfMap,
 }
 
-fn string_map(v: &Value) -> BTreeMap<String, String> {
-    v.as_map()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The `database` block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DatabaseModel {
+    pub instance_identifier: TfString,
+    pub host: TfString,
+    pub port: TfNumber,
+    pub admin_secret_arn: TfString,
+    pub ssl_mode: TfString,
+    pub ssl_ca: TfString,
+    pub statement_timeout_seconds: TfNumber,
+    pub admin_auth: TfString,
+    pub admin_username: TfString,
+}
+
+/// The `assume_role` block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssumeRoleModel {
+    pub role_arn: TfString,
+    pub session_name: TfString,
+    pub external_id: TfString,
+}
+
+impl ProviderModel {
+    /// The model of the provider block's value.
+    pub fn from_value(v: &Value) -> Self {
+        let r = Reader(v);
+        let db = r.block(attr::DATABASE);
+        let role = r.block(attr::ASSUME_ROLE);
+        let endpoints = r.block(attr::ENDPOINTS);
+        ProviderModel {
+            environment: r.get(attr::ENVIRONMENT),
+            domain: r.get(attr::DOMAIN),
+            region: r.get(attr::REGION),
+            profile: r.get(attr::PROFILE),
+            cluster: r.get(attr::CLUSTER),
+            vpc_id: r.get(attr::VPC_ID),
+            subnet_ids: r.get(attr::SUBNET_IDS),
+            security_group_ids: r.get(attr::SECURITY_GROUP_IDS),
+            listener_arn: r.get(attr::LISTENER_ARN),
+            hosted_zone_id: r.get(attr::HOSTED_ZONE_ID),
+            efs_file_system_id: r.get(attr::EFS_FILE_SYSTEM_ID),
+            execution_role_arn: r.get(attr::EXECUTION_ROLE_ARN),
+            task_role_arn: r.get(attr::TASK_ROLE_ARN),
+            allowed_account_ids: r.get(attr::ALLOWED_ACCOUNT_IDS),
+            max_retries: r.get(attr::MAX_RETRIES),
+            database: DatabaseModel {
+                instance_identifier: db.get(attr::database::INSTANCE_IDENTIFIER),
+                host: db.get(attr::database::HOST),
+                port: db.get(attr::database::PORT),
+                admin_secret_arn: db.get(attr::database::ADMIN_SECRET_ARN),
+                ssl_mode: db.get(attr::database::SSL_MODE),
+                ssl_ca: db.get(attr::database::SSL_CA),
+                statement_timeout_seconds: db.get(attr::database::STATEMENT_TIMEOUT_SECONDS),
+                admin_auth: db.get(attr::database::ADMIN_AUTH),
+                admin_username: db.get(attr::database::ADMIN_USERNAME),
+            },
+            assume_role: (!role.is_null()).then(|| AssumeRoleModel {
+                role_arn: role.get(attr::assume_role::ROLE_ARN),
+                session_name: role.get(attr::assume_role::SESSION_NAME),
+                external_id: role.get(attr::assume_role::EXTERNAL_ID),
+            }),
+            endpoints: ENDPOINT_SERVICES
+                .iter()
+                .map(|svc| ((*svc).to_owned(), endpoints.get(svc)))
+                .collect(),
+            default_tags: r.block(attr::DEFAULT_TAGS).get(attr::default_tags::TAGS),
+        }
+    }
+
+    /// Whether what identifies the platform (environment and domain) is
+    /// known: only then can the block be checked.
+    pub fn identifies_platform(&self) -> bool {
+        !self.environment.is_unknown() && !self.domain.is_unknown()
+    }
+}
+
+/// `a.b` of a nested attribute, as violations and messages name it.
+fn nested(block: &str, name: &str) -> String {
+    format!("{block}.{name}")
 }
 
 /// Decodes the provider block. Only `environment` and `domain` are checked
 /// here; the rest when a tenant needs it ([`validate_for_tenants`]), so data
 /// sources work with a partial block.
-pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
-    let s = |k: &str| v.get(k).as_str().map(str::to_owned);
+pub fn decode(m: &ProviderModel) -> Result<ProviderConfig, Vec<Violation>> {
+    let s = |v: &TfString| v.as_str().map(str::to_owned);
     let mut violations = Vec::new();
-    let environment = match s("environment").as_deref().map(Environment::from_str) {
-        Some(Ok(e)) => e,
-        Some(Err(msg)) => {
-            violations.push(Violation::new(&["environment"], "one_of", msg));
-            Environment::Dev
-        }
-        None => {
-            violations.push(Violation::new(
-                &["environment"],
-                "required",
-                "environment must be set to dev, sit or prod",
-            ));
-            Environment::Dev
-        }
-    };
-    let db = v.get("database");
-    let ssl_mode = match db.get("ssl_mode").as_str().map(SslMode::from_str) {
-        None => SslMode::default(),
-        Some(Ok(m)) => m,
-        Some(Err(msg)) => {
-            violations.push(Violation::new(&["database", "ssl_mode"], "one_of", msg));
-            SslMode::default()
-        }
-    };
-    let admin_auth = match db.get("admin_auth").as_str().map(AdminAuth::from_str) {
-        None => AdminAuth::default(),
-        Some(Ok(a)) => a,
-        Some(Err(msg)) => {
-            violations.push(Violation::new(&["database", "admin_auth"], "one_of", msg));
-            AdminAuth::default()
-        }
-    };
-    let port = match number(db.get("port"), "database.port", &mut violations) {
-        None => None,
-        Some(p) => match u16::try_from(p).ok().filter(|p| *p > 0) {
-            Some(p) => Some(p),
-            None => {
-                violations.push(Violation::new(
-                    &["database", "port"],
-                    "range",
-                    format!("database.port = {p} must be a TCP port, 1-65535"),
-                ));
-                None
-            }
-        },
-    };
-    let statement_timeout = number(
-        db.get("statement_timeout_seconds"),
-        "database.statement_timeout_seconds",
-        &mut violations,
-    );
-    let endpoints_block = v.get("endpoints");
-    let endpoints = ENDPOINT_SERVICES
+    let environment = decode_environment(&m.environment, &mut violations);
+    let database = decode_database(&m.database, &mut violations);
+    let endpoints = m
+        .endpoints
         .iter()
-        .filter_map(|svc| {
-            endpoints_block
-                .get(svc)
-                .as_str()
-                .map(|u| ((*svc).to_owned(), u.to_owned()))
-        })
+        .filter_map(|(svc, url)| url.as_str().map(|u| (svc.clone(), u.to_owned())))
         .collect();
-    let region = s("region")
+    let region = s(&m.region)
         .or_else(|| std::env::var("AWS_REGION").ok())
         .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
         .unwrap_or_default();
@@ -177,75 +219,39 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
         environment,
         // DNS names compare case-insensitively; Route53 and ELBv2 keep
         // them lower-case, and so does every name bbws derives.
-        domain: s("domain")
+        domain: s(&m.domain)
             .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
             .unwrap_or_default(),
-        region: region.clone(),
-        cluster: s("cluster").unwrap_or_else(|| format!("{environment}-cluster")),
-        vpc_id: s("vpc_id").unwrap_or_default(),
-        subnet_ids: string_list(v.get("subnet_ids")),
-        security_group_ids: string_list(v.get("security_group_ids")),
-        listener_arn: s("listener_arn").unwrap_or_default(),
-        hosted_zone_id: s("hosted_zone_id").unwrap_or_default(),
-        efs_file_system_id: s("efs_file_system_id").unwrap_or_default(),
-        execution_role_arn: s("execution_role_arn"),
-        task_role_arn: s("task_role_arn"),
-        database: DatabaseSettings {
-            instance_identifier: db.get("instance_identifier").as_str().unwrap_or_default().to_owned(),
-            host: db.get("host").as_str().map(str::to_owned),
-            port,
-            admin_secret_arn: db.get("admin_secret_arn").as_str().unwrap_or_default().to_owned(),
-            ssl_mode,
-            ssl_ca: db.get("ssl_ca").as_str().map(str::to_owned),
-            // Out of a u32's range reads as 0, which validation rejects.
-            statement_timeout_seconds: statement_timeout
-                .map_or(bbws_core::spec::DEFAULT_STATEMENT_TIMEOUT_SECONDS, |n| {
-                    u32::try_from(n).unwrap_or(0)
-                }),
-            admin_auth,
-            admin_username: db.get("admin_username").as_str().map(str::to_owned),
-        },
-        default_tags: string_map(v.get("default_tags").get("tags")),
+        region,
+        cluster: s(&m.cluster).unwrap_or_else(|| format!("{environment}-cluster")),
+        vpc_id: s(&m.vpc_id).unwrap_or_default(),
+        subnet_ids: m.subnet_ids.known_elements(),
+        security_group_ids: m.security_group_ids.known_elements(),
+        listener_arn: s(&m.listener_arn).unwrap_or_default(),
+        hosted_zone_id: s(&m.hosted_zone_id).unwrap_or_default(),
+        efs_file_system_id: s(&m.efs_file_system_id).unwrap_or_default(),
+        execution_role_arn: s(&m.execution_role_arn),
+        task_role_arn: s(&m.task_role_arn),
+        database,
+        default_tags: m.default_tags.known_entries(),
     };
     if platform.domain.is_empty() {
         violations.push(Violation::new(
-            &["domain"],
+            &[attr::DOMAIN],
             "required",
             "domain must be set to the environment's DNS domain",
         ));
     }
-    let assume_role = decode_assume_role(v.get("assume_role"), &mut violations);
-    let allowed_account_ids = string_list(v.get("allowed_account_ids"));
-    for (i, id) in allowed_account_ids.iter().enumerate() {
-        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
-            violations.push(Violation::new(
-                &["allowed_account_ids"],
-                "account_id",
-                format!("allowed_account_ids[{i}] = {id:?} is not an AWS account id: 12 digits, e.g. \"536580886816\""),
-            ));
-        }
-    }
-    let max_retries = match number(v.get("max_retries"), "max_retries", &mut violations) {
-        None => None,
-        Some(n) => match u32::try_from(n).ok().filter(|n| *n <= MAX_RETRIES_LIMIT) {
-            Some(n) => Some(n),
-            None => {
-                violations.push(Violation::new(
-                    &["max_retries"],
-                    "range",
-                    format!("max_retries = {n} must be between 0 and {MAX_RETRIES_LIMIT} (the number of retries after the first attempt)"),
-                ));
-                None
-            }
-        },
-    };
+    let assume_role = m.assume_role.as_ref().map(|r| decode_assume_role(r, &mut violations));
+    let allowed_account_ids = decode_account_ids(&m.allowed_account_ids, &mut violations);
+    let max_retries = decode_max_retries(&m.max_retries, &mut violations);
     if !violations.is_empty() {
         return Err(violations);
     }
     Ok(ProviderConfig {
         aws: AwsSettings {
-            region: s("region"),
-            profile: s("profile"),
+            region: s(&m.region),
+            profile: s(&m.profile),
             endpoints,
             assume_role,
             allowed_account_ids,
@@ -255,27 +261,116 @@ pub fn decode(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
     })
 }
 
-/// A number attribute of the provider block as a whole number; anything
-/// else is a violation at `path` (and reads as unset).
-fn number(v: &Value, path: &str, violations: &mut Vec<Violation>) -> Option<i64> {
-    match v.whole_number() {
-        Ok(n) => n,
-        Err(rule) => {
-            violations.push(crate::tenant::number_violation(path, v, rule));
-            None
+/// `environment`: required, one of dev, sit, prod.
+fn decode_environment(v: &TfString, violations: &mut Vec<Violation>) -> Environment {
+    match v.as_str().map(Environment::from_str) {
+        Some(Ok(e)) => e,
+        Some(Err(msg)) => {
+            violations.push(Violation::new(&[attr::ENVIRONMENT], "one_of", msg));
+            Environment::Dev
+        }
+        None => {
+            violations.push(Violation::new(
+                &[attr::ENVIRONMENT],
+                "required",
+                "environment must be set to dev, sit or prod",
+            ));
+            Environment::Dev
         }
     }
+}
+
+/// One of a setting's names (`FromStr`), its default when unset; an
+/// unknown name is a `one_of` violation at `path`.
+fn one_of<T: FromStr<Err = String> + Default>(v: &TfString, path: &[&str], violations: &mut Vec<Violation>) -> T {
+    match v.as_str().map(T::from_str) {
+        None => T::default(),
+        Some(Ok(t)) => t,
+        Some(Err(msg)) => {
+            violations.push(Violation::new(path, "one_of", msg));
+            T::default()
+        }
+    }
+}
+
+/// The `database` block.
+fn decode_database(db: &DatabaseModel, violations: &mut Vec<Violation>) -> DatabaseSettings {
+    use attr::database as d;
+    let s = |v: &TfString| v.as_str().map(str::to_owned);
+    let ssl_mode: SslMode = one_of(&db.ssl_mode, &[attr::DATABASE, d::SSL_MODE], violations);
+    let admin_auth: AdminAuth = one_of(&db.admin_auth, &[attr::DATABASE, d::ADMIN_AUTH], violations);
+    let port_path = nested(attr::DATABASE, d::PORT);
+    let port = whole_number(&db.port, &port_path, violations).and_then(|p| {
+        let port = u16::try_from(p).ok().filter(|p| *p > 0);
+        if port.is_none() {
+            violations.push(Violation::new(
+                &[attr::DATABASE, d::PORT],
+                "range",
+                format!("{port_path} = {p} must be a TCP port, 1-65535"),
+            ));
+        }
+        port
+    });
+    let timeout_path = nested(attr::DATABASE, d::STATEMENT_TIMEOUT_SECONDS);
+    let statement_timeout = whole_number(&db.statement_timeout_seconds, &timeout_path, violations);
+    DatabaseSettings {
+        instance_identifier: s(&db.instance_identifier).unwrap_or_default(),
+        host: s(&db.host),
+        port,
+        admin_secret_arn: s(&db.admin_secret_arn).unwrap_or_default(),
+        ssl_mode,
+        ssl_ca: s(&db.ssl_ca),
+        // Out of a u32's range reads as 0, which validation rejects.
+        statement_timeout_seconds: statement_timeout.map_or(bbws_core::spec::DEFAULT_STATEMENT_TIMEOUT_SECONDS, |n| {
+            u32::try_from(n).unwrap_or(0)
+        }),
+        admin_auth,
+        admin_username: s(&db.admin_username),
+    }
+}
+
+/// `allowed_account_ids`: each one 12 digits.
+fn decode_account_ids(ids: &TfList, violations: &mut Vec<Violation>) -> Vec<String> {
+    let ids = ids.known_elements();
+    for (i, id) in ids.iter().enumerate() {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            violations.push(Violation::new(
+                &[attr::ALLOWED_ACCOUNT_IDS],
+                "account_id",
+                format!(
+                    "{}[{i}] = {id:?} is not an AWS account id: 12 digits, e.g. \"536580886816\"",
+                    attr::ALLOWED_ACCOUNT_IDS
+                ),
+            ));
+        }
+    }
+    ids
+}
+
+/// `max_retries`: 0 to [`MAX_RETRIES_LIMIT`].
+fn decode_max_retries(n: &TfNumber, violations: &mut Vec<Violation>) -> Option<u32> {
+    let n = whole_number(n, attr::MAX_RETRIES, violations)?;
+    let retries = u32::try_from(n).ok().filter(|n| *n <= MAX_RETRIES_LIMIT);
+    if retries.is_none() {
+        violations.push(Violation::new(
+            &[attr::MAX_RETRIES],
+            "range",
+            format!(
+                "{} = {n} must be between 0 and {MAX_RETRIES_LIMIT} (the number of retries after the first attempt)",
+                attr::MAX_RETRIES
+            ),
+        ));
+    }
+    retries
 }
 
 /// The most retries `max_retries` may ask for.
 const MAX_RETRIES_LIMIT: u32 = 100;
 
-/// The `assume_role` block, if present; a malformed role ARN is a violation.
-fn decode_assume_role(b: &Value, violations: &mut Vec<Violation>) -> Option<AssumeRole> {
-    if b.is_null() {
-        return None;
-    }
-    let role_arn = b.get("role_arn").as_str().unwrap_or_default().to_owned();
+/// The `assume_role` block; a malformed role ARN is a violation.
+fn decode_assume_role(b: &AssumeRoleModel, violations: &mut Vec<Violation>) -> AssumeRole {
+    use attr::assume_role as r;
+    let role_arn = b.role_arn.as_str().unwrap_or_default().to_owned();
     let is_role_arn = role_arn.starts_with("arn:")
         && role_arn.split(':').nth(2) == Some("iam")
         && bbws_core::aws::account_of(&role_arn).is_some()
@@ -285,32 +380,36 @@ fn decode_assume_role(b: &Value, violations: &mut Vec<Violation>) -> Option<Assu
             .is_some_and(|r| r.starts_with("role/") && r.len() > 5);
     if !is_role_arn {
         violations.push(Violation::new(
-            &["assume_role", "role_arn"],
+            &[attr::ASSUME_ROLE, r::ROLE_ARN],
             "role_arn",
             format!(
-                "assume_role.role_arn = {role_arn:?} is not an IAM role ARN: arn:aws:iam::{{account id}}:role/{{name}}"
+                "{} = {role_arn:?} is not an IAM role ARN: arn:aws:iam::{{account id}}:role/{{name}}",
+                nested(attr::ASSUME_ROLE, r::ROLE_ARN)
             ),
         ));
     }
-    let opt = |k: &str| b.get(k).as_str().filter(|s| !s.is_empty()).map(str::to_owned);
-    if let Some(name) = opt("session_name") {
+    let opt = |v: &TfString| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+    if let Some(name) = opt(&b.session_name) {
         let ok = (2..=64).contains(&name.len())
             && name
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || b"_+=,.@-".contains(&c));
         if !ok {
             violations.push(Violation::new(
-                &["assume_role", "session_name"],
+                &[attr::ASSUME_ROLE, r::SESSION_NAME],
                 "session_name",
-                format!("assume_role.session_name = {name:?} must be 2 to 64 characters of letters, digits and _+=,.@- (STS's rule)"),
+                format!(
+                    "{} = {name:?} must be 2 to 64 characters of letters, digits and _+=,.@- (STS's rule)",
+                    nested(attr::ASSUME_ROLE, r::SESSION_NAME)
+                ),
             ));
         }
     }
-    Some(AssumeRole {
+    AssumeRole {
         role_arn,
-        session_name: opt("session_name"),
-        external_id: opt("external_id"),
-    })
+        session_name: opt(&b.session_name),
+        external_id: opt(&b.external_id),
+    }
 }
 
 /// What the provider block allows but a reviewer should see: `(summary,
@@ -338,7 +437,7 @@ pub async fn verify_identity(settings: &AwsSettings, ports: &Ports) -> Result<()
     match bbws_core::aws::verify_identity(settings, ports.sts.as_ref()).await {
         Ok(_) => Ok(()),
         Err(CoreError::Platform { setting, message }) => {
-            let summary = if setting == "allowed_account_ids" {
+            let summary = if setting == attr::ALLOWED_ACCOUNT_IDS {
                 "The AWS credentials are in an account that allowed_account_ids does not allow"
             } else {
                 "The role of assume_role cannot be assumed"
@@ -353,6 +452,10 @@ pub async fn verify_identity(settings: &AwsSettings, ports: &Ports) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    pub(super) fn decode_value(v: &Value) -> Result<ProviderConfig, Vec<Violation>> {
+        decode(&ProviderModel::from_value(v))
+    }
 
     fn s(v: &str) -> Value {
         Value::String(v.to_owned())
@@ -384,14 +487,14 @@ mod tests {
             ("allowed_account_ids", Value::List(vec![s("536580886816")])),
             ("max_retries", Value::Int(25)),
         ]);
-        let aws = decode(&v).expect("valid").aws;
+        let aws = decode_value(&v).expect("valid").aws;
         let r = aws.assume_role.expect("a role");
         assert_eq!(r.role_arn, "arn:aws:iam::536580886816:role/platform-deployer");
         assert_eq!(r.session_name, None);
         assert_eq!(r.external_id.as_deref(), Some("x-1"));
         assert_eq!(aws.allowed_account_ids, vec!["536580886816".to_owned()]);
         assert_eq!(aws.max_retries, Some(25));
-        let plain = decode(&block(&[])).expect("valid").aws;
+        let plain = decode_value(&block(&[])).expect("valid").aws;
         assert_eq!(
             (plain.assume_role, plain.allowed_account_ids.len(), plain.max_retries),
             (None, 0, None)
@@ -405,7 +508,7 @@ mod tests {
             ("statement_timeout_seconds", Value::Float(f64::INFINITY)),
         ]);
         let v = block(&[("database", db), ("max_retries", Value::Float(2.5))]);
-        let violations = decode(&v).expect_err("invalid");
+        let violations = decode_value(&v).expect_err("invalid");
         let found: Vec<(String, &str)> = violations
             .iter()
             .map(|v| (v.attribute.join("."), v.rule.as_str()))
@@ -419,7 +522,7 @@ mod tests {
             ]
         );
         let v = block(&[("database", Value::object([("port", Value::Int(70000))]))]);
-        let violations = decode(&v).expect_err("invalid");
+        let violations = decode_value(&v).expect_err("invalid");
         assert_eq!(violations[0].attribute, ["database", "port"]);
         assert_eq!(violations[0].rule, "range");
     }
@@ -437,7 +540,7 @@ mod tests {
             ("allowed_account_ids", Value::List(vec![s("536580886816"), s("dev")])),
             ("max_retries", Value::Int(-1)),
         ]);
-        let violations = decode(&v).expect_err("invalid");
+        let violations = decode_value(&v).expect_err("invalid");
         let paths: Vec<String> = violations.iter().map(|v| v.attribute.join(".")).collect();
         assert_eq!(
             paths,
@@ -454,6 +557,7 @@ mod tests {
 
 #[cfg(test)]
 mod database_block_tests {
+    use super::tests::decode_value;
     use super::*;
 
     fn block(database: Vec<(&str, Value)>) -> Value {
@@ -473,10 +577,10 @@ mod database_block_tests {
 
     #[test]
     fn tls_is_verified_by_default_and_disabled_tls_is_warned_about() {
-        let c = decode(&block(vec![])).expect("decodes");
+        let c = decode_value(&block(vec![])).expect("decodes");
         assert_eq!(c.platform.database.ssl_mode, SslMode::VerifyIdentity);
         assert!(warnings(&c.platform).is_empty());
-        let c = decode(&block(vec![("ssl_mode", Value::String("DISABLED".into()))])).expect("decodes");
+        let c = decode_value(&block(vec![("ssl_mode", Value::String("DISABLED".into()))])).expect("decodes");
         let w = warnings(&c.platform);
         assert_eq!(w.len(), 1);
         assert!(w[0].0.contains("database.ssl_mode"), "{w:?}");
@@ -484,7 +588,7 @@ mod database_block_tests {
 
     #[test]
     fn a_wrong_ssl_mode_or_admin_auth_names_the_attribute() {
-        let e = decode(&block(vec![
+        let e = decode_value(&block(vec![
             ("ssl_mode", Value::String("verify_everything".into())),
             ("admin_auth", Value::String("kerberos".into())),
         ]))

@@ -1,12 +1,12 @@
 //! Diagnostics: how core's errors, validation violations and lifecycle
 //! refusals read in Terraform, each at the attribute it is about.
 
-use bbws_core::lifecycle::Refusal;
+use bbws_core::lifecycle::{self, Refusal};
 use bbws_core::validate::Violation;
-use bbws_core::{CoreError, Part, TenantSpec};
+use bbws_core::{CoreError, TenantSpec};
 use magma_protocol::tfplugin6 as tf;
 
-use crate::tenant::attr;
+use crate::attr;
 
 /// Diagnostics of one RPC.
 pub type Diags = Vec<tf::Diagnostic>;
@@ -39,18 +39,20 @@ fn diagnostic(
 /// map key `"X"`; `["database", "host"]` → two attribute names (blocks).
 pub fn attribute_path(path: &[String]) -> tf::AttributePath {
     use tf::attribute_path::{Step, step::Selector};
-    let is_map = |first: &str| matches!(first, "environment_variables" | "tags" | "default_tags");
+    let is_key = |i: usize, name: &str| match path.first().map(String::as_str) {
+        Some(first) if attr::is_map(first) => i > 0,
+        Some(attr::provider::DEFAULT_TAGS) => i > 0 && !(i == 1 && name == attr::provider::default_tags::TAGS),
+        _ => false,
+    };
     let steps = path
         .iter()
         .enumerate()
         .map(|(i, name)| Step {
-            selector: Some(
-                if i > 0 && is_map(&path[0]) && !(path[0] == "default_tags" && i == 1 && name == "tags") {
-                    Selector::ElementKeyString(name.clone())
-                } else {
-                    Selector::AttributeName(name.clone())
-                },
-            ),
+            selector: Some(if is_key(i, name) {
+                Selector::ElementKeyString(name.clone())
+            } else {
+                Selector::AttributeName(name.clone())
+            }),
         })
         .collect();
     tf::AttributePath { steps }
@@ -142,10 +144,7 @@ pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
                     tenant_id: spec.tenant_id.clone(),
                     found: f.found.clone(),
                 };
-                let path = match f.part {
-                    Part::ListenerRule | Part::DnsRecord => vec![attr::SUBDOMAIN.to_owned()],
-                    _ => vec![attr::TENANT_ID.to_owned()],
-                };
+                let path = vec![lifecycle::conflict_attribute(f.part).to_owned()];
                 error(
                     format!(
                         "The {} of this tenant already exists and belongs to someone else",
@@ -165,7 +164,7 @@ pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
                 holder = lease.holder,
                 until = lease.expires_text(),
             ),
-            Some(&[attr::TENANT_ID.to_owned()]),
+            Some(&[refusal.attribute().to_owned()]),
         )],
         Refusal::ExistsElsewhere => vec![error(
             format!("Tenant {} already exists", spec.tenant_id),
@@ -174,7 +173,7 @@ pub fn refusal_diags(spec: &TenantSpec, refusal: &Refusal) -> Diags {
                 tid = spec.tenant_id,
                 env = spec.platform.environment,
             ),
-            Some(&[attr::TENANT_ID.to_owned()]),
+            Some(&[refusal.attribute().to_owned()]),
         )],
     }
 }
@@ -184,7 +183,30 @@ mod tests {
     use bbws_core::ports::{PortError, PortErrorKind};
     use bbws_core::{CoreError, Part};
 
-    use super::core_error_diag;
+    use super::{attribute_path, core_error_diag};
+
+    #[test]
+    fn a_path_into_a_map_ends_in_a_key() {
+        use magma_protocol::tfplugin6::attribute_path::step::Selector::{AttributeName as A, ElementKeyString as K};
+        let steps = |p: &[&str]| -> Vec<_> {
+            let p: Vec<String> = p.iter().map(|s| (*s).to_owned()).collect();
+            attribute_path(&p)
+                .steps
+                .into_iter()
+                .filter_map(|s| s.selector)
+                .collect()
+        };
+        assert_eq!(
+            steps(&["environment_variables", "X"]),
+            [A("environment_variables".into()), K("X".into())]
+        );
+        assert_eq!(steps(&["tags", "team"]), [A("tags".into()), K("team".into())]);
+        assert_eq!(
+            steps(&["default_tags", "tags", "team"]),
+            [A("default_tags".into()), A("tags".into()), K("team".into())]
+        );
+        assert_eq!(steps(&["database", "host"]), [A("database".into()), A("host".into())]);
+    }
 
     #[test]
     fn a_failed_call_says_whether_running_again_helps() {

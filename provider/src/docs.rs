@@ -203,8 +203,8 @@ impl Schemas {
     }
 }
 
-/// Every page, from the schemas and the files under `examples/`.
-pub fn pages(s: &Schemas, root: &Path) -> Vec<Page> {
+/// The provider's page: the block's description, usage and schema.
+fn index_page(s: &Schemas, root: &Path) -> String {
     let mut index = front_matter(
         "bbws Provider",
         "Tenants of the bbws WordPress hosting platform on AWS.",
@@ -229,7 +229,11 @@ DEV, SIT and PROD in three accounts: one provider alias each, assuming its accou
     if let Some(b) = &s.provider.block {
         attributes(&mut index, b, "nestedblock");
     }
+    index
+}
 
+/// The resource's page: schema, identity and import.
+fn resource_page(s: &Schemas, root: &Path) -> String {
     let mut res = schema_page(
         "bbws_tenant Resource - bbws",
         "bbws_tenant (Resource)",
@@ -255,7 +259,13 @@ DEV, SIT and PROD in three accounts: one provider alias each, assuming its accou
         "terraform",
         "examples/resources/bbws_tenant/import-by-identity.tf",
     );
+    res
+}
 
+/// Every page, from the schemas and the files under `examples/`.
+pub fn pages(s: &Schemas, root: &Path) -> Vec<Page> {
+    let index = index_page(s, root);
+    let res = resource_page(s, root);
     let data_tenant = schema_page(
         "bbws_tenant Data Source - bbws",
         "bbws_tenant (Data Source)",

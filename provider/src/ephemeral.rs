@@ -8,22 +8,15 @@
 use bbws_core::parts::DbCredentials;
 use magma_protocol::tfplugin6::{self as tf, Schema};
 
+use crate::attr::credentials as attr;
 use crate::configured::Configured;
 use crate::diag::{core_error_diag, error};
+use crate::model::{Reader, Tf, TfNumber, TfString, Writer};
 use crate::protocol::schema::{Attr, Block};
 use crate::protocol::value::{self, Value};
 
 /// Type name.
 pub const TENANT_CREDENTIALS: &str = "bbws_tenant_credentials";
-
-mod attr {
-    pub const TENANT_ID: &str = "tenant_id";
-    pub const HOST: &str = "host";
-    pub const PORT: &str = "port";
-    pub const DATABASE: &str = "database";
-    pub const USERNAME: &str = "username";
-    pub const PASSWORD: &str = "password";
-}
 
 /// The schema.
 pub fn schema() -> Schema {
@@ -49,36 +42,30 @@ impl CredentialsConfig {
     fn decode(config: Option<&tf::DynamicValue>) -> Result<CredentialsConfig, tf::Diagnostic> {
         let v = value::decode(config.unwrap_or(&Default::default()))
             .map_err(|e| error("Unreadable configuration", e.to_string(), None))?;
-        let id = v.get(attr::TENANT_ID);
-        if *id == Value::Unknown {
-            return Ok(CredentialsConfig { tenant_id: None });
-        }
-        match id.as_str() {
-            Some(s) if bbws_core::validate::is_tenant_id(s) => Ok(CredentialsConfig {
-                tenant_id: Some(s.to_owned()),
-            }),
+        match Reader(&v).get::<TfString>(attr::TENANT_ID) {
+            Tf::Unknown => Ok(CredentialsConfig { tenant_id: None }),
+            Tf::Known(s) if bbws_core::validate::is_tenant_id(&s) => Ok(CredentialsConfig { tenant_id: Some(s) }),
             other => Err(error(
                 "Invalid tenant_id",
-                format!("tenant_id {:?} must be 12 digits", other.unwrap_or_default()),
+                format!("tenant_id {:?} must be 12 digits", other.as_str().unwrap_or_default()),
                 Some(&[attr::TENANT_ID.to_owned()]),
             )),
         }
     }
 }
 
-fn result(tenant_id: Value, c: Option<&DbCredentials>) -> Value {
-    let text = |f: fn(&DbCredentials) -> &str| c.map_or(Value::Unknown, |c| Value::String(f(c).to_owned()));
-    Value::object([
-        (attr::TENANT_ID, tenant_id),
-        (attr::HOST, text(|c| &c.host)),
-        (
-            attr::PORT,
-            c.map_or(Value::Unknown, |c| Value::from_i64(i64::from(c.port))),
-        ),
-        (attr::DATABASE, text(|c| &c.database)),
-        (attr::USERNAME, text(|c| &c.username)),
-        (attr::PASSWORD, text(|c| &c.password)),
-    ])
+/// The result: the credentials, or unknown values before they can be read.
+fn result(tenant_id: TfString, c: Option<&DbCredentials>) -> Value {
+    let text = |f: fn(&DbCredentials) -> &str| c.map_or(Tf::Unknown, |c| TfString::of(f(c)));
+    let port = c.map_or(Tf::Unknown, |c| TfNumber::of(c.port));
+    Writer::default()
+        .set(attr::TENANT_ID, &tenant_id)
+        .set(attr::HOST, &text(|c| &c.host))
+        .set(attr::PORT, &port)
+        .set(attr::DATABASE, &text(|c| &c.database))
+        .set(attr::USERNAME, &text(|c| &c.username))
+        .set(attr::PASSWORD, &text(|c| &c.password))
+        .finish()
 }
 
 /// ValidateEphemeralResourceConfig.
@@ -109,7 +96,7 @@ pub async fn open(
             return Err(unknown(&r.type_name));
         }
         let Some(tenant_id) = CredentialsConfig::decode(r.config.as_ref())?.tenant_id else {
-            return Ok(result(Value::Unknown, None));
+            return Ok(result(Tf::Unknown, None));
         };
         let c = configured?;
         let credentials = c
@@ -117,7 +104,7 @@ pub async fn open(
             .tenant_credentials(&tenant_id)
             .await
             .map_err(|e| core_error_diag(&e))?;
-        Ok(result(Value::String(tenant_id), Some(&credentials)))
+        Ok(result(TfString::of(tenant_id), Some(&credentials)))
     }
     .await;
     let mut response = tf::open_ephemeral_resource::Response::default();
@@ -133,7 +120,7 @@ mod tests {
     use super::*;
 
     fn config(tenant_id: Value) -> tf::DynamicValue {
-        value::encode(&Value::object([(attr::TENANT_ID, tenant_id)]))
+        value::encode(&Writer::default().set_value(attr::TENANT_ID, tenant_id).finish())
     }
 
     #[test]
@@ -156,14 +143,14 @@ mod tests {
             username: "123456789012_user".into(),
             password: "pw".into(),
         };
-        let v = result(Value::String("123456789012".into()), Some(&c));
+        let v = result(TfString::of("123456789012"), Some(&c));
         let block = schema().block.expect("block");
         for a in &block.attributes {
             assert_ne!(v.get(&a.name), &Value::Null, "{}", a.name);
             assert_eq!(a.sensitive, a.name == attr::PASSWORD, "{}", a.name);
         }
         assert_eq!(v.get(attr::PORT), &Value::Int(3306));
-        let unknown = result(Value::Unknown, None);
+        let unknown = result(Tf::Unknown, None);
         assert_eq!(unknown.get(attr::PASSWORD), &Value::Unknown);
     }
 

@@ -8,6 +8,7 @@ use bbws_core::spec::Environment;
 use bbws_core::validate::is_tenant_id;
 use magma_protocol::tfplugin6::{self as tf, DynamicValue, FunctionError, function};
 
+use crate::model::{TfString, Writer};
 use crate::protocol::value::{self, Value};
 
 /// `provider::bbws::tenant_names(environment, tenant_id)`.
@@ -51,12 +52,13 @@ fn names_object(n: &TenantNames) -> Value {
         &n.secret,
         &n.log_group,
     ];
-    Value::object(
-        NAME_ATTRIBUTES
-            .iter()
-            .zip(values)
-            .map(|((attr, _), v)| (*attr, Value::String(v.clone()))),
-    )
+    NAME_ATTRIBUTES
+        .iter()
+        .zip(values)
+        .fold(Writer::default(), |w, ((attr, _), v)| {
+            w.set(attr, &TfString::of(v.as_str()))
+        })
+        .finish()
 }
 
 /// The cty type of the result: an object of strings.

@@ -11,6 +11,7 @@ use magma_protocol::tfplugin6::{self as tf, provider_server::Provider};
 use tonic::{Request, Response, Status};
 
 use crate::diag::error;
+use crate::list_tenant::ListTenantModel;
 use crate::server::{BbwsServer, capabilities};
 use crate::tenant;
 
@@ -48,8 +49,8 @@ impl BbwsProvider {
     /// The identity of an encoded state, when it has a known tenant id.
     async fn identity_of(&self, state: Option<&tf::DynamicValue>) -> Option<tf::ResourceIdentityData> {
         let platform = self.server.platform().await?;
-        let value = crate::protocol::value::decode(state?).ok()?;
-        self.server.identity_of(&platform, &value)
+        let state = tenant::TenantModel::decode(state).ok()??;
+        self.server.identity_of(&platform, &state)
     }
 }
 
@@ -123,14 +124,7 @@ impl Provider for BbwsProvider {
         let diagnostics = match r.type_name.as_str() {
             crate::data_sources::TENANT => {
                 match crate::protocol::value::decode(r.config.as_ref().unwrap_or(&Default::default())) {
-                    Ok(v) => match v.get("tenant_id").as_str() {
-                        Some(id) if !bbws_core::validate::is_tenant_id(id) => vec![error(
-                            "Invalid tenant_id",
-                            format!("tenant_id {id:?} must be 12 digits"),
-                            Some(&["tenant_id".to_owned()]),
-                        )],
-                        _ => Vec::new(),
-                    },
+                    Ok(v) => crate::data_sources::validate_tenant(&v),
                     Err(e) => vec![error("Unreadable configuration", e.to_string(), None)],
                 }
             }
@@ -233,7 +227,7 @@ impl Provider for BbwsProvider {
         let mut resp = tf::import_resource_state::Response::default();
         match self.server.import_tenant(&r.id, r.identity.as_ref()).await {
             Ok(state) => {
-                let state = crate::protocol::value::encode(&state);
+                let state = tenant::TenantModel::encode(Some(&state));
                 let identity = self.identity_of(Some(&state)).await;
                 resp.imported_resources
                     .push(tf::import_resource_state::ImportedResource {
@@ -334,7 +328,15 @@ impl Provider for BbwsProvider {
             let config = crate::protocol::value::decode(r.config.as_ref().unwrap_or(&Default::default()))
                 .map_err(|e| error("Unreadable configuration", e.to_string(), None))?;
             let c = self.server.configured().await?;
-            Ok::<_, tf::Diagnostic>(crate::list_tenant::events(&c, &config, r.include_resource_object, r.limit).await)
+            Ok::<_, tf::Diagnostic>(
+                crate::list_tenant::events(
+                    &c,
+                    &ListTenantModel::from_value(&config),
+                    r.include_resource_object,
+                    r.limit,
+                )
+                .await,
+            )
         }
         .await
         .unwrap_or_else(|d| {
@@ -354,7 +356,7 @@ impl Provider for BbwsProvider {
     ) -> Rpc<tf::validate_list_resource_config::Response> {
         let r = r.get_ref();
         let diagnostics = match crate::protocol::value::decode(r.config.as_ref().unwrap_or(&Default::default())) {
-            Ok(v) => crate::list_tenant::validate(&v),
+            Ok(v) => crate::list_tenant::validate(&ListTenantModel::from_value(&v)),
             Err(e) => vec![error("Unreadable configuration", e.to_string(), None)],
         };
         Ok(Response::new(tf::validate_list_resource_config::Response {

@@ -4,6 +4,7 @@
 //! the RPC routing in `grpc`.
 
 mod actions;
+mod attr;
 mod config;
 mod configured;
 mod data_sources;
@@ -14,6 +15,7 @@ mod ephemeral;
 mod functions;
 mod grpc;
 mod list_tenant;
+mod model;
 mod protocol;
 mod server;
 mod tenant;

@@ -1,20 +1,24 @@
-//! The RPC handlers: decode values, call core, encode values and
-//! diagnostics. No lifecycle decision is made here.
+//! The RPC handlers: decode each object into its model once
+//! ([`TenantModel`], `config`), call core (plan, `lifecycle::basis` and
+//! `decide`, apply), encode the model and diagnostics. No lifecycle
+//! decision is made here: handlers hand core the facts (what the state
+//! holds, what this process refreshed, the private replacement marker).
 
 use std::sync::Arc;
 
 use bbws_core::engine::observe_and_plan;
-use bbws_core::lifecycle::{self, Prior};
+use bbws_core::lifecycle::{self, Basis, Decision, Prior};
 use bbws_core::validate::Violation;
 use bbws_core::{Engine, Platform, TenantSpec, aws};
 use magma_protocol::tfplugin6 as tf;
 use tokio::sync::RwLock;
 
-use crate::config::{self, ProviderConfig};
+use crate::config::{self, ProviderConfig, ProviderModel};
 use crate::configured::Configured;
 use crate::diag::{Diags, attribute_path, core_error_diag, error, refusal_diags, violation_diags, warning};
+use crate::model::TfString;
 use crate::protocol::value::{self, Value};
-use crate::tenant::{self, KnownOutputs, attr};
+use crate::tenant::{self, KnownOutputs, TenantIdentity, TenantModel, attr};
 
 /// The provider's state across RPCs.
 #[derive(Default)]
@@ -39,8 +43,12 @@ impl AfterShutdown {
     }
 }
 
-fn dynamic(v: &Value) -> Option<tf::DynamicValue> {
-    Some(value::encode(v))
+fn dynamic(m: Option<&TenantModel>) -> Option<tf::DynamicValue> {
+    Some(TenantModel::encode(m))
+}
+
+fn decode_tenant(v: Option<&tf::DynamicValue>) -> Result<Option<TenantModel>, tf::Diagnostic> {
+    TenantModel::decode(v).map_err(|e| error("Could not decode a value from Terraform", e.to_string(), None))
 }
 
 fn decode(v: Option<&tf::DynamicValue>) -> Result<Value, tf::Diagnostic> {
@@ -49,9 +57,6 @@ fn decode(v: Option<&tf::DynamicValue>) -> Result<Value, tf::Diagnostic> {
         Some(d) => value::decode(d).map_err(|e| error("Could not decode a value from Terraform", e.to_string(), None)),
     }
 }
-
-/// Private-data marker of a plan that replaces another tenant.
-const REPLACING: &str = "bbws:replacing=";
 
 impl BbwsServer {
     pub(crate) async fn configured(&self) -> Result<Arc<Configured>, tf::Diagnostic> {
@@ -124,10 +129,11 @@ impl BbwsServer {
             Ok(v) => v,
             Err(d) => return vec![d],
         };
-        if !v.get("environment").is_known_deep() || !v.get("domain").is_known_deep() {
+        let m = ProviderModel::from_value(&v);
+        if !m.identifies_platform() {
             return Vec::new();
         }
-        match config::decode(&v) {
+        match config::decode(&m) {
             Ok(c) => config::warnings(&c.platform)
                 .into_iter()
                 .map(|(summary, detail)| warning(summary, detail))
@@ -154,7 +160,7 @@ impl BbwsServer {
         let ProviderConfig {
             platform,
             aws: settings,
-        } = match config::decode(&v) {
+        } = match config::decode(&ProviderModel::from_value(&v)) {
             Ok(c) => c,
             Err(violations) => return violation_diags(&violations, ""),
         };
@@ -181,16 +187,16 @@ impl BbwsServer {
     /// `ValidateResourceConfig`: every SPEC §5 rule that the config alone
     /// decides, with attribute paths. Unknown values are skipped.
     pub fn validate_tenant_config(&self, config: Option<&tf::DynamicValue>) -> Diags {
-        let v = match decode(config) {
-            Ok(v) => v,
+        let m = match decode_tenant(config) {
+            Ok(m) => m.unwrap_or_default(),
             Err(d) => return vec![d],
         };
-        let mut input = tenant::input_from(&v);
+        let mut input = tenant::input_from(&m);
         // Unknown attributes read as unset; only known ones are judged.
-        if !v.get(attr::NAME).is_known_deep() {
+        if m.name.is_unknown() {
             input.name = "unknown".into();
         }
-        if !v.get(attr::CONTACT_EMAIL).is_known_deep() {
+        if m.contact_email.is_unknown() {
             input.contact_email = "unknown@example.com".into();
         }
         let platform = Platform {
@@ -202,11 +208,10 @@ impl BbwsServer {
             // Name lengths depend on the provider's domain; judged at plan.
             .filter(|v| v.rule != "name_length")
             .collect();
-        let wo = v.get(attr::DB_PASSWORD_WO);
-        if let Some(pw) = wo.as_str() {
+        if let Some(pw) = m.db_password_wo.as_str() {
             violations.extend(bbws_core::validate::validate_db_password(pw));
         }
-        if !wo.is_null() && v.get(attr::DB_PASSWORD_WO_VERSION).is_null() {
+        if !m.db_password_wo.is_null() && m.db_password_wo_version.is_null() {
             violations.push(Violation::new(
                 &[attr::DB_PASSWORD_WO_VERSION],
                 "required_with",
@@ -224,13 +229,11 @@ impl BbwsServer {
         state: Option<&tf::DynamicValue>,
         private: &[u8],
     ) -> (Option<tf::DynamicValue>, Diags, Vec<u8>) {
-        let prior = match decode(state) {
-            Ok(v) => v,
+        let prior = match decode_tenant(state) {
+            Ok(Some(m)) => m,
+            Ok(None) => return (state.cloned(), Vec::new(), private.to_vec()),
             Err(d) => return (state.cloned(), vec![d], private.to_vec()),
         };
-        if prior.is_null() {
-            return (state.cloned(), Vec::new(), private.to_vec());
-        }
         let c = match self.configured().await {
             Ok(c) => c,
             Err(d) => return (state.cloned(), vec![d], private.to_vec()),
@@ -238,34 +241,40 @@ impl BbwsServer {
         if let Some(revision) = tenant::known_revision(private) {
             c.engine.know_revision(revision);
         }
-        if let Some(id) = prior.get(attr::TENANT_ID).as_str() {
+        if let Some(id) = prior.tenant_id.as_str() {
             c.note_in_state(id);
         }
         match self.read_observed(&c, &prior).await {
-            Ok((v, observed)) => {
+            Ok((state, observed)) => {
                 // The state holds this tenant: its creation is confirmed.
                 c.engine.confirm_recorded(&observed).await;
-                (dynamic(&v), Vec::new(), tenant::private_of(&observed))
+                (dynamic(state.as_ref()), Vec::new(), tenant::private_of(&observed))
             }
             Err(d) => (state.cloned(), vec![d], private.to_vec()),
         }
     }
 
-    async fn read_value(&self, c: &Configured, prior: &Value) -> Result<Value, tf::Diagnostic> {
-        Ok(self.read_observed(c, prior).await?.0)
+    /// What a refresh of `prior` finds (`None`: gone), or `prior` itself
+    /// when it cannot be read.
+    async fn read_or_keep(&self, c: &Configured, prior: &TenantModel) -> Option<TenantModel> {
+        match self.read_observed(c, prior).await {
+            Ok((state, _)) => state,
+            Err(_) => Some(prior.clone()),
+        }
     }
 
-    /// The state a refresh finds, and what it observed.
+    /// The state a refresh finds (`None`: the tenant is gone), and what it
+    /// observed.
     async fn read_observed(
         &self,
         c: &Configured,
-        prior: &Value,
-    ) -> Result<(Value, bbws_core::ObservedTenant), tf::Diagnostic> {
-        if prior.get(attr::NAME).is_null() {
+        prior: &TenantModel,
+    ) -> Result<(Option<TenantModel>, bbws_core::ObservedTenant), tf::Diagnostic> {
+        if prior.name.is_null() {
             return self.read_imported(c, prior).await;
         }
         let spec = spec_from_state(prior, c.platform.clone())?;
-        let previous = tenant::recorded_subdomains(prior);
+        let previous = tenant::recorded_subdomains(Some(prior));
         let observed = c
             .observer
             .observe(key_of(&spec, &previous))
@@ -273,7 +282,7 @@ impl BbwsServer {
             .map_err(|e| core_error_diag(&e))?;
         let plan = bbws_core::plan(&spec, &observed);
         if !observed.exists() {
-            return Ok((Value::Null, observed));
+            return Ok((None, observed));
         }
         let outputs = observed.outputs(&spec.names());
         let state = tenant::state_value(
@@ -283,7 +292,7 @@ impl BbwsServer {
             &KnownOutputs::ALL,
             tenant::parts_of(Some(&plan)),
         );
-        Ok((state, observed))
+        Ok((Some(state), observed))
     }
 
     /// The first read after an import: only the tenant id is known; every
@@ -291,24 +300,24 @@ impl BbwsServer {
     async fn read_imported(
         &self,
         c: &Configured,
-        prior: &Value,
-    ) -> Result<(Value, bbws_core::ObservedTenant), tf::Diagnostic> {
-        let tenant_id = prior.get(attr::TENANT_ID).as_str().unwrap_or_default().to_owned();
+        prior: &TenantModel,
+    ) -> Result<(Option<TenantModel>, bbws_core::ObservedTenant), tf::Diagnostic> {
+        let tenant_id = prior.tenant_id.as_str().unwrap_or_default().to_owned();
         let observed = c
             .engine
             .observe_one(&tenant_id, &[])
             .await
             .map_err(|e| core_error_diag(&e))?;
         if !observed.exists() {
-            return Ok((Value::Null, observed));
+            return Ok((None, observed));
         }
-        Ok((tenant::state_of_observed(&c.platform, &observed)?, observed))
+        Ok((Some(tenant::state_of_observed(&c.platform, &observed)?), observed))
     }
 
-    /// The identity of a state value, when its tenant id is known.
-    pub fn identity_of(&self, platform: &Platform, state: &Value) -> Option<tf::ResourceIdentityData> {
+    /// The identity of a state, when its tenant id is known.
+    pub fn identity_of(&self, platform: &Platform, state: &TenantModel) -> Option<tf::ResourceIdentityData> {
         state
-            .get(attr::TENANT_ID)
+            .tenant_id
             .as_str()
             .map(|id| tenant::identity(platform.environment.as_str(), id))
     }
@@ -323,7 +332,7 @@ impl BbwsServer {
         let mut resp = tf::plan_resource_change::Response::default();
         match self.plan_inner(req).await {
             Ok((planned, replace, private)) => {
-                resp.planned_state = dynamic(&planned);
+                resp.planned_state = dynamic(planned.as_ref());
                 resp.requires_replace = replace.iter().map(|a| attribute_path(&[(*a).to_owned()])).collect();
                 resp.planned_private = private;
             }
@@ -340,98 +349,82 @@ impl BbwsServer {
     async fn plan_inner(
         &self,
         req: &tf::plan_resource_change::Request,
-    ) -> Result<(Value, Vec<&'static str>, Vec<u8>), Diags> {
-        let prior = decode(req.prior_state.as_ref()).map_err(|d| vec![d])?;
-        let proposed = decode(req.proposed_new_state.as_ref()).map_err(|d| vec![d])?;
-        let config = decode(req.config.as_ref()).map_err(|d| vec![d])?;
+    ) -> Result<(Option<TenantModel>, Vec<&'static str>, Vec<u8>), Diags> {
+        let prior = decode_tenant(req.prior_state.as_ref()).map_err(|d| vec![d])?;
+        let proposed = decode_tenant(req.proposed_new_state.as_ref()).map_err(|d| vec![d])?;
+        let config = decode_tenant(req.config.as_ref())
+            .map_err(|d| vec![d])?
+            .unwrap_or_default();
         let c = self.configured().await.map_err(|d| vec![d])?;
 
-        if proposed.is_null() {
+        if proposed.is_none() {
             // Destroy: the guards speak at plan time, not half-way through.
-            let spec = spec_from_state(&prior, c.platform.clone()).map_err(|d| vec![d])?;
+            let spec = spec_from_state(&prior.unwrap_or_default(), c.platform.clone()).map_err(|d| vec![d])?;
             spec.check_destroy().map_err(|e| vec![core_error_diag(&e)])?;
-            return Ok((Value::Null, Vec::new(), Vec::new()));
+            return Ok((None, Vec::new(), Vec::new()));
         }
         if tenant::has_unknown_inputs(&config) {
-            return Ok((tenant::unknown_plan(&config), Vec::new(), Vec::new()));
+            return Ok((Some(tenant::unknown_plan(&config)), Vec::new(), Vec::new()));
         }
         let platform_violations = config::validate_for_tenants(&c.platform);
         if !platform_violations.is_empty() {
             return Err(violation_diags(&platform_violations, "Provider setting: "));
         }
+        let spec = planned_spec(&c, &config, prior.as_ref())?;
+        let (decision, observed) = self.decide(&c, &spec, prior.as_ref(), &req.prior_private).await?;
+        if decision.destroys_recorded() {
+            // A replacement destroys the tenant in the state first: the same
+            // guards as a destroy, judged on what the state holds.
+            let old = spec_from_state(&prior.unwrap_or_default(), c.platform.clone()).map_err(|d| vec![d])?;
+            old.check_destroy().map_err(|e| vec![core_error_diag(&e)])?;
+        }
+        let planned_outputs = decision.plan.planned_outputs(&spec, &observed).outputs;
+        let replace = decision.replaced_by.iter().map(|r| r.attribute()).collect();
+        let known = KnownOutputs::from_planned(&planned_outputs);
+        // Terraform hands this back to the second planning of a replacement.
+        let private = tenant::replacing_private(decision.replaces_next.as_deref());
+        let planned = tenant::state_value(&config, &spec, &planned_outputs, &known, tenant::parts_of(None));
+        Ok((Some(planned), replace, private))
+    }
 
-        let mut input = tenant::input_from(&config);
-        if input.tenant_id.is_none() {
-            input.tenant_id = prior.get(attr::TENANT_ID).as_str().map(str::to_owned);
-        }
-        if input.tenant_id.is_none() {
-            input.tenant_id = Some(derived_tenant_id(&c.platform, &input));
-        }
-        let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
-        c.subdomains.claim(&spec).map_err(|v| violation_diags(&[v], ""))?;
-        let previous = tenant::recorded_subdomains(&prior);
+    /// Observes the tenant a plan is for and lets core's lifecycle policy
+    /// decide, from what the state holds and this process saw: what the plan
+    /// is made from ([`lifecycle::basis`]), and whether it may go ahead.
+    async fn decide(
+        &self,
+        c: &Configured,
+        spec: &TenantSpec,
+        prior: Option<&TenantModel>,
+        prior_private: &[u8],
+    ) -> Result<(Decision, bbws_core::ObservedTenant), Diags> {
+        let previous = tenant::recorded_subdomains(prior);
         // The refresh just observed this tenant (in a batch): reuse it.
-        let key = key_of(&spec, &previous);
+        let key = key_of(spec, &previous);
         let observed = c
             .observer
             .observe_cached(key.clone())
             .await
             .map_err(|e| vec![core_error_diag(&e)])?;
-        let replacing = std::str::from_utf8(&req.prior_private)
-            .ok()
-            .and_then(|p| p.strip_prefix(REPLACING));
-        // Found without a record: settle whose it is before deciding.
-        // Terraform replaces this very tenant: forced (the marker from the
-        // first planning) or tainted (planned with a null prior right after
-        // this process refreshed the tainted object).
-        let rebuilt = prior.is_null() && (replacing == Some(spec.tenant_id.as_str()) || c.is_in_state(&spec.tenant_id));
-        let observed = if rebuilt {
-            // The old object is destroyed first, so the new one is planned
-            // from nothing, not from the parts about to go.
-            bbws_core::ObservedTenant {
-                tenant_id: spec.tenant_id.clone(),
-                facts: observed.facts.clone(),
-                ..bbws_core::ObservedTenant::default()
-            }
-        } else if prior.is_null() {
-            c.engine
+        let facts = Prior {
+            in_record: prior.is_some(),
+            tenant_id: prior.and_then(|p| p.tenant_id.as_str()),
+            id: prior.and_then(|p| p.id.as_str()),
+            replacing: tenant::replacing_of(prior_private),
+            now: None,
+            refreshed: c.is_in_state(&spec.tenant_id),
+        };
+        let observed = match lifecycle::basis(spec, &facts) {
+            Basis::Observed => observed,
+            Basis::Rebuild => lifecycle::rebuilt(&observed),
+            Basis::Unrecorded => c
+                .engine
                 .wait_out_lease(&key, observed)
                 .await
-                .map_err(|e| vec![core_error_diag(&e)])?
-        } else {
-            observed
+                .map_err(|e| vec![core_error_diag(&e)])?,
         };
-        let plan = bbws_core::plan(&spec, &observed);
-        let prior_record = Prior {
-            in_record: !prior.is_null(),
-            tenant_id: prior.get(attr::TENANT_ID).as_str(),
-            id: prior.get(attr::ID).as_str(),
-            replacing,
-            now: None,
-        };
-        let decision = lifecycle::decide(&spec, &observed, plan, prior_record).map_err(|r| refusal_diags(&spec, &r))?;
-        if !decision.replaced_by.is_empty() {
-            // A replacement destroys the tenant in the state first: the same
-            // guards as a destroy, judged on what the state holds.
-            let old = spec_from_state(&prior, c.platform.clone()).map_err(|d| vec![d])?;
-            old.check_destroy().map_err(|e| vec![core_error_diag(&e)])?;
-        }
-        let planned_outputs = decision.plan.planned_outputs(&spec, &observed).outputs;
-        let replace = decision.replaced_by.iter().map(|r| r.attribute()).collect();
-        // Terraform hands this back to the second planning of a replacement
-        // (of another tenant id, or of this tenant when it is tainted).
-        let replaced = decision
-            .replacing
-            .or_else(|| prior.get(attr::TENANT_ID).as_str().map(str::to_owned));
-        let known = KnownOutputs::from_planned(&planned_outputs);
-        let private = replaced
-            .map(|old| format!("{REPLACING}{old}").into_bytes())
-            .unwrap_or_default();
-        Ok((
-            tenant::state_value(&config, &spec, &planned_outputs, &known, tenant::parts_of(None)),
-            replace,
-            private,
-        ))
+        let plan = bbws_core::plan(spec, &observed);
+        let decision = lifecycle::decide(spec, &observed, plan, facts).map_err(|r| refusal_diags(spec, &r))?;
+        Ok((decision, observed))
     }
 
     /// `ApplyResourceChange`.
@@ -440,42 +433,39 @@ impl BbwsServer {
         let result = self.apply_inner(req).await;
         match result {
             Ok((new_state, diags, private)) => {
-                resp.new_state = dynamic(&new_state);
+                resp.new_state = dynamic(new_state.as_ref());
                 resp.diagnostics = diags;
                 resp.private = private;
             }
             Err((new_state, diags)) => {
-                resp.new_state = dynamic(&new_state);
+                resp.new_state = dynamic(new_state.as_ref());
                 resp.diagnostics = diags;
             }
         }
         resp
     }
 
-    async fn apply_inner(
-        &self,
-        req: &tf::apply_resource_change::Request,
-    ) -> Result<(Value, Diags, Vec<u8>), (Value, Diags)> {
-        let prior = decode(req.prior_state.as_ref()).map_err(|d| (Value::Null, vec![d]))?;
-        let planned = decode(req.planned_state.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
-        let config = decode(req.config.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
+    async fn apply_inner(&self, req: &tf::apply_resource_change::Request) -> Applied {
+        let prior = decode_tenant(req.prior_state.as_ref()).map_err(|d| (None, vec![d]))?;
+        let planned = decode_tenant(req.planned_state.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
+        let config = decode_tenant(req.config.as_ref())
+            .map_err(|d| (prior.clone(), vec![d]))?
+            .unwrap_or_default();
         let c = self.configured().await.map_err(|d| (prior.clone(), vec![d]))?;
         // A write: whatever this process observed of the tenant is stale.
-        for id in [prior.get(attr::TENANT_ID), planned.get(attr::TENANT_ID)]
-            .iter()
-            .filter_map(|v| v.as_str())
-        {
-            c.observer.invalidate(id);
+        for m in [&prior, &planned].into_iter().flatten() {
+            if let Some(id) = m.tenant_id.as_str() {
+                c.observer.invalidate(id);
+            }
         }
-
-        if planned.is_null() {
-            return self.destroy_tenant(&c, &prior).await;
-        }
+        let Some(planned) = planned else {
+            return self.destroy_tenant(&c, &prior.unwrap_or_default()).await;
+        };
 
         let mut input = tenant::input_from(&config);
         if input.tenant_id.is_none() {
             input.tenant_id = planned
-                .get(attr::TENANT_ID)
+                .tenant_id
                 .as_str()
                 .map(str::to_owned)
                 .or_else(|| Some(derived_tenant_id(&c.platform, &input)));
@@ -483,12 +473,15 @@ impl BbwsServer {
         let spec: TenantSpec = input
             .resolve(c.platform.clone())
             .map_err(|v| (prior.clone(), violation_diags(&v, "")))?;
-        let previous = tenant::recorded_subdomains(&prior);
-        let failed_state = |prior: &Value| if prior.is_null() { Value::Null } else { prior.clone() };
+        let previous = tenant::recorded_subdomains(prior.as_ref());
         let (mut observed, mut plan) = observe_and_plan(&c.engine, &spec, &previous)
             .await
-            .map_err(|e| (failed_state(&prior), vec![core_error_diag(&e)]))?;
-        if prior.is_null() && observed.lease().is_some() {
+            .map_err(|e| (prior.clone(), vec![core_error_diag(&e)]))?;
+        let facts = Prior {
+            in_record: prior.is_some(),
+            ..Prior::default()
+        };
+        if lifecycle::waits_out_lease(&facts, &observed) {
             // Another run's creation lease appeared since the plan: wait it
             // out, and leave the tenant alone if that run is alive.
             let key = key_of(&spec, &previous);
@@ -496,25 +489,36 @@ impl BbwsServer {
                 .engine
                 .wait_out_lease(&key, observed)
                 .await
-                .map_err(|e| (Value::Null, vec![core_error_diag(&e)]))?;
-            if let Some(lease) = observed.lease().filter(|l| l.is_live(std::time::SystemTime::now())) {
-                return Err((
-                    Value::Null,
-                    refusal_diags(&spec, &lifecycle::Refusal::BeingCreated(lease)),
-                ));
-            }
+                .map_err(|e| (None, vec![core_error_diag(&e)]))?;
+            lifecycle::refuse_live_lease(&observed, std::time::SystemTime::now())
+                .map_err(|r| (None, refusal_diags(&spec, &r)))?;
             plan = bbws_core::plan(&spec, &observed);
         }
         let unplanned = lifecycle::unplanned_destruction(&plan, &tenant::shown_outputs(&planned));
         if !unplanned.is_empty() {
-            return Err((failed_state(&prior), vec![changed_since_plan(&spec, &unplanned)]));
+            return Err((prior, vec![changed_since_plan(&spec, &unplanned)]));
         }
+        self.converge(&c, &spec, &config, prior.as_ref(), &observed, &plan)
+            .await
+    }
+
+    /// Lets the engine carry out `plan`; the new state is what exists after,
+    /// also when it fails.
+    async fn converge(
+        &self,
+        c: &Configured,
+        spec: &TenantSpec,
+        config: &TenantModel,
+        prior: Option<&TenantModel>,
+        observed: &bbws_core::ObservedTenant,
+        plan: &bbws_core::TenantPlan,
+    ) -> Applied {
         let inputs = bbws_core::ApplyInputs {
-            db_password: tenant::db_password(&config),
+            db_password: tenant::db_password(config),
         };
-        match c.engine.apply_with(&spec, &observed, &plan, &inputs).await {
+        match c.engine.apply_with(spec, observed, plan, &inputs).await {
             Ok(after) => {
-                let after_plan = bbws_core::plan(&spec, &after);
+                let after_plan = bbws_core::plan(spec, &after);
                 if !after_plan.is_empty() {
                     // The apply did what was planned, yet the read-back
                     // differs (e.g. a part changed meanwhile). The state
@@ -524,17 +528,14 @@ impl BbwsServer {
                     tracing::warn!(tenant = %spec.tenant_id, after = %after_plan, "applied, but the read-back still differs; the next refresh reports it");
                 }
                 let outputs = after.outputs(&spec.names());
-                Ok((
-                    tenant::state_value(&config, &spec, &outputs, &KnownOutputs::ALL, tenant::parts_of(None)),
-                    Vec::new(),
-                    tenant::private_of(&after),
-                ))
+                let state = tenant::state_value(config, spec, &outputs, &KnownOutputs::ALL, tenant::parts_of(None));
+                Ok((Some(state), Vec::new(), tenant::private_of(&after)))
             }
             Err(e) => {
-                let left = if prior.is_null() {
-                    self.left_by_failed_create(&c, &spec, &config, &previous, &e).await
-                } else {
-                    self.read_value(&c, &prior).await.unwrap_or(prior.clone())
+                let left = match prior {
+                    // A create: no subdomain recorded to look under.
+                    None => self.left_by_failed_create(c, spec, config, &[], &e).await,
+                    Some(prior) => self.read_or_keep(c, prior).await,
                 };
                 Err((left, vec![core_error_diag(&e)]))
             }
@@ -543,46 +544,45 @@ impl BbwsServer {
 
     /// What a failed create leaves, as the new state: Terraform keeps it
     /// (tainted) and the next apply replaces it, instead of forgetting parts
-    /// that exist. Null when nothing is left, when the failure was a
+    /// that exist. `None` when nothing is left, when the failure was a
     /// conflict (what exists is someone else's), or when it cannot be read.
     async fn left_by_failed_create(
         &self,
         c: &Configured,
         spec: &TenantSpec,
-        config: &Value,
+        config: &TenantModel,
         previous: &[String],
         error: &bbws_core::CoreError,
-    ) -> Value {
+    ) -> Option<TenantModel> {
         if error.is_conflict() {
-            return Value::Null;
+            return None;
         }
         let key = key_of(spec, previous);
-        let Ok(observed) = c.engine.observe_one(&key.tenant_id, &key.subdomains).await else {
-            return Value::Null;
-        };
+        let observed = c.engine.observe_one(&key.tenant_id, &key.subdomains).await.ok()?;
         if !observed.exists() || !observed.foreign.is_empty() {
-            return Value::Null;
+            return None;
         }
         let plan = bbws_core::plan(spec, &observed);
         let outputs = observed.outputs(&spec.names());
-        tenant::state_value(
+        Some(tenant::state_value(
             config,
             spec,
             &outputs,
             &KnownOutputs::ALL,
             tenant::parts_of(Some(&plan)),
-        )
+        ))
     }
 
     /// `ApplyResourceChange` to null: destroy, and report what was kept.
-    async fn destroy_tenant(&self, c: &Configured, prior: &Value) -> Result<(Value, Diags, Vec<u8>), (Value, Diags)> {
-        let spec = spec_from_state(prior, c.platform.clone()).map_err(|d| (prior.clone(), vec![d]))?;
+    async fn destroy_tenant(&self, c: &Configured, prior: &TenantModel) -> Applied {
+        let keep = || Some(prior.clone());
+        let spec = spec_from_state(prior, c.platform.clone()).map_err(|d| (keep(), vec![d]))?;
         let previous: Vec<String> = vec![spec.subdomain.clone()];
         let observed = c
             .engine
             .observe_one(&spec.tenant_id, &previous)
             .await
-            .map_err(|e| (prior.clone(), vec![core_error_diag(&e)]))?;
+            .map_err(|e| (keep(), vec![core_error_diag(&e)]))?;
         let plan = bbws_core::plan_destroy(&spec, &observed);
         match c.engine.destroy(&spec, &observed, &plan).await {
             Ok(report) => {
@@ -597,11 +597,11 @@ impl BbwsServer {
                         ),
                     )]
                 };
-                Ok((Value::Null, diags, Vec::new()))
+                Ok((None, diags, Vec::new()))
             }
             Err(e) => {
                 // Report truthfully what is left.
-                let left = self.read_value(c, prior).await.unwrap_or(prior.clone());
+                let left = self.read_or_keep(c, prior).await;
                 Err((left, vec![core_error_diag(&e)]))
             }
         }
@@ -613,14 +613,14 @@ impl BbwsServer {
         &self,
         id: &str,
         identity: Option<&tf::ResourceIdentityData>,
-    ) -> Result<Value, tf::Diagnostic> {
+    ) -> Result<TenantModel, tf::Diagnostic> {
         let from_identity = match identity.and_then(|i| i.identity_data.as_ref()) {
-            Some(d) => Some(decode(Some(d))?),
+            Some(d) => Some(TenantIdentity::from_value(&decode(Some(d))?)),
             None => None,
         };
         let id = match &from_identity {
-            Some(v) => {
-                let env = v.get("environment").as_str().unwrap_or_default();
+            Some(identity) => {
+                let env = identity.environment.as_str().unwrap_or_default();
                 if let Some(platform) = self.platform().await
                     && env != platform.environment.as_str()
                 {
@@ -633,12 +633,11 @@ impl BbwsServer {
                         None,
                     ));
                 }
-                v.get(attr::TENANT_ID).as_str().unwrap_or_default().to_owned()
+                identity.tenant_id.as_str().unwrap_or_default().to_owned()
             }
             None => id.to_owned(),
         };
-        let id = id.as_str();
-        if !bbws_core::validate::is_tenant_id(id) {
+        if !bbws_core::validate::is_tenant_id(&id) {
             return Err(error(
                 "Invalid import id",
                 format!(
@@ -647,13 +646,31 @@ impl BbwsServer {
                 None,
             ));
         }
-        // Every attribute must be present; the read that follows fills them.
-        let mut state = tenant::null_state();
-        if let Value::Map(m) = &mut state {
-            m.insert(attr::TENANT_ID.to_owned(), Value::String(id.to_owned()));
-        }
-        Ok(state)
+        // Every attribute is present (null); the read that follows fills them.
+        Ok(TenantModel {
+            tenant_id: TfString::Known(id),
+            ..TenantModel::default()
+        })
     }
+}
+
+/// What an apply returns: the new state (`None`: gone), its diagnostics and
+/// private state; or, when it fails, what is left and why.
+type Applied = Result<(Option<TenantModel>, Diags, Vec<u8>), (Option<TenantModel>, Diags)>;
+
+/// The spec a plan is for: the config's, with the tenant id the config
+/// sets, the state records, or (neither) derived; its subdomain claimed.
+fn planned_spec(c: &Configured, config: &TenantModel, prior: Option<&TenantModel>) -> Result<TenantSpec, Diags> {
+    let mut input = tenant::input_from(config);
+    if input.tenant_id.is_none() {
+        input.tenant_id = prior.and_then(|p| p.tenant_id.as_str()).map(str::to_owned);
+    }
+    if input.tenant_id.is_none() {
+        input.tenant_id = Some(derived_tenant_id(&c.platform, &input));
+    }
+    let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
+    c.subdomains.claim(&spec).map_err(|v| violation_diags(&[v], ""))?;
+    Ok(spec)
 }
 
 /// The id of a tenant whose configuration sets none, decided at plan time
@@ -694,8 +711,8 @@ fn key_of(spec: &TenantSpec, previous: &[String]) -> bbws_core::TenantKey {
     }
 }
 
-/// A spec from a state value (every attribute set), for read and destroy.
-fn spec_from_state(state: &Value, platform: Arc<Platform>) -> Result<TenantSpec, tf::Diagnostic> {
+/// A spec from a state (every attribute set), for read and destroy.
+fn spec_from_state(state: &TenantModel, platform: Arc<Platform>) -> Result<TenantSpec, tf::Diagnostic> {
     tenant::input_from(state).resolve(platform).map_err(|v| {
         error(
             "The tenant's state is not valid",

@@ -302,11 +302,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let rows: Vec<_> = all
                 .iter()
                 .map(|o| {
+                    let s = o.summary(engine.platform());
                     json!({
-                        "tenant_id": o.tenant_id,
-                        "name": o.recovered_input(engine.platform()).map(|i| i.name),
-                        "subdomain": o.routed_subdomain(&domain),
-                        "status": o.status().as_str(),
+                        "tenant_id": s.tenant_id,
+                        "name": s.name,
+                        "subdomain": s.subdomain,
+                        "status": s.status.as_str(),
                     })
                 })
                 .collect();
@@ -331,15 +332,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if !o.exists() {
                 return Err(format!("tenant {tenant_id} does not exist in this environment"));
             }
-            let sub = o.routed_subdomain(&domain).unwrap_or_else(|| tenant_id.clone());
+            let summary = o.summary(engine.platform());
+            let sub = summary.subdomain.unwrap_or_else(|| tenant_id.clone());
             let url = format!("https://{sub}.{domain}");
             let health = engine.health(&o, &url).await;
             bar.finish_and_clear();
             let view = json!({
                 "tenant_id": tenant_id,
-                "name": o.recovered_input(engine.platform()).map(|i| i.name),
+                "name": summary.name,
                 "url": url,
-                "status": o.status().as_str(),
+                "status": summary.status.as_str(),
                 "parts": parts_json(&o),
                 "health": HealthView::from(&health),
             });

@@ -45,13 +45,9 @@ static NULL: Value = Value::Null;
 
 impl Value {
     /// An object from attribute names and values.
+    #[cfg(test)]
     pub fn object<'a>(attrs: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
         Value::Map(attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    }
-
-    /// A number.
-    pub fn from_i64(n: i64) -> Value {
-        Value::Int(n)
     }
 
     /// The attribute or map element `key`; `Null` when absent or not a map.

@@ -1,19 +1,22 @@
-//! The `bbws_tenant` resource: schema, and the mapping between Terraform
-//! values and `bbws-core`'s `TenantInput` / `ObservedTenant` / `TenantPlan`.
-//! The lifecycle decisions themselves are core's.
+//! The `bbws_tenant` resource: schema, and the mapping between its typed
+//! model ([`TenantModel`], `model.rs`) and `bbws-core`'s `TenantInput` /
+//! `TenantOutputs` / `TenantPlan`. The lifecycle decisions are core's.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bbws_core::naming::TenantNames;
 use bbws_core::observed::TenantOutputs;
 use bbws_core::plan::{PartAction, field_list};
-use bbws_core::validate::Violation;
 use bbws_core::{Part, Platform, TenantInput, TenantPlan, TenantSpec};
-use magma_protocol::tfplugin6::Schema;
+use magma_protocol::tfplugin6::{self as tf, Schema, schema as schema_proto};
 
+use crate::model::{Tf, TfBool, TfMap, TfNumber, TfString, whole_number};
 use crate::protocol::schema::{Attr, Block};
 use crate::protocol::value::Value;
+
+mod model;
+
+pub use model::{TenantIdentity, TenantModel, attr};
 
 /// Resource type name.
 pub const TYPE_NAME: &str = "bbws_tenant";
@@ -25,83 +28,6 @@ pub const SCHEMA_VERSION: i64 = 1;
 
 /// The value of a converged part in the `parts` map.
 pub const PART_OK: &str = "ok";
-
-/// The attribute names of `bbws_tenant`: the one place each is spelled.
-pub mod attr {
-    /// `id`.
-    pub const ID: &str = "id";
-    /// `name`.
-    pub const NAME: &str = "name";
-    /// `contact_email`.
-    pub const CONTACT_EMAIL: &str = "contact_email";
-    /// `tenant_id`.
-    pub const TENANT_ID: &str = "tenant_id";
-    /// `subdomain`.
-    pub const SUBDOMAIN: &str = "subdomain";
-    /// `tier`.
-    pub const TIER: &str = "tier";
-    /// `wordpress_version`.
-    pub const WORDPRESS_VERSION: &str = "wordpress_version";
-    /// `php_version`.
-    pub const PHP_VERSION: &str = "php_version";
-    /// `image`.
-    pub const IMAGE: &str = "image";
-    /// `cpu`.
-    pub const CPU: &str = "cpu";
-    /// `memory`.
-    pub const MEMORY: &str = "memory";
-    /// `desired_count`.
-    pub const DESIRED_COUNT: &str = "desired_count";
-    pub const DB_MAX_CONNECTIONS: &str = "db_max_connections";
-    /// `status`.
-    pub const STATUS: &str = "status";
-    /// `environment_variables`.
-    pub const ENVIRONMENT_VARIABLES: &str = "environment_variables";
-    /// `log_retention_days`.
-    pub const LOG_RETENTION_DAYS: &str = "log_retention_days";
-    /// `deletion_protection`.
-    pub const DELETION_PROTECTION: &str = "deletion_protection";
-    /// `confirm_destroy`.
-    pub const CONFIRM_DESTROY: &str = "confirm_destroy";
-    /// `retain_data_on_destroy`.
-    pub const RETAIN_DATA_ON_DESTROY: &str = "retain_data_on_destroy";
-    /// `db_password_wo`.
-    pub const DB_PASSWORD_WO: &str = "db_password_wo";
-    /// `db_password_wo_version`.
-    pub const DB_PASSWORD_WO_VERSION: &str = "db_password_wo_version";
-    /// `wait_for_steady_state`.
-    pub const WAIT_FOR_STEADY_STATE: &str = "wait_for_steady_state";
-    /// `steady_state_timeout_seconds`.
-    pub const STEADY_STATE_TIMEOUT_SECONDS: &str = "steady_state_timeout_seconds";
-    /// `tags`.
-    pub const TAGS: &str = "tags";
-    /// `fqdn`.
-    pub const FQDN: &str = "fqdn";
-    /// `url`.
-    pub const URL: &str = "url";
-    /// `service_arn`.
-    pub const SERVICE_ARN: &str = "service_arn";
-    /// `task_definition_arn`.
-    pub const TASK_DEFINITION_ARN: &str = "task_definition_arn";
-    /// `target_group_arn`.
-    pub const TARGET_GROUP_ARN: &str = "target_group_arn";
-    /// `listener_rule_arn`.
-    pub const LISTENER_RULE_ARN: &str = "listener_rule_arn";
-    /// `listener_rule_priority`.
-    pub const LISTENER_RULE_PRIORITY: &str = "listener_rule_priority";
-    /// `access_point_id`.
-    pub const ACCESS_POINT_ID: &str = "access_point_id";
-    /// `database_name`.
-    pub const DATABASE_NAME: &str = "database_name";
-    /// `database_user`.
-    pub const DATABASE_USER: &str = "database_user";
-    /// `db_secret_arn`.
-    pub const DB_SECRET_ARN: &str = "db_secret_arn";
-    /// `log_group_name`.
-    pub const LOG_GROUP_NAME: &str = "log_group_name";
-    /// `parts`.
-    pub const PARTS: &str = "parts";
-}
 
 /// The resource schema (SPEC §7).
 pub fn schema() -> Schema {
@@ -147,13 +73,9 @@ pub fn schema() -> Schema {
     block.into_schema()
 }
 
-/// A state with every attribute of the schema, all null.
-pub fn null_state() -> Value {
-    let names: Vec<String> = schema()
-        .block
-        .map(|b| b.attributes.into_iter().map(|a| a.name).collect())
-        .unwrap_or_default();
-    Value::Map(names.into_iter().map(|n| (n, Value::Null)).collect())
+/// The names of the schema's attributes, in order.
+fn schema_attributes() -> Vec<schema_proto::Attribute> {
+    schema().block.map(|b| b.attributes).unwrap_or_default()
 }
 
 /// A stored state of `version` (JSON, as Terraform keeps it) in the current
@@ -164,23 +86,15 @@ pub fn upgrade_state(version: i64, old: &Value) -> Result<Value, String> {
             "the state was written by a newer provider (schema version {version}; this provider knows up to {SCHEMA_VERSION}); upgrade terraform-provider-bbws"
         ));
     }
-    let Value::Map(mut upgraded) = null_state() else {
-        return Err("the schema has no attributes".into());
-    };
-    for (k, v) in upgraded.iter_mut() {
-        // Attributes newer than the state are null (unset) in it.
-        *v = old.get(k).clone();
-    }
-    Ok(Value::Map(upgraded))
+    // Attributes newer than the state read as null (unset) in it.
+    Ok(TenantModel::from_value(old).to_value())
 }
 
 /// A configuration value for a state (`GenerateResourceConfig`): the
 /// attributes a user sets, with computed-only ones null.
 pub fn config_from_state(state: &Value) -> Value {
-    let schema = schema();
-    let attrs = schema.block.map(|b| b.attributes).unwrap_or_default();
     Value::Map(
-        attrs
+        schema_attributes()
             .iter()
             .map(|a| {
                 let settable = (a.required || a.optional) && !a.write_only;
@@ -196,133 +110,98 @@ pub fn config_from_state(state: &Value) -> Value {
 }
 
 /// The write-only password in a config, when set.
-pub fn db_password(config: &Value) -> Option<bbws_core::DbPassword> {
-    config
-        .get(attr::DB_PASSWORD_WO)
-        .as_str()
-        .map(bbws_core::DbPassword::new)
+pub fn db_password(config: &TenantModel) -> Option<bbws_core::DbPassword> {
+    config.db_password_wo.as_str().map(bbws_core::DbPassword::new)
 }
 
 /// The subdomain a state records (none for a new resource): observations
 /// look for its DNS record too, so a renamed tenant's old one is found.
-pub fn recorded_subdomains(state: &Value) -> Vec<String> {
+pub fn recorded_subdomains(state: Option<&TenantModel>) -> Vec<String> {
     state
-        .get(attr::SUBDOMAIN)
-        .as_str()
+        .and_then(|s| s.subdomain.as_str())
         .map(str::to_ascii_lowercase)
         .into_iter()
         .collect()
 }
 
-/// Reads the user-settable attributes from a config, plan or state value.
+/// Reads the user-settable attributes from a config, plan or state.
 /// Unknown values read as unset; callers check [`has_unknown_inputs`] first.
-pub fn input_from(v: &Value) -> TenantInput {
-    let s = |k: &str| v.get(k).as_str().map(str::to_owned);
+pub fn input_from(m: &TenantModel) -> TenantInput {
+    let s = |v: &TfString| v.as_str().map(str::to_owned);
     // A number that is no whole number is rejected, not read as unset
     // (which would plan the tier's default in its place).
-    let rejected = std::cell::RefCell::new(Vec::new());
-    let n = |k: &str| match v.get(k).whole_number() {
-        Ok(n) => n,
-        Err(rule) => {
-            rejected.borrow_mut().push(number_violation(k, v.get(k), rule));
-            None
-        }
-    };
-    let map = |k: &str| -> BTreeMap<String, String> {
-        v.get(k)
-            .as_map()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let mut rejected = Vec::new();
+    let mut n = |v: &TfNumber, name: &str| whole_number(v, name, &mut rejected);
+    let cpu = n(&m.cpu, attr::CPU);
+    let memory = n(&m.memory, attr::MEMORY);
+    let desired_count = n(&m.desired_count, attr::DESIRED_COUNT);
+    let db_max_connections = n(&m.db_max_connections, attr::DB_MAX_CONNECTIONS);
+    let log_retention_days = n(&m.log_retention_days, attr::LOG_RETENTION_DAYS);
+    let db_password_version = n(&m.db_password_wo_version, attr::DB_PASSWORD_WO_VERSION);
+    let steady_state_timeout_seconds = n(&m.steady_state_timeout_seconds, attr::STEADY_STATE_TIMEOUT_SECONDS);
     TenantInput {
-        name: s(attr::NAME).unwrap_or_default(),
-        contact_email: s(attr::CONTACT_EMAIL).unwrap_or_default(),
-        tenant_id: s(attr::TENANT_ID),
-        subdomain: s(attr::SUBDOMAIN),
-        tier: s(attr::TIER),
-        wordpress_version: s(attr::WORDPRESS_VERSION),
-        php_version: s(attr::PHP_VERSION),
-        image: s(attr::IMAGE),
-        cpu: n(attr::CPU),
-        memory: n(attr::MEMORY),
-        desired_count: n(attr::DESIRED_COUNT),
-        db_max_connections: n(attr::DB_MAX_CONNECTIONS),
-        status: s(attr::STATUS),
-        environment_variables: map(attr::ENVIRONMENT_VARIABLES),
-        log_retention_days: n(attr::LOG_RETENTION_DAYS),
-        deletion_protection: v.get(attr::DELETION_PROTECTION).as_bool(),
-        confirm_destroy: s(attr::CONFIRM_DESTROY),
-        retain_data_on_destroy: v.get(attr::RETAIN_DATA_ON_DESTROY).as_bool(),
-        tags: map(attr::TAGS),
-        db_password_version: n(attr::DB_PASSWORD_WO_VERSION),
-        wait_for_steady_state: v.get(attr::WAIT_FOR_STEADY_STATE).as_bool(),
-        steady_state_timeout_seconds: n(attr::STEADY_STATE_TIMEOUT_SECONDS),
-        rejected: rejected.take(),
+        name: s(&m.name).unwrap_or_default(),
+        contact_email: s(&m.contact_email).unwrap_or_default(),
+        tenant_id: s(&m.tenant_id),
+        subdomain: s(&m.subdomain),
+        tier: s(&m.tier),
+        wordpress_version: s(&m.wordpress_version),
+        php_version: s(&m.php_version),
+        image: s(&m.image),
+        cpu,
+        memory,
+        desired_count,
+        db_max_connections,
+        status: s(&m.status),
+        environment_variables: m.environment_variables.known_entries(),
+        log_retention_days,
+        deletion_protection: m.deletion_protection.known().copied(),
+        confirm_destroy: s(&m.confirm_destroy),
+        retain_data_on_destroy: m.retain_data_on_destroy.known().copied(),
+        tags: m.tags.known_entries(),
+        db_password_version,
+        wait_for_steady_state: m.wait_for_steady_state.known().copied(),
+        steady_state_timeout_seconds,
+        rejected,
     }
 }
 
-/// `attribute = value must be a whole number [whole_number]`.
-pub fn number_violation(path: &str, value: &Value, rule: &str) -> Violation {
-    let shown = match value {
-        Value::Int(n) => n.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::String(s) => s.clone(),
-        other => format!("{other:?}"),
-    };
-    Violation {
-        attribute: path.split('.').map(str::to_owned).collect(),
-        rule: "whole_number".to_owned(),
-        message: format!("{path} = {shown} {rule}"),
-    }
-}
-
-/// The user-settable attributes of an input as a value (an import's
+/// The user-settable attributes of an input as a model (an import's
 /// stand-in for the configuration). Empty maps are null, as when unset.
-pub fn value_from_input(i: &TenantInput) -> Value {
-    let s = |v: &Option<String>| v.clone().map_or(Value::Null, Value::String);
-    let n = |v: Option<i64>| v.map_or(Value::Null, Value::from_i64);
-    let b = |v: Option<bool>| v.map_or(Value::Null, Value::Bool);
-    let map = |m: &BTreeMap<String, String>| {
-        if m.is_empty() {
-            Value::Null
-        } else {
-            Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
-        }
-    };
-    Value::object([
-        (attr::NAME, Value::String(i.name.clone())),
-        (attr::CONTACT_EMAIL, Value::String(i.contact_email.clone())),
-        (attr::TENANT_ID, s(&i.tenant_id)),
-        (attr::SUBDOMAIN, s(&i.subdomain)),
-        (attr::TIER, s(&i.tier)),
-        (attr::WORDPRESS_VERSION, s(&i.wordpress_version)),
-        (attr::PHP_VERSION, s(&i.php_version)),
-        (attr::IMAGE, s(&i.image)),
-        (attr::CPU, n(i.cpu)),
-        (attr::MEMORY, n(i.memory)),
-        (attr::DESIRED_COUNT, n(i.desired_count)),
-        (attr::DB_MAX_CONNECTIONS, n(i.db_max_connections)),
-        (attr::STATUS, s(&i.status)),
-        (attr::ENVIRONMENT_VARIABLES, map(&i.environment_variables)),
-        (attr::LOG_RETENTION_DAYS, n(i.log_retention_days)),
-        (attr::DELETION_PROTECTION, b(i.deletion_protection)),
-        (attr::CONFIRM_DESTROY, s(&i.confirm_destroy)),
-        (attr::RETAIN_DATA_ON_DESTROY, b(i.retain_data_on_destroy)),
-        (attr::TAGS, map(&i.tags)),
-        (attr::DB_PASSWORD_WO, Value::Null),
-        (attr::DB_PASSWORD_WO_VERSION, n(i.db_password_version)),
-        (attr::WAIT_FOR_STEADY_STATE, b(i.wait_for_steady_state)),
-        (attr::STEADY_STATE_TIMEOUT_SECONDS, n(i.steady_state_timeout_seconds)),
-    ])
+pub fn model_from_input(i: &TenantInput) -> TenantModel {
+    let s = |v: &Option<String>| TfString::from_option(v.clone());
+    let n = |v: Option<i64>| v.map_or(Tf::Null, TfNumber::of);
+    let b = |v: Option<bool>| TfBool::from_option(v);
+    TenantModel {
+        name: TfString::of(i.name.clone()),
+        contact_email: TfString::of(i.contact_email.clone()),
+        tenant_id: s(&i.tenant_id),
+        subdomain: s(&i.subdomain),
+        tier: s(&i.tier),
+        wordpress_version: s(&i.wordpress_version),
+        php_version: s(&i.php_version),
+        image: s(&i.image),
+        cpu: n(i.cpu),
+        memory: n(i.memory),
+        desired_count: n(i.desired_count),
+        db_max_connections: n(i.db_max_connections),
+        status: s(&i.status),
+        environment_variables: TfMap::of_entries(&i.environment_variables),
+        log_retention_days: n(i.log_retention_days),
+        deletion_protection: b(i.deletion_protection),
+        confirm_destroy: s(&i.confirm_destroy),
+        retain_data_on_destroy: b(i.retain_data_on_destroy),
+        tags: TfMap::of_entries(&i.tags),
+        db_password_wo_version: n(i.db_password_version),
+        wait_for_steady_state: b(i.wait_for_steady_state),
+        steady_state_timeout_seconds: n(i.steady_state_timeout_seconds),
+        ..TenantModel::default()
+    }
 }
 
 /// Resource identity: which environment, which tenant.
-pub fn identity_schema() -> magma_protocol::tfplugin6::ResourceIdentitySchema {
-    use magma_protocol::tfplugin6::resource_identity_schema::IdentityAttribute;
+pub fn identity_schema() -> tf::ResourceIdentitySchema {
+    use tf::resource_identity_schema::IdentityAttribute;
     let attr = |name: &str, description: &str| IdentityAttribute {
         name: name.to_owned(),
         r#type: b"\"string\"".to_vec(),
@@ -330,55 +209,32 @@ pub fn identity_schema() -> magma_protocol::tfplugin6::ResourceIdentitySchema {
         optional_for_import: false,
         description: description.to_owned(),
     };
-    magma_protocol::tfplugin6::ResourceIdentitySchema {
+    tf::ResourceIdentitySchema {
         version: 0,
         identity_attributes: vec![
-            attr("environment", "The provider's environment: `dev`, `sit` or `prod`."),
-            attr("tenant_id", "The tenant's 12-digit id."),
+            attr(
+                attr::IDENTITY_ENVIRONMENT,
+                "The provider's environment: `dev`, `sit` or `prod`.",
+            ),
+            attr(attr::IDENTITY_TENANT_ID, "The tenant's 12-digit id."),
         ],
     }
 }
 
 /// The identity value of a tenant.
-pub fn identity(environment: &str, tenant_id: &str) -> magma_protocol::tfplugin6::ResourceIdentityData {
-    magma_protocol::tfplugin6::ResourceIdentityData {
-        identity_data: Some(crate::protocol::value::encode(&Value::object([
-            ("environment", Value::String(environment.to_owned())),
-            ("tenant_id", Value::String(tenant_id.to_owned())),
-        ]))),
+pub fn identity(environment: &str, tenant_id: &str) -> tf::ResourceIdentityData {
+    let identity = TenantIdentity {
+        environment: TfString::of(environment),
+        tenant_id: TfString::of(tenant_id),
+    };
+    tf::ResourceIdentityData {
+        identity_data: Some(crate::protocol::value::encode(&identity.to_value())),
     }
 }
 
-/// The user-settable attributes whose unknown value means the plan cannot
-/// be computed yet.
-const INPUTS: [&str; 22] = [
-    attr::NAME,
-    attr::CONTACT_EMAIL,
-    attr::TENANT_ID,
-    attr::SUBDOMAIN,
-    attr::TIER,
-    attr::WORDPRESS_VERSION,
-    attr::PHP_VERSION,
-    attr::IMAGE,
-    attr::CPU,
-    attr::MEMORY,
-    attr::DESIRED_COUNT,
-    attr::DB_MAX_CONNECTIONS,
-    attr::STATUS,
-    attr::ENVIRONMENT_VARIABLES,
-    attr::LOG_RETENTION_DAYS,
-    attr::DELETION_PROTECTION,
-    attr::CONFIRM_DESTROY,
-    attr::RETAIN_DATA_ON_DESTROY,
-    attr::TAGS,
-    attr::DB_PASSWORD_WO_VERSION,
-    attr::WAIT_FOR_STEADY_STATE,
-    attr::STEADY_STATE_TIMEOUT_SECONDS,
-];
-
 /// Whether any input is not known yet (e.g. from another resource).
-pub fn has_unknown_inputs(config: &Value) -> bool {
-    INPUTS.iter().any(|k| !config.get(k).is_known_deep())
+pub fn has_unknown_inputs(config: &TenantModel) -> bool {
+    config.inputs().iter().any(|a| !a.known_deep())
 }
 
 /// What each part's action means in the `parts` map.
@@ -393,131 +249,113 @@ pub fn part_status(action: &PartAction) -> String {
 }
 
 /// The `parts` map of a plan (what is now), or of a converged tenant.
-pub fn parts_of(plan: Option<&TenantPlan>) -> Value {
-    Value::object(Part::ALL.iter().map(|p| {
-        let status = plan.map_or_else(|| PART_OK.to_owned(), |plan| part_status(plan.action(*p)));
-        (p.as_str(), Value::String(status))
-    }))
+pub fn parts_of(plan: Option<&TenantPlan>) -> TfMap {
+    Tf::Known(
+        Part::ALL
+            .iter()
+            .map(|p| {
+                let status = plan.map_or_else(|| PART_OK.to_owned(), |plan| part_status(plan.action(*p)));
+                (p.as_str().to_owned(), TfString::Known(status))
+            })
+            .collect(),
+    )
 }
 
-fn opt_str(v: Option<String>) -> Value {
-    v.map_or(Value::Null, Value::String)
-}
-
-fn num(n: u32) -> Value {
-    Value::from_i64(i64::from(n))
+fn num(n: u32) -> TfNumber {
+    TfNumber::of(n)
 }
 
 /// Takes the config's value when set, else `resolved` (optional+computed).
-fn config_or(config: &Value, key: &str, resolved: Value) -> Value {
-    let c = config.get(key);
-    if c.is_null() { resolved } else { c.clone() }
+fn config_or<T: Clone>(config: &Tf<T>, resolved: Tf<T>) -> Tf<T> {
+    if config.is_null() { resolved } else { config.clone() }
 }
 
-/// The resource value for a resolved spec: config values where the user set
-/// them, resolved defaults elsewhere, computed values from `outputs`
+/// The resource object for a resolved spec: config values where the user
+/// set them, resolved defaults elsewhere, computed values from `outputs`
 /// (`None` in an output = unknown), and the `parts` map.
 pub fn state_value(
-    config: &Value,
+    config: &TenantModel,
     spec: &TenantSpec,
     outputs: &TenantOutputs,
     known: &KnownOutputs,
-    parts: Value,
-) -> Value {
-    let out = |v: &Option<String>, k: bool| if k { opt_str(v.clone()) } else { Value::Unknown };
-    Value::object([
-        (attr::ID, Value::String(outputs.id.clone())),
-        (attr::NAME, config.get(attr::NAME).clone()),
-        (attr::CONTACT_EMAIL, config.get(attr::CONTACT_EMAIL).clone()),
-        (attr::TENANT_ID, Value::String(spec.tenant_id.clone())),
+    parts: TfMap,
+) -> TenantModel {
+    TenantModel {
+        id: TfString::of(outputs.id.clone()),
+        name: config.name.clone(),
+        contact_email: config.contact_email.clone(),
+        tenant_id: TfString::of(spec.tenant_id.clone()),
         // As written (`Acme`): Terraform requires the configured value;
         // the parts use the lower-case one.
-        (
-            attr::SUBDOMAIN,
-            config_or(config, attr::SUBDOMAIN, Value::String(spec.subdomain.clone())),
-        ),
-        (
-            attr::TIER,
-            config_or(config, attr::TIER, Value::String(spec.tier.as_str().to_owned())),
-        ),
-        (attr::WORDPRESS_VERSION, Value::String(spec.wordpress_version.clone())),
-        (attr::PHP_VERSION, Value::String(spec.php_version.clone())),
-        (attr::IMAGE, Value::String(spec.image.clone())),
-        (attr::CPU, num(spec.cpu)),
-        (attr::MEMORY, num(spec.memory)),
-        (attr::DESIRED_COUNT, num(spec.desired_count)),
-        (attr::DB_MAX_CONNECTIONS, num(spec.db_max_connections)),
-        (attr::STATUS, Value::String(spec.status.as_str().to_owned())),
-        (
-            attr::ENVIRONMENT_VARIABLES,
-            config.get(attr::ENVIRONMENT_VARIABLES).clone(),
-        ),
-        (attr::LOG_RETENTION_DAYS, num(spec.log_retention_days)),
-        (attr::DELETION_PROTECTION, Value::Bool(spec.deletion_protection)),
-        (attr::CONFIRM_DESTROY, config.get(attr::CONFIRM_DESTROY).clone()),
-        (attr::RETAIN_DATA_ON_DESTROY, Value::Bool(spec.retain_data_on_destroy)),
-        (attr::TAGS, config.get(attr::TAGS).clone()),
+        subdomain: config_or(&config.subdomain, TfString::of(spec.subdomain.clone())),
+        tier: config_or(&config.tier, TfString::of(spec.tier.as_str())),
+        wordpress_version: TfString::of(spec.wordpress_version.clone()),
+        php_version: TfString::of(spec.php_version.clone()),
+        image: TfString::of(spec.image.clone()),
+        cpu: num(spec.cpu),
+        memory: num(spec.memory),
+        desired_count: num(spec.desired_count),
+        db_max_connections: num(spec.db_max_connections),
+        status: TfString::of(spec.status.as_str()),
+        environment_variables: config.environment_variables.clone(),
+        log_retention_days: num(spec.log_retention_days),
+        deletion_protection: TfBool::Known(spec.deletion_protection),
+        confirm_destroy: config.confirm_destroy.clone(),
+        retain_data_on_destroy: TfBool::Known(spec.retain_data_on_destroy),
+        tags: config.tags.clone(),
         // Write-only: never in plan or state.
-        (attr::DB_PASSWORD_WO, Value::Null),
-        (
-            attr::DB_PASSWORD_WO_VERSION,
-            config.get(attr::DB_PASSWORD_WO_VERSION).clone(),
-        ),
-        (
-            attr::WAIT_FOR_STEADY_STATE,
-            config.get(attr::WAIT_FOR_STEADY_STATE).clone(),
-        ),
-        (
-            attr::STEADY_STATE_TIMEOUT_SECONDS,
-            config.get(attr::STEADY_STATE_TIMEOUT_SECONDS).clone(),
-        ),
-        (attr::FQDN, Value::String(outputs.fqdn.clone())),
-        (attr::URL, Value::String(outputs.url.clone())),
-        (attr::SERVICE_ARN, out(&outputs.service_arn, known.service_arn)),
-        (
-            attr::TASK_DEFINITION_ARN,
-            out(&outputs.task_definition_arn, known.task_definition_arn),
-        ),
-        (
-            attr::TARGET_GROUP_ARN,
-            out(&outputs.target_group_arn, known.target_group_arn),
-        ),
-        (
-            attr::LISTENER_RULE_ARN,
-            out(&outputs.listener_rule_arn, known.listener_rule_arn),
-        ),
-        (
-            attr::LISTENER_RULE_PRIORITY,
-            if known.listener_rule_priority {
-                outputs.listener_rule_priority.map_or(Value::Null, num)
-            } else {
-                Value::Unknown
-            },
-        ),
-        (
-            attr::ACCESS_POINT_ID,
-            out(&outputs.access_point_id, known.access_point_id),
-        ),
-        (attr::DATABASE_NAME, opt_str(outputs.database_name.clone())),
-        (attr::DATABASE_USER, opt_str(outputs.database_user.clone())),
-        (attr::DB_SECRET_ARN, out(&outputs.db_secret_arn, known.db_secret_arn)),
-        (attr::LOG_GROUP_NAME, opt_str(outputs.log_group_name.clone())),
-        (attr::PARTS, parts),
-    ])
+        db_password_wo: Tf::Null,
+        db_password_wo_version: config.db_password_wo_version.clone(),
+        wait_for_steady_state: config.wait_for_steady_state.clone(),
+        steady_state_timeout_seconds: config.steady_state_timeout_seconds.clone(),
+        fqdn: TfString::of(outputs.fqdn.clone()),
+        url: TfString::of(outputs.url.clone()),
+        parts,
+        ..computed_outputs(outputs, known)
+    }
+}
+
+/// The computed identities of the parts: known (`None`: null) where
+/// `known` says so, unknown elsewhere.
+fn computed_outputs(outputs: &TenantOutputs, known: &KnownOutputs) -> TenantModel {
+    let out = |v: &Option<String>, k: bool| {
+        if k {
+            TfString::from_option(v.clone())
+        } else {
+            Tf::Unknown
+        }
+    };
+    TenantModel {
+        service_arn: out(&outputs.service_arn, known.service_arn),
+        task_definition_arn: out(&outputs.task_definition_arn, known.task_definition_arn),
+        target_group_arn: out(&outputs.target_group_arn, known.target_group_arn),
+        listener_rule_arn: out(&outputs.listener_rule_arn, known.listener_rule_arn),
+        listener_rule_priority: if known.listener_rule_priority {
+            outputs.listener_rule_priority.map_or(Tf::Null, num)
+        } else {
+            Tf::Unknown
+        },
+        access_point_id: out(&outputs.access_point_id, known.access_point_id),
+        database_name: TfString::from_option(outputs.database_name.clone()),
+        database_user: TfString::from_option(outputs.database_user.clone()),
+        db_secret_arn: out(&outputs.db_secret_arn, known.db_secret_arn),
+        log_group_name: TfString::from_option(outputs.log_group_name.clone()),
+        ..TenantModel::default()
+    }
 }
 
 /// The identities a planned state shows (`None` where it says "known after
 /// apply" or the part is absent), for
 /// [`bbws_core::lifecycle::unplanned_destruction`].
-pub fn shown_outputs(planned: &Value) -> TenantOutputs {
-    let shown = |key: &str| planned.get(key).as_str().map(str::to_owned);
+pub fn shown_outputs(planned: &TenantModel) -> TenantOutputs {
+    let shown = |v: &TfString| v.as_str().map(str::to_owned);
     TenantOutputs {
-        service_arn: shown(attr::SERVICE_ARN),
-        task_definition_arn: shown(attr::TASK_DEFINITION_ARN),
-        target_group_arn: shown(attr::TARGET_GROUP_ARN),
-        listener_rule_arn: shown(attr::LISTENER_RULE_ARN),
-        access_point_id: shown(attr::ACCESS_POINT_ID),
-        db_secret_arn: shown(attr::DB_SECRET_ARN),
+        service_arn: shown(&planned.service_arn),
+        task_definition_arn: shown(&planned.task_definition_arn),
+        target_group_arn: shown(&planned.target_group_arn),
+        listener_rule_arn: shown(&planned.listener_rule_arn),
+        access_point_id: shown(&planned.access_point_id),
+        db_secret_arn: shown(&planned.db_secret_arn),
         ..TenantOutputs::default()
     }
 }
@@ -561,36 +399,58 @@ impl KnownOutputs {
     }
 }
 
-/// The value planned for a tenant whose inputs are not all known yet:
-/// config as is, everything else unknown.
-pub fn unknown_plan(config: &Value) -> Value {
-    let mut m = config.as_map().cloned().unwrap_or_default();
-    for (k, v) in m.iter_mut() {
-        if v.is_null()
-            && !matches!(
-                k.as_str(),
-                attr::ENVIRONMENT_VARIABLES
-                    | attr::TAGS
-                    | attr::CONFIRM_DESTROY
-                    | attr::DB_PASSWORD_WO
-                    | attr::DB_PASSWORD_WO_VERSION
-                    | attr::WAIT_FOR_STEADY_STATE
-                    | attr::STEADY_STATE_TIMEOUT_SECONDS
-            )
-        {
-            *v = Value::Unknown;
-        }
+/// The object planned for a tenant whose inputs are not all known yet:
+/// the config as is, every other attribute unknown.
+pub fn unknown_plan(config: &TenantModel) -> TenantModel {
+    let c = config.clone();
+    TenantModel {
+        id: c.id.or_unknown(),
+        name: c.name.or_unknown(),
+        contact_email: c.contact_email.or_unknown(),
+        tenant_id: c.tenant_id.or_unknown(),
+        subdomain: c.subdomain.or_unknown(),
+        tier: c.tier.or_unknown(),
+        wordpress_version: c.wordpress_version.or_unknown(),
+        php_version: c.php_version.or_unknown(),
+        image: c.image.or_unknown(),
+        cpu: c.cpu.or_unknown(),
+        memory: c.memory.or_unknown(),
+        desired_count: c.desired_count.or_unknown(),
+        db_max_connections: c.db_max_connections.or_unknown(),
+        status: c.status.or_unknown(),
+        log_retention_days: c.log_retention_days.or_unknown(),
+        deletion_protection: c.deletion_protection.or_unknown(),
+        retain_data_on_destroy: c.retain_data_on_destroy.or_unknown(),
+        fqdn: c.fqdn.or_unknown(),
+        url: c.url.or_unknown(),
+        service_arn: c.service_arn.or_unknown(),
+        task_definition_arn: c.task_definition_arn.or_unknown(),
+        target_group_arn: c.target_group_arn.or_unknown(),
+        listener_rule_arn: c.listener_rule_arn.or_unknown(),
+        listener_rule_priority: c.listener_rule_priority.or_unknown(),
+        access_point_id: c.access_point_id.or_unknown(),
+        database_name: c.database_name.or_unknown(),
+        database_user: c.database_user.or_unknown(),
+        db_secret_arn: c.db_secret_arn.or_unknown(),
+        log_group_name: c.log_group_name.or_unknown(),
+        parts: c.parts.or_unknown(),
+        // Not computed: as configured. Write-only: never planned.
+        environment_variables: c.environment_variables,
+        tags: c.tags,
+        confirm_destroy: c.confirm_destroy,
+        db_password_wo: Tf::Null,
+        db_password_wo_version: c.db_password_wo_version,
+        wait_for_steady_state: c.wait_for_steady_state,
+        steady_state_timeout_seconds: c.steady_state_timeout_seconds,
     }
-    m.insert(attr::DB_PASSWORD_WO.to_owned(), Value::Null);
-    Value::Map(m)
 }
 
-/// The resource value of a tenant known only from its parts (import,
+/// The resource object of a tenant known only from its parts (import,
 /// list): the settings in its secret and what the parts say.
 pub(crate) fn state_of_observed(
     platform: &Arc<Platform>,
     observed: &bbws_core::ObservedTenant,
-) -> Result<Value, magma_protocol::tfplugin6::Diagnostic> {
+) -> Result<TenantModel, tf::Diagnostic> {
     let tenant_id = observed.tenant_id.clone();
     let input = observed.recovered_input(platform).ok_or_else(|| {
         let names = TenantNames::new(platform.environment, &tenant_id, &tenant_id, &platform.domain);
@@ -610,7 +470,7 @@ pub(crate) fn state_of_observed(
             .unwrap_or_else(|| crate::diag::error("invalid settings", format!("tenant {tenant_id}"), None))
     })?;
     let plan = bbws_core::plan(&spec, observed);
-    let config = value_from_input(&input);
+    let config = model_from_input(&input);
     let outputs = observed.outputs(&spec.names());
     Ok(state_value(
         &config,
@@ -648,6 +508,22 @@ pub fn known_revision(private: &[u8]) -> Option<bbws_core::parts::ObservedTaskDe
     serde_json::from_slice::<TenantPrivate>(private).ok()?.task_definition
 }
 
+/// Private-data marker of a plan that replaces another tenant.
+const REPLACING: &str = "bbws:replacing=";
+
+/// The planned private data telling the second planning of a replacement
+/// which tenant it replaces ([`bbws_core::lifecycle::Decision::replaces_next`]).
+pub fn replacing_private(tenant_id: Option<&str>) -> Vec<u8> {
+    tenant_id
+        .map(|old| format!("{REPLACING}{old}").into_bytes())
+        .unwrap_or_default()
+}
+
+/// The tenant a planned private data says is being replaced.
+pub fn replacing_of(private: &[u8]) -> Option<&str> {
+    std::str::from_utf8(private).ok()?.strip_prefix(REPLACING)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -668,7 +544,7 @@ mod tests {
             (attr::DB_PASSWORD_WO_VERSION, Value::Int(i64::from(u32::MAX) + 1)),
             (attr::STEADY_STATE_TIMEOUT_SECONDS, Value::Float(1e300)),
         ]);
-        let input = input_from(&v);
+        let input = input_from(&TenantModel::from_value(&v));
         assert_eq!(input.cpu, None);
         let violations = input.resolve(platform).expect_err("invalid");
         let found: Vec<(String, &str)> = violations
@@ -693,7 +569,7 @@ mod tests {
     }
 
     fn fixture_v0() -> Value {
-        let text = include_str!("../testdata/tenant_state_v0.json");
+        let text = include_str!("../../testdata/tenant_state_v0.json");
         crate::protocol::value::from_json(text.as_bytes()).expect("fixture is JSON")
     }
 
@@ -702,7 +578,8 @@ mod tests {
         let old = fixture_v0();
         let new = upgrade_state(0, &old).expect("upgrades");
         let attrs = new.as_map().expect("object");
-        let want: Vec<String> = null_state().as_map().expect("object").keys().cloned().collect();
+        let mut want: Vec<String> = schema_attributes().into_iter().map(|a| a.name).collect();
+        want.sort();
         assert_eq!(
             attrs.keys().cloned().collect::<Vec<_>>(),
             want,
@@ -716,6 +593,57 @@ mod tests {
         // The upgraded value round-trips through msgpack as Terraform decodes it.
         let back = crate::protocol::value::decode(&crate::protocol::value::encode(&new)).expect("msgpack");
         assert_eq!(back, new);
+    }
+
+    #[test]
+    fn the_model_has_exactly_the_schemas_attributes_and_round_trips() {
+        let mut names: Vec<String> = schema_attributes().into_iter().map(|a| a.name).collect();
+        names.sort();
+        let empty = TenantModel::default().to_value();
+        let keys: Vec<String> = empty.as_map().expect("object").keys().cloned().collect();
+        assert_eq!(keys, names);
+        assert!(empty.as_map().expect("object").values().all(Value::is_null));
+        // Every attribute read is written back where it came from.
+        let state = upgrade_state(0, &fixture_v0()).expect("upgrades");
+        let mut touched = state.clone();
+        if let Value::Map(m) = &mut touched {
+            for (i, v) in m.values_mut().enumerate() {
+                if v.is_null() {
+                    *v = if i % 2 == 0 { Value::Unknown } else { v.clone() };
+                }
+            }
+        }
+        assert_eq!(TenantModel::from_value(&touched).to_value(), touched);
+        let decoded = TenantModel::decode(Some(&crate::protocol::value::encode(&state))).expect("msgpack");
+        assert_eq!(decoded.map(|m| m.to_value()), Some(state));
+        assert_eq!(TenantModel::decode(None).expect("null"), None);
+    }
+
+    #[test]
+    fn an_unknown_input_plans_every_computed_attribute_unknown_and_keeps_the_config() {
+        let mut config = TenantModel::from_value(&fixture_v0());
+        config.tags = Tf::Known(
+            [("team".to_owned(), Tf::Unknown), ("cost".to_owned(), TfString::of("7"))]
+                .into_iter()
+                .collect(),
+        );
+        config.fqdn = Tf::Null;
+        config.service_arn = Tf::Null;
+        assert!(has_unknown_inputs(&config), "an unknown tag value");
+        let planned = unknown_plan(&config);
+        assert_eq!(planned.tags, config.tags, "as configured, element by element");
+        assert!(planned.fqdn.is_unknown() && planned.service_arn.is_unknown());
+        assert_eq!(planned.name, config.name);
+        config.tags = Tf::Null;
+        assert!(!has_unknown_inputs(&config));
+    }
+
+    #[test]
+    fn a_replacement_marker_round_trips() {
+        let private = replacing_private(Some("123456789012"));
+        assert_eq!(replacing_of(&private), Some("123456789012"));
+        assert!(replacing_private(None).is_empty());
+        assert_eq!(replacing_of(b"{\"task_definition\": null}"), None);
     }
 
     #[test]
@@ -733,12 +661,13 @@ mod tests {
             .find(|a| a.name == "db_password_wo")
             .expect("db_password_wo");
         assert!(wo.write_only && wo.sensitive && wo.optional && !wo.computed);
-        let mut config = fixture_v0();
-        if let Value::Map(m) = &mut config {
-            m.insert("db_password_wo".into(), Value::String("s3cret-Passw0rd".into()));
-            m.insert("subdomain".into(), Value::Unknown);
-        }
-        assert!(unknown_plan(&config).get("db_password_wo").is_null());
+        let mut config = TenantModel::from_value(&fixture_v0());
+        config.db_password_wo = TfString::of("s3cret-Passw0rd");
+        config.subdomain = Tf::Unknown;
+        assert!(has_unknown_inputs(&config));
+        let planned = unknown_plan(&config);
+        assert!(planned.db_password_wo.is_null());
+        assert!(planned.to_value().get(attr::DB_PASSWORD_WO).is_null());
         let input = input_from(&config);
         assert!(!format!("{input:?}").contains("s3cret"));
         assert_eq!(
