@@ -150,9 +150,9 @@ impl BbwsServer {
         }
         let platform = Arc::new(platform);
         let engine = Arc::new(Engine::new(platform.clone(), ports));
-        let observer = Arc::new(bbws_core::batch::BatchedObserver::new(
+        let observer = Arc::new(bbws_core::batch::Refresh::new(
             engine.clone(),
-            bbws_core::batch::BatchedObserver::DEFAULT_WINDOW,
+            bbws_core::batch::Refresh::DEFAULT_WINDOW,
         ));
         *self.configured.write().await = Some(Arc::new(Configured {
             platform,
@@ -282,7 +282,7 @@ impl BbwsServer {
         let tenant_id = prior.get(attr::TENANT_ID).as_str().unwrap_or_default().to_owned();
         let observed = c
             .engine
-            .observe_one(&tenant_id, &[])
+            .observe_tenant(&tenant_id, &[])
             .await
             .map_err(|e| core_error_diag(&e))?;
         if !observed.exists() {
@@ -360,7 +360,7 @@ impl BbwsServer {
         let key = key_of(&spec, &previous);
         let observed = c
             .observer
-            .observe_cached(key.clone())
+            .observe(key.clone())
             .await
             .map_err(|e| vec![core_error_diag(&e)])?;
         let replacing = std::str::from_utf8(&req.prior_private)
@@ -446,14 +446,6 @@ impl BbwsServer {
         let planned = decode(req.planned_state.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
         let config = decode(req.config.as_ref()).map_err(|d| (prior.clone(), vec![d]))?;
         let c = self.configured().await.map_err(|d| (prior.clone(), vec![d]))?;
-        // A write: whatever this process observed of the tenant is stale.
-        for id in [prior.get(attr::TENANT_ID), planned.get(attr::TENANT_ID)]
-            .iter()
-            .filter_map(|v| v.as_str())
-        {
-            c.observer.invalidate(id);
-        }
-
         if planned.is_null() {
             return self.destroy_tenant(&c, &prior).await;
         }
@@ -543,7 +535,7 @@ impl BbwsServer {
             return Value::Null;
         }
         let key = key_of(spec, previous);
-        let Ok(observed) = c.engine.observe_one(&key.tenant_id, &key.subdomains).await else {
+        let Ok(observed) = c.engine.observe_tenant(&key.tenant_id, &key.subdomains).await else {
             return Value::Null;
         };
         if !observed.exists() || !observed.foreign.is_empty() {
@@ -566,7 +558,7 @@ impl BbwsServer {
         let previous: Vec<String> = vec![spec.subdomain.clone()];
         let observed = c
             .engine
-            .observe_one(&spec.tenant_id, &previous)
+            .observe_tenant(&spec.tenant_id, &previous)
             .await
             .map_err(|e| (prior.clone(), vec![core_error_diag(&e)]))?;
         let plan = bbws_core::plan_destroy(&spec, &observed);
