@@ -402,4 +402,236 @@ mod tests {
         let observer = Arc::new(Refresh::new(engine.clone(), Duration::from_millis(20)));
         assert_eq!(batched(&observer, &keys).await, expected);
     }
+
+    /// A fleet of `n` tenants applied on the fake, with a refresh on a new
+    /// engine (the provider's process), whose snapshot one batch filled.
+    async fn refreshed_fleet(n: usize) -> (Arc<FakeCloud>, Arc<Platform>, Refresh, Vec<crate::TenantSpec>) {
+        let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+        let platform = Arc::new(platform);
+        let setup = Engine::new(platform.clone(), cloud.ports());
+        let specs: Vec<_> = (0..n).map(|i| spec(&platform, i)).collect();
+        for s in &specs {
+            let o = setup.observe_tenant(&s.tenant_id, &[]).await.expect("observe");
+            setup.apply(s, &o, &plan(s, &o)).await.expect("apply");
+        }
+        let engine = Arc::new(Engine::new(platform.clone(), cloud.ports()));
+        let refresh = Refresh::new(engine, Duration::from_millis(20));
+        let keys = keys_of(&specs);
+        let first = futures::future::join_all(keys.iter().map(|k| refresh.observe(k.clone()))).await;
+        assert!(first.iter().all(Result::is_ok), "the first refresh");
+        (cloud, platform, refresh, specs)
+    }
+
+    /// What changes a tenant between two refreshes.
+    enum Write {
+        /// An apply through the engine suspends it.
+        Suspend,
+        /// A destroy through the engine removes it.
+        Destroy,
+        /// The engine removes its expired creation lease.
+        RemoveExpiredLease,
+        /// Its log group's retention changes behind the engine's back.
+        Elsewhere,
+    }
+
+    /// Makes `write` to tenant `s`; returns the observation the refresh
+    /// holds right before the write's effect should show.
+    async fn make(write: &Write, refresh: &Refresh, cloud: &Arc<FakeCloud>, s: &crate::TenantSpec) -> ObservedTenant {
+        let engine = &refresh.engine;
+        let platform = engine.platform().clone();
+        let key = keys_of(std::slice::from_ref(s)).remove(0);
+        let before = refresh.observe(key.clone()).await.expect("observe");
+        match write {
+            Write::Suspend => {
+                let mut input = before.recovered_input(&platform).expect("input");
+                input.status = Some("suspended".into());
+                let suspended = input.resolve(platform).expect("valid");
+                let o = engine
+                    .observe_tenant(&s.tenant_id, &key.subdomains)
+                    .await
+                    .expect("observe");
+                engine
+                    .apply(&suspended, &o, &plan(&suspended, &o))
+                    .await
+                    .expect("apply");
+            }
+            Write::Destroy => {
+                let o = engine
+                    .observe_tenant(&s.tenant_id, &key.subdomains)
+                    .await
+                    .expect("observe");
+                let p = crate::plan_destroy(s, &o);
+                engine.destroy(s, &o, &p).await.expect("destroy");
+            }
+            Write::RemoveExpiredLease => {
+                let arn = before.secret.as_ref().expect("a secret").arn.clone();
+                let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+                let tags: crate::parts::Tags = [crate::lease::Lease::new("a-dead-run", old).tag()].into();
+                cloud.ports().secrets.tag_resource(&arn, &tags).await.expect("tag");
+                // Seen once the TTL is over; then confirmed: a write.
+                tokio::time::advance(crate::engine::SNAPSHOT_TTL).await;
+                let leased = refresh.observe(key).await.expect("observe");
+                assert!(leased.lease().is_some(), "the lease is seen");
+                engine.confirm_recorded(&leased).await;
+                return leased;
+            }
+            Write::Elsewhere => {
+                let group = format!("/ecs/dev-{}", s.tenant_id);
+                cloud.state().log_groups.get_mut(&group).expect("group").retention_days = Some(1);
+            }
+        }
+        before
+    }
+
+    /// Every write through the engine bumps the generation: the refresh
+    /// after it finds what the write made, never the snapshot from before
+    /// (compared with a fresh observation by another process, which leaves
+    /// this one's snapshot alone). A change made behind the engine's back
+    /// is not seen within the TTL — the snapshot is really used — and is
+    /// after it.
+    #[tokio::test(start_paused = true)]
+    async fn a_write_through_the_engine_leaves_no_stale_read() {
+        let cases = [
+            ("an apply suspends tenant 1", Write::Suspend, 1),
+            ("a destroy removes tenant 2", Write::Destroy, 2),
+            ("the expired lease of tenant 4 is removed", Write::RemoveExpiredLease, 4),
+            ("tenant 5's log group changes elsewhere", Write::Elsewhere, 5),
+        ];
+        for (name, write, i) in cases {
+            let (cloud, platform, refresh, specs) = refreshed_fleet(6).await;
+            let key = keys_of(&specs).remove(i);
+            let before = make(&write, &refresh, &cloud, &specs[i]).await;
+            let other_process = Engine::new(platform.clone(), cloud.ports());
+            let fresh = other_process
+                .observe_tenant(&key.tenant_id, &key.subdomains)
+                .await
+                .expect("fresh");
+            assert_ne!(fresh, before, "{name}: the write changed what is observed");
+            let after = refresh.observe(key.clone()).await.expect("observe");
+            if let Write::Elsewhere = write {
+                assert_eq!(after, before, "{name}: within the TTL the snapshot answers");
+                tokio::time::advance(crate::engine::SNAPSHOT_TTL).await;
+                let later = refresh.observe(key).await.expect("observe");
+                assert_eq!(later, fresh, "{name}: after the TTL");
+            } else {
+                assert_eq!(after, fresh, "{name}: the refresh after the write");
+            }
+        }
+    }
+
+    /// A failing read: its name, the call, the failing tenant's target of it,
+    /// and which tenant fails (none: the failure is transient).
+    type Case = (
+        &'static str,
+        &'static str,
+        fn(&crate::TenantSpec) -> Option<String>,
+        Option<usize>,
+    );
+
+    /// One tenant's failing read fails that tenant alone: the batch's
+    /// shared read (which names every tenant of the batch) fails, and the
+    /// tenants observed one by one then succeed but the one whose read
+    /// keeps failing. A transient failure of a listing fails nobody.
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_with_one_failing_tenant_fails_that_tenant_alone() {
+        let cases: [Case; 4] = [
+            (
+                "its service cannot be described",
+                "ecs.DescribeServices",
+                |s| Some(format!("dev-{}-service", s.tenant_id)),
+                Some(1),
+            ),
+            (
+                "its target group cannot be described",
+                "elbv2.DescribeTargetGroups",
+                |s| Some(s.names().target_group),
+                Some(1),
+            ),
+            (
+                "its database cannot be read",
+                "mysql.Observe",
+                |s| Some(s.names().database),
+                Some(1),
+            ),
+            (
+                "the secrets listing is throttled once",
+                "secrets.ListSecrets",
+                |_| None,
+                None,
+            ),
+        ];
+        for (name, op, target, failing) in cases {
+            let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+            let platform = Arc::new(platform);
+            let engine = Arc::new(Engine::new(platform.clone(), cloud.ports()));
+            let specs: Vec<_> = (0..4).map(|i| spec(&platform, i)).collect();
+            for s in &specs {
+                let o = engine.observe_tenant(&s.tenant_id, &[]).await.expect("observe");
+                engine.apply(s, &o, &plan(s, &o)).await.expect("apply");
+            }
+            let keys = keys_of(&specs);
+            let expected = one_by_one(&engine, &keys).await;
+            let error = crate::ports::PortError::new(
+                crate::ports::PortErrorKind::Transient,
+                "ThrottlingException",
+                "Rate exceeded",
+            );
+            let times = if failing.is_some() { 100 } else { 1 };
+            let failing_target = failing.and_then(|i| target(&specs[i]));
+            cloud.fail_on(
+                op,
+                failing_target.as_deref().or(target(&specs[0]).as_deref()),
+                error,
+                times,
+            );
+            let fleet = Engine::new(platform.clone(), cloud.ports());
+            let refresh = Arc::new(Refresh::new(Arc::new(fleet), Duration::from_millis(20)));
+            let seen = futures::future::join_all(keys.iter().map(|k| refresh.observe(k.clone()))).await;
+            for (i, (seen, expected)) in seen.iter().zip(&expected).enumerate() {
+                match seen {
+                    Ok(o) => assert_eq!(o, expected, "{name}: tenant {i}"),
+                    Err(e) => assert_eq!(Some(i), failing, "{name}: tenant {i} failed: {e}"),
+                }
+            }
+            assert_eq!(
+                seen.iter().filter(|r| r.is_err()).count(),
+                usize::from(failing.is_some()),
+                "{name}: failures"
+            );
+        }
+    }
+
+    /// What a batch read ahead answers the batches after it — and the plan
+    /// that follows the refresh — without a request, within the TTL only.
+    #[tokio::test(start_paused = true)]
+    async fn read_ahead_is_reused_within_the_ttl() {
+        let cases = [
+            ("at once", Duration::ZERO, true),
+            (
+                "just within the TTL",
+                crate::engine::SNAPSHOT_TTL - Duration::from_millis(100),
+                true,
+            ),
+            ("after the TTL", crate::engine::SNAPSHOT_TTL, false),
+        ];
+        for (name, wait, reused) in cases {
+            let (cloud, _, refresh, specs) = refreshed_fleet(12).await;
+            let keys = keys_of(&specs);
+            // A second batch reads ahead for the whole fleet.
+            let second = futures::future::join_all(keys[..3].iter().map(|k| refresh.observe(k.clone()))).await;
+            assert!(second.iter().all(Result::is_ok), "{name}: the second batch");
+            tokio::time::advance(wait).await;
+            cloud.clear_calls();
+            let rest = futures::future::join_all(keys[3..].iter().map(|k| refresh.observe(k.clone()))).await;
+            let rest: Vec<ObservedTenant> = rest.into_iter().map(|r| r.expect("observe")).collect();
+            let calls = cloud.calls().len();
+            assert_eq!(calls == 0, reused, "{name}: {calls} calls");
+            let other_process = Engine::new(refresh.engine.platform().clone(), cloud.ports());
+            assert_eq!(
+                rest,
+                one_by_one(&other_process, &keys[3..]).await,
+                "{name}: same observations"
+            );
+        }
+    }
 }

@@ -46,6 +46,7 @@ pub use destroy::{DestroyReport, SECRET_RECOVERY_WINDOW_DAYS};
 pub use orphans::Orphan;
 pub use priority::{MAX_RULE_PRIORITY, pick_priority};
 use snapshot::Snapshot;
+pub use snapshot::TTL as SNAPSHOT_TTL;
 #[cfg(test)]
 pub(crate) use snapshot::latest_revisions;
 pub use token::RunToken;

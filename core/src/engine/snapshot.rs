@@ -22,7 +22,7 @@ use crate::observed::{ObservedTenant, TenantKey};
 use crate::parts::*;
 
 /// How long an entry may be used after its read began.
-pub(super) const TTL: Duration = Duration::from_secs(30);
+pub const TTL: Duration = Duration::from_secs(30);
 
 /// The generation and the time at which a read began.
 #[derive(Clone, Copy, Debug)]
@@ -400,4 +400,97 @@ pub(crate) fn latest_revisions(arns: &[String]) -> HashMap<&str, &str> {
         }
     }
     best.into_iter().map(|(f, (_, arn))| (f, arn)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What may happen between a read and its use.
+    enum Between {
+        Nothing,
+        Wait(Duration),
+        /// A write through the engine after the read was recorded.
+        Write,
+        /// A write while the read was under way: it began before.
+        WriteDuringTheRead,
+    }
+
+    fn rule(priority: u32) -> ObservedListenerRule {
+        ObservedListenerRule {
+            arn: format!("arn:rule:{priority}"),
+            listener_arn: "arn:listener".into(),
+            priority,
+            hosts: vec!["a.example.io".into()],
+            action: None,
+            tags: Tags::new(),
+        }
+    }
+
+    fn revision(arn: &str) -> ObservedTaskDefinition {
+        ObservedTaskDefinition {
+            arn: arn.into(),
+            family: "dev-1".into(),
+            revision: 1,
+            image: "wordpress:6".into(),
+            cpu: 256,
+            memory: 512,
+            environment: Default::default(),
+            secrets: Default::default(),
+            file_system_id: None,
+            access_point_id: None,
+            log_group: None,
+            tags: Tags::new(),
+        }
+    }
+
+    /// An entry is used only if read at the current generation within the
+    /// TTL; revisions survive a write.
+    #[tokio::test(start_paused = true)]
+    async fn an_entry_is_used_only_at_its_generation_within_the_ttl() {
+        let cases = [
+            ("used at once", Between::Nothing, true),
+            (
+                "used just within the TTL",
+                Between::Wait(TTL - Duration::from_millis(1)),
+                true,
+            ),
+            ("not used at the TTL", Between::Wait(TTL), false),
+            ("not used after a write", Between::Write, false),
+            (
+                "not recorded when a write overtook its read",
+                Between::WriteDuringTheRead,
+                false,
+            ),
+        ];
+        for (name, between, used) in cases {
+            let mut snap = Snapshot::default();
+            snap.revisions.insert("arn:td:1".into(), revision("arn:td:1"));
+            let stamp = snap.stamp();
+            if matches!(between, Between::WriteDuringTheRead) {
+                snap.bump();
+            }
+            snap.record_listing(stamp, |s| &mut s.rules, Arc::new(vec![rule(7)]));
+            snap.record(stamp, |s| &mut s.services, "dev-1-service", None);
+            match between {
+                Between::Wait(d) => tokio::time::advance(d).await,
+                Between::Write => snap.bump(),
+                Between::Nothing | Between::WriteDuringTheRead => {}
+            }
+            let rules = snap.listing(&snap.rules);
+            assert_eq!(rules.is_some(), used, "{name}: the listing");
+            assert_eq!(rules.map(|r| r[0].priority), used.then_some(7), "{name}: its content");
+            assert_eq!(
+                snap.by_name(&snap.services, "dev-1-service"),
+                used.then_some(None),
+                "{name}: a name read and found absent"
+            );
+            assert_eq!(
+                snap.by_name(&snap.services, "dev-2-service"),
+                None,
+                "{name}: a name never read"
+            );
+            assert!(snap.revisions.contains_key("arn:td:1"), "{name}: revisions stay");
+        }
+    }
 }
