@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bbws_acceptance_tests::{Stack, random_tenant_id};
-use bbws_core::batch::BatchedObserver;
+use bbws_core::batch::Refresh;
 use bbws_core::{Engine, TenantInput, TenantKey, plan, plan_destroy};
 
 #[test]
@@ -42,7 +42,7 @@ fn batched_and_unbatched_observations_agree_on_the_emulator() {
         // Five exist; the sixth never does.
         for s in &specs[..5] {
             let o = engine
-                .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+                .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
                 .await
                 .expect("observe");
             engine.apply(s, &o, &plan(s, &o)).await.expect("apply");
@@ -60,9 +60,14 @@ fn batched_and_unbatched_observations_agree_on_the_emulator() {
             .collect();
         let mut one_by_one = Vec::new();
         for k in &keys {
-            one_by_one.push(engine.observe_one(&k.tenant_id, &k.subdomains).await.expect("observe"));
+            one_by_one.push(
+                engine
+                    .observe_tenant(&k.tenant_id, &k.subdomains)
+                    .await
+                    .expect("observe"),
+            );
         }
-        let observer = Arc::new(BatchedObserver::new(engine.clone(), Duration::from_millis(50)));
+        let observer = Arc::new(Refresh::new(engine.clone(), Duration::from_millis(50)));
         let batched = futures::future::join_all(keys.iter().cloned().map(|k| {
             let observer = observer.clone();
             async move { observer.observe(k).await.expect("observe") }
@@ -80,7 +85,7 @@ fn batched_and_unbatched_observations_agree_on_the_emulator() {
                 fresh.know_revision(td.clone());
             }
         }
-        let observer = Arc::new(BatchedObserver::new(fresh, Duration::from_millis(50)));
+        let observer = Arc::new(Refresh::new(fresh, Duration::from_millis(50)));
         let mut in_batches = Vec::new();
         for batch in keys.chunks(2) {
             in_batches.extend(

@@ -123,7 +123,7 @@ mod tests {
         let converge = |spec: TenantSpec| {
             let engine = &engine;
             async move {
-                let o = engine.observe_one(&spec.tenant_id, &[]).await.expect("observe");
+                let o = engine.observe_tenant(&spec.tenant_id, &[]).await.expect("observe");
                 engine.apply(&spec, &o, &plan(&spec, &o)).await.expect("apply")
             }
         };

@@ -198,7 +198,7 @@ mod tests {
         }
         .resolve(platform)
         .expect("valid");
-        let observed = engine.observe_one(&spec.tenant_id, &[]).await.expect("observe");
+        let observed = engine.observe_tenant(&spec.tenant_id, &[]).await.expect("observe");
         let after = engine
             .apply(&spec, &observed, &plan(&spec, &observed))
             .await
@@ -248,7 +248,7 @@ mod tests {
         }
         .resolve(platform)
         .expect("valid");
-        let observed = engine.observe_one(&spec.tenant_id, &[]).await.expect("observe");
+        let observed = engine.observe_tenant(&spec.tenant_id, &[]).await.expect("observe");
         let after = engine
             .apply(&spec, &observed, &plan(&spec, &observed))
             .await

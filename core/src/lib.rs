@@ -22,7 +22,7 @@
 //! }
 //! .resolve(platform)
 //! .map_err(bbws_core::CoreError::Invalid)?;
-//! let observed = engine.observe_one(&spec.tenant_id, &[spec.subdomain.clone()]).await?;
+//! let observed = engine.observe_tenant(&spec.tenant_id, &[spec.subdomain.clone()]).await?;
 //! let plan = bbws_core::plan(&spec, &observed);
 //! println!("{plan}");
 //! engine.apply(&spec, &observed, &plan).await?;

@@ -1,5 +1,6 @@
-//! What exists, part by part. Produced by [`crate::Engine::observe`], read by
-//! [`crate::plan()`] and by front ends (computed attributes, drift).
+//! What exists, part by part. Produced by [`crate::Engine::observe_tenant`]
+//! (and a refresh, [`crate::batch::Refresh`]), read by [`crate::plan()`]
+//! and by front ends (computed attributes, drift).
 
 use crate::naming::{TAG_ENVIRONMENT, TAG_TENANT, TenantNames};
 use crate::parts::*;

@@ -12,7 +12,7 @@ pub(crate) struct Configured {
     pub(crate) engine: Arc<Engine>,
     /// Terraform refreshes resources in parallel: their reads share
     /// batched AWS calls.
-    pub(crate) observer: Arc<bbws_core::batch::BatchedObserver>,
+    pub(crate) observer: Arc<bbws_core::batch::Refresh>,
     /// Subdomains of the tenants planned by this process (one walk): two
     /// tenants of one configuration with one subdomain are refused at plan.
     pub(crate) subdomains: bbws_core::lifecycle::SubdomainClaims,

@@ -170,9 +170,9 @@ impl BbwsServer {
         }
         let platform = Arc::new(platform);
         let engine = Arc::new(Engine::new(platform.clone(), ports));
-        let observer = Arc::new(bbws_core::batch::BatchedObserver::new(
+        let observer = Arc::new(bbws_core::batch::Refresh::new(
             engine.clone(),
-            bbws_core::batch::BatchedObserver::DEFAULT_WINDOW,
+            bbws_core::batch::Refresh::DEFAULT_WINDOW,
         ));
         *self.configured.write().await = Some(Arc::new(Configured {
             platform,
@@ -305,7 +305,7 @@ impl BbwsServer {
         let tenant_id = prior.tenant_id.as_str().unwrap_or_default().to_owned();
         let observed = c
             .engine
-            .observe_one(&tenant_id, &[])
+            .observe_tenant(&tenant_id, &[])
             .await
             .map_err(|e| core_error_diag(&e))?;
         if !observed.exists() {
@@ -402,7 +402,7 @@ impl BbwsServer {
         let key = key_of(spec, &previous);
         let observed = c
             .observer
-            .observe_cached(key.clone())
+            .observe(key.clone())
             .await
             .map_err(|e| vec![core_error_diag(&e)])?;
         let facts = Prior {
@@ -452,12 +452,6 @@ impl BbwsServer {
             .map_err(|d| (prior.clone(), vec![d]))?
             .unwrap_or_default();
         let c = self.configured().await.map_err(|d| (prior.clone(), vec![d]))?;
-        // A write: whatever this process observed of the tenant is stale.
-        for m in [&prior, &planned].into_iter().flatten() {
-            if let Some(id) = m.tenant_id.as_str() {
-                c.observer.invalidate(id);
-            }
-        }
         let Some(planned) = planned else {
             return self.destroy_tenant(&c, &prior.unwrap_or_default()).await;
         };
@@ -558,7 +552,7 @@ impl BbwsServer {
             return None;
         }
         let key = key_of(spec, previous);
-        let observed = c.engine.observe_one(&key.tenant_id, &key.subdomains).await.ok()?;
+        let observed = c.engine.observe_tenant(&key.tenant_id, &key.subdomains).await.ok()?;
         if !observed.exists() || !observed.foreign.is_empty() {
             return None;
         }
@@ -580,7 +574,7 @@ impl BbwsServer {
         let previous: Vec<String> = vec![spec.subdomain.clone()];
         let observed = c
             .engine
-            .observe_one(&spec.tenant_id, &previous)
+            .observe_tenant(&spec.tenant_id, &previous)
             .await
             .map_err(|e| (keep(), vec![core_error_diag(&e)]))?;
         let plan = bbws_core::plan_destroy(&spec, &observed);

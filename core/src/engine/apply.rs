@@ -56,10 +56,12 @@ impl Engine {
         plan: &TenantPlan,
         inputs: &ApplyInputs,
     ) -> Result<ObservedTenant, CoreError> {
-        self.forget_listings();
+        // A write: bumped before (no refresh reuses what it changes while
+        // it runs) and after (nor what a refresh read meanwhile).
+        self.bump_generation();
         self.forget_revisions(&spec.names().task_family);
         let result = self.converge(spec, observed, plan, inputs).await;
-        self.forget_listings();
+        self.bump_generation();
         if !plan.is_empty() || result.is_err() {
             let error = result.as_ref().err().map(ToString::to_string);
             self.audit(operation, &spec.tenant_id, crate::audit::parts_of(plan), error)
@@ -137,7 +139,7 @@ impl Engine {
         let mut delay = std::time::Duration::from_secs(1);
         let mut attempts_left = 3;
         loop {
-            match self.observe_one(tenant_id, subdomains).await {
+            match self.observe_tenant(tenant_id, subdomains).await {
                 Err(e) if e.is_retryable() && attempts_left > 0 => {
                     tracing::warn!(tenant = %tenant_id, error = %e, "read-back after apply failed; reading again");
                     attempts_left -= 1;

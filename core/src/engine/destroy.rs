@@ -45,10 +45,10 @@ impl Engine {
         observed: &ObservedTenant,
         plan: &TenantPlan,
     ) -> Result<DestroyReport, CoreError> {
-        self.forget_listings();
+        self.bump_generation();
         self.forget_revisions(&spec.names().task_family);
         let result = self.tear_down(spec, observed, plan).await;
-        self.forget_listings();
+        self.bump_generation();
         let error = result.as_ref().err().map(ToString::to_string);
         self.audit("delete", &spec.tenant_id, crate::audit::parts_of(plan), error)
             .await;

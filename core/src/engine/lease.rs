@@ -60,6 +60,8 @@ impl Engine {
             .secrets
             .untag_resource(secret_arn, &[TAG_LEASE.to_owned()])
             .await;
+        // A write: the snapshot's secret still shows the lease.
+        self.bump_generation();
         // A secret a rollback deleted has no lease left to remove.
         if let Err(e) = removed.or_else(|e| {
             if e.kind == crate::ports::PortErrorKind::NotFound {
@@ -106,7 +108,7 @@ impl Engine {
                 Some(l) => l != &first || !l.is_live(SystemTime::now()),
             };
             if settled || tokio::time::Instant::now() >= deadline {
-                return self.observe_one(&key.tenant_id, &key.subdomains).await;
+                return self.observe_tenant(&key.tenant_id, &key.subdomains).await;
             }
         }
     }

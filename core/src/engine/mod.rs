@@ -7,26 +7,24 @@
 //! behind are found by name and ownership tags and adopted.
 //!
 //! - `platform` — facts and the MySQL admin connection, once per engine;
-//! - `observe` — observation and discovery; `cache` — what a fleet
-//!   refresh shares between its batches;
+//! - `observe` — observation and discovery; `snapshot` — what this
+//!   process has read, typed, stamped with the write generation;
 //! - `apply` — one function per stage; `rollout` — the steady-state
 //!   wait; `rollback` — what a failed run created;
 //! - `destroy`; `priority` — listener-rule priorities.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
 use crate::error::CoreError;
 use crate::observed::ObservedTenant;
-use crate::parts::{ObservedTaskDefinition, Part, PlatformFacts};
+use crate::parts::{Part, PlatformFacts};
 use crate::plan::TenantPlan;
 use crate::ports::{MysqlAdmin, PortError, PortErrorKind, Ports};
 use crate::spec::{Platform, TenantSpec};
 
 mod apply;
-mod cache;
 mod create;
 mod credentials;
 mod destroy;
@@ -40,6 +38,7 @@ mod platform;
 mod priority;
 mod rollback;
 mod rollout;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 mod token;
@@ -47,12 +46,13 @@ mod token;
 pub use operations::DeploymentWait;
 
 pub use crate::credentials::{ApplyInputs, DbPassword, generate_password};
-#[cfg(test)]
-pub(crate) use cache::latest_revisions;
-use cache::{CachedListing, ReadAhead};
 pub use destroy::{DestroyReport, SECRET_RECOVERY_WINDOW_DAYS};
 pub use orphans::Orphan;
 pub use priority::{MAX_RULE_PRIORITY, pick_priority};
+use snapshot::Snapshot;
+pub use snapshot::TTL as SNAPSHOT_TTL;
+#[cfg(test)]
+pub(crate) use snapshot::latest_revisions;
 pub use token::RunToken;
 
 /// Executes plans for tenants of one platform.
@@ -64,20 +64,13 @@ pub struct Engine {
     /// Serialises priority allocation within this process; across processes
     /// `PriorityInUse` is handled by re-reading and picking again.
     listener_lock: tokio::sync::Mutex<()>,
-    /// Environment-wide listings (rules, records, access points, log
-    /// groups, secrets) shared by the batches of one refresh: Terraform
-    /// reads at most `-parallelism` resources at once, so a refresh is many
-    /// batches, and each would otherwise list everything again.
-    listings: std::sync::Mutex<HashMap<String, CachedListing>>,
-    /// Task definition revisions already described, by ARN. A revision's
-    /// content never changes, so a batched observation that finds it still
-    /// ACTIVE (one environment-wide listing) need not describe it again.
-    /// Seeded by the caller too ([`Engine::know_revision`]): the provider
-    /// keeps the last revision it saw in Terraform's private state.
-    revisions: std::sync::Mutex<HashMap<String, ObservedTaskDefinition>>,
-    /// Per-name reads made ahead during a fleet refresh (see
-    /// [`Engine::observe`]); cleared with the listings.
-    ahead: std::sync::Mutex<ReadAhead>,
+    /// What this process has read of the environment, for the batches of
+    /// a refresh: Terraform reads at most `-parallelism` resources at once,
+    /// so a refresh is many batches, and each would otherwise list
+    /// everything again. Every write through the engine bumps its
+    /// generation; task definition revisions (immutable) stay, and the
+    /// caller may seed them ([`Engine::know_revision`]).
+    snapshot: std::sync::Mutex<Snapshot>,
     /// Held by a batch while it makes its per-name reads, so that a batch
     /// arriving meanwhile waits for the read-ahead instead of repeating it.
     reading: tokio::sync::Mutex<()>,
@@ -124,9 +117,7 @@ impl Engine {
             facts: OnceCell::new(),
             mysql: OnceCell::new(),
             listener_lock: tokio::sync::Mutex::new(()),
-            listings: std::sync::Mutex::new(HashMap::new()),
-            revisions: std::sync::Mutex::new(HashMap::new()),
-            ahead: std::sync::Mutex::new(ReadAhead::default()),
+            snapshot: std::sync::Mutex::new(Snapshot::default()),
             reading: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::Sender::new(false),
             finished_leases: std::sync::Mutex::new(Vec::new()),
@@ -172,7 +163,7 @@ pub async fn observe_and_plan(
 ) -> Result<(ObservedTenant, TenantPlan), CoreError> {
     let mut subdomains = vec![spec.subdomain.clone()];
     subdomains.extend(previous_subdomains.iter().cloned());
-    let observed = engine.observe_one(&spec.tenant_id, &subdomains).await?;
+    let observed = engine.observe_tenant(&spec.tenant_id, &subdomains).await?;
     let plan = crate::plan(spec, &observed);
     Ok((observed, plan))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::future::try_join_all;
 
 use super::Engine;
-use super::cache::latest_revisions;
+use super::snapshot::{Stamp, latest_revisions};
 use crate::error::{CoreError, PartOrPlatform};
 use crate::naming::TenantNames;
 use crate::observed::{ForeignPart, ObservedTenant, TenantKey, describe_owner, owned_by};
@@ -30,11 +30,44 @@ pub(super) struct Reads<'a> {
 
 /// The per-name reads of one observation (services, target groups, MySQL),
 /// for the names it was asked to read.
+#[derive(Default)]
 pub(super) struct NameReads {
     pub(super) services: Vec<ObservedService>,
     pub(super) target_groups: Vec<ObservedTargetGroup>,
     pub(super) databases: Vec<ObservedDatabase>,
     pub(super) users: Vec<ObservedDatabaseUser>,
+}
+
+impl NameReads {
+    /// What was read for `names` alone (a batch reads ahead for more).
+    fn only(self, names: &[TenantNames]) -> NameReads {
+        let wants = |name: &str, pick: fn(&TenantNames) -> &str| names.iter().any(|n| pick(n) == name);
+        NameReads {
+            services: self
+                .services
+                .into_iter()
+                .filter(|s| wants(&s.name, |n| &n.service))
+                .collect(),
+            target_groups: (self.target_groups.into_iter())
+                .filter(|t| wants(&t.name, |n| &n.target_group))
+                .collect(),
+            databases: (self.databases.into_iter())
+                .filter(|d| wants(&d.name, |n| &n.database))
+                .collect(),
+            users: (self.users.into_iter())
+                .filter(|u| wants(&u.name, |n| &n.database_user))
+                .collect(),
+        }
+    }
+
+    /// Both reads together.
+    fn and(mut self, other: NameReads) -> NameReads {
+        self.services.extend(other.services);
+        self.target_groups.extend(other.target_groups);
+        self.databases.extend(other.databases);
+        self.users.extend(other.users);
+        self
+    }
 }
 
 /// The environment-wide reads of one observation, and what it found for
@@ -49,13 +82,15 @@ struct SharedReads {
 }
 
 impl Engine {
-    /// Observes one tenant.
-    pub async fn observe_one(&self, tenant_id: &str, subdomains: &[String]) -> Result<ObservedTenant, CoreError> {
+    /// Observes one tenant, fresh: every part is read now, nothing comes
+    /// from the snapshot (what plan and apply decide from). What it reads
+    /// is recorded in the snapshot for a refresh to reuse.
+    pub async fn observe_tenant(&self, tenant_id: &str, subdomains: &[String]) -> Result<ObservedTenant, CoreError> {
         let key = TenantKey {
             tenant_id: tenant_id.to_owned(),
             subdomains: subdomains.to_vec(),
         };
-        let mut all = self.observe(std::slice::from_ref(&key)).await?;
+        let mut all = self.observe_with(std::slice::from_ref(&key), false).await?;
         Ok(all.pop().unwrap_or_default())
     }
 
@@ -63,9 +98,9 @@ impl Engine {
     /// tags, which names its subdomain, whose DNS record a second read
     /// finds when the first did not.
     pub async fn observe_by_id(&self, tenant_id: &str) -> Result<ObservedTenant, CoreError> {
-        let first = self.observe_one(tenant_id, &[]).await?;
+        let first = self.observe_tenant(tenant_id, &[]).await?;
         match first.routed_subdomain(&self.platform.domain) {
-            Some(sub) if first.dns_records.is_empty() => self.observe_one(tenant_id, &[sub]).await,
+            Some(sub) if first.dns_records.is_empty() => self.observe_tenant(tenant_id, &[sub]).await,
             _ => Ok(first),
         }
     }
@@ -82,7 +117,7 @@ impl Engine {
                 subdomains: Vec::new(),
             })
             .collect();
-        let first = self.observe(&keys).await?;
+        let first = self.observe_batch(&keys).await?;
         let keys: Vec<TenantKey> = first
             .iter()
             .map(|o| TenantKey {
@@ -90,26 +125,23 @@ impl Engine {
                 subdomains: o.routed_subdomain(&self.platform.domain).into_iter().collect(),
             })
             .collect();
-        self.observe(&keys).await
+        self.observe_batch(&keys).await
     }
 
-    /// Observes a set of tenants with shared reads: one call per listener,
-    /// zone, file system and log-group prefix, batched service and target
-    /// group descriptions, one MySQL query — whatever the number of tenants.
-    pub async fn observe(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
-        self.observe_with(keys, keys.len() > 1).await
-    }
-
-    /// [`Self::observe`] for one batch of a refresh ([`crate::batch`]):
-    /// shared listings are used even for a batch of one, a straggler of
-    /// the refresh whose listings an earlier batch made.
-    pub async fn observe_batch(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
+    /// One batch of a refresh ([`crate::batch::Refresh`]): shared reads —
+    /// one call per listener, zone, file system and log-group prefix,
+    /// batched service and target group descriptions, one MySQL query,
+    /// whatever the number of tenants — from the snapshot where it holds
+    /// them. A batch of one uses the shared listings too when an earlier
+    /// batch made them (a straggler of the refresh); otherwise it reads as
+    /// [`Self::observe_tenant`] does.
+    pub(crate) async fn observe_batch(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
         let shared = keys.len() > 1 || !self.listed_tenants().is_empty();
         self.observe_with(keys, shared).await
     }
 
-    /// `shared`: a batch of a refresh, which may use and fills the caches
-    /// (see the `cache` module); otherwise everything is read.
+    /// `shared`: a batch of a refresh, which reads the snapshot; otherwise
+    /// everything is read. Both record what they read.
     async fn observe_with(&self, keys: &[TenantKey], shared: bool) -> Result<Vec<ObservedTenant>, CoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -117,23 +149,23 @@ impl Engine {
         let facts = self.facts().await?.clone();
         let names: Vec<TenantNames> = keys.iter().map(|k| self.names_of(k)).collect();
         let _reading = if shared { Some(self.reading.lock().await) } else { None };
+        // Stamped before any read: a write that overtakes them bumps the
+        // generation, and what they found is then not recorded.
+        let stamp = self.snapshot().stamp();
         // The per-name reads; a batch of a refresh reads ahead.
-        let wanted = if shared {
+        let (wanted, held) = if shared {
             self.names_to_read(keys, &names)
         } else {
-            names.clone()
+            (names.clone(), NameReads::default())
         };
         let mysql = self.mysql().await?;
         let (read, listed) = futures::try_join!(
             self.read_names(&wanted, mysql.as_ref()),
-            self.read_shared(&names, shared)
+            self.read_shared(&names, shared, stamp)
         )
         .map_err(|e| self.cluster_hint(e))?;
-        let read = if shared {
-            self.answer_from_read_ahead(&wanted, &names, read)
-        } else {
-            read
-        };
+        self.snapshot().record_names(stamp, &wanted, &read);
+        let read = read.only(&names).and(held);
         let reads = Reads {
             facts: &facts,
             services: &read.services,
@@ -211,14 +243,14 @@ impl Engine {
     /// The listings (rules, records, access points, log groups) and each
     /// tenant's task definition and secret: listed for a batch of a
     /// refresh, read by name for one tenant.
-    async fn read_shared(&self, names: &[TenantNames], shared: bool) -> Result<SharedReads, CoreError> {
+    async fn read_shared(&self, names: &[TenantNames], shared: bool, stamp: Stamp) -> Result<SharedReads, CoreError> {
         let (rules, records, access_points, log_groups, task_definitions, secrets) = futures::try_join!(
-            self.read_rules(shared),
-            self.read_records(shared),
-            self.read_access_points(shared),
-            self.read_log_groups(names, shared),
-            self.read_task_definitions(names, shared),
-            self.read_secrets(names, shared),
+            self.read_rules(shared, stamp),
+            self.read_records(shared, stamp),
+            self.read_access_points(shared, stamp),
+            self.read_log_groups(names, shared, stamp),
+            self.read_task_definitions(names, shared, stamp),
+            self.read_secrets(names, shared, stamp),
         )?;
         Ok(SharedReads {
             rules,
@@ -230,10 +262,10 @@ impl Engine {
         })
     }
 
-    async fn read_rules(&self, shared: bool) -> Result<Arc<Vec<ObservedListenerRule>>, CoreError> {
+    async fn read_rules(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedListenerRule>>, CoreError> {
         let p = &self.platform;
         let fetch = self.ports.elbv2.describe_rules(&p.listener_arn);
-        self.listing(shared, format!("rules:{}", p.listener_arn), fetch)
+        self.listing(shared, stamp, |s| &mut s.rules, fetch)
             .await
             .map_err(|e| match e.kind {
                 PortErrorKind::NotFound => CoreError::Platform {
@@ -244,10 +276,10 @@ impl Engine {
             })
     }
 
-    async fn read_records(&self, shared: bool) -> Result<Arc<Vec<ObservedDnsRecord>>, CoreError> {
+    async fn read_records(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedDnsRecord>>, CoreError> {
         let p = &self.platform;
         let fetch = self.ports.route53.list_records(&p.hosted_zone_id);
-        self.listing(shared, format!("records:{}", p.hosted_zone_id), fetch)
+        self.listing(shared, stamp, |s| &mut s.records, fetch)
             .await
             .map_err(|e| match e.kind {
                 PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
@@ -261,10 +293,10 @@ impl Engine {
             })
     }
 
-    async fn read_access_points(&self, shared: bool) -> Result<Arc<Vec<ObservedAccessPoint>>, CoreError> {
+    async fn read_access_points(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedAccessPoint>>, CoreError> {
         let p = &self.platform;
         let fetch = self.ports.efs.describe_access_points(&p.efs_file_system_id);
-        self.listing(shared, format!("aps:{}", p.efs_file_system_id), fetch)
+        self.listing(shared, stamp, |s| &mut s.access_points, fetch)
             .await
             .map_err(|e| match e.kind {
                 PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
@@ -278,21 +310,34 @@ impl Engine {
             })
     }
 
-    /// One tenant's log group, or every group of the environment.
+    /// One tenant's log group (by its name as a prefix), or every group of
+    /// the environment.
     async fn read_log_groups(
         &self,
         names: &[TenantNames],
         shared: bool,
+        stamp: Stamp,
     ) -> Result<Arc<Vec<ObservedLogGroup>>, CoreError> {
         let env = self.platform.environment;
-        let prefix = match names.first() {
-            Some(n) if !shared => n.log_group.clone(),
-            _ => format!("/ecs/{env}-"),
+        let logs_err = |e| CoreError::port(Part::LogGroup, "DescribeLogGroups", e);
+        let own = names.first().filter(|_| !shared);
+        let Some(n) = own else {
+            let prefix = format!("/ecs/{env}-");
+            let fetch = self.ports.logs.describe_log_groups(&prefix);
+            return self
+                .listing(shared, stamp, |s| &mut s.log_groups, fetch)
+                .await
+                .map_err(logs_err);
         };
-        let fetch = self.ports.logs.describe_log_groups(&prefix);
-        self.listing(shared, format!("logs:{prefix}"), fetch)
+        let groups = self
+            .ports
+            .logs
+            .describe_log_groups(&n.log_group)
             .await
-            .map_err(|e| CoreError::port(Part::LogGroup, "DescribeLogGroups", e))
+            .map_err(logs_err)?;
+        let own = groups.iter().find(|g| g.name == n.log_group).cloned();
+        self.snapshot().record(stamp, |s| &mut s.log_group, &n.log_group, own);
+        Ok(Arc::new(groups))
     }
 
     /// Each tenant's latest revision: described by family for one tenant;
@@ -302,24 +347,24 @@ impl Engine {
         &self,
         names: &[TenantNames],
         shared: bool,
+        stamp: Stamp,
     ) -> Result<Vec<Option<ObservedTaskDefinition>>, CoreError> {
         let describe_err = |e| CoreError::port(Part::TaskDefinition, "DescribeTaskDefinition", e);
         if !shared {
-            return try_join_all(
-                names
-                    .iter()
-                    .map(|n| self.ports.ecs.latest_task_definition(&n.task_family)),
-            )
+            return try_join_all(names.iter().map(|n| async move {
+                let latest = self.ports.ecs.latest_task_definition(&n.task_family).await?;
+                let family = &n.task_family;
+                self.snapshot()
+                    .record(stamp, |s| &mut s.latest_revision, family, latest.clone());
+                Ok(latest)
+            }))
             .await
             .map_err(describe_err);
         }
         let prefix = format!("{}-", self.platform.environment);
+        let fetch = self.ports.ecs.list_task_definitions_by_prefix(&prefix);
         let arns = self
-            .listing(
-                shared,
-                format!("revisions:{prefix}"),
-                self.ports.ecs.list_task_definitions_by_prefix(&prefix),
-            )
+            .listing(shared, stamp, |s| &mut s.revision_arns, fetch)
             .await
             .map_err(|e| CoreError::port(Part::TaskDefinition, "ListTaskDefinitions", e))?;
         let latest = latest_revisions(&arns);
@@ -339,19 +384,22 @@ impl Engine {
         &self,
         names: &[TenantNames],
         shared: bool,
+        stamp: Stamp,
     ) -> Result<Vec<Option<ObservedSecret>>, CoreError> {
         if !shared {
-            return try_join_all(names.iter().map(|n| self.ports.secrets.describe_secret(&n.secret)))
-                .await
-                .map_err(|e| CoreError::port(Part::Secret, "DescribeSecret", e));
+            return try_join_all(names.iter().map(|n| async move {
+                let secret = self.ports.secrets.describe_secret(&n.secret).await?;
+                self.snapshot()
+                    .record(stamp, |s| &mut s.secret, &n.secret, secret.clone());
+                Ok(secret)
+            }))
+            .await
+            .map_err(|e| CoreError::port(Part::Secret, "DescribeSecret", e));
         }
         let prefix = format!("{}-", self.platform.environment);
+        let fetch = self.ports.secrets.list_secrets(&prefix);
         let listed = self
-            .listing(
-                shared,
-                format!("secrets:{prefix}"),
-                self.ports.secrets.list_secrets(&prefix),
-            )
+            .listing(shared, stamp, |s| &mut s.secrets, fetch)
             .await
             .map_err(|e| CoreError::port(Part::Secret, "ListSecrets", e))?;
         Ok(names

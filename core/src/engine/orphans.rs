@@ -88,7 +88,7 @@ impl Engine {
         }
         let spec = self.sweep_spec(&found).await?;
         let observed = match found.routed_subdomain(&self.platform.domain) {
-            Some(sub) => self.observe_one(tenant_id, &[sub]).await?,
+            Some(sub) => self.observe_tenant(tenant_id, &[sub]).await?,
             None => found,
         };
         let plan = crate::plan_destroy(&spec, &observed);

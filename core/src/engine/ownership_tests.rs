@@ -180,7 +180,7 @@ async fn a_second_apply_of_one_tenant_loses_and_leaves_the_winners_parts() {
     );
     assert_eq!(now.mysql.users, before.mysql.users, "the winner's user is untouched");
     let again = engine
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     assert_eq!(again.outputs(&s.names()), won.outputs(&s.names()));

@@ -190,7 +190,7 @@ async fn with_dual_passwords_the_old_one_works_until_the_tasks_have_the_new_one(
         );
     }
     let now = engine
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     let retry = plan(&s, &now);
@@ -308,7 +308,7 @@ async fn a_failed_rotation_is_retried_by_the_next_apply() {
         .await
         .expect_err("MySQL refused");
     let now = engine
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     let retry = plan(&s, &now);
@@ -355,7 +355,7 @@ async fn an_update_that_does_not_become_stable_is_rolled_back() {
         assert_eq!(svc.running_count(), 1, "{:?}", svc.deployments);
     }
     let now = engine
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     let svc = now.service.as_ref().expect("service");
@@ -418,7 +418,7 @@ async fn a_revision_ecs_fails_is_rolled_back_by_the_circuit_breaker() {
     );
 
     let now = engine
-        .observe_one(&s.tenant_id, &[s.subdomain.clone()])
+        .observe_tenant(&s.tenant_id, &[s.subdomain.clone()])
         .await
         .expect("observe");
     let svc = now.service.as_ref().expect("service");
@@ -484,7 +484,7 @@ async fn create_converges_and_destroy_keeps_only_retained_data() {
     let report = engine.destroy(&s, &after, &d).await.expect("destroy");
     assert_eq!(report.retained.len(), 3, "{:?}", report.retained);
     let gone = engine
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     let left: Vec<Part> = Part::ALL.into_iter().filter(|p| gone.has(*p)).collect();
@@ -581,7 +581,7 @@ async fn a_failure_at_any_step_leaves_no_orphans() {
                 assert!(!step.is_empty());
                 let clean = Engine::new(platform.clone(), cloud.ports());
                 let left = clean
-                    .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+                    .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
                     .await
                     .expect("observe");
                 assert!(
@@ -728,7 +728,7 @@ async fn a_stopped_engine_starts_no_stage_and_leaves_nothing_behind() {
     );
     let after = Engine::new(platform, cloud.ports());
     let left = after
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     assert!(!left.exists(), "a stopped create left parts: {left:?}");
@@ -765,7 +765,7 @@ async fn a_create_leaves_its_lease_until_a_record_confirms_it_and_a_dead_runs_le
     // A record that holds the tenant confirms it, once the lease expired.
     engine.confirm_recorded(&after).await;
     let again = engine
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     assert!(again.lease().is_some(), "a live lease is left alone");
@@ -775,12 +775,12 @@ async fn a_create_leaves_its_lease_until_a_record_confirms_it_and_a_dead_runs_le
     };
     put_lease(&engine, &s, &expired).await;
     let again = engine
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     engine.confirm_recorded(&again).await;
     let again = engine
-        .observe_one(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     assert_eq!(again.lease(), None, "confirmed: no lease");
@@ -796,7 +796,7 @@ async fn a_create_leaves_its_lease_until_a_record_confirms_it_and_a_dead_runs_le
         subdomains: vec![s.subdomain.clone()],
     };
     let found = engine
-        .observe_one(&s.tenant_id, &key.subdomains)
+        .observe_tenant(&s.tenant_id, &key.subdomains)
         .await
         .expect("observe");
     let found = engine
@@ -822,7 +822,7 @@ async fn a_live_lease_is_waited_for_one_lifetime_at_most_and_refused_while_live(
         subdomains: vec![s.subdomain.clone()],
     };
     let found = engine
-        .observe_one(&s.tenant_id, &key.subdomains)
+        .observe_tenant(&s.tenant_id, &key.subdomains)
         .await
         .expect("observe");
     let started = tokio::time::Instant::now();
@@ -874,7 +874,7 @@ async fn an_incomplete_tenant_is_listed_as_an_orphan_and_swept_while_a_complete_
     assert!(refused.to_string().contains("not an orphan"), "{refused}");
     engine.sweep(&broken.tenant_id).await.expect("swept");
     let left = engine
-        .observe_one(&broken.tenant_id, std::slice::from_ref(&broken.subdomain))
+        .observe_tenant(&broken.tenant_id, std::slice::from_ref(&broken.subdomain))
         .await
         .expect("observe");
     assert!(

@@ -289,15 +289,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::List => {
             let bar = spinner(cli.json, "listing tenants".into());
-            let ids = engine.discover().await.map_err(|e| e.to_string())?;
-            let keys: Vec<_> = ids
-                .iter()
-                .map(|id| bbws_core::TenantKey {
-                    tenant_id: id.clone(),
-                    subdomains: Vec::new(),
-                })
-                .collect();
-            let all = engine.observe(&keys).await.map_err(|e| e.to_string())?;
+            let all = engine.observe_all().await.map_err(|e| e.to_string())?;
             bar.finish_and_clear();
             let rows: Vec<_> = all
                 .iter()
@@ -428,7 +420,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Destroy { tenant_id } => {
             let bar = spinner(cli.json, format!("destroying tenant {tenant_id}"));
-            let first = engine.observe_one(&tenant_id, &[]).await.map_err(|e| e.to_string())?;
+            let first = engine
+                .observe_tenant(&tenant_id, &[])
+                .await
+                .map_err(|e| e.to_string())?;
             let input = first
                 .recovered_input(engine.platform())
                 .ok_or_else(|| format!("tenant {tenant_id} has no settings secret; nothing bbws made to destroy"))?;
@@ -436,7 +431,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .resolve(engine.platform().clone())
                 .map_err(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
             let observed = engine
-                .observe_one(&tenant_id, std::slice::from_ref(&spec.subdomain))
+                .observe_tenant(&tenant_id, std::slice::from_ref(&spec.subdomain))
                 .await
                 .map_err(|e| e.to_string())?;
             let plan = bbws_core::plan_destroy(&spec, &observed);
