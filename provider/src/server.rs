@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use bbws_core::approval::{self, TenantChange};
 use bbws_core::engine::observe_and_plan;
 use bbws_core::lifecycle::{self, Basis, Decision, Prior};
 use bbws_core::validate::Violation;
@@ -331,10 +332,16 @@ impl BbwsServer {
     pub async fn plan_tenant(&self, req: &tf::plan_resource_change::Request) -> tf::plan_resource_change::Response {
         let mut resp = tf::plan_resource_change::Response::default();
         match self.plan_inner(req).await {
-            Ok((planned, replace, private)) => {
-                resp.planned_state = dynamic(planned.as_ref());
+            Ok(Planned {
+                state,
+                replace,
+                private,
+                warnings,
+            }) => {
+                resp.planned_state = dynamic(state.as_ref());
                 resp.requires_replace = replace.iter().map(|a| attribute_path(&[(*a).to_owned()])).collect();
                 resp.planned_private = private;
+                resp.diagnostics = warnings;
             }
             Err(diags) => {
                 resp.diagnostics = diags;
@@ -344,12 +351,7 @@ impl BbwsServer {
         resp
     }
 
-    /// The planned state, the attributes forcing replacement, and private
-    /// data for Terraform to hand back.
-    async fn plan_inner(
-        &self,
-        req: &tf::plan_resource_change::Request,
-    ) -> Result<(Option<TenantModel>, Vec<&'static str>, Vec<u8>), Diags> {
+    async fn plan_inner(&self, req: &tf::plan_resource_change::Request) -> Result<Planned, Diags> {
         let prior = decode_tenant(req.prior_state.as_ref()).map_err(|d| vec![d])?;
         let proposed = decode_tenant(req.proposed_new_state.as_ref()).map_err(|d| vec![d])?;
         let config = decode_tenant(req.config.as_ref())
@@ -361,10 +363,16 @@ impl BbwsServer {
             // Destroy: the guards speak at plan time, not half-way through.
             let spec = spec_from_state(&prior.unwrap_or_default(), c.platform.clone()).map_err(|d| vec![d])?;
             spec.check_destroy().map_err(|e| vec![core_error_diag(&e)])?;
-            return Ok((None, Vec::new(), Vec::new()));
+            let deletion = TenantChange {
+                prior: Some(&spec),
+                planned: None,
+                replaces: false,
+                changes_parts: true,
+            };
+            return Ok(Planned::destroy(approval_warnings(&c, &deletion)));
         }
         if tenant::has_unknown_inputs(&config) {
-            return Ok((Some(tenant::unknown_plan(&config)), Vec::new(), Vec::new()));
+            return Ok(Planned::of(Some(tenant::unknown_plan(&config))));
         }
         let platform_violations = config::validate_for_tenants(&c.platform);
         if !platform_violations.is_empty() {
@@ -375,16 +383,28 @@ impl BbwsServer {
         if decision.destroys_recorded() {
             // A replacement destroys the tenant in the state first: the same
             // guards as a destroy, judged on what the state holds.
-            let old = spec_from_state(&prior.unwrap_or_default(), c.platform.clone()).map_err(|d| vec![d])?;
+            let old = spec_from_state(&prior.clone().unwrap_or_default(), c.platform.clone()).map_err(|d| vec![d])?;
             old.check_destroy().map_err(|e| vec![core_error_diag(&e)])?;
         }
         let planned_outputs = decision.plan.planned_outputs(&spec, &observed).outputs;
-        let replace = decision.replaced_by.iter().map(|r| r.attribute()).collect();
+        let replace: Vec<&'static str> = decision.replaced_by.iter().map(|r| r.attribute()).collect();
         let known = KnownOutputs::from_planned(&planned_outputs);
         // Terraform hands this back to the second planning of a replacement.
         let private = tenant::replacing_private(decision.replaces_next.as_deref());
         let planned = tenant::state_value(&config, &spec, &planned_outputs, &known, tenant::parts_of(None));
-        Ok((Some(planned), replace, private))
+        let recorded = prior.as_ref().and_then(|p| spec_from_state(p, c.platform.clone()).ok());
+        let change = TenantChange {
+            prior: recorded.as_ref(),
+            planned: Some(&spec),
+            replaces: !replace.is_empty(),
+            changes_parts: !decision.plan.is_empty(),
+        };
+        Ok(Planned {
+            state: Some(planned),
+            replace,
+            private,
+            warnings: approval_warnings(&c, &change),
+        })
     }
 
     /// Observes the tenant a plan is for and lets core's lifecycle policy
@@ -727,4 +747,40 @@ pub fn capabilities() -> tf::ServerCapabilities {
         move_resource_state: false,
         generate_resource_config: false,
     }
+}
+
+/// What a plan hands Terraform: the planned state, the attributes forcing
+/// replacement, private data for Terraform to hand back, and warnings.
+struct Planned {
+    state: Option<TenantModel>,
+    replace: Vec<&'static str>,
+    private: Vec<u8>,
+    warnings: Diags,
+}
+
+impl Planned {
+    fn of(state: Option<TenantModel>) -> Planned {
+        Planned {
+            state,
+            replace: Vec::new(),
+            private: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn destroy(warnings: Diags) -> Planned {
+        Planned {
+            warnings,
+            ..Planned::of(None)
+        }
+    }
+}
+
+/// The SOP §6.3 approval class of a change in sit and prod, as one
+/// warning (core decides the class; none in dev or for a creation).
+fn approval_warnings(c: &Configured, change: &TenantChange<'_>) -> Diags {
+    approval::notice(c.platform.environment, change)
+        .map(|n| warning(n.summary(), n.detail()))
+        .into_iter()
+        .collect()
 }
