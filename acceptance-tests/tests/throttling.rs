@@ -49,26 +49,41 @@ resource "bbws_tenant" "t{i}" {{
     hcl
 }
 
-/// `requests_by_operation` of `after` minus that of `before`, per tenant,
-/// largest first, as lines "service action: n.nn".
-fn per_tenant(before: &Json, after: &Json, tenants: usize) -> (f64, Vec<String>) {
-    let ops = |j: &Json| j["requests_by_operation"].as_object().cloned().unwrap_or_default();
+/// `after[key]` minus `before[key]`, by "service action".
+fn delta(before: &Json, after: &Json, key: &str, prefix: &str) -> Vec<(String, u64)> {
+    let ops = |j: &Json| j[key].as_object().cloned().unwrap_or_default();
     let (b, a) = (ops(before), ops(after));
-    let mut rows: Vec<(String, u64)> = a
-        .iter()
-        .map(|(k, v)| {
+    a.iter()
+        .filter_map(|(k, v)| {
             let was = b.get(k).and_then(Json::as_u64).unwrap_or(0);
-            (k.clone(), v.as_u64().unwrap_or(0).saturating_sub(was))
+            let n = v.as_u64().unwrap_or(0).saturating_sub(was);
+            Some((k.strip_prefix(prefix)?.to_owned(), n)).filter(|_| n > 0)
         })
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    rows.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-    let total: u64 = rows.iter().map(|r| r.1).sum();
-    let lines = rows
+        .collect()
+}
+
+/// Requests per tenant between two counts of the proxy: in all, and as
+/// lines "service action: sent per tenant (sent, throttled)", most first.
+fn per_tenant(before: &Json, after: &Json, tenants: usize) -> (f64, f64, Vec<String>) {
+    let mut sent = delta(before, after, "requests_by_operation", "");
+    let throttled: std::collections::BTreeMap<String, u64> =
+        delta(before, after, "by_operation", "throttle ").into_iter().collect();
+    sent.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    let total: u64 = sent.iter().map(|r| r.1).sum();
+    let refused: u64 = throttled.values().sum();
+    let per = |n: u64| n as f64 / tenants as f64;
+    let lines = sent
         .iter()
-        .map(|(k, n)| format!("{k}: {:.2} ({n})", *n as f64 / tenants as f64))
+        .map(|(k, n)| {
+            let t = throttled.get(k).copied().unwrap_or(0);
+            format!(
+                "{k}: {:.2} sent, {:.2} answered ({n} sent, {t} throttled)",
+                per(*n),
+                per(n - t)
+            )
+        })
         .collect();
-    (total as f64 / tenants as f64, lines)
+    (per(total), per(total - refused), lines)
 }
 
 fn throttled(stats: &Json) -> u64 {
@@ -113,10 +128,10 @@ fn thirty_tenants_are_created_at_aws_rates_in_one_apply() {
     let after_plan = proxy.stats();
     let counts = stack.fleet_counts(&ids);
 
-    let (total, rows) = per_tenant(&before, &after_apply, TENANTS);
+    let (total, answered, rows) = per_tenant(&before, &after_apply, TENANTS);
     let failed = apply.stderr.matches("Error:").count();
     println!(
-        "create of {TENANTS} tenants at {PARALLELISM} through AWS's rates:\n  apply: exit {} in {wall:.1} s, {failed} errors\n  throttled answers: {} in the apply, {} in the plan after\n  AWS requests per created tenant: {total:.2}, by service and action:\n    {}\n  plan after: exit {} (0 = no changes)",
+        "create of {TENANTS} tenants at {PARALLELISM} through AWS's rates:\n  apply: exit {} in {wall:.1} s, {failed} errors\n  throttled answers: {} in the apply, {} in the plan after\n  AWS requests per created tenant: {total:.2} sent, {answered:.2} answered; by service and action:\n    {}\n  plan after: exit {} (0 = no changes)",
         apply.code,
         throttled(&after_apply) - throttled(&before),
         throttled(&after_plan) - throttled(&after_apply),
