@@ -16,6 +16,12 @@ comes from:
              range of the service's published ones, stated here and in the
              README so that nobody reads it as AWS's.
 
+The figures marked published are those of the pages named, as they were
+known when the table was written (in the stored copies searchable here only
+the ECS page's worked example — cluster read actions, 50 and 20 — and
+Route53's five a second could be read again): check them against the live
+pages before relying on one.
+
 A bucket is per service and action, except where AWS documents one shared
 by several actions (`shared` set: Secrets Manager's combined write quota,
 Route53's one per-account rate for every request).
@@ -80,6 +86,8 @@ RATES = [
     Rate("logs", ("CreateLogGroup",), 5, 5, "published", LOGS_PAGE + ": CreateLogGroup 5 TPS"),
     Rate("logs", ("PutRetentionPolicy", "DeleteRetentionPolicy"), 5, 5, "published", LOGS_PAGE + ": 5 TPS"),
     Rate("logs", ("DeleteLogGroup", "DescribeLogGroups"), 10, 10, "published", LOGS_PAGE + ": 10 TPS"),
+    Rate("logs", ("CreateLogStream",), 50, 50, "published", LOGS_PAGE + ": CreateLogStream 50 TPS"),
+    Rate("logs", ("PutLogEvents",), 5000, 5000, "published", LOGS_PAGE + ": PutLogEvents 5,000 TPS"),
     Rate("logs", ("*",), 5, 5, "assumed", "other Logs actions (tags): as the lowest published Logs rate"),
     # Resource Groups Tagging API, RDS, STS: rates assumed.
     Rate("tagging", ("*",), 10, 5, "assumed", "GetResources (no published rate)"),
@@ -160,8 +168,11 @@ class Limiter:
 def markdown_table():
     """The table as the README shows it."""
     lines = ["| service | actions | bucket | refill /s | source |", "|---|---|---|---|---|"]
+    seen = set()
     for r in RATES:
-        acts = ", ".join("any other" if a == "*" else a for a in r.actions)
+        rest = "any other" if r.service in seen else "every action"
+        seen.add(r.service)
+        acts = ", ".join(rest if a == "*" else a for a in r.actions)
         shared = " (one bucket)" if r.shared else ""
         lines.append(f"| {r.service} | {acts}{shared} | {r.capacity:g} | {r.refill:g} | {r.source}: {r.note} |")
     return "\n".join(lines)
