@@ -207,18 +207,39 @@ impl AwsElbv2 {
         Ok(out)
     }
 
-    /// The target groups of one batch of names; ELBv2 fails a whole call
-    /// for one missing name, so then they are asked for one by one.
+    /// The target groups of one batch of names. ELBv2 fails a whole call
+    /// for one missing name (the usual case when a batch holds tenants
+    /// about to be created): then the region's groups are listed, 400 a
+    /// page, instead of asking for each name — one call or a few where
+    /// asking name by name cost one per name.
     async fn target_groups_in(self, batch: Vec<String>) -> PortResult<Vec<TargetGroup>> {
         if let Some(found) = self.target_groups_named(&batch).await? {
             return Ok(found);
         }
+        if batch.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let wanted: std::collections::HashSet<&str> = batch.iter().map(String::as_str).collect();
         let mut groups = Vec::new();
-        if batch.len() > 1 {
-            for name in &batch {
-                if let Some(found) = self.target_groups_named(std::slice::from_ref(name)).await? {
-                    groups.extend(found);
-                }
+        let mut marker: Option<String> = None;
+        loop {
+            let r = self
+                .client
+                .describe_target_groups()
+                .page_size(400)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(on(&self.ep, "DescribeTargetGroups"))?;
+            groups.extend(
+                r.target_groups()
+                    .iter()
+                    .filter(|t| t.target_group_name().is_some_and(|n| wanted.contains(n)))
+                    .cloned(),
+            );
+            match r.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
             }
         }
         Ok(groups)
