@@ -27,7 +27,7 @@
 //! tenants at `-parallelism=10` through AWS's rates (`tests/throttling.rs`)
 //! lost a tenant to Route53 "throttled 5 times" with `max_retries = 8`.
 //! Every client gets a retry partition of its own with an unlimited bucket
-//! ([`retry_partition`]), as the AWS provider does (`ratelimit.None`, its
+//! (`retry_partition`), as the AWS provider does (`ratelimit.None`, its
 //! issue #36024); `max_retries` and the operation timeout are the bounds.
 //!
 //! **Refused connections are not retried**: nothing listens at the
