@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The fleet benchmark (issue 6): bbws against HCL + terraform-provider-aws
 # 3.39.0 on a local stack of its own (.bbws-bench, ports 5255/3407), for
-# N = 10, 50, 100 by default. Prints a markdown table; raw figures go to
+# N = 10, 50, 100 by default. The creates of both go through a proxy that
+# throttles at AWS's request rates (acceptance-tests/tools/aws_rates.py),
+# both with the same max_retries. Prints markdown tables; raw figures go to
 # .bbws-bench/bench.json. Not part of the test suite: it takes a while.
 #
 #   bash scripts/bench.sh [--sizes 10,50,100] [--skip-peer] [--repeat 20]
+#                         [--max-retries 8] [--rate-scale 1.0] [--no-throttle]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

@@ -8,7 +8,17 @@ peak RSS (MiB), create wall time, no-change plan wall time and the AWS
 requests it made (counted from the emulator's request log), and requests
 per tenant per refresh; then the ratios.
 
+The create runs through the throttling proxy (`tools/aws_faults.py
+--aws-rates`: AWS's request rates as token buckets, each service's own
+throttling answer), both tools with the same retry budget (`max_retries`
+in both provider blocks, `--max-retries`, default bbws's 8); for it the
+benchmark prints the tenants whose create failed, the AWS requests per
+created tenant (sent, and answered: sent minus throttled), and the
+throttled answers, and writes the requests by service and action to
+bench.json. Plan and destroy go to the emulator directly.
+
 usage: bench.py STATE_DIR [--sizes 10,50,100] [--skip-peer] [--repeat 20]
+                [--max-retries 8] [--rate-scale 1.0] [--no-throttle]
 (run by scripts/bench.sh, which brings up a stack of its own first)
 """
 import argparse
@@ -142,7 +152,69 @@ def warm(binary):
             pass
 
 
-def run_tool(stack, name, src, n, env, init_args, binary):
+class Proxy:
+    """The throttling proxy in front of the emulator, and its counts."""
+
+    def __init__(self, stack, python, scale, tmp):
+        self.stats_path = tmp / "proxy-stats.json"
+        tool = ROOT / "acceptance-tests/tools/aws_faults.py"
+        self.proc = subprocess.Popen(
+            [python, str(tool), stack.settings["endpoint"], "--aws-rates", str(scale), "--stats", str(self.stats_path)],
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            raise SystemExit(f"aws_faults.py did not start: {line!r}")
+        self.url = f"http://127.0.0.1:{line.split()[-1]}"
+
+    def stats(self):
+        time.sleep(0.2)  # written after each answer
+        return json.loads(self.stats_path.read_text())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def delta(before, after, key):
+    b, a = before.get(key, {}), after.get(key, {})
+    return {k: v - b.get(k, 0) for k, v in a.items() if v - b.get(k, 0)}
+
+
+FAILED_AT = re.compile(r"^\s*with (\w+)\.(\w+)\[(\d+)\]", re.M)
+
+
+def failed_tenants(output):
+    """Tenants (count indices) with an error in a terraform run's output."""
+    return len({m.group(3) for m in FAILED_AT.finditer(output)})
+
+
+def create(stack, work, name, n, vars_, env, proxy):
+    """The create, through `proxy` when there is one: wall time, failed
+    tenants, requests sent and throttled (per service and action)."""
+    via = ["-var", f"aws_endpoint={proxy.url}"] if proxy else []
+    before = proxy.stats() if proxy else {}
+    t0 = time.perf_counter()
+    r = subprocess.run([stack.terraform, "apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=10",
+                        *vars_, *via], cwd=work, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    failed = failed_tenants(r.stderr) if r.returncode else 0
+    if r.returncode and not failed:
+        raise SystemExit(f"terraform apply failed in {work}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    if failed:
+        log(f"{name} N={n}: {failed} tenants failed to create:\n{r.stderr[-1500:]}")
+    out = {"create_s": wall, "create_failed": failed}
+    if proxy:
+        after = proxy.stats()
+        by_op = delta(before, after, "requests_by_operation")
+        throttled = sum(v for k, v in delta(before, after, "by_operation").items() if k.startswith("throttle "))
+        sent = sum(by_op.values())
+        created = max(n - failed, 1)
+        out.update({"create_requests": sent, "create_throttled": throttled, "create_by_operation": by_op,
+                    "create_per_tenant": sent / created, "create_answered_per_tenant": (sent - throttled) / created})
+    return out
+
+
+def run_tool(stack, name, src, n, env, init_args, binary, proxy, max_retries):
     work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-{n}-", dir=stack.dir))
     for f in src.iterdir():
         shutil.copy(f, work / f.name)
@@ -150,12 +222,13 @@ def run_tool(stack, name, src, n, env, init_args, binary):
     # Ids of their own per run and N: moto keeps some records the peer
     # destroys, which would collide with the next N's.
     run = f"{(int(RUN) + n) % 1000:03d}"
-    vars_ = ["-var-file", str(stack.tfvars), "-var", f"n={n}", "-var", f"run={run}"]
+    vars_ = ["-var-file", str(stack.tfvars), "-var", f"n={n}", "-var", f"run={run}",
+             "-var", f"max_retries={max_retries}"]
     if init_args is not None:
         tf(stack, work, ["init", "-input=false", "-no-color", *init_args], env)
     log(f"{name} N={n}: create")
     warm(binary)
-    create, _ = tf(stack, work, ["apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=10", *vars_], env)
+    created = create(stack, work, name, n, vars_, env, proxy)
     peak_mib(rss_log)
     log(f"{name} N={n}: no-change plan")
     warm(binary)
@@ -169,7 +242,7 @@ def run_tool(stack, name, src, n, env, init_args, binary):
     tf(stack, work, ["destroy", "-input=false", "-no-color", "-auto-approve", "-parallelism=10", *vars_], env)
     peak_mib(rss_log)
     shutil.rmtree(work, ignore_errors=True)
-    return {"create_s": create, "plan_s": plan, "requests": requests, "per_tenant": requests / n, "rss_mib": rss}
+    return {**created, "plan_s": plan, "requests": requests, "per_tenant": requests / n, "rss_mib": rss}
 
 
 def peer_plugin_dir(stack, python, rss_log):
@@ -203,6 +276,9 @@ def main():
     ap.add_argument("--sizes", default="10,50,100")
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--max-retries", type=int, default=8)
+    ap.add_argument("--rate-scale", type=float, default=1.0)
+    ap.add_argument("--no-throttle", action="store_true")
     a = ap.parse_args()
     stack = Stack(a.state_dir)
     python = str(stack.dir / "venv/bin/python")
@@ -233,16 +309,25 @@ def main():
         mirror, peer_real = peer_plugin_dir(stack, python, rss_log)
         results["aws"] = {"startup_ms": startup_ms(peer_real, cert, a.repeat)}
         peer = ["-plugin-dir", str(mirror)]
-    for n in sizes:
-        results["bbws"][n] = run_tool(stack, "bbws", HERE / "bbws", n, env, None, real)
-        if peer:
-            results["aws"][n] = run_tool(stack, "aws", HERE / "peer", n, env, peer, peer_real)
+    proxy = None if a.no_throttle else Proxy(stack, python, a.rate_scale, tmp)
+    try:
+        for n in sizes:
+            results["bbws"][n] = run_tool(stack, "bbws", HERE / "bbws", n, env, None, real, proxy, a.max_retries)
+            if peer:
+                results["aws"][n] = run_tool(stack, "aws", HERE / "peer", n, env, peer, peer_real, proxy,
+                                             a.max_retries)
+    finally:
+        if proxy:
+            proxy.stop()
     shutil.rmtree(tmp, ignore_errors=True)
-    report(results, sizes)
+    results["settings"] = {"max_retries": a.max_retries, "throttled": proxy is not None, "rate_scale": a.rate_scale}
+    report(results, sizes, proxy is not None)
+    if proxy:
+        report_by_operation(results, sizes[-1])
     (stack.dir / "bench.json").write_text(json.dumps(results, indent=1, default=str))
 
 
-def report(r, sizes):
+def report(r, sizes, throttled):
     tools = [t for t in ("bbws", "aws") if t in r]
     head = "| metric | N | " + " | ".join(
         {"bbws": "bbws", "aws": f"HCL + aws {PEER_VERSION}"}[t] for t in tools
@@ -259,10 +344,33 @@ def report(r, sizes):
     row("startup to handshake (ms, release)", "-", lambda x: x["startup_ms"], "{:.1f}")
     for n in sizes:
         row("provider peak RSS (MiB)", n, lambda x: x[n]["rss_mib"], "{:.1f}")
-        row("create N tenants (s)", n, lambda x: x[n]["create_s"], "{:.1f}")
+        via = " through AWS's rates" if throttled else ""
+        row(f"create N tenants{via} (s)", n, lambda x: x[n]["create_s"], "{:.1f}")
+        row("tenants whose create failed", n, lambda x: x[n]["create_failed"], "{:.0f}")
+        if throttled:
+            row("AWS requests per created tenant (sent)", n, lambda x: x[n]["create_per_tenant"], "{:.1f}")
+            row("AWS requests per created tenant (answered)", n, lambda x: x[n]["create_answered_per_tenant"],
+                "{:.1f}")
+            row("throttled answers during the create", n, lambda x: x[n]["create_throttled"], "{:.0f}")
         row("no-change plan (s)", n, lambda x: x[n]["plan_s"], "{:.2f}")
         row("AWS requests, no-change plan", n, lambda x: x[n]["requests"], "{:.0f}")
         row("requests per tenant per refresh", n, lambda x: x[n]["per_tenant"], "{:.2f}")
+
+
+def report_by_operation(r, n):
+    """Requests per created tenant by service and action (the create at
+    `n`, throttled retries included), both tools side by side."""
+    tools = [t for t in ("bbws", "aws") if t in r and "create_by_operation" in r[t][n]]
+    per = {t: {k: v / max(n - r[t][n]["create_failed"], 1) for k, v in r[t][n]["create_by_operation"].items()}
+           for t in tools}
+    keys = sorted({k for t in tools for k in per[t]}, key=lambda k: (k.split()[0], -max(per[t].get(k, 0) for t in tools)))
+    print(f"\nAWS requests per created tenant by service and action (create of N = {n}, retries included):\n")
+    print("| service | action | " + " | ".join(tools) + " |")
+    print("|---|---|" + "---|" * len(tools))
+    for k in keys:
+        service, action = k.split(" ", 1)
+        print(f"| {service} | {action} | " + " | ".join(f"{per[t].get(k, 0):.2f}" for t in tools) + " |")
+    print("| **all** | | " + " | ".join(f"{sum(per[t].values()):.2f}" for t in tools) + " |")
 
 
 if __name__ == "__main__":

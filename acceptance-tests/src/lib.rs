@@ -226,6 +226,26 @@ impl FaultProxy {
     /// fault (throttling, 500, 503 or a dropped answer), drawn from `seed`.
     /// Counts and the fault log go to files under the stack's `work/`.
     pub fn random(stack: &Stack, rate: f64, seed: u64) -> FaultProxy {
+        let mode = [
+            "--random".to_owned(),
+            rate.to_string(),
+            "--seed".to_owned(),
+            seed.to_string(),
+        ];
+        FaultProxy::counting(stack, &mode)
+    }
+
+    /// Starts the proxy with AWS's request rates (`tools/aws_rates.py`,
+    /// times `scale`): a token bucket per service and action, and the
+    /// service's own throttling answer when it is empty. Counted as
+    /// [`FaultProxy::random`] is.
+    pub fn aws_rates(stack: &Stack, scale: f64) -> FaultProxy {
+        FaultProxy::counting(stack, &["--aws-rates".to_owned(), scale.to_string()])
+    }
+
+    /// Starts the proxy in `mode` with its counts and fault log in files
+    /// under the stack's `work/`.
+    fn counting(stack: &Stack, mode: &[String]) -> FaultProxy {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let base = stack
             .dir
@@ -233,24 +253,22 @@ impl FaultProxy {
             .join(format!("faults-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&base).expect("create the proxy's directory");
         let (stats, log) = (base.join("stats.json"), base.join("faults.log"));
-        let args = [
-            "--random".to_owned(),
-            rate.to_string(),
-            "--seed".to_owned(),
-            seed.to_string(),
+        let mut args = mode.to_vec();
+        args.extend([
             "--stats".to_owned(),
             stats.display().to_string(),
             "--log".to_owned(),
             log.display().to_string(),
-        ];
+        ]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut proxy = FaultProxy::start(stack, &args);
         proxy.files = Some((stats, log));
         proxy
     }
 
-    /// The counts so far: `{requests, faults: {kind: n}, by_operation:
-    /// {"kind service operation": n}}` (random mode; `null` otherwise).
+    /// The counts so far: `{requests, requests_by_operation: {"service
+    /// action": n}, faults: {kind: n}, by_operation: {"kind service
+    /// operation": n}}` (counting modes; `null` otherwise).
     pub fn stats(&self) -> Json {
         self.files
             .as_ref()

@@ -180,6 +180,7 @@ fn cycle(stack: &Stack, seed: u64) -> Cycle {
                 "Deregister",
                 "Update",
                 "Modify",
+                "Change",
                 "POST",
                 "DELETE",
             ]

@@ -2,7 +2,7 @@
 never does, so the provider's answers to those refusals can be tested.
 
     aws_faults.py UPSTREAM [--expired-key AKID]... [--refuse-missing-roles] [--throttle N]
-                  [--random RATE --seed S] [--stats FILE] [--log FILE]
+                  [--random RATE --seed S] [--aws-rates [SCALE]] [--stats FILE] [--log FILE]
 
 Prints `listening on PORT` (a free port on 127.0.0.1) and forwards every
 request to UPSTREAM (moto), except:
@@ -30,8 +30,15 @@ request to UPSTREAM (moto), except:
                                     and the connection is closed without the
                                     answer: the write happened, its answer is
                                     lost (what a timeout after a write is).
+--aws-rates [SCALE]     AWS's request rates: a token bucket per service and
+                        action at the rates of `aws_rates.py` (what AWS
+                        publishes, and stated assumptions where it publishes
+                        nothing), times SCALE (default 1); a request whose
+                        bucket is empty gets the service's throttling answer
+                        (THROTTLE below; Route53 changes PriorRequestNotComplete).
 --stats FILE            after every request, FILE holds a JSON object:
-                        requests, faults by kind, faults by kind and operation
+                        requests, requests by "service action", faults by
+                        kind, faults by kind and operation
                         (written whole, then renamed, so a reader never sees
                         half of it; also written on SIGTERM).
 --log FILE              one line per fault: seconds since start, kind,
@@ -56,6 +63,9 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aws_rates import Limiter  # noqa: E402
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"}
 
@@ -88,9 +98,34 @@ def operation_of(command, path, headers, body):
     m = re.search(rb"(?:^|&)Action=([A-Za-z0-9]+)", body)
     if m:
         return m.group(1).decode()
-    # REST services (Route53, EFS): the method and the path without ids.
-    clean = re.sub(r"/(fsap-|fs-|Z)[A-Za-z0-9]+", "/{id}", urllib.parse.urlsplit(path).path)
+    # REST services (Route53, EFS): the action the method and path name.
+    clean = urllib.parse.urlsplit(path).path.rstrip("/")
+    for method, pattern, action in REST_ACTIONS:
+        if command == method and re.fullmatch(pattern, clean):
+            return action
     return f"{command} {clean}"
+
+
+# (method, path, action) of the REST calls bbws and the AWS provider make.
+REST_ACTIONS = [
+    ("POST", r"/2013-04-01/hostedzone/[^/]+/rrset", "ChangeResourceRecordSets"),
+    ("GET", r"/2013-04-01/hostedzone/[^/]+/rrset", "ListResourceRecordSets"),
+    ("GET", r"/2013-04-01/hostedzone/[^/]+", "GetHostedZone"),
+    ("GET", r"/2013-04-01/hostedzone", "ListHostedZones"),
+    ("GET", r"/2013-04-01/change/[^/]+", "GetChange"),
+    ("GET", r"/2013-04-01/tags/[^/]+/[^/]+", "ListTagsForResource"),
+    ("POST", r"/2013-04-01/tags/[^/]+/[^/]+", "ChangeTagsForResource"),
+    ("POST", r"/2015-02-01/access-points", "CreateAccessPoint"),
+    ("GET", r"/2015-02-01/access-points", "DescribeAccessPoints"),
+    ("DELETE", r"/2015-02-01/access-points/[^/]+", "DeleteAccessPoint"),
+    ("GET", r"/2015-02-01/file-systems(/[^/]+)?", "DescribeFileSystems"),
+    ("GET", r"/2015-02-01/mount-targets", "DescribeMountTargets"),
+    ("GET", r"/2015-02-01/resource-tags/[^/]+", "ListTagsForResource"),
+    ("POST", r"/2015-02-01/resource-tags/[^/]+", "TagResource"),
+    ("DELETE", r"/2015-02-01/resource-tags/[^/]+", "UntagResource"),
+    ("GET", r"/2015-02-01/tags/[^/]+", "DescribeTags"),
+    ("POST", r"/2015-02-01/create-tags/[^/]+", "CreateTags"),
+]
 
 
 class Faults:
@@ -107,11 +142,20 @@ class Faults:
         self.requests = 0
         self.by_kind = {k: 0 for k in FAULTS}
         self.by_op = {}
+        self.by_request = {}
+        self.limiter = Limiter(scale=args.aws_rates) if args.aws_rates else None
+
+    def over_rate(self, service, op):
+        """Counts the request; True when AWS's rate for it is spent."""
+        with self.lock:
+            self.requests += 1
+            key = f"{service} {op}"
+            self.by_request[key] = self.by_request.get(key, 0) + 1
+        return self.limiter is not None and not self.limiter.allow(service, op)
 
     def draw(self):
         """The fault for the next request, or None to forward it."""
         with self.lock:
-            self.requests += 1
             if self.throttle_first > 0:
                 self.throttle_first -= 1
                 return "throttle"
@@ -132,7 +176,12 @@ class Faults:
         if not self.stats_path:
             return
         with self.lock:
-            doc = {"requests": self.requests, "faults": dict(self.by_kind), "by_operation": dict(self.by_op)}
+            doc = {
+                "requests": self.requests,
+                "faults": dict(self.by_kind),
+                "by_operation": dict(self.by_op),
+                "requests_by_operation": dict(self.by_request),
+            }
             tmp = f"{self.stats_path}.{threading.get_ident()}.tmp"
             with open(tmp, "w") as f:
                 json.dump(doc, f, indent=1, sort_keys=True)
@@ -147,6 +196,7 @@ def main():
     ap.add_argument("--throttle", type=int, default=0)
     ap.add_argument("--random", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--aws-rates", type=float, nargs="?", const=1.0, default=0.0)
     ap.add_argument("--stats")
     ap.add_argument("--log")
     args = ap.parse_args()
@@ -212,7 +262,8 @@ def main():
             faults.record(kind, service, op, body)
             if kind == "throttle":
                 status, code = THROTTLE.get(service, (400, "ThrottlingException"))
-                if service == "route53" and self.command == "POST" and faults.rng.random() < 0.5:
+                if service == "route53" and op == "ChangeResourceRecordSets" and (faults.limiter or faults.rng.random() < 0.5):
+                    # What Route53 answers a change it cannot take now.
                     code = "PriorRequestNotComplete"
                 self.error(status, code, "Rate exceeded")
             elif kind == "500":
@@ -242,6 +293,11 @@ def main():
                     "The security token included in the request is expired",
                     "ExpiredTokenException",
                 )
+            service = service_of(self.headers)
+            op = operation_of(self.command, self.path, self.headers, body)
+            if faults.over_rate(service, op):
+                self.inject("throttle", body)
+                return
             fault = faults.draw()
             if fault and self.inject(fault, body):
                 return

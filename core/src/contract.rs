@@ -894,6 +894,18 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         .find(|r| r.arn == rule.arn)
         .ok_or_else(|| c.fail("describe_rules after create", "the rule", &rules))?;
     c.eq("describe_rules after create", "rule", &rule, r)?;
+    // The same rules for a host: the host's rule with its tags (the host
+    // compared case-insensitively), every other rule's priority.
+    let step = "describe_rules_routing";
+    let upper = rule_spec.host.to_ascii_uppercase();
+    let routing = c.ok(step, api.describe_rules_routing(listener, &upper).await)?;
+    let r = routing
+        .iter()
+        .find(|r| r.arn == rule.arn)
+        .ok_or_else(|| c.fail(step, "the rule", &routing))?;
+    c.eq(step, "rule", &rule, r)?;
+    let priorities = |rs: &[ObservedListenerRule]| rs.iter().map(|r| r.priority).collect::<Vec<u32>>();
+    c.eq(step, "priorities", &priorities(&rules), &priorities(&routing))?;
 
     let other = ListenerRuleSpec {
         host: format!("other-{}", t.names.fqdn),

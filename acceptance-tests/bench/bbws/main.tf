@@ -16,6 +16,7 @@ provider "bbws" {
   listener_arn       = var.listener_arn
   hosted_zone_id     = var.hosted_zone_id
   efs_file_system_id = var.efs_file_system_id
+  max_retries        = var.max_retries
   database {
     instance_identifier = var.db_instance_identifier
     host                = var.db_host

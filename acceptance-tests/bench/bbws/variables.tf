@@ -23,3 +23,8 @@ variable "db_ssl_ca" {
   description = "PEM CA certificates for MySQL's TLS (for RDS, the AWS global bundle); null trusts the system's roots."
 }
 variable "aws_endpoint" { type = string }
+variable "max_retries" {
+  type        = number
+  default     = 8
+  description = "Retries after the first attempt of an AWS call: the same for both tools (bench.py --max-retries)."
+}

@@ -15,6 +15,7 @@ provider "aws" {
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
+  max_retries                 = var.max_retries
   endpoints {
     ecs            = var.aws_endpoint
     elb            = var.aws_endpoint

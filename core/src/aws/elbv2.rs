@@ -173,18 +173,73 @@ impl AwsElbv2 {
             .collect())
     }
 
-    /// The target groups of one batch of names; ELBv2 fails a whole call
-    /// for one missing name, so then they are asked for one by one.
+    /// Every rule of a listener (all pages, the default rule left out), by
+    /// priority, with the tags of those `tagged` selects.
+    async fn rules_tagged(
+        &self,
+        listener_arn: &str,
+        tagged: impl Fn(&ObservedListenerRule) -> bool,
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let r = self
+                .client
+                .describe_rules()
+                .listener_arn(listener_arn)
+                .page_size(400)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(on(&self.ep, "DescribeRules"))?;
+            out.extend(r.rules().iter().filter_map(|rule| observe_rule(rule, listener_arn)));
+            match r.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        let arns: Vec<String> = out.iter().filter(|r| tagged(r)).map(|r| r.arn.clone()).collect();
+        let mut tags = self.tags_of(&arns).await?;
+        for r in &mut out {
+            r.tags = tags.remove(&r.arn).unwrap_or_default();
+        }
+        out.sort_by_key(|r| r.priority);
+        Ok(out)
+    }
+
+    /// The target groups of one batch of names. ELBv2 fails a whole call
+    /// for one missing name (the usual case when a batch holds tenants
+    /// about to be created): then the region's groups are listed, 400 a
+    /// page, instead of asking for each name — one call or a few where
+    /// asking name by name cost one per name.
     async fn target_groups_in(self, batch: Vec<String>) -> PortResult<Vec<TargetGroup>> {
         if let Some(found) = self.target_groups_named(&batch).await? {
             return Ok(found);
         }
+        if batch.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let wanted: std::collections::HashSet<&str> = batch.iter().map(String::as_str).collect();
         let mut groups = Vec::new();
-        if batch.len() > 1 {
-            for name in &batch {
-                if let Some(found) = self.target_groups_named(std::slice::from_ref(name)).await? {
-                    groups.extend(found);
-                }
+        let mut marker: Option<String> = None;
+        loop {
+            let r = self
+                .client
+                .describe_target_groups()
+                .page_size(400)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(on(&self.ep, "DescribeTargetGroups"))?;
+            groups.extend(
+                r.target_groups()
+                    .iter()
+                    .filter(|t| t.target_group_name().is_some_and(|n| wanted.contains(n)))
+                    .cloned(),
+            );
+            match r.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
             }
         }
         Ok(groups)
@@ -307,31 +362,12 @@ impl Elbv2Api for AwsElbv2 {
     }
 
     async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let r = self
-                .client
-                .describe_rules()
-                .listener_arn(listener_arn)
-                .page_size(400)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(on(&self.ep, "DescribeRules"))?;
-            out.extend(r.rules().iter().filter_map(|rule| observe_rule(rule, listener_arn)));
-            match r.next_marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
-            }
-        }
-        let arns: Vec<String> = out.iter().map(|r| r.arn.clone()).collect();
-        let mut tags = self.tags_of(&arns).await?;
-        for r in &mut out {
-            r.tags = tags.remove(&r.arn).unwrap_or_default();
-        }
-        out.sort_by_key(|r| r.priority);
-        Ok(out)
+        self.rules_tagged(listener_arn, |_| true).await
+    }
+
+    async fn describe_rules_routing(&self, listener_arn: &str, host: &str) -> PortResult<Vec<ObservedListenerRule>> {
+        self.rules_tagged(listener_arn, |r| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+            .await
     }
 
     async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule> {

@@ -141,6 +141,17 @@ impl AwsLogs {
         Ok(observed(g, tags))
     }
 
+    async fn create_stream(&self, group: &str, stream: &str) -> PortResult<()> {
+        self.client
+            .create_log_stream()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(on(&self.ep, "CreateLogStream"))
+    }
+
     async fn put_events(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
         let op = "PutLogEvents";
         let now = SystemTime::now()
@@ -311,28 +322,29 @@ impl LogsApi for AwsLogs {
         Ok(())
     }
 
+    /// A missing stream is the usual case (one stream per tenant, the group
+    /// shared by the environment): the stream is created first, and the
+    /// group only when that says it is missing too. CreateLogGroup has one
+    /// of Logs' smallest rates (5 a second), which the tenants' own log
+    /// groups need.
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
         match self.put_events(group, stream, message).await {
             Err(e) if e.kind == PortErrorKind::NotFound => {
-                created(
-                    self.client
-                        .create_log_group()
-                        .log_group_name(group)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(on(&self.ep, "CreateLogGroup")),
-                )?;
-                created(
-                    self.client
-                        .create_log_stream()
-                        .log_group_name(group)
-                        .log_stream_name(stream)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(on(&self.ep, "CreateLogStream")),
-                )?;
+                match created(self.create_stream(group, stream).await) {
+                    Err(e) if e.kind == PortErrorKind::NotFound => {
+                        created(
+                            self.client
+                                .create_log_group()
+                                .log_group_name(group)
+                                .send()
+                                .await
+                                .map(|_| ())
+                                .map_err(on(&self.ep, "CreateLogGroup")),
+                        )?;
+                        created(self.create_stream(group, stream).await)?;
+                    }
+                    other => other?,
+                }
                 self.put_events(group, stream, message).await
             }
             other => other,

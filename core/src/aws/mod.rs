@@ -178,7 +178,8 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
             let o = over($key);
             let mut b = $sdk::config::Builder::from(cfg)
                 .interceptor(retry::AttemptCounter)
-                .retry_classifier(retry::RefusedConnection);
+                .retry_classifier(retry::RefusedConnection)
+                .retry_partition(retry::retry_partition($key));
             if let Some(url) = &o {
                 b = b.endpoint_url(url.clone());
             }
@@ -199,7 +200,8 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     let tagging_over = over("tagging").or_else(|| over("logs"));
     let mut b = aws_sdk_resourcegroupstagging::config::Builder::from(cfg)
         .interceptor(retry::AttemptCounter)
-        .retry_classifier(retry::RefusedConnection);
+        .retry_classifier(retry::RefusedConnection)
+        .retry_partition(retry::retry_partition("tagging"));
     if let Some(url) = &tagging_over {
         b = b.endpoint_url(url.clone());
     }

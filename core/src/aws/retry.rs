@@ -19,6 +19,17 @@
 //! timeout and the whole call one sized by its retries
 //! ([`operation_timeout`]).
 //!
+//! **No client-side retry quota.** The standard mode also keeps a retry
+//! quota per client (500 tokens, 5 a throttled retry, returned only when
+//! the call at last succeeds): a circuit breaker for an outage, but under
+//! throttling that is only rate, ten concurrent tenant creates drain it and
+//! calls then fail after a few attempts instead of `max_retries` — 30
+//! tenants at `-parallelism=10` through AWS's rates (`tests/throttling.rs`)
+//! lost a tenant to Route53 "throttled 5 times" with `max_retries = 8`.
+//! Every client gets a retry partition of its own with an unlimited bucket
+//! (`retry_partition`), as the AWS provider does (`ratelimit.None`, its
+//! issue #36024); `max_retries` and the operation timeout are the bounds.
+//!
 //! **Refused connections are not retried**: nothing listens at the
 //! endpoint (a wrong override, an emulator that is down), and AWS never
 //! refuses a connection, so backing off would only make a misconfiguration
@@ -32,6 +43,8 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+// Every SDK crate re-exports the one aws-smithy-runtime type.
+use aws_sdk_sts::config::retry::{RetryPartition, TokenBucket};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{FinalizerInterceptorContextMut, InterceptorContext};
@@ -60,6 +73,14 @@ pub(crate) const ATTEMPTS_HEADER: &str = "x-bbws-attempts";
 pub fn retry_config(max_retries: Option<u32>) -> RetryConfig {
     let retries = max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
     RetryConfig::standard().with_max_attempts(retries.saturating_add(1))
+}
+
+/// The retry partition of one service's client: its own, with no retry
+/// quota (see the module).
+pub(crate) fn retry_partition(service: &'static str) -> RetryPartition {
+    RetryPartition::custom(format!("bbws-{service}"))
+        .token_bucket(TokenBucket::unlimited())
+        .build()
 }
 
 /// Attempts of a create that has no unique name (RegisterTaskDefinition,
@@ -194,6 +215,8 @@ impl Intercept for AttemptCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
 
     #[test]
     fn retries_and_their_bound() {
@@ -226,6 +249,91 @@ mod tests {
         assert_eq!(t.operation_timeout(), Some(operation_timeout(Some(25))));
         assert_eq!(t.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
         assert_eq!(t.connect_timeout(), Some(CONNECT_TIMEOUT));
+    }
+
+    /// A stub Route53 that throttles every request, as AWS does when the
+    /// account's five a second are spent; counts what it was sent.
+    async fn throttling_route53() -> (String, Arc<AtomicU32>) {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let count = Arc::new(AtomicU32::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut conn = BufReader::new(conn);
+                    loop {
+                        let (mut line, mut length) = (String::new(), 0usize);
+                        loop {
+                            line.clear();
+                            if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if conn.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        let doc = "<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>";
+                        let answer = format!(
+                            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{doc}",
+                            doc.len()
+                        );
+                        if conn.get_mut().write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, count)
+    }
+
+    /// Forty concurrent calls, every attempt throttled: each gets all its
+    /// `max_retries`. With the SDK's retry quota (500 tokens, 5 a throttled
+    /// retry) the 320 retries asked for would stop after about 100.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn throttled_calls_get_every_retry_asked_for() {
+        let (url, sent) = throttling_route53().await;
+        let settings = super::super::AwsSettings {
+            region: Some("us-east-1".into()),
+            max_retries: Some(8),
+            endpoints: [("route53".to_owned(), url)].into_iter().collect(),
+            ..Default::default()
+        };
+        // AWS's backoff (up to 20 s a retry) shrunk to milliseconds: the
+        // retries and their quota are what is tested, not the waits.
+        let quick = retry_config(settings.max_retries)
+            .with_initial_backoff(Duration::from_millis(1))
+            .with_max_backoff(Duration::from_millis(2));
+        let cfg = super::super::config_loader(&settings)
+            .retry_config(quick)
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            ))
+            .load()
+            .await;
+        let ports = super::super::ports_from_config(&cfg, &settings);
+        let calls = (0..40).map(|_| {
+            let r53 = ports.route53.clone();
+            async move { r53.list_records("Z1").await }
+        });
+        let results = futures::future::join_all(calls).await;
+        let attempts: Vec<u32> = results
+            .iter()
+            .map(|r| r.as_ref().err().map_or(0, |e| e.attempts))
+            .collect();
+        assert_eq!(attempts, vec![9; 40], "attempts of each call");
+        assert_eq!(sent.load(Ordering::SeqCst), 40 * 9);
     }
 
     #[test]

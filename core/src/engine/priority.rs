@@ -30,7 +30,14 @@ impl Engine {
         let _serialised = self.listener_lock.lock().await;
         let mut last = None;
         for attempt in 0..PRIORITY_ATTEMPTS {
-            let rules = self.ports.elbv2.describe_rules(&spec.listener_arn).await?;
+            // Priorities of all, tags of the host's rule only: the caller
+            // judges that one by its run tag; the others only take up
+            // priorities (one DescribeTags per twenty rules saved).
+            let rules = self
+                .ports
+                .elbv2
+                .describe_rules_routing(&spec.listener_arn, &spec.host)
+                .await?;
             if let Some(r) = rule_for_host(&rules, &spec.host) {
                 return Ok(r.clone());
             }
@@ -51,7 +58,11 @@ impl Engine {
                 }
                 // The rule may exist with its answer lost: read once more.
                 Err(e) => {
-                    let rules = self.ports.elbv2.describe_rules(&spec.listener_arn).await;
+                    let rules = self
+                        .ports
+                        .elbv2
+                        .describe_rules_routing(&spec.listener_arn, &spec.host)
+                        .await;
                     return match rules.ok().as_deref().and_then(|r| rule_for_host(r, &spec.host)) {
                         Some(r) => Ok(r.clone()),
                         None => Err(e),
