@@ -714,7 +714,9 @@ pub struct DesiredTenant {
 impl DesiredTenant {
     /// Derives every part's desired shape. ARNs and ids of other parts are
     /// taken from `observed` when the part exists, else left empty for the
-    /// engine to fill in after creating it.
+    /// engine to fill in after creating it. One struct literal with a field
+    /// per part, so every part's desired shape reads in one place (hence
+    /// its length).
     pub fn new(spec: &TenantSpec, facts: &PlatformFacts, observed: &crate::ObservedTenant) -> Self {
         let names = spec.names();
         let tags = spec.tags();

@@ -166,7 +166,16 @@ fn is_email(s: &str) -> bool {
 /// Every SPEC §5 rule that can be checked from the input alone.
 pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation> {
     let mut v = input.rejected.clone();
+    identity_violations(input, &mut v);
+    choice_violations(input, &mut v);
+    sizing_violations(input, &mut v);
+    settings_violations(input, platform, &mut v);
+    name_length_violations(input, platform, &mut v);
+    v
+}
 
+/// Name, contact, tenant id and subdomain.
+fn identity_violations(input: &TenantInput, v: &mut Vec<Violation>) {
     if input.name.trim().is_empty() {
         v.push(Violation::new(&["name"], "required", "name must not be empty"));
     } else if input.name.len() > 255 {
@@ -208,6 +217,10 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             ),
         ));
     }
+}
+
+/// The attributes that name one of a set: tier, status, image, versions.
+fn choice_violations(input: &TenantInput, v: &mut Vec<Violation>) {
     if let Some(tier) = &input.tier
         && let Err(e) = Tier::from_str(tier)
     {
@@ -241,7 +254,10 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             ));
         }
     }
+}
 
+/// CPU and memory (a pair Fargate accepts), counts and connections.
+fn sizing_violations(input: &TenantInput, v: &mut Vec<Violation>) {
     let tier = input
         .tier
         .as_deref()
@@ -300,6 +316,10 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             format!("db_max_connections = {n} must be between 1 and {MAX_DB_CONNECTIONS}"),
         ));
     }
+}
+
+/// Retention, waiting, environment variables and tags.
+fn settings_violations(input: &TenantInput, platform: &Platform, v: &mut Vec<Violation>) {
     if let Some(days) = input.log_retention_days
         && !u32::try_from(days).is_ok_and(|d| LOG_RETENTION_DAYS.contains(&d))
     {
@@ -336,7 +356,7 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
         }
     }
     for (key, value) in &input.tags {
-        validate_tag(&mut v, "tags", key, value);
+        validate_tag(v, "tags", key, value);
     }
     let all_tags = platform.default_tags.len() + input.tags.len() + naming::BBWS_TAG_COUNT;
     if all_tags > 50 {
@@ -349,7 +369,11 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             ),
         ));
     }
+}
 
+/// The lengths of the names derived from the input (SPEC §2 against AWS's
+/// limits).
+fn name_length_violations(input: &TenantInput, platform: &Platform, v: &mut Vec<Violation>) {
     // Lengths of derived names: only meaningful when their inputs are valid.
     let id_ok = input.tenant_id.as_deref().is_none_or(is_tenant_id);
     let sub_ok = input
@@ -383,7 +407,6 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
             ));
         }
     }
-    v
 }
 
 /// A tag's key and value against AWS's rules and bbws's reserved prefix.

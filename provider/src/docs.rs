@@ -308,6 +308,16 @@ pub fn pages(s: &Schemas, root: &Path) -> Vec<Page> {
             path: "list-resources/tenant.md",
             content: list,
         },
+    ]
+    .into_iter()
+    .chain(operation_pages(s, root))
+    .collect()
+}
+
+/// The pages of what is not a resource: the ephemeral resource, the
+/// actions, the function.
+fn operation_pages(s: &Schemas, root: &Path) -> Vec<Page> {
+    vec![
         Page {
             path: "ephemeral-resources/tenant_credentials.md",
             content: schema_page(

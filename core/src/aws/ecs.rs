@@ -416,56 +416,8 @@ impl EcsApi for AwsEcs {
 
     async fn register_task_definition(&self, spec: &TaskDefinitionSpec) -> PortResult<ObservedTaskDefinition> {
         let op = "RegisterTaskDefinition";
-        let environment: Vec<KeyValuePair> = spec
-            .environment
-            .iter()
-            .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
-            .collect();
-        let secrets = spec
-            .secrets
-            .iter()
-            .map(|(k, v)| Secret::builder().name(k).value_from(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(op, e))?;
-        let logs = LogConfiguration::builder()
-            .log_driver(LogDriver::Awslogs)
-            .options("awslogs-group", &spec.log_group)
-            .options("awslogs-region", &spec.region)
-            .options("awslogs-stream-prefix", CONTAINER_NAME)
-            .build()
-            .map_err(|e| build_error(op, e))?;
-        let container = ContainerDefinition::builder()
-            .name(CONTAINER_NAME)
-            .image(&spec.image)
-            .essential(true)
-            .port_mappings(
-                PortMapping::builder()
-                    .container_port(i32::from(crate::naming::CONTAINER_PORT))
-                    .protocol(TransportProtocol::Tcp)
-                    .build(),
-            )
-            .set_environment(Some(environment))
-            .set_secrets(Some(secrets))
-            .mount_points(
-                MountPoint::builder()
-                    .source_volume(VOLUME)
-                    .container_path(WEB_ROOT)
-                    .read_only(false)
-                    .build(),
-            )
-            .log_configuration(logs)
-            .build();
-        let efs = EfsVolumeConfiguration::builder()
-            .file_system_id(&spec.file_system_id)
-            .transit_encryption(EfsTransitEncryption::Enabled)
-            .authorization_config(
-                EfsAuthorizationConfig::builder()
-                    .access_point_id(&spec.access_point_id)
-                    .iam(EfsAuthorizationConfigIam::Enabled)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| build_error(op, e))?;
+        let container = container_definition(spec)?;
+        let efs = efs_volume(spec)?;
         let volume = Volume::builder().name(VOLUME).efs_volume_configuration(efs).build();
         let request = self
             .client
@@ -595,4 +547,64 @@ impl AwsEcs {
         let latest = self.latest_task_definition(&spec.family).await.ok()??;
         (latest.tags.get(crate::naming::TAG_RUN) == Some(run)).then_some(latest)
     }
+}
+
+/// The WordPress container of a tenant's task definition.
+fn container_definition(spec: &TaskDefinitionSpec) -> PortResult<ContainerDefinition> {
+    let op = "RegisterTaskDefinition";
+    let environment: Vec<KeyValuePair> = spec
+        .environment
+        .iter()
+        .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
+        .collect();
+    let secrets = spec
+        .secrets
+        .iter()
+        .map(|(k, v)| Secret::builder().name(k).value_from(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| build_error(op, e))?;
+    let logs = LogConfiguration::builder()
+        .log_driver(LogDriver::Awslogs)
+        .options("awslogs-group", &spec.log_group)
+        .options("awslogs-region", &spec.region)
+        .options("awslogs-stream-prefix", CONTAINER_NAME)
+        .build()
+        .map_err(|e| build_error(op, e))?;
+    Ok(ContainerDefinition::builder()
+        .name(CONTAINER_NAME)
+        .image(&spec.image)
+        .essential(true)
+        .port_mappings(
+            PortMapping::builder()
+                .container_port(i32::from(crate::naming::CONTAINER_PORT))
+                .protocol(TransportProtocol::Tcp)
+                .build(),
+        )
+        .set_environment(Some(environment))
+        .set_secrets(Some(secrets))
+        .mount_points(
+            MountPoint::builder()
+                .source_volume(VOLUME)
+                .container_path(WEB_ROOT)
+                .read_only(false)
+                .build(),
+        )
+        .log_configuration(logs)
+        .build())
+}
+
+/// The EFS volume through the tenant's access point, encrypted in transit.
+fn efs_volume(spec: &TaskDefinitionSpec) -> PortResult<EfsVolumeConfiguration> {
+    let op = "RegisterTaskDefinition";
+    EfsVolumeConfiguration::builder()
+        .file_system_id(&spec.file_system_id)
+        .transit_encryption(EfsTransitEncryption::Enabled)
+        .authorization_config(
+            EfsAuthorizationConfig::builder()
+                .access_point_id(&spec.access_point_id)
+                .iam(EfsAuthorizationConfigIam::Enabled)
+                .build(),
+        )
+        .build()
+        .map_err(|e| build_error(op, e))
 }

@@ -182,7 +182,9 @@ pub(crate) fn service_error(ep: &Endpoint, op: &str, status: u16, code: &str, me
     PortError::new(kind, code, message)
 }
 
-/// Classification by the service's error code.
+/// Classification by the service's error code. One table of every code the
+/// ten services answer with, kept whole so that a code is looked up in one
+/// place (hence its length).
 pub(crate) fn code_kind(code: &str) -> Option<PortErrorKind> {
     use PortErrorKind::*;
     if code.is_empty() {

@@ -217,48 +217,15 @@ impl Run<'_> {
             username: desired.names.database_user.clone(),
             password: password.clone().unwrap_or_default(),
         };
-
-        // A new secret goes first, alone: it is the tenant's claim. Two
-        // applies creating one tenant race for it, and the loser stops
-        // before it has made anything a winner could be using (a database
-        // the winner found and adopted, then dropped by the loser's
-        // rollback).
-        let claimed = if self.action(Part::Secret) == &PartAction::Create {
-            Some(self.secret_stage(&desired, &credentials).await?)
-        } else {
-            None
+        let login = Login {
+            mysql: mysql.as_ref(),
+            credentials: &credentials,
+            new_password: password.is_some(),
+            repair_secret,
         };
-        // Stage 1: independent parts, concurrently.
-        let (secret, (), access_point, (), target_group) = join5(
-            async {
-                match claimed {
-                    Some(s) => Ok(s),
-                    None => self.secret_stage(&desired, &credentials).await,
-                }
-            },
-            self.database_stage(
-                mysql.as_ref(),
-                &desired.names,
-                &credentials,
-                password.is_some(),
-                repair_secret,
-            ),
-            self.access_point_stage(&desired),
-            self.log_group_stage(&desired),
-            self.target_group_stage(&desired),
-        )
-        .await?;
-        self.settings_after_rotation(secret.as_ref(), &desired).await?;
-
-        // Fill in what stage 1 produced.
-        let secret_arn = secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
-        let tg_arn = target_group.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
-        desired.task_definition.secrets = secret_refs(&secret_arn);
-        desired.task_definition.access_point_id = access_point.as_ref().map(|a| a.id.clone()).unwrap_or_default();
-        desired.service.target_group_arn = tg_arn.clone();
-        if let RuleAction::Forward(arn) = &mut desired.listener_rule.action {
-            *arn = tg_arn;
-        }
+        let made = self.independent_stage(&desired, &login).await?;
+        self.settings_after_rotation(made.secret.as_ref(), &desired).await?;
+        made.wire_into(&mut desired);
 
         // Stage 2: the task definition.
         self.unless_stopping("task definition", Part::TaskDefinition)?;
@@ -278,11 +245,51 @@ impl Run<'_> {
                 () = self.engine.stopped() => return Err(stopped("the end of the steady-state wait", Part::Service)),
             }
         }
+        self.final_stage(&desired, mysql.as_ref()).await
+    }
 
-        // Stage 5: remove what was replaced, now that nothing uses it.
+    /// Stage 1: the parts that depend on no other, concurrently — after a
+    /// new secret, which goes first and alone: it is the tenant's claim.
+    /// Two applies creating one tenant race for it, and the loser stops
+    /// before it has made anything a winner could be using (a database the
+    /// winner found and adopted, then dropped by the loser's rollback).
+    async fn independent_stage(&self, desired: &DesiredTenant, login: &Login<'_>) -> StepResult<Independent> {
+        let claimed = if self.action(Part::Secret) == &PartAction::Create {
+            Some(self.secret_stage(desired, login.credentials).await?)
+        } else {
+            None
+        };
+        let (secret, (), access_point, (), target_group) = join5(
+            async {
+                match claimed {
+                    Some(s) => Ok(s),
+                    None => self.secret_stage(desired, login.credentials).await,
+                }
+            },
+            self.database_stage(
+                login.mysql,
+                &desired.names,
+                login.credentials,
+                login.new_password,
+                login.repair_secret,
+            ),
+            self.access_point_stage(desired),
+            self.log_group_stage(desired),
+            self.target_group_stage(desired),
+        )
+        .await?;
+        Ok(Independent {
+            secret,
+            access_point,
+            target_group,
+        })
+    }
+
+    /// Stage 5: remove what was replaced, now that nothing uses it; after a
+    /// rotation the tasks run with the new password, so the old one goes.
+    async fn final_stage(&self, desired: &DesiredTenant, mysql: &dyn MysqlAdmin) -> StepResult<()> {
         self.unless_stopping("removing replaced parts", Part::Service)?;
-        self.remove_replaced(&desired).await?;
-        // The tasks run with the new password now: the old one may go.
+        self.remove_replaced(desired).await?;
         if self.rotation_left_old_password() {
             mysql
                 .discard_old_password(&desired.names.database_user)
@@ -958,4 +965,35 @@ async fn join5<A, B, C, D, E>(
 ) -> StepResult<(A, B, C, D, E)> {
     let (a, b, c, d, e) = futures::join!(a, b, c, d, e);
     Ok((a?, b?, c?, d?, e?))
+}
+
+/// What the database stage logs in with and what it is to do with it.
+struct Login<'a> {
+    mysql: &'a dyn MysqlAdmin,
+    credentials: &'a DbCredentials,
+    /// The password is new (a new secret or a rotation).
+    new_password: bool,
+    /// The secret holds no usable password and is repaired with this one.
+    repair_secret: bool,
+}
+
+/// What stage 1 made or found, which the later stages refer to.
+struct Independent {
+    secret: Option<ObservedSecret>,
+    access_point: Option<ObservedAccessPoint>,
+    target_group: Option<ObservedTargetGroup>,
+}
+
+impl Independent {
+    /// Fills in the ARNs and ids the later parts refer to.
+    fn wire_into(&self, desired: &mut DesiredTenant) {
+        let secret_arn = self.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
+        let tg_arn = self.target_group.as_ref().map(|t| t.arn.clone()).unwrap_or_default();
+        desired.task_definition.secrets = secret_refs(&secret_arn);
+        desired.task_definition.access_point_id = self.access_point.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+        desired.service.target_group_arn = tg_arn.clone();
+        if let RuleAction::Forward(arn) = &mut desired.listener_rule.action {
+            *arn = tg_arn;
+        }
+    }
 }
