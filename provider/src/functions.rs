@@ -14,49 +14,54 @@ use crate::protocol::value::{self, Value};
 /// `provider::bbws::tenant_names(environment, tenant_id)`.
 pub const TENANT_NAMES: &str = "tenant_names";
 
-/// The attributes of `tenant_names`'s result, with the SPEC §2 name each
-/// holds. The DNS name is not among them: it depends on the subdomain and
-/// the provider's domain, which a function does not see.
-const NAME_ATTRIBUTES: [(&str, &str); 10] = [
-    ("id", "the Terraform id, `{env}-{tenant_id}`"),
-    ("service", "the ECS service, `{env}-{tenant_id}-service`"),
+/// The attributes of `tenant_names`'s result: name, the SPEC §2 name it
+/// holds, and where `TenantNames` keeps it. The DNS name is not among them:
+/// it depends on the subdomain and the provider's domain, which a function
+/// does not see.
+type NameAttribute = (&'static str, &'static str, fn(&TenantNames) -> &str);
+
+const NAME_ATTRIBUTES: [NameAttribute; 10] = [
+    ("id", "the Terraform id, `{env}-{tenant_id}`", |n| &n.id),
+    ("service", "the ECS service, `{env}-{tenant_id}-service`", |n| {
+        &n.service
+    }),
     (
         "task_definition_family",
         "the ECS task definition family, `{env}-{tenant_id}`",
+        |n| &n.task_family,
     ),
-    ("target_group", "the ALB target group, `{env}-{tenant_id}-tg`"),
+    ("target_group", "the ALB target group, `{env}-{tenant_id}-tg`", |n| {
+        &n.target_group
+    }),
     (
         "access_point",
         "the EFS access point's Name tag, `{env}-{tenant_id}-ap`",
+        |n| &n.access_point,
     ),
-    ("access_point_root", "the access point's root directory, `/{tenant_id}`"),
-    ("database", "the MySQL database, `{tenant_id}_db`"),
-    ("database_user", "the MySQL user, `{tenant_id}_user`"),
+    (
+        "access_point_root",
+        "the access point's root directory, `/{tenant_id}`",
+        |n| &n.access_point_root,
+    ),
+    ("database", "the MySQL database, `{tenant_id}_db`", |n| &n.database),
+    ("database_user", "the MySQL user, `{tenant_id}_user`", |n| {
+        &n.database_user
+    }),
     (
         "secret",
         "the Secrets Manager secret, `{env}-{tenant_id}-db-credentials`",
+        |n| &n.secret,
     ),
-    ("log_group", "the CloudWatch log group, `/ecs/{env}-{tenant_id}`"),
+    ("log_group", "the CloudWatch log group, `/ecs/{env}-{tenant_id}`", |n| {
+        &n.log_group
+    }),
 ];
 
 fn names_object(n: &TenantNames) -> Value {
-    let values = [
-        &n.id,
-        &n.service,
-        &n.task_family,
-        &n.target_group,
-        &n.access_point,
-        &n.access_point_root,
-        &n.database,
-        &n.database_user,
-        &n.secret,
-        &n.log_group,
-    ];
     NAME_ATTRIBUTES
         .iter()
-        .zip(values)
-        .fold(Writer::default(), |w, ((attr, _), v)| {
-            w.set(attr, &TfString::of(v.as_str()))
+        .fold(Writer::default(), |w, (attr, _, name)| {
+            w.set(attr, &TfString::of(name(n)))
         })
         .finish()
 }
@@ -65,7 +70,7 @@ fn names_object(n: &TenantNames) -> Value {
 fn names_type() -> Vec<u8> {
     let attrs: serde_json::Map<String, serde_json::Value> = NAME_ATTRIBUTES
         .iter()
-        .map(|(a, _)| ((*a).to_owned(), serde_json::Value::from("string")))
+        .map(|(a, _, _)| ((*a).to_owned(), serde_json::Value::from("string")))
         .collect();
     serde_json::json!(["object", attrs]).to_string().into_bytes()
 }
@@ -82,7 +87,7 @@ fn parameter(name: &str, description: &str) -> function::Parameter {
 fn tenant_names_definition() -> tf::Function {
     let attrs: Vec<String> = NAME_ATTRIBUTES
         .iter()
-        .map(|(a, what)| format!("- `{a}`: {what}"))
+        .map(|(a, what, _)| format!("- `{a}`: {what}"))
         .collect();
     tf::Function {
         parameters: vec![
