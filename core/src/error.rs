@@ -66,27 +66,13 @@ pub enum CoreError {
         found: String,
     },
 
-    /// A part a caller asked for (not an apply: e.g. the credentials of a
-    /// tenant) is missing or unusable.
-    #[error("tenant {tenant_id}: {part} {name:?} {problem}")]
-    Missing {
-        /// Tenant.
-        tenant_id: String,
-        /// Part.
-        part: Part,
-        /// Its name.
-        name: String,
-        /// What is wrong, and what to do.
-        problem: String,
-    },
-
-    /// An operation (an action: restart, rotation) cannot run on the
-    /// tenant as it is.
+    /// An operation outside an apply (an action, reading the credentials)
+    /// cannot run on the tenant as it is.
     #[error("cannot {operation} tenant {tenant_id}: {reason}")]
     NotPossible {
         /// Tenant.
         tenant_id: String,
-        /// The operation, in words (`restart`, `rotate the credentials of`).
+        /// The operation, in words (`restart`, `read the credentials of`).
         operation: &'static str,
         /// Why, and what to do.
         reason: String,

@@ -93,7 +93,6 @@ pub fn core_error_diag(e: &CoreError) -> tf::Diagnostic {
         CoreError::NotPossible { operation, .. } => {
             error(format!("Cannot {operation} the tenant"), e.to_string(), None)
         }
-        CoreError::Missing { part, .. } => error(format!("The tenant's {part} is missing"), e.to_string(), None),
         CoreError::CreatedElsewhere { .. } => error(
             "A part of this tenant was created meanwhile by someone else",
             e.to_string(),

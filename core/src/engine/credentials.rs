@@ -15,11 +15,10 @@ impl Engine {
     pub async fn tenant_credentials(&self, tenant_id: &str) -> Result<DbCredentials, CoreError> {
         let p = &self.platform;
         let name = TenantNames::new(p.environment, tenant_id, tenant_id, &p.domain).secret;
-        let missing = |problem: &str| CoreError::Missing {
+        let missing = |problem: &str| CoreError::NotPossible {
             tenant_id: tenant_id.to_owned(),
-            part: Part::Secret,
-            name: name.clone(),
-            problem: problem.to_owned(),
+            operation: "read the credentials of",
+            reason: format!("its secret {name:?} {problem}"),
         };
         let secrets = &self.ports.secrets;
         let secret = secrets

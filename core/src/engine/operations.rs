@@ -24,13 +24,20 @@ impl Engine {
     /// every task), waited for as an apply waits: a deployment ECS fails,
     /// or one that does not settle in time, is reported and rolled back.
     pub async fn restart(&self, tenant_id: &str, wait: DeploymentWait) -> Result<ObservedTenant, CoreError> {
-        self.operate(tenant_id, "restart", plan_restart, wait).await
+        self.operate(tenant_id, ("restart", "restart"), plan_restart, wait)
+            .await
     }
 
     /// A generated password, given to MySQL first and then to the secret
     /// (never locking the tenant out), and the tasks restarted to read it.
     pub async fn rotate_credentials(&self, tenant_id: &str, wait: DeploymentWait) -> Result<ObservedTenant, CoreError> {
-        self.operate(tenant_id, "rotate_credentials", plan_rotation, wait).await
+        self.operate(
+            tenant_id,
+            ("rotate_credentials", "rotate the credentials of"),
+            plan_rotation,
+            wait,
+        )
+        .await
     }
 
     /// Whether a run of this process created the tenant and finished,
@@ -45,15 +52,10 @@ impl Engine {
     async fn operate(
         &self,
         tenant_id: &str,
-        operation: &'static str,
+        (operation, in_words): (&'static str, &'static str),
         plan_of: PlanOf,
         wait: DeploymentWait,
     ) -> Result<ObservedTenant, CoreError> {
-        let in_words = if operation == "restart" {
-            "restart"
-        } else {
-            "rotate the credentials of"
-        };
         let refused = |reason: String| CoreError::NotPossible {
             tenant_id: tenant_id.to_owned(),
             operation: in_words,

@@ -904,7 +904,7 @@ async fn credentials_are_read_from_the_tenants_own_secret_only() {
         .tenant_credentials("123456789013")
         .await
         .expect_err("no such tenant");
-    assert!(matches!(absent, CoreError::Missing { .. }), "{absent}");
+    assert!(matches!(absent, CoreError::NotPossible { .. }), "{absent}");
     assert!(absent.to_string().contains("does not exist"), "{absent}");
 
     let foreign = crate::parts::SecretSpec {
