@@ -185,6 +185,20 @@ print(json.dumps([json.loads(e["message"]) for e in events]))
     }
 }
 
+/// The ten parts of a tenant, as `Stack::fleet_counts` names them.
+pub const FLEET_PARTS: [&str; 10] = [
+    "service",
+    "task_definition",
+    "target_group",
+    "listener_rule",
+    "dns_record",
+    "access_point",
+    "secret",
+    "log_group",
+    "database",
+    "database_user",
+];
+
 impl Stack {
     /// How many of each part exist for each of `tenants` (`(tenant id,
     /// subdomain)`), counted by `inspect_tenant.py --fleet` with boto3 and

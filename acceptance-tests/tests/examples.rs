@@ -347,14 +347,7 @@ fn tenant_credentials_reach_a_job_and_never_state_plan_or_logs() {
 
     let saw = std::fs::read_to_string(w.dir.join("job-saw.txt")).expect("the job ran");
     let saw: Vec<&str> = saw.lines().collect();
-    let secret_script = r#"
-import json, sys, boto3
-s = json.load(open(sys.argv[1]))
-c = boto3.client("secretsmanager", endpoint_url=s["endpoint"], region_name=s["region"],
-                 aws_access_key_id=s["aws_access_key_id"], aws_secret_access_key=s["aws_secret_access_key"])
-print(c.get_secret_value(SecretId=f"{s['environment']}-{sys.argv[2]}-db-credentials")["SecretString"])
-"#;
-    let secret: serde_json::Value = serde_json::from_str(&stack.python(secret_script, &[&tid])).expect("secret JSON");
+    let secret = tenant_secret(&stack, &tid);
     let password = secret["password"].as_str().expect("password");
     assert!(password.len() >= 16, "a generated password");
     assert_eq!(

@@ -13,7 +13,7 @@
 //! (default 13) and the next two; the figures (faults by kind, runs needed, duplicates, orphans) are
 //! printed, with each failed run's errors and the faults that preceded it.
 
-use bbws_acceptance_tests::{FaultProxy, PROVIDER_BLOCK, Run, Stack, Workdir, random_tenant_id};
+use bbws_acceptance_tests::{FLEET_PARTS, FaultProxy, PROVIDER_BLOCK, Run, Stack, Workdir, random_tenant_id};
 use serde_json::Value as Json;
 
 const TENANTS: usize = 20;
@@ -23,21 +23,6 @@ const MAX_RUNS: usize = 6;
 const PARALLELISM: &str = "-parallelism=10";
 /// Cycles of apply, clean apply and destroy, each with its own seed and fleet.
 const CYCLES: u64 = 3;
-
-/// The parts every tenant has once, in `inspect_tenant.py --fleet`'s names.
-const PARTS: [&str; 11] = [
-    "service",
-    "task_definition",
-    "target_group",
-    "listener_rule",
-    "dns_record",
-    "access_point",
-    "secret",
-    "log_group",
-    "database",
-    "database_user",
-    "secret_deleted",
-];
 
 fn seed() -> u64 {
     std::env::var("BBWS_FAULT_SEED")
@@ -112,7 +97,8 @@ fn until_ok(w: &Workdir, proxy: &FaultProxy, cmd: &str, log: &mut Vec<String>) -
 fn mismatches(counts: &Json, ids: &[(String, String)], want: impl Fn(usize, &str) -> u64) -> Vec<String> {
     let mut out = Vec::new();
     for (i, (tid, _)) in ids.iter().enumerate() {
-        for part in PARTS {
+        // The ten parts, and a secret left in its recovery window.
+        for part in FLEET_PARTS.into_iter().chain(["secret_deleted"]) {
             let n = counts[tid.as_str()][part].as_u64().unwrap_or(0);
             let expected = want(i, part);
             if n != expected {

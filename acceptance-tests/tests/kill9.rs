@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bbws_acceptance_tests::{PROVIDER_BLOCK, Stack, Workdir, random_tenant_id};
+use bbws_acceptance_tests::{FLEET_PARTS, PROVIDER_BLOCK, Stack, Workdir, random_tenant_id};
 
 const TENANTS: usize = 6;
 const PARALLELISM: &str = "-parallelism=6";
@@ -147,18 +147,7 @@ fn counted_other_than(stack: &Stack, ids: &[String], s: Shape, expected: u64) ->
     let counts = stack.fleet_counts(&tenants);
     let mut out = Vec::new();
     for (tid, _) in &tenants {
-        for part in [
-            "service",
-            "task_definition",
-            "target_group",
-            "listener_rule",
-            "dns_record",
-            "access_point",
-            "secret",
-            "log_group",
-            "database",
-            "database_user",
-        ] {
+        for part in FLEET_PARTS {
             let n = counts[tid.as_str()][part].as_u64().unwrap_or(0);
             if n != expected {
                 out.push(format!("{tid} {part}: {n}"));

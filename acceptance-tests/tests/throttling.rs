@@ -11,25 +11,13 @@
 //! tenant, by service and action, and the throttled answers are printed.
 //! The buckets themselves are tested by `tools/test_aws_rates.py`, run here.
 
-use bbws_acceptance_tests::{FaultProxy, PROVIDER_BLOCK, Stack, Workdir, random_tenant_id, workspace_root};
+use bbws_acceptance_tests::{
+    FLEET_PARTS, FaultProxy, PROVIDER_BLOCK, Stack, Workdir, random_tenant_id, workspace_root,
+};
 use serde_json::Value as Json;
 
 const TENANTS: usize = 30;
 const PARALLELISM: &str = "-parallelism=10";
-
-/// The parts every tenant has once, in `inspect_tenant.py --fleet`'s names.
-const PARTS: [&str; 10] = [
-    "service",
-    "task_definition",
-    "target_group",
-    "listener_rule",
-    "dns_record",
-    "access_point",
-    "secret",
-    "log_group",
-    "database",
-    "database_user",
-];
 
 fn fleet(ids: &[(String, String)]) -> String {
     let mut hcl = PROVIDER_BLOCK.to_owned();
@@ -142,7 +130,7 @@ fn thirty_tenants_are_created_at_aws_rates_in_one_apply() {
         .iter()
         .flat_map(|(tid, _)| {
             let c = &counts[tid.as_str()];
-            PARTS
+            FLEET_PARTS
                 .iter()
                 .filter(move |p| c[**p].as_u64().unwrap_or(0) != 1)
                 .map(move |p| format!("{tid} {p}: {}", c[*p]))
