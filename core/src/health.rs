@@ -181,11 +181,13 @@ mod tests {
 
     use super::HealthState;
     use crate::fake::FakeCloud;
-    use crate::spec::TenantInput;
-    use crate::{Engine, plan};
+    use crate::spec::{TenantInput, TenantSpec};
+    use crate::{Engine, ObservedTenant, plan};
 
-    #[tokio::test]
-    async fn a_converged_tenant_reports_its_health() {
+    /// A tenant applied on the fake, its site answering 200.
+    async fn answering_tenant(
+        desired_count: Option<i64>,
+    ) -> (Arc<FakeCloud>, Engine, TenantSpec, ObservedTenant, String) {
         let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
         let platform = Arc::new(platform);
         let engine = Engine::new(platform.clone(), cloud.ports());
@@ -193,7 +195,7 @@ mod tests {
             name: "ACME".into(),
             contact_email: "ops@acme.example".into(),
             tenant_id: Some("123456789012".into()),
-            desired_count: Some(2),
+            desired_count,
             ..TenantInput::default()
         }
         .resolve(platform)
@@ -205,6 +207,12 @@ mod tests {
             .expect("apply");
         let url = format!("https://{}", spec.names().fqdn);
         cloud.state().sites.insert(url.clone(), 200);
+        (cloud, engine, spec, after, url)
+    }
+
+    #[tokio::test]
+    async fn a_converged_tenant_reports_its_health() {
+        let (cloud, engine, spec, after, url) = answering_tenant(Some(2)).await;
 
         let h = engine.health(&after, &url).await;
         assert_eq!((h.running_count, h.desired_count), (2, 2));
@@ -237,24 +245,7 @@ mod tests {
     #[tokio::test]
     async fn a_check_that_errored_is_unknown_not_healthy() {
         use crate::ports::{PortError, PortErrorKind};
-        let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
-        let platform = Arc::new(platform);
-        let engine = Engine::new(platform.clone(), cloud.ports());
-        let spec = TenantInput {
-            name: "ACME".into(),
-            contact_email: "ops@acme.example".into(),
-            tenant_id: Some("123456789012".into()),
-            ..TenantInput::default()
-        }
-        .resolve(platform)
-        .expect("valid");
-        let observed = engine.observe_tenant(&spec.tenant_id, &[]).await.expect("observe");
-        let after = engine
-            .apply(&spec, &observed, &plan(&spec, &observed))
-            .await
-            .expect("apply");
-        let url = format!("https://{}", spec.names().fqdn);
-        cloud.state().sites.insert(url.clone(), 200);
+        let (cloud, engine, _, after, url) = answering_tenant(None).await;
         assert_eq!(engine.health(&after, &url).await.state(), HealthState::Healthy);
 
         let throttled = PortError::new(PortErrorKind::Transient, "ThrottlingException", "Rate exceeded");
