@@ -13,7 +13,8 @@ use crate::parts::Part;
 pub enum OperationRefusal {
     /// A part the operation works on is missing.
     Missing(Part),
-    /// The tenant is suspended: it has no tasks to restart.
+    /// The service runs no tasks (suspended, or scaled to zero): nothing to
+    /// restart.
     Suspended,
 }
 
@@ -25,7 +26,7 @@ impl std::fmt::Display for OperationRefusal {
                 "its {part} is missing; apply the tenant's configuration to repair it first"
             ),
             OperationRefusal::Suspended => {
-                f.write_str("it is suspended and runs no tasks; set status = \"active\" to resume it")
+                f.write_str("it runs no tasks (suspended, or scaled to desired_count = 0); resume it with status = \"active\" or scale it up first")
             }
         }
     }
