@@ -50,6 +50,12 @@ pub struct TenantSummary {
     pub status: ObservedStatus,
     /// The parts that do not exist, in creation order.
     pub missing: Vec<Part>,
+    /// The image repository its latest task definition revision runs.
+    pub image: Option<String>,
+    /// The WordPress version in that image's tag (`{wordpress}-php{php}-apache`).
+    pub wordpress_version: Option<String>,
+    /// The PHP version in that image's tag.
+    pub php_version: Option<String>,
 }
 
 /// What a tenant is, as observed: serving, suspended, or missing a part.
@@ -205,6 +211,11 @@ impl ObservedTenant {
         let settings = self.recovered_input(platform);
         let subdomain = self.routed_subdomain(&platform.domain);
         let fqdn = subdomain.as_ref().map(|s| crate::naming::fqdn(s, &platform.domain));
+        let (image, wordpress_version, php_version) = self
+            .task_definition
+            .as_ref()
+            .map(|t| split_image(&t.image))
+            .unwrap_or_default();
         TenantSummary {
             tenant_id: self.tenant_id.clone(),
             name: settings.as_ref().map(|s| s.name.clone()),
@@ -215,6 +226,9 @@ impl ObservedTenant {
             subdomain,
             status: self.status(),
             missing: Part::ALL.iter().copied().filter(|p| !self.has(*p)).collect(),
+            image,
+            wordpress_version,
+            php_version,
         }
     }
 
@@ -419,6 +433,18 @@ mod tests {
         assert_eq!(s.subdomain.as_deref(), Some("acme"));
         assert_eq!(s.url.as_deref(), Some("https://acme.wpdev.example.io"));
         assert_eq!((s.status, s.missing.as_slice()), (ObservedStatus::Active, &[][..]));
+        // What runs, read off the task definition's image (a promotion compares it).
+        let runs = (
+            s.image.as_deref(),
+            s.wordpress_version.as_deref(),
+            s.php_version.as_deref(),
+        );
+        let wanted = (
+            Some(spec.image.as_str()),
+            Some(spec.wordpress_version.as_str()),
+            Some(spec.php_version.as_str()),
+        );
+        assert_eq!(runs, wanted);
 
         observed.service = None;
         observed.secret = None;

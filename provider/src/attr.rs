@@ -107,6 +107,12 @@ pub mod data_source {
     pub const STATUS: &str = "status";
     /// `parts`.
     pub const PARTS: &str = "parts";
+    /// `image`.
+    pub const IMAGE: &str = "image";
+    /// `wordpress_version`.
+    pub const WORDPRESS_VERSION: &str = "wordpress_version";
+    /// `php_version`.
+    pub const PHP_VERSION: &str = "php_version";
     /// `service_arn`.
     pub const SERVICE_ARN: &str = "service_arn";
     /// `task_definition_arn`.

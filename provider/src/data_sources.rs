@@ -50,6 +50,9 @@ pub fn tenant_schema() -> Schema {
         .attr(s(attr::FQDN, "`{subdomain}.{domain}`."))
         .attr(s(attr::URL, "`https://{fqdn}`."))
         .attr(s(attr::STATUS, "`active`, `suspended`, or `incomplete` when a part is missing."))
+        .attr(s(attr::IMAGE, "The image repository the tenant's latest task definition revision runs (as the resource's `image`); null without a task definition."))
+        .attr(s(attr::WORDPRESS_VERSION, "The WordPress version of that image, from its tag (`{wordpress}-php{php}-apache`); null when the tag is not of that form. A promotion compares it (`examples/promotion`)."))
+        .attr(s(attr::PHP_VERSION, "The PHP version of that image, from its tag; null when the tag is not of that form."))
         .attr(Attr::map_of_string(attr::PARTS).computed().description("Each of the ten parts: `present` or `missing`."))
         .attr(s(attr::SERVICE_ARN, "ECS service ARN."))
         .attr(s(attr::TASK_DEFINITION_ARN, "ARN of the latest task definition revision."))
@@ -112,6 +115,9 @@ pub struct TenantDataModel {
     pub fqdn: TfString,
     pub url: TfString,
     pub status: TfString,
+    pub image: TfString,
+    pub wordpress_version: TfString,
+    pub php_version: TfString,
     pub parts: TfMap,
     pub service_arn: TfString,
     pub task_definition_arn: TfString,
@@ -158,6 +164,9 @@ impl TenantDataModel {
             .set(attr::FQDN, &self.fqdn)
             .set(attr::URL, &self.url)
             .set(attr::STATUS, &self.status)
+            .set(attr::IMAGE, &self.image)
+            .set(attr::WORDPRESS_VERSION, &self.wordpress_version)
+            .set(attr::PHP_VERSION, &self.php_version)
             .set(attr::PARTS, &self.parts)
             .set(attr::SERVICE_ARN, &self.service_arn)
             .set(attr::TASK_DEFINITION_ARN, &self.task_definition_arn)
@@ -322,6 +331,9 @@ pub async fn read_tenant(c: &Configured, mut m: TenantDataModel) -> Result<Tenan
     m.tier = TfString::from_option(summary.tier);
     m.subdomain = TfString::of(subdomain);
     m.status = TfString::of(summary.status.as_str());
+    m.image = TfString::from_option(summary.image);
+    m.wordpress_version = TfString::from_option(summary.wordpress_version);
+    m.php_version = TfString::from_option(summary.php_version);
     m.parts = Tf::Known(
         Part::ALL
             .iter()
@@ -469,6 +481,9 @@ mod tests {
             url: Some("https://acme.wpdev.example.io".into()),
             status: ObservedStatus::Incomplete,
             missing: vec![Part::Service],
+            image: None,
+            wordpress_version: None,
+            php_version: None,
         };
         let m = TenantSummaryModel::of(&summary);
         assert_eq!(m.status.as_str(), Some("incomplete"));
