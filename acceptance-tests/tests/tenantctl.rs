@@ -1,25 +1,36 @@
 //! The Rust embedding example, `examples/tenantctl` (bbws-core only), run
-//! against the local stack: plan, apply, list, show, re-plan, destroy.
+//! against the local stack: plan, apply, list, show, re-plan, destroy;
+//! orphans and sweep; logs (and a follow) and metrics.
 
-use std::process::Command;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use bbws_acceptance_tests::{Stack, Workdir, provider_dir, random_tenant_id};
 use serde_json::Value as Json;
 
-fn tenantctl(stack: &Stack, args: &[&str]) -> Json {
+/// `tenantctl --platform {the stack's} {args}`, with the stack's credentials.
+fn command(stack: &Stack, args: &[&str]) -> Command {
     let bin = provider_dir().join("tenantctl");
     assert!(
         bin.exists(),
         "{} is not built; run `cargo build -p tenantctl`",
         bin.display()
     );
-    let out = Command::new(bin)
-        .arg("--platform")
+    let mut c = Command::new(bin);
+    c.arg("--platform")
         .arg(&stack.settings_path)
-        .arg("--json")
         .args(args)
         .env("AWS_ACCESS_KEY_ID", stack.get("aws_access_key_id"))
-        .env("AWS_SECRET_ACCESS_KEY", stack.get("aws_secret_access_key"))
+        .env("AWS_SECRET_ACCESS_KEY", stack.get("aws_secret_access_key"));
+    c
+}
+
+/// `tenantctl --json {args}`, which must succeed: its stdout, one JSON value
+/// per line.
+fn tenantctl_lines(stack: &Stack, args: &[&str]) -> Vec<Json> {
+    let out = command(stack, &[&["--json"], args].concat())
         .output()
         .expect("run tenantctl");
     assert!(
@@ -27,7 +38,17 @@ fn tenantctl(stack: &Stack, args: &[&str]) -> Json {
         "tenantctl {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("--json prints JSON"))
+        .collect()
+}
+
+/// `tenantctl --json {args}`, which must succeed and print one JSON value.
+fn tenantctl(stack: &Stack, args: &[&str]) -> Json {
+    let mut lines = tenantctl_lines(stack, args);
+    assert_eq!(lines.len(), 1, "one JSON value: {lines:?}");
+    lines.remove(0)
 }
 
 #[test]
@@ -84,14 +105,7 @@ fn tenantctl_plans_applies_lists_shows_and_destroys() {
 
 /// `tenantctl` with a failing exit status: its stderr.
 fn tenantctl_fails(stack: &Stack, args: &[&str]) -> String {
-    let out = Command::new(provider_dir().join("tenantctl"))
-        .arg("--platform")
-        .arg(&stack.settings_path)
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", stack.get("aws_access_key_id"))
-        .env("AWS_SECRET_ACCESS_KEY", stack.get("aws_secret_access_key"))
-        .output()
-        .expect("run tenantctl");
+    let out = command(stack, args).output().expect("run tenantctl");
     assert!(!out.status.success(), "tenantctl {args:?} succeeded");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -135,4 +149,84 @@ fn tenantctl_lists_an_incomplete_tenant_as_an_orphan_and_sweeps_it() {
             .is_some_and(|all| all.iter().all(|o| o["tenant_id"] != tid.as_str())),
         "{orphans:#}"
     );
+}
+
+/// `tenantctl logs` reads every event of the tenant's log group (both
+/// streams, every page) oldest first, from the window asked for; `--follow`
+/// prints what arrives later; `tenantctl metrics` reads the ALB's and the
+/// service's figures for the tenant's own target group and service.
+#[test]
+fn tenantctl_reads_a_tenants_logs_follows_them_and_reads_its_metrics() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let sub = format!("tel-{}", &tid[6..]);
+    let w = Workdir::new(&stack, "tenantctl-telemetry");
+    let file = w.dir.join("tenant.yaml");
+    let yaml = format!(
+        "name: Observed\ncontact_email: ops@observed.example\ntenant_id: \"{tid}\"\nsubdomain: {sub}\nretain_data_on_destroy: false\n"
+    );
+    std::fs::write(&file, yaml).expect("write tenant.yaml");
+    tenantctl(&stack, &["apply", "-f", file.to_str().expect("utf-8 path")]);
+
+    stack.out_of_band(&tid, &sub, "put-log-events", Some("25"));
+    let events = tenantctl_lines(&stack, &["logs", &tid, "--since", "10m"]);
+    let messages: Vec<&str> = events.iter().filter_map(|e| e["message"].as_str()).collect();
+    let expected: Vec<String> = (0..25).map(|i| format!("line {i}")).collect();
+    assert_eq!(messages, expected, "{events:#?}");
+    assert!(events.iter().any(|e| e["stream"] == "wordpress/b"), "{events:#?}");
+    assert!(
+        tenantctl_lines(&stack, &["logs", &tid, "--since", "5s"]).is_empty(),
+        "the window is honoured"
+    );
+
+    let mut follow = command(&stack, &["--json", "logs", &tid, "--since", "10m", "--follow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tenantctl logs --follow");
+    let (tx, rx) = mpsc::channel();
+    let stdout = follow.stdout.take().expect("piped stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("a line within a minute")
+    };
+    let first: Vec<String> = (0..25).map(|_| next()).collect();
+    assert!(first[24].contains("line 24"), "{first:?}");
+    stack.out_of_band(&tid, &sub, "put-log-events", Some("1"));
+    let later = next();
+    follow.kill().ok();
+    follow.wait().ok();
+    assert!(
+        later.contains("\"line 0\""),
+        "the event put after the follow began: {later}"
+    );
+
+    stack.out_of_band(&tid, &sub, "put-metrics", None);
+    let m = tenantctl(&stack, &["metrics", &tid]);
+    assert_eq!(m["period_seconds"], 300, "{m:#}");
+    let values = |name: &str| -> Vec<f64> {
+        m["metrics"][name]["points"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} in {m:#}"))
+            .iter()
+            .filter_map(|p| p[1].as_f64())
+            .collect()
+    };
+    assert_eq!(values("requests").iter().sum::<f64>(), 42.0, "{m:#}");
+    assert_eq!(values("errors_5xx"), [1.0], "{m:#}");
+    // Two CPU samples a minute apart: one 5-minute average, or two.
+    let cpu = values("cpu");
+    assert!(cpu == [30.0] || cpu == [20.0, 40.0], "{m:#}");
+    assert!(values("memory").is_empty(), "{m:#}");
+    assert_eq!(m["metrics"]["response_time"]["unit"], "seconds", "{m:#}");
+
+    tenantctl(&stack, &["destroy", &tid]);
+    let refused = tenantctl_fails(&stack, &["logs", &tid]);
+    assert!(refused.contains("no log group"), "{refused}");
 }

@@ -14,6 +14,9 @@ actions: delete-service delete-task-definition delete-target-group
          hold-lease SECONDS    (a live run's lease: renewed every 3 s for SECONDS)
          create-a IP   delete-a IP   (a plain A record bbws does not own)
          show-record   (prints every record at the name, as JSON)
+         put-log-events N   (N events "line 0".."line N-1" into the tenant's log group, two streams)
+         put-metrics        (ALB and ECS metric data for the tenant, as AWS would publish it:
+                             RequestCount 40 then 2 a minute apart, one 5xx, CPU 20 and 40)
 """
 import json
 import subprocess
@@ -119,6 +122,41 @@ def main():
             "ResourceRecordSet": {"Name": fqdn, "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": arg}]},
         }
         r53.change_resource_record_sets(HostedZoneId=settings["hosted_zone_id"], ChangeBatch={"Changes": [change]})
+    elif action == "put-log-events":
+        import time
+        now = int(time.time() * 1000)
+        group = f"/ecs/{env}-{tid}"
+        for stream in ("wordpress/a", "wordpress/b"):
+            try:
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
+            except logs.exceptions.ResourceAlreadyExistsException:
+                pass
+        for i in range(int(arg)):
+            # Alternate streams, a millisecond apart: the reader interleaves them.
+            logs.put_log_events(logGroupName=group, logStreamName=("wordpress/a", "wordpress/b")[i % 2],
+                                logEvents=[{"timestamp": now - 60_000 + i, "message": f"line {i}"}])
+    elif action == "put-metrics":
+        import datetime
+        cw = boto3.client("cloudwatch", **kw)
+        # The dimensions AWS publishes: the ALB and target group as the
+        # last part of their ARNs, the service by cluster and name.
+        rule = rule_arn()
+        lb = "/".join(rule.split(":listener-rule/", 1)[1].split("/")[:3])
+        tg = elb.describe_target_groups(Names=[f"{env}-{tid}-tg"])["TargetGroups"][0]["TargetGroupArn"]
+        tg = tg.rsplit(":", 1)[1]
+        alb = [{"Name": "LoadBalancer", "Value": lb}, {"Name": "TargetGroup", "Value": tg}]
+        svc = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": service}]
+        now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)
+        minute = datetime.timedelta(minutes=1)
+        data = [
+            ("AWS/ApplicationELB", "RequestCount", alb, now, 40.0),
+            ("AWS/ApplicationELB", "RequestCount", alb, now + minute, 2.0),
+            ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, now, 1.0),
+            ("AWS/ECS", "CPUUtilization", svc, now, 20.0),
+            ("AWS/ECS", "CPUUtilization", svc, now + minute, 40.0),
+        ]
+        for ns, name, dims, at, value in data:
+            cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": name, "Dimensions": dims, "Timestamp": at, "Value": value}])
     elif action == "show-record":
         sets = r53.list_resource_record_sets(HostedZoneId=settings["hosted_zone_id"])["ResourceRecordSets"]
         print(json.dumps([rs for rs in sets if rs["Name"].rstrip(".") == fqdn], default=str))

@@ -146,7 +146,7 @@ mod tests {
         let group = state.log_groups.get("/bbws/dev/audit").expect("audit log group");
         let records: Vec<AuditRecord> = group.streams["123456789012"]
             .iter()
-            .map(|m| serde_json::from_str(m).expect("one JSON record per event"))
+            .map(|e| serde_json::from_str(&e.message).expect("one JSON record per event"))
             .collect();
         let ops: Vec<&str> = records.iter().map(|r| r.operation.as_str()).collect();
         assert_eq!(ops, ["create", "update", "suspend", "resume", "delete"]);

@@ -43,6 +43,7 @@ pub async fn run_all(ports: &Ports, platform: &Platform) -> Result<(), String> {
     record(rds(ports, platform).await);
     record(secrets(ports, platform).await);
     record(logs(ports, platform).await);
+    record(metrics(ports, platform).await);
     record(efs(ports, platform).await);
     record(elbv2(ports, platform).await);
     record(route53(ports, platform).await);
@@ -570,6 +571,7 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
         "append_event to a missing group",
         api.append_event(&audit, "contract", "created on demand").await,
     )?;
+    filter_steps(c, api.as_ref(), name).await?;
     let groups = c.ok("describe by prefix", api.describe_log_groups(name).await)?;
     c.ensure(
         find(&groups, name).is_some() && find(&groups, &audit).is_some(),
@@ -628,6 +630,97 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
         "delete_log_group again",
         api.delete_log_group(name).await,
         &[PortErrorKind::NotFound],
+    )?;
+    Ok(())
+}
+
+/// Reading events back: every stream interleaved oldest first, across
+/// pages, from a start time; a missing group is NotFound.
+async fn filter_steps(c: Check, api: &dyn crate::ports::LogsApi, name: &str) -> Result<(), String> {
+    for i in 0..12 {
+        let stream = if i % 2 == 0 { "contract" } else { "contract-2" };
+        c.ok(
+            "append_event",
+            api.append_event(name, stream, &format!("event {i}")).await,
+        )?;
+    }
+    let mut events = Vec::new();
+    let mut page = None;
+    loop {
+        let got = c.ok("filter_events", api.filter_events(name, 0, page).await)?;
+        events.extend(got.events);
+        match got.next {
+            Some(next) => page = Some(next),
+            None => break,
+        }
+    }
+    let mut messages: Vec<String> = events.iter().map(|e| e.message.clone()).collect();
+    messages.retain(|m| m.starts_with("event "));
+    let expected: Vec<String> = (0..12).map(|i| format!("event {i}")).collect();
+    c.eq("filter_events", "every event, oldest first", &expected, &messages)?;
+    c.ensure(
+        events.windows(2).all(|w| w[0].timestamp_ms <= w[1].timestamp_ms)
+            && events.iter().all(|e| !e.event_id.is_empty()),
+        "filter_events",
+        "timestamps in order, each event with an id",
+        &events,
+    )?;
+    let future = c.ok(
+        "filter_events from later",
+        api.filter_events(name, i64::MAX / 2, None).await,
+    )?;
+    c.ensure(
+        future.events.is_empty(),
+        "filter_events from later",
+        "no event",
+        &future,
+    )?;
+    c.err(
+        "filter_events of a missing group",
+        api.filter_events(&format!("{name}-missing"), 0, None).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ metrics
+
+/// CloudWatch metrics: a query is answered under its own id, in order, and
+/// a metric nobody published has no points.
+pub async fn metrics(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let c = Check("metrics");
+    let query = |id: &str, metric: &str| crate::ports::MetricQuery {
+        id: id.into(),
+        namespace: "bbws/contract".into(),
+        metric: metric.into(),
+        dimensions: vec![("ClusterName".into(), platform.cluster.clone())],
+        stat: "Sum".into(),
+        period_seconds: 300,
+    };
+    let queries = [
+        query("first", "NeverPublished"),
+        query("second", "NeverPublishedEither"),
+    ];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0);
+    let series = c.ok(
+        "metric_data",
+        ports.metrics.metric_data(&queries, now - 3600, now).await,
+    )?;
+    let ids: Vec<&str> = series.iter().map(|s| s.id.as_str()).collect();
+    c.eq(
+        "metric_data",
+        "one series per query, in order",
+        &vec!["first", "second"],
+        &ids,
+    )?;
+    c.ensure(
+        series.iter().all(|s| s.points.is_empty()),
+        "metric_data",
+        "no points",
+        &series,
     )?;
     Ok(())
 }

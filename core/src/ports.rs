@@ -255,6 +255,68 @@ pub trait LogsApi: Send + Sync {
     async fn untag_log_group(&self, arn: &str, keys: &[String]) -> PortResult<()>;
     /// Appends one event, creating the group and stream when missing.
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()>;
+    /// One page of the group's events from `start_ms` on (Unix ms), every
+    /// stream interleaved, oldest first (`FilterLogEvents`).
+    async fn filter_events(&self, group: &str, start_ms: i64, page: Option<String>) -> PortResult<LogEventPage>;
+}
+
+/// One log event (`FilterLogEvents`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    /// When it happened, Unix milliseconds.
+    pub timestamp_ms: i64,
+    /// The stream it is in.
+    pub stream: String,
+    /// The message.
+    pub message: String,
+    /// CloudWatch's id of the event: unique, so a poll that reads an
+    /// event again can tell.
+    pub event_id: String,
+}
+
+/// A page of events and the token of the next page, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogEventPage {
+    /// The events, oldest first.
+    pub events: Vec<LogEvent>,
+    /// Where the next page starts.
+    pub next: Option<String>,
+}
+
+/// One metric a `GetMetricData` call asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricQuery {
+    /// The query's id (lower case, as CloudWatch requires): how its
+    /// series is found in the answer.
+    pub id: String,
+    /// `AWS/ApplicationELB`, `AWS/ECS`, …
+    pub namespace: String,
+    /// `RequestCount`, `CPUUtilization`, …
+    pub metric: String,
+    /// Dimension name → value.
+    pub dimensions: Vec<(String, String)>,
+    /// `Sum`, `Average`, `Maximum`, …
+    pub stat: String,
+    /// Seconds per point.
+    pub period_seconds: u32,
+}
+
+/// A query's answer: its points, oldest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricSeries {
+    /// The query's id.
+    pub id: String,
+    /// (Unix seconds, value), oldest first.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// CloudWatch metrics: read only.
+#[async_trait]
+pub trait MetricsApi: Send + Sync {
+    /// Every query's series between `start` and `end` (Unix seconds), in
+    /// as few `GetMetricData` calls as CloudWatch's paging allows (one for
+    /// a tenant's hour).
+    async fn metric_data(&self, queries: &[MetricQuery], start: i64, end: i64) -> PortResult<Vec<MetricSeries>>;
 }
 
 /// RDS: where the shared MySQL server is.
@@ -405,6 +467,8 @@ pub struct Ports {
     pub secrets: Arc<dyn SecretsApi>,
     /// CloudWatch Logs.
     pub logs: Arc<dyn LogsApi>,
+    /// CloudWatch metrics.
+    pub metrics: Arc<dyn MetricsApi>,
     /// RDS.
     pub rds: Arc<dyn RdsApi>,
     /// STS.

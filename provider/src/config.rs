@@ -16,14 +16,14 @@ use crate::protocol::schema::{Attr, Block, NestedBlock};
 use crate::protocol::value::Value;
 
 /// Services whose endpoint can be overridden in the `endpoints` block.
-pub const ENDPOINT_SERVICES: [&str; 9] = bbws_core::aws::ENDPOINT_KEYS;
+pub const ENDPOINT_SERVICES: &[&str] = &bbws_core::aws::ENDPOINT_KEYS;
 
 /// The provider block's schema (SPEC §7).
 pub fn schema() -> Schema {
     let mut endpoints = Block::new(0).description(
         "Per-service endpoint overrides, for emulators and VPC endpoints. `AWS_ENDPOINT_URL` is honoured too.",
     );
-    for service in ENDPOINT_SERVICES {
+    for &service in ENDPOINT_SERVICES {
         let description = match service {
             "tagging" => "Endpoint URL for the Resource Groups Tagging API, which reads log-group tags in bulk (`tag:GetResources`; without it, one call per group). Defaults to the `logs` endpoint when that is set.".to_owned(),
             _ => format!("Endpoint URL for {service}."),

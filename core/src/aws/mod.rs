@@ -22,6 +22,7 @@ mod elbv2;
 pub(crate) mod error;
 mod identity;
 mod logs;
+mod metrics;
 mod rds;
 pub mod retry;
 mod route53;
@@ -34,6 +35,7 @@ pub use elbv2::AwsElbv2;
 pub use error::is_expired_credentials;
 pub use identity::{account_of, verify_identity};
 pub use logs::AwsLogs;
+pub use metrics::AwsMetrics;
 pub use rds::AwsRds;
 pub use retry::{DEFAULT_MAX_RETRIES, operation_timeout, retry_config};
 pub use route53::AwsRoute53;
@@ -83,13 +85,14 @@ pub struct AssumeRole {
 pub const DEFAULT_SESSION_NAME: &str = "bbws";
 
 /// The services whose endpoint can be overridden, by settings key.
-pub const ENDPOINT_KEYS: [&str; 9] = [
+pub const ENDPOINT_KEYS: [&str; 10] = [
     "ecs",
     "elbv2",
     "route53",
     "efs",
     "secretsmanager",
     "logs",
+    "cloudwatch",
     "rds",
     "sts",
     "tagging",
@@ -193,6 +196,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     let (efs, efs_ep) = client!(aws_sdk_efs, "efs");
     let (sm, sm_ep) = client!(aws_sdk_secretsmanager, "secretsmanager");
     let (logs, logs_ep) = client!(aws_sdk_cloudwatchlogs, "logs");
+    let (cw, cw_ep) = client!(aws_sdk_cloudwatch, "cloudwatch");
     let (rds, rds_ep) = client!(aws_sdk_rds, "rds");
     let (sts, sts_ep) = client!(aws_sdk_sts, "sts");
     // The tagging client serves the logs port only: an emulator or private
@@ -217,6 +221,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         efs: Arc::new(AwsEfs::new(efs, efs_ep)),
         secrets: Arc::new(AwsSecrets::new(sm, sm_ep)),
         logs: Arc::new(AwsLogs::new(logs, logs_ep, tagging)),
+        metrics: Arc::new(AwsMetrics::new(cw, cw_ep)),
         rds: Arc::new(AwsRds::new(rds, rds_ep, cfg.credentials_provider())),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
         mysql: Arc::new(MysqlServerConnector),

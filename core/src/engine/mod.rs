@@ -39,11 +39,13 @@ mod priority;
 mod rollback;
 mod rollout;
 mod snapshot;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 mod token;
 
 pub use operations::DeploymentWait;
+pub use telemetry::{FOLLOW_FIRST_PAUSE, FOLLOW_MAX_PAUSE, LogTail, METRICS, TenantMetric, TenantMetrics};
 
 pub use crate::credentials::{ApplyInputs, DbPassword, generate_password};
 pub use destroy::{DestroyReport, SECRET_RECOVERY_WINDOW_DAYS};

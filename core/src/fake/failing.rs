@@ -205,6 +205,8 @@ fn wrap(ports: Ports, k: usize, error: PortError, lose_answer: bool) -> (Ports, 
             inner: ports.logs,
             counter: counter.clone(),
         }),
+        // Reads only, like the site probe.
+        metrics: ports.metrics,
         rds: Arc::new(FailingPorts {
             inner: ports.rds,
             counter: counter.clone(),
@@ -459,6 +461,9 @@ impl LogsApi for FailingPorts<dyn LogsApi> {
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
         let lost = self.gate("logs.PutLogEvents", &format!("{group}:{stream}"))?;
         lose(lost, self.inner.append_event(group, stream, message).await)
+    }
+    async fn filter_events(&self, group: &str, start_ms: i64, page: Option<String>) -> PortResult<LogEventPage> {
+        self.inner.filter_events(group, start_ms, page).await
     }
 }
 

@@ -36,6 +36,50 @@ fn check_retention(days: u32) -> PortResult<()> {
     }
 }
 
+/// Events a `FilterLogEvents` page holds here: few, so that the callers'
+/// paging is exercised (AWS's pages hold up to 10,000 events or 1 MB).
+const FILTER_PAGE: usize = 10;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .unwrap_or(0)
+}
+
+impl FakeLogGroup {
+    /// The page of `FilterLogEvents` from `start_ms`: every stream
+    /// interleaved, oldest first; a token is the index of the next event.
+    fn filter(&self, start_ms: i64, page: Option<&str>) -> PortResult<LogEventPage> {
+        let mut all: Vec<LogEvent> = self
+            .streams
+            .iter()
+            .flat_map(|(stream, events)| {
+                events.iter().map(move |e| LogEvent {
+                    timestamp_ms: e.timestamp_ms,
+                    stream: stream.clone(),
+                    message: e.message.clone(),
+                    event_id: e.event_id.clone(),
+                })
+            })
+            .filter(|e| e.timestamp_ms >= start_ms)
+            .collect();
+        all.sort_by(|a, b| (a.timestamp_ms, &a.event_id).cmp(&(b.timestamp_ms, &b.event_id)));
+        let from = match page {
+            None => 0,
+            Some(t) => t
+                .parse::<usize>()
+                .map_err(|_| invalid(INVALID, format!("the next token {t:?} is not valid")))?,
+        };
+        let to = (from + FILTER_PAGE).min(all.len());
+        Ok(LogEventPage {
+            next: (to < all.len()).then(|| to.to_string()),
+            events: all.get(from..to).map(<[LogEvent]>::to_vec).unwrap_or_default(),
+        })
+    }
+}
+
 fn group(name: &str) -> FakeLogGroup {
     FakeLogGroup {
         name: name.to_owned(),
@@ -169,12 +213,28 @@ impl LogsApi for Port {
                 if message.is_empty() || message.len() > 256 * 1024 - 26 {
                     return Err(invalid(INVALID, "a log event message must be 1 byte to 256 KiB"));
                 }
+                let event_id = format!("{:056}", s.next());
                 let g = s
                     .log_groups
                     .entry(group_name.to_owned())
                     .or_insert_with(|| group(group_name));
-                g.streams.entry(stream.to_owned()).or_default().push(message.to_owned());
+                g.streams.entry(stream.to_owned()).or_default().push(FakeLogEvent {
+                    timestamp_ms: now_ms(),
+                    message: message.to_owned(),
+                    event_id,
+                });
                 Ok(())
+            })
+            .await
+    }
+
+    async fn filter_events(&self, group_name: &str, start_ms: i64, page: Option<String>) -> PortResult<LogEventPage> {
+        self.0
+            .call("logs.FilterLogEvents", group_name, |s| {
+                s.log_groups
+                    .get(group_name)
+                    .ok_or_else(|| not_found(NOT_FOUND, "The specified log group does not exist."))?
+                    .filter(start_ms, page.as_deref())
             })
             .await
     }

@@ -44,6 +44,7 @@ mod efs;
 mod elbv2;
 mod failing;
 mod logs;
+mod metrics;
 mod misc;
 mod mysql;
 mod route53;
@@ -265,6 +266,7 @@ impl FakeCloud {
             efs: p.clone(),
             secrets: p.clone(),
             logs: p.clone(),
+            metrics: p.clone(),
             rds: p.clone(),
             sts: p.clone(),
             mysql: p.clone(),
@@ -383,7 +385,7 @@ struct Port(Arc<FakeCloud>);
 
 /// Everything the fake cloud holds. Plain maps with public fields: tests read
 /// them and change them out of band to simulate drift.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FakeState {
     /// What STS reports as the caller.
     pub caller_arn: String,
@@ -418,6 +420,8 @@ pub struct FakeState {
     pub secrets: BTreeMap<String, FakeSecret>,
     /// Log groups by name.
     pub log_groups: BTreeMap<String, FakeLogGroup>,
+    /// Metric data points, as PutMetricData stores them.
+    pub metric_points: Vec<FakeMetricPoint>,
     /// RDS instances: identifier → endpoint `(host, port)`.
     pub rds_instances: BTreeMap<String, (String, u16)>,
     /// The MySQL server.
@@ -457,6 +461,7 @@ impl Default for FakeState {
             access_points: BTreeMap::new(),
             secrets: BTreeMap::new(),
             log_groups: BTreeMap::new(),
+            metric_points: Vec::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),
             sites: BTreeMap::new(),
@@ -657,6 +662,32 @@ pub struct FakeSecret {
     pub description: Option<String>,
 }
 
+/// One data point of a fake metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeMetricPoint {
+    /// Namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric: String,
+    /// Dimensions, sorted by name.
+    pub dimensions: Vec<(String, String)>,
+    /// Unix seconds.
+    pub timestamp: i64,
+    /// The value.
+    pub value: f64,
+}
+
+/// One event of a fake log stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeLogEvent {
+    /// Unix milliseconds.
+    pub timestamp_ms: i64,
+    /// The message.
+    pub message: String,
+    /// CloudWatch's event id.
+    pub event_id: String,
+}
+
 /// A CloudWatch log group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeLogGroup {
@@ -668,8 +699,8 @@ pub struct FakeLogGroup {
     pub retention_days: Option<u32>,
     /// Tags.
     pub tags: Tags,
-    /// Messages per stream, oldest first.
-    pub streams: BTreeMap<String, Vec<String>>,
+    /// Events per stream, oldest first.
+    pub streams: BTreeMap<String, Vec<FakeLogEvent>>,
     /// Creation time, Unix milliseconds.
     pub created_ms: Option<i64>,
 }

@@ -11,13 +11,15 @@
 //! tenantctl --platform .bbws/settings.json destroy 123456789012
 //! tenantctl --platform .bbws/settings.json orphans
 //! tenantctl --platform .bbws/settings.json sweep 123456789012
+//! tenantctl --platform .bbws/settings.json logs 123456789012 --since 10m --follow
+//! tenantctl --platform .bbws/settings.json metrics 123456789012
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bbws_core::aws::{self, AwsSettings};
 use bbws_core::engine::observe_and_plan;
@@ -75,6 +77,26 @@ enum Command {
     Sweep {
         /// The 12-digit tenant id.
         tenant_id: String,
+    },
+    /// The tenant's log events (every stream of its log group), newest last.
+    Logs {
+        /// The 12-digit tenant id.
+        tenant_id: String,
+        /// How far back to start: `30s`, `10m`, `2h`, `1d`.
+        #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+        since: Duration,
+        /// Keep reading new events (polling, less often while none come).
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Requests, 5xx answers, response time, CPU and memory of the tenant
+    /// (one GetMetricData call).
+    Metrics {
+        /// The 12-digit tenant id.
+        tenant_id: String,
+        /// The window, ending now: `1h`, `30m`, `1d`.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        window: Duration,
     },
 }
 
@@ -414,6 +436,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Orphans => print_orphans(&engine, cli.json).await?,
+        Command::Logs {
+            tenant_id,
+            since,
+            follow,
+        } => print_logs(&engine, &tenant_id, since, follow, cli.json).await?,
+        Command::Metrics { tenant_id, window } => print_metrics(&engine, &tenant_id, window, cli.json).await?,
         Command::Sweep { tenant_id } => {
             let report = engine.sweep(&tenant_id).await.map_err(|e| e.to_string())?;
             print_report(&tenant_id, "swept", &report, cli.json);
@@ -478,6 +506,89 @@ async fn print_orphans(engine: &Engine, json_out: bool) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// Prints the tenant's events from `since` ago, oldest first; with
+/// `follow`, keeps polling (the engine's backoff) until interrupted.
+async fn print_logs(
+    engine: &Engine,
+    tenant_id: &str,
+    since: Duration,
+    follow: bool,
+    json_out: bool,
+) -> Result<(), Failure> {
+    let from = SystemTime::now().checked_sub(since).unwrap_or(UNIX_EPOCH);
+    let mut tail = engine.tail_logs(tenant_id, from).await.map_err(|e| e.to_string())?;
+    loop {
+        for e in engine.read_logs(&mut tail).await.map_err(|e| e.to_string())? {
+            let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(e.timestamp_ms).unwrap_or(0));
+            let time = humantime::format_rfc3339_millis(at).to_string();
+            if json_out {
+                println!(
+                    "{}",
+                    json!({"timestamp": time, "stream": e.stream, "message": e.message})
+                );
+            } else {
+                println!("{time} {} {}", e.stream, e.message.trim_end());
+            }
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(tail.pause()).await;
+    }
+}
+
+/// Prints the tenant's metrics: one line per metric with a small chart
+/// of its points (a blank where a period has no data), or JSON.
+async fn print_metrics(engine: &Engine, tenant_id: &str, window: Duration, json_out: bool) -> Result<(), Failure> {
+    let m = engine
+        .tenant_metrics(tenant_id, window, SystemTime::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    if json_out {
+        let metrics: serde_json::Map<String, serde_json::Value> = m
+            .metrics
+            .iter()
+            .map(|x| (x.name.to_owned(), json!({"unit": x.unit, "points": x.points})))
+            .collect();
+        let view = json!({"tenant_id": tenant_id, "start": m.start, "end": m.end,
+            "period_seconds": m.period_seconds, "metrics": metrics});
+        println!("{view}");
+        return Ok(());
+    }
+    println!(
+        "tenant {tenant_id}: the last {}, one point per {} s",
+        humantime::format_duration(window),
+        m.period_seconds
+    );
+    for x in &m.metrics {
+        let values: Vec<f64> = x.points.iter().map(|(_, v)| *v).collect();
+        let summary = match (x.unit, values.is_empty()) {
+            (_, true) => "no data".to_owned(),
+            ("count", false) => format!("total {}", values.iter().sum::<f64>()),
+            (unit, false) => format!("max {:.2} {unit}", values.iter().copied().fold(f64::MIN, f64::max)),
+        };
+        println!("  {:<14} {}  {summary}", x.name, chart(&m, &x.points));
+    }
+    Ok(())
+}
+
+/// One character per period of the window, `▁` (lowest) to `█` (highest).
+fn chart(m: &bbws_core::engine::TenantMetrics, points: &[(i64, f64)]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let period = i64::from(m.period_seconds.max(1));
+    let slots = usize::try_from((m.end - m.start) / period).unwrap_or(0);
+    let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
+    let mut row = vec![' '; slots];
+    for (t, v) in points {
+        let slot = usize::try_from((t - m.start) / period).unwrap_or(usize::MAX);
+        if let Some(c) = row.get_mut(slot) {
+            let level = if max > 0.0 { (v / max * 7.0).round() } else { 0.0 };
+            *c = BARS[(level as usize).min(7)];
+        }
+    }
+    row.into_iter().collect()
 }
 
 fn print_report(tenant_id: &str, verb: &str, report: &bbws_core::engine::DestroyReport, json_out: bool) {
