@@ -1,4 +1,4 @@
-//! In-memory fakes of every port: one [`FakeCloud`] behind all nine traits.
+//! In-memory fakes of every port: one [`FakeCloud`] behind every port trait.
 //!
 //! The fake behaves like AWS and MySQL wherever the trait docs or the real
 //! services define behaviour: AWS error codes for missing things, ARNs in
@@ -42,6 +42,7 @@ mod deployments;
 mod ecs;
 mod efs;
 mod elbv2;
+mod events;
 mod failing;
 mod logs;
 mod misc;
@@ -103,7 +104,7 @@ impl FailRule {
 }
 
 /// One in-memory cloud: ECS, ELBv2, Route53, EFS, Secrets Manager, CloudWatch
-/// Logs, RDS, STS and a MySQL server.
+/// Logs, RDS, STS, EventBridge and a MySQL server.
 pub struct FakeCloud {
     state: Mutex<FakeState>,
     calls: Mutex<Vec<FakeCall>>,
@@ -250,6 +251,7 @@ impl FakeCloud {
                     ..DatabaseSettings::default()
                 },
                 default_tags: BTreeMap::new(),
+                events: None,
             }
         };
         (cloud, platform)
@@ -267,6 +269,7 @@ impl FakeCloud {
             logs: p.clone(),
             rds: p.clone(),
             sts: p.clone(),
+            events: p.clone(),
             mysql: p.clone(),
             site: p,
         }
@@ -418,6 +421,8 @@ pub struct FakeState {
     pub secrets: BTreeMap<String, FakeSecret>,
     /// Log groups by name.
     pub log_groups: BTreeMap<String, FakeLogGroup>,
+    /// Every EventBridge event put, in order (each names its bus).
+    pub events: Vec<BusEvent>,
     /// RDS instances: identifier → endpoint `(host, port)`.
     pub rds_instances: BTreeMap<String, (String, u16)>,
     /// The MySQL server.
@@ -457,6 +462,7 @@ impl Default for FakeState {
             access_points: BTreeMap::new(),
             secrets: BTreeMap::new(),
             log_groups: BTreeMap::new(),
+            events: Vec::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),
             sites: BTreeMap::new(),
