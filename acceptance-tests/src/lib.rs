@@ -119,6 +119,7 @@ impl Stack {
                 ..bbws_core::DatabaseSettings::default()
             },
             default_tags: std::collections::BTreeMap::new(),
+            events: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! delete writes one JSON record to the log group `/bbws/{env}/audit` —
 //! operation, time, operator (the caller's AWS identity), tenant, parts
 //! affected, outcome, error. Writing it never fails the operation itself:
-//! a lost record is logged as a warning instead.
+//! a lost record is logged as a warning instead. The same text is the
+//! detail of the operation's provisioning event ([`crate::events`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -35,6 +36,42 @@ pub struct AuditRecord {
     /// The error, when it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The most a record takes as JSON text: far under CloudWatch Logs' and
+/// EventBridge's 256 KB, so that the record and its event always fit.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// The most of an error a record keeps.
+const MAX_ERROR_CHARS: usize = 4096;
+
+impl AuditRecord {
+    fn size(&self) -> usize {
+        serde_json::to_string(self).map_or(0, |s| s.len())
+    }
+
+    /// The record within [`MAX_RECORD_BYTES`]: a long error is cut, then
+    /// parts beyond what fits are counted instead of listed.
+    pub fn bounded(mut self) -> Self {
+        if self.size() <= MAX_RECORD_BYTES {
+            return self;
+        }
+        if let Some(e) = &mut self.error
+            && e.chars().count() > MAX_ERROR_CHARS
+        {
+            *e = format!("{} … (cut)", e.chars().take(MAX_ERROR_CHARS).collect::<String>());
+        }
+        let total = self.parts.len();
+        let mut kept = total;
+        while self.size() > MAX_RECORD_BYTES && kept > 0 {
+            // A quarter fewer each round: a few rounds even for many parts.
+            kept -= (kept / 4).max(1);
+            // Drops the count of the round before too.
+            self.parts.truncate(kept);
+            self.parts.push(format!("… and {} more", total - kept));
+        }
+        self
+    }
 }
 
 /// What an apply of `plan` does to the tenant, as one word.
@@ -72,29 +109,47 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 impl Engine {
-    /// Writes one audit record; failures to write are logged, not returned.
+    /// Writes one audit record and puts its provisioning event; failures
+    /// are logged, not returned.
     pub async fn audit(&self, operation: &str, tenant_id: &str, parts: Vec<String>, error: Option<String>) {
+        self.audit_about(operation, tenant_id, parts, error, Vec::new()).await;
+    }
+
+    /// [`Self::audit`], the event naming `resources` (the tenant's ARNs).
+    pub async fn audit_about(
+        &self,
+        operation: &str,
+        tenant_id: &str,
+        parts: Vec<String>,
+        error: Option<String>,
+        resources: Vec<String>,
+    ) {
         let ports = self.ports();
         let operator = match ports.sts.caller_arn().await {
             Ok(arn) => arn,
             Err(e) => format!("unknown ({})", e.code),
         };
         let env = self.platform().environment;
+        let now = SystemTime::now();
         let record = AuditRecord {
             operation: operation.to_owned(),
-            time: rfc3339(SystemTime::now()),
+            time: rfc3339(now),
             operator,
             environment: env.as_str().to_owned(),
             tenant: tenant_id.to_owned(),
             parts,
             outcome: if error.is_none() { "succeeded" } else { "failed" }.to_owned(),
             error,
-        };
+        }
+        .bounded();
         let message = serde_json::to_string(&record).unwrap_or_default();
         let group = crate::naming::audit_log_group(env);
-        if let Err(e) = ports.logs.append_event(&group, tenant_id, &message).await {
-            tracing::warn!(%group, error = %e, "the audit record could not be written");
-        }
+        let write = async {
+            if let Err(e) = ports.logs.append_event(&group, tenant_id, &message).await {
+                tracing::warn!(%group, error = %e, "the audit record could not be written");
+            }
+        };
+        tokio::join!(write, self.announce(&record, &message, now, resources));
     }
 }
 

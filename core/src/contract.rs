@@ -49,6 +49,7 @@ pub async fn run_all(ports: &Ports, platform: &Platform) -> Result<(), String> {
     record(route53(ports, platform).await);
     record(ecs(ports, platform).await);
     record(mysql(ports, platform).await);
+    record(events(ports, platform).await);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -318,6 +319,53 @@ pub async fn rds(ports: &Ports, platform: &Platform) -> Result<(), String> {
         &[PortErrorKind::NotFound],
     )?;
     Ok(())
+}
+
+// ------------------------------------------------------------------ EventBridge
+
+/// EventBridge: an event is put on the platform's bus (`default` when it
+/// has none); an entry EventBridge refuses — a detail that is not JSON,
+/// which PutEvents answers 200 with `FailedEntryCount` 1 — is an error, and
+/// so is an entry over 256 KB (the real port refuses it unsent, as AWS
+/// would). What a rule delivers is read back in `tests/events.rs`.
+pub async fn events(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let c = Check("events");
+    let t = Tenant::new(platform);
+    let bus = platform.events.as_ref().map_or("default", |e| e.bus_name.as_str());
+    let event = |detail: String| BusEvent {
+        bus_name: bus.to_owned(),
+        source: "bbws-contract".to_owned(),
+        detail_type: "Contract Step".to_owned(),
+        detail,
+        resources: vec![format!(
+            "arn:aws:ecs:{}:123456789012:service/contract/{}",
+            platform.region, t.id
+        )],
+        time: std::time::SystemTime::now(),
+    };
+    let detail = serde_json::json!({ "tenant": t.id, "step": "put" }).to_string();
+    c.ok("put_event", ports.events.put_event(&event(detail)).await)?;
+    c.err(
+        "put_event with a detail that is not JSON",
+        ports.events.put_event(&event("not json".to_owned())).await,
+        &[PortErrorKind::InvalidInput],
+    )?;
+    let padding = "x".repeat(MAX_EVENT_ENTRY_BYTES);
+    let huge = serde_json::json!({ "tenant": t.id, "padding": padding }).to_string();
+    c.err(
+        "put_event over 256 KB",
+        ports.events.put_event(&event(huge)).await,
+        &[PortErrorKind::InvalidInput],
+    )?;
+    // AWS accepts (and drops) events for a bus that does not exist; moto
+    // refuses them: either is the contract.
+    let mut missing = event(serde_json::json!({ "tenant": t.id }).to_string());
+    missing.bus_name = format!("bbws-contract-missing-{}", t.id);
+    match ports.events.put_event(&missing).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind == PortErrorKind::NotFound => Ok(()),
+        Err(e) => Err(c.fail("put_event on a bus that does not exist", "success or NotFound", e)),
+    }
 }
 
 // ------------------------------------------------------------------ Secrets

@@ -39,6 +39,7 @@ pub mod contract;
 pub mod credentials;
 pub mod engine;
 pub mod error;
+pub mod events;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
 pub mod health;
@@ -61,5 +62,6 @@ pub use observed::{ObservedTenant, TenantKey};
 pub use parts::Part;
 pub use plan::{PartAction, PartChange, TenantPlan, plan, plan_destroy};
 pub use spec::{
-    AdminAuth, DatabaseSettings, Environment, Platform, SslMode, TenantInput, TenantSpec, TenantStatus, Tier,
+    AdminAuth, DatabaseSettings, Environment, EventsSettings, Platform, SslMode, TenantInput, TenantSpec, TenantStatus,
+    Tier,
 };

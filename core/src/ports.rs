@@ -337,6 +337,50 @@ pub trait StsApi: Send + Sync {
     async fn caller_arn(&self) -> PortResult<String>;
 }
 
+/// EventBridge's limit on one `PutEvents` entry, in bytes, as AWS counts
+/// it ([`BusEvent::entry_size`]): 256 KB.
+pub const MAX_EVENT_ENTRY_BYTES: usize = 256 * 1024;
+
+/// One event for an EventBridge bus (one `PutEvents` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusEvent {
+    /// The bus's name or ARN.
+    pub bus_name: String,
+    /// `source`, e.g. `bbws`.
+    pub source: String,
+    /// `detail-type`, e.g. `Tenant Created`.
+    pub detail_type: String,
+    /// `detail`: a JSON object, as text.
+    pub detail: String,
+    /// ARNs the event is about (may be empty).
+    pub resources: Vec<String>,
+    /// When it happened.
+    pub time: std::time::SystemTime,
+}
+
+impl BusEvent {
+    /// The entry's size as EventBridge computes it against
+    /// [`MAX_EVENT_ENTRY_BYTES`]: 14 bytes for the time, plus the UTF-8
+    /// bytes of source, detail-type, detail and each resource.
+    pub fn entry_size(&self) -> usize {
+        14 + self.source.len()
+            + self.detail_type.len()
+            + self.detail.len()
+            + self.resources.iter().map(String::len).sum::<usize>()
+    }
+}
+
+/// EventBridge: announcing what happened to downstream systems.
+#[async_trait]
+pub trait EventsApi: Send + Sync {
+    /// Puts one event on its bus (`PutEvents` with one entry). An entry
+    /// EventBridge refuses is an error although the request answered 200
+    /// (`FailedEntryCount` 1), classified by the entry's error code
+    /// (`ThrottlingException`, `InternalFailure`: transient). An entry over
+    /// [`MAX_EVENT_ENTRY_BYTES`] is `InvalidInput` and never sent.
+    async fn put_event(&self, event: &BusEvent) -> PortResult<()>;
+}
+
 /// How to reach and log in to a MySQL server.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MysqlLogin {
@@ -473,6 +517,8 @@ pub struct Ports {
     pub rds: Arc<dyn RdsApi>,
     /// STS.
     pub sts: Arc<dyn StsApi>,
+    /// EventBridge.
+    pub events: Arc<dyn EventsApi>,
     /// MySQL.
     pub mysql: Arc<dyn MysqlConnector>,
     /// The tenants' sites over HTTPS.

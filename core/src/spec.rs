@@ -311,6 +311,16 @@ pub struct Platform {
     pub database: DatabaseSettings,
     /// Tags put on every AWS part, under the tenant's own tags.
     pub default_tags: BTreeMap<String, String>,
+    /// Where provisioning events go; `None`: none is sent.
+    pub events: Option<EventsSettings>,
+}
+
+/// The provider's `events` block: the EventBridge bus that gets one event
+/// per operation ([`crate::events`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventsSettings {
+    /// The bus's name (`default`, or a custom bus) or ARN.
+    pub bus_name: String,
 }
 
 /// A tenant as the user wrote it: optional attributes are `None` when unset.

@@ -214,6 +214,8 @@ pub mod provider {
     pub const ENDPOINTS: &str = "endpoints";
     /// The `default_tags` block.
     pub const DEFAULT_TAGS: &str = "default_tags";
+    /// The `events` block.
+    pub const EVENTS: &str = "events";
 
     /// The `database` block's attributes.
     pub mod database {
@@ -245,6 +247,12 @@ pub mod provider {
         pub const SESSION_NAME: &str = "session_name";
         /// `external_id`.
         pub const EXTERNAL_ID: &str = "external_id";
+    }
+
+    /// The `events` block's attributes.
+    pub mod events {
+        /// `bus_name`.
+        pub const BUS_NAME: &str = "bus_name";
     }
 
     /// The `default_tags` block's attributes.

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use bbws_core::aws::{AssumeRole, AwsSettings};
 use bbws_core::ports::Ports;
 use bbws_core::validate::{self, Violation};
-use bbws_core::{AdminAuth, CoreError, DatabaseSettings, Environment, Platform, SslMode};
+use bbws_core::{AdminAuth, CoreError, DatabaseSettings, Environment, EventsSettings, Platform, SslMode};
 use magma_protocol::tfplugin6::{self as tf, Schema};
 
 use crate::attr::provider as attr;
@@ -25,6 +25,7 @@ pub fn schema() -> Schema {
     );
     for &service in ENDPOINT_SERVICES {
         let description = match service {
+            "events" => "Endpoint URL for EventBridge (the `events` block's bus).".to_owned(),
             "tagging" => "Endpoint URL for the Resource Groups Tagging API, which reads log-group tags in bulk (`tag:GetResources`; without it, one call per group). Defaults to the `logs` endpoint when that is set.".to_owned(),
             _ => format!("Endpoint URL for {service}."),
         };
@@ -71,6 +72,12 @@ pub fn schema() -> Schema {
         ))
         .block(NestedBlock::single(attr::ENDPOINTS, endpoints))
         .block(NestedBlock::single(
+            attr::EVENTS,
+            Block::new(0)
+                .description("Provisioning events: every create, update, suspend, resume and delete of a tenant (and every action: restart and rotate_credentials are `Tenant Updated`) puts one event on this EventBridge bus, for billing and operations to subscribe to with a rule. Source `bbws`; detail-type `Tenant Created`, `Tenant Updated`, `Tenant Suspended`, `Tenant Resumed`, `Tenant Deleted`, `Tenant Backed Up` or `Tenant Restored`; detail the operation's audit record (operation, time, operator, environment, tenant, parts, outcome, error; never a secret); resources the tenant's service ARN. Best effort, as the audit record: an event that cannot be put is a warning in the provider's log and never fails the operation. Without this block no event is sent.")
+                .attr(Attr::string(attr::events::BUS_NAME).required().description("The bus: `default` (the account's default bus), a custom bus's name, or its ARN.")),
+        ))
+        .block(NestedBlock::single(
             attr::DEFAULT_TAGS,
             Block::new(0)
                 .description("Tags put on every AWS part of every tenant.")
@@ -113,6 +120,8 @@ pub struct ProviderModel {
     pub assume_role: Option<AssumeRoleModel>,
     /// `endpoints`: service → URL.
     pub endpoints: BTreeMap<String, TfString>,
+    /// `events.bus_name`, when the block is present.
+    pub events: Option<TfString>,
     /// `default_tags.tags`.
     pub default_tags: TfMap,
 }
@@ -146,6 +155,7 @@ impl ProviderModel {
         let db = r.block(attr::DATABASE);
         let role = r.block(attr::ASSUME_ROLE);
         let endpoints = r.block(attr::ENDPOINTS);
+        let events = r.block(attr::EVENTS);
         ProviderModel {
             environment: r.get(attr::ENVIRONMENT),
             domain: r.get(attr::DOMAIN),
@@ -182,6 +192,7 @@ impl ProviderModel {
                 .iter()
                 .map(|svc| ((*svc).to_owned(), endpoints.get(svc)))
                 .collect(),
+            events: (!events.is_null()).then(|| events.get(attr::events::BUS_NAME)),
             default_tags: r.block(attr::DEFAULT_TAGS).get(attr::default_tags::TAGS),
         }
     }
@@ -234,6 +245,7 @@ pub fn decode(m: &ProviderModel) -> Result<ProviderConfig, Vec<Violation>> {
         task_role_arn: s(&m.task_role_arn),
         database,
         default_tags: m.default_tags.known_entries(),
+        events: m.events.as_ref().map(|bus| decode_events(bus, &mut violations)),
     };
     if platform.domain.is_empty() {
         violations.push(Violation::new(
@@ -327,6 +339,34 @@ fn decode_database(db: &DatabaseModel, violations: &mut Vec<Violation>) -> Datab
         admin_auth,
         admin_username: s(&db.admin_username),
     }
+}
+
+/// The `events` block: a bus name (EventBridge's rule: 1 to 256 of
+/// letters, digits and `._-/`) or an event bus ARN.
+fn decode_events(bus: &TfString, violations: &mut Vec<Violation>) -> EventsSettings {
+    let bus_name = bus.as_str().unwrap_or_default().to_owned();
+    let is_name = (1..=256).contains(&bus_name.len())
+        && bus_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b));
+    let is_arn = bus_name.starts_with("arn:")
+        && bus_name.split(':').nth(2) == Some("events")
+        && bus_name
+            .split(':')
+            .nth(5)
+            .is_some_and(|r| r.len() > "event-bus/".len() && r.starts_with("event-bus/"));
+    // Unknown until apply: checked then, when Terraform sends it again.
+    if !bus.is_unknown() && !is_name && !is_arn {
+        violations.push(Violation::new(
+            &[attr::EVENTS, attr::events::BUS_NAME],
+            "bus_name",
+            format!(
+                "{} = {bus_name:?} is not an EventBridge bus: a name of 1 to 256 letters, digits and ._-/ (e.g. \"default\"), or an ARN arn:aws:events:{{region}}:{{account}}:event-bus/{{name}}",
+                nested(attr::EVENTS, attr::events::BUS_NAME)
+            ),
+        ));
+    }
+    EventsSettings { bus_name }
 }
 
 /// `allowed_account_ids`: each one 12 digits.
@@ -525,6 +565,36 @@ mod tests {
         let violations = decode_value(&v).expect_err("invalid");
         assert_eq!(violations[0].attribute, ["database", "port"]);
         assert_eq!(violations[0].rule, "range");
+    }
+
+    #[test]
+    fn the_events_block_names_a_bus_by_name_or_arn() {
+        let bus = |name: &str| Value::object([("bus_name", s(name))]);
+        assert_eq!(decode_value(&block(&[])).expect("valid").platform.events, None);
+        for ok in [
+            "default",
+            "billing.bus-1/x_y",
+            "arn:aws:events:eu-west-1:536580886816:event-bus/ops",
+        ] {
+            let c = decode_value(&block(&[("events", bus(ok))])).expect(ok);
+            assert_eq!(c.platform.events.map(|e| e.bus_name).as_deref(), Some(ok));
+        }
+        let too_long = "b".repeat(257);
+        for bad in [
+            "",
+            "has space",
+            "arn:aws:sns:eu-west-1:536580886816:topic",
+            too_long.as_str(),
+        ] {
+            let violations = decode_value(&block(&[("events", bus(bad))])).expect_err(bad);
+            assert_eq!(violations.len(), 1, "{violations:?}");
+            assert_eq!(violations[0].attribute, ["events", "bus_name"]);
+            assert!(
+                violations[0].message.contains("events.bus_name"),
+                "{}",
+                violations[0].message
+            );
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod ecs;
 mod efs;
 mod elbv2;
 pub(crate) mod error;
+mod events;
 mod identity;
 mod logs;
 mod metrics;
@@ -33,6 +34,7 @@ pub use ecs::AwsEcs;
 pub use efs::AwsEfs;
 pub use elbv2::AwsElbv2;
 pub use error::is_expired_credentials;
+pub use events::AwsEvents;
 pub use identity::{account_of, verify_identity};
 pub use logs::AwsLogs;
 pub use metrics::AwsMetrics;
@@ -54,7 +56,7 @@ pub struct AwsSettings {
     /// Named profile.
     pub profile: Option<String>,
     /// Per-service endpoint overrides: `ecs`, `elbv2`, `route53`, `efs`,
-    /// `secretsmanager`, `logs`, `rds`, `sts`, `tagging` (the Resource
+    /// `secretsmanager`, `logs`, `rds`, `sts`, `events` (EventBridge), `tagging` (the Resource
     /// Groups Tagging API; when unset, it follows `logs`, the only port
     /// that uses it).
     pub endpoints: BTreeMap<String, String>,
@@ -85,7 +87,7 @@ pub struct AssumeRole {
 pub const DEFAULT_SESSION_NAME: &str = "bbws";
 
 /// The services whose endpoint can be overridden, by settings key.
-pub const ENDPOINT_KEYS: [&str; 10] = [
+pub const ENDPOINT_KEYS: [&str; 11] = [
     "ecs",
     "elbv2",
     "route53",
@@ -95,6 +97,7 @@ pub const ENDPOINT_KEYS: [&str; 10] = [
     "cloudwatch",
     "rds",
     "sts",
+    "events",
     "tagging",
 ];
 
@@ -199,6 +202,9 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     let (cw, cw_ep) = client!(aws_sdk_cloudwatch, "cloudwatch");
     let (rds, rds_ep) = client!(aws_sdk_rds, "rds");
     let (sts, sts_ep) = client!(aws_sdk_sts, "sts");
+    // Built whether or not `events` is configured: a client makes no call
+    // until it is used, and the engine uses it only with a bus to put on.
+    let (events, events_ep) = client!(aws_sdk_eventbridge, "events");
     // The tagging client serves the logs port only: an emulator or private
     // endpoint given for logs is where it goes too, unless told otherwise.
     let tagging_over = over("tagging").or_else(|| over("logs"));
@@ -224,6 +230,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         metrics: Arc::new(AwsMetrics::new(cw, cw_ep)),
         rds: Arc::new(AwsRds::new(rds, rds_ep, cfg.credentials_provider())),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
+        events: Arc::new(AwsEvents::new(events, events_ep)),
         mysql: Arc::new(MysqlServerConnector),
         site: Arc::new(crate::site::HttpsProbe::default()),
     }

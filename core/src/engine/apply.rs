@@ -64,8 +64,15 @@ impl Engine {
         self.bump_generation();
         if !plan.is_empty() || result.is_err() {
             let error = result.as_ref().err().map(ToString::to_string);
-            self.audit(operation, &spec.tenant_id, crate::audit::parts_of(plan), error)
-                .await;
+            let resources = crate::events::resources_of(result.as_ref().unwrap_or(observed));
+            self.audit_about(
+                operation,
+                &spec.tenant_id,
+                crate::audit::parts_of(plan),
+                error,
+                resources,
+            )
+            .await;
         }
         result
     }

@@ -50,8 +50,15 @@ impl Engine {
         let result = self.tear_down(spec, observed, plan).await;
         self.bump_generation();
         let error = result.as_ref().err().map(ToString::to_string);
-        self.audit("delete", &spec.tenant_id, crate::audit::parts_of(plan), error)
-            .await;
+        let resources = crate::events::resources_of(observed);
+        self.audit_about(
+            "delete",
+            &spec.tenant_id,
+            crate::audit::parts_of(plan),
+            error,
+            resources,
+        )
+        .await;
         result
     }
 

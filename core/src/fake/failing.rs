@@ -44,6 +44,7 @@ pub const MUTATING_OPS: &[&str] = &[
     "logs.TagResource",
     "logs.UntagResource",
     "logs.PutLogEvents",
+    "events.PutEvents",
     "mysql.CreateDatabase",
     "mysql.DropDatabase",
     "mysql.CreateUser",
@@ -213,6 +214,10 @@ fn wrap(ports: Ports, k: usize, error: PortError, lose_answer: bool) -> (Ports, 
         }),
         sts: Arc::new(FailingPorts {
             inner: ports.sts,
+            counter: counter.clone(),
+        }),
+        events: Arc::new(FailingPorts {
+            inner: ports.events,
             counter: counter.clone(),
         }),
         mysql: Arc::new(FailingPorts {
@@ -481,6 +486,14 @@ impl RdsApi for FailingPorts<dyn RdsApi> {
 impl StsApi for FailingPorts<dyn StsApi> {
     async fn caller_arn(&self) -> PortResult<String> {
         self.inner.caller_arn().await
+    }
+}
+
+#[async_trait]
+impl EventsApi for FailingPorts<dyn EventsApi> {
+    async fn put_event(&self, event: &BusEvent) -> PortResult<()> {
+        let lost = self.gate("events.PutEvents", &event.bus_name)?;
+        lose(lost, self.inner.put_event(event).await)
     }
 }
 

@@ -1,4 +1,4 @@
-//! In-memory fakes of every port: one [`FakeCloud`] behind all nine traits.
+//! In-memory fakes of every port: one [`FakeCloud`] behind every port trait.
 //!
 //! The fake behaves like AWS and MySQL wherever the trait docs or the real
 //! services define behaviour: AWS error codes for missing things, ARNs in
@@ -42,6 +42,7 @@ mod deployments;
 mod ecs;
 mod efs;
 mod elbv2;
+mod events;
 mod failing;
 mod logs;
 mod metrics;
@@ -104,7 +105,7 @@ impl FailRule {
 }
 
 /// One in-memory cloud: ECS, ELBv2, Route53, EFS, Secrets Manager, CloudWatch
-/// Logs, RDS, STS and a MySQL server.
+/// Logs, RDS, STS, EventBridge and a MySQL server.
 pub struct FakeCloud {
     state: Mutex<FakeState>,
     calls: Mutex<Vec<FakeCall>>,
@@ -251,6 +252,7 @@ impl FakeCloud {
                     ..DatabaseSettings::default()
                 },
                 default_tags: BTreeMap::new(),
+                events: None,
             }
         };
         (cloud, platform)
@@ -269,6 +271,7 @@ impl FakeCloud {
             metrics: p.clone(),
             rds: p.clone(),
             sts: p.clone(),
+            events: p.clone(),
             mysql: p.clone(),
             site: p,
         }
@@ -422,6 +425,8 @@ pub struct FakeState {
     pub log_groups: BTreeMap<String, FakeLogGroup>,
     /// Metric data points, as PutMetricData stores them.
     pub metric_points: Vec<FakeMetricPoint>,
+    /// Every EventBridge event put, in order (each names its bus).
+    pub events: Vec<BusEvent>,
     /// RDS instances: identifier → endpoint `(host, port)`.
     pub rds_instances: BTreeMap<String, (String, u16)>,
     /// The MySQL server.
@@ -462,6 +467,7 @@ impl Default for FakeState {
             secrets: BTreeMap::new(),
             log_groups: BTreeMap::new(),
             metric_points: Vec::new(),
+            events: Vec::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),
             sites: BTreeMap::new(),

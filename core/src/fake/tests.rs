@@ -659,7 +659,7 @@ fn every_op_the_fake_records_is_classified() {
     for op in MUTATING_OPS {
         let (port, name) = op.split_once('.').unwrap();
         assert!(
-            ["ecs", "elbv2", "route53", "efs", "secrets", "logs", "mysql"].contains(&port),
+            ["ecs", "elbv2", "route53", "efs", "secrets", "logs", "events", "mysql"].contains(&port),
             "{op}"
         );
         assert!(name.chars().next().unwrap().is_ascii_uppercase(), "{op}");
