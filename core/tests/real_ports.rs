@@ -109,6 +109,7 @@ async fn stack() -> Stack {
             ..DatabaseSettings::default()
         },
         default_tags: BTreeMap::new(),
+        backup: None,
     };
     let aws_settings = aws_settings(&settings, &settings.endpoint);
     let sdk = sdk_config(&settings, &aws_settings).await;
