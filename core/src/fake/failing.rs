@@ -52,6 +52,7 @@ pub const MUTATING_OPS: &[&str] = &[
     "mysql.SetMaxConnections",
     "mysql.SetLocked",
     "mysql.DropUser",
+    "mysql.Load",
 ];
 
 /// Whether `op` (as in [`FakeCall::op`]) changes anything.
