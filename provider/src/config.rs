@@ -16,7 +16,7 @@ use crate::protocol::schema::{Attr, Block, NestedBlock};
 use crate::protocol::value::Value;
 
 /// Services whose endpoint can be overridden in the `endpoints` block.
-pub const ENDPOINT_SERVICES: [&str; 9] = bbws_core::aws::ENDPOINT_KEYS;
+pub const ENDPOINT_SERVICES: [&str; 10] = bbws_core::aws::ENDPOINT_KEYS;
 
 /// The provider block's schema (SPEC §7).
 pub fn schema() -> Schema {
@@ -26,6 +26,7 @@ pub fn schema() -> Schema {
     for service in ENDPOINT_SERVICES {
         let description = match service {
             "tagging" => "Endpoint URL for the Resource Groups Tagging API, which reads log-group tags in bulk (`tag:GetResources`; without it, one call per group). Defaults to the `logs` endpoint when that is set.".to_owned(),
+            "s3" => "Endpoint URL for S3 (the `backup` bucket), addressed path-style (`{endpoint}/{bucket}/{key}`), as emulators and VPC endpoint URLs need.".to_owned(),
             _ => format!("Endpoint URL for {service}."),
         };
         endpoints = endpoints.attr(Attr::string(service).optional().description(&description));
@@ -71,6 +72,13 @@ pub fn schema() -> Schema {
         ))
         .block(NestedBlock::single(attr::ENDPOINTS, endpoints))
         .block(NestedBlock::single(
+            attr::BACKUP,
+            Block::new(0)
+                .description("Where tenant backups go (`bbws_tenant_backup`, and `backup_before_destroy`): gzip-compressed SQL dumps of the tenant's database at `s3://{bucket}/{prefix}{environment}/{tenant_id}/{timestamp}.sql.gz`, encrypted at rest (SSE-S3, `AES256`). The bucket must exist; bbws never creates, lists or empties it (set its lifecycle rules for retention). Without this block, backups are refused, and so is a destroy that would back up first.")
+                .attr(Attr::string(attr::backup::BUCKET).required().description("The S3 bucket's name."))
+                .attr(Attr::string(attr::backup::PREFIX).optional().description("Key prefix of every backup, e.g. `tenants/` (default: none).")),
+        ))
+        .block(NestedBlock::single(
             attr::DEFAULT_TAGS,
             Block::new(0)
                 .description("Tags put on every AWS part of every tenant.")
@@ -113,6 +121,8 @@ pub struct ProviderModel {
     pub assume_role: Option<AssumeRoleModel>,
     /// `endpoints`: service → URL.
     pub endpoints: BTreeMap<String, TfString>,
+    /// `backup`, when the block is present.
+    pub backup: Option<BackupModel>,
     /// `default_tags.tags`.
     pub default_tags: TfMap,
 }
@@ -131,6 +141,13 @@ pub struct DatabaseModel {
     pub admin_username: TfString,
 }
 
+/// The `backup` block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupModel {
+    pub bucket: TfString,
+    pub prefix: TfString,
+}
+
 /// The `assume_role` block.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumeRoleModel {
@@ -146,6 +163,7 @@ impl ProviderModel {
         let db = r.block(attr::DATABASE);
         let role = r.block(attr::ASSUME_ROLE);
         let endpoints = r.block(attr::ENDPOINTS);
+        let backup = r.block(attr::BACKUP);
         ProviderModel {
             environment: r.get(attr::ENVIRONMENT),
             domain: r.get(attr::DOMAIN),
@@ -183,6 +201,10 @@ impl ProviderModel {
                 .map(|svc| ((*svc).to_owned(), endpoints.get(svc)))
                 .collect(),
             default_tags: r.block(attr::DEFAULT_TAGS).get(attr::default_tags::TAGS),
+            backup: (!backup.is_null()).then(|| BackupModel {
+                bucket: backup.get(attr::backup::BUCKET),
+                prefix: backup.get(attr::backup::PREFIX),
+            }),
         }
     }
 
@@ -234,6 +256,7 @@ pub fn decode(m: &ProviderModel) -> Result<ProviderConfig, Vec<Violation>> {
         task_role_arn: s(&m.task_role_arn),
         database,
         default_tags: m.default_tags.known_entries(),
+        backup: m.backup.as_ref().map(|b| decode_backup(b, &mut violations)),
     };
     if platform.domain.is_empty() {
         violations.push(Violation::new(
@@ -327,6 +350,43 @@ fn decode_database(db: &DatabaseModel, violations: &mut Vec<Violation>) -> Datab
         admin_auth,
         admin_username: s(&db.admin_username),
     }
+}
+
+/// The `backup` block: S3's bucket naming rules (3–63 of a-z 0-9 . -,
+/// starting and ending with a letter or digit); a prefix without a
+/// leading `/` (S3 keys have none).
+fn decode_backup(b: &BackupModel, violations: &mut Vec<Violation>) -> bbws_core::spec::BackupSettings {
+    use attr::backup as k;
+    let bucket = b.bucket.as_str().unwrap_or_default().to_owned();
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+        && ends_ok(bucket.chars().next())
+        && ends_ok(bucket.chars().last());
+    if !bucket_ok {
+        violations.push(Violation::new(
+            &[attr::BACKUP, k::BUCKET],
+            "bucket_name",
+            format!(
+                "{} = {bucket:?} is not an S3 bucket name: 3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit",
+                nested(attr::BACKUP, k::BUCKET)
+            ),
+        ));
+    }
+    let prefix = b.prefix.as_str().unwrap_or_default().to_owned();
+    if prefix.starts_with('/') {
+        violations.push(Violation::new(
+            &[attr::BACKUP, k::PREFIX],
+            "key_prefix",
+            format!(
+                "{} = {prefix:?} must not start with \"/\" (S3 keys do not), e.g. \"tenants/\"",
+                nested(attr::BACKUP, k::PREFIX)
+            ),
+        ));
+    }
+    bbws_core::spec::BackupSettings { bucket, prefix }
 }
 
 /// `allowed_account_ids`: each one 12 digits.
@@ -525,6 +585,22 @@ mod tests {
         let violations = decode_value(&v).expect_err("invalid");
         assert_eq!(violations[0].attribute, ["database", "port"]);
         assert_eq!(violations[0].rule, "range");
+    }
+
+    #[test]
+    fn the_backup_block_reaches_the_platform_and_a_bad_one_is_named() {
+        let good = Value::object([("bucket", s("acme-backups")), ("prefix", s("tenants/"))]);
+        let p = decode_value(&block(&[("backup", good)])).expect("valid").platform;
+        let expected = bbws_core::spec::BackupSettings {
+            bucket: "acme-backups".into(),
+            prefix: "tenants/".into(),
+        };
+        assert_eq!(p.backup, Some(expected));
+        assert_eq!(decode_value(&block(&[])).expect("valid").platform.backup, None);
+        let bad = Value::object([("bucket", s("Bad_Bucket")), ("prefix", s("/tenants/"))]);
+        let violations = decode_value(&block(&[("backup", bad)])).expect_err("invalid");
+        let paths: Vec<String> = violations.iter().map(|v| v.attribute.join(".")).collect();
+        assert_eq!(paths, ["backup.bucket", "backup.prefix"]);
     }
 
     #[test]
