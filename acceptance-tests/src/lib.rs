@@ -119,6 +119,7 @@ impl Stack {
                 ..bbws_core::DatabaseSettings::default()
             },
             default_tags: std::collections::BTreeMap::new(),
+            backup: None,
         }
     }
 
@@ -630,6 +631,7 @@ provider "bbws" {
     logs           = var.aws_endpoint
     rds            = var.aws_endpoint
     sts            = var.aws_endpoint
+    s3             = var.aws_endpoint
   }
 
   default_tags {
