@@ -120,6 +120,7 @@ impl Stack {
             },
             default_tags: std::collections::BTreeMap::new(),
             events: None,
+            backup: None,
         }
     }
 
@@ -631,6 +632,7 @@ provider "bbws" {
     logs           = var.aws_endpoint
     rds            = var.aws_endpoint
     sts            = var.aws_endpoint
+    s3             = var.aws_endpoint
   }
 
   default_tags {

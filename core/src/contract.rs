@@ -50,6 +50,7 @@ pub async fn run_all(ports: &Ports, platform: &Platform) -> Result<(), String> {
     record(ecs(ports, platform).await);
     record(mysql(ports, platform).await);
     record(events(ports, platform).await);
+    record(objects(ports, platform).await);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -1906,10 +1907,11 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
     let empty = c.ok("database_is_empty", m.database_is_empty(&t.names.database).await)?;
     c.ensure(empty, "database_is_empty after create", "an empty database", empty)?;
     let tenant_login = |password: &str| db.login(&host, port, &t.names.database_user, password);
-    c.ok(
+    let own = c.ok(
         "log in as the user",
         ports.mysql.connect(&tenant_login(&password)).await,
     )?;
+    dump_steps(m.as_ref(), own.as_ref(), &t.names.database).await?;
 
     // Update.
     let password2 = crate::fake::random_password();
@@ -1989,5 +1991,165 @@ async fn mysql_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         m.set_locked(&t.names.database_user, true).await,
         &[PortErrorKind::NotFound],
     )?;
+    Ok(())
+}
+
+/// Every item of a dump, in order.
+async fn dump_of(m: &dyn MysqlAdmin, database: &str) -> PortResult<Vec<DumpItem>> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let collect = async {
+        let mut items = Vec::new();
+        while let Some(i) = rx.recv().await {
+            items.push(i);
+        }
+        items
+    };
+    let (dumped, items) = tokio::join!(m.dump(database, tx), collect);
+    dumped.map(|()| items)
+}
+
+fn statements(items: &[DumpItem]) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            DumpItem::Statement(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Dump and load: a table loaded as the tenant's own user is dumped by the
+/// admin with its values as literals, one statement per line; loading that
+/// dump and dumping again gives the same dump; a statement that is not a
+/// dump's is refused.
+async fn dump_steps(admin: &dyn MysqlAdmin, own: &dyn MysqlAdmin, database: &str) -> Result<(), String> {
+    let c = Check("mysql");
+    let empty = c.ok("dump an empty database", dump_of(admin, database).await)?;
+    c.eq(
+        "dump an empty database",
+        "items",
+        &vec![DumpItem::Tables(Vec::new())],
+        &empty,
+    )?;
+    let table = vec![
+        "CREATE TABLE `c` (`id` int NOT NULL, `b` blob, `t` text, PRIMARY KEY (`id`))".to_owned(),
+        "INSERT INTO `c` (`id`,`b`,`t`) VALUES (1,X'00FF27',NULL),(2,NULL,'it''s \\\\ x')".to_owned(),
+    ];
+    c.ok("load a table as the user", own.load(database, &table).await)?;
+    let first = c.ok("dump the table", dump_of(admin, database).await)?;
+    let dumped = statements(&first);
+    c.ensure(
+        first.first() == Some(&DumpItem::Tables(vec!["c".into()]))
+            && dumped.first().map(String::as_str) == Some("DROP TABLE IF EXISTS `c`")
+            && dumped
+                .iter()
+                .all(|s| crate::mysql::is_dump_statement(s) && !s.contains('\n'))
+            && dumped
+                .iter()
+                .any(|s| s.starts_with("INSERT") && s.contains("X'00FF27'") && s.contains("NULL")),
+        "dump the table",
+        "the table's name, DROP, CREATE and INSERT with hex literals, one line each",
+        &dumped,
+    )?;
+    c.ok("load the dump", own.load(database, &dumped).await)?;
+    let again = c.ok("dump the loaded dump", dump_of(admin, database).await)?;
+    c.eq("dump the loaded dump", "items", &first, &again)?;
+    c.err(
+        "load a statement that is not a dump's",
+        own.load(database, &["GRANT ALL ON *.* TO x".to_owned()]).await,
+        &[PortErrorKind::InvalidInput],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ S3
+
+/// S3 in the platform's backup bucket (which must exist): objects and
+/// multipart uploads, all encrypted with `AES256`; an aborted upload
+/// leaves no object; a missing bucket or key is NotFound. The contract's
+/// objects stay in the bucket (the port deletes nothing, as bbws never
+/// deletes a backup).
+pub async fn objects(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let c = Check("s3");
+    let Some(backup) = &platform.backup else {
+        return Err(c.fail("setup", "a platform with a backup bucket", "none"));
+    };
+    let (s3, bucket) = (&ports.objects, backup.bucket.as_str());
+    let base = format!("{}contract/{}", backup.prefix, naming::generate_tenant_id());
+    let small = format!("{base}/small");
+    let missing = c.ok("head a missing key", s3.head_object(bucket, &small).await)?;
+    c.ensure(missing.is_none(), "head a missing key", "None", &missing)?;
+    c.err(
+        "get a missing key",
+        s3.get_object(bucket, &small).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    c.err(
+        "put into a missing bucket",
+        s3.put_object("bbws-no-such-bucket-0", &small, b"x".to_vec()).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    c.ok(
+        "put_object",
+        s3.put_object(bucket, &small, b"small\0body".to_vec()).await,
+    )?;
+    let got = c.ok("get_object", s3.get_object(bucket, &small).await)?;
+    c.eq("get_object", "body", &b"small\0body".to_vec(), &got)?;
+    let info = c.ok("head_object", s3.head_object(bucket, &small).await)?;
+    let encrypted = Some(ObjectInfo {
+        size: 10,
+        server_side_encryption: Some("AES256".into()),
+    });
+    c.eq("head_object", "size and encryption", &encrypted, &info)?;
+
+    let big = format!("{base}/big");
+    let first: Vec<u8> = (0..5 * 1024 * 1024).map(|i: u32| (i % 251) as u8).collect();
+    let id = c.ok(
+        "create_multipart_upload",
+        s3.create_multipart_upload(bucket, &big).await,
+    )?;
+    let one = c.ok(
+        "upload part 1",
+        s3.upload_part(bucket, &big, &id, 1, first.clone()).await,
+    )?;
+    let two = c.ok(
+        "upload part 2",
+        s3.upload_part(bucket, &big, &id, 2, b"tail".to_vec()).await,
+    )?;
+    let parts = [(1, one), (2, two)];
+    c.ok(
+        "complete_multipart_upload",
+        s3.complete_multipart_upload(bucket, &big, &id, &parts).await,
+    )?;
+    let got = c.ok("get the multipart object", s3.get_object(bucket, &big).await)?;
+    c.ensure(
+        got.len() == first.len() + 4 && got.starts_with(&first) && got.ends_with(b"tail"),
+        "get the multipart object",
+        "part 1 then part 2",
+        got.len(),
+    )?;
+    let info = c.ok("head the multipart object", s3.head_object(bucket, &big).await)?;
+    c.eq(
+        "head the multipart object",
+        "encryption",
+        &Some("AES256".to_owned()),
+        &info.and_then(|i| i.server_side_encryption),
+    )?;
+
+    let aborted = format!("{base}/aborted");
+    let id = c.ok(
+        "create an upload to abort",
+        s3.create_multipart_upload(bucket, &aborted).await,
+    )?;
+    c.ok(
+        "upload a part to abort",
+        s3.upload_part(bucket, &aborted, &id, 1, first).await,
+    )?;
+    c.ok(
+        "abort_multipart_upload",
+        s3.abort_multipart_upload(bucket, &aborted, &id).await,
+    )?;
+    let left = c.ok("head after abort", s3.head_object(bucket, &aborted).await)?;
+    c.ensure(left.is_none(), "head after abort", "no object", &left)?;
     Ok(())
 }

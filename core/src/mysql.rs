@@ -17,9 +17,12 @@
 //!   connection whose statement was interrupted is never lent again;
 //! * passwords are scrubbed from every error message.
 
+mod dump;
 mod password;
 #[cfg(test)]
 mod tests;
+
+pub use dump::{MAX_STATEMENT, is_dump_statement};
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -31,7 +34,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::parts::{ObservedDatabase, ObservedDatabaseUser};
 use crate::ports::{
-    MysqlAdmin, MysqlConnector, MysqlLogin, MysqlUser, PasswordChange, PortError, PortErrorKind, PortResult,
+    DumpItem, MysqlAdmin, MysqlConnector, MysqlLogin, MysqlUser, PasswordChange, PortError, PortErrorKind, PortResult,
 };
 use crate::spec::SslMode;
 
@@ -981,5 +984,13 @@ impl MysqlAdmin for MysqlServerAdmin {
         )
         .await
         .map(drop)
+    }
+
+    async fn dump(&self, database: &str, out: tokio::sync::mpsc::Sender<DumpItem>) -> PortResult<()> {
+        self.dump_database(database, out).await
+    }
+
+    async fn load(&self, database: &str, statements: &[String]) -> PortResult<()> {
+        self.load_statements(database, statements).await
     }
 }

@@ -288,6 +288,8 @@ impl ObservedTenant {
             deletion_protection: Some(settings.deletion_protection),
             confirm_destroy: settings.confirm_destroy,
             retain_data_on_destroy: Some(settings.retain_data_on_destroy),
+            // Steers a destroy only, as confirm_destroy: not recorded.
+            backup_before_destroy: None,
             tags,
             db_password_version: settings.db_password_version,
             // How an apply waits is not a property of the tenant.

@@ -479,6 +479,76 @@ pub trait MysqlAdmin: Send + Sync {
     async fn set_locked(&self, name: &str, locked: bool) -> PortResult<()>;
     /// `DROP USER IF EXISTS`: NotFound or success for a missing one.
     async fn drop_user(&self, name: &str) -> PortResult<()>;
+    /// A logical dump of the database's base tables (views and routines
+    /// are not dumped: WordPress has none), sent in order to `out`: first
+    /// the table names, then per table `DROP TABLE IF EXISTS`, `CREATE
+    /// TABLE` and bounded multi-row `INSERT`s, each statement on one line,
+    /// then its row count. Read in one consistent snapshot (InnoDB). Stops
+    /// with an error when `out` is closed.
+    async fn dump(&self, database: &str, out: tokio::sync::mpsc::Sender<DumpItem>) -> PortResult<()>;
+    /// Runs statements of a dump ([`DumpItem::Statement`]) in order, on one
+    /// session using `database`, with foreign key checks off for the
+    /// session (tables are recreated in name order).
+    async fn load(&self, database: &str, statements: &[String]) -> PortResult<()>;
+}
+
+/// One piece of a database dump ([`MysqlAdmin::dump`]), in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DumpItem {
+    /// The base tables that follow, in order.
+    Tables(Vec<String>),
+    /// One SQL statement on one line, without the `;`.
+    Statement(String),
+    /// A table is complete, with this many rows.
+    TableDone {
+        /// The table.
+        table: String,
+        /// Its rows.
+        rows: u64,
+    },
+}
+
+/// What [`ObjectStoreApi::head_object`] tells of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its server-side encryption (`AES256`, `aws:kms`), if any.
+    pub server_side_encryption: Option<String>,
+}
+
+/// Amazon S3: the backup bucket. Every object bbws writes is encrypted at
+/// rest with S3-managed keys (`AES256`).
+#[async_trait]
+pub trait ObjectStoreApi: Send + Sync {
+    /// Writes one object (`PutObject`, SSE `AES256`).
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> PortResult<()>;
+    /// Starts a multipart upload (SSE `AES256`); answers its upload id.
+    async fn create_multipart_upload(&self, bucket: &str, key: &str) -> PortResult<String>;
+    /// Uploads part `number` (1-based; every part but the last at least
+    /// 5 MiB); answers its ETag.
+    async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: Vec<u8>,
+    ) -> PortResult<String>;
+    /// Completes an upload from its `(number, ETag)` parts, in order.
+    async fn complete_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+    ) -> PortResult<()>;
+    /// Aborts an upload, discarding its parts (nothing half-made is left).
+    async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> PortResult<()>;
+    /// The whole object; `NotFound` when the bucket or key does not exist.
+    async fn get_object(&self, bucket: &str, key: &str) -> PortResult<Vec<u8>>;
+    /// Size and encryption of an object, `None` when there is none.
+    async fn head_object(&self, bucket: &str, key: &str) -> PortResult<Option<ObjectInfo>>;
 }
 
 /// Opens a [`MysqlAdmin`] for a login.
@@ -521,6 +591,8 @@ pub struct Ports {
     pub events: Arc<dyn EventsApi>,
     /// MySQL.
     pub mysql: Arc<dyn MysqlConnector>,
+    /// S3 (the backup bucket).
+    pub objects: Arc<dyn ObjectStoreApi>,
     /// The tenants' sites over HTTPS.
     pub site: Arc<dyn SiteProbe>,
 }

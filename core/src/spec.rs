@@ -313,6 +313,8 @@ pub struct Platform {
     pub default_tags: BTreeMap<String, String>,
     /// Where provisioning events go; `None`: none is sent.
     pub events: Option<EventsSettings>,
+    /// Where tenant backups go; `None`: backups are refused.
+    pub backup: Option<BackupSettings>,
 }
 
 /// The provider's `events` block: the EventBridge bus that gets one event
@@ -321,6 +323,16 @@ pub struct Platform {
 pub struct EventsSettings {
     /// The bus's name (`default`, or a custom bus) or ARN.
     pub bus_name: String,
+}
+
+/// The provider's `backup { bucket, prefix }`: tenant database dumps are
+/// written to `s3://{bucket}/{prefix}{env}/{tenant_id}/{timestamp}.sql.gz`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BackupSettings {
+    /// The S3 bucket (it must exist; bbws never creates or empties it).
+    pub bucket: String,
+    /// Key prefix, e.g. `tenants/` (may be empty).
+    pub prefix: String,
 }
 
 /// A tenant as the user wrote it: optional attributes are `None` when unset.
@@ -365,6 +377,8 @@ pub struct TenantInput {
     pub confirm_destroy: Option<String>,
     /// Keep database, user (locked) and EFS files on destroy; default true.
     pub retain_data_on_destroy: Option<bool>,
+    /// Back the database up before a destroy deletes it; default true in prod.
+    pub backup_before_destroy: Option<bool>,
     /// The user's tags, added to every AWS part.
     pub tags: BTreeMap<String, String>,
     /// Version of a user-supplied database password (`db_password_wo`);
@@ -434,6 +448,8 @@ pub struct TenantSpec {
     pub confirm_destroy: Option<String>,
     /// Keep data on destroy.
     pub retain_data_on_destroy: bool,
+    /// A destroy that deletes the database backs it up first (SOP §6.4).
+    pub backup_before_destroy: bool,
     /// User tags.
     pub tags: BTreeMap<String, String>,
     /// Version of the user-supplied database password; a change rotates it.
@@ -514,6 +530,7 @@ impl TenantInput {
             deletion_protection: self.deletion_protection.unwrap_or(env == Environment::Prod),
             confirm_destroy: self.confirm_destroy.clone(),
             retain_data_on_destroy: self.retain_data_on_destroy.unwrap_or(true),
+            backup_before_destroy: self.backup_before_destroy.unwrap_or(env == Environment::Prod),
             tags: self.tags.clone(),
             db_password_version: self.db_password_version,
             wait_for_steady_state: self.wait_for_steady_state.unwrap_or(false),
@@ -568,6 +585,12 @@ impl TenantSpec {
         )
     }
 
+    /// Whether a destroy backs the database up first: it deletes the
+    /// database and `backup_before_destroy` asks for it.
+    pub fn backs_up_before_destroy(&self) -> bool {
+        self.backup_before_destroy && !self.retain_data_on_destroy
+    }
+
     /// The check a destroy must pass (SPEC §3 Delete); `Err` says how to
     /// proceed.
     pub fn check_destroy(&self) -> Result<(), crate::CoreError> {
@@ -584,6 +607,24 @@ impl TenantSpec {
                 tenant_id: self.tenant_id.clone(),
                 reason: "in prod, confirm_destroy must equal the tenant's name".into(),
                 how: format!("set confirm_destroy = {:?}, apply, then destroy", self.name),
+            });
+        }
+        if self.backs_up_before_destroy() && self.platform.backup.is_none() {
+            return Err(crate::CoreError::DestroyBlocked {
+                tenant_id: self.tenant_id.clone(),
+                reason: format!(
+                    "backup_before_destroy is true{} and the destroy deletes the database (retain_data_on_destroy = \
+                     false), but the provider has no backup bucket to back it up to (SOP §6.4: backup completed \
+                     before deletion)",
+                    if self.platform.environment == Environment::Prod {
+                        " (the default in prod)"
+                    } else {
+                        ""
+                    }
+                ),
+                how: "set backup { bucket = \"…\" } in the provider block; or keep the data (retain_data_on_destroy = \
+                      true); or set backup_before_destroy = false, apply, then destroy"
+                    .into(),
             });
         }
         Ok(())

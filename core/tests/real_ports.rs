@@ -110,6 +110,7 @@ async fn stack() -> Stack {
         },
         default_tags: BTreeMap::new(),
         events: None,
+        backup: None,
     };
     let aws_settings = aws_settings(&settings, &settings.endpoint);
     let sdk = sdk_config(&settings, &aws_settings).await;

@@ -68,6 +68,7 @@ provider "bbws" {
     logs           = var.aws_endpoint
     rds            = var.aws_endpoint
     sts            = var.aws_endpoint
+    s3             = var.aws_endpoint
   }
 
   default_tags {

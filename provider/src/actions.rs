@@ -1,10 +1,11 @@
 //! Provider actions: the operating procedure's verbs that are not "make the
-//! state look like this" — `bbws_tenant_restart` and
-//! `bbws_tenant_rotate_credentials` — invoked with `terraform apply
-//! -invoke=action.…` or from a resource's `action_trigger`. Core plans and
-//! applies them ([`bbws_core::Engine::restart`],
-//! [`bbws_core::Engine::rotate_credentials`]); this module decodes the
-//! configuration once and streams progress.
+//! state look like this" — `bbws_tenant_restart`,
+//! `bbws_tenant_rotate_credentials`, `bbws_tenant_backup` and
+//! `bbws_tenant_restore` — invoked with `terraform apply -invoke=action.…`
+//! or from a resource's `action_trigger`. Core runs them
+//! ([`bbws_core::Engine::restart`], [`bbws_core::Engine::rotate_credentials`],
+//! [`bbws_core::Engine::backup`], [`bbws_core::Engine::restore`]); this
+//! module decodes the configuration once and streams progress.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,8 +27,17 @@ use crate::protocol::value;
 pub const RESTART: &str = "bbws_tenant_restart";
 /// `action "bbws_tenant_rotate_credentials"`.
 pub const ROTATE_CREDENTIALS: &str = "bbws_tenant_rotate_credentials";
+/// `action "bbws_tenant_backup"`.
+pub const BACKUP: &str = "bbws_tenant_backup";
+/// `action "bbws_tenant_restore"`.
+pub const RESTORE: &str = "bbws_tenant_restore";
 /// Every action, for GetMetadata and GetProviderSchema.
-pub const ALL: [&str; 2] = [RESTART, ROTATE_CREDENTIALS];
+pub const ALL: [&str; 4] = [RESTART, ROTATE_CREDENTIALS, BACKUP, RESTORE];
+
+/// Whether an action starts a deployment (and so has the waiting settings).
+fn deploys(action: &str) -> bool {
+    action == RESTART || action == ROTATE_CREDENTIALS
+}
 
 /// How long an action waits for its deployment unless told otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -35,6 +45,12 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// The schema of an action.
 pub fn schema(action: &str) -> Schema {
     let description = match action {
+        BACKUP => {
+            "Backs up a tenant's database: a logical dump (schema and rows of every base table; WordPress has no views or routines, which are not dumped) written by the provider through its MySQL connection, in one consistent snapshot, gzip-compressed as it streams to the provider's `backup` bucket as `{prefix}{environment}/{tenant_id}/{timestamp}.sql.gz`, encrypted at rest (SSE-S3, `AES256`). Progress (tables, rows, bytes) is streamed; the final message and an audit record `backup` name the object's `s3://` key. A failed backup leaves no object behind. Refused without a `backup` block, for a tenant that does not exist, and while another run is creating it. EFS files (`wp-content`) are not part of the backup."
+        }
+        RESTORE => {
+            "Restores a tenant's database from a dump `bbws_tenant_backup` wrote: the whole file is checked first (a bbws dump, complete, of this tenant), then its statements run as the tenant's own MySQL user — so a dump can touch no other database. Every table the dump holds is dropped and recreated with the dumped rows; tables it does not hold are left as they are. On a live site this replaces its content while it serves: suspend the tenant first for a quiet restore. A dump of another tenant or environment is refused unless `allow_other_tenant = true` (copying a site). Leaves an audit record `restore`."
+        }
         RESTART => {
             "Restarts a tenant: a new ECS deployment of the revision its service runs, so that every task is replaced, waited for as an apply waits (a deployment ECS fails, or one that does not settle in time, is reported and rolled back). Nothing else of the tenant changes. A suspended tenant is refused. Leaves an audit record `restart`."
         }
@@ -42,31 +58,49 @@ pub fn schema(action: &str) -> Schema {
             "Rotates a tenant's database password: a generated one is given to MySQL first (beside the old one where the server keeps dual passwords), then to the tenant's secret, and the tasks are restarted to read it — the path a new `db_password_wo_version` takes, so quarterly rotation is one scheduled `terraform apply -invoke`. The password is never shown. Leaves an audit record `rotate_credentials`."
         }
     };
-    Block::new(0)
-        .description(description)
-        .attr(
-            Attr::string(attr::TENANT_ID)
-                .required()
-                .description("The tenant's 12-digit id."),
-        )
-        .attr(
-            Attr::bool(attr::WAIT)
-                .optional()
-                .description("Wait until ECS has completed the deployment (default true)."),
-        )
-        .attr(
-            Attr::number(attr::TIMEOUT)
-                .optional()
-                .description("How long to wait for the deployment, in seconds (default 600)."),
-        )
-        .into_schema()
+    let block = Block::new(0).description(description).attr(
+        Attr::string(attr::TENANT_ID)
+            .required()
+            .description("The tenant's 12-digit id."),
+    );
+    let block = if deploys(action) {
+        block
+            .attr(
+                Attr::bool(attr::WAIT)
+                    .optional()
+                    .description("Wait until ECS has completed the deployment (default true)."),
+            )
+            .attr(
+                Attr::number(attr::TIMEOUT)
+                    .optional()
+                    .description("How long to wait for the deployment, in seconds (default 600)."),
+            )
+    } else if action == RESTORE {
+        block
+            .attr(
+                Attr::string(attr::SOURCE)
+                    .required()
+                    .description("The dump to load, `s3://{bucket}/{key}` (the key `bbws_tenant_backup` reported)."),
+            )
+            .attr(Attr::bool(attr::ALLOW_OTHER_TENANT).optional().description(
+                "Load a dump taken of another tenant or environment (default false: refused, naming the tenant the dump is of).",
+            ))
+    } else {
+        block
+    };
+    block.into_schema()
 }
 
 /// An action's configuration, decoded once.
 #[derive(Debug, PartialEq)]
 struct ActionConfig {
     tenant_id: String,
+    /// Deployment actions only.
     wait: DeploymentWait,
+    /// Restore: the dump.
+    source: Option<String>,
+    /// Restore: a dump of another tenant is loaded too.
+    allow_other_tenant: bool,
 }
 
 fn invalid(attribute: &str, detail: String) -> tf::Diagnostic {
@@ -96,21 +130,50 @@ impl ActionConfig {
                 return Err(invalid(attr::TENANT_ID, format!("tenant_id {got:?} must be 12 digits")));
             }
         };
-        let seconds = match config.get::<TfNumber>(attr::TIMEOUT).whole() {
-            Ok(None) => DEFAULT_TIMEOUT.as_secs(),
-            Ok(Some(n)) if n > 0 => n.unsigned_abs(),
-            _ => {
-                return Err(invalid(
-                    attr::TIMEOUT,
-                    "steady_state_timeout_seconds must be a whole number of seconds above 0".into(),
-                ));
-            }
-        };
-        let wait = config.get::<TfBool>(attr::WAIT).known().copied().unwrap_or(true);
         Ok(Some(ActionConfig {
             tenant_id,
-            wait: wait.then_some(Duration::from_secs(seconds)),
+            wait: if deploys(action) { decode_wait(&config)? } else { None },
+            source: if action == RESTORE {
+                Some(decode_source(&config)?)
+            } else {
+                None
+            },
+            allow_other_tenant: config
+                .get::<TfBool>(attr::ALLOW_OTHER_TENANT)
+                .known()
+                .copied()
+                .unwrap_or(false),
         }))
+    }
+}
+
+/// `wait_for_steady_state` and `steady_state_timeout_seconds`.
+fn decode_wait(config: &Reader<'_>) -> Result<DeploymentWait, tf::Diagnostic> {
+    let seconds = match config.get::<TfNumber>(attr::TIMEOUT).whole() {
+        Ok(None) => DEFAULT_TIMEOUT.as_secs(),
+        Ok(Some(n)) if n > 0 => n.unsigned_abs(),
+        _ => {
+            return Err(invalid(
+                attr::TIMEOUT,
+                "steady_state_timeout_seconds must be a whole number of seconds above 0".into(),
+            ));
+        }
+    };
+    let wait = config.get::<TfBool>(attr::WAIT).known().copied().unwrap_or(true);
+    Ok(wait.then_some(Duration::from_secs(seconds)))
+}
+
+/// A restore's `source`: `s3://{bucket}/{key}`.
+fn decode_source(config: &Reader<'_>) -> Result<String, tf::Diagnostic> {
+    match config.get::<TfString>(attr::SOURCE) {
+        Tf::Known(uri) if bbws_core::engine::parse_s3_uri(&uri).is_some() => Ok(uri),
+        other => {
+            let got = other.as_str().unwrap_or_default().to_owned();
+            Err(invalid(
+                attr::SOURCE,
+                format!("source {got:?} must be an S3 URI, s3://{{bucket}}/{{key}}"),
+            ))
+        }
     }
 }
 
@@ -155,6 +218,9 @@ pub fn invoke(configured: Result<Arc<Configured>, tf::Diagnostic>, r: &tf::invok
 type Sender = mpsc::Sender<Result<tf::invoke_action::Event, tonic::Status>>;
 
 async fn run(c: &Configured, action: &str, config: &ActionConfig, tx: &Sender) -> Result<(), tf::Diagnostic> {
+    if !deploys(action) {
+        return run_data(c, action, config, tx).await;
+    }
     let id = &config.tenant_id;
     let what = if action == RESTART {
         "a new deployment of the revision it runs"
@@ -178,6 +244,49 @@ async fn run(c: &Configured, action: &str, config: &ActionConfig, tx: &Sender) -
     } else {
         format!("tenant {id}: credentials rotated; the tasks run {revision} with the new password")
     };
+    let _ = tx.send(Ok(progress(done))).await;
+    Ok(())
+}
+
+/// Backup and restore: core's progress lines streamed as they come, then
+/// the outcome.
+async fn run_data(c: &Configured, action: &str, config: &ActionConfig, tx: &Sender) -> Result<(), tf::Diagnostic> {
+    let id = config.tenant_id.as_str();
+    let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<String>();
+    let work = async move {
+        let done = if action == BACKUP {
+            c.engine.backup(id, Some(&progress_tx)).await.map(|r| {
+                format!(
+                    "tenant {id}: backed up to {} ({} tables, {} rows; {:.1} MiB of SQL stored as {:.1} MiB gzip)",
+                    r.uri,
+                    r.tables,
+                    r.rows,
+                    r.sql_bytes as f64 / 1_048_576.0,
+                    r.stored_bytes as f64 / 1_048_576.0
+                )
+            })
+        } else {
+            let source = config.source.as_deref().unwrap_or_default();
+            c.engine
+                .restore(id, source, config.allow_other_tenant, Some(&progress_tx))
+                .await
+                .map(|r| {
+                    format!(
+                        "tenant {id}: restored from {} (a dump of {}): {} tables replaced, {} statements run",
+                        r.uri, r.dumped_from, r.tables, r.statements
+                    )
+                })
+        };
+        drop(progress_tx);
+        done
+    };
+    let forward = async {
+        while let Some(line) = progress_rx.recv().await {
+            let _ = tx.send(Ok(progress(format!("tenant {id}: {line}")))).await;
+        }
+    };
+    let (done, ()) = tokio::join!(work, forward);
+    let done = done.map_err(|e| core_error_diag(&e))?;
     let _ = tx.send(Ok(progress(done))).await;
     Ok(())
 }
@@ -230,6 +339,30 @@ mod tests {
         assert_eq!(validate("bbws_tenant_nope", None).len(), 1);
         let unknown = config(&[(attr::TENANT_ID, Value::Unknown)]);
         assert!(validate(RESTART, Some(&unknown)).is_empty(), "unknown until apply");
+    }
+
+    #[test]
+    fn a_restore_needs_an_s3_source_and_a_backup_waits_for_no_deployment() {
+        let d = validate(RESTORE, Some(&config(&[id()])));
+        assert_eq!(d.len(), 1);
+        assert!(d[0].detail.contains("must be an S3 URI"), "{}", d[0].detail);
+        let bad = config(&[id(), (attr::SOURCE, Value::String("https://b/k".into()))]);
+        assert_eq!(validate(RESTORE, Some(&bad)).len(), 1);
+        let source = (attr::SOURCE, Value::String("s3://b/tenants/k.sql.gz".into()));
+        let told = (attr::ALLOW_OTHER_TENANT, Value::Bool(true));
+        let restore = |attrs: &[(&str, Value)]| {
+            ActionConfig::decode(RESTORE, Some(&config(attrs)))
+                .expect("valid")
+                .expect("known")
+        };
+        let plain = restore(&[id(), source.clone()]);
+        assert_eq!(plain.source.as_deref(), Some("s3://b/tenants/k.sql.gz"));
+        assert!(!plain.allow_other_tenant, "refused unless told");
+        assert!(restore(&[id(), source, told]).allow_other_tenant);
+        let backup = ActionConfig::decode(BACKUP, Some(&config(&[id()])))
+            .expect("valid")
+            .expect("known");
+        assert_eq!((backup.wait, backup.source), (None, None));
     }
 
     #[tokio::test]

@@ -43,6 +43,8 @@ pub mod tenant {
     pub const CONFIRM_DESTROY: &str = "confirm_destroy";
     /// `retain_data_on_destroy`.
     pub const RETAIN_DATA_ON_DESTROY: &str = "retain_data_on_destroy";
+    /// `backup_before_destroy`.
+    pub const BACKUP_BEFORE_DESTROY: &str = "backup_before_destroy";
     /// `db_password_wo`.
     pub const DB_PASSWORD_WO: &str = "db_password_wo";
     /// `db_password_wo_version`.
@@ -216,6 +218,16 @@ pub mod provider {
     pub const DEFAULT_TAGS: &str = "default_tags";
     /// The `events` block.
     pub const EVENTS: &str = "events";
+    /// The `backup` block.
+    pub const BACKUP: &str = "backup";
+
+    /// The `backup` block's attributes.
+    pub mod backup {
+        /// `bucket`.
+        pub const BUCKET: &str = "bucket";
+        /// `prefix`.
+        pub const PREFIX: &str = "prefix";
+    }
 
     /// The `database` block's attributes.
     pub mod database {
@@ -293,4 +305,8 @@ pub mod action {
     pub const WAIT: &str = "wait_for_steady_state";
     /// `steady_state_timeout_seconds`.
     pub const TIMEOUT: &str = "steady_state_timeout_seconds";
+    /// `source` (restore).
+    pub const SOURCE: &str = "source";
+    /// `allow_other_tenant` (restore).
+    pub const ALLOW_OTHER_TENANT: &str = "allow_other_tenant";
 }

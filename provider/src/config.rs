@@ -27,6 +27,7 @@ pub fn schema() -> Schema {
         let description = match service {
             "events" => "Endpoint URL for EventBridge (the `events` block's bus).".to_owned(),
             "tagging" => "Endpoint URL for the Resource Groups Tagging API, which reads log-group tags in bulk (`tag:GetResources`; without it, one call per group). Defaults to the `logs` endpoint when that is set.".to_owned(),
+            "s3" => "Endpoint URL for S3 (the `backup` bucket), addressed path-style (`{endpoint}/{bucket}/{key}`), as emulators and VPC endpoint URLs need.".to_owned(),
             _ => format!("Endpoint URL for {service}."),
         };
         endpoints = endpoints.attr(Attr::string(service).optional().description(&description));
@@ -78,6 +79,13 @@ pub fn schema() -> Schema {
                 .attr(Attr::string(attr::events::BUS_NAME).required().description("The bus: `default` (the account's default bus), a custom bus's name, or its ARN.")),
         ))
         .block(NestedBlock::single(
+            attr::BACKUP,
+            Block::new(0)
+                .description("Where tenant backups go (`bbws_tenant_backup`, and `backup_before_destroy`): gzip-compressed SQL dumps of the tenant's database at `s3://{bucket}/{prefix}{environment}/{tenant_id}/{timestamp}.sql.gz`, encrypted at rest (SSE-S3, `AES256`). The bucket must exist; bbws never creates, lists or empties it (set its lifecycle rules for retention). Without this block, backups are refused, and so is a destroy that would back up first.")
+                .attr(Attr::string(attr::backup::BUCKET).required().description("The S3 bucket's name."))
+                .attr(Attr::string(attr::backup::PREFIX).optional().description("Key prefix of every backup, e.g. `tenants/` (default: none).")),
+        ))
+        .block(NestedBlock::single(
             attr::DEFAULT_TAGS,
             Block::new(0)
                 .description("Tags put on every AWS part of every tenant.")
@@ -122,6 +130,8 @@ pub struct ProviderModel {
     pub endpoints: BTreeMap<String, TfString>,
     /// `events.bus_name`, when the block is present.
     pub events: Option<TfString>,
+    /// `backup`, when the block is present.
+    pub backup: Option<BackupModel>,
     /// `default_tags.tags`.
     pub default_tags: TfMap,
 }
@@ -140,6 +150,13 @@ pub struct DatabaseModel {
     pub admin_username: TfString,
 }
 
+/// The `backup` block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupModel {
+    pub bucket: TfString,
+    pub prefix: TfString,
+}
+
 /// The `assume_role` block.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssumeRoleModel {
@@ -156,6 +173,7 @@ impl ProviderModel {
         let role = r.block(attr::ASSUME_ROLE);
         let endpoints = r.block(attr::ENDPOINTS);
         let events = r.block(attr::EVENTS);
+        let backup = r.block(attr::BACKUP);
         ProviderModel {
             environment: r.get(attr::ENVIRONMENT),
             domain: r.get(attr::DOMAIN),
@@ -194,6 +212,10 @@ impl ProviderModel {
                 .collect(),
             events: (!events.is_null()).then(|| events.get(attr::events::BUS_NAME)),
             default_tags: r.block(attr::DEFAULT_TAGS).get(attr::default_tags::TAGS),
+            backup: (!backup.is_null()).then(|| BackupModel {
+                bucket: backup.get(attr::backup::BUCKET),
+                prefix: backup.get(attr::backup::PREFIX),
+            }),
         }
     }
 
@@ -246,6 +268,7 @@ pub fn decode(m: &ProviderModel) -> Result<ProviderConfig, Vec<Violation>> {
         database,
         default_tags: m.default_tags.known_entries(),
         events: m.events.as_ref().map(|bus| decode_events(bus, &mut violations)),
+        backup: m.backup.as_ref().map(|b| decode_backup(b, &mut violations)),
     };
     if platform.domain.is_empty() {
         violations.push(Violation::new(
@@ -367,6 +390,41 @@ fn decode_events(bus: &TfString, violations: &mut Vec<Violation>) -> EventsSetti
         ));
     }
     EventsSettings { bus_name }
+/// The `backup` block: S3's bucket naming rules (3–63 of a-z 0-9 . -,
+/// starting and ending with a letter or digit); a prefix without a
+/// leading `/` (S3 keys have none).
+fn decode_backup(b: &BackupModel, violations: &mut Vec<Violation>) -> bbws_core::spec::BackupSettings {
+    use attr::backup as k;
+    let bucket = b.bucket.as_str().unwrap_or_default().to_owned();
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+        && ends_ok(bucket.chars().next())
+        && ends_ok(bucket.chars().last());
+    if !bucket_ok {
+        violations.push(Violation::new(
+            &[attr::BACKUP, k::BUCKET],
+            "bucket_name",
+            format!(
+                "{} = {bucket:?} is not an S3 bucket name: 3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit",
+                nested(attr::BACKUP, k::BUCKET)
+            ),
+        ));
+    }
+    let prefix = b.prefix.as_str().unwrap_or_default().to_owned();
+    if prefix.starts_with('/') {
+        violations.push(Violation::new(
+            &[attr::BACKUP, k::PREFIX],
+            "key_prefix",
+            format!(
+                "{} = {prefix:?} must not start with \"/\" (S3 keys do not), e.g. \"tenants/\"",
+                nested(attr::BACKUP, k::PREFIX)
+            ),
+        ));
+    }
+    bbws_core::spec::BackupSettings { bucket, prefix }
 }
 
 /// `allowed_account_ids`: each one 12 digits.
@@ -595,6 +653,19 @@ mod tests {
                 violations[0].message
             );
         }
+    fn the_backup_block_reaches_the_platform_and_a_bad_one_is_named() {
+        let good = Value::object([("bucket", s("acme-backups")), ("prefix", s("tenants/"))]);
+        let p = decode_value(&block(&[("backup", good)])).expect("valid").platform;
+        let expected = bbws_core::spec::BackupSettings {
+            bucket: "acme-backups".into(),
+            prefix: "tenants/".into(),
+        };
+        assert_eq!(p.backup, Some(expected));
+        assert_eq!(decode_value(&block(&[])).expect("valid").platform.backup, None);
+        let bad = Value::object([("bucket", s("Bad_Bucket")), ("prefix", s("/tenants/"))]);
+        let violations = decode_value(&block(&[("backup", bad)])).expect_err("invalid");
+        let paths: Vec<String> = violations.iter().map(|v| v.attribute.join(".")).collect();
+        assert_eq!(paths, ["backup.bucket", "backup.prefix"]);
     }
 
     #[test]

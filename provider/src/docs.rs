@@ -224,7 +224,7 @@ DEV, SIT and PROD in three accounts: one provider alias each, assuming its accou
     );
     usage(&mut index, root, "terraform", "examples/environments/providers.tf");
     index.push_str(
-        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n- [bbws_tenant_credentials](ephemeral-resources/tenant_credentials.md) (ephemeral resource)\n- [bbws_tenant_restart](actions/tenant_restart.md) (action)\n- [bbws_tenant_rotate_credentials](actions/tenant_rotate_credentials.md) (action)\n- [tenant_names](functions/tenant_names.md) (function, `provider::bbws::tenant_names`)\n\n## Schema\n\n",
+        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n- [bbws_tenant_credentials](ephemeral-resources/tenant_credentials.md) (ephemeral resource)\n- [bbws_tenant_restart](actions/tenant_restart.md) (action)\n- [bbws_tenant_rotate_credentials](actions/tenant_rotate_credentials.md) (action)\n- [bbws_tenant_backup](actions/tenant_backup.md) (action)\n- [bbws_tenant_restore](actions/tenant_restore.md) (action)\n- [tenant_names](functions/tenant_names.md) (function, `provider::bbws::tenant_names`)\n\n## Schema\n\n",
     );
     if let Some(b) = &s.provider.block {
         attributes(&mut index, b, "nestedblock");
@@ -337,6 +337,8 @@ fn operation_pages(s: &Schemas, root: &Path) -> Vec<Page> {
             "actions/tenant_rotate_credentials.md",
             root,
         ),
+        action_page(crate::actions::BACKUP, "actions/tenant_backup.md", root),
+        action_page(crate::actions::RESTORE, "actions/tenant_restore.md", root),
         Page {
             path: "functions/tenant_names.md",
             content: s

@@ -600,17 +600,26 @@ impl BbwsServer {
         let plan = bbws_core::plan_destroy(&spec, &observed);
         match c.engine.destroy(&spec, &observed, &plan).await {
             Ok(report) => {
-                let diags = if report.retained.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![warning(
-                        format!("Tenant {} destroyed; its data was kept", spec.tenant_id),
-                        format!(
-                            "Kept:\n- {}\n\nSet retain_data_on_destroy = false before destroying to remove tenant data.",
-                            report.retained.join("\n- ")
-                        ),
-                    )]
-                };
+                let mut diags = Vec::new();
+                if let Some(uri) = &report.backup {
+                    diags.push(warning(
+                        format!("Tenant {} backed up before its data was deleted", spec.tenant_id),
+                        format!("backup_before_destroy: the database was dumped to {uri} before anything was deleted; bbws_tenant_restore loads it into a tenant."),
+                    ));
+                }
+                if !report.retained.is_empty() {
+                    // With retain_data_on_destroy = false only the EFS
+                    // files remain: bbws never mounts the file system.
+                    let how = if spec.retain_data_on_destroy {
+                        "Set retain_data_on_destroy = false before destroying to remove tenant data."
+                    } else {
+                        "bbws does not mount the file system: remove the directory from a host or task that mounts it."
+                    };
+                    diags.push(warning(
+                        format!("Tenant {} destroyed; some of its data was kept", spec.tenant_id),
+                        format!("Kept:\n- {}\n\n{how}", report.retained.join("\n- ")),
+                    ));
+                }
                 Ok((None, diags, Vec::new()))
             }
             Err(e) => {

@@ -254,6 +254,8 @@ pub(crate) fn code_kind(code: &str) -> Option<PortErrorKind> {
         "NoSuchHostedZone",
         "NoSuchEntity",
         "NoSuchKey",
+        "NoSuchBucket",
+        "NoSuchUpload",
         "AccessPointNotFound",
         "FileSystemNotFound",
         "DBInstanceNotFound",

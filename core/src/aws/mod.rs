@@ -27,6 +27,7 @@ mod metrics;
 mod rds;
 pub mod retry;
 mod route53;
+mod s3;
 mod secrets;
 mod sts;
 
@@ -41,6 +42,7 @@ pub use metrics::AwsMetrics;
 pub use rds::AwsRds;
 pub use retry::{DEFAULT_MAX_RETRIES, operation_timeout, retry_config};
 pub use route53::AwsRoute53;
+pub use s3::AwsS3;
 pub use secrets::AwsSecrets;
 pub use sts::AwsSts;
 
@@ -58,7 +60,7 @@ pub struct AwsSettings {
     /// Per-service endpoint overrides: `ecs`, `elbv2`, `route53`, `efs`,
     /// `secretsmanager`, `logs`, `rds`, `sts`, `events` (EventBridge), `tagging` (the Resource
     /// Groups Tagging API; when unset, it follows `logs`, the only port
-    /// that uses it).
+    /// that uses it), `s3` (the backup bucket).
     pub endpoints: BTreeMap<String, String>,
     /// A role assumed with the chain's credentials; every call is made as
     /// that role.
@@ -87,7 +89,7 @@ pub struct AssumeRole {
 pub const DEFAULT_SESSION_NAME: &str = "bbws";
 
 /// The services whose endpoint can be overridden, by settings key.
-pub const ENDPOINT_KEYS: [&str; 11] = [
+pub const ENDPOINT_KEYS: [&str; 12] = [
     "ecs",
     "elbv2",
     "route53",
@@ -99,6 +101,7 @@ pub const ENDPOINT_KEYS: [&str; 11] = [
     "sts",
     "events",
     "tagging",
+    "s3",
 ];
 
 /// The loader of the one shared AWS configuration: the standard chain
@@ -219,6 +222,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         aws_sdk_resourcegroupstagging::Client::from_conf(b.build()),
         ep("tagging", &tagging_over),
     );
+    let s3 = s3_client(cfg, over("s3"), ep("s3", &over("s3")));
 
     Ports {
         ecs: Arc::new(AwsEcs::new(ecs, ecs_ep)),
@@ -232,8 +236,25 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
         events: Arc::new(AwsEvents::new(events, events_ep)),
         mysql: Arc::new(MysqlServerConnector),
+        objects: Arc::new(s3),
         site: Arc::new(crate::site::HttpsProbe::default()),
     }
+}
+
+/// The S3 port. An overridden endpoint (an emulator, a VPC endpoint's
+/// URL) is addressed path-style (`{endpoint}/{bucket}/{key}`): emulators
+/// and private endpoints have no per-bucket DNS names.
+fn s3_client(cfg: &aws_config::SdkConfig, over: Option<String>, ep: Endpoint) -> AwsS3 {
+    let mut b = aws_sdk_s3::config::Builder::from(cfg)
+        .interceptor(retry::AttemptCounter)
+        .retry_classifier(retry::RefusedConnection)
+        .retry_partition(retry::retry_partition("s3"));
+    if let Some(url) = over {
+        b = b.endpoint_url(url).force_path_style(true);
+    } else if cfg.endpoint_url().is_some() {
+        b = b.force_path_style(true);
+    }
+    AwsS3::new(aws_sdk_s3::Client::from_conf(b.build()), ep)
 }
 
 /// Tags as `(key, value)` pairs in key order.

@@ -22,6 +22,9 @@ pub struct DestroyReport {
     pub deleted: Vec<Part>,
     /// What was kept, one sentence each (shown to the user).
     pub retained: Vec<String>,
+    /// The backup taken before the database was deleted
+    /// (`backup_before_destroy`), as `s3://bucket/key`.
+    pub backup: Option<String>,
 }
 
 /// A failed delete, as the error of the destroy.
@@ -71,6 +74,15 @@ impl Engine {
         spec.check_destroy()?;
         let names = spec.names();
         let mut report = DestroyReport::default();
+        // Before anything is deleted: a failed backup deletes nothing.
+        if let Some(settings) = &self.platform.backup
+            && spec.backs_up_before_destroy()
+            && plan.action(Part::Database) == &PartAction::Delete
+            && observed.database.is_some()
+        {
+            let backup = self.backup_database(&spec.tenant_id, settings, None).await?;
+            report.backup = Some(backup.uri);
+        }
         self.delete_routing(&names, observed, plan, &mut report).await?;
         self.delete_storage(&names, observed, plan, &mut report).await?;
         self.delete_database(&names, plan, &mut report).await?;

@@ -11,7 +11,8 @@
 //!   process has read, typed, stamped with the write generation;
 //! - `apply` — one function per stage; `rollout` — the steady-state
 //!   wait; `rollback` — what a failed run created;
-//! - `destroy`; `priority` — listener-rule priorities.
+//! - `destroy`; `priority` — listener-rule priorities;
+//! - `backup` — database dumps to the backup bucket, and restores.
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use crate::ports::{MysqlAdmin, PortError, PortErrorKind, Ports};
 use crate::spec::{Platform, TenantSpec};
 
 mod apply;
+mod backup;
 mod create;
 mod credentials;
 mod destroy;
@@ -44,6 +46,7 @@ mod telemetry;
 mod tests;
 mod token;
 
+pub use backup::{BackupReport, DUMP_MAGIC, PART_SIZE, Progress, RestoreReport, parse_s3_uri};
 pub use operations::DeploymentWait;
 pub use telemetry::{FOLLOW_FIRST_PAUSE, FOLLOW_MAX_PAUSE, LogTail, METRICS, TenantMetric, TenantMetrics};
 

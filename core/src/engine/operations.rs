@@ -43,7 +43,7 @@ impl Engine {
     /// Whether a run of this process created the tenant and finished,
     /// leaving its lease for Terraform's shutdown to remove (an action
     /// triggered after the create, in the same `terraform apply`).
-    fn finished_here(&self, tenant_id: &str) -> bool {
+    pub(super) fn finished_here(&self, tenant_id: &str) -> bool {
         self.finished_leases
             .lock()
             .is_ok_and(|held| held.iter().any(|(id, _)| id == tenant_id))
@@ -61,23 +61,7 @@ impl Engine {
             operation: in_words,
             reason,
         };
-        let observed = self.observe_by_id(tenant_id).await?;
-        if !observed.exists() {
-            return Err(refused(format!(
-                "there is no tenant {tenant_id} in {}",
-                self.platform.environment
-            )));
-        }
-        let live = observed.lease().filter(|l| l.is_live(std::time::SystemTime::now()));
-        if let Some(lease) = live.filter(|_| !self.finished_here(tenant_id)) {
-            return Err(refused(format!(
-                "another run is creating it (its creation lease expires {}); try again once that run has finished",
-                lease.expires_text()
-            )));
-        }
-        if let Some(c) = observed.foreign.first() {
-            return Err(refused(format!("its {} {:?} is not this tenant's", c.part, c.name)));
-        }
+        let observed = self.operable(tenant_id, in_words).await?;
         let plan = plan_of(tenant_id, &observed).map_err(|r| refused(r.to_string()))?;
         let mut spec = observed
             .recovered_input(&self.platform)

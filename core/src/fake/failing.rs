@@ -53,6 +53,7 @@ pub const MUTATING_OPS: &[&str] = &[
     "mysql.SetMaxConnections",
     "mysql.SetLocked",
     "mysql.DropUser",
+    "mysql.Load",
 ];
 
 /// Whether `op` (as in [`FakeCall::op`]) changes anything.
@@ -224,6 +225,8 @@ fn wrap(ports: Ports, k: usize, error: PortError, lose_answer: bool) -> (Ports, 
             inner: ports.mysql,
             counter: counter.clone(),
         }),
+        // Backups write no part of the tenant: nothing to roll back.
+        objects: ports.objects,
         // Reads only: nothing to fail for rollback tests.
         site: ports.site,
     };
@@ -551,5 +554,12 @@ impl MysqlAdmin for FailingPorts<dyn MysqlAdmin> {
     async fn drop_user(&self, name: &str) -> PortResult<()> {
         let lost = self.gate("mysql.DropUser", name)?;
         lose(lost, self.inner.drop_user(name).await)
+    }
+    async fn dump(&self, database: &str, out: tokio::sync::mpsc::Sender<DumpItem>) -> PortResult<()> {
+        self.inner.dump(database, out).await
+    }
+    async fn load(&self, database: &str, statements: &[String]) -> PortResult<()> {
+        let lost = self.gate("mysql.Load", database)?;
+        lose(lost, self.inner.load(database, statements).await)
     }
 }

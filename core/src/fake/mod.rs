@@ -48,6 +48,7 @@ mod logs;
 mod metrics;
 mod misc;
 mod mysql;
+mod objects;
 mod route53;
 mod secrets;
 #[cfg(test)]
@@ -55,6 +56,7 @@ mod tests;
 
 pub use deployments::{FakeDeployment, failure_threshold};
 pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating, losing_kth};
+pub use objects::{FakeObject, FakeUpload, MIN_PART_SIZE};
 
 /// The fake's AWS account.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -62,6 +64,9 @@ pub const ACCOUNT_ID: &str = "123456789012";
 pub const REGION: &str = "eu-west-1";
 /// The canonical hosted zone of application load balancers in [`REGION`].
 pub const ALB_CANONICAL_ZONE_ID: &str = "Z32O12XQLNTSW2";
+/// The backup bucket [`FakeCloud::with_platform`] makes (and names in
+/// the platform's `backup`).
+pub const BACKUP_BUCKET: &str = "dev-bbws-backups";
 /// The caller identity STS reports.
 pub const CALLER_ARN: &str = "arn:aws:iam::123456789012:user/fake";
 /// ECS status of a live service.
@@ -230,6 +235,7 @@ impl FakeCloud {
             s.mysql.admin_user = "admin".into();
             s.mysql.admin_password = admin_password;
             s.mysql.addresses.insert((db_host, 3306));
+            s.buckets.insert(BACKUP_BUCKET.into());
 
             Platform {
                 environment: env,
@@ -253,6 +259,10 @@ impl FakeCloud {
                 },
                 default_tags: BTreeMap::new(),
                 events: None,
+                backup: Some(crate::spec::BackupSettings {
+                    bucket: BACKUP_BUCKET.into(),
+                    prefix: "tenants/".into(),
+                }),
             }
         };
         (cloud, platform)
@@ -273,6 +283,7 @@ impl FakeCloud {
             sts: p.clone(),
             events: p.clone(),
             mysql: p.clone(),
+            objects: p.clone(),
             site: p,
         }
     }
@@ -431,6 +442,12 @@ pub struct FakeState {
     pub rds_instances: BTreeMap<String, (String, u16)>,
     /// The MySQL server.
     pub mysql: FakeMysql,
+    /// S3 bucket names.
+    pub buckets: BTreeSet<String>,
+    /// S3 objects by `(bucket, key)`.
+    pub objects: BTreeMap<(String, String), FakeObject>,
+    /// S3 multipart uploads in progress, by upload id.
+    pub uploads: BTreeMap<String, FakeUpload>,
     /// Sites that answer: URL → HTTP status; any other does not resolve.
     pub sites: BTreeMap<String, u16>,
     /// When set, new deployments' tasks neither start nor fail (held
@@ -470,6 +487,9 @@ impl Default for FakeState {
             events: Vec::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),
+            buckets: BTreeSet::new(),
+            objects: BTreeMap::new(),
+            uploads: BTreeMap::new(),
             sites: BTreeMap::new(),
             tasks_stall: false,
             client_tokens: BTreeMap::new(),
@@ -727,6 +747,10 @@ pub struct FakeMysql {
     pub users: BTreeMap<String, FakeMysqlUser>,
     /// Databases holding tables (and how many), for the data-safety rules.
     pub tables: BTreeMap<String, u32>,
+    /// The rows of tables as a dump has them: database → table → its
+    /// `CREATE TABLE` and one `INSERT` per row (what `load` ran; `dump`
+    /// answers them).
+    pub table_rows: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// MySQL 8's dual passwords (`RETAIN CURRENT PASSWORD`); off, as on
     /// MariaDB.
     pub dual_passwords: bool,
@@ -746,6 +770,7 @@ impl Default for FakeMysql {
                 .collect(),
             users: BTreeMap::new(),
             tables: BTreeMap::new(),
+            table_rows: BTreeMap::new(),
             dual_passwords: false,
             last_ssl_mode: None,
         }

@@ -136,6 +136,7 @@ impl MysqlAdmin for Admin {
                     ));
                 }
                 s.mysql.tables.remove(name);
+                s.mysql.table_rows.remove(name);
                 Ok(())
             })
             .await
@@ -243,4 +244,85 @@ impl MysqlAdmin for Admin {
             })
             .await
     }
+
+    async fn dump(&self, database: &str, out: tokio::sync::mpsc::Sender<DumpItem>) -> PortResult<()> {
+        let tables = self
+            .0
+            .call("mysql.Dump", database, |s| {
+                identifier("database", database)?;
+                if !s.mysql.databases.contains(database) {
+                    return Err(not_found(
+                        "ER_BAD_DB_ERROR",
+                        format!("Unknown database '{database}' (1049)"),
+                    ));
+                }
+                Ok(s.mysql.table_rows.get(database).cloned().unwrap_or_default())
+            })
+            .await?;
+        let gone = || PortError::new(PortErrorKind::Other, "DumpFailed", "dump: the dump's consumer stopped");
+        let names = tables.keys().cloned().collect();
+        out.send(DumpItem::Tables(names)).await.map_err(|_| gone())?;
+        for (table, statements) in tables {
+            let drop = format!("DROP TABLE IF EXISTS `{table}`");
+            out.send(DumpItem::Statement(drop)).await.map_err(|_| gone())?;
+            let rows = statements.len().saturating_sub(1) as u64;
+            for s in statements {
+                out.send(DumpItem::Statement(s)).await.map_err(|_| gone())?;
+            }
+            out.send(DumpItem::TableDone { table, rows })
+                .await
+                .map_err(|_| gone())?;
+        }
+        Ok(())
+    }
+
+    /// Runs a dump's statements: `DROP TABLE IF EXISTS`, `CREATE TABLE`
+    /// and one-row `INSERT`s (what the fake's own dump writes), by the
+    /// table name each names.
+    async fn load(&self, database: &str, statements: &[String]) -> PortResult<()> {
+        self.0
+            .call("mysql.Load", database, |s| {
+                identifier("database", database)?;
+                if !s.mysql.databases.contains(database) {
+                    return Err(not_found(
+                        "ER_BAD_DB_ERROR",
+                        format!("Unknown database '{database}' (1049)"),
+                    ));
+                }
+                let mut tables = s.mysql.table_rows.get(database).cloned().unwrap_or_default();
+                for statement in statements {
+                    load_one(&mut tables, statement)?;
+                }
+                s.mysql.tables.insert(database.to_owned(), tables.len() as u32);
+                s.mysql.table_rows.insert(database.to_owned(), tables);
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// One statement of a dump, on the tables of one database.
+fn load_one(tables: &mut BTreeMap<String, Vec<String>>, statement: &str) -> PortResult<()> {
+    let start = crate::mysql::is_dump_statement(statement)
+        .then(|| statement.find('`'))
+        .flatten()
+        .ok_or_else(|| invalid("ER_PARSE_ERROR", "SQL syntax error"))?;
+    let name = statement[start + 1..].split('`').next().unwrap_or_default().to_owned();
+    if statement.starts_with("DROP") {
+        tables.remove(&name);
+    } else if statement.starts_with("CREATE") {
+        if tables.contains_key(&name) {
+            return Err(exists(
+                "ER_TABLE_EXISTS_ERROR",
+                format!("Table '{name}' already exists (1050)"),
+            ));
+        }
+        tables.insert(name, vec![statement.to_owned()]);
+    } else {
+        tables
+            .get_mut(&name)
+            .ok_or_else(|| not_found("ER_NO_SUCH_TABLE", format!("Table '{name}' doesn't exist (1146)")))?
+            .push(statement.to_owned());
+    }
+    Ok(())
 }

@@ -227,6 +227,7 @@ async fn engine(path: &PathBuf) -> Result<Engine, Failure> {
             ..DatabaseSettings::default()
         },
         default_tags: f.default_tags,
+        backup: None,
         ..Platform::default()
     };
     let endpoints = f

@@ -52,6 +52,7 @@ pub fn schema() -> Schema {
         .attr(Attr::bool(attr::DELETION_PROTECTION).optional().computed().description("When true, destroy is refused. Default: true in prod, false elsewhere."))
         .attr(Attr::string(attr::CONFIRM_DESTROY).optional().description("In prod, destroy also requires this to equal `name`."))
         .attr(Attr::bool(attr::RETAIN_DATA_ON_DESTROY).optional().computed().description("Keep the database, the user (locked) and the EFS files when the tenant is destroyed (default true)."))
+        .attr(Attr::bool(attr::BACKUP_BEFORE_DESTROY).optional().computed().description("When a destroy deletes the database (`retain_data_on_destroy = false`), back it up first to the provider's `backup` bucket, as `bbws_tenant_backup` does; nothing is deleted unless the backup completed (SOP §6.4), and the destroy reports the backup's `s3://` key. Default: true in prod, false elsewhere. With it true and no `backup` block, such a destroy is refused at plan."))
         .attr(Attr::string(attr::DB_PASSWORD_WO).optional().sensitive().write_only().description("Write-only: the database user's password, set in MySQL and in the secret. Never stored in state or plan. Requires `db_password_wo_version`; change the version to rotate. When omitted, bbws generates a password from the OS CSPRNG. 8–128 printable characters."))
         .attr(Attr::number(attr::DB_PASSWORD_WO_VERSION).optional().description("Version of `db_password_wo`. Changing it rotates the password (in MySQL and in the secret) and restarts the tenant's tasks so they read it. Without `db_password_wo`, a change rotates to a newly generated password."))
         .attr(Attr::bool(attr::WAIT_FOR_STEADY_STATE).optional().description("After a change to the service, wait until ECS completes its deployment (the PRIMARY deployment's rollout state COMPLETED). Every service runs with ECS's deployment circuit breaker and rollback on: a deployment ECS fails is rolled back by ECS to the last revision that completed, and the apply fails naming the failed revision, ECS's reason and the revision running now. A deployment that neither completes nor fails within `steady_state_timeout_seconds` (tasks held pending, which the breaker does not count) is pointed back at the revision it ran before by bbws. A create that does not complete is removed again. Default false."))
@@ -158,6 +159,7 @@ pub fn input_from(m: &TenantModel) -> TenantInput {
         deletion_protection: m.deletion_protection.known().copied(),
         confirm_destroy: s(&m.confirm_destroy),
         retain_data_on_destroy: m.retain_data_on_destroy.known().copied(),
+        backup_before_destroy: m.backup_before_destroy.known().copied(),
         tags: m.tags.known_entries(),
         db_password_version,
         wait_for_steady_state: m.wait_for_steady_state.known().copied(),
@@ -191,6 +193,7 @@ pub fn model_from_input(i: &TenantInput) -> TenantModel {
         deletion_protection: b(i.deletion_protection),
         confirm_destroy: s(&i.confirm_destroy),
         retain_data_on_destroy: b(i.retain_data_on_destroy),
+        backup_before_destroy: b(i.backup_before_destroy),
         tags: TfMap::of_entries(&i.tags),
         db_password_wo_version: n(i.db_password_version),
         wait_for_steady_state: b(i.wait_for_steady_state),
@@ -302,6 +305,7 @@ pub fn state_value(
         deletion_protection: TfBool::Known(spec.deletion_protection),
         confirm_destroy: config.confirm_destroy.clone(),
         retain_data_on_destroy: TfBool::Known(spec.retain_data_on_destroy),
+        backup_before_destroy: TfBool::Known(spec.backup_before_destroy),
         tags: config.tags.clone(),
         // Write-only: never in plan or state.
         db_password_wo: Tf::Null,
@@ -421,6 +425,7 @@ pub fn unknown_plan(config: &TenantModel) -> TenantModel {
         log_retention_days: c.log_retention_days.or_unknown(),
         deletion_protection: c.deletion_protection.or_unknown(),
         retain_data_on_destroy: c.retain_data_on_destroy.or_unknown(),
+        backup_before_destroy: c.backup_before_destroy.or_unknown(),
         fqdn: c.fqdn.or_unknown(),
         url: c.url.or_unknown(),
         service_arn: c.service_arn.or_unknown(),

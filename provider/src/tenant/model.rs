@@ -50,6 +50,8 @@ pub struct TenantModel {
     pub confirm_destroy: TfString,
     /// `retain_data_on_destroy`.
     pub retain_data_on_destroy: TfBool,
+    /// `backup_before_destroy`.
+    pub backup_before_destroy: TfBool,
     /// `db_password_wo`.
     pub db_password_wo: TfString,
     /// `db_password_wo_version`.
@@ -113,6 +115,7 @@ impl TenantModel {
             deletion_protection: r.get(attr::DELETION_PROTECTION),
             confirm_destroy: r.get(attr::CONFIRM_DESTROY),
             retain_data_on_destroy: r.get(attr::RETAIN_DATA_ON_DESTROY),
+            backup_before_destroy: r.get(attr::BACKUP_BEFORE_DESTROY),
             db_password_wo: r.get(attr::DB_PASSWORD_WO),
             db_password_wo_version: r.get(attr::DB_PASSWORD_WO_VERSION),
             wait_for_steady_state: r.get(attr::WAIT_FOR_STEADY_STATE),
@@ -156,6 +159,7 @@ impl TenantModel {
             .set(attr::DELETION_PROTECTION, &self.deletion_protection)
             .set(attr::CONFIRM_DESTROY, &self.confirm_destroy)
             .set(attr::RETAIN_DATA_ON_DESTROY, &self.retain_data_on_destroy)
+            .set(attr::BACKUP_BEFORE_DESTROY, &self.backup_before_destroy)
             .set(attr::DB_PASSWORD_WO, &self.db_password_wo)
             .set(attr::DB_PASSWORD_WO_VERSION, &self.db_password_wo_version)
             .set(attr::WAIT_FOR_STEADY_STATE, &self.wait_for_steady_state)
@@ -194,7 +198,7 @@ impl TenantModel {
 
     /// The user-settable attributes whose unknown value means the plan
     /// cannot be computed yet.
-    pub fn inputs(&self) -> [&dyn Known; 22] {
+    pub fn inputs(&self) -> [&dyn Known; 23] {
         [
             &self.name,
             &self.contact_email,
@@ -214,6 +218,7 @@ impl TenantModel {
             &self.deletion_protection,
             &self.confirm_destroy,
             &self.retain_data_on_destroy,
+            &self.backup_before_destroy,
             &self.tags,
             &self.db_password_wo_version,
             &self.wait_for_steady_state,
