@@ -264,7 +264,7 @@ fn guarded(tid: &str, extra: &str, provider: &str) -> String {
 fn a_destroy_that_deletes_data_backs_it_up_first_and_prod_needs_a_bucket_for_it() {
     let stack = Stack::load();
     let prod = ["-var", "environment=prod"];
-    let with = |extra: &[&str]| [&["-auto-approve"][..], &prod[..], extra].concat();
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&["-auto-approve"][..], &prod[..], extra].concat() };
 
     // prod without a backup block: the destroy is refused at plan.
     let tid = random_tenant_id();

@@ -390,6 +390,8 @@ fn decode_events(bus: &TfString, violations: &mut Vec<Violation>) -> EventsSetti
         ));
     }
     EventsSettings { bus_name }
+}
+
 /// The `backup` block: S3's bucket naming rules (3–63 of a-z 0-9 . -,
 /// starting and ending with a letter or digit); a prefix without a
 /// leading `/` (S3 keys have none).
@@ -653,6 +655,9 @@ mod tests {
                 violations[0].message
             );
         }
+    }
+
+    #[test]
     fn the_backup_block_reaches_the_platform_and_a_bad_one_is_named() {
         let good = Value::object([("bucket", s("acme-backups")), ("prefix", s("tenants/"))]);
         let p = decode_value(&block(&[("backup", good)])).expect("valid").platform;

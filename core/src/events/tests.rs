@@ -132,7 +132,7 @@ async fn each_operation_puts_one_event_whose_detail_is_its_audit_record() {
     for (event, record) in events.iter().zip(records) {
         assert_eq!(event.bus_name, BUS);
         assert_eq!(event.source, "bbws");
-        assert_eq!(&event.detail, record, "the detail is the record as written");
+        assert_eq!(event.detail, record.message, "the detail is the record as written");
         assert_eq!(event.resources, [service_arn.clone()]);
         let r: crate::audit::AuditRecord = serde_json::from_str(&event.detail).expect("the record");
         assert_eq!(

@@ -82,7 +82,7 @@ fn audit_ops(cloud: &FakeCloud) -> Vec<AuditRecord> {
     let state = cloud.state();
     state.log_groups["/bbws/dev/audit"].streams[TENANT]
         .iter()
-        .map(|m| serde_json::from_str(m).expect("record"))
+        .map(|e| serde_json::from_str(&e.message).expect("record"))
         .collect()
 }
 
