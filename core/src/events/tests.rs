@@ -133,7 +133,7 @@ async fn each_operation_puts_one_event_whose_detail_is_its_audit_record() {
         assert_eq!(event.bus_name, BUS);
         assert_eq!(event.source, "bbws");
         assert_eq!(event.detail, record.message, "the detail is the record as written");
-        assert_eq!(event.resources, [service_arn.clone()]);
+        assert_eq!(event.resources, std::slice::from_ref(&service_arn));
         let r: crate::audit::AuditRecord = serde_json::from_str(&event.detail).expect("the record");
         assert_eq!(
             crate::audit::rfc3339(event.time),

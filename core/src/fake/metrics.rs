@@ -40,7 +40,7 @@ fn aggregate(stat: &str, values: &[f64]) -> PortResult<f64> {
 }
 
 fn series(points: &[FakeMetricPoint], q: &MetricQuery, start: i64, end: i64) -> PortResult<MetricSeries> {
-    if q.period_seconds == 0 || q.period_seconds % 60 != 0 {
+    if q.period_seconds == 0 || !q.period_seconds.is_multiple_of(60) {
         return Err(invalid(INVALID, "the period must be a multiple of 60 seconds"));
     }
     let period = i64::from(q.period_seconds);
