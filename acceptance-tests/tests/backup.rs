@@ -83,6 +83,9 @@ fn as_tenant(stack: &Stack, login: &serde_json::Value, sql: &str) -> String {
             login["database"].as_str().expect("database"),
             "--batch",
             "--raw",
+            // The client's own default is not utf8mb4: 4-byte characters
+            // would be refused before they reach the table.
+            "--default-character-set=utf8mb4",
             "-e",
             sql,
         ])
