@@ -161,8 +161,10 @@ fn in_prod_a_replacement_passes_the_destroy_guards() {
         blocked.stderr
     );
 
-    // Lifted as for a destroy: then the replacement plans.
-    let lifted = "  deletion_protection = false\n  confirm_destroy = \"Guarded Replace\"\n";
+    // Lifted as for a destroy (deleting the data without a backup bucket
+    // needs backup_before_destroy off too): then the replacement plans.
+    let lifted =
+        "  deletion_protection = false\n  confirm_destroy = \"Guarded Replace\"\n  backup_before_destroy = false\n";
     w.write("main.tf", &with_id(&tid, lifted));
     w.with_vars("apply", &[&["-auto-approve"], &prod[..]].concat()).ok();
     w.write("main.tf", &with_id(&other, lifted));

@@ -58,6 +58,7 @@ fn boom() -> PortError {
 async fn fake_honours_the_contract() {
     let (cloud, platform) = FakeCloud::with_platform(DOMAIN);
     contract::run_all(&cloud.ports(), &platform).await.unwrap();
+    contract::metrics(&cloud.ports(), &platform).await.unwrap();
 }
 
 #[tokio::test]
