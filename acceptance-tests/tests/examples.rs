@@ -280,6 +280,61 @@ fn environments_example_validates() {
     }
 }
 
+/// `examples/promotion`: PROD's plan reads the tenant in SIT through an
+/// aliased provider and fails its precondition unless PROD runs what SIT
+/// runs. Its own `terraform test` (SIT applied, PROD planned with the same
+/// and with other releases) passes against the stack, SIT and PROD sharing
+/// the emulated account (SIT's domain a label below the stack's, so the two
+/// tenants' records differ); afterwards, with SIT's tenant destroyed, the
+/// gate fails closed.
+#[test]
+fn promotion_example_lets_prod_run_only_what_sit_runs() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let w = Workdir::new(&stack, "promotion");
+    copy_tree("promotion", &w.dir, &|t: String| t);
+    let vars: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.tfvars_path()).expect("platform vars")).expect("JSON");
+    let environment = |domain: String| {
+        let mut p = vars.clone();
+        let fields = p.as_object_mut().expect("an object");
+        fields.retain(|k, _| !["environment", "aws_endpoint"].contains(&k.as_str()));
+        fields.insert("domain".into(), domain.into());
+        p
+    };
+    let domain = stack.get("domain");
+    let platform = serde_json::json!({
+        "platform": { "sit": environment(format!("sit.{domain}")), "prod": environment(domain) },
+        "tenant_id": tid,
+    });
+    w.write("promotion.tfvars.json", &platform.to_string());
+    w.tf(&["init", "-input=false", "-no-color"]).ok();
+    let test = w.tf(&["test", "-no-color", "-var-file=promotion.tfvars.json"]);
+    assert!(
+        test.stdout.contains("5 passed, 0 failed"),
+        "{}\n{}",
+        test.stdout,
+        test.stderr
+    );
+    // The test destroyed SIT's tenant: now PROD's gate has nothing to
+    // promote from, and fails closed.
+    let release = r#"release={wordpress_version="6.6",php_version="8.3"}"#;
+    let plan = w.tf(&[
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-var-file=promotion.tfvars.json",
+        "-var",
+        release,
+    ]);
+    assert_ne!(plan.code, 0, "{}", plan.stdout);
+    assert!(
+        plan.stderr.contains(&format!("Tenant {tid} not found")),
+        "{}",
+        plan.stderr
+    );
+}
+
 /// `provider::bbws::tenant_names` through real Terraform: the example runs
 /// with no provider block (a function needs no configuration), its names
 /// are SPEC §2's, and a bad argument is refused naming the argument.

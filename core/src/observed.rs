@@ -124,10 +124,12 @@ pub struct ObservedTenant {
 }
 
 impl ObservedTenant {
-    /// Whether the part exists (for the DNS record: under any name).
+    /// Whether the part exists (for the DNS record: under any name). A
+    /// secret waiting out its recovery window is deleted: it cannot be
+    /// read, and a destroyed tenant leaves one behind for days.
     pub fn has(&self, part: Part) -> bool {
         match part {
-            Part::Secret => self.secret.is_some(),
+            Part::Secret => self.secret.as_ref().is_some_and(|s| !s.pending_deletion),
             Part::Database => self.database.is_some(),
             Part::DatabaseUser => self.database_user.is_some(),
             Part::AccessPoint => self.access_point.is_some(),
@@ -455,6 +457,33 @@ mod tests {
         assert_eq!((s.name, s.subdomain, s.fqdn), (None, None, None));
         assert_eq!(s.status, ObservedStatus::Incomplete);
         assert_eq!(s.missing, [Part::Secret, Part::ListenerRule, Part::Service]);
+    }
+
+    #[test]
+    fn a_destroyed_tenant_whose_secret_waits_out_its_recovery_window_is_gone() {
+        let mut observed = crate::plan::tests::converged();
+        let secret = observed.secret.take();
+        observed = ObservedTenant {
+            tenant_id: observed.tenant_id,
+            facts: observed.facts,
+            secret: secret.map(|s| ObservedSecret {
+                pending_deletion: true,
+                ..s
+            }),
+            ..Default::default()
+        };
+        // Nothing usable is left: the data source says "not found", a
+        // refresh drops the tenant from the state.
+        assert!(!observed.has(Part::Secret) && !observed.exists());
+        // A create over it still plans to restore the secret, not to make one.
+        let spec = crate::plan::tests::spec();
+        let plan = crate::plan(&spec, &observed);
+        let secret = plan.changes.iter().find(|c| c.part == Part::Secret).expect("secret");
+        assert!(
+            secret.action.updates(crate::plan::SecretField::Restore),
+            "{:?}",
+            secret.action
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn tenant_schema() -> Schema {
         .attr(s(attr::URL, "`https://{fqdn}`."))
         .attr(s(attr::STATUS, "`active`, `suspended`, or `incomplete` when a part is missing."))
         .attr(s(attr::IMAGE, "The image repository the tenant's latest task definition revision runs (as the resource's `image`); null without a task definition."))
-        .attr(s(attr::WORDPRESS_VERSION, "The WordPress version of that image, from its tag (`{wordpress}-php{php}-apache`); null when the tag is not of that form. A promotion gate compares it with what PROD is to run."))
+        .attr(s(attr::WORDPRESS_VERSION, "The WordPress version of that image, from its tag (`{wordpress}-php{php}-apache`); null when the tag is not of that form. A promotion gate compares it with what PROD is to run (`examples/promotion`)."))
         .attr(s(attr::PHP_VERSION, "The PHP version of that image, from its tag; null when the tag is not of that form."))
         .attr(Attr::map_of_string(attr::PARTS).computed().description("Each of the ten parts: `present` or `missing`."))
         .attr(s(attr::SERVICE_ARN, "ECS service ARN."))

@@ -69,4 +69,7 @@ resource "bbws_tenant" "sit" {
   wordpress_version = var.release.wordpress_version
   php_version       = var.release.php_version
   image             = var.release.image
+
+  # A test's tenant leaves no database or user behind when torn down.
+  retain_data_on_destroy = false
 }
