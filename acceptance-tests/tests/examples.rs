@@ -62,6 +62,7 @@ fn registry_examples_apply_read_list_and_import() {
     // Data sources, once the tenant exists.
     w.write("tenant.tf", &file("data-sources/bbws_tenant/data-source.tf"));
     w.write("tenants.tf", &file("data-sources/bbws_tenants/data-source.tf"));
+    w.write("platform.tf", &file("data-sources/bbws_platform/data-source.tf"));
     w.with_vars("apply", &["-auto-approve"]).ok();
     let out: serde_json::Value = serde_json::from_str(&w.tf(&["output", "-json"]).ok().stdout).expect("outputs");
     let health = &out["acme_health"]["value"];
@@ -88,6 +89,22 @@ fn registry_examples_apply_read_list_and_import() {
             .unwrap_or_else(|| panic!("{addr} in state"))
     };
     let (res, data) = (find("bbws_tenant.acme"), find("data.bbws_tenant.acme"));
+    // The pool's one listener holds the tenant, where its state says.
+    let platform = find("data.bbws_platform.this");
+    let listener = &platform["listeners"][0];
+    assert_eq!(listener["listener_arn"], res["listener_arn"], "{platform:#}");
+    assert_eq!(
+        listener["load_balancer_dns_name"], res["load_balancer_dns_name"],
+        "{platform:#}"
+    );
+    assert!(
+        listener["tenant_ids"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|i| i == &serde_json::json!(tid))),
+        "{platform:#}"
+    );
+    assert_eq!(listener["rules_limit"], 100, "{platform:#}");
+    assert!(out["free_slots"]["value"].as_u64().is_some_and(|f| f < 100), "{out:#}");
     for k in [
         "service_arn",
         "task_definition_arn",

@@ -903,17 +903,22 @@ fn target_group_spec(platform: &Platform, t: &Tenant) -> TargetGroupSpec {
 async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
     let c = Check("elbv2");
     let api = &ports.elbv2;
-    let listener = &platform.listener_arn;
+    let listener = &platform.first_listener().to_owned();
 
-    let (dns, zone) = c.ok(
+    let lb = c.ok(
         "load_balancer_of_listener",
         api.load_balancer_of_listener(listener).await,
     )?;
+    let (dns, zone) = (&lb.load_balancer_dns_name, &lb.load_balancer_zone_id);
     c.ensure(
-        !dns.is_empty() && !zone.is_empty(),
+        !dns.is_empty() && !zone.is_empty() && lb.load_balancer_arn.contains(":loadbalancer/"),
         "load_balancer_of_listener",
-        "a DNS name and a hosted zone",
-        (&dns, &zone),
+        "the load balancer's ARN, a DNS name and a hosted zone",
+        (&lb.load_balancer_arn, dns, zone),
+    )?;
+    let attached_before = c.ok(
+        "count_target_groups",
+        api.count_target_groups(&lb.load_balancer_arn).await,
     )?;
 
     let missing_tg = format!("{}-x", t.names.target_group.trim_end_matches("-tg"));
@@ -1038,6 +1043,19 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         .find(|r| r.arn == rule.arn)
         .ok_or_else(|| c.fail("describe_rules after create", "the rule", &rules))?;
     c.eq("describe_rules after create", "rule", &rule, r)?;
+    // A rule forwarding to a new target group attaches it to the load
+    // balancer: what AWS counts against its 100 target groups per ALB (a
+    // hard limit, which the fake enforces on CreateRule and moto does not).
+    let attached = c.ok(
+        "count_target_groups after create_rule",
+        api.count_target_groups(&lb.load_balancer_arn).await,
+    )?;
+    c.eq(
+        "count_target_groups after create_rule",
+        "target groups attached",
+        &(attached_before + 1),
+        &attached,
+    )?;
     // The same rules for a host: the host's rule with its tags (the host
     // compared case-insensitively), every other rule's priority.
     let step = "describe_rules_routing";
@@ -1147,10 +1165,11 @@ async fn route53_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: 
     let c = Check("route53");
     let api = &ports.route53;
     let zone = &platform.hosted_zone_id;
-    let (dns, lb_zone) = c.ok(
+    let lb = c.ok(
         "load_balancer_of_listener",
-        ports.elbv2.load_balancer_of_listener(&platform.listener_arn).await,
+        ports.elbv2.load_balancer_of_listener(platform.first_listener()).await,
     )?;
+    let (dns, lb_zone) = (lb.load_balancer_dns_name, lb.load_balancer_zone_id);
     let alias_name = t.names.fqdn.to_ascii_lowercase();
     let cname_name = naming::fqdn(&format!("c-{}", t.id), &platform.domain).to_ascii_lowercase();
     let named =
@@ -1432,7 +1451,7 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
     )?;
     cleanup.push(Undo::TargetGroup(tg.arn.clone()));
     let rule_spec = ListenerRuleSpec {
-        listener_arn: platform.listener_arn.clone(),
+        listener_arn: platform.first_listener().to_owned(),
         host: t.names.fqdn.clone(),
         action: RuleAction::Forward(tg.arn.clone()),
         tags: t.tags.clone(),

@@ -49,6 +49,7 @@ pub mod mysql;
 pub mod naming;
 pub mod observed;
 pub mod parts;
+pub mod placement;
 pub mod plan;
 pub mod ports;
 pub mod site;

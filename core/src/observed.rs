@@ -297,6 +297,8 @@ impl ObservedTenant {
             // How an apply waits is not a property of the tenant.
             wait_for_steady_state: None,
             steady_state_timeout_seconds: None,
+            // Where its rule is: an import does not pin the tenant.
+            listener_arn: None,
             rejected: Vec::new(),
         })
     }
@@ -325,6 +327,11 @@ impl ObservedTenant {
                 .filter(|s| !s.pending_deletion)
                 .map(|s| s.arn.clone()),
             log_group_name: self.log_group.as_ref().map(|l| l.name.clone()),
+            listener_arn: self.listener_rule.as_ref().map(|r| r.listener_arn.clone()),
+            load_balancer_dns_name: self.listener_rule.as_ref().and_then(|r| {
+                let facts = self.facts.as_ref()?.listener(&r.listener_arn)?;
+                Some(facts.load_balancer_dns_name.clone())
+            }),
         }
     }
 }
@@ -358,6 +365,10 @@ pub struct TenantOutputs {
     pub db_secret_arn: Option<String>,
     /// Log group name.
     pub log_group_name: Option<String>,
+    /// The pool listener the tenant's rule is on.
+    pub listener_arn: Option<String>,
+    /// The DNS name of that listener's load balancer (its alias target).
+    pub load_balancer_dns_name: Option<String>,
 }
 
 /// `repo:6.6-php8.3-apache` → (repo, 6.6, 8.3), as [`crate::TenantSpec::image_reference`]

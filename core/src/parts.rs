@@ -674,18 +674,48 @@ pub struct ObservedDeployment {
 
 // ---------------------------------------------------------------- desired
 
-/// Everything the engine needs about the platform's load balancer and
+/// One listener of the pool and the load balancer it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListenerFacts {
+    /// The listener.
+    pub listener_arn: String,
+    /// Its load balancer.
+    pub load_balancer_arn: String,
+    /// The load balancer's DNS name (a tenant's alias record target).
+    pub load_balancer_dns_name: String,
+    /// The load balancer's canonical hosted zone id.
+    pub load_balancer_zone_id: String,
+}
+
+/// Everything the engine needs about the platform's load balancers and
 /// database, resolved from the APIs once per process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformFacts {
-    /// ALB DNS name (for the record target).
-    pub load_balancer_dns_name: String,
-    /// ALB canonical hosted zone id.
-    pub load_balancer_zone_id: String,
+    /// Each listener of the pool, in the provider's order.
+    pub listeners: Vec<ListenerFacts>,
     /// MySQL host tasks connect to (written into the tenant's secret).
     pub database_host: String,
     /// MySQL port.
     pub database_port: u16,
+}
+
+impl PlatformFacts {
+    /// The facts of the pool listener `arn`.
+    pub fn listener(&self, arn: &str) -> Option<&ListenerFacts> {
+        self.listeners.iter().find(|l| l.listener_arn == arn)
+    }
+
+    /// The listener a tenant lives on: where its rule is, else the one its
+    /// spec asks for (pinned or placed), else the first of the pool.
+    pub fn listener_of(&self, spec: &TenantSpec, observed: &crate::ObservedTenant) -> ListenerFacts {
+        let asked = spec.listener_arn.as_deref();
+        let at = observed.listener_rule.as_ref().map(|r| r.listener_arn.as_str());
+        let arn = at.or(asked).unwrap_or_else(|| spec.platform.first_listener());
+        self.listener(arn).cloned().unwrap_or_else(|| ListenerFacts {
+            listener_arn: arn.to_owned(),
+            ..ListenerFacts::default()
+        })
+    }
 }
 
 /// The desired shape of every part of one tenant.
@@ -718,6 +748,7 @@ impl DesiredTenant {
     /// per part, so every part's desired shape reads in one place (hence
     /// its length).
     pub fn new(spec: &TenantSpec, facts: &PlatformFacts, observed: &crate::ObservedTenant) -> Self {
+        let listener = facts.listener_of(spec, observed);
         let names = spec.names();
         let tags = spec.tags();
         let p = &spec.platform;
@@ -773,7 +804,7 @@ impl DesiredTenant {
                 tags: tags.clone(),
             },
             listener_rule: ListenerRuleSpec {
-                listener_arn: p.listener_arn.clone(),
+                listener_arn: listener.listener_arn,
                 host: names.fqdn.clone(),
                 action,
                 tags: tags.clone(),
@@ -782,8 +813,8 @@ impl DesiredTenant {
                 zone_id: p.hosted_zone_id.clone(),
                 name: names.fqdn.clone(),
                 target: RecordTarget::Alias {
-                    dns_name: facts.load_balancer_dns_name.clone(),
-                    hosted_zone_id: facts.load_balancer_zone_id.clone(),
+                    dns_name: listener.load_balancer_dns_name,
+                    hosted_zone_id: listener.load_balancer_zone_id,
                 },
             },
             task_definition: TaskDefinitionSpec {

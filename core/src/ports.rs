@@ -162,14 +162,24 @@ pub trait Elbv2Api: Send + Sync {
         let _ = host;
         self.describe_rules(listener_arn).await
     }
+    /// The rules of every listener of a pool, one listing each (each rule
+    /// names its listener).
+    async fn describe_pool_rules(&self, listener_arns: &[String]) -> PortResult<Vec<ObservedListenerRule>> {
+        let each = futures::future::try_join_all(listener_arns.iter().map(|l| self.describe_rules(l))).await?;
+        Ok(each.into_iter().flatten().collect())
+    }
     /// Creates a host-header rule; fails with `PriorityInUse` when taken.
     async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule>;
     /// Sets the host header and action of a rule.
     async fn modify_rule(&self, arn: &str, host: &str, action: &RuleAction) -> PortResult<()>;
     /// Deletes a rule.
     async fn delete_rule(&self, arn: &str) -> PortResult<()>;
-    /// The DNS name and canonical hosted zone of the listener's load balancer.
-    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<(String, String)>;
+    /// The listener's load balancer: its ARN, DNS name and canonical
+    /// hosted zone.
+    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<ListenerFacts>;
+    /// How many target groups the load balancer is attached to (AWS allows
+    /// 100 per ALB): `DescribeTargetGroups` by `LoadBalancerArn`, all pages.
+    async fn count_target_groups(&self, load_balancer_arn: &str) -> PortResult<u32>;
     /// Adds or overwrites tags.
     async fn add_tags(&self, arn: &str, tags: &Tags) -> PortResult<()>;
     /// Removes the tags with these keys (`RemoveTags`).

@@ -297,8 +297,13 @@ pub struct Platform {
     pub subnet_ids: Vec<String>,
     /// Security groups of Fargate tasks.
     pub security_group_ids: Vec<String>,
-    /// The shared HTTPS listener tenants get a rule on.
-    pub listener_arn: String,
+    /// The pool of shared HTTPS listeners (one per load balancer) tenants
+    /// get a rule on, in the order ties of placement are broken in. One
+    /// listener when the provider sets `listener_arn`.
+    pub listener_arns: Vec<String>,
+    /// At most this many tenants on one listener (`max_tenants_per_listener`),
+    /// besides what AWS limits per load balancer.
+    pub max_tenants_per_listener: Option<u32>,
     /// Route53 hosted zone of `domain`.
     pub hosted_zone_id: String,
     /// EFS file system tenants get an access point on.
@@ -389,6 +394,9 @@ pub struct TenantInput {
     pub wait_for_steady_state: Option<bool>,
     /// How long to wait, in seconds (default 600).
     pub steady_state_timeout_seconds: Option<i64>,
+    /// The pool listener the tenant is pinned to (or moved to); `None`:
+    /// where it is, or where placement puts a new one.
+    pub listener_arn: Option<String>,
     /// Values the front end could not map onto these fields (a number that
     /// is not a whole one, for example), each naming its attribute; the
     /// field is left unset and validation reports them with its own.
@@ -459,6 +467,9 @@ pub struct TenantSpec {
     pub wait_for_steady_state: bool,
     /// How long to wait for a steady state.
     pub steady_state_timeout: std::time::Duration,
+    /// The pool listener asked for (pinned, or placed by
+    /// [`crate::placement`]); `None`: where the tenant's rule is.
+    pub listener_arn: Option<String>,
 }
 
 impl TenantInput {
@@ -539,8 +550,24 @@ impl TenantInput {
                     .and_then(|s| u64::try_from(s).ok())
                     .unwrap_or(DEFAULT_STEADY_STATE_TIMEOUT_SECONDS),
             ),
+            listener_arn: self.listener_arn.clone(),
             platform,
         })
+    }
+}
+
+impl Platform {
+    /// The first listener of the pool (the only one of a `listener_arn`
+    /// configuration).
+    pub fn first_listener(&self) -> &str {
+        self.listener_arns.first().map_or("", String::as_str)
+    }
+
+    /// Whether placement needs each listener's load: more than one to
+    /// choose from, or a cap to keep. A single listener without a cap is
+    /// read as it always was.
+    pub fn places_by_load(&self) -> bool {
+        self.listener_arns.len() > 1 || self.max_tenants_per_listener.is_some()
     }
 }
 

@@ -320,6 +320,18 @@ fn sizing_violations(input: &TenantInput, v: &mut Vec<Violation>) {
 
 /// Retention, waiting, environment variables and tags.
 fn settings_violations(input: &TenantInput, platform: &Platform, v: &mut Vec<Violation>) {
+    if let Some(arn) = &input.listener_arn
+        && !platform.listener_arns.contains(arn)
+    {
+        v.push(Violation::new(
+            &["listener_arn"],
+            "pool_member",
+            format!(
+                "listener_arn {arn:?} is not in the provider's pool; use one of {:?}",
+                platform.listener_arns
+            ),
+        ));
+    }
     if let Some(days) = input.log_retention_days
         && !u32::try_from(days).is_ok_and(|d| LOG_RETENTION_DAYS.contains(&d))
     {
@@ -478,6 +490,49 @@ pub fn validate_database_tls(d: &crate::spec::DatabaseSettings) -> Vec<Violation
     v
 }
 
+/// The listener pool: at least one listener, each an ARN, none twice, and
+/// a cap of at least one tenant.
+fn listener_violations(p: &Platform, v: &mut Vec<Violation>) {
+    let attr = if p.listener_arns.len() > 1 {
+        "listener_arns"
+    } else {
+        "listener_arn"
+    };
+    if p.listener_arns.iter().all(String::is_empty) {
+        v.push(Violation::new(
+            &["listener_arn"],
+            "required",
+            "listener_arn (or listener_arns, a pool of listeners) must be set",
+        ));
+    }
+    for arn in p
+        .listener_arns
+        .iter()
+        .filter(|a| !a.is_empty() && !a.starts_with("arn:"))
+    {
+        v.push(Violation::new(
+            &[attr],
+            "arn_format",
+            format!("{arn:?}: {attr} must be ARNs (arn:aws:elasticloadbalancing:…:listener/app/…)"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = p.listener_arns.iter().find(|a| !seen.insert(a.as_str())) {
+        v.push(Violation::new(
+            &["listener_arns"],
+            "unique",
+            format!("listener_arns names {twice:?} twice; each listener of the pool once"),
+        ));
+    }
+    if p.max_tenants_per_listener == Some(0) {
+        v.push(Violation::new(
+            &["max_tenants_per_listener"],
+            "range",
+            "max_tenants_per_listener must be at least 1",
+        ));
+    }
+}
+
 /// Longest `database.statement_timeout_seconds`.
 const MAX_STATEMENT_TIMEOUT_SECONDS: u32 = 3600;
 
@@ -500,10 +555,9 @@ pub fn validate_platform(p: &Platform) -> Vec<Violation> {
             format!("domain {:?} is not a valid DNS domain name", p.domain),
         ));
     }
-    let required: [(&str, &str); 6] = [
+    let required: [(&str, &str); 5] = [
         ("cluster", &p.cluster),
         ("vpc_id", &p.vpc_id),
-        ("listener_arn", &p.listener_arn),
         ("hosted_zone_id", &p.hosted_zone_id),
         ("efs_file_system_id", &p.efs_file_system_id),
         ("region", &p.region),
@@ -514,13 +568,7 @@ pub fn validate_platform(p: &Platform) -> Vec<Violation> {
         }
     }
     v.extend(validate_database_tls(&p.database));
-    if !p.listener_arn.is_empty() && !p.listener_arn.starts_with("arn:") {
-        v.push(Violation::new(
-            &["listener_arn"],
-            "arn_format",
-            "listener_arn must be an ARN (arn:aws:elasticloadbalancing:…:listener/app/…)",
-        ));
-    }
+    listener_violations(p, &mut v);
     if p.subnet_ids.is_empty() {
         v.push(Violation::new(
             &["subnet_ids"],
@@ -822,5 +870,54 @@ mod tests {
         };
         let got: Vec<_> = validate_input(&input(), &p).into_iter().map(|v| v.rule).collect();
         assert!(got.contains(&"name_length".to_owned()), "{got:?}");
+    }
+
+    #[test]
+    fn a_pinned_listener_must_be_in_the_pool() {
+        let l = |n: u32| format!("arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb{n}/1/2");
+        let p = Platform {
+            listener_arns: vec![l(1), l(2)],
+            ..platform()
+        };
+        let mut i = input();
+        i.listener_arn = Some(l(2));
+        assert!(validate_input(&i, &p).is_empty());
+        i.listener_arn = Some(l(3));
+        let got: Vec<_> = validate_input(&i, &p)
+            .into_iter()
+            .map(|v| (v.attribute.join("."), v.rule))
+            .collect();
+        assert_eq!(got, vec![("listener_arn".to_owned(), "pool_member".to_owned())]);
+    }
+
+    #[test]
+    fn the_pool_has_a_listener_each_once_and_a_cap_of_one_at_least() {
+        let rules_of = |p: &Platform| -> Vec<(String, String)> {
+            validate_platform(p)
+                .into_iter()
+                .filter(|v| v.attribute[0].starts_with("listener") || v.attribute[0].starts_with("max_tenants"))
+                .map(|v| (v.attribute.join("."), v.rule))
+                .collect()
+        };
+        let arn = "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb/1/2".to_owned();
+        let none = Platform::default();
+        assert_eq!(rules_of(&none), vec![("listener_arn".into(), "required".into())]);
+        let twice = Platform {
+            listener_arns: vec![arn.clone(), arn.clone()],
+            max_tenants_per_listener: Some(0),
+            ..Platform::default()
+        };
+        assert_eq!(
+            rules_of(&twice),
+            vec![
+                ("listener_arns".into(), "unique".into()),
+                ("max_tenants_per_listener".into(), "range".into())
+            ]
+        );
+        let not_arn = Platform {
+            listener_arns: vec![arn, "lb-2".into()],
+            ..Platform::default()
+        };
+        assert_eq!(rules_of(&not_arn), vec![("listener_arns".into(), "arn_format".into())]);
     }
 }

@@ -94,7 +94,8 @@ async fn stack() -> Stack {
         vpc_id: settings.vpc_id.clone(),
         subnet_ids: settings.subnet_ids.clone(),
         security_group_ids: settings.security_group_ids.clone(),
-        listener_arn: settings.listener_arn.clone(),
+        listener_arns: vec![settings.listener_arn.clone()],
+        max_tenants_per_listener: None,
         hosted_zone_id: settings.hosted_zone_id.clone(),
         efs_file_system_id: settings.efs_file_system_id.clone(),
         execution_role_arn: None,
@@ -486,7 +487,7 @@ async fn sweep(s: &Stack, id: &str, n: &TenantNames) {
     }
     for r in p
         .elbv2
-        .describe_rules(&s.platform.listener_arn)
+        .describe_rules(s.platform.first_listener())
         .await
         .unwrap_or_default()
     {
@@ -731,7 +732,7 @@ async fn ecs_requests_have_the_full_shape_body(s: &Stack, _id: &str, n: &TenantN
 
 async fn create_rule(s: &Stack, n: &TenantNames, tags: &Tags, tg_arn: &str) -> String {
     let spec = ListenerRuleSpec {
-        listener_arn: s.platform.listener_arn.clone(),
+        listener_arn: s.platform.first_listener().to_owned(),
         host: n.fqdn.clone(),
         action: RuleAction::Forward(tg_arn.to_string()),
         tags: tags.clone(),
@@ -740,7 +741,7 @@ async fn create_rule(s: &Stack, n: &TenantNames, tags: &Tags, tg_arn: &str) -> S
         let taken: Vec<u32> = s
             .ports
             .elbv2
-            .describe_rules(&s.platform.listener_arn)
+            .describe_rules(s.platform.first_listener())
             .await
             .expect("rules")
             .iter()
@@ -905,12 +906,13 @@ async fn dns_record_details() {
 async fn dns_record_details_body(s: &Stack, id: &str, _n: &TenantNames, _tags: &Tags) {
     let zone = &s.platform.hosted_zone_id;
     let name = naming::fqdn(&format!("d-{id}"), &s.platform.domain);
-    let (dns, lb_zone) = s
+    let lb = s
         .ports
         .elbv2
-        .load_balancer_of_listener(&s.platform.listener_arn)
+        .load_balancer_of_listener(s.platform.first_listener())
         .await
         .expect("lb");
+    let (dns, lb_zone) = (lb.load_balancer_dns_name, lb.load_balancer_zone_id);
     let alias = DnsRecordSpec {
         zone_id: zone.clone(),
         name: name.clone(),

@@ -79,6 +79,10 @@ pub mod tenant {
     pub const DB_SECRET_ARN: &str = "db_secret_arn";
     /// `log_group_name`.
     pub const LOG_GROUP_NAME: &str = "log_group_name";
+    /// `listener_arn`: optional + computed, the pool listener.
+    pub const LISTENER_ARN: &str = "listener_arn";
+    /// `load_balancer_dns_name`.
+    pub const LOAD_BALANCER_DNS_NAME: &str = "load_balancer_dns_name";
     /// `parts`.
     pub const PARTS: &str = "parts";
     /// Identity: the provider's environment.
@@ -167,6 +171,38 @@ pub mod data_source {
     pub const MISSING_PARTS: &str = "missing_parts";
 }
 
+/// The data source `bbws_platform`.
+pub mod platform {
+    /// `id`.
+    pub const ID: &str = "id";
+    /// `max_tenants_per_listener`.
+    pub const MAX_TENANTS_PER_LISTENER: &str = "max_tenants_per_listener";
+    /// `free_slots` (the pool's, and each listener's).
+    pub const FREE_SLOTS: &str = "free_slots";
+    /// `listeners`.
+    pub const LISTENERS: &str = "listeners";
+    /// `listener_arn` (each of `listeners`).
+    pub const LISTENER_ARN: &str = "listener_arn";
+    /// `load_balancer_arn`.
+    pub const LOAD_BALANCER_ARN: &str = "load_balancer_arn";
+    /// `load_balancer_dns_name`.
+    pub const LOAD_BALANCER_DNS_NAME: &str = "load_balancer_dns_name";
+    /// `tenants` (a count).
+    pub const TENANTS: &str = "tenants";
+    /// `tenant_ids`.
+    pub const TENANT_IDS: &str = "tenant_ids";
+    /// `max_tenants`.
+    pub const MAX_TENANTS: &str = "max_tenants";
+    /// `rules`.
+    pub const RULES: &str = "rules";
+    /// `rules_limit`.
+    pub const RULES_LIMIT: &str = "rules_limit";
+    /// `target_groups`.
+    pub const TARGET_GROUPS: &str = "target_groups";
+    /// `target_groups_limit`.
+    pub const TARGET_GROUPS_LIMIT: &str = "target_groups_limit";
+}
+
 /// The list resource `bbws_tenant`.
 pub mod list {
     /// `tenant_ids`.
@@ -195,6 +231,10 @@ pub mod provider {
     pub const SECURITY_GROUP_IDS: &str = "security_group_ids";
     /// `listener_arn`.
     pub const LISTENER_ARN: &str = "listener_arn";
+    /// `listener_arns` (a pool: exactly one of it and `listener_arn`).
+    pub const LISTENER_ARNS: &str = "listener_arns";
+    /// `max_tenants_per_listener`.
+    pub const MAX_TENANTS_PER_LISTENER: &str = "max_tenants_per_listener";
     /// `hosted_zone_id`.
     pub const HOSTED_ZONE_ID: &str = "hosted_zone_id";
     /// `efs_file_system_id`.

@@ -42,7 +42,9 @@ pub fn schema() -> Schema {
         .attr(Attr::string(attr::VPC_ID).optional().description("VPC of the target groups."))
         .attr(Attr::list_of_string(attr::SUBNET_IDS).optional().description("Subnets of the Fargate tasks."))
         .attr(Attr::list_of_string(attr::SECURITY_GROUP_IDS).optional().description("Security groups of the Fargate tasks."))
-        .attr(Attr::string(attr::LISTENER_ARN).optional().description("The environment's shared HTTPS listener; each tenant gets a host-header rule on it."))
+        .attr(Attr::string(attr::LISTENER_ARN).optional().description("The environment's shared HTTPS listener; each tenant gets a host-header rule on it. Exactly one of `listener_arn` and `listener_arns`."))
+        .attr(Attr::list_of_string(attr::LISTENER_ARNS).optional().description("A pool of HTTPS listeners, one per load balancer (an ALB holds at most 100 target groups, a hard AWS limit, and by default 100 rules): a new tenant is placed on the listener with the most free slots (ties: the first listed) and stays there. Exactly one of `listener_arn` and `listener_arns`."))
+        .attr(Attr::number(attr::MAX_TENANTS_PER_LISTENER).optional().description("At most this many tenants on one listener of the pool, besides AWS's limits per load balancer. A plan that creates more tenants than the pool has room for fails, naming how many more listeners are needed."))
         .attr(Attr::string(attr::HOSTED_ZONE_ID).optional().description("Route53 hosted zone of `domain`."))
         .attr(Attr::string(attr::EFS_FILE_SYSTEM_ID).optional().description("EFS file system holding the tenants' `wp-content`."))
         .attr(Attr::string(attr::EXECUTION_ROLE_ARN).optional().description("IAM role ECS uses to pull the image, read the database secret and write logs (required on real AWS)."))
@@ -116,6 +118,8 @@ pub struct ProviderModel {
     pub subnet_ids: TfList,
     pub security_group_ids: TfList,
     pub listener_arn: TfString,
+    pub listener_arns: TfList,
+    pub max_tenants_per_listener: TfNumber,
     pub hosted_zone_id: TfString,
     pub efs_file_system_id: TfString,
     pub execution_role_arn: TfString,
@@ -184,6 +188,8 @@ impl ProviderModel {
             subnet_ids: r.get(attr::SUBNET_IDS),
             security_group_ids: r.get(attr::SECURITY_GROUP_IDS),
             listener_arn: r.get(attr::LISTENER_ARN),
+            listener_arns: r.get(attr::LISTENER_ARNS),
+            max_tenants_per_listener: r.get(attr::MAX_TENANTS_PER_LISTENER),
             hosted_zone_id: r.get(attr::HOSTED_ZONE_ID),
             efs_file_system_id: r.get(attr::EFS_FILE_SYSTEM_ID),
             execution_role_arn: r.get(attr::EXECUTION_ROLE_ARN),
@@ -260,7 +266,8 @@ pub fn decode(m: &ProviderModel) -> Result<ProviderConfig, Vec<Violation>> {
         vpc_id: s(&m.vpc_id).unwrap_or_default(),
         subnet_ids: m.subnet_ids.known_elements(),
         security_group_ids: m.security_group_ids.known_elements(),
-        listener_arn: s(&m.listener_arn).unwrap_or_default(),
+        listener_arns: decode_listeners(m, &mut violations),
+        max_tenants_per_listener: decode_max_tenants(&m.max_tenants_per_listener, &mut violations),
         hosted_zone_id: s(&m.hosted_zone_id).unwrap_or_default(),
         efs_file_system_id: s(&m.efs_file_system_id).unwrap_or_default(),
         execution_role_arn: s(&m.execution_role_arn),
@@ -427,6 +434,39 @@ fn decode_backup(b: &BackupModel, violations: &mut Vec<Violation>) -> bbws_core:
         ));
     }
     bbws_core::spec::BackupSettings { bucket, prefix }
+}
+
+/// `listener_arn` or `listener_arns`, not both: the pool, one listener
+/// for `listener_arn`. Neither is left to the platform's own check (data
+/// sources work without one).
+fn decode_listeners(m: &ProviderModel, violations: &mut Vec<Violation>) -> Vec<String> {
+    let one = m.listener_arn.as_str().map(str::to_owned);
+    let pool = m.listener_arns.known_elements();
+    if one.is_some() && !m.listener_arns.is_null() {
+        violations.push(Violation::new(
+            &[attr::LISTENER_ARNS],
+            "exactly_one_of",
+            "set exactly one of listener_arn (one listener) and listener_arns (a pool of listeners), not both",
+        ));
+    }
+    match one {
+        Some(arn) => vec![arn],
+        None => pool,
+    }
+}
+
+/// `max_tenants_per_listener`: a whole number, at least 1.
+fn decode_max_tenants(n: &TfNumber, violations: &mut Vec<Violation>) -> Option<u32> {
+    let n = whole_number(n, attr::MAX_TENANTS_PER_LISTENER, violations)?;
+    let cap = u32::try_from(n).ok().filter(|n| *n >= 1);
+    if cap.is_none() {
+        violations.push(Violation::new(
+            &[attr::MAX_TENANTS_PER_LISTENER],
+            "range",
+            format!("{} = {n} must be at least 1", attr::MAX_TENANTS_PER_LISTENER),
+        ));
+    }
+    cap
 }
 
 /// `allowed_account_ids`: each one 12 digits.

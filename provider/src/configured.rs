@@ -16,6 +16,9 @@ pub(crate) struct Configured {
     /// Subdomains of the tenants planned by this process (one walk): two
     /// tenants of one configuration with one subdomain are refused at plan.
     pub(crate) subdomains: bbws_core::lifecycle::SubdomainClaims,
+    /// New tenants planned by this process: the pool must have room for
+    /// all of them together.
+    pub(crate) placements: bbws_core::placement::PlacementClaims,
     /// Tenants this process refreshed from a state object. Terraform plans
     /// the replacement of a tainted object with a null prior state and no
     /// private data, right after refreshing it: this is how that plan knows

@@ -415,9 +415,10 @@ pub async fn read(c: Arc<Configured>, type_name: &str, config: &Value) -> Result
         TENANTS => Ok(read_tenants(&c, TenantsDataModel::from_config(config))
             .await?
             .to_value()),
+        crate::platform_data::PLATFORM => crate::platform_data::read(&c).await,
         other => Err(error(
             format!("Unknown data source type {other:?}"),
-            "terraform-provider-bbws offers the data sources bbws_tenant and bbws_tenants.",
+            "terraform-provider-bbws offers the data sources bbws_tenant, bbws_tenants and bbws_platform.",
             None,
         )),
     }

@@ -179,6 +179,8 @@ pub struct Schemas {
     pub data_tenant: Schema,
     /// `bbws_tenants` data source.
     pub data_tenants: Schema,
+    /// `bbws_platform` data source.
+    pub data_platform: Schema,
     /// `bbws_tenant` list resource.
     pub list_tenant: Schema,
     /// `bbws_tenant_credentials` ephemeral resource.
@@ -196,6 +198,7 @@ impl Schemas {
             identity: crate::tenant::identity_schema(),
             data_tenant: crate::data_sources::tenant_schema(),
             data_tenants: crate::data_sources::tenants_schema(),
+            data_platform: crate::platform_data::schema(),
             list_tenant: crate::list_tenant::schema(),
             tenant_credentials: crate::ephemeral::schema(),
             functions: crate::functions::definitions(),
@@ -224,7 +227,7 @@ DEV, SIT and PROD in three accounts: one provider alias each, assuming its accou
     );
     usage(&mut index, root, "terraform", "examples/environments/providers.tf");
     index.push_str(
-        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n- [bbws_tenant_credentials](ephemeral-resources/tenant_credentials.md) (ephemeral resource)\n- [bbws_tenant_restart](actions/tenant_restart.md) (action)\n- [bbws_tenant_rotate_credentials](actions/tenant_rotate_credentials.md) (action)\n- [bbws_tenant_backup](actions/tenant_backup.md) (action)\n- [bbws_tenant_restore](actions/tenant_restore.md) (action)\n- [tenant_names](functions/tenant_names.md) (function, `provider::bbws::tenant_names`)\n\n## Schema\n\n",
+        "## Resources, data sources and list resources\n\n- [bbws_tenant](resources/tenant.md) (resource)\n- [bbws_tenant](data-sources/tenant.md) (data source)\n- [bbws_tenants](data-sources/tenants.md) (data source)\n- [bbws_platform](data-sources/platform.md) (data source)\n- [bbws_tenant](list-resources/tenant.md) (list resource, `terraform query`)\n- [bbws_tenant_credentials](ephemeral-resources/tenant_credentials.md) (ephemeral resource)\n- [bbws_tenant_restart](actions/tenant_restart.md) (action)\n- [bbws_tenant_rotate_credentials](actions/tenant_rotate_credentials.md) (action)\n- [bbws_tenant_backup](actions/tenant_backup.md) (action)\n- [bbws_tenant_restore](actions/tenant_restore.md) (action)\n- [tenant_names](functions/tenant_names.md) (function, `provider::bbws::tenant_names`)\n\n## Schema\n\n",
     );
     if let Some(b) = &s.provider.block {
         attributes(&mut index, b, "nestedblock");
@@ -280,6 +283,13 @@ pub fn pages(s: &Schemas, root: &Path) -> Vec<Page> {
         root,
         &[("terraform", "examples/data-sources/bbws_tenants/data-source.tf")],
     );
+    let data_platform = schema_page(
+        "bbws_platform Data Source - bbws",
+        "bbws_platform (Data Source)",
+        &s.data_platform,
+        root,
+        &[("terraform", "examples/data-sources/bbws_platform/data-source.tf")],
+    );
     let list = schema_page(
         "bbws_tenant List Resource - bbws",
         "bbws_tenant (List Resource)",
@@ -303,6 +313,10 @@ pub fn pages(s: &Schemas, root: &Path) -> Vec<Page> {
         Page {
             path: "data-sources/tenants.md",
             content: data_tenants,
+        },
+        Page {
+            path: "data-sources/platform.md",
+            content: data_platform,
         },
         Page {
             path: "list-resources/tenant.md",

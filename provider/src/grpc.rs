@@ -62,10 +62,14 @@ impl Provider for BbwsProvider {
             resources: vec![tf::get_metadata::ResourceMetadata {
                 type_name: tenant::TYPE_NAME.into(),
             }],
-            data_sources: [crate::data_sources::TENANT, crate::data_sources::TENANTS]
-                .into_iter()
-                .map(|t| tf::get_metadata::DataSourceMetadata { type_name: t.into() })
-                .collect(),
+            data_sources: [
+                crate::data_sources::TENANT,
+                crate::data_sources::TENANTS,
+                crate::platform_data::PLATFORM,
+            ]
+            .into_iter()
+            .map(|t| tf::get_metadata::DataSourceMetadata { type_name: t.into() })
+            .collect(),
             list_resources: vec![tf::get_metadata::ListResourceMetadata {
                 type_name: tenant::TYPE_NAME.into(),
             }],
@@ -128,7 +132,7 @@ impl Provider for BbwsProvider {
                     Err(e) => vec![error("Unreadable configuration", e.to_string(), None)],
                 }
             }
-            crate::data_sources::TENANTS => Vec::new(),
+            crate::data_sources::TENANTS | crate::platform_data::PLATFORM => Vec::new(),
             other => vec![unknown_type("data source", other)],
         };
         Ok(Response::new(tf::validate_data_resource_config::Response {

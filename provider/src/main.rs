@@ -16,6 +16,7 @@ mod functions;
 mod grpc;
 mod list_tenant;
 mod model;
+mod platform_data;
 mod protocol;
 mod server;
 mod tenant;

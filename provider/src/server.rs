@@ -99,6 +99,10 @@ impl BbwsServer {
                     crate::data_sources::TENANTS.to_owned(),
                     crate::data_sources::tenants_schema(),
                 ),
+                (
+                    crate::platform_data::PLATFORM.to_owned(),
+                    crate::platform_data::schema(),
+                ),
             ]
             .into_iter()
             .collect(),
@@ -181,6 +185,7 @@ impl BbwsServer {
             observer,
             in_state: Default::default(),
             subdomains: Default::default(),
+            placements: Default::default(),
         }));
         Vec::new()
     }
@@ -206,8 +211,8 @@ impl BbwsServer {
         };
         let mut violations: Vec<Violation> = bbws_core::validate::validate_input(&input, &platform)
             .into_iter()
-            // Name lengths depend on the provider's domain; judged at plan.
-            .filter(|v| v.rule != "name_length")
+            // Name lengths and the listener pool are the provider block's; judged at plan.
+            .filter(|v| v.rule != "name_length" && v.rule != "pool_member")
             .collect();
         if let Some(pw) = m.db_password_wo.as_str() {
             violations.extend(bbws_core::validate::validate_db_password(pw));
@@ -442,6 +447,12 @@ impl BbwsServer {
                 .await
                 .map_err(|e| vec![core_error_diag(&e)])?,
         };
+        // A new tenant needs a slot in the listener pool (with the others
+        // this walk plans); a pinned one, a slot on its listener.
+        c.engine
+            .check_room(spec, &observed, &c.placements)
+            .await
+            .map_err(|e| vec![core_error_diag(&e)])?;
         let plan = bbws_core::plan(spec, &observed);
         let decision = lifecycle::decide(spec, &observed, plan, facts).map_err(|r| refusal_diags(spec, &r))?;
         Ok((decision, observed))
@@ -736,7 +747,11 @@ fn key_of(spec: &TenantSpec, previous: &[String]) -> bbws_core::TenantKey {
 
 /// A spec from a state (every attribute set), for read and destroy.
 fn spec_from_state(state: &TenantModel, platform: Arc<Platform>) -> Result<TenantSpec, tf::Diagnostic> {
-    tenant::input_from(state).resolve(platform).map_err(|v| {
+    let mut input = tenant::input_from(state);
+    // The listener in a state is where the tenant was: a pool without it
+    // since does not make the state invalid (the rule is observed).
+    input.listener_arn = None;
+    input.resolve(platform).map_err(|v| {
         error(
             "The tenant's state is not valid",
             v.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),

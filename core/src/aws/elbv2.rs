@@ -436,7 +436,7 @@ impl Elbv2Api for AwsElbv2 {
         Ok(())
     }
 
-    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<(String, String)> {
+    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<ListenerFacts> {
         let r = self
             .client
             .describe_listeners()
@@ -470,10 +470,41 @@ impl Elbv2Api for AwsElbv2 {
                 format!("DescribeLoadBalancers: no load balancer {lb_arn}"),
             )
         })?;
-        Ok((
-            lb.dns_name().unwrap_or_default().to_string(),
-            lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
-        ))
+        Ok(ListenerFacts {
+            listener_arn: listener_arn.to_string(),
+            load_balancer_arn: lb_arn.clone(),
+            load_balancer_dns_name: lb.dns_name().unwrap_or_default().to_string(),
+            load_balancer_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+        })
+    }
+
+    async fn count_target_groups(&self, load_balancer_arn: &str) -> PortResult<u32> {
+        let mut count = 0u32;
+        let mut marker = None;
+        loop {
+            let r = match self
+                .client
+                .describe_target_groups()
+                .load_balancer_arn(load_balancer_arn)
+                .page_size(400)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(on(&self.ep, "DescribeTargetGroups"))
+            {
+                Ok(r) => r,
+                // AWS lists none for an ALB without target groups; moto
+                // answers TargetGroupNotFound instead.
+                Err(e) if e.code == "TargetGroupNotFound" => return Ok(count),
+                Err(e) => return Err(e),
+            };
+            count = count.saturating_add(u32::try_from(r.target_groups().len()).unwrap_or(u32::MAX));
+            match r.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        Ok(count)
     }
 
     async fn add_tags(&self, arn: &str, tags: &Tags) -> PortResult<()> {

@@ -92,6 +92,13 @@ impl Engine {
                 found: c.found.clone(),
             });
         }
+        // A new tenant of a pool is placed now, from a fresh read of the
+        // listeners' load (the plan showed "known after apply").
+        let placed = self.place_new(spec, observed).await?.map(|arn| TenantSpec {
+            listener_arn: Some(arn),
+            ..spec.clone()
+        });
+        let spec = placed.as_ref().unwrap_or(spec);
         tracing::info!(tenant = %spec.tenant_id, changes = %plan.changes.iter().filter(|c| c.action != PartAction::NoChange).map(|c| format!("{}: {}", c.part, c.action)).collect::<Vec<_>>().join("; "), "applying");
         let run = Run {
             engine: self,
@@ -758,6 +765,10 @@ impl Run<'_> {
             let mut forwarding = desired.listener_rule.clone();
             forwarding.action = RuleAction::Forward(desired.service.target_group_arn.clone());
             let r = self.create_listener_rule(&forwarding).await?;
+            self.engine
+                .recheck_after_create(&r)
+                .await
+                .map_err(fail("create", Part::ListenerRule, "DescribeRules"))?;
             return Ok(Some((r.arn, r.action)));
         }
         if let (PartAction::Update(_), Some(r)) = (self.action(Part::ListenerRule), observed) {

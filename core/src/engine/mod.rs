@@ -11,7 +11,8 @@
 //!   process has read, typed, stamped with the write generation;
 //! - `apply` — one function per stage; `rollout` — the steady-state
 //!   wait; `rollback` — what a failed run created;
-//! - `destroy`; `priority` — listener-rule priorities;
+//! - `destroy`; `priority` — listener-rule priorities; `placement` — the
+//!   listener pool's load, placement and its re-check;
 //! - `backup` — database dumps to the backup bucket, and restores.
 
 use std::sync::Arc;
@@ -36,7 +37,10 @@ mod operations;
 mod orphans;
 #[cfg(test)]
 mod ownership_tests;
+mod placement;
 mod platform;
+#[cfg(test)]
+mod pool_tests;
 mod priority;
 mod rollback;
 mod rollout;

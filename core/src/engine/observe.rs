@@ -262,18 +262,31 @@ impl Engine {
         })
     }
 
-    async fn read_rules(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedListenerRule>>, CoreError> {
-        let p = &self.platform;
-        let fetch = self.ports.elbv2.describe_rules(&p.listener_arn);
+    pub(super) async fn read_rules(
+        &self,
+        shared: bool,
+        stamp: Stamp,
+    ) -> Result<Arc<Vec<ObservedListenerRule>>, CoreError> {
+        let fetch = self.ports.elbv2.describe_pool_rules(&self.platform.listener_arns);
         self.listing(shared, stamp, |s| &mut s.rules, fetch)
             .await
-            .map_err(|e| match e.kind {
-                PortErrorKind::NotFound => CoreError::Platform {
-                    setting: "listener_arn",
-                    message: format!("listener {:?} was not found: {e}", p.listener_arn),
+            .map_err(|e| self.rules_error(e))
+    }
+
+    /// A failed DescribeRules; a missing listener names the setting.
+    pub(super) fn rules_error(&self, e: crate::ports::PortError) -> CoreError {
+        let p = &self.platform;
+        match e.kind {
+            PortErrorKind::NotFound => CoreError::Platform {
+                setting: if p.listener_arns.len() > 1 {
+                    "listener_arns"
+                } else {
+                    "listener_arn"
                 },
-                _ => CoreError::port(Part::ListenerRule, "DescribeRules", e),
-            })
+                message: format!("a listener of {:?} was not found: {e}", p.listener_arns),
+            },
+            _ => CoreError::port(Part::ListenerRule, "DescribeRules", e),
+        }
     }
 
     async fn read_records(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedDnsRecord>>, CoreError> {
@@ -492,7 +505,7 @@ impl Engine {
     }
 
     /// The ids of every tenant of this environment, found by ownership tags
-    /// on the listener's rules and on the log groups under `/ecs/{env}-`
+    /// on the pool listeners' rules and on the log groups under `/ecs/{env}-`
     /// (two reads, whatever the number of tenants), sorted.
     pub async fn discover(&self) -> Result<Vec<String>, CoreError> {
         let p = &self.platform;
@@ -501,7 +514,7 @@ impl Engine {
             async {
                 self.ports
                     .elbv2
-                    .describe_rules(&p.listener_arn)
+                    .describe_pool_rules(&p.listener_arns)
                     .await
                     .map_err(|e| CoreError::port(Part::ListenerRule, "DescribeRules", e))
             },
@@ -626,16 +639,20 @@ fn describe_record(target: &RecordTarget) -> String {
     }
 }
 
+/// Whether a record points at a load balancer of the pool.
 fn points_at(target: &RecordTarget, facts: &PlatformFacts) -> bool {
     let norm = |s: &str| {
         s.trim_end_matches('.')
             .trim_start_matches("dualstack.")
             .to_ascii_lowercase()
     };
-    let lb = norm(&facts.load_balancer_dns_name);
+    let is_pool_lb = |name: &str| {
+        let name = norm(name);
+        facts.listeners.iter().any(|l| norm(&l.load_balancer_dns_name) == name)
+    };
     match target {
-        RecordTarget::Alias { dns_name, .. } => norm(dns_name) == lb,
-        RecordTarget::Cname(v) => norm(v) == lb,
+        RecordTarget::Alias { dns_name, .. } => is_pool_lb(dns_name),
+        RecordTarget::Cname(v) => is_pool_lb(v),
         RecordTarget::Other { .. } => false,
     }
 }

@@ -6,40 +6,47 @@ use std::sync::Arc;
 
 use super::Engine;
 use crate::error::{CoreError, PartOrPlatform};
-use crate::parts::PlatformFacts;
+use crate::parts::{ListenerFacts, PlatformFacts};
 use crate::ports::{MysqlAdmin, PortError, PortErrorKind};
 
 impl Engine {
-    /// The load balancer and database endpoint, resolved once per engine.
+    /// Each pool listener's load balancer, and the database endpoint,
+    /// resolved once per engine.
     pub async fn facts(&self) -> Result<&PlatformFacts, CoreError> {
         self.facts
             .get_or_try_init(|| async {
                 let p = &self.platform;
-                let lb = self.ports.elbv2.load_balancer_of_listener(&p.listener_arn);
-                let db = self.database_endpoint();
-                let ((dns, zone), (host, port)) = futures::try_join!(
-                    async {
-                        lb.await.map_err(|e| match e.kind {
-                            PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
-                                setting: "listener_arn",
-                                message: format!(
-                                    "listener {:?} was not found ({e}); set listener_arn to the ARN of the environment's shared HTTPS listener (aws elbv2 describe-listeners)",
-                                    p.listener_arn
-                                ),
-                            },
-                            _ => CoreError::port(PartOrPlatform::Platform, "DescribeListeners", e),
-                        })
-                    },
-                    db
-                )?;
+                let listeners = futures::future::try_join_all(p.listener_arns.iter().map(|l| self.listener_facts(l)));
+                let (listeners, (host, port)) = futures::try_join!(listeners, self.database_endpoint())?;
                 Ok(PlatformFacts {
-                    load_balancer_dns_name: dns,
-                    load_balancer_zone_id: zone,
+                    listeners,
                     database_host: host,
                     database_port: port,
                 })
             })
             .await
+    }
+
+    /// One listener's load balancer; a missing one names the setting.
+    async fn listener_facts(&self, listener_arn: &str) -> Result<ListenerFacts, CoreError> {
+        let setting = if self.platform.listener_arns.len() > 1 {
+            "listener_arns"
+        } else {
+            "listener_arn"
+        };
+        self.ports
+            .elbv2
+            .load_balancer_of_listener(listener_arn)
+            .await
+            .map_err(|e| match e.kind {
+                PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                    setting,
+                    message: format!(
+                        "listener {listener_arn:?} was not found ({e}); set {setting} to the ARN of the environment's shared HTTPS listener (aws elbv2 describe-listeners)"
+                    ),
+                },
+                _ => CoreError::port(PartOrPlatform::Platform, "DescribeListeners", e),
+            })
     }
 
     async fn database_endpoint(&self) -> Result<(String, u16), CoreError> {

@@ -49,8 +49,10 @@ pub(super) type ByName<T> = HashMap<String, Stamped<Option<T>>>;
 pub(super) struct Snapshot {
     /// Bumped by every write through the engine.
     generation: u64,
-    /// The listener's rules.
+    /// The pool listeners' rules.
     pub(super) rules: Listing<ObservedListenerRule>,
+    /// Target groups attached to each pool load balancer, by its ARN.
+    pub(super) target_group_counts: Listing<(String, u32)>,
     /// The hosted zone's record sets.
     pub(super) records: Listing<ObservedDnsRecord>,
     /// The file system's access points.

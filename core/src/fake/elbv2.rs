@@ -10,6 +10,8 @@ const LISTENER_NOT_FOUND: &str = "ListenerNotFound";
 const VALIDATION: &str = "ValidationError";
 /// Highest priority a listener rule may have.
 const MAX_PRIORITY: u32 = 50_000;
+/// Target groups one ALB may be attached to (AWS's hard limit).
+const MAX_TARGET_GROUPS_PER_LOAD_BALANCER: usize = 100;
 
 fn valid_target_group_name(s: &str) -> bool {
     (1..=32).contains(&s.len())
@@ -41,6 +43,39 @@ impl FakeState {
             .values_mut()
             .find_map(|l| l.rules.get_mut(arn))
             .ok_or_else(|| not_found(RULE_NOT_FOUND, format!("One or more rules not found: {arn}")))
+    }
+
+    /// The target groups a load balancer is attached to: those its
+    /// listeners' rules and default actions forward to (as AWS counts them
+    /// against its 100 per ALB).
+    fn target_groups_of(&self, load_balancer_arn: &str) -> std::collections::BTreeSet<String> {
+        self.listeners
+            .values()
+            .filter(|l| l.load_balancer_arn == load_balancer_arn)
+            .flat_map(|l| l.rules.values().map(|r| &r.action).chain([&l.default_action]))
+            .filter_map(|a| match a {
+                RuleAction::Forward(arn) => Some(arn.clone()),
+                RuleAction::FixedResponse { .. } => None,
+            })
+            .collect()
+    }
+
+    /// AWS's hard limit: a forward to a target group new to the listener's
+    /// load balancer fails once it holds 100 (moto does not enforce it).
+    fn check_target_group_limit(&self, listener_arn: &str, action: &RuleAction) -> PortResult<()> {
+        let RuleAction::Forward(tg) = action else { return Ok(()) };
+        let Some(l) = self.listeners.get(listener_arn) else {
+            return Ok(());
+        };
+        let attached = self.target_groups_of(&l.load_balancer_arn);
+        if !attached.contains(tg) && attached.len() >= MAX_TARGET_GROUPS_PER_LOAD_BALANCER {
+            return Err(PortError::new(
+                PortErrorKind::Other,
+                "TooManyTargetGroups",
+                "You've reached the limit on the number of target groups per load balancer",
+            ));
+        }
+        Ok(())
     }
 
     fn check_host_and_action(&self, host: &str, action: &RuleAction) -> PortResult<()> {
@@ -251,6 +286,7 @@ impl Elbv2Api for Port {
                     ));
                 }
                 s.check_host_and_action(&spec.host, &spec.action)?;
+                s.check_target_group_limit(&spec.listener_arn, &spec.action)?;
                 check_tags(&spec.tags, "TooManyTags")?;
                 let l = s.listener_mut(&spec.listener_arn)?;
                 if l.rules.values().any(|r| r.priority == priority) {
@@ -316,7 +352,7 @@ impl Elbv2Api for Port {
             .await
     }
 
-    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<(String, String)> {
+    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<ListenerFacts> {
         self.0
             .call("elbv2.DescribeListeners", listener_arn, |s| {
                 let lb_arn = s.listener_mut(listener_arn)?.load_balancer_arn.clone();
@@ -326,7 +362,26 @@ impl Elbv2Api for Port {
                         format!("One or more load balancers not found: {lb_arn}"),
                     )
                 })?;
-                Ok((lb.dns_name.clone(), lb.canonical_hosted_zone_id.clone()))
+                Ok(ListenerFacts {
+                    listener_arn: listener_arn.to_owned(),
+                    load_balancer_arn: lb_arn.clone(),
+                    load_balancer_dns_name: lb.dns_name.clone(),
+                    load_balancer_zone_id: lb.canonical_hosted_zone_id.clone(),
+                })
+            })
+            .await
+    }
+
+    async fn count_target_groups(&self, load_balancer_arn: &str) -> PortResult<u32> {
+        self.0
+            .call("elbv2.DescribeTargetGroups", load_balancer_arn, |s| {
+                if !s.load_balancers.contains_key(load_balancer_arn) {
+                    return Err(not_found(
+                        "LoadBalancerNotFound",
+                        format!("One or more load balancers not found: {load_balancer_arn}"),
+                    ));
+                }
+                Ok(u32::try_from(s.target_groups_of(load_balancer_arn).len()).unwrap_or(u32::MAX))
             })
             .await
     }

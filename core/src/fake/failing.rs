@@ -345,8 +345,12 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
         let lost = self.gate("elbv2.DeleteRule", arn)?;
         lose(lost, self.inner.delete_rule(arn).await)
     }
-    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<(String, String)> {
+    async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<ListenerFacts> {
         self.inner.load_balancer_of_listener(listener_arn).await
+    }
+
+    async fn count_target_groups(&self, load_balancer_arn: &str) -> PortResult<u32> {
+        self.inner.count_target_groups(load_balancer_arn).await
     }
     async fn add_tags(&self, arn: &str, tags: &Tags) -> PortResult<()> {
         let lost = self.gate("elbv2.AddTags", arn)?;

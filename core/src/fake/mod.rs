@@ -18,7 +18,7 @@
 //!
 //! let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
 //! let ports = cloud.ports();
-//! let rules = ports.elbv2.describe_rules(&platform.listener_arn).await.unwrap();
+//! let rules = ports.elbv2.describe_rules(platform.first_listener()).await.unwrap();
 //! assert!(rules.is_empty());
 //! assert_eq!(cloud.calls()[0].op, "elbv2.DescribeRules");
 //! # }
@@ -163,42 +163,7 @@ impl FakeCloud {
             let cluster = format!("{env}-cluster");
             s.clusters.insert(cluster.clone());
 
-            let lb_name = format!("{env}-alb");
-            let lb_id = s.hex(16);
-            let lb_arn =
-                format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:loadbalancer/app/{lb_name}/{lb_id}");
-            let dns_name = format!(
-                "{lb_name}-{}.{REGION}.elb.amazonaws.com",
-                s.next() % 1_000_000_000 + 1_000_000_000
-            );
-            s.load_balancers.insert(
-                lb_arn.clone(),
-                FakeLoadBalancer {
-                    arn: lb_arn.clone(),
-                    name: lb_name.clone(),
-                    dns_name,
-                    canonical_hosted_zone_id: ALB_CANONICAL_ZONE_ID.into(),
-                    tags: Tags::new(),
-                },
-            );
-            let listener_arn = format!(
-                "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener/app/{lb_name}/{lb_id}/{}",
-                s.hex(16)
-            );
-            s.listeners.insert(
-                listener_arn.clone(),
-                FakeListener {
-                    arn: listener_arn.clone(),
-                    load_balancer_arn: lb_arn,
-                    default_action: RuleAction::FixedResponse {
-                        status: 404,
-                        content_type: "text/plain".into(),
-                        body: "no such site".into(),
-                    },
-                    rules: BTreeMap::new(),
-                    tags: Tags::new(),
-                },
-            );
+            let listener_arn = s.add_load_balancer(&format!("{env}-alb"));
 
             let zone_id = format!("Z{}", s.hex(20).to_ascii_uppercase());
             s.zones.insert(
@@ -245,7 +210,8 @@ impl FakeCloud {
                 vpc_id: vpc,
                 subnet_ids: subnets,
                 security_group_ids: vec![sg],
-                listener_arn,
+                listener_arns: vec![listener_arn],
+                max_tenants_per_listener: None,
                 hosted_zone_id: zone_id,
                 efs_file_system_id: fs,
                 execution_role_arn: Some(format!("arn:aws:iam::{ACCOUNT_ID}:role/{env}-bbws-task-execution")),
@@ -503,6 +469,47 @@ impl FakeState {
     fn next(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// A load balancer `lb_name` with an HTTPS listener (default action: a
+    /// 404 fixed response); returns the listener's ARN. A second call makes
+    /// a second ALB, for a listener pool.
+    pub fn add_load_balancer(&mut self, lb_name: &str) -> String {
+        let lb_id = self.hex(16);
+        let lb_arn = format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:loadbalancer/app/{lb_name}/{lb_id}");
+        let dns_name = format!(
+            "{lb_name}-{}.{REGION}.elb.amazonaws.com",
+            self.next() % 1_000_000_000 + 1_000_000_000
+        );
+        self.load_balancers.insert(
+            lb_arn.clone(),
+            FakeLoadBalancer {
+                arn: lb_arn.clone(),
+                name: lb_name.to_owned(),
+                dns_name,
+                canonical_hosted_zone_id: ALB_CANONICAL_ZONE_ID.into(),
+                tags: Tags::new(),
+            },
+        );
+        let listener_arn = format!(
+            "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener/app/{lb_name}/{lb_id}/{}",
+            self.hex(16)
+        );
+        self.listeners.insert(
+            listener_arn.clone(),
+            FakeListener {
+                arn: listener_arn.clone(),
+                load_balancer_arn: lb_arn,
+                default_action: RuleAction::FixedResponse {
+                    status: 404,
+                    content_type: "text/plain".into(),
+                    body: "no such site".into(),
+                },
+                rules: BTreeMap::new(),
+                tags: Tags::new(),
+            },
+        );
+        listener_arn
     }
 
     /// `len` lower-case hex digits, unique and random-looking, deterministic

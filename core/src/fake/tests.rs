@@ -25,7 +25,7 @@ fn tg_spec(platform: &Platform, name: &str) -> TargetGroupSpec {
 
 fn rule_spec(platform: &Platform, host: &str, action: RuleAction) -> ListenerRuleSpec {
     ListenerRuleSpec {
-        listener_arn: platform.listener_arn.clone(),
+        listener_arn: platform.first_listener().to_owned(),
         host: host.into(),
         action,
         tags: tags("123456789012"),
@@ -90,7 +90,7 @@ async fn with_platform_describes_what_it_built() {
     assert_eq!(p.subnet_ids.len(), 2);
     assert_eq!(p.security_group_ids.len(), 1);
     assert!(
-        p.listener_arn
+        p.first_listener()
             .starts_with("arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/")
     );
     assert!(
@@ -99,7 +99,8 @@ async fn with_platform_describes_what_it_built() {
             .starts_with("arn:aws:secretsmanager:eu-west-1:123456789012:secret:")
     );
     assert_eq!((p.database.host.clone(), p.database.port), (None, None));
-    let (dns, zone) = ports.elbv2.load_balancer_of_listener(&p.listener_arn).await.unwrap();
+    let lb = ports.elbv2.load_balancer_of_listener(p.first_listener()).await.unwrap();
+    let (dns, zone) = (lb.load_balancer_dns_name, lb.load_balancer_zone_id);
     assert!(dns.ends_with(".eu-west-1.elb.amazonaws.com"));
     assert_eq!(zone, ALB_CANONICAL_ZONE_ID);
     assert!(ports.route53.list_records(&p.hosted_zone_id).await.unwrap().is_empty());
@@ -283,7 +284,7 @@ async fn listener_rules_collide_on_priority_and_hide_the_default() {
         (PortErrorKind::PriorityInUse, "PriorityInUse")
     );
     assert_eq!(
-        ports.elbv2.describe_rules(&p.listener_arn).await.unwrap(),
+        ports.elbv2.describe_rules(p.first_listener()).await.unwrap(),
         vec![r.clone()]
     );
     let e = ports
@@ -369,7 +370,8 @@ async fn secrets_wait_out_their_recovery_window() {
 async fn dns_records_must_match_to_be_deleted() {
     let (cloud, p) = FakeCloud::with_platform(DOMAIN);
     let ports = cloud.ports();
-    let (dns, zone) = ports.elbv2.load_balancer_of_listener(&p.listener_arn).await.unwrap();
+    let lb = ports.elbv2.load_balancer_of_listener(p.first_listener()).await.unwrap();
+    let (dns, zone) = (lb.load_balancer_dns_name, lb.load_balancer_zone_id);
     let spec = DnsRecordSpec {
         zone_id: p.hosted_zone_id.clone(),
         name: "Acme.wpdev.example.io.".into(),
@@ -521,7 +523,7 @@ async fn latency_makes_concurrent_calls_overlap() {
     };
     let start = tokio::time::Instant::now();
     let (a, b) = tokio::join!(
-        ports.elbv2.describe_rules(&p.listener_arn),
+        ports.elbv2.describe_rules(p.first_listener()),
         ports.logs.create_log_group(&lg)
     );
     a.unwrap();
@@ -576,7 +578,7 @@ async fn failing_kth_fails_exactly_the_kth_mutating_call() {
     let (cloud, p) = FakeCloud::with_platform(DOMAIN);
     let (ports, counter) = failing_kth(cloud.ports(), 2, boom());
     // Reads never count.
-    ports.elbv2.describe_rules(&p.listener_arn).await.unwrap();
+    ports.elbv2.describe_rules(p.first_listener()).await.unwrap();
     ports.secrets.describe_secret("x").await.unwrap();
     ports.logs.describe_log_groups("/").await.unwrap();
     assert_eq!(counter.seen(), 0);

@@ -175,8 +175,32 @@ impl TenantPlan {
                 },
                 log_group_name: Some(names.log_group.clone()),
                 ..now
-            },
+            }
+            .placed(spec, observed),
         }
+    }
+}
+
+impl TenantOutputs {
+    /// The listener and load balancer as planned: where the rule is (a
+    /// replaced rule stays on its listener); else the listener asked for (pinned), or the only one a
+    /// single listener without a cap offers; a tenant placed by load is
+    /// placed at apply (known after apply).
+    fn placed(mut self, spec: &TenantSpec, observed: &ObservedTenant) -> Self {
+        if self.listener_arn.is_some() {
+            return self;
+        }
+        let p = &spec.platform;
+        let arn = spec
+            .listener_arn
+            .clone()
+            .or_else(|| (!p.places_by_load()).then(|| p.first_listener().to_owned()));
+        self.load_balancer_dns_name = arn.as_ref().and_then(|a| {
+            let facts = observed.facts.as_ref()?.listener(a)?;
+            Some(facts.load_balancer_dns_name.clone())
+        });
+        self.listener_arn = arn;
+        self
     }
 }
 
@@ -236,8 +260,7 @@ pub fn stale_tags(desired: &Tags, observed: &Tags) -> Vec<String> {
 /// Diffs desired against observed, part by part.
 pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     let facts = observed.facts.clone().unwrap_or(PlatformFacts {
-        load_balancer_dns_name: String::new(),
-        load_balancer_zone_id: String::new(),
+        listeners: Vec::new(),
         database_host: String::new(),
         database_port: 3306,
     });

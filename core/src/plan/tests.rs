@@ -13,7 +13,7 @@ pub(crate) fn platform() -> Arc<Platform> {
         vpc_id: "vpc-1".into(),
         subnet_ids: vec!["subnet-1".into()],
         security_group_ids: vec!["sg-1".into()],
-        listener_arn: "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb/1/2".into(),
+        listener_arns: vec!["arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb/1/2".into()],
         hosted_zone_id: "Z1".into(),
         efs_file_system_id: "fs-1".into(),
         ..Platform::default()
@@ -34,8 +34,12 @@ pub(crate) fn spec() -> TenantSpec {
 
 fn facts() -> PlatformFacts {
     PlatformFacts {
-        load_balancer_dns_name: "lb-1.eu-west-1.elb.amazonaws.com".into(),
-        load_balancer_zone_id: "ZLB".into(),
+        listeners: vec![ListenerFacts {
+            listener_arn: "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb/1/2".into(),
+            load_balancer_arn: "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/lb/1".into(),
+            load_balancer_dns_name: "lb-1.eu-west-1.elb.amazonaws.com".into(),
+            load_balancer_zone_id: "ZLB".into(),
+        }],
         database_host: "db.local".into(),
         database_port: 3306,
     }

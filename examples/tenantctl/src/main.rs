@@ -205,7 +205,8 @@ async fn engine(path: &PathBuf) -> Result<Engine, Failure> {
         vpc_id: f.vpc_id,
         subnet_ids: f.subnet_ids,
         security_group_ids: f.security_group_ids,
-        listener_arn: f.listener_arn,
+        listener_arns: vec![f.listener_arn],
+        max_tenants_per_listener: None,
         hosted_zone_id: f.hosted_zone_id,
         efs_file_system_id: f.efs_file_system_id,
         database: DatabaseSettings {

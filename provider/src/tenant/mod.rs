@@ -70,6 +70,8 @@ pub fn schema() -> Schema {
         .attr(Attr::string(attr::DATABASE_USER).computed().description("MySQL user name (`{tenant_id}_user`)."))
         .attr(Attr::string(attr::DB_SECRET_ARN).computed().description("ARN of the Secrets Manager secret holding the database credentials. The password itself is never in Terraform state."))
         .attr(Attr::string(attr::LOG_GROUP_NAME).computed().description("CloudWatch log group name."))
+        .attr(Attr::string(attr::LISTENER_ARN).optional().computed().description("The listener of the provider's pool (`listener_arns`) the tenant's rule is on. Unset: a new tenant is placed at apply on the listener with the most free slots, and stays there. Set it to pin the tenant to one listener of the pool."))
+        .attr(Attr::string(attr::LOAD_BALANCER_DNS_NAME).computed().description("DNS name of the tenant's load balancer (its listener's), which the tenant's alias record points at."))
         .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part."));
     block.into_schema()
 }
@@ -164,6 +166,7 @@ pub fn input_from(m: &TenantModel) -> TenantInput {
         db_password_version,
         wait_for_steady_state: m.wait_for_steady_state.known().copied(),
         steady_state_timeout_seconds,
+        listener_arn: s(&m.listener_arn),
         rejected,
     }
 }
@@ -344,6 +347,8 @@ fn computed_outputs(outputs: &TenantOutputs, known: &KnownOutputs) -> TenantMode
         database_user: TfString::from_option(outputs.database_user.clone()),
         db_secret_arn: out(&outputs.db_secret_arn, known.db_secret_arn),
         log_group_name: TfString::from_option(outputs.log_group_name.clone()),
+        listener_arn: out(&outputs.listener_arn, known.listener_arn),
+        load_balancer_dns_name: out(&outputs.load_balancer_dns_name, known.listener_arn),
         ..TenantModel::default()
     }
 }
@@ -375,6 +380,7 @@ pub struct KnownOutputs {
     listener_rule_priority: bool,
     access_point_id: bool,
     db_secret_arn: bool,
+    listener_arn: bool,
 }
 
 impl KnownOutputs {
@@ -387,6 +393,7 @@ impl KnownOutputs {
         listener_rule_priority: true,
         access_point_id: true,
         db_secret_arn: true,
+        listener_arn: true,
     };
 
     /// Known where the planned output has a value.
@@ -399,6 +406,7 @@ impl KnownOutputs {
             listener_rule_priority: o.listener_rule_priority.is_some(),
             access_point_id: o.access_point_id.is_some(),
             db_secret_arn: o.db_secret_arn.is_some(),
+            listener_arn: o.listener_arn.is_some(),
         }
     }
 }
@@ -438,6 +446,8 @@ pub fn unknown_plan(config: &TenantModel) -> TenantModel {
         database_user: c.database_user.or_unknown(),
         db_secret_arn: c.db_secret_arn.or_unknown(),
         log_group_name: c.log_group_name.or_unknown(),
+        listener_arn: c.listener_arn.or_unknown(),
+        load_balancer_dns_name: c.load_balancer_dns_name.or_unknown(),
         parts: c.parts.or_unknown(),
         // Not computed: as configured. Write-only: never planned.
         environment_variables: c.environment_variables,

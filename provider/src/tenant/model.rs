@@ -86,6 +86,10 @@ pub struct TenantModel {
     pub db_secret_arn: TfString,
     /// `log_group_name`.
     pub log_group_name: TfString,
+    /// `listener_arn` (optional + computed).
+    pub listener_arn: TfString,
+    /// `load_balancer_dns_name`.
+    pub load_balancer_dns_name: TfString,
     /// `parts`.
     pub parts: TfMap,
 }
@@ -133,6 +137,8 @@ impl TenantModel {
             database_user: r.get(attr::DATABASE_USER),
             db_secret_arn: r.get(attr::DB_SECRET_ARN),
             log_group_name: r.get(attr::LOG_GROUP_NAME),
+            listener_arn: r.get(attr::LISTENER_ARN),
+            load_balancer_dns_name: r.get(attr::LOAD_BALANCER_DNS_NAME),
             parts: r.get(attr::PARTS),
         }
     }
@@ -177,6 +183,8 @@ impl TenantModel {
             .set(attr::DATABASE_USER, &self.database_user)
             .set(attr::DB_SECRET_ARN, &self.db_secret_arn)
             .set(attr::LOG_GROUP_NAME, &self.log_group_name)
+            .set(attr::LISTENER_ARN, &self.listener_arn)
+            .set(attr::LOAD_BALANCER_DNS_NAME, &self.load_balancer_dns_name)
             .set(attr::PARTS, &self.parts)
             .finish()
     }

@@ -1,0 +1,175 @@
+//! The listener pool at work: each listener's load from one shared read
+//! (the rules listing every observation makes, one target group count per
+//! load balancer), the plan-time check that a new tenant has room, the
+//! apply-time placement, and the re-check after a create that keeps two
+//! concurrent applies from overfilling a listener.
+
+use std::sync::Arc;
+
+use super::Engine;
+use super::snapshot::Stamp;
+use crate::error::{CoreError, PartOrPlatform};
+use crate::observed::ObservedTenant;
+use crate::parts::ObservedListenerRule;
+use crate::placement::{self, ListenerLoad, PlacementClaims};
+use crate::ports::{PortError, PortErrorKind};
+use crate::spec::TenantSpec;
+
+impl Engine {
+    /// The load of every listener of the pool, in the pool's order. A
+    /// refresh's batches share it (`shared`: from the snapshot while
+    /// current, as the rules listing is); apply reads it fresh.
+    pub async fn pool_loads(&self, shared: bool) -> Result<Vec<ListenerLoad>, CoreError> {
+        let facts = self.facts().await?.clone();
+        let stamp = self.snapshot().stamp();
+        let (rules, counts) =
+            futures::try_join!(self.read_rules(shared, stamp), self.target_group_counts(shared, stamp))?;
+        let env = self.platform.environment;
+        Ok(facts
+            .listeners
+            .iter()
+            .map(|l| {
+                let count = counts
+                    .iter()
+                    .find(|(lb, _)| *lb == l.load_balancer_arn)
+                    .map_or(0, |c| c.1);
+                ListenerLoad::of(l, &rules, count, env)
+            })
+            .collect())
+    }
+
+    /// Target groups attached to each pool load balancer, one call each.
+    async fn target_group_counts(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<(String, u32)>>, CoreError> {
+        let facts = self.facts().await?.clone();
+        let fetch = async move {
+            let counts = futures::future::try_join_all(
+                facts
+                    .listeners
+                    .iter()
+                    .map(|l| self.ports.elbv2.count_target_groups(&l.load_balancer_arn)),
+            )
+            .await?;
+            Ok::<_, PortError>(
+                facts
+                    .listeners
+                    .iter()
+                    .map(|l| l.load_balancer_arn.clone())
+                    .zip(counts)
+                    .collect(),
+            )
+        };
+        self.listing(shared, stamp, |s| &mut s.target_group_counts, fetch)
+            .await
+            .map_err(|e| CoreError::port(PartOrPlatform::Platform, "DescribeTargetGroups", e))
+    }
+
+    /// Plan time: a tenant without a rule needs a slot in the pool, and so
+    /// do the other new tenants this process plans (`claims`, one
+    /// Terraform walk plans them all): fails naming `listener_arns` and
+    /// how many more listeners are needed, or `listener_arn` when the
+    /// pinned one is full. A single listener without a cap is not checked
+    /// (AWS's quota answers at apply, as before pools).
+    pub async fn check_room(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+        claims: &PlacementClaims,
+    ) -> Result<(), CoreError> {
+        if let (Some(rule), Some(pinned)) = (&observed.listener_rule, &spec.listener_arn)
+            && &rule.listener_arn != pinned
+        {
+            return Err(tenant_attribute(
+                "listener_move",
+                format!(
+                    "the tenant lives on listener {:?}; moving it to {pinned:?} is not supported yet: set listener_arn to where it is, or leave it unset",
+                    rule.listener_arn
+                ),
+            ));
+        }
+        if observed.listener_rule.is_some() || !self.platform.places_by_load() {
+            return Ok(());
+        }
+        let loads = self.pool_loads(true).await?;
+        let cap = self.platform.max_tenants_per_listener;
+        if let Some(pinned) = &spec.listener_arn {
+            return match loads.iter().find(|l| &l.listener_arn == pinned) {
+                Some(l) if l.free(cap) == 0 => Err(tenant_attribute(
+                    "listener_full",
+                    format!(
+                        "listener {pinned:?} is full (no free slot); pin the tenant to another listener of listener_arns, or leave listener_arn unset"
+                    ),
+                )),
+                _ => Ok(()),
+            };
+        }
+        let placed: Vec<&str> = loads
+            .iter()
+            .flat_map(|l| l.tenants.iter().map(String::as_str))
+            .collect();
+        let wanted = claims.claim(&spec.tenant_id, &placed);
+        placement::room(&loads, cap, wanted).map_err(|full| CoreError::Platform {
+            setting: "listener_arns",
+            message: full.to_string(),
+        })
+    }
+
+    /// Apply time: the listener a new tenant goes on, read fresh; `None`
+    /// when nothing is to be placed (the rule exists, the tenant is
+    /// pinned, or the pool is one listener without a cap).
+    pub(super) async fn place_new(
+        &self,
+        spec: &TenantSpec,
+        observed: &ObservedTenant,
+    ) -> Result<Option<String>, CoreError> {
+        if observed.listener_rule.is_some() || spec.listener_arn.is_some() || !self.platform.places_by_load() {
+            return Ok(None);
+        }
+        let loads = self.pool_loads(false).await?;
+        let chosen =
+            placement::place(&loads, self.platform.max_tenants_per_listener).map_err(|full| CoreError::Platform {
+                setting: "listener_arns",
+                message: full.to_string(),
+            })?;
+        Ok(Some(chosen.listener_arn.clone()))
+    }
+
+    /// After this run created `rule`: whether its listener now holds more
+    /// than it may (a concurrent apply placed a tenant there meanwhile).
+    /// Of two runs that both created, the later to read sees both rules,
+    /// so at least one of them backs off (fails, and its rollback removes
+    /// the rule): a listener is never left overfilled.
+    pub(super) async fn recheck_after_create(&self, rule: &ObservedListenerRule) -> Result<(), PortError> {
+        if !self.platform.places_by_load() {
+            return Ok(());
+        }
+        let facts = self
+            .facts()
+            .await
+            .map_err(|e| PortError::new(PortErrorKind::Other, "Facts", e.to_string()))?;
+        let Some(listener) = facts.listener(&rule.listener_arn) else {
+            return Ok(());
+        };
+        let (rules, count) = futures::try_join!(
+            self.ports.elbv2.describe_rules(&rule.listener_arn),
+            self.ports.elbv2.count_target_groups(&listener.load_balancer_arn)
+        )?;
+        let load = ListenerLoad::of(listener, &rules, count, self.platform.environment);
+        if placement::overfilled(&load, self.platform.max_tenants_per_listener) {
+            return Err(PortError::new(
+                PortErrorKind::Transient,
+                "ListenerFilledMeanwhile",
+                format!(
+                    "listener {} filled up while this apply placed the tenant on it (a concurrent apply took the last slot); \
+                     this run's rule is removed again — apply again to place the tenant on another listener of listener_arns",
+                    rule.listener_arn
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A violation of the tenant's `listener_arn`.
+fn tenant_attribute(rule: &'static str, message: String) -> CoreError {
+    CoreError::Invalid(vec![crate::validate::Violation::new(&["listener_arn"], rule, message)])
+}
