@@ -488,8 +488,9 @@ async fn create_converges_and_destroy_keeps_only_retained_data() {
         .await
         .expect("observe");
     let left: Vec<Part> = Part::ALL.into_iter().filter(|p| gone.has(*p)).collect();
-    // The secret waits out its recovery window: observed, but pending.
-    assert_eq!(left, [Part::Secret, Part::Database, Part::DatabaseUser]);
+    // The secret waits out its recovery window: observed, pending, and no
+    // longer a part the tenant has.
+    assert_eq!(left, [Part::Database, Part::DatabaseUser]);
     assert!(gone.secret.as_ref().is_some_and(|s| s.pending_deletion));
     assert!(gone.database_user.as_ref().is_some_and(|u| u.locked));
 }
