@@ -152,6 +152,23 @@ pub fn place(pool: &[ListenerLoad], cap: Option<u32>) -> Result<&ListenerLoad, P
     best.filter(|b| b.free(cap) > 0).ok_or_else(|| full(pool, cap, 1))
 }
 
+/// Counts the tenants this process placed (`placed`: tenant id → listener)
+/// that a read does not show yet: each takes a tenant slot, a rule and a
+/// target group of its listener's load balancer.
+pub fn count_placed(pool: &mut [ListenerLoad], placed: &std::collections::BTreeMap<String, String>) {
+    for (tenant, listener) in placed {
+        if let Some(l) = pool
+            .iter_mut()
+            .find(|l| &l.listener_arn == listener && !l.tenants.contains(tenant))
+        {
+            l.tenants.push(tenant.clone());
+            l.tenants.sort();
+            l.rules = l.rules.saturating_add(1);
+            l.target_groups = l.target_groups.saturating_add(1);
+        }
+    }
+}
+
 /// Whether `wanted` new tenants fit into the pool together.
 pub fn room(pool: &[ListenerLoad], cap: Option<u32>, wanted: u32) -> Result<(), PoolFull> {
     let free: u32 = pool.iter().map(|l| l.free(cap)).sum();
@@ -237,6 +254,33 @@ mod tests {
         assert_eq!(short.more_needed(), 1);
         let short = room(&empty, Some(10), 45).expect_err("short");
         assert_eq!((short.free, short.more_needed()), (20, 3));
+    }
+
+    #[test]
+    fn tenants_placed_by_this_process_count_until_a_read_shows_them() {
+        // Four created at once from reads of two empty listeners, cap 2:
+        // each placement counts the ones before it, so two go on each.
+        let read = vec![load("l0", 0, 0, 0), load("l1", 0, 0, 0)];
+        let mut placed = std::collections::BTreeMap::new();
+        for t in ["t0", "t1", "t2", "t3"] {
+            let mut pool = read.clone();
+            count_placed(&mut pool, &placed);
+            let l = place(&pool, Some(2)).expect("room").listener_arn.clone();
+            placed.insert(t.to_owned(), l);
+        }
+        let on = |l: &str| placed.values().filter(|v| *v == l).count();
+        assert_eq!((on("l0"), on("l1")), (2, 2), "{placed:?}");
+        let mut pool = read.clone();
+        count_placed(&mut pool, &placed);
+        assert!(place(&pool, Some(2)).is_err(), "a fifth does not fit");
+        // Once a read shows a placed tenant's rule, it is not counted twice.
+        let mut seen = vec![load("l0", 0, 0, 0), load("l1", 0, 0, 0)];
+        seen[0].tenants = vec!["t0".into()];
+        seen[0].rules = 1;
+        seen[0].target_groups = 1;
+        let only_t0: std::collections::BTreeMap<String, String> = [("t0".to_owned(), "l0".to_owned())].into();
+        count_placed(&mut seen, &only_t0);
+        assert_eq!((seen[0].tenants.len(), seen[0].rules, seen[0].target_groups), (1, 1, 1));
     }
 
     #[test]

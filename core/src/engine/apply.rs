@@ -133,6 +133,7 @@ impl Engine {
             tracing::warn!(tenant = %spec.tenant_id, step = %failure.step, part = %failure.part, error = %failure.error, "apply failed; rolling back what this run created");
             let (rolled_back, rollback_errors) = run.rollback().await;
             run.release_lease().await;
+            self.unplace(&spec.tenant_id);
             return Err(CoreError::Apply {
                 step: failure.step,
                 part: failure.part,

@@ -89,6 +89,11 @@ pub struct Engine {
     /// Secrets whose creation lease a finished run of this engine left
     /// (see [`Engine::release_finished_leases`]).
     finished_leases: std::sync::Mutex<Vec<(String, String)>>,
+    /// Tenants this process placed on a pool listener (tenant id →
+    /// listener): one Terraform walk creates many tenants at once from
+    /// reads that cannot see each other's rules yet, so each placement
+    /// counts the others'. A failed create gives its slot back.
+    placements: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 /// A failed step: which, on what part, and why.
@@ -130,6 +135,7 @@ impl Engine {
             reading: tokio::sync::Mutex::new(()),
             stopping: tokio::sync::watch::Sender::new(false),
             finished_leases: std::sync::Mutex::new(Vec::new()),
+            placements: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 

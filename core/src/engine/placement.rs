@@ -121,16 +121,36 @@ impl Engine {
         spec: &TenantSpec,
         observed: &ObservedTenant,
     ) -> Result<Option<String>, CoreError> {
-        if observed.listener_rule.is_some() || spec.listener_arn.is_some() || !self.platform.places_by_load() {
+        if observed.listener_rule.is_some() || !self.platform.places_by_load() {
             return Ok(None);
         }
-        let loads = self.pool_loads(false).await?;
+        if let Some(pinned) = &spec.listener_arn {
+            // Not placed, but its slot counts for the others this walk places.
+            self.placements
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(spec.tenant_id.clone(), pinned.clone());
+            return Ok(None);
+        }
+        let mut loads = self.pool_loads(false).await?;
+        let mut placements = self.placements.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        placements.remove(&spec.tenant_id);
+        placement::count_placed(&mut loads, &placements);
         let chosen =
             placement::place(&loads, self.platform.max_tenants_per_listener).map_err(|full| CoreError::Platform {
                 setting: "listener_arns",
                 message: full.to_string(),
             })?;
+        placements.insert(spec.tenant_id.clone(), chosen.listener_arn.clone());
         Ok(Some(chosen.listener_arn.clone()))
+    }
+
+    /// A create that failed gives back the slot [`Self::place_new`] took.
+    pub(super) fn unplace(&self, tenant_id: &str) {
+        self.placements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(tenant_id);
     }
 
     /// After this run created `rule`: whether its listener now holds more

@@ -194,3 +194,26 @@ async fn concurrent_applies_never_overfill_a_listener() {
     }
     assert_eq!(placed, 2, "two listeners of one tenant each");
 }
+
+// One Terraform walk: one engine creates four tenants at once, each placed
+// before any rule is on a listener. Each placement counts the others', so
+// all four fit, two on each listener, with no back-off.
+#[tokio::test(start_paused = true)]
+async fn one_process_creating_at_once_places_each_tenant_in_its_own_slot() {
+    let (cloud, platform) = pool(2);
+    cloud.set_latency(Duration::from_millis(20));
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    let specs: Vec<TenantSpec> = (0..4).map(|i| spec(&platform, i, None)).collect();
+    let results = futures::future::join_all(specs.iter().map(|s| converge(&engine, s))).await;
+    let placed: Vec<String> = results
+        .iter()
+        .map(|r| listener_of(r.as_ref().expect("every create succeeds")))
+        .collect();
+    for l in &platform.listener_arns {
+        assert_eq!(placed.iter().filter(|p| *p == l).count(), 2, "{placed:?}");
+    }
+    // The fifth does not fit.
+    let fifth = spec(&platform, 4, None);
+    let err = converge(&engine, &fifth).await.expect_err("full");
+    assert!(err.to_string().contains("listener pool is full"), "{err}");
+}
