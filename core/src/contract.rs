@@ -1068,6 +1068,32 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
     c.eq(step, "rule", &rule, r)?;
     let priorities = |rs: &[ObservedListenerRule]| rs.iter().map(|r| r.priority).collect::<Vec<u32>>();
     c.eq(step, "priorities", &priorities(&rules), &priorities(&routing))?;
+    // One tenant's candidates: its rule, found by host alone and by its
+    // target group alone, with its tags; every rule's priority.
+    for (step, tenant) in [
+        (
+            "describe_tenant_rules by host",
+            TenantRules {
+                hosts: vec![upper.clone()],
+                target_group: "not-this-tenants-tg".into(),
+            },
+        ),
+        (
+            "describe_tenant_rules by target group",
+            TenantRules {
+                hosts: Vec::new(),
+                target_group: tg.name.clone(),
+            },
+        ),
+    ] {
+        let found = c.ok(step, api.describe_tenant_rules(listener, &tenant).await)?;
+        let r = found
+            .iter()
+            .find(|r| r.arn == rule.arn)
+            .ok_or_else(|| c.fail(step, "the rule", &found))?;
+        c.eq(step, "rule", &rule, r)?;
+        c.eq(step, "priorities", &priorities(&rules), &priorities(&found))?;
+    }
 
     let other = ListenerRuleSpec {
         host: format!("other-{}", t.names.fqdn),

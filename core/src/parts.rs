@@ -389,6 +389,35 @@ pub struct ObservedListenerRule {
     pub tags: Tags,
 }
 
+/// The rules that can be one tenant's, for a read that fetches only their
+/// tags: those routing one of its hosts (its subdomain, or one it had),
+/// forwarding to its target group, or answering a fixed response (a
+/// suspended tenant's page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRules {
+    /// Host names, compared case-insensitively.
+    pub hosts: Vec<String>,
+    /// The tenant's target group name (ARNs hold it: `targetgroup/{name}/{id}`).
+    pub target_group: String,
+}
+
+impl TenantRules {
+    /// Whether `rule` may be the tenant's, so that its tags are needed.
+    pub fn may_hold(&self, rule: &ObservedListenerRule) -> bool {
+        let routes = rule
+            .hosts
+            .iter()
+            .any(|h| self.hosts.iter().any(|t| t.eq_ignore_ascii_case(h)));
+        let acts = match &rule.action {
+            Some(RuleAction::Forward(arn)) => {
+                arn.split(':').next_back().and_then(|r| r.split('/').nth(1)) == Some(self.target_group.as_str())
+            }
+            Some(RuleAction::FixedResponse { .. }) | None => true,
+        };
+        routes || acts
+    }
+}
+
 // ---------------------------------------------------------------- Route53
 
 /// Where the tenant's DNS name points.
@@ -864,5 +893,43 @@ pub fn suspended_action() -> RuleAction {
         status: 503,
         content_type: "text/html".into(),
         body: naming::SUSPENDED_PAGE.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenants_rule_candidates_are_its_hosts_its_target_group_and_fixed_responses() {
+        let tenant = TenantRules {
+            hosts: vec!["acme.wp.example".into(), "old.wp.example".into()],
+            target_group: "dev-123456789012-tg".into(),
+        };
+        let tg = |name: &str| {
+            Some(RuleAction::Forward(format!(
+                "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/{name}/0123abcd"
+            )))
+        };
+        let rule = |host: &str, action: Option<RuleAction>| ObservedListenerRule {
+            arn: "arn:rule".into(),
+            listener_arn: "arn:listener".into(),
+            priority: 1,
+            hosts: vec![host.into()],
+            action,
+            tags: Tags::new(),
+        };
+        let table = [
+            ("its host, any case", rule("ACME.wp.example", tg("other-tg")), true),
+            ("a host it had", rule("old.wp.example", tg("other-tg")), true),
+            ("its target group under another host", rule("new.wp.example", tg("dev-123456789012-tg")), true),
+            ("a fixed response (a suspended page)", rule("x.wp.example", Some(suspended_action())), true),
+            ("no action read", rule("x.wp.example", None), true),
+            ("another tenant's", rule("other.wp.example", tg("dev-999999999999-tg")), false),
+            ("a longer name with the same prefix", rule("other.wp.example", tg("dev-123456789012-tg2")), false),
+        ];
+        for (case, r, want) in table {
+            assert_eq!(tenant.may_hold(&r), want, "{case}");
+        }
     }
 }

@@ -162,6 +162,28 @@ pub trait Elbv2Api: Send + Sync {
         let _ = host;
         self.describe_rules(listener_arn).await
     }
+    /// Every rule of a listener as [`Elbv2Api::describe_rules`] has them,
+    /// but only the rules `tenant` may hold are sure to carry their tags:
+    /// one tenant's observation, with one `DescribeTags` for its few
+    /// candidates instead of one per twenty rules of the listener.
+    async fn describe_tenant_rules(
+        &self,
+        listener_arn: &str,
+        tenant: &TenantRules,
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        let _ = tenant;
+        self.describe_rules(listener_arn).await
+    }
+    /// [`Elbv2Api::describe_tenant_rules`] of every listener of a pool.
+    async fn describe_pool_tenant_rules(
+        &self,
+        listener_arns: &[String],
+        tenant: &TenantRules,
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        let each =
+            futures::future::try_join_all(listener_arns.iter().map(|l| self.describe_tenant_rules(l, tenant))).await?;
+        Ok(each.into_iter().flatten().collect())
+    }
     /// The rules of every listener of a pool, one listing each (each rule
     /// names its listener).
     async fn describe_pool_rules(&self, listener_arns: &[String]) -> PortResult<Vec<ObservedListenerRule>> {

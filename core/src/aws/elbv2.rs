@@ -370,6 +370,14 @@ impl Elbv2Api for AwsElbv2 {
             .await
     }
 
+    async fn describe_tenant_rules(
+        &self,
+        listener_arn: &str,
+        tenant: &TenantRules,
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        self.rules_tagged(listener_arn, |r| tenant.may_hold(r)).await
+    }
+
     async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule> {
         let op = "CreateRule";
         let prio = i32::try_from(priority).map_err(|_| {

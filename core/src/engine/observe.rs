@@ -159,9 +159,10 @@ impl Engine {
             (names.clone(), NameReads::default())
         };
         let mysql = self.mysql().await?;
+        let one = one_tenant_rules(keys, &names, &self.platform.domain, shared);
         let (read, listed) = futures::try_join!(
             self.read_names(&wanted, mysql.as_ref()),
-            self.read_shared(&names, shared, stamp)
+            self.read_shared(&names, one.as_ref(), shared, stamp)
         )
         .map_err(|e| self.cluster_hint(e))?;
         self.snapshot().record_names(stamp, &wanted, &read);
@@ -243,9 +244,21 @@ impl Engine {
     /// The listings (rules, records, access points, log groups) and each
     /// tenant's task definition and secret: listed for a batch of a
     /// refresh, read by name for one tenant.
-    async fn read_shared(&self, names: &[TenantNames], shared: bool, stamp: Stamp) -> Result<SharedReads, CoreError> {
+    async fn read_shared(
+        &self,
+        names: &[TenantNames],
+        one: Option<&TenantRules>,
+        shared: bool,
+        stamp: Stamp,
+    ) -> Result<SharedReads, CoreError> {
+        let rules = async {
+            match one {
+                Some(tenant) => self.read_tenant_rules(tenant).await,
+                None => self.read_rules(shared, stamp).await,
+            }
+        };
         let (rules, records, access_points, log_groups, task_definitions, secrets) = futures::try_join!(
-            self.read_rules(shared, stamp),
+            rules,
             self.read_records(shared, stamp),
             self.read_access_points(shared, stamp),
             self.read_log_groups(names, shared, stamp),
@@ -270,6 +283,18 @@ impl Engine {
         let fetch = self.ports.elbv2.describe_pool_rules(&self.platform.listener_arns);
         self.listing(shared, stamp, |s| &mut s.rules, fetch)
             .await
+            .map_err(|e| self.rules_error(e))
+    }
+
+    /// The pool's rules for one tenant's observation: only the rules it may
+    /// hold carry tags, so the listing is not recorded in the snapshot
+    /// (whose rules a refresh reads for every tenant).
+    async fn read_tenant_rules(&self, tenant: &TenantRules) -> Result<Arc<Vec<ObservedListenerRule>>, CoreError> {
+        self.ports
+            .elbv2
+            .describe_pool_tenant_rules(&self.platform.listener_arns, tenant)
+            .await
+            .map(Arc::new)
             .map_err(|e| self.rules_error(e))
     }
 
@@ -654,5 +679,18 @@ fn points_at(target: &RecordTarget, facts: &PlatformFacts) -> bool {
         RecordTarget::Alias { dns_name, .. } => is_pool_lb(dns_name),
         RecordTarget::Cname(v) => is_pool_lb(v),
         RecordTarget::Other { .. } => false,
+    }
+}
+
+/// The rules one tenant may hold, when one tenant of known subdomains is
+/// read outside a refresh; `None` otherwise (a refresh lists every rule with
+/// its tags once, and a tenant found by id alone is found by its rule's tags).
+fn one_tenant_rules(keys: &[TenantKey], names: &[TenantNames], domain: &str, shared: bool) -> Option<TenantRules> {
+    match (keys, names) {
+        ([key], [n]) if !shared && !key.subdomains.is_empty() => Some(TenantRules {
+            hosts: key.subdomains.iter().map(|s| crate::naming::fqdn(s, domain)).collect(),
+            target_group: n.target_group.clone(),
+        }),
+        _ => None,
     }
 }
