@@ -922,11 +922,27 @@ mod tests {
         let table = [
             ("its host, any case", rule("ACME.wp.example", tg("other-tg")), true),
             ("a host it had", rule("old.wp.example", tg("other-tg")), true),
-            ("its target group under another host", rule("new.wp.example", tg("dev-123456789012-tg")), true),
-            ("a fixed response (a suspended page)", rule("x.wp.example", Some(suspended_action())), true),
+            (
+                "its target group under another host",
+                rule("new.wp.example", tg("dev-123456789012-tg")),
+                true,
+            ),
+            (
+                "a fixed response (a suspended page)",
+                rule("x.wp.example", Some(suspended_action())),
+                true,
+            ),
             ("no action read", rule("x.wp.example", None), true),
-            ("another tenant's", rule("other.wp.example", tg("dev-999999999999-tg")), false),
-            ("a longer name with the same prefix", rule("other.wp.example", tg("dev-123456789012-tg2")), false),
+            (
+                "another tenant's",
+                rule("other.wp.example", tg("dev-999999999999-tg")),
+                false,
+            ),
+            (
+                "a longer name with the same prefix",
+                rule("other.wp.example", tg("dev-123456789012-tg2")),
+                false,
+            ),
         ];
         for (case, r, want) in table {
             assert_eq!(tenant.may_hold(&r), want, "{case}");

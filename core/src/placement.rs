@@ -3,8 +3,8 @@
 //!
 //! An ALB holds at most 100 target groups (a hard limit) and by default
 //! 100 rules per listener; one tenant is one target group and one rule. A
-//! new tenant goes on the listener with the most free slots (ties: the
-//! first in `listener_arns`); a tenant that exists stays where its rule is.
+//! new tenant goes on a listener with the most free slots (the engine picks
+//! among ties at random); a tenant that exists stays where its rule is.
 
 use crate::parts::{ListenerFacts, ObservedListenerRule};
 use crate::spec::Environment;
@@ -139,17 +139,23 @@ pub fn per_listener(cap: Option<u32>) -> u32 {
     cap.map_or(aws, |c| c.min(aws))
 }
 
-/// The listener a new tenant goes on: the most free slots, ties to the
-/// first of the pool; `PoolFull` when no listener has one.
+/// The first listener with the most free slots; `PoolFull` when no
+/// listener has one.
 pub fn place(pool: &[ListenerLoad], cap: Option<u32>) -> Result<&ListenerLoad, PoolFull> {
+    Ok(best(pool, cap)?[0])
+}
+
+/// Every listener with the most free slots, in the pool's order (never
+/// empty). Two pipelines creating at once from the same read would both
+/// take the first; picking among these at random spreads them.
+pub fn best(pool: &[ListenerLoad], cap: Option<u32>) -> Result<Vec<&ListenerLoad>, PoolFull> {
     room(pool, cap, 1)?;
-    let mut best: Option<&ListenerLoad> = None;
-    for l in pool {
-        if best.is_none_or(|b| l.free(cap) > b.free(cap)) {
-            best = Some(l);
-        }
+    let most = pool.iter().map(|l| l.free(cap)).max().unwrap_or(0);
+    let tied: Vec<&ListenerLoad> = pool.iter().filter(|l| l.free(cap) == most).collect();
+    if most == 0 || tied.is_empty() {
+        return Err(full(pool, cap, 1));
     }
-    best.filter(|b| b.free(cap) > 0).ok_or_else(|| full(pool, cap, 1))
+    Ok(tied)
 }
 
 /// Counts the tenants this process placed (`placed`: tenant id → listener)
@@ -236,6 +242,18 @@ mod tests {
             let got = place(&pool, *cap).expect("room").listener_arn.clone();
             assert_eq!(&got, want, "{loads:?} cap {cap:?}");
         }
+    }
+
+    #[test]
+    fn the_tied_best_are_every_listener_with_the_most_free_slots() {
+        let pool = vec![load("l0", 1, 1, 1), load("l1", 0, 0, 0), load("l2", 0, 0, 0)];
+        let tied: Vec<&str> = best(&pool, Some(2))
+            .expect("room")
+            .iter()
+            .map(|l| l.listener_arn.as_str())
+            .collect();
+        assert_eq!(tied, ["l1", "l2"]);
+        assert!(best(&[load("l0", 2, 2, 2)], Some(2)).is_err());
     }
 
     #[test]

@@ -133,16 +133,23 @@ impl Engine {
             return Ok(None);
         }
         let mut loads = self.pool_loads(false).await?;
-        let mut placements = self.placements.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut placements = self
+            .placements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         placements.remove(&spec.tenant_id);
         placement::count_placed(&mut loads, &placements);
-        let chosen =
-            placement::place(&loads, self.platform.max_tenants_per_listener).map_err(|full| CoreError::Platform {
+        let tied =
+            placement::best(&loads, self.platform.max_tenants_per_listener).map_err(|full| CoreError::Platform {
                 setting: "listener_arns",
                 message: full.to_string(),
             })?;
-        placements.insert(spec.tenant_id.clone(), chosen.listener_arn.clone());
-        Ok(Some(chosen.listener_arn.clone()))
+        // `best` is never empty when it answers.
+        let chosen = tied[rand::Rng::random_range(&mut rand::rng(), 0..tied.len())]
+            .listener_arn
+            .clone();
+        placements.insert(spec.tenant_id.clone(), chosen.clone());
+        Ok(Some(chosen))
     }
 
     /// A create that failed gives back the slot [`Self::place_new`] took.
