@@ -129,32 +129,44 @@ impl Engine {
         } else {
             run.execute().await
         };
-        if let Err(failure) = result {
-            tracing::warn!(tenant = %spec.tenant_id, step = %failure.step, part = %failure.part, error = %failure.error, "apply failed; rolling back what this run created");
-            let (rolled_back, rollback_errors) = run.rollback().await;
-            run.release_lease().await;
-            self.unplace(&spec.tenant_id);
-            return Err(CoreError::Apply {
-                step: failure.step,
-                part: failure.part,
-                source: Box::new(failure.error),
-                rolled_back,
-                rollback_errors,
-            });
-        }
+        let records = match result {
+            Ok(records) => records,
+            Err(failure) => {
+                tracing::warn!(tenant = %spec.tenant_id, step = %failure.step, part = %failure.part, error = %failure.error, "apply failed; rolling back what this run created");
+                let (rolled_back, rollback_errors) = run.rollback().await;
+                run.release_lease().await;
+                self.unplace(&spec.tenant_id);
+                return Err(CoreError::Apply {
+                    step: failure.step,
+                    part: failure.part,
+                    source: Box::new(failure.error),
+                    rolled_back,
+                    rollback_errors,
+                });
+            }
+        };
         let mut subdomains = vec![spec.subdomain.clone()];
         subdomains.extend(observed.routed_subdomain(&self.platform.domain));
-        self.read_back(&spec.tenant_id, &subdomains).await
+        self.read_back(&spec.tenant_id, &subdomains, records).await
     }
 
     /// The observation after a converged apply. Everything is built by now,
     /// so a read that fails transiently is tried again rather than turning a
     /// finished apply into a failure whose state Terraform would forget.
-    async fn read_back(&self, tenant_id: &str, subdomains: &[String]) -> Result<ObservedTenant, CoreError> {
+    /// `records`: the DNS records the run left, which are not read again.
+    async fn read_back(
+        &self,
+        tenant_id: &str,
+        subdomains: &[String],
+        records: Vec<ObservedDnsRecord>,
+    ) -> Result<ObservedTenant, CoreError> {
         let mut delay = std::time::Duration::from_secs(1);
         let mut attempts_left = 3;
         loop {
-            match self.observe_tenant(tenant_id, subdomains).await {
+            match self
+                .observe_tenant_with_records(tenant_id, subdomains, records.clone())
+                .await
+            {
                 Err(e) if e.is_retryable() && attempts_left > 0 => {
                     tracing::warn!(tenant = %tenant_id, error = %e, "read-back after apply failed; reading again");
                     attempts_left -= 1;
@@ -210,7 +222,7 @@ impl Run<'_> {
         &self.engine.ports
     }
 
-    async fn execute(&self) -> StepResult<()> {
+    async fn execute(&self) -> StepResult<Vec<ObservedDnsRecord>> {
         let facts = self.engine.facts().await.map_err(|error| StepFailure {
             step: "read platform".into(),
             part: Part::Secret,
@@ -260,7 +272,33 @@ impl Run<'_> {
                 () = self.engine.stopped() => return Err(stopped("the end of the steady-state wait", Part::Service)),
             }
         }
-        self.final_stage(&desired, mysql.as_ref()).await
+        self.final_stage(&desired, mysql.as_ref()).await?;
+        Ok(self.records_left(&desired))
+    }
+
+    /// The tenant's DNS records once the run has succeeded: the desired one
+    /// when the run wrote it (created, updated, adopted: all leave it as
+    /// desired), as observed when it had nothing to do; those under an old
+    /// name the final stage removed.
+    fn records_left(&self, desired: &DesiredTenant) -> Vec<ObservedDnsRecord> {
+        if matches!(
+            self.action(Part::DnsRecord),
+            PartAction::Create | PartAction::Update(_) | PartAction::Replace(_)
+        ) {
+            let r = &desired.dns_record;
+            vec![ObservedDnsRecord {
+                zone_id: r.zone_id.clone(),
+                name: r.name.clone(),
+                target: r.target.clone(),
+            }]
+        } else {
+            self.observed
+                .dns_records
+                .iter()
+                .filter(|r| r.name == desired.dns_record.name)
+                .cloned()
+                .collect()
+        }
     }
 
     /// Stage 1: the parts that depend on no other, concurrently — after a

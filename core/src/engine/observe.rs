@@ -90,7 +90,27 @@ impl Engine {
             tenant_id: tenant_id.to_owned(),
             subdomains: subdomains.to_vec(),
         };
-        let mut all = self.observe_with(std::slice::from_ref(&key), false).await?;
+        let mut all = self.observe_with(std::slice::from_ref(&key), false, None).await?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// [`Self::observe_tenant`] with the tenant's DNS records as given
+    /// instead of read: the read-back after an apply that just left them
+    /// so. Route53 allows five requests a second for the whole account, and
+    /// a zone listing is the one read it cannot answer by name.
+    pub(super) async fn observe_tenant_with_records(
+        &self,
+        tenant_id: &str,
+        subdomains: &[String],
+        records: Vec<ObservedDnsRecord>,
+    ) -> Result<ObservedTenant, CoreError> {
+        let key = TenantKey {
+            tenant_id: tenant_id.to_owned(),
+            subdomains: subdomains.to_vec(),
+        };
+        let mut all = self
+            .observe_with(std::slice::from_ref(&key), false, Some(Arc::new(records)))
+            .await?;
         Ok(all.pop().unwrap_or_default())
     }
 
@@ -137,12 +157,18 @@ impl Engine {
     /// [`Self::observe_tenant`] does.
     pub(crate) async fn observe_batch(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
         let shared = keys.len() > 1 || !self.listed_tenants().is_empty();
-        self.observe_with(keys, shared).await
+        self.observe_with(keys, shared, None).await
     }
 
     /// `shared`: a batch of a refresh, which reads the snapshot; otherwise
     /// everything is read. Both record what they read.
-    async fn observe_with(&self, keys: &[TenantKey], shared: bool) -> Result<Vec<ObservedTenant>, CoreError> {
+    /// `records`: the DNS records, when the caller knows them.
+    async fn observe_with(
+        &self,
+        keys: &[TenantKey],
+        shared: bool,
+        records: Option<Arc<Vec<ObservedDnsRecord>>>,
+    ) -> Result<Vec<ObservedTenant>, CoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -162,7 +188,7 @@ impl Engine {
         let one = one_tenant_rules(keys, &names, &self.platform.domain, shared);
         let (read, listed) = futures::try_join!(
             self.read_names(&wanted, mysql.as_ref()),
-            self.read_shared(&names, one.as_ref(), shared, stamp)
+            self.read_shared(&names, one.as_ref(), records, shared, stamp)
         )
         .map_err(|e| self.cluster_hint(e))?;
         self.snapshot().record_names(stamp, &wanted, &read);
@@ -248,9 +274,16 @@ impl Engine {
         &self,
         names: &[TenantNames],
         one: Option<&TenantRules>,
+        known_records: Option<Arc<Vec<ObservedDnsRecord>>>,
         shared: bool,
         stamp: Stamp,
     ) -> Result<SharedReads, CoreError> {
+        let records = async {
+            match known_records {
+                Some(r) => Ok(r),
+                None => self.read_records(shared, stamp).await,
+            }
+        };
         let rules = async {
             match one {
                 Some(tenant) => self.read_tenant_rules(tenant).await,
@@ -259,7 +292,7 @@ impl Engine {
         };
         let (rules, records, access_points, log_groups, task_definitions, secrets) = futures::try_join!(
             rules,
-            self.read_records(shared, stamp),
+            records,
             self.read_access_points(shared, stamp),
             self.read_log_groups(names, shared, stamp),
             self.read_task_definitions(names, shared, stamp),

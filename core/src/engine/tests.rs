@@ -495,6 +495,40 @@ async fn create_converges_and_destroy_keeps_only_retained_data() {
     assert!(gone.database_user.as_ref().is_some_and(|u| u.locked));
 }
 
+#[tokio::test]
+async fn the_read_back_takes_the_records_the_run_left_without_listing_the_zone_again() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform, "123456789012");
+    let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+    cloud.clear_calls();
+    let after = engine.apply(&s, &observed, &p).await.expect("apply");
+    // Route53 allows five requests a second per account: the create is
+    // one change, and no listing.
+    assert_eq!(cloud.calls_to("route53.ListResourceRecordSets").len(), 0);
+    assert_eq!(cloud.calls_to("route53.ChangeResourceRecordSets").len(), 1);
+    let read = engine
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("observe");
+    assert_eq!(after.dns_records, read.dns_records, "what the read-back says is what is there");
+
+    // Renamed: the record under the old name is gone from both.
+    let renamed = TenantSpec {
+        subdomain: "renamed".into(),
+        ..s.clone()
+    };
+    let (observed, p) = observe_and_plan(&engine, &renamed, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("plan");
+    let after = engine.apply(&renamed, &observed, &p).await.expect("apply");
+    let read = engine
+        .observe_tenant(&s.tenant_id, &[renamed.subdomain.clone(), s.subdomain.clone()])
+        .await
+        .expect("observe");
+    assert_eq!(after.dns_records, read.dns_records);
+    assert_eq!(read.dns_records.len(), 1, "{:?}", read.dns_records);
+}
+
 // On tokio's paused clock, calls that run concurrently start and finish at
 // the same instants, whatever the machine's load.
 #[tokio::test(start_paused = true)]
