@@ -510,7 +510,10 @@ async fn the_read_back_takes_the_records_the_run_left_without_listing_the_zone_a
         .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
-    assert_eq!(after.dns_records, read.dns_records, "what the read-back says is what is there");
+    assert_eq!(
+        after.dns_records, read.dns_records,
+        "what the read-back says is what is there"
+    );
 
     // Renamed: the record under the old name is gone from both.
     let renamed = TenantSpec {
