@@ -71,9 +71,11 @@ impl Engine {
         loop {
             match events.put_event(&event).await {
                 Ok(()) => return,
-                Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
-                    // PutEvents answers an entry's throttling with 200, so
-                    // the SDK's backoff never saw it: a short one here.
+                // PutEvents answers an entry's throttling with 200, so the
+                // SDK's backoff never saw it: a short one here. A call the
+                // SDK already retried (HTTP-level throttling, `attempts` > 1)
+                // is not tried again: its backoff was the long one.
+                Err(e) if e.is_retryable() && e.attempts <= 1 && attempt < ATTEMPTS => {
                     tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
                     attempt += 1;
                 }

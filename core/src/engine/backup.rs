@@ -205,13 +205,31 @@ impl<'a> Upload<'a> {
                 if !rest.is_empty() {
                     self.send_part(rest, progress).await?;
                 }
-                self.objects
+                let completed = self
+                    .objects
                     .complete_multipart_upload(bucket, &self.key, &id, &self.parts)
-                    .await
-                    .map_err(|e| s3_error(self.settings, "CompleteMultipartUpload", e))?;
+                    .await;
+                match completed {
+                    Ok(()) => {}
+                    // The SDK's retry of a Complete whose answer was lost
+                    // finds the upload gone: the object says whether it
+                    // completed (the key, with its timestamp, is this run's).
+                    Err(e) if e.code == "NoSuchUpload" && self.stored_meanwhile().await => {
+                        tracing::info!(key = %self.key, "CompleteMultipartUpload's answer was lost; the object is there");
+                    }
+                    Err(e) => return Err(s3_error(self.settings, "CompleteMultipartUpload", e)),
+                }
             }
         }
         Ok((self.sql_bytes, self.stored_bytes))
+    }
+
+    /// Whether the object is there, of the size this run uploaded.
+    async fn stored_meanwhile(&self) -> bool {
+        matches!(
+            self.objects.head_object(&self.settings.bucket, &self.key).await,
+            Ok(Some(info)) if info.size == self.stored_bytes
+        )
     }
 
     /// Discards the parts sent so far: nothing half-written stays.

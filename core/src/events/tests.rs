@@ -207,6 +207,16 @@ async fn a_throttled_event_is_put_again() {
     assert_eq!(cloud.state().events.len(), 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_call_the_sdk_already_retried_is_not_put_again() {
+    let (cloud, platform, engine) = setup(Some(BUS));
+    let throttled = PortError::new(PortErrorKind::Transient, "ThrottlingException", "Rate exceeded").with_attempts(9);
+    cloud.fail_on("events.PutEvents", None, throttled, 1);
+    converge(&engine, &input().resolve(platform).expect("valid")).await;
+    assert_eq!(cloud.calls_to("events.PutEvents").len(), 1, "nine attempts were enough");
+    assert!(cloud.state().events.is_empty());
+}
+
 #[test]
 fn a_record_too_large_for_an_event_is_cut_to_fit() {
     let record = crate::audit::AuditRecord {

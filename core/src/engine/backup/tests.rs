@@ -152,6 +152,27 @@ async fn a_large_dump_goes_up_in_parts_and_a_failed_one_leaves_nothing() {
     assert_eq!(body.len() as u64, report.stored_bytes);
     assert!(text_of(&body).contains("-- end: 1 tables, 160 rows"));
 
+    // The answer to CompleteMultipartUpload lost, the SDK's retry finds
+    // the upload gone: the object is there, so the backup succeeded.
+    let gone = PortError::new(
+        PortErrorKind::NotFound,
+        "NoSuchUpload",
+        "The specified upload does not exist.",
+    );
+    cloud.lose_answer_on("s3.CompleteMultipartUpload", None, gone, 1);
+    let again = engine
+        .backup(TENANT, None)
+        .await
+        .expect("a lost answer is not a failed backup");
+    assert_eq!(
+        object(&cloud, &again.key).expect("the object").body.len() as u64,
+        again.stored_bytes
+    );
+    cloud
+        .state()
+        .objects
+        .remove(&(BACKUP_BUCKET.to_owned(), again.key.clone()));
+
     let refused = PortError::new(PortErrorKind::AccessDenied, "AccessDenied", "no");
     cloud.fail_on("s3.UploadPart", None, refused, 1);
     cloud.clear_calls();
