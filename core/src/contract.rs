@@ -1246,6 +1246,44 @@ async fn route53_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: 
     )?;
     let alias_observed = found[0].clone();
 
+    // A batch: all created in one change; with one existing record among
+    // them, none is (Route53 applies a batch whole).
+    let batch_spec = |label: &str| DnsRecordSpec {
+        zone_id: zone.clone(),
+        name: naming::fqdn(&format!("{label}-{}", t.id), &platform.domain).to_ascii_lowercase(),
+        target: RecordTarget::Cname(format!("{label}.example.net")),
+    };
+    let pair = [batch_spec("b1"), batch_spec("b2")];
+    for r in &pair {
+        cleanup.push(Undo::Record(ObservedDnsRecord {
+            zone_id: zone.clone(),
+            name: r.name.clone(),
+            target: r.target.clone(),
+        }));
+    }
+    c.ok("create_records (two)", api.create_records(zone, &pair).await)?;
+    let third = batch_spec("b3");
+    c.err(
+        "create_records with an existing record",
+        api.create_records(zone, &[third.clone(), alias.clone()]).await,
+        &[PortErrorKind::AlreadyExists],
+    )?;
+    let records = c.ok("list_records after create_records", api.list_records(zone).await)?;
+    for r in &pair {
+        c.ensure(
+            named(&records, &r.name).len() == 1,
+            "list_records after create_records",
+            format!("the batch's record {}", r.name),
+            records.len(),
+        )?;
+    }
+    c.ensure(
+        named(&records, &third.name).is_empty(),
+        "list_records after create_records",
+        "nothing of the refused batch",
+        named(&records, &third.name),
+    )?;
+
     let cname = DnsRecordSpec {
         zone_id: zone.clone(),
         name: cname_name.clone(),

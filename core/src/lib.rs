@@ -37,6 +37,7 @@ pub mod batch;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod credentials;
+pub mod dns_batch;
 pub mod engine;
 pub mod error;
 pub mod events;

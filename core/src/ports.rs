@@ -218,6 +218,12 @@ pub trait Route53Api: Send + Sync {
     /// Creates a record (`CREATE`): `AlreadyExists` when a record of that
     /// name and type exists, so that nobody's record is ever overwritten.
     async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()>;
+    /// Creates several records of one zone in one change batch (`CREATE`
+    /// each): all or none, as Route53 applies a batch, and `AlreadyExists`
+    /// when any of them exists. What concurrent creates share
+    /// ([`crate::dns_batch::Route53Batcher`]): Route53 allows five requests a
+    /// second for the whole account.
+    async fn create_records(&self, zone_id: &str, specs: &[DnsRecordSpec]) -> PortResult<()>;
     /// Creates or replaces a record (`UPSERT`): only for a record that is
     /// the tenant's own.
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()>;

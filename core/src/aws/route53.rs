@@ -148,6 +148,12 @@ impl AwsRoute53 {
             .changes(change)
             .build()
             .map_err(|e| build_error(op, e))?;
+        self.send_batch(op, zone_id, batch).await
+    }
+
+    /// One ChangeResourceRecordSets; "not found" and "already exists" in
+    /// an `InvalidChangeBatch` are told apart.
+    async fn send_batch(&self, op: &str, zone_id: &str, batch: ChangeBatch) -> PortResult<()> {
         match self
             .client
             .change_resource_record_sets()
@@ -247,6 +253,48 @@ impl Route53Api for AwsRoute53 {
             }
             other => other,
         }
+    }
+
+    async fn create_records(&self, zone_id: &str, specs: &[DnsRecordSpec]) -> PortResult<()> {
+        let op = "ChangeResourceRecordSets (CREATE, batch)";
+        if let [one] = specs {
+            return self.create_record(one).await;
+        }
+        let mut changes = Vec::new();
+        for spec in specs {
+            writable(op, &spec.target)?;
+            let set = record_set(&spec.name, &spec.target).map_err(|e| build_error(op, e))?;
+            let change = Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(set)
+                .build()
+                .map_err(|e| build_error(op, e))?;
+            changes.push(change);
+        }
+        // As for one record: AWS refuses the whole batch when one exists,
+        // moto replaces it; one listing asks first for the batch.
+        let existing = self.list_records(zone_id).await?;
+        if let Some(spec) = specs.iter().find(|spec| {
+            existing.iter().any(|r| {
+                normalise_name(&r.name) == normalise_name(&spec.name)
+                    && r.target.record_type() == spec.target.record_type()
+            })
+        }) {
+            return Err(PortError::new(
+                PortErrorKind::AlreadyExists,
+                "InvalidChangeBatch",
+                format!(
+                    "{op}: a {} record {} already exists",
+                    spec.target.record_type(),
+                    spec.name
+                ),
+            ));
+        }
+        let batch = ChangeBatch::builder()
+            .set_changes(Some(changes))
+            .build()
+            .map_err(|e| build_error(op, e))?;
+        self.send_batch(op, zone_id, batch).await
     }
 
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {

@@ -125,6 +125,11 @@ impl Engine {
     /// An engine for `platform` talking through `ports`. No IO happens until
     /// the first observation.
     pub fn new(platform: Arc<Platform>, ports: Ports) -> Self {
+        // Concurrent applies of this process share Route53 change batches.
+        let ports = Ports {
+            route53: Arc::new(crate::dns_batch::Route53Batcher::new(ports.route53)),
+            ..ports
+        };
         Engine {
             platform,
             ports,

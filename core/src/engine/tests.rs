@@ -1070,3 +1070,32 @@ async fn a_rotation_gives_mysql_and_the_secret_a_new_password_and_restarts_the_t
     assert_eq!(fake_service(&cloud, &s).redeployments, 1);
     assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
 }
+
+// One walk creating three tenants: their records go out together, and the
+// rollback of one whose service fails removes its record alone.
+#[tokio::test(start_paused = true)]
+async fn concurrent_creates_share_a_record_batch_and_a_rollback_removes_only_its_own() {
+    let (cloud, platform, engine) = setup();
+    cloud.set_latency(Duration::from_millis(20));
+    let specs: Vec<TenantSpec> = ["123456789012", "123456789013", "123456789014"]
+        .iter()
+        .map(|id| spec(platform.clone(), id))
+        .collect();
+    let refused = PortError::new(PortErrorKind::AccessDenied, "AccessDeniedException", "no");
+    cloud.fail_on("ecs.CreateService", Some(&specs[1].names().service), refused, 1);
+    let results = futures::future::join_all(specs.iter().map(|s| converge(&engine, s))).await;
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(results[1].is_err());
+    let creates: Vec<_> = cloud
+        .calls_to("route53.ChangeResourceRecordSets")
+        .into_iter()
+        .filter(|c| c.target.starts_with("CREATE"))
+        .collect();
+    assert_eq!(creates.len(), 1, "one batch for the three: {creates:?}");
+    let zone = platform.hosted_zone_id.clone();
+    let listed = cloud.ports().route53.list_records(&zone).await.expect("list");
+    for (i, s) in specs.iter().enumerate() {
+        let there = listed.iter().any(|r| r.name == s.names().fqdn);
+        assert_eq!(there, i != 1, "record of tenant {i}");
+    }
+}

@@ -371,6 +371,14 @@ impl Route53Api for FailingPorts<dyn Route53Api> {
         let lost = self.gate("route53.ChangeResourceRecordSets", &format!("CREATE {}", spec.name))?;
         lose(lost, self.inner.create_record(spec).await)
     }
+    async fn create_records(&self, zone_id: &str, specs: &[DnsRecordSpec]) -> PortResult<()> {
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let lost = self.gate(
+            "route53.ChangeResourceRecordSets",
+            &format!("CREATE {}", names.join(" CREATE ")),
+        )?;
+        lose(lost, self.inner.create_records(zone_id, specs).await)
+    }
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
         let lost = self.gate("route53.ChangeResourceRecordSets", &format!("UPSERT {}", spec.name))?;
         lose(lost, self.inner.upsert_record(spec).await)

@@ -71,6 +71,34 @@ impl Route53Api for Port {
             .await
     }
 
+    async fn create_records(&self, zone_id: &str, specs: &[DnsRecordSpec]) -> PortResult<()> {
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        self.0
+            .call(
+                "route53.ChangeResourceRecordSets",
+                format!("CREATE {}", names.join(" CREATE ")),
+                |s| {
+                    // All or none, as Route53 applies a batch: tried on a
+                    // copy of the zone, kept only when every change holds.
+                    let before = s.zones.clone();
+                    for spec in specs {
+                        let in_zone = zone_key(&spec.zone_id) == zone_key(zone_id);
+                        let written = if in_zone {
+                            write_record(s, spec, true)
+                        } else {
+                            Err(invalid(CHANGE_BATCH, format!("{} is not in zone {zone_id}", spec.name)))
+                        };
+                        if let Err(e) = written {
+                            s.zones = before;
+                            return Err(e);
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .await
+    }
+
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
         self.0
             .call(
