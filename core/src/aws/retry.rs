@@ -118,19 +118,23 @@ where
             return Ok(Created::Found(made));
         }
         if !e.is_retryable() || attempt >= UNNAMED_CREATE_ATTEMPTS {
-            return Err(e);
+            // Each attempt was one SDK call: the count is the port's.
+            return Err(e.with_attempts(attempt));
         }
         backoff(attempt).await;
     }
 }
 
-/// Waits before attempt `attempt + 1` of a create the port retries itself:
-/// exponential from 200 ms, capped at 10 s, with full jitter.
+/// Waits before attempt `attempt + 1` of a create the port retries itself,
+/// as the SDK's standard mode waits for every other call: exponential from
+/// 1 s, capped at 20 s, with full jitter. (A shorter backoff gave up on
+/// ECS's RegisterTaskDefinition, 1 a second, while the rest of a fleet
+/// create still rode its throttling out: 13 of 100 through AWS's rates.)
 async fn backoff(attempt: u32) {
     use rand::Rng;
-    let cap = Duration::from_millis(200)
-        .saturating_mul(1 << attempt.min(6))
-        .min(Duration::from_secs(10));
+    let cap = Duration::from_secs(1)
+        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
+        .min(Duration::from_secs(20));
     let wait = rand::rng().random_range(Duration::ZERO..=cap);
     tokio::time::sleep(wait).await;
 }
@@ -217,6 +221,35 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    // A create the port retries itself waits as the SDK would (eight
+    // backoffs from 1 s up to 20 s) and says how often it was sent.
+    #[tokio::test(start_paused = true)]
+    async fn an_unnamed_create_rides_out_throttling_as_long_as_the_sdk_and_counts_its_attempts() {
+        let sent = Arc::new(AtomicU32::new(0));
+        let start = tokio::time::Instant::now();
+        let result: PortResult<Created<(), ()>> = create_unduplicated(
+            || {
+                let sent = sent.clone();
+                async move {
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    Err(crate::ports::PortError::new(
+                        crate::ports::PortErrorKind::Transient,
+                        "ThrottlingException",
+                        "Rate exceeded",
+                    )
+                    .with_attempts(1))
+                }
+            },
+            || async { None },
+        )
+        .await;
+        let Err(e) = result else { panic!("always throttled") };
+        assert_eq!(sent.load(Ordering::SeqCst), UNNAMED_CREATE_ATTEMPTS);
+        assert_eq!(e.attempts, UNNAMED_CREATE_ATTEMPTS, "{e}");
+        // Full jitter: at most 1+2+4+8+16+20+20+20 s of waiting.
+        assert!(start.elapsed() <= Duration::from_secs(91), "{:?}", start.elapsed());
+    }
 
     #[test]
     fn retries_and_their_bound() {

@@ -150,10 +150,17 @@ impl TenantPlan {
         PlannedOutputs {
             outputs: TenantOutputs {
                 service_arn: keep(Part::Service, now.service_arn),
+                // Without a new revision the service ends on the latest
+                // one, which it may not run yet (a run killed between the
+                // two steps).
                 task_definition_arn: if task_definition_changes {
                     None
                 } else {
-                    now.task_definition_arn
+                    observed
+                        .task_definition
+                        .as_ref()
+                        .map(|t| t.arn.clone())
+                        .or(now.task_definition_arn)
                 },
                 target_group_arn: keep(Part::TargetGroup, now.target_group_arn),
                 listener_rule_arn: keep(Part::ListenerRule, now.listener_rule_arn),

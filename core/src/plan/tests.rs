@@ -536,6 +536,26 @@ fn planned_outputs_are_unknown_only_where_parts_change() {
     assert_eq!(out.target_group_arn.as_deref(), Some("arn:tg"));
 }
 
+/// A run killed after registering a revision but before the service moved
+/// to it: the next plan registers nothing, and the service moves to the
+/// revision that is there, so the planned ARN is that one, not the old.
+#[test]
+fn a_service_behind_the_latest_revision_plans_that_revision_as_its_arn() {
+    let s = spec();
+    let mut o = converged();
+    let latest = o.task_definition.as_ref().map(|t| t.arn.clone());
+    if let Some(svc) = o.service.as_mut() {
+        svc.task_definition_arn = "arn:td:previous".into();
+    }
+    let p = plan(&s, &o);
+    assert_eq!(
+        p.action(Part::Service),
+        &PartAction::update(vec![ServiceField::TaskDefinition])
+    );
+    assert!(!needs_new_revision(p.action(Part::TaskDefinition)), "{p}");
+    assert_eq!(p.planned_outputs(&s, &o).outputs.task_definition_arn, latest);
+}
+
 #[test]
 fn foreign_parts_are_conflicts() {
     let s = spec();
