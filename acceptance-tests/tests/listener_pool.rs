@@ -73,28 +73,36 @@ fn workdir(stack: &Stack, name: &str, provider: &str, resources: &str) -> Workdi
     w
 }
 
-/// Each managed tenant's `listener_arn` and `load_balancer_dns_name` in
-/// the state, by resource name.
-fn placements(w: &Workdir) -> Vec<(String, String, String)> {
+/// Each managed tenant's resource name and string attributes `keys`, from
+/// the state, sorted by name.
+fn state_strings(w: &Workdir, keys: &[&str]) -> Vec<(String, Vec<String>)> {
     let state = w.state_json();
     let resources = state["values"]["root_module"]["resources"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let mut out: Vec<(String, String, String)> = resources
+    let mut out: Vec<(String, Vec<String>)> = resources
         .iter()
         .map(|r| {
-            let v = &r["values"];
-            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-            (
-                r["name"].as_str().unwrap_or_default().to_owned(),
-                s("listener_arn"),
-                s("load_balancer_dns_name"),
-            )
+            let name = r["name"].as_str().unwrap_or_default().to_owned();
+            let values = keys
+                .iter()
+                .map(|k| r["values"][*k].as_str().unwrap_or_default().to_owned())
+                .collect();
+            (name, values)
         })
         .collect();
     out.sort();
     out
+}
+
+/// Each managed tenant's `listener_arn` and `load_balancer_dns_name` in
+/// the state, by resource name.
+fn placements(w: &Workdir) -> Vec<(String, String, String)> {
+    state_strings(w, &["listener_arn", "load_balancer_dns_name"])
+        .into_iter()
+        .map(|(name, v)| (name, v[0].clone(), v[1].clone()))
+        .collect()
 }
 
 /// Rules on a listener, counted with boto3.
@@ -196,7 +204,48 @@ fn a_pool_of_two_fills_both_refuses_the_next_and_placement_is_stable() {
         .unwrap_or_default();
     assert!(changes.is_empty(), "an empty plan: {changes:#?}");
     assert_eq!(placements(&w), placed, "no tenant moved");
+
+    // Still stable when rules go missing: t0's rule, and both rules of the
+    // other listener, are deleted behind bbws's back. By free slots t0
+    // would now go to the emptier listener; it is repaired where it was,
+    // and so are the others.
+    let t0_listener = placed[0].1.clone();
+    let deleted: Vec<String> = rule_arns(&w)
+        .into_iter()
+        .filter(|(name, listener, _)| name == "t0" || *listener != t0_listener)
+        .map(|(_, _, rule)| rule)
+        .collect();
+    assert_eq!(deleted.len(), 3, "{deleted:?}");
+    delete_rules(&stack, &deleted);
+    let repaired = w.with_vars("apply", &["-auto-approve"]);
+    assert_eq!(repaired.code, 0, "{}{}", repaired.stdout, repaired.stderr);
+    assert_eq!(placements(&w), placed, "the repaired rules are where they were");
+    for l in &listeners {
+        assert_eq!(rules_on(&stack, l), 2, "two rules on {l} again");
+    }
     destroy(&w);
+}
+
+/// Each managed tenant's resource name, listener and rule ARN in the state.
+fn rule_arns(w: &Workdir) -> Vec<(String, String, String)> {
+    state_strings(w, &["listener_arn", "listener_rule_arn"])
+        .into_iter()
+        .map(|(name, v)| (name, v[0].clone(), v[1].clone()))
+        .collect()
+}
+
+/// Deletes listener rules with boto3 (drift made outside bbws).
+fn delete_rules(stack: &Stack, arns: &[String]) {
+    let script = r#"
+import json, sys, boto3
+s = json.load(open(sys.argv[1]))
+elb = boto3.client("elbv2", endpoint_url=s["endpoint"], region_name=s["region"],
+                   aws_access_key_id="test", aws_secret_access_key="test")
+for arn in sys.argv[2:]:
+    elb.delete_rule(RuleArn=arn)
+"#;
+    let args: Vec<&str> = arns.iter().map(String::as_str).collect();
+    stack.python(script, &args);
 }
 
 #[test]

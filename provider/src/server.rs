@@ -290,7 +290,14 @@ impl BbwsServer {
         if !observed.exists() {
             return Ok((None, observed));
         }
-        let outputs = observed.outputs(&spec.names());
+        let mut outputs = observed.outputs(&spec.names());
+        // A missing rule is drift of the rule, not a move: the tenant's
+        // listener stays the one recorded (see `keep_placement`).
+        if outputs.listener_arn.is_none() {
+            let recorded = |v: &TfString| v.as_str().map(str::to_owned);
+            outputs.listener_arn = recorded(&prior.listener_arn);
+            outputs.load_balancer_dns_name = recorded(&prior.load_balancer_dns_name);
+        }
         let state = tenant::state_value(
             prior,
             &spec,
@@ -495,6 +502,8 @@ impl BbwsServer {
                 .map(str::to_owned)
                 .or_else(|| Some(derived_tenant_id(&c.platform, &input)));
         }
+        // As planned: the plan showed the listener it kept.
+        keep_placement(&mut input, Some(&planned), &c.platform);
         let spec: TenantSpec = input
             .resolve(c.platform.clone())
             .map_err(|v| (prior.clone(), violation_diags(&v, "")))?;
@@ -702,9 +711,25 @@ fn planned_spec(c: &Configured, config: &TenantModel, prior: Option<&TenantModel
     if input.tenant_id.is_none() {
         input.tenant_id = Some(derived_tenant_id(&c.platform, &input));
     }
+    keep_placement(&mut input, prior, &c.platform);
     let spec = input.resolve(c.platform.clone()).map_err(|v| violation_diags(&v, ""))?;
     c.subdomains.claim(&spec).map_err(|v| violation_diags(&[v], ""))?;
     Ok(spec)
+}
+
+/// A tenant placed by load stays where it was placed: with no
+/// `listener_arn` in the configuration, the one `recorded` (the prior state
+/// at plan, the planned state at apply) is kept while it is in the pool, so
+/// a rule that went missing is made again on the same listener rather than
+/// wherever the pool has room now.
+fn keep_placement(input: &mut bbws_core::TenantInput, recorded: Option<&TenantModel>, platform: &Platform) {
+    if input.listener_arn.is_some() {
+        return;
+    }
+    let kept = recorded.and_then(|r| r.listener_arn.as_str());
+    input.listener_arn = kept
+        .filter(|arn| platform.listener_arns.iter().any(|l| l == arn))
+        .map(str::to_owned);
 }
 
 /// The id of a tenant whose configuration sets none, decided at plan time

@@ -14,7 +14,7 @@ use aws_sdk_ecs::types::{
 };
 
 use super::error::{Endpoint, build_error, on, sdk_error};
-use super::retry::{Created, create_unduplicated};
+use super::retry::{Created, create_unduplicated, unnamed_create_attempts};
 use super::tag_pairs;
 use crate::naming::{CONTAINER_NAME, family_and_revision};
 use crate::parts::*;
@@ -435,7 +435,9 @@ impl EcsApi for AwsEcs {
         // A revision has no unique name: the SDK's own retry of a request
         // whose answer was lost would register a second one. So the port
         // retries, and first looks for the revision this run registered.
+        let attempts = unnamed_create_attempts(self.client.config().retry_config());
         let sent = create_unduplicated(
+            attempts,
             || {
                 request
                     .clone()

@@ -5,7 +5,7 @@ use aws_sdk_efs::Client;
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, PosixUser, RootDirectory, Tag};
 
 use super::error::{Endpoint, build_error, on};
-use super::retry::{Created, create_unduplicated};
+use super::retry::{Created, create_unduplicated, unnamed_create_attempts};
 use super::tag_pairs;
 use crate::parts::*;
 use crate::ports::{EfsApi, PortError, PortErrorKind, PortResult};
@@ -126,7 +126,9 @@ impl EfsApi for AwsEfs {
         // the SDK's own retry of a request whose answer was lost would make
         // a second one there. So the port retries, and first looks for the
         // access point this run made.
+        let attempts = unnamed_create_attempts(self.client.config().retry_config());
         let sent = create_unduplicated(
+            attempts,
             || {
                 request
                     .clone()

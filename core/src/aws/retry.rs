@@ -35,6 +35,11 @@
 //! refuses a connection, so backing off would only make a misconfiguration
 //! slow to report. The error is still transient (running again may work).
 //!
+//! **Creates without a unique name** (RegisterTaskDefinition,
+//! CreateAccessPoint) are retried by the port, not the SDK, so that a lost
+//! answer is looked for before the next attempt (`create_unduplicated`):
+//! with the same number of attempts and the same backoff as the SDK's.
+//!
 //! **Attempts are counted**: `AttemptCounter` writes the number of
 //! attempts into the final answer's headers (`ATTEMPTS_HEADER`), so that
 //! an error can say "AWS throttled this call 9 times" (`aws/error.rs`).
@@ -84,8 +89,13 @@ pub(crate) fn retry_partition(service: &'static str) -> RetryPartition {
 }
 
 /// Attempts of a create that has no unique name (RegisterTaskDefinition,
-/// CreateAccessPoint), which the port makes itself instead of the SDK.
-const UNNAMED_CREATE_ATTEMPTS: u32 = DEFAULT_MAX_RETRIES + 1;
+/// CreateAccessPoint), which the port makes itself instead of the SDK: as
+/// many as the client's SDK calls get (`max_retries` + 1).
+pub(crate) fn unnamed_create_attempts(client_retries: Option<&RetryConfig>) -> u32 {
+    client_retries
+        .map_or(DEFAULT_MAX_RETRIES + 1, RetryConfig::max_attempts)
+        .max(1)
+}
 
 /// What a create without a unique name came to: the service's answer, or
 /// what an earlier attempt of this run made (its answer was lost).
@@ -99,8 +109,13 @@ pub(crate) enum Created<R, T> {
 /// Sends a create that has no unique name (the request itself sent with
 /// the SDK's retries off): after each failure, `find` looks for what this
 /// run made before the next attempt, so a lost answer never makes a second
-/// one. Retryable failures are tried [`UNNAMED_CREATE_ATTEMPTS`] times.
-pub(crate) async fn create_unduplicated<R, T, S, SF, F, FF>(mut send: S, mut find: F) -> PortResult<Created<R, T>>
+/// one. Retryable failures are tried `attempts` times
+/// ([`unnamed_create_attempts`]).
+pub(crate) async fn create_unduplicated<R, T, S, SF, F, FF>(
+    attempts: u32,
+    mut send: S,
+    mut find: F,
+) -> PortResult<Created<R, T>>
 where
     S: FnMut() -> SF,
     SF: std::future::Future<Output = PortResult<R>>,
@@ -117,7 +132,7 @@ where
         if let Some(made) = find().await {
             return Ok(Created::Found(made));
         }
-        if !e.is_retryable() || attempt >= UNNAMED_CREATE_ATTEMPTS {
+        if !e.is_retryable() || attempt >= attempts {
             // Each attempt was one SDK call: the count is the port's.
             return Err(e.with_attempts(attempt));
         }
@@ -228,7 +243,10 @@ mod tests {
     async fn an_unnamed_create_rides_out_throttling_as_long_as_the_sdk_and_counts_its_attempts() {
         let sent = Arc::new(AtomicU32::new(0));
         let start = tokio::time::Instant::now();
+        let attempts = unnamed_create_attempts(Some(&retry_config(None)));
+        assert_eq!(attempts, DEFAULT_MAX_RETRIES + 1);
         let result: PortResult<Created<(), ()>> = create_unduplicated(
+            attempts,
             || {
                 let sent = sent.clone();
                 async move {
@@ -245,8 +263,10 @@ mod tests {
         )
         .await;
         let Err(e) = result else { panic!("always throttled") };
-        assert_eq!(sent.load(Ordering::SeqCst), UNNAMED_CREATE_ATTEMPTS);
-        assert_eq!(e.attempts, UNNAMED_CREATE_ATTEMPTS, "{e}");
+        assert_eq!(sent.load(Ordering::SeqCst), attempts);
+        assert_eq!(e.attempts, attempts, "{e}");
+        // `max_retries` holds for them too.
+        assert_eq!(unnamed_create_attempts(Some(&retry_config(Some(25)))), 26);
         // Full jitter: at most 1+2+4+8+16+20+20+20 s of waiting.
         assert!(start.elapsed() <= Duration::from_secs(91), "{:?}", start.elapsed());
     }

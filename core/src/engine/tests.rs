@@ -532,6 +532,49 @@ async fn the_read_back_takes_the_records_the_run_left_without_listing_the_zone_a
     assert_eq!(read.dns_records.len(), 1, "{:?}", read.dns_records);
 }
 
+// A record batch that AWS made but whose answer was lost: as a timeout
+// (the SDK gave up), or as the "already exists" its retry of the same batch
+// gets. Every tenant in the batch adopts its record (an alias to its own
+// load balancer), none fails, and none is made twice.
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_to_a_record_batch_fails_none_of_its_tenants() {
+    let answers = [
+        PortError::new(
+            PortErrorKind::Transient,
+            "RequestTimeout",
+            "injected: the answer was lost",
+        ),
+        PortError::new(
+            PortErrorKind::AlreadyExists,
+            "InvalidChangeBatch",
+            "injected: the SDK's retry of a batch that was made",
+        ),
+    ];
+    for lost in answers {
+        let (cloud, platform, engine) = setup();
+        cloud.set_latency(Duration::from_millis(20));
+        let specs: Vec<TenantSpec> = (0..4)
+            .map(|i| spec(platform.clone(), &format!("1234567890{i:02}")))
+            .collect();
+        cloud.lose_answer_on("route53.ChangeResourceRecordSets", None, lost.clone(), 2);
+        let results = futures::future::join_all(specs.iter().map(|s| converge(&engine, s))).await;
+        for (s, r) in specs.iter().zip(&results) {
+            let after = r.as_ref().unwrap_or_else(|e| panic!("{}: {e} ({lost})", s.tenant_id));
+            assert!(plan(s, after).is_empty(), "{}", plan(s, after));
+        }
+        let records = cloud
+            .ports()
+            .route53
+            .list_records(&platform.hosted_zone_id)
+            .await
+            .expect("list");
+        for s in &specs {
+            let fqdn = s.names().fqdn;
+            assert_eq!(records.iter().filter(|r| r.name == fqdn).count(), 1, "{fqdn} ({lost})");
+        }
+    }
+}
+
 // On tokio's paused clock, calls that run concurrently start and finish at
 // the same instants, whatever the machine's load.
 #[tokio::test(start_paused = true)]
