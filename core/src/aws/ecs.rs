@@ -32,11 +32,18 @@ const VOLUME: &str = "wordpress";
 pub struct AwsEcs {
     client: Client,
     ep: Endpoint,
+    /// RegisterTaskDefinition's turn: one at a time in a process (its
+    /// bucket is 1 a second; see `create_unduplicated`).
+    registering: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AwsEcs {
     pub(crate) fn new(client: Client, ep: Endpoint) -> Self {
-        AwsEcs { client, ep }
+        AwsEcs {
+            client,
+            ep,
+            registering: Default::default(),
+        }
     }
 
     /// Describes one task definition (family, `family:rev` or ARN) with
@@ -438,6 +445,7 @@ impl EcsApi for AwsEcs {
         let attempts = unnamed_create_attempts(self.client.config().retry_config());
         let sent = create_unduplicated(
             attempts,
+            Some(&self.registering),
             || {
                 request
                     .clone()

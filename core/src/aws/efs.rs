@@ -129,6 +129,7 @@ impl EfsApi for AwsEfs {
         let attempts = unnamed_create_attempts(self.client.config().retry_config());
         let sent = create_unduplicated(
             attempts,
+            None,
             || {
                 request
                     .clone()

@@ -111,8 +111,17 @@ pub(crate) enum Created<R, T> {
 /// run made before the next attempt, so a lost answer never makes a second
 /// one. Retryable failures are tried `attempts` times
 /// ([`unnamed_create_attempts`]).
+///
+/// `one_at_a_time`: the creates sharing it are made one after another
+/// (each with its retries). For an action whose rate is a single small
+/// bucket (ECS's RegisterTaskDefinition: a burst of 20, then 1 a second),
+/// concurrent creates of one process would otherwise spend each other's
+/// attempts on it: of 100 at once, about 20 fail after their 9 attempts
+/// (simulated on that bucket), while one at a time all finish in about the
+/// same time, the bucket's (`a_shared_turn_rides_out_a_slow_bucket`).
 pub(crate) async fn create_unduplicated<R, T, S, SF, F, FF>(
     attempts: u32,
+    one_at_a_time: Option<&tokio::sync::Mutex<()>>,
     mut send: S,
     mut find: F,
 ) -> PortResult<Created<R, T>>
@@ -122,6 +131,10 @@ where
     F: FnMut() -> FF,
     FF: std::future::Future<Output = Option<T>>,
 {
+    let _turn = match one_at_a_time {
+        Some(turn) => Some(turn.lock().await),
+        None => None,
+    };
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -247,6 +260,7 @@ mod tests {
         assert_eq!(attempts, DEFAULT_MAX_RETRIES + 1);
         let result: PortResult<Created<(), ()>> = create_unduplicated(
             attempts,
+            None,
             || {
                 let sent = sent.clone();
                 async move {
@@ -269,6 +283,65 @@ mod tests {
         assert_eq!(unnamed_create_attempts(Some(&retry_config(Some(25)))), 26);
         // Full jitter: at most 1+2+4+8+16+20+20+20 s of waiting.
         assert!(start.elapsed() <= Duration::from_secs(91), "{:?}", start.elapsed());
+    }
+
+    /// ECS's RegisterTaskDefinition bucket: a burst of 20, then 1 a second.
+    struct SlowBucket(std::sync::Mutex<(f64, tokio::time::Instant)>);
+
+    impl SlowBucket {
+        fn new() -> Self {
+            SlowBucket(std::sync::Mutex::new((20.0, tokio::time::Instant::now())))
+        }
+
+        fn take(&self) -> bool {
+            let mut b = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = tokio::time::Instant::now();
+            b.0 = (b.0 + now.duration_since(b.1).as_secs_f64()).min(20.0);
+            b.1 = now;
+            let ok = b.0 >= 1.0;
+            if ok {
+                b.0 -= 1.0;
+            }
+            ok
+        }
+    }
+
+    /// One create through the bucket (100 ms a call); whether it was made.
+    async fn create_through(bucket: &SlowBucket, turn: Option<&tokio::sync::Mutex<()>>) -> bool {
+        let r: PortResult<Created<(), ()>> = create_unduplicated(
+            DEFAULT_MAX_RETRIES + 1,
+            turn,
+            || async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if bucket.take() {
+                    Ok(())
+                } else {
+                    Err(crate::ports::PortError::new(
+                        crate::ports::PortErrorKind::Transient,
+                        "ThrottlingException",
+                        "Rate exceeded",
+                    ))
+                }
+            },
+            || async { None },
+        )
+        .await;
+        r.is_ok()
+    }
+
+    /// 100 creates of one process at once on the paused clock: with a
+    /// shared turn every one is made; each on its own, some run out of
+    /// attempts (which is what the turn is for).
+    #[tokio::test(start_paused = true)]
+    async fn a_shared_turn_rides_out_a_slow_bucket() {
+        let bucket = SlowBucket::new();
+        let turn = tokio::sync::Mutex::new(());
+        let made = futures::future::join_all((0..100).map(|_| create_through(&bucket, Some(&turn)))).await;
+        assert_eq!(made.iter().filter(|ok| !**ok).count(), 0, "with a shared turn");
+
+        let bucket = SlowBucket::new();
+        let alone = futures::future::join_all((0..100).map(|_| create_through(&bucket, None))).await;
+        assert!(alone.iter().any(|ok| !*ok), "each on its own, some run out of attempts");
     }
 
     #[test]
