@@ -1310,6 +1310,23 @@ async fn route53_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: 
         &normalise_target(&found[0].target),
     )?;
 
+    // One tenant's read at its names: what the zone listing shows under
+    // them, and nothing under a name without records.
+    let absent = naming::fqdn(&format!("none-{}", t.id), &platform.domain).to_ascii_lowercase();
+    let asked = [alias_name.clone(), cname_name.clone(), pair[0].name.clone(), absent];
+    let at_names = c.ok("records_named", api.records_named(zone, &asked).await)?;
+    let mut want: Vec<ObservedDnsRecord> = asked.iter().flat_map(|n| named(&records, n)).collect();
+    let mut got = at_names.clone();
+    let key = |r: &ObservedDnsRecord| (r.name.clone(), format!("{:?}", normalise_target(&r.target)));
+    want.sort_by_key(key);
+    got.sort_by_key(key);
+    c.ensure(
+        want.iter().map(key).eq(got.iter().map(key)),
+        "records_named",
+        format!("the records the listing shows under {asked:?}"),
+        &at_names,
+    )?;
+
     let moved = DnsRecordSpec {
         target: RecordTarget::Cname(format!("elsewhere.{}", platform.domain)),
         ..cname.clone()

@@ -102,6 +102,10 @@ impl Route53Api for Route53Batcher {
         self.shared.inner.list_records(zone_id).await
     }
 
+    async fn records_named(&self, zone_id: &str, names: &[String]) -> PortResult<Vec<ObservedDnsRecord>> {
+        self.shared.inner.records_named(zone_id, names).await
+    }
+
     async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
         let (tx, rx) = oneshot::channel();
         let lead = {

@@ -215,6 +215,11 @@ pub trait Route53Api: Send + Sync {
     /// dot: A aliases and CNAMEs as such, any other as
     /// [`RecordTarget::Other`].
     async fn list_records(&self, zone_id: &str) -> PortResult<Vec<ObservedDnsRecord>>;
+    /// The records under exactly these names (any type), as
+    /// [`Self::list_records`] shows them: one tenant's, read at the names
+    /// (a listing from each name) instead of the whole zone, so that its
+    /// cost does not grow with the fleet.
+    async fn records_named(&self, zone_id: &str, names: &[String]) -> PortResult<Vec<ObservedDnsRecord>>;
     /// Creates a record (`CREATE`): `AlreadyExists` when a record of that
     /// name and type exists, so that nobody's record is ever overwritten.
     async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()>;

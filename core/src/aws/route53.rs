@@ -177,6 +177,41 @@ impl AwsRoute53 {
         }
     }
 
+    /// Every record under exactly `name`: a listing that starts there and
+    /// stops at the next name (records are sorted by name, then type).
+    async fn records_at(&self, zone_id: &str, name: &str) -> PortResult<Vec<ObservedDnsRecord>> {
+        let wanted = normalise_name(name);
+        let mut out = Vec::new();
+        let mut start: (String, Option<RrType>, Option<String>) = (name.to_owned(), None, None);
+        loop {
+            let r = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .start_record_name(&start.0)
+                .set_start_record_type(start.1.take())
+                .set_start_record_identifier(start.2.take())
+                .max_items(8)
+                .send()
+                .await
+                .map_err(on(&self.ep, "ListResourceRecordSets"))?;
+            let sets = r.resource_record_sets();
+            let at_name = sets.iter().take_while(|s| normalise_name(s.name()) == wanted);
+            out.extend(at_name.filter_map(|s| observe(zone_id, s)));
+            let past = sets.iter().any(|s| normalise_name(s.name()) != wanted);
+            match (past, r.is_truncated(), r.next_record_name(), r.next_record_type()) {
+                (false, true, Some(n), Some(t)) if normalise_name(n) == wanted => {
+                    start = (
+                        n.to_owned(),
+                        Some(t.clone()),
+                        r.next_record_identifier().map(str::to_owned),
+                    );
+                }
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// The current record set with exactly this name and type.
     async fn current(&self, zone_id: &str, name: &str, rr_type: RrType) -> PortResult<Option<ResourceRecordSet>> {
         let r = self
@@ -219,6 +254,12 @@ impl Route53Api for AwsRoute53 {
             }
         }
         Ok(out)
+    }
+
+    async fn records_named(&self, zone_id: &str, names: &[String]) -> PortResult<Vec<ObservedDnsRecord>> {
+        let reads = names.iter().map(|name| self.records_at(zone_id, name));
+        let found = futures::future::try_join_all(reads).await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {

@@ -172,6 +172,7 @@ impl Engine {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        let records_known = records.is_some();
         let facts = self.facts().await?.clone();
         let names: Vec<TenantNames> = keys.iter().map(|k| self.names_of(k)).collect();
         let _reading = if shared { Some(self.reading.lock().await) } else { None };
@@ -204,12 +205,38 @@ impl Engine {
             databases: &read.databases,
             users: &read.users,
         };
-        Ok(keys
+        let mut observed: Vec<ObservedTenant> = keys
             .iter()
             .zip(&names)
             .zip(listed.task_definitions.into_iter().zip(listed.secrets))
             .map(|((key, n), (td, secret))| self.assemble(key, n, &reads, td, secret))
-            .collect())
+            .collect();
+        if let (Some(tenant), [o], false) = (&one, observed.as_mut_slice(), records_known) {
+            self.read_routed_record(tenant, o, &facts).await?;
+        }
+        Ok(observed)
+    }
+
+    /// One tenant's records were read at its names; its rule may route one
+    /// more (a rename a killed run left half-done), whose alias is the
+    /// tenant's too.
+    async fn read_routed_record(
+        &self,
+        tenant: &TenantRules,
+        o: &mut ObservedTenant,
+        facts: &PlatformFacts,
+    ) -> Result<(), CoreError> {
+        let domain = &self.platform.domain;
+        let Some(routed) = o.routed_subdomain(domain).map(|s| crate::naming::fqdn(&s, domain)) else {
+            return Ok(());
+        };
+        if tenant.hosts.contains(&routed) {
+            return Ok(());
+        }
+        let more = self.read_records_named(std::slice::from_ref(&routed)).await?;
+        o.dns_records
+            .extend(more.iter().filter(|r| points_at(&r.target, facts)).cloned());
+        Ok(())
     }
 
     /// The names of a key's parts, under its current (first) subdomain.
@@ -279,9 +306,11 @@ impl Engine {
         stamp: Stamp,
     ) -> Result<SharedReads, CoreError> {
         let records = async {
-            match known_records {
-                Some(r) => Ok(r),
-                None => self.read_records(shared, stamp).await,
+            match (known_records, one) {
+                (Some(r), _) => Ok(r),
+                // One tenant's: read at its names, not the whole zone.
+                (None, Some(tenant)) => self.read_records_named(&tenant.hosts).await,
+                (None, None) => self.read_records(shared, stamp).await,
             }
         };
         let rules = async {
@@ -348,20 +377,36 @@ impl Engine {
     }
 
     async fn read_records(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedDnsRecord>>, CoreError> {
-        let p = &self.platform;
-        let fetch = self.ports.route53.list_records(&p.hosted_zone_id);
+        let fetch = self.ports.route53.list_records(&self.platform.hosted_zone_id);
         self.listing(shared, stamp, |s| &mut s.records, fetch)
             .await
-            .map_err(|e| match e.kind {
-                PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
-                    setting: "hosted_zone_id",
-                    message: format!(
-                        "hosted zone {:?} was not found ({e}); set hosted_zone_id to the Route53 zone of {}",
-                        p.hosted_zone_id, p.domain
-                    ),
-                },
-                _ => CoreError::port(PartOrPlatform::Platform, "ListResourceRecordSets", e),
-            })
+            .map_err(|e| self.records_error(e))
+    }
+
+    /// The records under `names` only (not recorded in the snapshot, whose
+    /// records are the whole zone's).
+    async fn read_records_named(&self, names: &[String]) -> Result<Arc<Vec<ObservedDnsRecord>>, CoreError> {
+        self.ports
+            .route53
+            .records_named(&self.platform.hosted_zone_id, names)
+            .await
+            .map(Arc::new)
+            .map_err(|e| self.records_error(e))
+    }
+
+    /// A failed record read; a missing zone names the setting.
+    fn records_error(&self, e: crate::ports::PortError) -> CoreError {
+        let p = &self.platform;
+        match e.kind {
+            PortErrorKind::NotFound | PortErrorKind::InvalidInput => CoreError::Platform {
+                setting: "hosted_zone_id",
+                message: format!(
+                    "hosted zone {:?} was not found ({e}); set hosted_zone_id to the Route53 zone of {}",
+                    p.hosted_zone_id, p.domain
+                ),
+            },
+            _ => CoreError::port(PartOrPlatform::Platform, "ListResourceRecordSets", e),
+        }
     }
 
     async fn read_access_points(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedAccessPoint>>, CoreError> {

@@ -532,6 +532,37 @@ async fn the_read_back_takes_the_records_the_run_left_without_listing_the_zone_a
     assert_eq!(read.dns_records.len(), 1, "{:?}", read.dns_records);
 }
 
+// One tenant's observation reads the zone at its names, whatever the size
+// of the zone; a name only its rule still routes (a rename a killed run
+// left half-done) is read too, so its alias is found as a listing finds it.
+#[tokio::test]
+async fn one_tenants_records_are_read_at_its_names_not_the_whole_zone() {
+    let (cloud, platform, engine) = setup();
+    let s = spec(platform.clone(), "123456789012");
+    converge(&engine, &s).await.expect("apply");
+    cloud.clear_calls();
+    let seen = engine
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("observe");
+    let reads = cloud.calls_to("route53.ListResourceRecordSets");
+    assert!(!reads.is_empty(), "the records were read");
+    assert!(
+        reads.iter().all(|c| c.target != platform.hosted_zone_id),
+        "no listing of the whole zone: {reads:?}"
+    );
+    assert_eq!(seen.dns_records.len(), 1, "{:?}", seen.dns_records);
+
+    // Asked under another subdomain only: the rule still routes the first.
+    let by_rule = engine
+        .observe_tenant(&s.tenant_id, &["elsewhere".to_owned()])
+        .await
+        .expect("observe");
+    let listed = engine.observe_by_id(&s.tenant_id).await.expect("observe by id");
+    assert_eq!(by_rule.dns_records, seen.dns_records);
+    assert_eq!(listed.dns_records, seen.dns_records);
+}
+
 // A record batch that AWS made but whose answer was lost: as a timeout
 // (the SDK gave up), or as the "already exists" its retry of the same batch
 // gets. Every tenant in the batch adopts its record (an alias to its own

@@ -367,6 +367,9 @@ impl Route53Api for FailingPorts<dyn Route53Api> {
     async fn list_records(&self, zone_id: &str) -> PortResult<Vec<ObservedDnsRecord>> {
         self.inner.list_records(zone_id).await
     }
+    async fn records_named(&self, zone_id: &str, names: &[String]) -> PortResult<Vec<ObservedDnsRecord>> {
+        self.inner.records_named(zone_id, names).await
+    }
     async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
         let lost = self.gate("route53.ChangeResourceRecordSets", &format!("CREATE {}", spec.name))?;
         lose(lost, self.inner.create_record(spec).await)

@@ -61,6 +61,24 @@ impl Route53Api for Port {
             .await
     }
 
+    async fn records_named(&self, zone_id: &str, names: &[String]) -> PortResult<Vec<ObservedDnsRecord>> {
+        self.0
+            .call("route53.ListResourceRecordSets", names.join(" "), |s| {
+                let zone = s.zone_mut(zone_id)?;
+                Ok(zone
+                    .records
+                    .iter()
+                    .filter(|((name, _), _)| names.contains(name))
+                    .map(|((name, _), target)| ObservedDnsRecord {
+                        zone_id: zone_id.to_owned(),
+                        name: name.clone(),
+                        target: target.clone(),
+                    })
+                    .collect())
+            })
+            .await
+    }
+
     async fn create_record(&self, spec: &DnsRecordSpec) -> PortResult<()> {
         self.0
             .call(
