@@ -864,7 +864,10 @@ impl Run<'_> {
             }));
             return Ok(());
         };
-        let now = route53.list_records(&record.zone_id).await.unwrap_or_default();
+        let now = route53
+            .records_named(&record.zone_id, std::slice::from_ref(&record.name))
+            .await
+            .unwrap_or_default();
         let at_name: Vec<_> = now.iter().filter(|r| r.name == record.name).collect();
         if at_name.len() == 1 && at_name.iter().all(|r| same_target(&r.target, &record.target)) {
             tracing::info!(record = %record.name, error = %e, "the tenant's record exists (made meanwhile or with a lost answer): adopted");
