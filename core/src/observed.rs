@@ -371,6 +371,23 @@ pub struct TenantOutputs {
     pub load_balancer_dns_name: Option<String>,
 }
 
+impl TenantOutputs {
+    /// With no rule observed, the listener (and its load balancer's DNS
+    /// name) recorded for the tenant: a missing rule is drift of the rule,
+    /// not a move ([`crate::placement::kept_listener`]).
+    pub fn or_recorded_listener(
+        mut self,
+        listener_arn: Option<String>,
+        load_balancer_dns_name: Option<String>,
+    ) -> Self {
+        if self.listener_arn.is_none() {
+            self.listener_arn = listener_arn;
+            self.load_balancer_dns_name = load_balancer_dns_name;
+        }
+        self
+    }
+}
+
 /// `repo:6.6-php8.3-apache` → (repo, 6.6, 8.3), as [`crate::TenantSpec::image_reference`]
 /// writes it; parts that do not parse are `None`.
 fn split_image(image: &str) -> (Option<String>, Option<String>, Option<String>) {

@@ -7,7 +7,20 @@
 //! among ties at random); a tenant that exists stays where its rule is.
 
 use crate::parts::{ListenerFacts, ObservedListenerRule};
-use crate::spec::Environment;
+use crate::spec::{Environment, Platform};
+
+/// The listener a tenant is planned on when its configuration names none:
+/// the one `recorded` for it (its state), while that is still in the pool.
+/// A tenant placed by load stays where it was placed: a rule that went
+/// missing (drift, a killed run) is made again on that listener, not on
+/// whichever has room now. `asked` (a pin) always wins.
+pub fn kept_listener(platform: &Platform, asked: Option<String>, recorded: Option<&str>) -> Option<String> {
+    asked.or_else(|| {
+        recorded
+            .filter(|arn| platform.listener_arns.iter().any(|l| l == arn))
+            .map(str::to_owned)
+    })
+}
 
 /// Rules one listener may hold besides its default rule (AWS's default quota).
 pub const MAX_RULES_PER_LISTENER: u32 = 100;
@@ -207,6 +220,22 @@ pub fn overfilled(load: &ListenerLoad, cap: Option<u32>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenant_keeps_its_recorded_listener_while_the_pool_has_it() {
+        let platform = Platform {
+            listener_arns: vec!["l1".into(), "l2".into()],
+            ..Platform::default()
+        };
+        assert_eq!(kept_listener(&platform, None, Some("l2")).as_deref(), Some("l2"));
+        assert_eq!(
+            kept_listener(&platform, Some("l1".into()), Some("l2")).as_deref(),
+            Some("l1")
+        );
+        // A listener taken out of the pool is not kept: placed again.
+        assert_eq!(kept_listener(&platform, None, Some("gone")), None);
+        assert_eq!(kept_listener(&platform, None, None), None);
+    }
 
     fn load(arn: &str, tenants: usize, rules: u32, target_groups: u32) -> ListenerLoad {
         ListenerLoad {

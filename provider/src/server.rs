@@ -290,14 +290,10 @@ impl BbwsServer {
         if !observed.exists() {
             return Ok((None, observed));
         }
-        let mut outputs = observed.outputs(&spec.names());
-        // A missing rule is drift of the rule, not a move: the tenant's
-        // listener stays the one recorded (see `keep_placement`).
-        if outputs.listener_arn.is_none() {
-            let recorded = |v: &TfString| v.as_str().map(str::to_owned);
-            outputs.listener_arn = recorded(&prior.listener_arn);
-            outputs.load_balancer_dns_name = recorded(&prior.load_balancer_dns_name);
-        }
+        let recorded = |v: &TfString| v.as_str().map(str::to_owned);
+        let outputs = observed
+            .outputs(&spec.names())
+            .or_recorded_listener(recorded(&prior.listener_arn), recorded(&prior.load_balancer_dns_name));
         let state = tenant::state_value(
             prior,
             &spec,
@@ -717,19 +713,12 @@ fn planned_spec(c: &Configured, config: &TenantModel, prior: Option<&TenantModel
     Ok(spec)
 }
 
-/// A tenant placed by load stays where it was placed: with no
-/// `listener_arn` in the configuration, the one `recorded` (the prior state
-/// at plan, the planned state at apply) is kept while it is in the pool, so
-/// a rule that went missing is made again on the same listener rather than
-/// wherever the pool has room now.
+/// The listener of the state `recorded` (the prior state at plan, the
+/// planned state at apply) where the configuration names none
+/// ([`bbws_core::placement::kept_listener`]).
 fn keep_placement(input: &mut bbws_core::TenantInput, recorded: Option<&TenantModel>, platform: &Platform) {
-    if input.listener_arn.is_some() {
-        return;
-    }
-    let kept = recorded.and_then(|r| r.listener_arn.as_str());
-    input.listener_arn = kept
-        .filter(|arn| platform.listener_arns.iter().any(|l| l == arn))
-        .map(str::to_owned);
+    let recorded = recorded.and_then(|r| r.listener_arn.as_str());
+    input.listener_arn = bbws_core::placement::kept_listener(platform, input.listener_arn.take(), recorded);
 }
 
 /// The id of a tenant whose configuration sets none, decided at plan time

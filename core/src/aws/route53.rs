@@ -257,7 +257,10 @@ impl Route53Api for AwsRoute53 {
     }
 
     async fn records_named(&self, zone_id: &str, names: &[String]) -> PortResult<Vec<ObservedDnsRecord>> {
-        let reads = names.iter().map(|name| self.records_at(zone_id, name));
+        let mut unique: Vec<String> = names.iter().map(|n| normalise_name(n)).collect();
+        unique.sort();
+        unique.dedup();
+        let reads = unique.iter().map(|name| self.records_at(zone_id, name));
         let found = futures::future::try_join_all(reads).await?;
         Ok(found.into_iter().flatten().collect())
     }
