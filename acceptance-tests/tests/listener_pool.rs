@@ -2,7 +2,8 @@
 //! pool of two listeners (two ALBs of the test's own, made with boto3 by
 //! `tools/pool_listeners.py`) with `max_tenants_per_listener = 2`. New
 //! tenants fill both; the next is refused at plan naming `listener_arns`;
-//! placement is stable; a pinned tenant goes and stays where it is pinned;
+//! placement is stable; a pinned tenant goes and stays where it is pinned,
+//! and moves in place when pinned elsewhere;
 //! an apply whose listener filled up since its plan backs off; concurrent
 //! applies never overfill a listener. Placement and records are checked
 //! with boto3 (`inspect_tenant.py`), not with bbws-core.
@@ -273,6 +274,43 @@ fn a_pinned_tenant_goes_and_stays_where_it_is_pinned() {
         serde_json::json!(["no-op"]),
         "stays where it is"
     );
+    // Pinned to the other listener: moved there in place (an update, not a
+    // replacement), the record following it, nothing left on the old one.
+    w.write("main.tf", &format!("{p}{}", tenant("pinned", &id, Some(&listeners[0]))));
+    let (_, moving) = w.plan_json(&[]);
+    let change = &resource_change(&moving, "bbws_tenant.pinned")["change"];
+    assert_eq!(
+        change["actions"],
+        serde_json::json!(["update"]),
+        "a move is in place: {change:#}"
+    );
+    assert_eq!(
+        change["after"]["listener_arn"].as_str(),
+        Some(listeners[0].as_str()),
+        "{change:#}"
+    );
+    let moved = w.apply_plan();
+    assert_eq!(moved.code, 0, "{}", moved.stderr);
+    assert_eq!(placements(&w)[0].1, listeners[0]);
+    assert_eq!(alias_of(&stack, &id), dns[0].to_ascii_lowercase());
+    assert_eq!(
+        (rules_on(&stack, &listeners[0]), rules_on(&stack, &listeners[1])),
+        (1, 0)
+    );
+    let seen = stack.inspect(&id, &[&format!("p{}", &id[4..])]);
+    let tgb = format!("dev-{id}-tgb");
+    assert_eq!(
+        seen["target_groups"],
+        serde_json::json!([tgb]),
+        "the old group is gone: {seen:#}"
+    );
+    assert_eq!(seen["service"]["target_groups"], serde_json::json!([tgb]), "{seen:#}");
+    let (_, settled) = w.plan_json(&[]);
+    assert_eq!(
+        resource_change(&settled, "bbws_tenant.pinned")["change"]["actions"],
+        serde_json::json!(["no-op"]),
+        "the plan after a move is empty"
+    );
     // A listener outside the pool is refused at plan, naming listener_arn.
     w.write(
         "main.tf",
@@ -290,6 +328,8 @@ fn a_pinned_tenant_goes_and_stays_where_it_is_pinned() {
     assert!(refused.stderr.contains("listener_arn"), "{}", refused.stderr);
     w.write("main.tf", &format!("{p}{}", tenant("pinned", &id, None)));
     destroy(&w);
+    let gone = stack.inspect(&id, &[&format!("p{}", &id[4..])]);
+    assert_eq!(gone["target_groups"], serde_json::json!([]), "{gone:#}");
 }
 
 #[test]

@@ -85,7 +85,8 @@ def fleet(settings, pairs):
     for page in c["elbv2"].get_paginator("describe_target_groups").paginate():
         for g in page["TargetGroups"]:
             parts = g["TargetGroupName"].split("-")
-            if len(parts) == 3 and parts[0] == env and parts[2] == "tg":
+            # `-tgb`: the second name a move to another listener uses.
+            if len(parts) == 3 and parts[0] == env and parts[2] in ("tg", "tgb"):
                 bump(parts[1], "target_group")
     rules, marker = [], None
     while True:
@@ -170,6 +171,7 @@ def main():
             "desired_count": live[0]["desiredCount"],
             "task_definition": live[0]["taskDefinition"],
             "tags": tags_of(live[0].get("tags"), "key", "value"),
+            "target_groups": [lb["targetGroupArn"].split("/")[1] for lb in live[0].get("loadBalancers", [])],
         }
         if live
         else None
@@ -193,10 +195,16 @@ def main():
     else:
         out["task_definition"] = None
 
-    try:
-        tgs = elb.describe_target_groups(Names=[f"{env}-{tid}-tg"])["TargetGroups"]
-    except ClientError:
-        tgs = []
+    # Both of the tenant's target group names (`-tgb` after a move to
+    # another listener), each on its own: ELBv2 fails a call naming one
+    # that does not exist.
+    tgs = []
+    for name in (f"{env}-{tid}-tg", f"{env}-{tid}-tgb"):
+        try:
+            tgs += elb.describe_target_groups(Names=[name])["TargetGroups"]
+        except ClientError:
+            pass
+    out["target_groups"] = sorted(t["TargetGroupName"] for t in tgs)
     if tgs:
         t = tgs[0]
         tags = elb.describe_tags(ResourceArns=[t["TargetGroupArn"]])["TagDescriptions"][0]["Tags"]

@@ -890,6 +890,54 @@ pub async fn elbv2(ports: &Ports, platform: &Platform) -> Result<(), String> {
     r
 }
 
+/// A move to another listener: the service is put behind the tenant's
+/// other target group (a rule forwards to it first: ECS refuses a group no
+/// load balancer uses, which the fake models and moto does not check).
+async fn service_moves_to_another_target_group(
+    ports: &Ports,
+    platform: &Platform,
+    t: &Tenant,
+    svc_spec: &ServiceSpec,
+    cleanup: &mut Cleanup,
+) -> Result<(), String> {
+    let c = Check("ecs");
+    let mut spec = target_group_spec(platform, t);
+    spec.name = t.names.target_group_alternate.clone();
+    let step = "create_target_group (the other name)";
+    let tg = c.ok(step, ports.elbv2.create_target_group(&spec).await)?;
+    cleanup.push(Undo::TargetGroup(tg.arn.clone()));
+    let rule_spec = ListenerRuleSpec {
+        listener_arn: platform.first_listener().to_owned(),
+        host: format!("moved-{}", t.names.fqdn),
+        action: RuleAction::Forward(tg.arn.clone()),
+        tags: t.tags.clone(),
+    };
+    let rule = create_rule_somewhere(ports, c, "create_rule (the other group)", &rule_spec).await?;
+    cleanup.push(Undo::Rule(rule.arn.clone()));
+    let mapping = ServiceTargetGroup {
+        target_group_arn: tg.arn.clone(),
+        container_name: svc_spec.container_name.clone(),
+        container_port: svc_spec.container_port,
+    };
+    let step = "set_target_group";
+    c.ok(
+        step,
+        ports
+            .ecs
+            .set_target_group(&svc_spec.cluster, &svc_spec.name, &mapping)
+            .await,
+    )?;
+    let found = c.ok(
+        step,
+        ports
+            .ecs
+            .describe_services(&svc_spec.cluster, std::slice::from_ref(&svc_spec.name))
+            .await,
+    )?;
+    let moved = found.first().ok_or_else(|| c.fail(step, "the service", &found))?;
+    c.eq(step, "target groups", &vec![tg.arn.clone()], &moved.target_group_arns)
+}
+
 fn target_group_spec(platform: &Platform, t: &Tenant) -> TargetGroupSpec {
     TargetGroupSpec {
         name: t.names.target_group.clone(),
@@ -1075,14 +1123,14 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
             "describe_tenant_rules by host",
             TenantRules {
                 hosts: vec![upper.clone()],
-                target_group: "not-this-tenants-tg".into(),
+                target_groups: vec!["not-this-tenants-tg".into()],
             },
         ),
         (
             "describe_tenant_rules by target group",
             TenantRules {
                 hosts: Vec::new(),
-                target_group: tg.name.clone(),
+                target_groups: vec![tg.name.clone()],
             },
         ),
     ] {
@@ -1681,6 +1729,7 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         &updated.task_definition_arn,
     )?;
     c.eq("update_service", "desired count", &1, &updated.desired_count)?;
+    service_moves_to_another_target_group(ports, platform, t, &svc_spec, cleanup).await?;
     c.ok("tag_resource (service)", api.tag_resource(&svc.arn, &extra_tag()).await)?;
     c.ok(
         "tag_resource (task definition)",

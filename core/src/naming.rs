@@ -72,6 +72,11 @@ pub struct TenantNames {
     pub task_family: String,
     /// Target group: `{env}-{tenant_id}-tg`.
     pub target_group: String,
+    /// The second target group name, `{env}-{tenant_id}-tgb`: a target
+    /// group belongs to one load balancer, so a tenant moving to another
+    /// listener's ALB gets a new one under the name it does not use; moves
+    /// alternate between the two.
+    pub target_group_alternate: String,
     /// Listener rule host header and DNS record: `{subdomain}.{domain}`.
     pub fqdn: String,
     /// Name tag of the EFS access point: `{env}-{tenant_id}-ap`.
@@ -89,6 +94,20 @@ pub struct TenantNames {
 }
 
 impl TenantNames {
+    /// Whether `name` is one of the tenant's two target group names.
+    pub fn is_target_group(&self, name: &str) -> bool {
+        name == self.target_group || name == self.target_group_alternate
+    }
+
+    /// The tenant's other target group name than `name`.
+    pub fn other_target_group(&self, name: &str) -> &str {
+        if name == self.target_group_alternate {
+            &self.target_group
+        } else {
+            &self.target_group_alternate
+        }
+    }
+
     /// Derives every name.
     pub fn new(env: Environment, tenant_id: &str, subdomain: &str, domain: &str) -> Self {
         let base = format!("{env}-{tenant_id}");
@@ -96,6 +115,7 @@ impl TenantNames {
             service: format!("{base}-service"),
             task_family: base.clone(),
             target_group: format!("{base}-tg"),
+            target_group_alternate: format!("{base}-tgb"),
             fqdn: fqdn(subdomain, domain),
             access_point: format!("{base}-ap"),
             access_point_root: format!("/{tenant_id}"),
@@ -120,7 +140,7 @@ impl TenantNames {
             ),
             (
                 "target group name",
-                &self.target_group,
+                &self.target_group_alternate,
                 limits::TARGET_GROUP,
                 "tenant_id",
             ),

@@ -113,8 +113,15 @@ pub struct ObservedTenant {
     pub target_group: Option<ObservedTargetGroup>,
     /// Latest active task definition revision.
     pub task_definition: Option<ObservedTaskDefinition>,
-    /// Listener rule.
+    /// Listener rule: the one forwarding to the tenant's target group
+    /// when it has more than one.
     pub listener_rule: Option<ObservedListenerRule>,
+    /// The tenant's other rules (on another listener: a move a run did not
+    /// finish), removed by the next apply or destroy.
+    pub leftover_rules: Vec<ObservedListenerRule>,
+    /// The tenant's target group under its other name when the service does
+    /// not use it (a move a run did not finish), removed likewise.
+    pub leftover_target_groups: Vec<ObservedTargetGroup>,
     /// Records pointing at the load balancer under any candidate name.
     pub dns_records: Vec<ObservedDnsRecord>,
     /// Service.
@@ -139,6 +146,15 @@ impl ObservedTenant {
             Part::ListenerRule => self.listener_rule.is_some(),
             Part::DnsRecord => !self.dns_records.is_empty(),
             Part::Service => self.service.is_some(),
+        }
+    }
+
+    /// Whether parts of a move a run did not finish are left of `part`.
+    pub fn has_leftovers(&self, part: Part) -> bool {
+        match part {
+            Part::ListenerRule => !self.leftover_rules.is_empty(),
+            Part::TargetGroup => !self.leftover_target_groups.is_empty(),
+            _ => false,
         }
     }
 

@@ -389,6 +389,11 @@ pub struct ObservedListenerRule {
     pub tags: Tags,
 }
 
+/// The name in a target group ARN (`…:targetgroup/{name}/{id}`).
+pub fn target_group_name(arn: &str) -> Option<&str> {
+    arn.split(':').next_back().and_then(|r| r.split('/').nth(1))
+}
+
 /// The rules that can be one tenant's, for a read that fetches only their
 /// tags: those routing one of its hosts (its subdomain, or one it had),
 /// forwarding to its target group, or answering a fixed response (a
@@ -397,8 +402,9 @@ pub struct ObservedListenerRule {
 pub struct TenantRules {
     /// Host names, compared case-insensitively.
     pub hosts: Vec<String>,
-    /// The tenant's target group name (ARNs hold it: `targetgroup/{name}/{id}`).
-    pub target_group: String,
+    /// The tenant's target group names, both of them (ARNs hold the name:
+    /// `targetgroup/{name}/{id}`).
+    pub target_groups: Vec<String>,
 }
 
 impl TenantRules {
@@ -410,7 +416,7 @@ impl TenantRules {
             .any(|h| self.hosts.iter().any(|t| t.eq_ignore_ascii_case(h)));
         let acts = match &rule.action {
             Some(RuleAction::Forward(arn)) => {
-                arn.split(':').next_back().and_then(|r| r.split('/').nth(1)) == Some(self.target_group.as_str())
+                target_group_name(arn).is_some_and(|name| self.target_groups.iter().any(|t| t == name))
             }
             Some(RuleAction::FixedResponse { .. }) | None => true,
         };
@@ -565,6 +571,18 @@ pub struct ServiceSpec {
     /// `clientToken` (at most 36 ASCII characters): a retry with it answers
     /// the service the first call made. `None`: none is sent.
     pub client_token: Option<String>,
+}
+
+/// A service's load balancer mapping: the target group and the container
+/// and port registered in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTargetGroup {
+    /// Target group ARN.
+    pub target_group_arn: String,
+    /// Container name.
+    pub container_name: String,
+    /// Container port.
+    pub container_port: u16,
 }
 
 /// Observed service.
@@ -734,9 +752,21 @@ impl PlatformFacts {
         self.listeners.iter().find(|l| l.listener_arn == arn)
     }
 
-    /// The listener a tenant lives on: where its rule is, else the one its
-    /// spec asks for (pinned or placed), else the first of the pool.
+    /// The pool listener a tenant is asked to move to: its spec names a
+    /// listener of the pool other than the one its rule is on.
+    pub fn move_to(&self, spec: &TenantSpec, observed: &crate::ObservedTenant) -> Option<&ListenerFacts> {
+        let asked = spec.listener_arn.as_deref()?;
+        let at = observed.listener_rule.as_ref()?;
+        (at.listener_arn != asked).then(|| self.listener(asked)).flatten()
+    }
+
+    /// The listener a tenant lives on: the one it moves to, else where its
+    /// rule is, else the one its spec asks for (pinned or placed), else the
+    /// first of the pool.
     pub fn listener_of(&self, spec: &TenantSpec, observed: &crate::ObservedTenant) -> ListenerFacts {
+        if let Some(to) = self.move_to(spec, observed) {
+            return to.clone();
+        }
         let asked = spec.listener_arn.as_deref();
         let at = observed.listener_rule.as_ref().map(|r| r.listener_arn.as_str());
         let arn = at.or(asked).unwrap_or_else(|| spec.platform.first_listener());
@@ -779,6 +809,13 @@ impl DesiredTenant {
     pub fn new(spec: &TenantSpec, facts: &PlatformFacts, observed: &crate::ObservedTenant) -> Self {
         let listener = facts.listener_of(spec, observed);
         let names = spec.names();
+        // A target group belongs to one load balancer: a move makes one
+        // under the other name; otherwise the tenant keeps the one it has.
+        let target_group_name = match (&observed.target_group, facts.move_to(spec, observed)) {
+            (Some(t), Some(_)) => names.other_target_group(&t.name).to_owned(),
+            (Some(t), None) => t.name.clone(),
+            (None, _) => names.target_group.clone(),
+        };
         let tags = spec.tags();
         let p = &spec.platform;
         let secret_arn = observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
@@ -826,7 +863,7 @@ impl DesiredTenant {
                 tags: tags.clone(),
             },
             target_group: TargetGroupSpec {
-                name: names.target_group.clone(),
+                name: target_group_name,
                 vpc_id: p.vpc_id.clone(),
                 port: CONTAINER_PORT,
                 health_check_path: HEALTH_CHECK_PATH.into(),
@@ -904,7 +941,7 @@ mod tests {
     fn a_tenants_rule_candidates_are_its_hosts_its_target_group_and_fixed_responses() {
         let tenant = TenantRules {
             hosts: vec!["acme.wp.example".into(), "old.wp.example".into()],
-            target_group: "dev-123456789012-tg".into(),
+            target_groups: vec!["dev-123456789012-tg".into(), "dev-123456789012-tgb".into()],
         };
         let tg = |name: &str| {
             Some(RuleAction::Forward(format!(
@@ -925,6 +962,11 @@ mod tests {
             (
                 "its target group under another host",
                 rule("new.wp.example", tg("dev-123456789012-tg")),
+                true,
+            ),
+            (
+                "its other target group (a move) under another host",
+                rule("new.wp.example", tg("dev-123456789012-tgb")),
                 true,
             ),
             (

@@ -112,6 +112,10 @@ pub trait EcsApi: Send + Sync {
         task_definition_arn: &str,
         desired_count: u32,
     ) -> PortResult<ObservedService>;
+    /// Puts the service behind another target group (`UpdateService` with
+    /// `loadBalancers`: a new deployment; the old tasks leave the old
+    /// group as the new ones become healthy in the new one).
+    async fn set_target_group(&self, cluster: &str, name: &str, mapping: &ServiceTargetGroup) -> PortResult<()>;
     /// Starts a new deployment of the current task definition
     /// (`forceNewDeployment`), so tasks re-read their secrets.
     async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()>;

@@ -317,6 +317,24 @@ impl EcsApi for AwsEcs {
         Ok(o)
     }
 
+    async fn set_target_group(&self, cluster: &str, name: &str, mapping: &ServiceTargetGroup) -> PortResult<()> {
+        let lb = LoadBalancer::builder()
+            .target_group_arn(&mapping.target_group_arn)
+            .container_name(&mapping.container_name)
+            .container_port(i32::from(mapping.container_port))
+            .build();
+        self.client
+            .update_service()
+            .cluster(cluster)
+            .service(name)
+            .load_balancers(lb)
+            .deployment_configuration(deployment_configuration())
+            .send()
+            .await
+            .map_err(on(&self.ep, "UpdateService"))?;
+        Ok(())
+    }
+
     async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()> {
         let op = "UpdateService";
         self.client

@@ -15,7 +15,7 @@ use crate::observed::ObservedTenant;
 use crate::parts::*;
 use crate::plan::{
     DatabaseUserField, ListenerRuleField, LogGroupField, PartAction, SecretField, ServiceField, TargetGroupField,
-    TenantPlan, needs_new_revision,
+    TenantPlan, moves_in_place, needs_new_revision,
 };
 use crate::ports::{MysqlAdmin, MysqlUser, PasswordChange, PortErrorKind};
 use crate::spec::{TenantSpec, TenantStatus};
@@ -192,7 +192,7 @@ pub(super) struct Run<'a> {
     pub(super) engine: &'a Engine,
     pub(super) spec: &'a TenantSpec,
     pub(super) observed: &'a ObservedTenant,
-    plan: &'a TenantPlan,
+    pub(super) plan: &'a TenantPlan,
     inputs: &'a ApplyInputs,
     pub(super) created: Mutex<Vec<Created>>,
     /// What a password change did: an old password left beside the new one
@@ -205,7 +205,7 @@ pub(super) struct Run<'a> {
 
 /// The listener rule the service stage attaches behind: its ARN and the
 /// action it has now (`None`: not known).
-type RuleNow = (String, Option<RuleAction>);
+pub(super) type RuleNow = (String, Option<RuleAction>);
 
 impl Run<'_> {
     pub(super) fn record(&self, c: Created) {
@@ -265,6 +265,7 @@ impl Run<'_> {
 
         // Stage 4: the service.
         self.unless_stopping("service", Part::Service)?;
+        let rule_arn = rule.as_ref().map(|(arn, _)| arn.clone());
         self.service_stage(&desired, rule).await?;
         if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
             tokio::select! {
@@ -272,7 +273,13 @@ impl Run<'_> {
                 () = self.engine.stopped() => return Err(stopped("the end of the steady-state wait", Part::Service)),
             }
         }
-        self.final_stage(&desired, mysql.as_ref()).await?;
+        // A move points the name at the new load balancer once the service
+        // runs behind it there: the old one serves until then.
+        if self.moving() {
+            self.unless_stopping("DNS of the move", Part::DnsRecord)?;
+            self.write_dns(&desired).await?;
+        }
+        self.final_stage(&desired, mysql.as_ref(), rule_arn.as_deref()).await?;
         Ok(self.records_left(&desired))
     }
 
@@ -340,9 +347,10 @@ impl Run<'_> {
 
     /// Stage 5: remove what was replaced, now that nothing uses it; after a
     /// rotation the tasks run with the new password, so the old one goes.
-    async fn final_stage(&self, desired: &DesiredTenant, mysql: &dyn MysqlAdmin) -> StepResult<()> {
+    async fn final_stage(&self, desired: &DesiredTenant, mysql: &dyn MysqlAdmin, rule: Option<&str>) -> StepResult<()> {
         self.unless_stopping("removing replaced parts", Part::Service)?;
         self.remove_replaced(desired).await?;
+        self.remove_moved_from(&desired.service.target_group_arn, rule).await?;
         if self.rotation_left_old_password() {
             mysql
                 .discard_old_password(&desired.names.database_user)
@@ -695,6 +703,7 @@ impl Run<'_> {
     async fn target_group_stage(&self, desired: &DesiredTenant) -> StepResult<Option<ObservedTargetGroup>> {
         match self.action(Part::TargetGroup) {
             PartAction::Create => self.create_target_group(&desired.target_group).await.map(Some),
+            a if moves_in_place(a) => self.target_group_to_move_to(desired).await.map(Some),
             PartAction::Replace(_) => {
                 self.remove_target_group_and_users().await?;
                 self.create_target_group(&desired.target_group).await.map(Some)
@@ -803,6 +812,9 @@ impl Run<'_> {
             // suspended tenant's fixed response is set after stage 4.
             let mut forwarding = desired.listener_rule.clone();
             forwarding.action = RuleAction::Forward(desired.service.target_group_arn.clone());
+            if let Some(r) = self.leftover_rule_on(&forwarding.listener_arn) {
+                return self.reuse_leftover_rule(r, &forwarding).await;
+            }
             let r = self.create_listener_rule(&forwarding).await?;
             self.engine
                 .recheck_after_create(&r)
@@ -843,6 +855,14 @@ impl Run<'_> {
     /// run's answer lost) is adopted as found, anything else is someone
     /// else's.
     async fn dns_stage(&self, desired: &DesiredTenant) -> StepResult<()> {
+        if self.moving() {
+            return Ok(());
+        }
+        self.write_dns(desired).await
+    }
+
+    /// The DNS record as desired ([`Self::dns_stage`]).
+    async fn write_dns(&self, desired: &DesiredTenant) -> StepResult<()> {
         let action = self.action(Part::DnsRecord);
         if !action.is_change() || action == &PartAction::Delete {
             return Ok(());
@@ -917,6 +937,9 @@ impl Run<'_> {
                     ServiceField::DesiredCount,
                     ServiceField::CircuitBreaker,
                 ];
+                if self.plan.updates(ServiceField::TargetGroup) {
+                    self.move_service(desired, rule_now.as_ref()).await?;
+                }
                 if deployment_fields.into_iter().any(|f| self.plan.updates(f)) {
                     ecs.update_service(&svc.cluster, &svc.name, &svc.task_definition_arn, svc.desired_count)
                         .await

@@ -105,11 +105,12 @@ impl Engine {
                 .map_err(step(Part::Service, "DeleteService"))?;
             report.deleted.push(Part::Service);
         }
-        if deleting(Part::ListenerRule)
-            && let Some(r) = &observed.listener_rule
-        {
-            ignore_not_found(self.ports.elbv2.delete_rule(&r.arn).await)
-                .map_err(step(Part::ListenerRule, "DeleteRule"))?;
+        if deleting(Part::ListenerRule) {
+            // With the rules a move a run did not finish left.
+            for r in observed.listener_rule.iter().chain(&observed.leftover_rules) {
+                ignore_not_found(self.ports.elbv2.delete_rule(&r.arn).await)
+                    .map_err(step(Part::ListenerRule, "DeleteRule"))?;
+            }
             report.deleted.push(Part::ListenerRule);
         }
         if deleting(Part::DnsRecord) {
@@ -132,12 +133,12 @@ impl Engine {
             }
             report.deleted.push(Part::TaskDefinition);
         }
-        if deleting(Part::TargetGroup)
-            && let Some(t) = &observed.target_group
-        {
-            self.delete_target_group(&t.arn)
-                .await
-                .map_err(step(Part::TargetGroup, "DeleteTargetGroup"))?;
+        if deleting(Part::TargetGroup) {
+            for t in observed.target_group.iter().chain(&observed.leftover_target_groups) {
+                self.delete_target_group(&t.arn)
+                    .await
+                    .map_err(step(Part::TargetGroup, "DeleteTargetGroup"))?;
+            }
             report.deleted.push(Part::TargetGroup);
         }
         Ok(())

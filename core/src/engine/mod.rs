@@ -32,6 +32,7 @@ mod create;
 mod credentials;
 mod destroy;
 mod lease;
+mod listener_move;
 mod observe;
 mod operations;
 mod orphans;

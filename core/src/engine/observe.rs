@@ -214,7 +214,52 @@ impl Engine {
         if let (Some(tenant), [o], false) = (&one, observed.as_mut_slice(), records_known) {
             self.read_routed_record(tenant, o, &facts).await?;
         }
+        self.read_moved_target_groups(keys, &names, &reads, &mut observed)
+            .await?;
         Ok(observed)
+    }
+
+    /// A tenant that moved listeners uses its other target group name,
+    /// which the read by its first name did not find: read now, for those
+    /// tenants only (one call for all of them), and their observations
+    /// assembled again.
+    async fn read_moved_target_groups(
+        &self,
+        keys: &[TenantKey],
+        names: &[TenantNames],
+        reads: &Reads<'_>,
+        observed: &mut [ObservedTenant],
+    ) -> Result<(), CoreError> {
+        let unread: Vec<String> = observed
+            .iter()
+            .zip(names)
+            .filter_map(|(o, n)| unread_target_group(o, n))
+            .collect();
+        if unread.is_empty() {
+            return Ok(());
+        }
+        let more = self
+            .ports
+            .elbv2
+            .describe_target_groups(&unread)
+            .await
+            .map_err(|e| CoreError::port(Part::TargetGroup, "DescribeTargetGroups", e))?;
+        let mut groups = reads.target_groups.to_vec();
+        groups.extend(more);
+        let with_more = Reads {
+            target_groups: &groups,
+            ..*reads
+        };
+        for ((o, key), n) in observed.iter_mut().zip(keys).zip(names) {
+            if unread_target_group(o, n).is_some() {
+                let records = std::mem::take(&mut o.dns_records);
+                let td = o.task_definition.take();
+                let secret = o.secret.take();
+                *o = self.assemble(key, n, &with_more, td, secret);
+                o.dns_records = records;
+            }
+        }
+        Ok(())
     }
 
     /// One tenant's records were read at its names; its rule may route one
@@ -551,12 +596,7 @@ impl Engine {
             .find(|s| s.name == n.service)
             .filter(|s| owners.adopt(Part::Service, &s.name, &s.tags))
             .cloned();
-        o.target_group = reads
-            .target_groups
-            .iter()
-            .find(|t| t.name == n.target_group)
-            .filter(|t| owners.adopt(Part::TargetGroup, &t.name, &t.tags))
-            .cloned();
+        (o.target_group, o.leftover_target_groups) = owners.target_groups(reads.target_groups, n, o.service.as_ref());
         if let Some(t) = &td {
             self.know_revision(t.clone());
         }
@@ -569,7 +609,7 @@ impl Engine {
             .filter(|l| owners.adopt(Part::LogGroup, &l.name, &l.tags))
             .cloned();
         o.access_point = owners.access_point(reads.access_points, n);
-        o.listener_rule = owners.listener_rule(reads.rules, n);
+        (o.listener_rule, o.leftover_rules) = owners.listener_rules(reads.rules, n, o.target_group.as_ref());
         o.database = reads.databases.iter().find(|d| d.name == n.database).cloned();
         o.database_user = reads.users.iter().find(|u| u.name == n.database_user).cloned();
         self.find_dns_records(&mut o, &mut owners, key, n, reads);
@@ -706,10 +746,58 @@ impl Ownership<'_> {
         ours
     }
 
-    /// Listener rule: ours by tags; a rule routing our host that is not ours
-    /// means the subdomain is taken.
-    fn listener_rule(&mut self, rules: &[ObservedListenerRule], n: &TenantNames) -> Option<ObservedListenerRule> {
-        let ours = rules.iter().find(|r| self.owns(&r.tags)).cloned();
+    /// The tenant's target groups under its two names: the one its service
+    /// uses (else the first name's, else the other), and the rest (a move
+    /// a run did not finish).
+    fn target_groups(
+        &mut self,
+        groups: &[ObservedTargetGroup],
+        n: &TenantNames,
+        service: Option<&ObservedService>,
+    ) -> (Option<ObservedTargetGroup>, Vec<ObservedTargetGroup>) {
+        let mut ours: Vec<ObservedTargetGroup> = Vec::new();
+        for t in groups.iter().filter(|t| n.is_target_group(&t.name)) {
+            if !ours.iter().any(|o| o.arn == t.arn) && self.adopt(Part::TargetGroup, &t.name, &t.tags) {
+                ours.push(t.clone());
+            }
+        }
+        let in_use = |t: &ObservedTargetGroup| service.is_some_and(|s| s.target_group_arns.contains(&t.arn));
+        let pick = (ours.iter().position(in_use))
+            .or_else(|| ours.iter().position(|t| t.name == n.target_group))
+            .or((!ours.is_empty()).then_some(0));
+        match pick {
+            Some(i) => {
+                let t = ours.remove(i);
+                (Some(t), ours)
+            }
+            None => (None, ours),
+        }
+    }
+
+    /// Listener rules: ours by tags — the one forwarding to the tenant's
+    /// target group (else the first), and the rest (a move a run did not
+    /// finish); a rule routing our host that is not ours means the
+    /// subdomain is taken.
+    fn listener_rules(
+        &mut self,
+        rules: &[ObservedListenerRule],
+        n: &TenantNames,
+        target_group: Option<&ObservedTargetGroup>,
+    ) -> (Option<ObservedListenerRule>, Vec<ObservedListenerRule>) {
+        let mut ours: Vec<ObservedListenerRule> = Vec::new();
+        for r in rules.iter().filter(|r| self.owns(&r.tags)) {
+            if !ours.iter().any(|o| o.arn == r.arn) {
+                ours.push(r.clone());
+            }
+        }
+        let forwards_to_it = |r: &ObservedListenerRule| matches!((&r.action, target_group), (Some(RuleAction::Forward(arn)), Some(t)) if *arn == t.arn);
+        let ours = match ours.iter().position(forwards_to_it).or((!ours.is_empty()).then_some(0)) {
+            Some(i) => {
+                let r = ours.remove(i);
+                (Some(r), ours)
+            }
+            None => (None, ours),
+        };
         if let Some(r) = rules.iter().find(|r| r.hosts.contains(&n.fqdn) && !self.owns(&r.tags)) {
             self.foreign.push(ForeignPart {
                 part: Part::ListenerRule,
@@ -760,6 +848,25 @@ fn points_at(target: &RecordTarget, facts: &PlatformFacts) -> bool {
     }
 }
 
+/// The tenant's target group name that its service or one of its rules
+/// uses but that this observation did not read (the other name, after a
+/// move).
+pub(super) fn unread_target_group(o: &ObservedTenant, n: &TenantNames) -> Option<String> {
+    let read = |name: &str| (o.target_group.iter().chain(&o.leftover_target_groups)).any(|t| t.name == name);
+    let forwards = (o.listener_rule.iter().chain(&o.leftover_rules)).filter_map(|r| match &r.action {
+        Some(RuleAction::Forward(arn)) => Some(arn),
+        _ => None,
+    });
+    let used = o
+        .service
+        .iter()
+        .flat_map(|s| s.target_group_arns.iter())
+        .chain(forwards);
+    used.filter_map(|arn| target_group_name(arn))
+        .find(|name| n.is_target_group(name) && !read(name))
+        .map(str::to_owned)
+}
+
 /// The rules one tenant may hold, when one tenant of known subdomains is
 /// read outside a refresh; `None` otherwise (a refresh lists every rule with
 /// its tags once, and a tenant found by id alone is found by its rule's tags).
@@ -767,7 +874,7 @@ fn one_tenant_rules(keys: &[TenantKey], names: &[TenantNames], domain: &str, sha
     match (keys, names) {
         ([key], [n]) if !shared && !key.subdomains.is_empty() => Some(TenantRules {
             hosts: key.subdomains.iter().map(|s| crate::naming::fqdn(s, domain)).collect(),
-            target_group: n.target_group.clone(),
+            target_groups: vec![n.target_group.clone(), n.target_group_alternate.clone()],
         }),
         _ => None,
     }

@@ -63,7 +63,8 @@ impl Engine {
             .map_err(|e| CoreError::port(PartOrPlatform::Platform, "DescribeTargetGroups", e))
     }
 
-    /// Plan time: a tenant without a rule needs a slot in the pool, and so
+    /// Plan time: a tenant without a rule, or one moving to another
+    /// listener, needs a slot in the pool (the one it moves to), and so
     /// do the other new tenants this process plans (`claims`, one
     /// Terraform walk plans them all): fails naming `listener_arns` and
     /// how many more listeners are needed, or `listener_arn` when the
@@ -75,18 +76,8 @@ impl Engine {
         observed: &ObservedTenant,
         claims: &PlacementClaims,
     ) -> Result<(), CoreError> {
-        if let (Some(rule), Some(pinned)) = (&observed.listener_rule, &spec.listener_arn)
-            && &rule.listener_arn != pinned
-        {
-            return Err(tenant_attribute(
-                "listener_move",
-                format!(
-                    "the tenant lives on listener {:?}; moving it to {pinned:?} is not supported yet: set listener_arn to where it is, or leave it unset",
-                    rule.listener_arn
-                ),
-            ));
-        }
-        if observed.listener_rule.is_some() || !self.platform.places_by_load() {
+        let moving = observed.listener_rule.is_some() && self.facts().await?.move_to(spec, observed).is_some();
+        if (observed.listener_rule.is_some() && !moving) || !self.platform.places_by_load() {
             return Ok(());
         }
         let loads = self.pool_loads(true).await?;

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use super::*;
 use crate::fake::FakeCloud;
+use crate::parts::Part;
 use crate::parts::RecordTarget;
 use crate::placement::PlacementClaims;
 use crate::plan;
+use crate::ports::{PortError, PortErrorKind};
 use crate::spec::TenantInput;
 
 /// A platform of two ALBs, at most `cap` tenants per listener.
@@ -123,16 +125,188 @@ async fn a_pinned_tenant_goes_and_stays_where_it_is_pinned() {
     let (o, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
     assert!(p.is_empty(), "{p}");
     assert_eq!(listener_of(&o), second);
-    // Pinned elsewhere: a move, refused at plan (not supported yet).
-    let s = spec(&platform, 0, Some(&platform.listener_arns[0]));
-    let err = engine
-        .check_room(&s, &o, &PlacementClaims::default())
+}
+
+/// The tenant's parts that a move touches, as the fake holds them: its
+/// target groups (by name), the listeners its rules are on, where its
+/// record points, and the target group its service is behind.
+#[derive(Debug, PartialEq, Eq)]
+struct Where {
+    target_groups: Vec<String>,
+    rules_on: Vec<String>,
+    alias: String,
+    service_behind: String,
+}
+
+async fn where_is(cloud: &Arc<FakeCloud>, engine: &Engine, s: &TenantSpec) -> Where {
+    let n = s.names();
+    let ports = cloud.ports();
+    let mut target_groups: Vec<String> = ports
+        .elbv2
+        .describe_target_groups(&[n.target_group.clone(), n.target_group_alternate.clone()])
         .await
-        .expect_err("move");
-    assert!(
-        matches!(&err, CoreError::Invalid(v) if v[0].attribute == ["listener_arn"]),
-        "{err}"
+        .expect("target groups")
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    target_groups.sort();
+    let mut rules_on = Vec::new();
+    for l in &s.platform.listener_arns {
+        let rules = ports.elbv2.describe_rules(l).await.expect("rules");
+        rules_on.extend(rules.iter().filter(|r| r.hosts.contains(&n.fqdn)).map(|_| l.clone()));
+    }
+    let o = engine
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("observe");
+    let alias = match o.dns_records.first().map(|r| &r.target) {
+        Some(RecordTarget::Alias { dns_name, .. }) => dns_name.clone(),
+        other => format!("{other:?}"),
+    };
+    let service = ports
+        .ecs
+        .describe_services(&s.platform.cluster, std::slice::from_ref(&n.service))
+        .await
+        .expect("service");
+    let service_behind = service
+        .first()
+        .and_then(|svc| svc.target_group_arns.first())
+        .and_then(|arn| crate::parts::target_group_name(arn))
+        .unwrap_or_default()
+        .to_owned();
+    Where {
+        target_groups,
+        rules_on,
+        alias,
+        service_behind,
+    }
+}
+
+/// Where a tenant of `s` is once it lives on `listener`, behind its target
+/// group under its first name or (`alternate`) its other one.
+async fn settled(engine: &Engine, s: &TenantSpec, listener: &str, alternate: bool) -> Where {
+    let facts = engine.facts().await.expect("facts");
+    let n = s.names();
+    let group = if alternate {
+        n.target_group_alternate
+    } else {
+        n.target_group
+    };
+    Where {
+        target_groups: vec![group.clone()],
+        rules_on: vec![listener.to_owned()],
+        alias: facts.listener(listener).expect("pool").load_balancer_dns_name.clone(),
+        service_behind: group,
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_pinned_to_another_listener_moves_there_in_place_and_back() {
+    let (cloud, platform) = pool(2);
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    let [first, second] = [platform.listener_arns[0].clone(), platform.listener_arns[1].clone()];
+    let on_second = spec(&platform, 0, Some(&second));
+    let made = converge(&engine, &on_second).await.expect("apply");
+    assert_eq!(
+        where_is(&cloud, &engine, &on_second).await,
+        settled(&engine, &on_second, &second, false).await
     );
+    let service_arn = made.service.as_ref().expect("service").arn.clone();
+    for (to, alternate) in [(&first, true), (&second, false)] {
+        let s = spec(&platform, 0, Some(to));
+        let (o, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+        engine
+            .check_room(&s, &o, &PlacementClaims::default())
+            .await
+            .expect("room on the new listener");
+        assert!(
+            p.action(Part::Service).updates(plan::ServiceField::TargetGroup),
+            "in place: {p}"
+        );
+        let after = engine.apply(&s, &o, &p).await.expect("move");
+        assert!(plan(&s, &after).is_empty(), "{}", plan(&s, &after));
+        assert_eq!(
+            where_is(&cloud, &engine, &s).await,
+            settled(&engine, &s, to, alternate).await
+        );
+        assert_eq!(
+            after.service.as_ref().expect("service").arn,
+            service_arn,
+            "the same service"
+        );
+        // A fresh engine (another run) finds the same, with nothing left.
+        let fresh = Engine::new(platform.clone(), cloud.ports());
+        let (o, p) = observe_and_plan(&fresh, &s, &[]).await.expect("plan");
+        assert!(
+            p.is_empty() && o.leftover_rules.is_empty() && o.leftover_target_groups.is_empty(),
+            "{p}"
+        );
+    }
+    // Destroy removes it wherever it moved.
+    let s = spec(&platform, 0, Some(&second));
+    let o = engine
+        .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+        .await
+        .expect("observe");
+    engine
+        .destroy(&s, &o, &crate::plan::plan_destroy(&s, &o))
+        .await
+        .expect("destroy");
+    let gone = where_is(&cloud, &engine, &s).await;
+    assert!(gone.target_groups.is_empty() && gone.rules_on.is_empty(), "{gone:?}");
+}
+
+/// Fails each mutating call of a move in turn: before the service moved the
+/// tenant is back where it was; after, what is left is the tenant's; either
+/// way the next apply finishes the move with nothing left over.
+#[tokio::test]
+async fn a_move_failing_at_any_call_is_finished_by_the_next_apply() {
+    for lose_answer in [false, true] {
+        for k in 1.. {
+            let (cloud, platform) = pool(2);
+            let [first, second] = [platform.listener_arns[0].clone(), platform.listener_arns[1].clone()];
+            let on_second = spec(&platform, 0, Some(&second));
+            converge(&Engine::new(platform.clone(), cloud.ports()), &on_second)
+                .await
+                .expect("apply");
+            let boom = PortError::new(PortErrorKind::Other, "InjectedFailure", "boom");
+            let (ports, counter) = if lose_answer {
+                crate::fake::losing_kth(cloud.ports(), k, boom)
+            } else {
+                crate::fake::failing_kth(cloud.ports(), k, boom)
+            };
+            let s = spec(&platform, 0, Some(&first));
+            let first_try = converge(&Engine::new(platform.clone(), ports), &s).await;
+            let Some(failed) = counter.failed() else {
+                assert!(first_try.is_ok(), "k={k}: {first_try:?}");
+                assert!(
+                    k > 4,
+                    "a move makes a group, a rule, moves the service and the name: k={k}"
+                );
+                break;
+            };
+            let clean = Engine::new(platform.clone(), cloud.ports());
+            let after = converge(&clean, &s)
+                .await
+                .unwrap_or_else(|e| panic!("k={k} ({}, lost={lose_answer}): the next apply: {e}", failed.op));
+            assert!(
+                plan(&s, &after).is_empty(),
+                "k={k} ({}): {}",
+                failed.op,
+                plan(&s, &after)
+            );
+            let at = where_is(&cloud, &clean, &s).await;
+            assert_eq!(at.rules_on, std::slice::from_ref(&first), "k={k} ({}): {at:?}", failed.op);
+            assert_eq!(at.target_groups.len(), 1, "k={k} ({}): {at:?}", failed.op);
+            assert_eq!(at.target_groups[0], at.service_behind, "k={k} ({}): {at:?}", failed.op);
+            let facts = clean.facts().await.expect("facts");
+            assert_eq!(
+                at.alias,
+                facts.listener(&first).expect("pool").load_balancer_dns_name,
+                "k={k}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

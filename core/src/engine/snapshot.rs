@@ -297,7 +297,10 @@ impl Engine {
             databases: &held.databases,
             users: &held.users,
         };
+        // A moved tenant's other target group is not among the names the
+        // snapshot holds: such a tenant is read, not answered.
         Some(self.assemble(key, &n, &reads, td, secret))
+            .filter(|o| super::observe::unread_target_group(o, &n).is_none())
     }
 
     /// Tells the engine of a revision observed before, e.g. by an earlier

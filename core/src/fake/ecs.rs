@@ -253,6 +253,45 @@ impl EcsApi for Port {
             .await
     }
 
+    async fn set_target_group(&self, cluster: &str, name: &str, mapping: &ServiceTargetGroup) -> PortResult<()> {
+        self.0
+            .call("ecs.UpdateService", name, |s| {
+                let arn = &mapping.target_group_arn;
+                if !s.target_groups.contains_key(arn) {
+                    return Err(invalid(
+                        "InvalidParameterException",
+                        format!("The target group with targetGroupArn {arn} does not exist."),
+                    ));
+                }
+                // As ECS: the group must be behind a load balancer already.
+                if !s.target_group_in_use(arn) {
+                    return Err(invalid(
+                        "InvalidParameterException",
+                        format!(
+                            "The target group with targetGroupArn {arn} does not have an associated load balancer."
+                        ),
+                    ));
+                }
+                if !container_matches(&mapping.container_name, mapping.container_port) {
+                    return Err(invalid(
+                        "InvalidParameterException",
+                        format!(
+                            "The container {} did not have a container port {} defined.",
+                            mapping.container_name, mapping.container_port
+                        ),
+                    ));
+                }
+                let deployment = format!("ecs-svc/{}", s.hex(19));
+                let svc = s.live_service_mut(cluster, name)?;
+                svc.target_group_arn.clone_from(arn);
+                svc.circuit_breaker = CircuitBreaker::ROLLBACK;
+                let current = svc.task_definition_arn.clone();
+                svc.deploy(deployment, &current);
+                Ok(())
+            })
+            .await
+    }
+
     async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()> {
         self.0
             .call("ecs.RedeployService", name, |s| {

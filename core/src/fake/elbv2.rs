@@ -67,6 +67,18 @@ impl FakeState {
         let Some(l) = self.listeners.get(listener_arn) else {
             return Ok(());
         };
+        // AWS: a target group belongs to one load balancer (moto lets a
+        // second one forward to it).
+        let elsewhere = (self.load_balancers.keys())
+            .filter(|lb| **lb != l.load_balancer_arn)
+            .any(|lb| self.target_groups_of(lb).contains(tg));
+        if elsewhere {
+            return Err(PortError::new(
+                PortErrorKind::Other,
+                "TargetGroupAssociationLimit",
+                "The following target groups cannot be associated with more than one load balancer",
+            ));
+        }
         let attached = self.target_groups_of(&l.load_balancer_arn);
         if !attached.contains(tg) && attached.len() >= MAX_TARGET_GROUPS_PER_LOAD_BALANCER {
             return Err(PortError::new(
@@ -346,6 +358,11 @@ impl Elbv2Api for Port {
             .call("elbv2.ModifyRule", arn, |s| {
                 s.rule_mut(arn)?;
                 s.check_host_and_action(host, action)?;
+                let listener = (s.listeners.iter())
+                    .find(|(_, l)| l.rules.contains_key(arn))
+                    .map(|(a, _)| a.clone())
+                    .unwrap_or_default();
+                s.check_target_group_limit(&listener, action)?;
                 let rule = s.rule_mut(arn)?;
                 rule.hosts = vec![host.to_owned()];
                 rule.action = action.clone();

@@ -272,6 +272,10 @@ impl EcsApi for FailingPorts<dyn EcsApi> {
                 .await,
         )
     }
+    async fn set_target_group(&self, cluster: &str, name: &str, mapping: &ServiceTargetGroup) -> PortResult<()> {
+        let lost = self.gate("ecs.UpdateService", name)?;
+        lose(lost, self.inner.set_target_group(cluster, name, mapping).await)
+    }
     async fn redeploy_service(&self, cluster: &str, name: &str) -> PortResult<()> {
         let lost = self.gate("ecs.RedeployService", name)?;
         lose(lost, self.inner.redeploy_service(cluster, name).await)

@@ -133,6 +133,13 @@ part_fields! {
         Port = "port",
         /// Its health check path.
         HealthCheckPath = "health_check_path",
+        /// The load balancer it belongs to (a move to another pool
+        /// listener: a new one is made under the tenant's other name, the
+        /// old one removed once the service left it).
+        LoadBalancer = "load_balancer",
+        /// The tenant's other target group, left by a move a run did not
+        /// finish, is removed.
+        RemoveLeftover = "remove_leftover",
         /// Ownership and user tags.
         Tags = "tags",
     }
@@ -170,6 +177,12 @@ part_fields! {
         Host = "host",
         /// Forward to the target group, or the suspended page.
         Action = "action",
+        /// The listener it is on (a move: a rule is made on the new one,
+        /// the old one removed after the DNS record points there).
+        Listener = "listener",
+        /// Rules left on another listener by a move a run did not finish
+        /// are removed.
+        RemoveLeftover = "remove_leftover",
         /// Ownership and user tags.
         Tags = "tags",
     }
@@ -190,7 +203,8 @@ part_fields! {
 part_fields! {
     /// What changes on the service.
     ServiceField of Service {
-        /// Its target group (immutable: the service is recreated).
+        /// Its target group (`UpdateService` with the new load balancer
+        /// mapping: a new deployment, in place).
         TargetGroup = "target_group",
         /// The revision it runs.
         TaskDefinition = "task_definition",

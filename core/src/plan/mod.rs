@@ -194,6 +194,11 @@ impl TenantOutputs {
     /// single listener without a cap offers; a tenant placed by load is
     /// placed at apply (known after apply).
     fn placed(mut self, spec: &TenantSpec, observed: &ObservedTenant) -> Self {
+        if let Some(to) = observed.facts.as_ref().and_then(|f| f.move_to(spec, observed)) {
+            self.listener_arn = Some(to.listener_arn.clone());
+            self.load_balancer_dns_name = Some(to.load_balancer_dns_name.clone());
+            return self;
+        }
         if self.listener_arn.is_some() {
             return self;
         }
@@ -288,15 +293,20 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     let user = database_user_action(spec, observed, secret_renewed || rotate, old_password_left);
     let access_point = access_point_action(&d, observed);
     let log_group = log_group_action(&d, observed);
-    let target_group = target_group_action(&d, observed);
-    let tg_renewed = target_group.renews_identity();
+    let moving = facts.move_to(spec, observed).is_some();
+    let target_group = target_group_action(&d, observed, moving);
+    let tg_moves = moves_in_place(&target_group);
+    let tg_renewed = target_group.renews_identity() && !tg_moves;
     let task_definition = task_definition_action(&d, observed, secret_renewed, access_point.renews_identity());
-    let rule = listener_rule_action(&d, observed, tg_renewed);
+    let rule = listener_rule_action(&d, observed, tg_renewed, moving);
     let dns = dns_record_action(&d, observed);
     let service = service_action(
         &d,
         observed,
-        tg_renewed,
+        TargetGroupChange {
+            renewed: tg_renewed,
+            moves: tg_moves,
+        },
         needs_new_revision(&task_definition),
         rotate || old_password_left,
     );
@@ -416,7 +426,13 @@ fn log_group_action(d: &DesiredTenant, observed: &ObservedTenant) -> PartAction 
     update_or_none(f)
 }
 
-fn target_group_action(d: &DesiredTenant, observed: &ObservedTenant) -> PartAction {
+/// Whether the target group is replaced by a move alone: a new one under
+/// the other name beside the old, which the service then leaves.
+pub fn moves_in_place(action: &PartAction) -> bool {
+    matches!(action, PartAction::Replace(f) if f.as_slice() == [Field::TargetGroup(TargetGroupField::LoadBalancer)])
+}
+
+fn target_group_action(d: &DesiredTenant, observed: &ObservedTenant, moving: bool) -> PartAction {
     let Some(t) = &observed.target_group else {
         return PartAction::Create;
     };
@@ -427,10 +443,16 @@ fn target_group_action(d: &DesiredTenant, observed: &ObservedTenant) -> PartActi
     if t.port != d.target_group.port {
         immutable.push(TargetGroupField::Port);
     }
+    if moving {
+        immutable.push(TargetGroupField::LoadBalancer);
+    }
     if !immutable.is_empty() {
         return PartAction::replace(immutable);
     }
     let mut f = Vec::new();
+    if observed.has_leftovers(Part::TargetGroup) {
+        f.push(TargetGroupField::RemoveLeftover);
+    }
     if t.health_check_path != d.target_group.health_check_path {
         f.push(TargetGroupField::HealthCheckPath);
     }
@@ -472,11 +494,22 @@ fn task_definition_action(
     update_or_none(differs.into_iter().filter(|(_, d)| *d).map(|(f, _)| f).collect())
 }
 
-fn listener_rule_action(d: &DesiredTenant, observed: &ObservedTenant, target_group_renewed: bool) -> PartAction {
+fn listener_rule_action(
+    d: &DesiredTenant,
+    observed: &ObservedTenant,
+    target_group_renewed: bool,
+    moving: bool,
+) -> PartAction {
     let Some(r) = &observed.listener_rule else {
         return PartAction::Create;
     };
+    if moving {
+        return PartAction::replace(vec![ListenerRuleField::Listener]);
+    }
     let mut f = Vec::new();
+    if observed.has_leftovers(Part::ListenerRule) {
+        f.push(ListenerRuleField::RemoveLeftover);
+    }
     if r.hosts != [d.listener_rule.host.clone()] {
         f.push(ListenerRuleField::Host);
     }
@@ -515,20 +548,32 @@ fn dns_record_action(d: &DesiredTenant, observed: &ObservedTenant) -> PartAction
     }
 }
 
+/// What happens to the target group, as the service sees it.
+struct TargetGroupChange {
+    /// Made anew under its name: a service behind the old one is replaced.
+    renewed: bool,
+    /// Made anew under the other name (a move): the service is pointed at
+    /// it in place.
+    moves: bool,
+}
+
 fn service_action(
     d: &DesiredTenant,
     observed: &ObservedTenant,
-    target_group_renewed: bool,
+    target_group: TargetGroupChange,
     new_revision: bool,
     rotate: bool,
 ) -> PartAction {
     let Some(s) = &observed.service else {
         return PartAction::Create;
     };
-    if target_group_renewed || !s.target_group_arns.contains(&d.service.target_group_arn) {
+    if target_group.renewed || (!target_group.moves && !s.target_group_arns.contains(&d.service.target_group_arn)) {
         return PartAction::replace(vec![ServiceField::TargetGroup]);
     }
     let mut f = Vec::new();
+    if target_group.moves {
+        f.push(ServiceField::TargetGroup);
+    }
     let runs_latest = observed
         .task_definition
         .as_ref()
@@ -580,7 +625,7 @@ pub fn plan_destroy(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan 
     let changes = Part::ALL
         .iter()
         .map(|&part| {
-            let action = if !observed.has(part) {
+            let action = if !observed.has(part) && !observed.has_leftovers(part) {
                 PartAction::NoChange
             } else if spec.retain_data_on_destroy && part == Part::Database {
                 PartAction::Retain("retain_data_on_destroy = true")

@@ -165,6 +165,8 @@ pub(crate) fn converged() -> ObservedTenant {
             }],
             circuit_breaker: Some(CircuitBreaker::ROLLBACK),
         }),
+        leftover_rules: Vec::new(),
+        leftover_target_groups: Vec::new(),
         foreign: Vec::new(),
     }
 }
@@ -567,4 +569,146 @@ fn foreign_parts_are_conflicts() {
         owner: None,
     });
     assert_eq!(plan(&s, &o).conflicts.len(), 1);
+}
+
+/// The fixture's pool of two: its listener and a second one on another ALB.
+fn two_listeners() -> PlatformFacts {
+    let mut f = facts();
+    f.listeners.push(ListenerFacts {
+        listener_arn: "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb2/3/4".into(),
+        load_balancer_arn: "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/lb2/3".into(),
+        load_balancer_dns_name: "lb-2.eu-west-1.elb.amazonaws.com".into(),
+        load_balancer_zone_id: "ZLB".into(),
+    });
+    f
+}
+
+/// The fixture tenant where a finished move left it: on the second
+/// listener, behind its other target group.
+fn moved() -> ObservedTenant {
+    let mut o = converged();
+    o.facts = Some(two_listeners());
+    let tg = o.target_group.as_mut().expect("target group");
+    tg.arn = "arn:tgb".into();
+    tg.name = "dev-123456789012-tgb".into();
+    let rule = o.listener_rule.as_mut().expect("rule");
+    rule.listener_arn = "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb2/3/4".into();
+    rule.action = Some(RuleAction::Forward("arn:tgb".into()));
+    o.dns_records[0].target = RecordTarget::Alias {
+        dns_name: "lb-2.eu-west-1.elb.amazonaws.com".into(),
+        hosted_zone_id: "ZLB".into(),
+    };
+    o.service.as_mut().expect("service").target_group_arns = vec!["arn:tgb".into()];
+    o
+}
+
+fn pinned_to(listener: &str) -> TenantSpec {
+    let mut s = spec();
+    s.listener_arn = Some(listener.into());
+    s
+}
+
+#[test]
+fn a_tenant_pinned_to_another_pool_listener_moves_in_place() {
+    let second = "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb2/3/4";
+    let mut o = converged();
+    o.facts = Some(two_listeners());
+    let s = pinned_to(second);
+    let p = plan(&s, &o);
+    assert_eq!(
+        actions(&p),
+        vec![
+            (
+                Part::TargetGroup,
+                PartAction::replace(vec![TargetGroupField::LoadBalancer])
+            ),
+            (
+                Part::ListenerRule,
+                PartAction::replace(vec![ListenerRuleField::Listener])
+            ),
+            (Part::DnsRecord, PartAction::update(vec![DnsRecordField::Target])),
+            (Part::Service, PartAction::update(vec![ServiceField::TargetGroup])),
+        ],
+        "{p}"
+    );
+    assert!(moves_in_place(p.action(Part::TargetGroup)));
+    let out = p.planned_outputs(&s, &o).outputs;
+    assert_eq!(out.listener_arn.as_deref(), Some(second));
+    assert_eq!(
+        out.load_balancer_dns_name.as_deref(),
+        Some("lb-2.eu-west-1.elb.amazonaws.com")
+    );
+    assert_eq!(
+        (out.target_group_arn, out.listener_rule_arn),
+        (None, None),
+        "known after apply"
+    );
+    assert_eq!(out.service_arn.as_deref(), Some("arn:svc"), "the service stays");
+    // The new group goes under the name the tenant does not use.
+    let d = DesiredTenant::new(&s, &two_listeners(), &o);
+    assert_eq!(d.target_group.name, "dev-123456789012-tgb");
+    assert_eq!(d.listener_rule.listener_arn, second);
+    // Moving back alternates to the first name again.
+    let back = DesiredTenant::new(
+        &pinned_to(&facts().listeners[0].listener_arn),
+        &two_listeners(),
+        &moved(),
+    );
+    assert_eq!(back.target_group.name, "dev-123456789012-tg");
+}
+
+#[test]
+fn a_tenant_pinned_where_it_is_or_to_a_listener_outside_the_pool_does_not_move() {
+    let o = moved();
+    let table = [
+        (
+            "pinned where it is",
+            Some("arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb2/3/4"),
+        ),
+        ("not pinned", None),
+        (
+            "outside the pool",
+            Some("arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/nope/9/9"),
+        ),
+    ];
+    for (case, pin) in table {
+        let mut s = spec();
+        s.listener_arn = pin.map(str::to_owned);
+        let p = plan(&s, &o);
+        assert!(p.is_empty(), "{case}: {p}");
+    }
+}
+
+#[test]
+fn what_a_move_a_run_did_not_finish_left_is_removed_and_nothing_else_changes() {
+    let mut o = converged();
+    o.facts = Some(two_listeners());
+    let mut rule = o.listener_rule.clone().expect("rule");
+    rule.arn = "arn:rule2".into();
+    rule.listener_arn = "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb2/3/4".into();
+    rule.action = Some(RuleAction::Forward("arn:tgb".into()));
+    let mut tg = o.target_group.clone().expect("target group");
+    tg.arn = "arn:tgb".into();
+    tg.name = "dev-123456789012-tgb".into();
+    o.leftover_rules = vec![rule];
+    o.leftover_target_groups = vec![tg];
+    let p = plan(&spec(), &o);
+    assert_eq!(
+        actions(&p),
+        vec![
+            (
+                Part::TargetGroup,
+                PartAction::update(vec![TargetGroupField::RemoveLeftover])
+            ),
+            (
+                Part::ListenerRule,
+                PartAction::update(vec![ListenerRuleField::RemoveLeftover])
+            ),
+        ],
+        "{p}"
+    );
+    // Destroy removes them too, even with the part itself gone.
+    o.target_group = None;
+    let d = plan_destroy(&spec(), &o);
+    assert_eq!(d.action(Part::TargetGroup), &PartAction::Delete, "{d}");
 }

@@ -70,7 +70,7 @@ pub fn schema() -> Schema {
         .attr(Attr::string(attr::DATABASE_USER).computed().description("MySQL user name (`{tenant_id}_user`)."))
         .attr(Attr::string(attr::DB_SECRET_ARN).computed().description("ARN of the Secrets Manager secret holding the database credentials. The password itself is never in Terraform state."))
         .attr(Attr::string(attr::LOG_GROUP_NAME).computed().description("CloudWatch log group name."))
-        .attr(Attr::string(attr::LISTENER_ARN).optional().computed().description("The listener of the provider's pool (`listener_arns`) the tenant's rule is on. Unset: a new tenant is placed at apply on the listener with the most free slots, and stays there. Set it to pin the tenant to one listener of the pool."))
+        .attr(Attr::string(attr::LISTENER_ARN).optional().computed().description("The listener of the provider's pool (`listener_arns`) the tenant's rule is on. Unset: a new tenant is placed at apply on the listener with the most free slots, and stays there. Set it to pin the tenant to one listener of the pool; change it to move the tenant there, in place: a target group on the new load balancer (the tenant's other target group name, `…-tgb` or `…-tg`), the service moved to it (a new deployment), then the DNS record, then the old rule and target group removed."))
         .attr(Attr::string(attr::LOAD_BALANCER_DNS_NAME).computed().description("DNS name of the tenant's load balancer (its listener's), which the tenant's alias record points at."))
         .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part."));
     block.into_schema()
