@@ -296,7 +296,12 @@ async fn a_move_failing_at_any_call_is_finished_by_the_next_apply() {
                 plan(&s, &after)
             );
             let at = where_is(&cloud, &clean, &s).await;
-            assert_eq!(at.rules_on, std::slice::from_ref(&first), "k={k} ({}): {at:?}", failed.op);
+            assert_eq!(
+                at.rules_on,
+                std::slice::from_ref(&first),
+                "k={k} ({}): {at:?}",
+                failed.op
+            );
             assert_eq!(at.target_groups.len(), 1, "k={k} ({}): {at:?}", failed.op);
             assert_eq!(at.target_groups[0], at.service_behind, "k={k} ({}): {at:?}", failed.op);
             let facts = clean.facts().await.expect("facts");
