@@ -192,7 +192,7 @@ pub(super) struct Run<'a> {
     pub(super) engine: &'a Engine,
     pub(super) spec: &'a TenantSpec,
     pub(super) observed: &'a ObservedTenant,
-    pub(super) plan: &'a TenantPlan,
+    plan: &'a TenantPlan,
     inputs: &'a ApplyInputs,
     pub(super) created: Mutex<Vec<Created>>,
     /// What a password change did: an old password left beside the new one

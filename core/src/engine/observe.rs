@@ -762,16 +762,8 @@ impl Ownership<'_> {
             }
         }
         let in_use = |t: &ObservedTargetGroup| service.is_some_and(|s| s.target_group_arns.contains(&t.arn));
-        let pick = (ours.iter().position(in_use))
-            .or_else(|| ours.iter().position(|t| t.name == n.target_group))
-            .or((!ours.is_empty()).then_some(0));
-        match pick {
-            Some(i) => {
-                let t = ours.remove(i);
-                (Some(t), ours)
-            }
-            None => (None, ours),
-        }
+        let pick = (ours.iter().position(in_use)).or_else(|| ours.iter().position(|t| t.name == n.target_group));
+        split_off(ours, pick)
     }
 
     /// Listener rules: ours by tags — the one forwarding to the tenant's
@@ -791,13 +783,8 @@ impl Ownership<'_> {
             }
         }
         let forwards_to_it = |r: &ObservedListenerRule| matches!((&r.action, target_group), (Some(RuleAction::Forward(arn)), Some(t)) if *arn == t.arn);
-        let ours = match ours.iter().position(forwards_to_it).or((!ours.is_empty()).then_some(0)) {
-            Some(i) => {
-                let r = ours.remove(i);
-                (Some(r), ours)
-            }
-            None => (None, ours),
-        };
+        let pick = ours.iter().position(forwards_to_it);
+        let ours = split_off(ours, pick);
         if let Some(r) = rules.iter().find(|r| r.hosts.contains(&n.fqdn) && !self.owns(&r.tags)) {
             self.foreign.push(ForeignPart {
                 part: Part::ListenerRule,
@@ -808,6 +795,16 @@ impl Ownership<'_> {
         }
         ours
     }
+}
+
+/// The part at `pick` (else the first) and the others: the tenant's part
+/// and what a move a run did not finish left.
+fn split_off<T>(mut parts: Vec<T>, pick: Option<usize>) -> (Option<T>, Vec<T>) {
+    if parts.is_empty() {
+        return (None, parts);
+    }
+    let part = parts.remove(pick.unwrap_or(0));
+    (Some(part), parts)
 }
 
 fn owner_of(tags: &Tags) -> Option<String> {
