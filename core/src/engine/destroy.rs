@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{Engine, ignore_not_found};
 use crate::error::CoreError;
 use crate::naming::TenantNames;
-use crate::observed::ObservedTenant;
+use crate::observed::{ObservedTenant, owned_by};
 use crate::parts::Part;
 use crate::plan::{PartAction, TenantPlan};
 use crate::ports::PortError;
@@ -84,6 +84,8 @@ impl Engine {
             report.backup = Some(backup.uri);
         }
         self.delete_routing(&names, observed, plan, &mut report).await?;
+        self.delete_stray_target_groups(&spec.tenant_id, &names, observed)
+            .await?;
         self.delete_storage(&names, observed, plan, &mut report).await?;
         self.delete_database(&names, plan, &mut report).await?;
         Ok(report)
@@ -140,6 +142,38 @@ impl Engine {
                     .map_err(step(Part::TargetGroup, "DeleteTargetGroup"))?;
             }
             report.deleted.push(Part::TargetGroup);
+        }
+        Ok(())
+    }
+
+    /// A move a killed run left before it made the new rule leaves a target
+    /// group under the tenant's other name that no rule or service points
+    /// at, so observation never saw it: read the names not seen, one call
+    /// each (a missing name is no error then), and delete what is ours.
+    async fn delete_stray_target_groups(
+        &self,
+        tenant_id: &str,
+        names: &TenantNames,
+        observed: &ObservedTenant,
+    ) -> Result<(), CoreError> {
+        let seen =
+            |name: &str| (observed.target_group.iter().chain(&observed.leftover_target_groups)).any(|t| t.name == name);
+        for name in [&names.target_group, &names.target_group_alternate] {
+            if seen(name) {
+                continue;
+            }
+            let found = self
+                .ports
+                .elbv2
+                .describe_target_groups(std::slice::from_ref(name))
+                .await
+                .map_err(step(Part::TargetGroup, "DescribeTargetGroups"))?;
+            let env = self.platform.environment;
+            for t in found.iter().filter(|t| owned_by(&t.tags, tenant_id, env)) {
+                self.delete_target_group(&t.arn)
+                    .await
+                    .map_err(step(Part::TargetGroup, "DeleteTargetGroup"))?;
+            }
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::fake::FakeCloud;
 use crate::parts::Part;
-use crate::parts::RecordTarget;
+use crate::parts::{RecordTarget, Tags, TargetGroupSpec};
 use crate::placement::PlacementClaims;
 use crate::plan;
 use crate::ports::{PortError, PortErrorKind};
@@ -254,6 +254,40 @@ async fn a_tenant_pinned_to_another_listener_moves_there_in_place_and_back() {
         .expect("destroy");
     let gone = where_is(&cloud, &engine, &s).await;
     assert!(gone.target_groups.is_empty() && gone.rules_on.is_empty(), "{gone:?}");
+}
+
+/// A run killed in a move after it made the new target group, before the
+/// rule, leaves a group no rule or service points at: destroy finds it by
+/// name and deletes it when it is the tenant's, and leaves one that is not.
+#[tokio::test]
+async fn destroy_deletes_a_stray_target_group_of_a_killed_move_and_only_its_own() {
+    let (cloud, platform) = pool(2);
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    let elbv2 = cloud.ports().elbv2;
+    for (i, ours) in [(0, true), (1, false)] {
+        let s = spec(&platform, i, None);
+        let made = converge(&engine, &s).await.expect("apply");
+        let group = made.target_group.as_ref().expect("target group");
+        let stray = TargetGroupSpec {
+            name: s.names().target_group_alternate,
+            vpc_id: platform.vpc_id.clone(),
+            port: group.port,
+            health_check_path: group.health_check_path.clone(),
+            tags: if ours { group.tags.clone() } else { Tags::new() },
+        };
+        elbv2.create_target_group(&stray).await.expect("stray group");
+        let o = engine
+            .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
+            .await
+            .expect("observe");
+        engine
+            .destroy(&s, &o, &crate::plan::plan_destroy(&s, &o))
+            .await
+            .expect("destroy");
+        let left = where_is(&cloud, &engine, &s).await.target_groups;
+        let expected = if ours { Vec::new() } else { vec![stray.name.clone()] };
+        assert_eq!(left, expected, "ours: {ours}");
+    }
 }
 
 /// Fails each mutating call of a move in turn: before the service moved the
