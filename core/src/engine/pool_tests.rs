@@ -244,16 +244,21 @@ async fn a_tenant_pinned_to_another_listener_moves_there_in_place_and_back() {
     }
     // Destroy removes it wherever it moved.
     let s = spec(&platform, 0, Some(&second));
+    destroy_tenant(&engine, &s).await;
+    let gone = where_is(&cloud, &engine, &s).await;
+    assert!(gone.target_groups.is_empty() && gone.rules_on.is_empty(), "{gone:?}");
+}
+
+/// Observes the tenant as a fresh run would and destroys what it found.
+async fn destroy_tenant(engine: &Engine, s: &TenantSpec) {
     let o = engine
         .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
         .await
         .expect("observe");
     engine
-        .destroy(&s, &o, &crate::plan::plan_destroy(&s, &o))
+        .destroy(s, &o, &crate::plan::plan_destroy(s, &o))
         .await
         .expect("destroy");
-    let gone = where_is(&cloud, &engine, &s).await;
-    assert!(gone.target_groups.is_empty() && gone.rules_on.is_empty(), "{gone:?}");
 }
 
 /// A run killed in a move after it made the new target group, before the
@@ -276,14 +281,7 @@ async fn destroy_deletes_a_stray_target_group_of_a_killed_move_and_only_its_own(
             tags: if ours { group.tags.clone() } else { Tags::new() },
         };
         elbv2.create_target_group(&stray).await.expect("stray group");
-        let o = engine
-            .observe_tenant(&s.tenant_id, std::slice::from_ref(&s.subdomain))
-            .await
-            .expect("observe");
-        engine
-            .destroy(&s, &o, &crate::plan::plan_destroy(&s, &o))
-            .await
-            .expect("destroy");
+        destroy_tenant(&engine, &s).await;
         let left = where_is(&cloud, &engine, &s).await.target_groups;
         let expected = if ours { Vec::new() } else { vec![stray.name.clone()] };
         assert_eq!(left, expected, "ours: {ours}");
