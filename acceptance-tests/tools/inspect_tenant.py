@@ -280,7 +280,27 @@ def main():
     out["database"] = res[0].strip() == "1"
     count, locked = res[1].split("\t")
     out["database_user"] = {"locked": locked.strip() in ("1", "true")} if count.strip() == "1" else None
+    out["scaling"] = scaling(boto3.client("application-autoscaling", **kw), settings["cluster"], f"{env}-{tid}-service")
     print(json.dumps(out, indent=1, sort_keys=True))
+
+
+def scaling(aas, cluster, service):
+    """The service's scalable target and its policies, or None. moto matches
+    ResourceIds by substring, so the answer is filtered to the exact id."""
+    rid = f"service/{cluster.rsplit('/', 1)[-1]}/{service}"
+    targets = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[rid])["ScalableTargets"]
+    target = next((t for t in targets if t["ResourceId"] == rid), None)
+    if target is None:
+        return None
+    policies = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=rid)["ScalingPolicies"]
+    shown = []
+    for p in policies:
+        if p["ResourceId"] != rid:
+            continue
+        c = p.get("TargetTrackingScalingPolicyConfiguration", {})
+        m = c.get("PredefinedMetricSpecification", {})
+        shown.append({"name": p["PolicyName"], "metric": m.get("PredefinedMetricType"), "target": c.get("TargetValue"), "label": m.get("ResourceLabel")})
+    return {"min": target["MinCapacity"], "max": target["MaxCapacity"], "policies": sorted(shown, key=lambda p: p["name"])}
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ actions: delete-service delete-task-definition delete-target-group
          delete-listener-rule delete-dns-record delete-access-point
          delete-secret delete-log-group delete-database delete-database-user
          set-desired-count N   set-rule-host HOST   set-log-retention DAYS
+         set-scaling-max N (min 1)   deregister-scaling   (the service's scalable target)
          create-cname TARGET   delete-cname TARGET   (a record bbws does not own)
          set-lease SECONDS     (the creation lease a run holds, expiring SECONDS from now;
                                 negative: the expired lease of a run that was killed)
@@ -106,6 +107,13 @@ def main():
         sql(f"DROP USER '{tid}_user'@'%'")
     elif action == "set-desired-count":
         ecs.update_service(cluster=cluster, service=service, desiredCount=int(arg))
+    elif action in ("set-scaling-max", "deregister-scaling"):
+        aas = boto3.client("application-autoscaling", **kw)
+        rid = dict(ServiceNamespace="ecs", ResourceId=f"service/{cluster.rsplit('/', 1)[-1]}/{service}", ScalableDimension="ecs:service:DesiredCount")
+        if action == "set-scaling-max":
+            aas.register_scalable_target(MinCapacity=1, MaxCapacity=int(arg), **rid)
+        else:
+            aas.deregister_scalable_target(**rid)
     elif action == "set-rule-host":
         elb.modify_rule(RuleArn=rule_arn(), Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": [arg]}}])
     elif action == "set-log-retention":

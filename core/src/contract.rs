@@ -201,6 +201,7 @@ enum Undo {
     Secret(String),
     Database(String),
     User(String),
+    Scaling(String),
 }
 
 impl Cleanup {
@@ -224,6 +225,7 @@ impl Cleanup {
                 Undo::Record(r) => ports.route53.delete_record(&r).await,
                 Undo::AccessPoint(id) => ports.efs.delete_access_point(&id).await,
                 Undo::LogGroup(n) => ports.logs.delete_log_group(&n).await,
+                Undo::Scaling(id) => ports.scaling.deregister_target(&id).await,
                 Undo::Secret(arn) => ports.secrets.delete_secret(&arn, 0).await,
                 Undo::User(n) => match &self.mysql {
                     Some(m) => m.drop_user(&n).await,
@@ -773,6 +775,122 @@ pub async fn metrics(ports: &Ports, platform: &Platform) -> Result<(), String> {
         "no points",
         &series,
     )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ scaling
+
+fn cpu_policy(resource_id: &str, target: u32) -> TrackingPolicy {
+    TrackingPolicy {
+        name: format!("{}-cpu", resource_id.rsplit('/').next().unwrap_or_default()),
+        metric: TrackedMetric::Cpu,
+        target,
+    }
+}
+
+/// Application Auto Scaling of the contract's service (it needs one that
+/// exists): a target's range and its target-tracking policies, each
+/// changed in place; a missing one is NotFound; deregistering takes the
+/// policies with it.
+async fn scaling_steps(ports: &Ports, rid: &str, label: &str, cleanup: &mut Cleanup) -> Result<(), String> {
+    let c = Check("scaling");
+    let api = &ports.scaling;
+    let before = c.ok("describe_scaling before register", api.describe_scaling(rid).await)?;
+    c.eq("describe_scaling before register", "nothing", &None, &before)?;
+    // AWS refuses both with a ValidationException; moto 5.2.5 registers
+    // them, so either answer passes here (a registered one is removed
+    // again) and the fake holds AWS's (fake/tests.rs).
+    cleanup.push(Undo::Scaling(rid.to_owned()));
+    let missing = format!("{rid}-missing");
+    cleanup.push(Undo::Scaling(missing.clone()));
+    for (step, id, min, max) in [
+        ("register_target with min > max", rid, 3, 1),
+        ("register_target of a missing service", missing.as_str(), 0, 1),
+    ] {
+        match api.register_target(id, min, max).await {
+            Ok(()) => {
+                let _ = api.deregister_target(id).await;
+            }
+            Err(e) if e.kind == PortErrorKind::InvalidInput => {}
+            Err(e) => return Err(c.fail(step, "InvalidInput (AWS) or success (moto)", e)),
+        }
+    }
+    c.ok("register_target", api.register_target(rid, 0, 2).await)?;
+    let cpu = cpu_policy(rid, 60);
+    let requests = TrackingPolicy {
+        name: format!("{}-requests", cpu.name.trim_end_matches("-cpu")),
+        metric: TrackedMetric::RequestsPerTarget {
+            resource_label: label.to_owned(),
+        },
+        target: 100,
+    };
+    c.ok("put_policy cpu", api.put_policy(rid, &cpu).await)?;
+    c.ok("put_policy requests", api.put_policy(rid, &requests).await)?;
+    let expected = ObservedScaling {
+        resource_id: rid.to_owned(),
+        min: 0,
+        max: 2,
+        policies: vec![cpu.clone(), requests.clone()],
+    };
+    let got = c.ok("describe_scaling", api.describe_scaling(rid).await)?;
+    c.eq(
+        "describe_scaling",
+        "the target and both policies",
+        &Some(expected.clone()),
+        &got,
+    )?;
+
+    // Changed in place: the range keeps the policies, a put replaces one.
+    c.ok("register_target again", api.register_target(rid, 1, 3).await)?;
+    c.ok("put_policy cpu again", api.put_policy(rid, &cpu_policy(rid, 45)).await)?;
+    c.ok("delete_policy requests", api.delete_policy(rid, &requests.name).await)?;
+    c.err(
+        "delete_policy requests again",
+        api.delete_policy(rid, &requests.name).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    let changed = ObservedScaling {
+        min: 1,
+        max: 3,
+        policies: vec![cpu_policy(rid, 45)],
+        ..expected
+    };
+    let got = c.ok("describe_scaling after changes", api.describe_scaling(rid).await)?;
+    c.eq(
+        "describe_scaling after changes",
+        "the new range and policy",
+        &Some(changed),
+        &got,
+    )?;
+
+    c.ok("deregister_target", api.deregister_target(rid).await)?;
+    let got = c.ok("describe_scaling after deregister", api.describe_scaling(rid).await)?;
+    c.eq("describe_scaling after deregister", "nothing", &None, &got)?;
+    c.err(
+        "deregister_target again",
+        api.deregister_target(rid).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    // AWS refuses a policy without a target (ObjectNotFoundException);
+    // moto 5.2.5 accepts one, so both answers pass here and the fake
+    // holds AWS's (fake/tests.rs).
+    match api.put_policy(rid, &cpu).await {
+        Ok(()) => {
+            let _ = api.delete_policy(rid, &cpu.name).await;
+        }
+        Err(e) if e.kind == PortErrorKind::NotFound => {}
+        Err(e) => return Err(c.fail("put_policy without a target", "NotFound (AWS) or success (moto)", e)),
+    }
+    // A target registered again starts without the old policies.
+    c.ok("register_target after deregister", api.register_target(rid, 0, 1).await)?;
+    let got = c.ok("describe_scaling after register again", api.describe_scaling(rid).await)?;
+    c.ensure(
+        got.as_ref().is_some_and(|g| g.policies.is_empty()),
+        "describe_scaling after register again",
+        "a target with no policy",
+        &got,
+    )?;
+    c.ok("deregister_target at the end", api.deregister_target(rid).await)?;
     Ok(())
 }
 
@@ -1791,6 +1909,15 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
         &with_extra(&t.tags),
         &l.tags,
     )?;
+
+    let label = naming::request_count_label(&rule_spec.listener_arn, &tg.arn).unwrap_or_default();
+    scaling_steps(
+        ports,
+        &naming::scaling_resource_id(cluster, &svc_spec.name),
+        &label,
+        cleanup,
+    )
+    .await?;
 
     // Delete the service: gone from describe (or still draining on AWS).
     c.ok("delete_service", api.delete_service(cluster, &svc_spec.name).await)?;

@@ -64,6 +64,6 @@ pub use observed::{ObservedTenant, TenantKey};
 pub use parts::Part;
 pub use plan::{PartAction, PartChange, TenantPlan, plan, plan_destroy};
 pub use spec::{
-    AdminAuth, DatabaseSettings, Environment, EventsSettings, Platform, SslMode, TenantInput, TenantSpec, TenantStatus,
-    Tier,
+    AdminAuth, Autoscaling, AutoscalingInput, DatabaseSettings, Environment, EventsSettings, Platform, SslMode,
+    TenantInput, TenantSpec, TenantStatus, Tier,
 };

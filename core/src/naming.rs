@@ -9,6 +9,14 @@ use crate::spec::Environment;
 pub const TAG_TENANT: &str = "bbws:tenant";
 /// Tag carrying the environment on every AWS part.
 pub const TAG_ENVIRONMENT: &str = "bbws:environment";
+/// On the service while its desired count is under autoscaling: a
+/// scalable target keeps no tags moto reads back, so the service says
+/// there is one to observe. Written before the target is registered and
+/// removed after it is deregistered, so it is never missing while one
+/// exists.
+pub const TAG_AUTOSCALING: &str = "bbws:autoscaling";
+/// The value of [`TAG_AUTOSCALING`].
+pub const TAG_AUTOSCALING_ON: &str = "on";
 /// The creation lease on a tenant's secret: `{holder}@{expiry, Unix
 /// seconds}` while a run that creates (or adopts) the tenant is at work.
 /// See [`crate::lease`].
@@ -177,6 +185,32 @@ pub fn family_and_revision(arn: &str) -> Option<(&str, i32)> {
     Some((family, rev.parse().ok()?))
 }
 
+/// The Application Auto Scaling resource id of a service's desired
+/// count: `service/{cluster name}/{service}` (a cluster given as an ARN
+/// is named by its last segment).
+pub fn scaling_resource_id(cluster: &str, service: &str) -> String {
+    let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+    format!("service/{cluster}/{service}")
+}
+
+/// The name of the service's target-tracking policy on `metric` (`cpu`,
+/// `requests`): unique per scalable target, so the service's name and
+/// the metric are enough.
+pub fn scaling_policy_name(service: &str, metric: &str) -> String {
+    format!("{service}-{metric}")
+}
+
+/// The `ResourceLabel` of `ALBRequestCountPerTarget` for a target group
+/// behind a listener: `app/{lb}/{id}/targetgroup/{tg}/{id}`, from the
+/// listener's ARN (`…:listener/app/{lb}/{id}/{listener id}`) and the
+/// group's (`…:targetgroup/{tg}/{id}`). `None` for ARNs of another shape.
+pub fn request_count_label(listener_arn: &str, target_group_arn: &str) -> Option<String> {
+    let listener = listener_arn.rsplit_once(":listener/")?.1;
+    let (load_balancer, _listener_id) = listener.rsplit_once('/')?;
+    let group = target_group_arn.rsplit_once(":targetgroup/")?.1;
+    Some(format!("{load_balancer}/targetgroup/{group}"))
+}
+
 /// `{subdomain}.{domain}` without a trailing dot.
 pub fn fqdn(subdomain: &str, domain: &str) -> String {
     // Lower case, as Route53 and ELBv2 keep host names.
@@ -229,6 +263,22 @@ pub fn derive_tenant_id(env: Environment, name: &str, contact_email: &str, subdo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_count_label_joins_the_load_balancer_and_the_target_group() {
+        let listener = "arn:aws:elasticloadbalancing:eu-west-1:1:listener/app/lb/50dc6c495c0c9188/f2f7dc8efc522ab2";
+        let group = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/dev-t-tg/943f017f100becff";
+        assert_eq!(
+            request_count_label(listener, group).as_deref(),
+            Some("app/lb/50dc6c495c0c9188/targetgroup/dev-t-tg/943f017f100becff")
+        );
+        assert_eq!(request_count_label("arn:aws:ecs:x", group), None);
+        assert_eq!(
+            scaling_resource_id("arn:aws:ecs:eu-west-1:1:cluster/main", "svc"),
+            "service/main/svc"
+        );
+        assert_eq!(scaling_resource_id("main", "svc"), "service/main/svc");
+    }
 
     #[test]
     fn a_derived_tenant_id_is_stable_valid_and_depends_on_every_field() {

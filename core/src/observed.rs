@@ -126,6 +126,8 @@ pub struct ObservedTenant {
     pub dns_records: Vec<ObservedDnsRecord>,
     /// Service.
     pub service: Option<ObservedService>,
+    /// The service's scaling, read when the service's tag says it has one.
+    pub scaling: Option<crate::ports::ObservedScaling>,
     /// Parts with the tenant's names but someone else's tags.
     pub foreign: Vec<ForeignPart>,
 }
@@ -146,6 +148,7 @@ impl ObservedTenant {
             Part::ListenerRule => self.listener_rule.is_some(),
             Part::DnsRecord => !self.dns_records.is_empty(),
             Part::Service => self.service.is_some(),
+            Part::Scaling => self.scaling.is_some(),
         }
     }
 
@@ -315,6 +318,7 @@ impl ObservedTenant {
             steady_state_timeout_seconds: None,
             // Where its rule is: an import does not pin the tenant.
             listener_arn: None,
+            autoscaling: self.scaling.as_ref().and_then(|s| s.as_input(suspended)),
             rejected: Vec::new(),
         })
     }

@@ -1,4 +1,4 @@
-//! The ten parts of a tenant: their desired shape (`*Spec`, derived from a
+//! The ten parts of a tenant, and the optional autoscaling of its service: their desired shape (`*Spec`, derived from a
 //! [`TenantSpec`]) and their observed shape (`Observed*`, read from AWS and
 //! MySQL). Both are plain data; the ports take the former and return the
 //! latter, so no SDK type ever leaves `aws/`.
@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::naming::{self, CONTAINER_NAME, CONTAINER_PORT, HEALTH_CHECK_PATH, WEB_SERVER_UID};
+use crate::ports::{TrackedMetric, TrackingPolicy};
 use crate::spec::{TenantSpec, TenantStatus};
 
 /// Tags as a sorted map.
@@ -35,10 +36,14 @@ pub enum Part {
     DnsRecord,
     /// ECS service.
     Service,
+    /// Application Auto Scaling of the service's desired count: optional
+    /// (the `autoscaling` block), so not among [`Part::ALL`].
+    Scaling,
 }
 
 impl Part {
-    /// All parts in creation order.
+    /// The ten parts every tenant has, in creation order: what decides
+    /// whether a tenant is complete.
     pub const ALL: [Part; 10] = [
         Part::Secret,
         Part::Database,
@@ -65,6 +70,7 @@ impl Part {
             Part::ListenerRule => "listener_rule",
             Part::DnsRecord => "dns_record",
             Part::Service => "service",
+            Part::Scaling => "autoscaling",
         }
     }
 
@@ -80,6 +86,7 @@ impl Part {
             Part::DatabaseUser => &[Part::Database],
             Part::TaskDefinition => &[Part::Secret, Part::AccessPoint, Part::LogGroup],
             Part::ListenerRule => &[Part::TargetGroup],
+            Part::Scaling => &[Part::Service],
             Part::Service => &[
                 Part::TaskDefinition,
                 Part::TargetGroup,
@@ -798,6 +805,8 @@ pub struct DesiredTenant {
     pub task_definition: TaskDefinitionSpec,
     /// Service; ARNs empty until known.
     pub service: ServiceSpec,
+    /// Scaling of the service, when the spec asks for it.
+    pub scaling: Option<ScalingSpec>,
 }
 
 impl DesiredTenant {
@@ -817,6 +826,13 @@ impl DesiredTenant {
             (None, _) => names.target_group.clone(),
         };
         let tags = spec.tags();
+        let mut service_tags = tags.clone();
+        if spec.autoscaling.is_some() {
+            service_tags.insert(
+                naming::TAG_AUTOSCALING.to_owned(),
+                naming::TAG_AUTOSCALING_ON.to_owned(),
+            );
+        }
         let p = &spec.platform;
         let secret_arn = observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
         let ap_id = observed.access_point.as_ref().map(|a| a.id.clone()).unwrap_or_default();
@@ -908,11 +924,69 @@ impl DesiredTenant {
                 target_group_arn: tg_arn,
                 container_name: CONTAINER_NAME.into(),
                 container_port: CONTAINER_PORT,
-                tags,
+                tags: service_tags,
                 client_token: None,
             },
+            scaling: ScalingSpec::of(spec, &names),
             names,
         }
+    }
+}
+
+/// The desired scaling of the service's desired count: its range and the
+/// target-tracking policies. The request-count policy names the target
+/// group, known only once it exists: [`ScalingSpec::policies`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalingSpec {
+    /// `service/{cluster}/{service}`.
+    pub resource_id: String,
+    /// Fewest tasks (0 while suspended).
+    pub min: u32,
+    /// Most tasks (0 while suspended).
+    pub max: u32,
+    /// Average CPU percent held.
+    pub cpu_target: u32,
+    /// ALB requests per task held, if tracked.
+    pub requests_per_target: Option<u32>,
+    /// The service's name, which the policy names start with.
+    pub service: String,
+}
+
+impl ScalingSpec {
+    /// The spec's scaling, `None` without an `autoscaling` block.
+    pub fn of(spec: &TenantSpec, names: &naming::TenantNames) -> Option<Self> {
+        let a = spec.autoscaling?;
+        let (min, max) = spec.scaling_range()?;
+        Some(ScalingSpec {
+            resource_id: naming::scaling_resource_id(&spec.platform.cluster, &names.service),
+            min,
+            max,
+            cpu_target: a.cpu_target,
+            requests_per_target: a.requests_per_target,
+            service: names.service.clone(),
+        })
+    }
+
+    /// The policies, the request-count one for the target group
+    /// `target_group_arn` behind `listener_arn` (left out while either is
+    /// unknown, or of a shape that names no load balancer).
+    pub fn policies(&self, listener_arn: &str, target_group_arn: &str) -> Vec<TrackingPolicy> {
+        let mut policies = vec![TrackingPolicy {
+            name: naming::scaling_policy_name(&self.service, "cpu"),
+            metric: TrackedMetric::Cpu,
+            target: self.cpu_target,
+        }];
+        if let (Some(requests), Some(label)) = (
+            self.requests_per_target,
+            naming::request_count_label(listener_arn, target_group_arn),
+        ) {
+            policies.push(TrackingPolicy {
+                name: naming::scaling_policy_name(&self.service, "requests"),
+                metric: TrackedMetric::RequestsPerTarget { resource_label: label },
+                target: requests,
+            });
+        }
+        policies
     }
 }
 

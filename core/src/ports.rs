@@ -366,6 +366,89 @@ pub trait MetricsApi: Send + Sync {
     async fn metric_data(&self, queries: &[MetricQuery], start: i64, end: i64) -> PortResult<Vec<MetricSeries>>;
 }
 
+/// What a target-tracking policy tracks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrackedMetric {
+    /// The service's average CPU (`ECSServiceAverageCPUUtilization`), percent.
+    Cpu,
+    /// Requests per target of an ALB target group
+    /// (`ALBRequestCountPerTarget`); the label is
+    /// `app/{lb}/{id}/targetgroup/{tg}/{id}`.
+    RequestsPerTarget {
+        /// The `ResourceLabel`.
+        resource_label: String,
+    },
+}
+
+/// A target-tracking policy on a service's desired count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingPolicy {
+    /// Policy name (unique per scalable target).
+    pub name: String,
+    /// What it tracks.
+    pub metric: TrackedMetric,
+    /// The value it holds the metric at: bbws sets whole numbers (a
+    /// percent, requests per task); AWS's fractional ones read rounded.
+    pub target: u32,
+}
+
+/// A service's desired count under Application Auto Scaling: the
+/// scalable target (min and max) and its target-tracking policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedScaling {
+    /// `service/{cluster}/{service}`.
+    pub resource_id: String,
+    /// Fewest tasks.
+    pub min: u32,
+    /// Most tasks.
+    pub max: u32,
+    /// Its target-tracking policies, by name.
+    pub policies: Vec<TrackingPolicy>,
+}
+
+impl ObservedScaling {
+    /// The `autoscaling` block this scaling was made from (an import's
+    /// stand-in); `None` for a parked one, whose range is not the block's.
+    pub fn as_input(&self, suspended: bool) -> Option<crate::spec::AutoscalingInput> {
+        let target = |cpu: bool| {
+            self.policies
+                .iter()
+                .find(|p| matches!(p.metric, TrackedMetric::Cpu) == cpu)
+                .map(|p| i64::from(p.target))
+        };
+        (!suspended).then(|| crate::spec::AutoscalingInput {
+            min: Some(i64::from(self.min)),
+            max: Some(i64::from(self.max)),
+            cpu_target: target(true),
+            requests_per_target: target(false),
+        })
+    }
+}
+
+/// Application Auto Scaling of ECS services (`ecs:service:DesiredCount`).
+///
+/// A scalable target has no name or tags of its own that moto keeps: it
+/// is the service's, found by the service's resource id, so it is ours
+/// exactly when the service is.
+#[async_trait]
+pub trait ScalingApi: Send + Sync {
+    /// The scalable target of a service and its policies; `None` when the
+    /// service's desired count is not registered.
+    async fn describe_scaling(&self, resource_id: &str) -> PortResult<Option<ObservedScaling>>;
+    /// Registers the service's desired count between `min` and `max`, or
+    /// changes the range of one registered (`RegisterScalableTarget`). The
+    /// service must exist.
+    async fn register_target(&self, resource_id: &str, min: u32, max: u32) -> PortResult<()>;
+    /// Creates or replaces a target-tracking policy (`PutScalingPolicy`);
+    /// the target must be registered (AWS: `ObjectNotFoundException`).
+    async fn put_policy(&self, resource_id: &str, policy: &TrackingPolicy) -> PortResult<()>;
+    /// Deletes a policy; a missing one is `NotFound`.
+    async fn delete_policy(&self, resource_id: &str, name: &str) -> PortResult<()>;
+    /// Removes the scalable target and its policies; a missing target is
+    /// `NotFound`.
+    async fn deregister_target(&self, resource_id: &str) -> PortResult<()>;
+}
+
 /// RDS: where the shared MySQL server is.
 #[async_trait]
 pub trait RdsApi: Send + Sync {
@@ -630,6 +713,8 @@ pub struct Ports {
     pub logs: Arc<dyn LogsApi>,
     /// CloudWatch metrics.
     pub metrics: Arc<dyn MetricsApi>,
+    /// Application Auto Scaling.
+    pub scaling: Arc<dyn ScalingApi>,
     /// RDS.
     pub rds: Arc<dyn RdsApi>,
     /// STS.

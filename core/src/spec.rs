@@ -397,10 +397,66 @@ pub struct TenantInput {
     /// The pool listener the tenant is pinned to (or moved to); `None`:
     /// where it is, or where placement puts a new one.
     pub listener_arn: Option<String>,
+    /// The `autoscaling` block; `None` when absent (no scaling).
+    pub autoscaling: Option<AutoscalingInput>,
     /// Values the front end could not map onto these fields (a number that
     /// is not a whole one, for example), each naming its attribute; the
     /// field is left unset and validation reports them with its own.
     pub rejected: Vec<crate::validate::Violation>,
+}
+
+/// The `autoscaling` block as written: each field `None` when unset (the
+/// tier's default).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AutoscalingInput {
+    /// Fewest tasks while active.
+    pub min: Option<i64>,
+    /// Most tasks.
+    pub max: Option<i64>,
+    /// Average CPU percent the service is held at.
+    pub cpu_target: Option<i64>,
+    /// ALB requests per task the service is held at; `None`: not tracked.
+    pub requests_per_target: Option<i64>,
+}
+
+/// Application Auto Scaling of the service's desired count, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Autoscaling {
+    /// Fewest tasks while active.
+    pub min: u32,
+    /// Most tasks.
+    pub max: u32,
+    /// Average CPU percent the service is held at.
+    pub cpu_target: u32,
+    /// ALB requests per task the service is held at, if tracked.
+    pub requests_per_target: Option<u32>,
+}
+
+impl Tier {
+    /// `(min, max)` tasks under autoscaling when the block sets none: the
+    /// tier's desired count up to three times it.
+    pub fn autoscaling_range(self) -> (u32, u32) {
+        let (_, _, desired) = self.defaults();
+        (desired, desired * 3)
+    }
+}
+
+/// CPU percent autoscaling holds when `cpu_target` is unset.
+pub const DEFAULT_CPU_TARGET: u32 = 60;
+
+impl AutoscalingInput {
+    /// Defaults from the tier; validation proved the numbers in range.
+    fn resolve(&self, tier: Tier) -> Autoscaling {
+        let (min, max) = tier.autoscaling_range();
+        let to_u32 = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
+        let min = to_u32(self.min).unwrap_or_else(|| to_u32(self.max).map_or(min, |m| min.min(m)));
+        Autoscaling {
+            min,
+            max: to_u32(self.max).unwrap_or(max.max(min)),
+            cpu_target: to_u32(self.cpu_target).unwrap_or(DEFAULT_CPU_TARGET),
+            requests_per_target: to_u32(self.requests_per_target),
+        }
+    }
 }
 
 /// Default WordPress version when none is configured.
@@ -470,6 +526,9 @@ pub struct TenantSpec {
     /// The pool listener asked for (pinned, or placed by
     /// [`crate::placement`]); `None`: where the tenant's rule is.
     pub listener_arn: Option<String>,
+    /// Scaling of the desired count; `desired_count` is then the count a
+    /// new service starts with, and what scaling made of it is not drift.
+    pub autoscaling: Option<Autoscaling>,
 }
 
 impl TenantInput {
@@ -551,6 +610,7 @@ impl TenantInput {
                     .unwrap_or(DEFAULT_STEADY_STATE_TIMEOUT_SECONDS),
             ),
             listener_arn: self.listener_arn.clone(),
+            autoscaling: self.autoscaling.as_ref().map(|a| a.resolve(tier)),
             platform,
         })
     }
@@ -581,12 +641,24 @@ impl TenantSpec {
         )
     }
 
-    /// Number of tasks the service should run given the status.
+    /// Number of tasks the service should run given the status; under
+    /// autoscaling, the initial count, moved into its range.
     pub fn effective_desired_count(&self) -> u32 {
-        match self.status {
-            TenantStatus::Active => self.desired_count,
-            TenantStatus::Suspended => 0,
+        match (self.status, self.autoscaling) {
+            (TenantStatus::Suspended, _) => 0,
+            (TenantStatus::Active, Some(a)) => self.desired_count.clamp(a.min, a.max),
+            (TenantStatus::Active, None) => self.desired_count,
         }
+    }
+
+    /// The range scaling keeps the desired count in: parked at zero while
+    /// suspended.
+    pub fn scaling_range(&self) -> Option<(u32, u32)> {
+        let a = self.autoscaling?;
+        Some(match self.status {
+            TenantStatus::Active => (a.min, a.max),
+            TenantStatus::Suspended => (0, 0),
+        })
     }
 
     /// Tags for every AWS part: platform defaults, then the user's, then the

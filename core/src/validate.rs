@@ -169,6 +169,7 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
     identity_violations(input, &mut v);
     choice_violations(input, &mut v);
     sizing_violations(input, &mut v);
+    autoscaling_violations(input, &mut v);
     settings_violations(input, platform, &mut v);
     name_length_violations(input, platform, &mut v);
     v
@@ -314,6 +315,78 @@ fn sizing_violations(input: &TenantInput, v: &mut Vec<Violation>) {
             &["db_max_connections"],
             "range",
             format!("db_max_connections = {n} must be between 1 and {MAX_DB_CONNECTIONS}"),
+        ));
+    }
+}
+
+/// Most tasks autoscaling may run (ECS's per-service limit is higher; a
+/// WordPress tenant past this is a sizing mistake).
+pub const MAX_AUTOSCALING_TASKS: i64 = 100;
+/// Most ALB requests per task a policy may hold.
+pub const MAX_REQUESTS_PER_TARGET: i64 = 100_000;
+
+/// The `autoscaling` block: a range of 1 to 100 tasks, targets in range,
+/// and an explicit `desired_count` inside the range.
+fn autoscaling_violations(input: &TenantInput, v: &mut Vec<Violation>) {
+    let Some(a) = &input.autoscaling else {
+        return;
+    };
+    let mut range = |name: &str, value: Option<i64>, lo: i64, hi: i64, what: &str| {
+        if let Some(n) = value
+            && !(lo..=hi).contains(&n)
+        {
+            v.push(Violation::new(
+                &["autoscaling", name],
+                "range",
+                format!("autoscaling.{name} = {n} must be between {lo} and {hi} ({what})"),
+            ));
+        }
+    };
+    range(
+        "min",
+        a.min,
+        1,
+        MAX_AUTOSCALING_TASKS,
+        "tasks while active; suspend parks scaling at 0",
+    );
+    range("max", a.max, 1, MAX_AUTOSCALING_TASKS, "tasks");
+    range("cpu_target", a.cpu_target, 10, 90, "average CPU percent");
+    range(
+        "requests_per_target",
+        a.requests_per_target,
+        1,
+        MAX_REQUESTS_PER_TARGET,
+        "ALB requests per task",
+    );
+    let tier = input
+        .tier
+        .as_deref()
+        .and_then(|t| t.parse::<Tier>().ok())
+        .unwrap_or_default();
+    let (min_default, max_default) = tier.autoscaling_range();
+    let (min, max) = (
+        a.min.unwrap_or(i64::from(min_default)),
+        a.max.unwrap_or(i64::from(max_default)),
+    );
+    if a.min.is_some() && a.max.is_some() && min > max {
+        v.push(Violation::new(
+            &["autoscaling", "max"],
+            "min_max",
+            format!("autoscaling.max = {max} must not be less than autoscaling.min = {min}"),
+        ));
+    }
+    if let Some(n) = input.desired_count
+        && a.min.is_some()
+        && a.max.is_some()
+        && !(min..=max).contains(&n)
+    {
+        v.push(Violation::new(
+            &["desired_count"],
+            "autoscaling_range",
+            format!(
+                "desired_count = {n} must be between autoscaling.min = {min} and autoscaling.max = {max}: with \
+                 autoscaling it is the count a new service starts with"
+            ),
         ));
     }
 }
@@ -649,6 +722,7 @@ mod case_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::AutoscalingInput;
 
     fn input() -> TenantInput {
         TenantInput {
@@ -826,6 +900,64 @@ mod tests {
                 },
                 "tags.bbws:tenant",
                 "tag_key",
+            ),
+            (
+                "scaling to no tasks",
+                |i| {
+                    i.autoscaling = Some(AutoscalingInput {
+                        min: Some(0),
+                        ..Default::default()
+                    })
+                },
+                "autoscaling.min",
+                "range",
+            ),
+            (
+                "max below min",
+                |i| {
+                    i.autoscaling = Some(AutoscalingInput {
+                        min: Some(3),
+                        max: Some(2),
+                        ..Default::default()
+                    });
+                },
+                "autoscaling.max",
+                "min_max",
+            ),
+            (
+                "cpu target",
+                |i| {
+                    i.autoscaling = Some(AutoscalingInput {
+                        cpu_target: Some(95),
+                        ..Default::default()
+                    })
+                },
+                "autoscaling.cpu_target",
+                "range",
+            ),
+            (
+                "requests per target",
+                |i| {
+                    i.autoscaling = Some(AutoscalingInput {
+                        requests_per_target: Some(0),
+                        ..Default::default()
+                    })
+                },
+                "autoscaling.requests_per_target",
+                "range",
+            ),
+            (
+                "count outside the scaling range",
+                |i| {
+                    i.desired_count = Some(9);
+                    i.autoscaling = Some(AutoscalingInput {
+                        min: Some(1),
+                        max: Some(4),
+                        ..Default::default()
+                    });
+                },
+                "desired_count",
+                "autoscaling_range",
             ),
         ];
         for (what, mutate, attr, rule) in cases {

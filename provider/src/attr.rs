@@ -85,10 +85,24 @@ pub mod tenant {
     pub const LOAD_BALANCER_DNS_NAME: &str = "load_balancer_dns_name";
     /// `parts`.
     pub const PARTS: &str = "parts";
+    /// The `autoscaling` block.
+    pub const AUTOSCALING: &str = "autoscaling";
     /// Identity: the provider's environment.
     pub const IDENTITY_ENVIRONMENT: &str = "environment";
     /// Identity: the tenant id.
     pub const IDENTITY_TENANT_ID: &str = TENANT_ID;
+
+    /// The `autoscaling` block's attributes.
+    pub mod autoscaling {
+        /// `min`.
+        pub const MIN: &str = "min";
+        /// `max`.
+        pub const MAX: &str = "max";
+        /// `cpu_target`.
+        pub const CPU_TARGET: &str = "cpu_target";
+        /// `requests_per_target`.
+        pub const REQUESTS_PER_TARGET: &str = "requests_per_target";
+    }
 }
 
 /// The data sources `bbws_tenant` and `bbws_tenants`.

@@ -299,7 +299,7 @@ impl BbwsServer {
             &spec,
             &outputs,
             &KnownOutputs::ALL,
-            tenant::parts_of(Some(&plan)),
+            tenant::parts_of(Some(&plan), spec.autoscaling.is_some()),
         );
         Ok((Some(state), observed))
     }
@@ -399,7 +399,13 @@ impl BbwsServer {
         let known = KnownOutputs::from_planned(&planned_outputs);
         // Terraform hands this back to the second planning of a replacement.
         let private = tenant::replacing_private(decision.replaces_next.as_deref());
-        let planned = tenant::state_value(&config, &spec, &planned_outputs, &known, tenant::parts_of(None));
+        let planned = tenant::state_value(
+            &config,
+            &spec,
+            &planned_outputs,
+            &known,
+            tenant::parts_of(None, spec.autoscaling.is_some()),
+        );
         let recorded = prior.as_ref().and_then(|p| spec_from_state(p, c.platform.clone()).ok());
         let change = TenantChange {
             prior: recorded.as_ref(),
@@ -558,7 +564,13 @@ impl BbwsServer {
                     tracing::warn!(tenant = %spec.tenant_id, after = %after_plan, "applied, but the read-back still differs; the next refresh reports it");
                 }
                 let outputs = after.outputs(&spec.names());
-                let state = tenant::state_value(config, spec, &outputs, &KnownOutputs::ALL, tenant::parts_of(None));
+                let state = tenant::state_value(
+                    config,
+                    spec,
+                    &outputs,
+                    &KnownOutputs::ALL,
+                    tenant::parts_of(None, spec.autoscaling.is_some()),
+                );
                 Ok((Some(state), Vec::new(), tenant::private_of(&after)))
             }
             Err(e) => {
@@ -599,7 +611,7 @@ impl BbwsServer {
             spec,
             &outputs,
             &KnownOutputs::ALL,
-            tenant::parts_of(Some(&plan)),
+            tenant::parts_of(Some(&plan), spec.autoscaling.is_some()),
         ))
     }
 

@@ -241,6 +241,8 @@ pub(crate) fn code_kind(code: &str) -> Option<PortErrorKind> {
         "ResourceInUse",
         "ResourceInUseException",
         "UpdateInProgressException",
+        // Application Auto Scaling: another change of the same target.
+        "ConcurrentUpdateException",
     ];
     const ALREADY: &[&str] = &[
         "ResourceExistsException",

@@ -28,6 +28,7 @@ mod rds;
 pub mod retry;
 mod route53;
 mod s3;
+mod scaling;
 mod secrets;
 mod sts;
 
@@ -43,6 +44,7 @@ pub use rds::AwsRds;
 pub use retry::{DEFAULT_MAX_RETRIES, operation_timeout, retry_config};
 pub use route53::AwsRoute53;
 pub use s3::AwsS3;
+pub use scaling::AwsScaling;
 pub use secrets::AwsSecrets;
 pub use sts::AwsSts;
 
@@ -89,7 +91,7 @@ pub struct AssumeRole {
 pub const DEFAULT_SESSION_NAME: &str = "bbws";
 
 /// The services whose endpoint can be overridden, by settings key.
-pub const ENDPOINT_KEYS: [&str; 12] = [
+pub const ENDPOINT_KEYS: [&str; 13] = [
     "ecs",
     "elbv2",
     "route53",
@@ -97,6 +99,7 @@ pub const ENDPOINT_KEYS: [&str; 12] = [
     "secretsmanager",
     "logs",
     "cloudwatch",
+    "applicationautoscaling",
     "rds",
     "sts",
     "events",
@@ -203,6 +206,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     let (sm, sm_ep) = client!(aws_sdk_secretsmanager, "secretsmanager");
     let (logs, logs_ep) = client!(aws_sdk_cloudwatchlogs, "logs");
     let (cw, cw_ep) = client!(aws_sdk_cloudwatch, "cloudwatch");
+    let (aas, aas_ep) = client!(aws_sdk_applicationautoscaling, "applicationautoscaling");
     let (rds, rds_ep) = client!(aws_sdk_rds, "rds");
     let (sts, sts_ep) = client!(aws_sdk_sts, "sts");
     // Built whether or not `events` is configured: a client makes no call
@@ -232,6 +236,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         secrets: Arc::new(AwsSecrets::new(sm, sm_ep)),
         logs: Arc::new(AwsLogs::new(logs, logs_ep, tagging)),
         metrics: Arc::new(AwsMetrics::new(cw, cw_ep)),
+        scaling: Arc::new(AwsScaling::new(aas, aas_ep)),
         rds: Arc::new(AwsRds::new(rds, rds_ep, cfg.credentials_provider())),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
         events: Arc::new(AwsEvents::new(events, events_ep)),

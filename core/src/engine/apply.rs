@@ -14,8 +14,8 @@ use crate::naming::TenantNames;
 use crate::observed::ObservedTenant;
 use crate::parts::*;
 use crate::plan::{
-    DatabaseUserField, ListenerRuleField, LogGroupField, PartAction, SecretField, ServiceField, TargetGroupField,
-    TenantPlan, moves_in_place, needs_new_revision,
+    DatabaseUserField, ListenerRuleField, LogGroupField, PartAction, ScalingField, SecretField, ServiceField,
+    TargetGroupField, TenantPlan, moves_in_place, needs_new_revision,
 };
 use crate::ports::{MysqlAdmin, MysqlUser, PasswordChange, PortErrorKind};
 use crate::spec::{TenantSpec, TenantStatus};
@@ -267,6 +267,8 @@ impl Run<'_> {
         self.unless_stopping("service", Part::Service)?;
         let rule_arn = rule.as_ref().map(|(arn, _)| arn.clone());
         self.service_stage(&desired, rule).await?;
+        self.unless_stopping("autoscaling", Part::Scaling)?;
+        self.scaling_stage(&desired).await?;
         if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
             tokio::select! {
                 waited = self.wait_for_steady_state(&desired.service.task_definition_arn) => waited?,
@@ -956,7 +958,13 @@ impl Run<'_> {
                     ecs.tag_resource(&s.arn, &svc.tags)
                         .await
                         .map_err(fail("update", Part::Service, "TagResource"))?;
-                    if let Some(keys) = stale(&svc.tags, &s.tags) {
+                    let mut keys = crate::plan::service_stale_tags(&svc.tags, &s.tags);
+                    // Scaling being removed keeps its marker until the
+                    // target is gone (the scaling stage removes it).
+                    if self.action(Part::Scaling) == &PartAction::Delete {
+                        keys.retain(|k| k != crate::naming::TAG_AUTOSCALING);
+                    }
+                    if !keys.is_empty() {
                         ecs.untag_resource(&s.arn, &keys).await.map_err(fail(
                             "update",
                             Part::Service,
@@ -966,6 +974,80 @@ impl Run<'_> {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The service's scalable target and policies: registered (or its
+    /// range changed) and the policies put, or all of it removed. After
+    /// the service stage, which tagged the service as scaled first.
+    async fn scaling_stage(&self, desired: &DesiredTenant) -> StepResult<()> {
+        let scaling = &self.ports().scaling;
+        let action = self.action(Part::Scaling).clone();
+        match (&action, &desired.scaling) {
+            (PartAction::Delete, _) => {
+                if let Some(o) = &self.observed.scaling {
+                    ignore_not_found(scaling.deregister_target(&o.resource_id).await).map_err(fail(
+                        "delete",
+                        Part::Scaling,
+                        "DeregisterScalableTarget",
+                    ))?;
+                }
+                // The marker goes once the target is gone.
+                if let Some(s) = &self.observed.service
+                    && s.tags.contains_key(crate::naming::TAG_AUTOSCALING)
+                {
+                    let keys = [crate::naming::TAG_AUTOSCALING.to_owned()];
+                    self.ports().ecs.untag_resource(&s.arn, &keys).await.map_err(fail(
+                        "update",
+                        Part::Service,
+                        "UntagResource",
+                    ))?;
+                }
+            }
+            (PartAction::Create | PartAction::Update(_), Some(want)) => {
+                let created = action == PartAction::Create;
+                if created || self.plan.updates(ScalingField::Range) {
+                    scaling
+                        .register_target(&want.resource_id, want.min, want.max)
+                        .await
+                        .map_err(fail(
+                            if created { "create" } else { "update" },
+                            Part::Scaling,
+                            "RegisterScalableTarget",
+                        ))?;
+                    if created {
+                        self.record(Created::Scaling(want.resource_id.clone()));
+                    }
+                }
+                if created || self.plan.updates(ScalingField::Policies) {
+                    self.put_policies(want, desired).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Puts the desired policies and deletes the ones no longer wanted
+    /// (the request-count one when `requests_per_target` is unset).
+    async fn put_policies(&self, want: &ScalingSpec, desired: &DesiredTenant) -> StepResult<()> {
+        let scaling = &self.ports().scaling;
+        let policies = want.policies(&desired.listener_rule.listener_arn, &desired.service.target_group_arn);
+        for p in &policies {
+            scaling.put_policy(&want.resource_id, p).await.map_err(fail(
+                "update",
+                Part::Scaling,
+                "PutScalingPolicy",
+            ))?;
+        }
+        let held = self.observed.scaling.iter().flat_map(|o| &o.policies);
+        for old in held.filter(|o| !policies.iter().any(|p| p.name == o.name)) {
+            ignore_not_found(scaling.delete_policy(&want.resource_id, &old.name).await).map_err(fail(
+                "update",
+                Part::Scaling,
+                "DeleteScalingPolicy",
+            ))?;
         }
         Ok(())
     }

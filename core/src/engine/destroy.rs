@@ -102,6 +102,14 @@ impl Engine {
     ) -> Result<(), CoreError> {
         let p = &self.platform;
         let deleting = |part: Part| plan.action(part) == &PartAction::Delete;
+        // Before the service: a target of a deleted service is left behind.
+        if deleting(Part::Scaling)
+            && let Some(s) = &observed.scaling
+        {
+            ignore_not_found(self.ports.scaling.deregister_target(&s.resource_id).await)
+                .map_err(step(Part::Scaling, "DeregisterScalableTarget"))?;
+            report.deleted.push(Part::Scaling);
+        }
         if deleting(Part::Service) {
             ignore_not_found(self.ports.ecs.delete_service(&p.cluster, &names.service).await)
                 .map_err(step(Part::Service, "DeleteService"))?;

@@ -45,6 +45,8 @@ mod pool_tests;
 mod priority;
 mod rollback;
 mod rollout;
+#[cfg(test)]
+mod scaling_tests;
 mod snapshot;
 mod telemetry;
 #[cfg(test)]

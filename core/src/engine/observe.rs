@@ -216,7 +216,34 @@ impl Engine {
         }
         self.read_moved_target_groups(keys, &names, &reads, &mut observed)
             .await?;
+        self.read_scaling(&mut observed).await?;
         Ok(observed)
+    }
+
+    /// The scaling of each tenant whose service carries the autoscaling
+    /// marker (a scalable target has no tags of its own to list by), read
+    /// concurrently; the others have none.
+    async fn read_scaling(&self, observed: &mut [ObservedTenant]) -> Result<(), CoreError> {
+        let reads = observed.iter().map(|o| async move {
+            let Some(s) = o
+                .service
+                .as_ref()
+                .filter(|s| s.tags.contains_key(crate::naming::TAG_AUTOSCALING))
+            else {
+                return Ok(None);
+            };
+            let resource_id = crate::naming::scaling_resource_id(&s.cluster, &s.name);
+            self.ports
+                .scaling
+                .describe_scaling(&resource_id)
+                .await
+                .map_err(|e| CoreError::port(Part::Scaling, "DescribeScalableTargets", e))
+        });
+        let found = futures::future::try_join_all(reads).await?;
+        for (o, scaling) in observed.iter_mut().zip(found) {
+            o.scaling = scaling;
+        }
+        Ok(())
     }
 
     /// A tenant that moved listeners uses its other target group name,

@@ -19,6 +19,8 @@ pub(super) enum Created {
     ListenerRule(String),
     DnsRecord(ObservedDnsRecord),
     Service(String, String),
+    /// A registered scalable target (its resource id).
+    Scaling(String),
 }
 
 impl Created {
@@ -34,6 +36,7 @@ impl Created {
             Created::ListenerRule(_) => Part::ListenerRule,
             Created::DnsRecord(_) => Part::DnsRecord,
             Created::Service(..) => Part::Service,
+            Created::Scaling(_) => Part::Scaling,
         }
     }
 }
@@ -48,6 +51,7 @@ impl Run<'_> {
         let mut errors = Vec::new();
         for c in created.into_iter().rev() {
             let result = match &c {
+                Created::Scaling(id) => ignore_not_found(ports.scaling.deregister_target(id).await),
                 Created::Service(cluster, name) => ignore_not_found(ports.ecs.delete_service(cluster, name).await),
                 Created::TaskDefinition(arn) => ignore_not_found(ports.ecs.deregister_task_definition(arn).await),
                 Created::ListenerRule(arn) => ignore_not_found(ports.elbv2.delete_rule(arn).await),

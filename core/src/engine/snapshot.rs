@@ -298,9 +298,15 @@ impl Engine {
             users: &held.users,
         };
         // A moved tenant's other target group is not among the names the
-        // snapshot holds: such a tenant is read, not answered.
+        // snapshot holds, nor is a scaled service's scaling: such a tenant
+        // is read, not answered.
+        let scaled = |o: &ObservedTenant| {
+            o.service
+                .as_ref()
+                .is_some_and(|s| s.tags.contains_key(crate::naming::TAG_AUTOSCALING))
+        };
         Some(self.assemble(key, &n, &reads, td, secret))
-            .filter(|o| super::observe::unread_target_group(o, &n).is_none())
+            .filter(|o| super::observe::unread_target_group(o, &n).is_none() && !scaled(o))
     }
 
     /// Tells the engine of a revision observed before, e.g. by an earlier

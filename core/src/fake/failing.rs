@@ -45,6 +45,10 @@ pub const MUTATING_OPS: &[&str] = &[
     "logs.UntagResource",
     "logs.PutLogEvents",
     "events.PutEvents",
+    "applicationautoscaling.RegisterScalableTarget",
+    "applicationautoscaling.PutScalingPolicy",
+    "applicationautoscaling.DeleteScalingPolicy",
+    "applicationautoscaling.DeregisterScalableTarget",
     "mysql.CreateDatabase",
     "mysql.DropDatabase",
     "mysql.CreateUser",
@@ -209,6 +213,10 @@ fn wrap(ports: Ports, k: usize, error: PortError, lose_answer: bool) -> (Ports, 
         }),
         // Reads only, like the site probe.
         metrics: ports.metrics,
+        scaling: Arc::new(FailingPorts {
+            inner: ports.scaling,
+            counter: counter.clone(),
+        }),
         rds: Arc::new(FailingPorts {
             inner: ports.rds,
             counter: counter.clone(),
@@ -457,6 +465,29 @@ impl SecretsApi for FailingPorts<dyn SecretsApi> {
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
         let lost = self.gate("secrets.UntagResource", arn)?;
         lose(lost, self.inner.untag_resource(arn, keys).await)
+    }
+}
+
+#[async_trait]
+impl ScalingApi for FailingPorts<dyn ScalingApi> {
+    async fn describe_scaling(&self, resource_id: &str) -> PortResult<Option<ObservedScaling>> {
+        self.inner.describe_scaling(resource_id).await
+    }
+    async fn register_target(&self, resource_id: &str, min: u32, max: u32) -> PortResult<()> {
+        let lost = self.gate("applicationautoscaling.RegisterScalableTarget", resource_id)?;
+        lose(lost, self.inner.register_target(resource_id, min, max).await)
+    }
+    async fn put_policy(&self, resource_id: &str, policy: &TrackingPolicy) -> PortResult<()> {
+        let lost = self.gate("applicationautoscaling.PutScalingPolicy", resource_id)?;
+        lose(lost, self.inner.put_policy(resource_id, policy).await)
+    }
+    async fn delete_policy(&self, resource_id: &str, name: &str) -> PortResult<()> {
+        let lost = self.gate("applicationautoscaling.DeleteScalingPolicy", resource_id)?;
+        lose(lost, self.inner.delete_policy(resource_id, name).await)
+    }
+    async fn deregister_target(&self, resource_id: &str) -> PortResult<()> {
+        let lost = self.gate("applicationautoscaling.DeregisterScalableTarget", resource_id)?;
+        lose(lost, self.inner.deregister_target(resource_id).await)
     }
 }
 

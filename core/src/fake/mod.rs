@@ -50,6 +50,7 @@ mod misc;
 mod mysql;
 mod objects;
 mod route53;
+mod scaling;
 mod secrets;
 #[cfg(test)]
 mod tests;
@@ -57,6 +58,7 @@ mod tests;
 pub use deployments::{FakeDeployment, failure_threshold};
 pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating, losing_kth};
 pub use objects::{FakeObject, FakeUpload, MIN_PART_SIZE};
+pub use scaling::FakeScalableTarget;
 
 /// The fake's AWS account.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -245,6 +247,7 @@ impl FakeCloud {
             secrets: p.clone(),
             logs: p.clone(),
             metrics: p.clone(),
+            scaling: p.clone(),
             rds: p.clone(),
             sts: p.clone(),
             events: p.clone(),
@@ -402,6 +405,9 @@ pub struct FakeState {
     pub log_groups: BTreeMap<String, FakeLogGroup>,
     /// Metric data points, as PutMetricData stores them.
     pub metric_points: Vec<FakeMetricPoint>,
+    /// Application Auto Scaling targets by resource id
+    /// (`service/{cluster}/{service}`).
+    pub scalable_targets: BTreeMap<String, FakeScalableTarget>,
     /// Every EventBridge event put, in order (each names its bus).
     pub events: Vec<BusEvent>,
     /// RDS instances: identifier → endpoint `(host, port)`.
@@ -450,6 +456,7 @@ impl Default for FakeState {
             secrets: BTreeMap::new(),
             log_groups: BTreeMap::new(),
             metric_points: Vec::new(),
+            scalable_targets: BTreeMap::new(),
             events: Vec::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),

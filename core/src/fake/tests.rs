@@ -74,6 +74,7 @@ async fn the_contract_leaves_nothing_behind() {
     assert!(s.zones.values().all(|z| z.records.is_empty()));
     assert!(s.access_points.is_empty());
     assert!(s.log_groups.is_empty());
+    assert!(s.scalable_targets.is_empty());
     assert_eq!(
         s.secrets.keys().collect::<Vec<_>>(),
         before.secrets.keys().collect::<Vec<_>>()
@@ -134,6 +135,45 @@ async fn with_platform_describes_what_it_built() {
     );
     let e = ports.mysql.connect(&login("127.0.0.1", pw)).await.err().unwrap();
     assert_eq!(e.kind, PortErrorKind::Transient);
+}
+
+/// Where moto is lenient the fake holds what AWS documents: a range moves
+/// the desired count into it, a policy needs a target, deregistering
+/// takes the policies along.
+#[tokio::test]
+async fn scaling_holds_what_aws_documents_where_moto_is_lenient() {
+    let (cloud, p) = FakeCloud::with_platform(DOMAIN);
+    let (_, _, service) = deployed_service(&cloud, &p, 1).await;
+    let scaling = cloud.ports().scaling;
+    let rid = crate::naming::scaling_resource_id(&p.cluster, &service.name);
+    let cpu = TrackingPolicy {
+        name: "cpu".into(),
+        metric: TrackedMetric::Cpu,
+        target: 60,
+    };
+    let e = scaling.put_policy(&rid, &cpu).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (PortErrorKind::NotFound, "ObjectNotFoundException")
+    );
+    let desired = |cloud: &FakeCloud| cloud.state().service(&p.cluster, &service.name).unwrap().desired_count;
+    scaling.register_target(&rid, 2, 4).await.unwrap();
+    assert_eq!(desired(&cloud), 2, "scaled out to the new minimum");
+    scaling.register_target(&rid, 0, 0).await.unwrap();
+    assert_eq!(desired(&cloud), 0, "scaled in to the new maximum");
+    scaling.put_policy(&rid, &cpu).await.unwrap();
+    let bad = TrackingPolicy {
+        target: 0,
+        ..cpu.clone()
+    };
+    assert_eq!(
+        scaling.put_policy(&rid, &bad).await.unwrap_err().kind,
+        PortErrorKind::InvalidInput
+    );
+    scaling.deregister_target(&rid).await.unwrap();
+    scaling.register_target(&rid, 0, 1).await.unwrap();
+    let again = scaling.describe_scaling(&rid).await.unwrap().unwrap();
+    assert!(again.policies.is_empty(), "{again:?}");
 }
 
 #[tokio::test]
@@ -662,7 +702,18 @@ fn every_op_the_fake_records_is_classified() {
     for op in MUTATING_OPS {
         let (port, name) = op.split_once('.').unwrap();
         assert!(
-            ["ecs", "elbv2", "route53", "efs", "secrets", "logs", "events", "mysql"].contains(&port),
+            [
+                "ecs",
+                "elbv2",
+                "route53",
+                "efs",
+                "secrets",
+                "logs",
+                "events",
+                "mysql",
+                "applicationautoscaling"
+            ]
+            .contains(&port),
             "{op}"
         );
         assert!(name.chars().next().unwrap().is_ascii_uppercase(), "{op}");
@@ -745,8 +796,13 @@ async fn the_contract_catches_a_port_that_breaks_it() {
     assert!(cloud.state().mysql.users.is_empty(), "cleaned up after the failure");
 }
 
-/// A service of two tasks behind a rule, on revision 1 of its family.
-async fn deployed_service(cloud: &Arc<FakeCloud>, p: &Platform) -> (ServiceSpec, ObservedTaskDefinition) {
+/// A service of `desired_count` tasks behind a rule, on revision 1 of its
+/// family.
+async fn deployed_service(
+    cloud: &Arc<FakeCloud>,
+    p: &Platform,
+    desired_count: u32,
+) -> (ServiceSpec, ObservedTaskDefinition, ObservedService) {
     let ports = cloud.ports();
     let tg = ports
         .elbv2
@@ -764,7 +820,7 @@ async fn deployed_service(cloud: &Arc<FakeCloud>, p: &Platform) -> (ServiceSpec,
         cluster: p.cluster.clone(),
         name: "dev-123456789012-service".into(),
         task_definition_arn: td.arn.clone(),
-        desired_count: 2,
+        desired_count,
         subnet_ids: p.subnet_ids.clone(),
         security_group_ids: p.security_group_ids.clone(),
         target_group_arn: tg.arn.clone(),
@@ -773,8 +829,8 @@ async fn deployed_service(cloud: &Arc<FakeCloud>, p: &Platform) -> (ServiceSpec,
         tags: tags("123456789012"),
         client_token: None,
     };
-    ports.ecs.create_service(&spec).await.unwrap();
-    (spec, td)
+    let service = ports.ecs.create_service(&spec).await.unwrap();
+    (spec, td, service)
 }
 
 async fn describe(cloud: &Arc<FakeCloud>, spec: &ServiceSpec) -> ObservedService {
@@ -801,7 +857,7 @@ async fn deployments_run_as_ecs_runs_them() {
     use DeploymentStatus::{Active, Primary};
     use RolloutState::{Completed, Failed, InProgress};
     let (cloud, p) = FakeCloud::with_platform(DOMAIN);
-    let (spec, td1) = deployed_service(&cloud, &p).await;
+    let (spec, td1, _) = deployed_service(&cloud, &p, 2).await;
     let s = describe(&cloud, &spec).await;
     assert_eq!(s.circuit_breaker, Some(CircuitBreaker::ROLLBACK), "as created");
     assert_eq!(states(&s), [(Primary, Some(Completed), 2)]);

@@ -34,6 +34,8 @@ pub enum Field {
     DnsRecord(DnsRecordField),
     /// Of the service.
     Service(ServiceField),
+    /// Of the service's scaling.
+    Scaling(ScalingField),
 }
 
 /// Declares one part's field enum: its variants, the name each is shown
@@ -220,6 +222,18 @@ part_fields! {
     }
 }
 
+part_fields! {
+    /// What changes on the service's scaling.
+    ScalingField of Scaling {
+        /// The range of the desired count (`min`, `max`; parked at 0 while
+        /// suspended).
+        Range = "min_max",
+        /// The target-tracking policies (a target, the request-count one
+        /// added or removed, or the target group it follows).
+        Policies = "policies",
+    }
+}
+
 impl Field {
     /// The part the field belongs to.
     pub fn part(self) -> Part {
@@ -233,6 +247,7 @@ impl Field {
             Field::ListenerRule(_) => ListenerRuleField::PART,
             Field::DnsRecord(_) => DnsRecordField::PART,
             Field::Service(_) => ServiceField::PART,
+            Field::Scaling(_) => ScalingField::PART,
         }
     }
 
@@ -248,6 +263,7 @@ impl Field {
             Field::ListenerRule(f) => f.as_str(),
             Field::DnsRecord(f) => f.as_str(),
             Field::Service(f) => f.as_str(),
+            Field::Scaling(f) => f.as_str(),
         }
     }
 }

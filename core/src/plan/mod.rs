@@ -310,6 +310,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
         needs_new_revision(&task_definition),
         rotate || old_password_left,
     );
+    let scaling = scaling_action(&d, observed, tg_renewed || tg_moves);
     let changes = [
         (Part::Secret, secret),
         (Part::Database, database),
@@ -323,6 +324,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
         (Part::Service, service),
     ]
     .into_iter()
+    .chain(scaling.map(|a| (Part::Scaling, a)))
     .map(|(part, action)| PartChange { part, action })
     .collect();
     TenantPlan {
@@ -581,7 +583,12 @@ fn service_action(
     if new_revision || !runs_latest {
         f.push(ServiceField::TaskDefinition);
     }
-    if s.desired_count != d.service.desired_count {
+    // Under scaling the count is scaling's to move, within its range.
+    let count_ok = match &d.scaling {
+        Some(sc) => (sc.min..=sc.max).contains(&s.desired_count),
+        None => s.desired_count == d.service.desired_count,
+    };
+    if !count_ok {
         f.push(ServiceField::DesiredCount);
     }
     // Unreported (an emulator's create) is not judged: ECS always reports it.
@@ -593,10 +600,48 @@ fn service_action(
     if rotate && !f.contains(&ServiceField::TaskDefinition) {
         f.push(ServiceField::Redeploy);
     }
-    if tags_differ(&d.service.tags, &s.tags) {
+    if tags_differ(&d.service.tags, &s.tags) || !service_stale_tags(&d.service.tags, &s.tags).is_empty() {
         f.push(ServiceField::Tags);
     }
     update_or_none(f)
+}
+
+/// The tag keys to remove from the service: the user's removed ones, and
+/// bbws's autoscaling marker once scaling is gone ([`stale_tags`] keeps
+/// bbws's own tags).
+pub fn service_stale_tags(desired: &Tags, observed: &Tags) -> Vec<String> {
+    let mut keys = stale_tags(desired, observed);
+    let marker = crate::naming::TAG_AUTOSCALING;
+    if observed.contains_key(marker) && !desired.contains_key(marker) {
+        keys.push(marker.to_owned());
+    }
+    keys
+}
+
+/// The service's scaling: `None` (no entry in the plan) while neither
+/// wanted nor there. `target_group_renewed`: the request-count policy
+/// follows a new target group.
+fn scaling_action(d: &DesiredTenant, observed: &ObservedTenant, target_group_renewed: bool) -> Option<PartAction> {
+    let (want, got) = match (&d.scaling, &observed.scaling) {
+        (None, None) => return None,
+        (None, Some(_)) => return Some(PartAction::Delete),
+        (Some(_), None) => return Some(PartAction::Create),
+        (Some(want), Some(got)) => (want, got),
+    };
+    let mut f = Vec::new();
+    if (got.min, got.max) != (want.min, want.max) {
+        f.push(ScalingField::Range);
+    }
+    let target_group = observed.target_group.as_ref().map_or("", |t| t.arn.as_str());
+    let mut desired = want.policies(&d.listener_rule.listener_arn, target_group);
+    let mut held = got.policies.clone();
+    desired.sort_by(|a, b| a.name.cmp(&b.name));
+    held.sort_by(|a, b| a.name.cmp(&b.name));
+    let follows_new_group = target_group_renewed && want.requests_per_target.is_some();
+    if desired != held || follows_new_group {
+        f.push(ScalingField::Policies);
+    }
+    Some(update_or_none(f))
 }
 
 /// Whether the task definition action registers a new revision (tags alone
@@ -642,6 +687,10 @@ pub fn plan_destroy(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan 
             };
             PartChange { part, action }
         })
+        .chain(observed.scaling.is_some().then_some(PartChange {
+            part: Part::Scaling,
+            action: PartAction::Delete,
+        }))
         .collect();
     TenantPlan {
         tenant_id: spec.tenant_id.clone(),

@@ -232,6 +232,7 @@ proptest! {
                     Part::ListenerRule => o.listener_rule = None,
                     Part::DnsRecord => o.dns_records.clear(),
                     Part::Service => o.service = None,
+                    Part::Scaling => o.scaling = None,
                 }
             }
         }

@@ -167,6 +167,7 @@ pub(crate) fn converged() -> ObservedTenant {
         }),
         leftover_rules: Vec::new(),
         leftover_target_groups: Vec::new(),
+        scaling: None,
         foreign: Vec::new(),
     }
 }
@@ -257,6 +258,7 @@ fn each_missing_part_is_recreated_alone() {
             Part::ListenerRule => o.listener_rule = None,
             Part::DnsRecord => o.dns_records.clear(),
             Part::Service => o.service = None,
+            Part::Scaling => o.scaling = None,
         }
         assert_eq!(actions(&plan(&s, &o)), expected, "missing {missing}");
     }

@@ -22,6 +22,15 @@ resource "bbws_tenant" "acme" {
   php_version   = "8.3"
   desired_count = 2
 
+  # Optional: scale between 2 and 6 tasks on CPU and ALB requests per task;
+  # desired_count is then the starting count, and suspend parks scaling.
+  autoscaling {
+    min                 = 2
+    max                 = 6
+    cpu_target          = 60
+    requests_per_target = 1000
+  }
+
   environment_variables = { WP_DEBUG = "false" }
   tags                  = { cost-center = "42" }
 

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use bbws_core::naming::TenantNames;
 use bbws_core::observed::TenantOutputs;
 use bbws_core::plan::{PartAction, field_list};
-use bbws_core::{Part, Platform, TenantInput, TenantPlan, TenantSpec};
+use bbws_core::{AutoscalingInput, Part, Platform, TenantInput, TenantPlan, TenantSpec};
 use magma_protocol::tfplugin6::{self as tf, Schema, schema as schema_proto};
 
 use crate::model::{Tf, TfBool, TfMap, TfNumber, TfString, whole_number};
-use crate::protocol::schema::{Attr, Block};
+use crate::protocol::schema::{Attr, Block, NestedBlock};
 use crate::protocol::value::Value;
 
 mod model;
 
-pub use model::{TenantIdentity, TenantModel, attr};
+pub use model::{AutoscalingModel, TenantIdentity, TenantModel, attr};
 
 /// Resource type name.
 pub const TYPE_NAME: &str = "bbws_tenant";
@@ -72,8 +72,21 @@ pub fn schema() -> Schema {
         .attr(Attr::string(attr::LOG_GROUP_NAME).computed().description("CloudWatch log group name."))
         .attr(Attr::string(attr::LISTENER_ARN).optional().computed().description("The listener of the provider's pool (`listener_arns`) the tenant's rule is on. Unset: a new tenant is placed at apply on the listener with the most free slots, and stays there. Set it to pin the tenant to one listener of the pool; change it to move the tenant there, in place: a target group on the new load balancer (the tenant's other target group name, `…-tgb` or `…-tg`), the service moved to it (a new deployment), then the DNS record, then the old rule and target group removed."))
         .attr(Attr::string(attr::LOAD_BALANCER_DNS_NAME).computed().description("DNS name of the tenant's load balancer (its listener's), which the tenant's alias record points at."))
-        .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part."));
+        .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part. With `autoscaling`, the service's scaling is the part `autoscaling`."))
+        .block(NestedBlock::single(attr::AUTOSCALING, autoscaling_block()));
     block.into_schema()
+}
+
+/// The `autoscaling` block: Application Auto Scaling of the service's
+/// desired count.
+fn autoscaling_block() -> Block {
+    use attr::autoscaling as a;
+    Block::new(0)
+        .description("Application Auto Scaling of the service's desired count: a scalable target from `min` to `max` tasks and a target-tracking policy on the service's average CPU (and, with `requests_per_target`, one on the ALB's requests per task). `desired_count` is then the count a new service starts with (moved into the range); what scaling makes of it is not drift, so a plan never fights it. Suspending parks scaling at 0 tasks (min = max = 0) and resuming restores the range. Removing the block removes the scaling and leaves the service at its current count until `desired_count` says otherwise. Without the block, the service runs `desired_count` tasks.")
+        .attr(Attr::number(a::MIN).optional().description("Fewest tasks while active, 1–100 (default: the tier's desired count: 1, 2, 3)."))
+        .attr(Attr::number(a::MAX).optional().description("Most tasks, 1–100, at least `min` (default: three times the tier's desired count)."))
+        .attr(Attr::number(a::CPU_TARGET).optional().description("Average CPU percent the service is held at, 10–90 (default 60)."))
+        .attr(Attr::number(a::REQUESTS_PER_TARGET).optional().description("ALB requests per task the service is held at (`ALBRequestCountPerTarget` on the tenant's target group), 1–100000. Unset: not tracked."))
 }
 
 /// The names of the schema's attributes, in order.
@@ -108,8 +121,25 @@ pub fn config_from_state(state: &Value) -> Value {
                 };
                 (a.name.clone(), v)
             })
+            // The one block's attributes are all settable.
+            .chain([(attr::AUTOSCALING.to_owned(), state.get(attr::AUTOSCALING).clone())])
             .collect(),
     )
+}
+
+/// The names of the schema's attributes and blocks, sorted: the keys of
+/// a resource object.
+#[cfg(test)]
+fn schema_keys() -> Vec<String> {
+    let block = schema().block.unwrap_or_default();
+    let mut keys: Vec<String> = block
+        .attributes
+        .into_iter()
+        .map(|a| a.name)
+        .chain(block.block_types.into_iter().map(|b| b.type_name))
+        .collect();
+    keys.sort();
+    keys
 }
 
 /// The write-only password in a config, when set.
@@ -167,6 +197,16 @@ pub fn input_from(m: &TenantModel) -> TenantInput {
         wait_for_steady_state: m.wait_for_steady_state.known().copied(),
         steady_state_timeout_seconds,
         listener_arn: s(&m.listener_arn),
+        autoscaling: m.autoscaling.as_ref().map(|a| {
+            let mut n =
+                |v: &TfNumber, name: &str| whole_number(v, &format!("{}.{name}", attr::AUTOSCALING), &mut rejected);
+            AutoscalingInput {
+                min: n(&a.min, attr::autoscaling::MIN),
+                max: n(&a.max, attr::autoscaling::MAX),
+                cpu_target: n(&a.cpu_target, attr::autoscaling::CPU_TARGET),
+                requests_per_target: n(&a.requests_per_target, attr::autoscaling::REQUESTS_PER_TARGET),
+            }
+        }),
         rejected,
     }
 }
@@ -201,6 +241,12 @@ pub fn model_from_input(i: &TenantInput) -> TenantModel {
         db_password_wo_version: n(i.db_password_version),
         wait_for_steady_state: b(i.wait_for_steady_state),
         steady_state_timeout_seconds: n(i.steady_state_timeout_seconds),
+        autoscaling: i.autoscaling.as_ref().map(|a| AutoscalingModel {
+            min: n(a.min),
+            max: n(a.max),
+            cpu_target: n(a.cpu_target),
+            requests_per_target: n(a.requests_per_target),
+        }),
         ..TenantModel::default()
     }
 }
@@ -254,11 +300,15 @@ pub fn part_status(action: &PartAction) -> String {
     }
 }
 
-/// The `parts` map of a plan (what is now), or of a converged tenant.
-pub fn parts_of(plan: Option<&TenantPlan>) -> TfMap {
+/// The `parts` map of a plan (what is now), or of a converged tenant;
+/// `scaled`: the spec has autoscaling, so the map has that part too (as
+/// has a plan that removes it).
+pub fn parts_of(plan: Option<&TenantPlan>, scaled: bool) -> TfMap {
+    let scaling = scaled || plan.is_some_and(|p| p.changes.iter().any(|c| c.part == Part::Scaling));
     Tf::Known(
         Part::ALL
             .iter()
+            .chain(scaling.then_some(&Part::Scaling))
             .map(|p| {
                 let status = plan.map_or_else(|| PART_OK.to_owned(), |plan| part_status(plan.action(*p)));
                 (p.as_str().to_owned(), TfString::Known(status))
@@ -318,6 +368,7 @@ pub fn state_value(
         fqdn: TfString::of(outputs.fqdn.clone()),
         url: TfString::of(outputs.url.clone()),
         parts,
+        autoscaling: config.autoscaling.clone(),
         ..computed_outputs(outputs, known)
     }
 }
@@ -457,6 +508,7 @@ pub fn unknown_plan(config: &TenantModel) -> TenantModel {
         db_password_wo_version: c.db_password_wo_version,
         wait_for_steady_state: c.wait_for_steady_state,
         steady_state_timeout_seconds: c.steady_state_timeout_seconds,
+        autoscaling: c.autoscaling,
     }
 }
 
@@ -492,7 +544,7 @@ pub(crate) fn state_of_observed(
         &spec,
         &outputs,
         &KnownOutputs::ALL,
-        parts_of(Some(&plan)),
+        parts_of(Some(&plan), spec.autoscaling.is_some()),
     ))
 }
 
@@ -593,8 +645,7 @@ mod tests {
         let old = fixture_v0();
         let new = upgrade_state(0, &old).expect("upgrades");
         let attrs = new.as_map().expect("object");
-        let mut want: Vec<String> = schema_attributes().into_iter().map(|a| a.name).collect();
-        want.sort();
+        let want = schema_keys();
         assert_eq!(
             attrs.keys().cloned().collect::<Vec<_>>(),
             want,
@@ -612,8 +663,7 @@ mod tests {
 
     #[test]
     fn the_model_has_exactly_the_schemas_attributes_and_round_trips() {
-        let mut names: Vec<String> = schema_attributes().into_iter().map(|a| a.name).collect();
-        names.sort();
+        let names = schema_keys();
         let empty = TenantModel::default().to_value();
         let keys: Vec<String> = empty.as_map().expect("object").keys().cloned().collect();
         assert_eq!(keys, names);
@@ -622,8 +672,9 @@ mod tests {
         let state = upgrade_state(0, &fixture_v0()).expect("upgrades");
         let mut touched = state.clone();
         if let Value::Map(m) = &mut touched {
-            for (i, v) in m.values_mut().enumerate() {
-                if v.is_null() {
+            for (i, (k, v)) in m.iter_mut().enumerate() {
+                // A block is null or an object, never one unknown.
+                if v.is_null() && k != attr::AUTOSCALING {
                     *v = if i % 2 == 0 { Value::Unknown } else { v.clone() };
                 }
             }

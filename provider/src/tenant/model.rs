@@ -92,6 +92,56 @@ pub struct TenantModel {
     pub load_balancer_dns_name: TfString,
     /// `parts`.
     pub parts: TfMap,
+    /// The `autoscaling` block, `None` when absent.
+    pub autoscaling: Option<AutoscalingModel>,
+}
+
+/// The `autoscaling` block: each attribute null when unset (the tier's
+/// default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AutoscalingModel {
+    /// `min`.
+    pub min: TfNumber,
+    /// `max`.
+    pub max: TfNumber,
+    /// `cpu_target`.
+    pub cpu_target: TfNumber,
+    /// `requests_per_target`.
+    pub requests_per_target: TfNumber,
+}
+
+impl AutoscalingModel {
+    fn from_reader(r: &Reader<'_>) -> Option<Self> {
+        use attr::autoscaling as a;
+        // A block not known yet (a `dynamic` block over an unknown value)
+        // has every attribute unknown: the plan waits for it.
+        if matches!(r.0, Value::Unknown) {
+            return Some(AutoscalingModel {
+                min: TfNumber::Unknown,
+                max: TfNumber::Unknown,
+                cpu_target: TfNumber::Unknown,
+                requests_per_target: TfNumber::Unknown,
+            });
+        }
+        (!r.is_null()).then(|| AutoscalingModel {
+            min: r.get(a::MIN),
+            max: r.get(a::MAX),
+            cpu_target: r.get(a::CPU_TARGET),
+            requests_per_target: r.get(a::REQUESTS_PER_TARGET),
+        })
+    }
+
+    fn to_value(model: Option<&Self>) -> Value {
+        use attr::autoscaling as a;
+        model.map_or(Value::Null, |m| {
+            Writer::default()
+                .set(a::MIN, &m.min)
+                .set(a::MAX, &m.max)
+                .set(a::CPU_TARGET, &m.cpu_target)
+                .set(a::REQUESTS_PER_TARGET, &m.requests_per_target)
+                .finish()
+        })
+    }
 }
 
 impl TenantModel {
@@ -140,6 +190,7 @@ impl TenantModel {
             listener_arn: r.get(attr::LISTENER_ARN),
             load_balancer_dns_name: r.get(attr::LOAD_BALANCER_DNS_NAME),
             parts: r.get(attr::PARTS),
+            autoscaling: AutoscalingModel::from_reader(&r.block(attr::AUTOSCALING)),
         }
     }
 
@@ -186,6 +237,7 @@ impl TenantModel {
             .set(attr::LISTENER_ARN, &self.listener_arn)
             .set(attr::LOAD_BALANCER_DNS_NAME, &self.load_balancer_dns_name)
             .set(attr::PARTS, &self.parts)
+            .set_value(attr::AUTOSCALING, AutoscalingModel::to_value(self.autoscaling.as_ref()))
             .finish()
     }
 
@@ -206,8 +258,8 @@ impl TenantModel {
 
     /// The user-settable attributes whose unknown value means the plan
     /// cannot be computed yet.
-    pub fn inputs(&self) -> [&dyn Known; 23] {
-        [
+    pub fn inputs(&self) -> Vec<&dyn Known> {
+        let mut inputs: Vec<&dyn Known> = vec![
             &self.name,
             &self.contact_email,
             &self.tenant_id,
@@ -231,7 +283,11 @@ impl TenantModel {
             &self.db_password_wo_version,
             &self.wait_for_steady_state,
             &self.steady_state_timeout_seconds,
-        ]
+        ];
+        if let Some(a) = &self.autoscaling {
+            inputs.extend([&a.min as &dyn Known, &a.max, &a.cpu_target, &a.requests_per_target]);
+        }
+        inputs
     }
 }
 
