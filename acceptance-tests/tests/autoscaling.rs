@@ -2,7 +2,8 @@
 //! block creates the service's scalable target and policies, a change is
 //! an in-place update, a count scaling moved is not drift, suspend parks
 //! scaling and resume restores it, drift of the target is repaired in
-//! place, removing the block removes it, and destroy leaves none.
+//! place, removing the block removes it, an import plans clean, and
+//! destroy leaves none.
 
 use bbws_acceptance_tests::{PROVIDER_BLOCK, Stack, Workdir, actions, random_tenant_id, resource_change};
 
@@ -62,6 +63,14 @@ fn autoscaling_is_created_changed_parked_repaired_and_removed() {
     let parts = &state["values"]["root_module"]["resources"][0]["values"]["parts"];
     assert_eq!(parts["autoscaling"], "ok", "{parts:#}");
     assert_eq!(w.with_vars("plan", &["-detailed-exitcode"]).code, 0);
+
+    // Imported elsewhere, the scaled tenant plans clean: the block's
+    // defaults are computed, and the scaling is recovered from AWS.
+    let imported = Workdir::new(&stack, "autoscaling-import");
+    write(&imported, &tid, &sub, &block(""));
+    imported.with_vars("import", &["bbws_tenant.t", &tid]).ok();
+    let plan = imported.with_vars("plan", &["-detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "no changes after import\n{}", plan.stdout);
 
     // Scaling moved the count inside its range: not drift.
     stack.out_of_band(&tid, &sub, "set-desired-count", Some("3"));

@@ -84,6 +84,7 @@ fn scaling(a: &TenantSpec, b: &TenantSpec) -> bool {
         || a.memory != b.memory
         || a.desired_count != b.desired_count
         || a.db_max_connections != b.db_max_connections
+        || a.autoscaling != b.autoscaling
 }
 
 fn version_upgrade(a: &TenantSpec, b: &TenantSpec) -> bool {

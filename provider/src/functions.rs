@@ -20,7 +20,7 @@ pub const TENANT_NAMES: &str = "tenant_names";
 /// does not see.
 type NameAttribute = (&'static str, &'static str, fn(&TenantNames) -> &str);
 
-const NAME_ATTRIBUTES: [NameAttribute; 10] = [
+const NAME_ATTRIBUTES: [NameAttribute; 11] = [
     ("id", "the Terraform id, `{env}-{tenant_id}`", |n| &n.id),
     ("service", "the ECS service, `{env}-{tenant_id}-service`", |n| {
         &n.service
@@ -33,6 +33,11 @@ const NAME_ATTRIBUTES: [NameAttribute; 10] = [
     ("target_group", "the ALB target group, `{env}-{tenant_id}-tg`", |n| {
         &n.target_group
     }),
+    (
+        "target_group_alternate",
+        "the target group's name on the next load balancer when the tenant moves listeners (a group belongs to one ALB, so a move alternates between the two names), `{env}-{tenant_id}-tgb`",
+        |n| &n.target_group_alternate,
+    ),
     (
         "access_point",
         "the EFS access point's Name tag, `{env}-{tenant_id}-ap`",
@@ -187,6 +192,7 @@ mod tests {
             ("service", "prod-123456789012-service"),
             ("task_definition_family", "prod-123456789012"),
             ("target_group", "prod-123456789012-tg"),
+            ("target_group_alternate", "prod-123456789012-tgb"),
             ("access_point", "prod-123456789012-ap"),
             ("access_point_root", "/123456789012"),
             ("database", "123456789012_db"),

@@ -23,8 +23,20 @@ type Case = (&'static str, fn(&mut TenantSpec), &'static [ChangeClass]);
 
 #[test]
 fn each_setting_has_its_class() {
-    let cases: [Case; 16] = [
+    let cases: [Case; 17] = [
         ("cpu", |s| s.cpu = 1024, &[Scaling]),
+        (
+            "autoscaling",
+            |s| {
+                s.autoscaling = Some(crate::spec::Autoscaling {
+                    min: 1,
+                    max: 4,
+                    cpu_target: 60,
+                    requests_per_target: None,
+                });
+            },
+            &[Scaling],
+        ),
         ("memory", |s| s.memory = 4096, &[Scaling]),
         ("desired_count", |s| s.desired_count = 3, &[Scaling]),
         ("tier", |s| s.tier = Tier::Professional, &[Scaling]),

@@ -83,9 +83,9 @@ fn autoscaling_block() -> Block {
     use attr::autoscaling as a;
     Block::new(0)
         .description("Application Auto Scaling of the service's desired count: a scalable target from `min` to `max` tasks and a target-tracking policy on the service's average CPU (and, with `requests_per_target`, one on the ALB's requests per task). `desired_count` is then the count a new service starts with (moved into the range); what scaling makes of it is not drift, so a plan never fights it. Suspending parks scaling at 0 tasks (min = max = 0) and resuming restores the range. Removing the block removes the scaling and leaves the service at its current count until `desired_count` says otherwise. Without the block, the service runs `desired_count` tasks.")
-        .attr(Attr::number(a::MIN).optional().description("Fewest tasks while active, 1–100 (default: the tier's desired count: 1, 2, 3)."))
-        .attr(Attr::number(a::MAX).optional().description("Most tasks, 1–100, at least `min` (default: three times the tier's desired count)."))
-        .attr(Attr::number(a::CPU_TARGET).optional().description("Average CPU percent the service is held at, 10–90 (default 60)."))
+        .attr(Attr::number(a::MIN).optional().computed().description("Fewest tasks while active, 1–100 (default: the tier's desired count: 1, 2, 3)."))
+        .attr(Attr::number(a::MAX).optional().computed().description("Most tasks, 1–100, at least `min` (default: three times the tier's desired count, and not below `min`)."))
+        .attr(Attr::number(a::CPU_TARGET).optional().computed().description("Average CPU percent the service is held at, 10–90 (default 60)."))
         .attr(Attr::number(a::REQUESTS_PER_TARGET).optional().description("ALB requests per task the service is held at (`ALBRequestCountPerTarget` on the tenant's target group), 1–100000. Unset: not tracked."))
 }
 
@@ -368,9 +368,21 @@ pub fn state_value(
         fqdn: TfString::of(outputs.fqdn.clone()),
         url: TfString::of(outputs.url.clone()),
         parts,
-        autoscaling: config.autoscaling.clone(),
+        autoscaling: autoscaling_value(config.autoscaling.as_ref(), spec),
         ..computed_outputs(outputs, known)
     }
+}
+
+/// The `autoscaling` block as planned and stored: as configured, with
+/// the defaults it resolved to where the configuration leaves them out.
+fn autoscaling_value(config: Option<&AutoscalingModel>, spec: &TenantSpec) -> Option<AutoscalingModel> {
+    let (c, a) = (config?, spec.autoscaling?);
+    Some(AutoscalingModel {
+        min: config_or(&c.min, num(a.min)),
+        max: config_or(&c.max, num(a.max)),
+        cpu_target: config_or(&c.cpu_target, num(a.cpu_target)),
+        requests_per_target: c.requests_per_target.clone(),
+    })
 }
 
 /// The computed identities of the parts: known (`None`: null) where
@@ -508,7 +520,12 @@ pub fn unknown_plan(config: &TenantModel) -> TenantModel {
         db_password_wo_version: c.db_password_wo_version,
         wait_for_steady_state: c.wait_for_steady_state,
         steady_state_timeout_seconds: c.steady_state_timeout_seconds,
-        autoscaling: c.autoscaling,
+        autoscaling: c.autoscaling.map(|a| AutoscalingModel {
+            min: a.min.or_unknown(),
+            max: a.max.or_unknown(),
+            cpu_target: a.cpu_target.or_unknown(),
+            requests_per_target: a.requests_per_target,
+        }),
     }
 }
 
