@@ -1027,6 +1027,7 @@ async fn service_moves_to_another_target_group(
     let rule_spec = ListenerRuleSpec {
         listener_arn: platform.first_listener().to_owned(),
         host: format!("moved-{}", t.names.fqdn),
+        custom_domains: Vec::new(),
         action: RuleAction::Forward(tg.arn.clone()),
         tags: t.tags.clone(),
     };
@@ -1186,6 +1187,7 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
     let rule_spec = ListenerRuleSpec {
         listener_arn: listener.clone(),
         host: t.names.fqdn.clone(),
+        custom_domains: Vec::new(),
         action: RuleAction::Forward(tg.arn.clone()),
         tags: t.tags.clone(),
     };
@@ -1277,10 +1279,11 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
     }
 
     let suspended = suspended_action();
-    let host2 = format!("renamed-{}", t.names.fqdn);
+    // A custom domain as a second host-header value.
+    let hosts2 = vec![format!("renamed-{}", t.names.fqdn), format!("www.{}-custom.example", t.id)];
     c.ok(
         "modify_rule (host, fixed response)",
-        api.modify_rule(&rule.arn, &host2, &suspended).await,
+        api.modify_rule(&rule.arn, &hosts2, &suspended).await,
     )?;
     c.ok("add_tags (rule)", api.add_tags(&rule.arn, &extra_tag()).await)?;
     let rules = c.ok("describe_rules after modify", api.describe_rules(listener).await)?;
@@ -1288,7 +1291,7 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         .iter()
         .find(|r| r.arn == rule.arn)
         .ok_or_else(|| c.fail("describe_rules after modify", "the rule", &rules))?;
-    c.eq("describe_rules after modify", "hosts", &vec![host2.clone()], &r.hosts)?;
+    c.eq("describe_rules after modify", "hosts", &hosts2, &r.hosts)?;
     c.eq(
         "describe_rules after modify",
         "action",
@@ -1299,7 +1302,7 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
     c.tags("describe_rules after modify", &with_extra(&t.tags), &r.tags)?;
     c.ok(
         "modify_rule (back to forward)",
-        api.modify_rule(&rule.arn, &rule_spec.host, &rule_spec.action).await,
+        api.modify_rule(&rule.arn, &rule_spec.hosts(), &rule_spec.action).await,
     )?;
 
     c.ok("delete_rule", api.delete_rule(&rule.arn).await)?;
@@ -1700,6 +1703,7 @@ async fn ecs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut
     let rule_spec = ListenerRuleSpec {
         listener_arn: platform.first_listener().to_owned(),
         host: t.names.fqdn.clone(),
+        custom_domains: Vec::new(),
         action: RuleAction::Forward(tg.arn.clone()),
         tags: t.tags.clone(),
     };

@@ -224,6 +224,20 @@ impl ObservedTenant {
             .find_map(|h| h.to_ascii_lowercase().strip_suffix(&suffix).map(str::to_owned))
     }
 
+    /// The hosts its rule routes that are not under the platform's
+    /// domain: the custom domains, in the rule's order.
+    pub fn routed_custom_domains(&self, domain: &str) -> Vec<String> {
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        let suffix = format!(".{domain}");
+        let Some(rule) = self.listener_rule.as_ref() else {
+            return Vec::new();
+        };
+        (rule.hosts.iter())
+            .map(|h| h.to_ascii_lowercase())
+            .filter(|h| *h != domain && !h.ends_with(&suffix))
+            .collect()
+    }
+
     /// What front ends show of a tenant found in the environment (the
     /// data sources, the list resource, tenantctl): its settings' name,
     /// contact and tier, the host its rule routes, its status and missing
@@ -319,6 +333,7 @@ impl ObservedTenant {
             // Where its rule is: an import does not pin the tenant.
             listener_arn: None,
             autoscaling: self.scaling.as_ref().and_then(|s| s.as_input(suspended)),
+            custom_domains: self.routed_custom_domains(&platform.domain),
             rejected: Vec::new(),
         })
     }

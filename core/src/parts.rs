@@ -371,12 +371,33 @@ pub enum RuleAction {
 pub struct ListenerRuleSpec {
     /// Listener.
     pub listener_arn: String,
-    /// Host header value.
+    /// Host header value: the tenant's own name, what the rule is found by.
     pub host: String,
+    /// The tenant's custom domains, routed by the same rule (a host-header
+    /// condition holds five values).
+    pub custom_domains: Vec<String>,
     /// Action; the forward target is filled in once the target group exists.
     pub action: RuleAction,
     /// Tags.
     pub tags: Tags,
+}
+
+impl ListenerRuleSpec {
+    /// Every host header value of the rule: its own name, then the custom
+    /// domains.
+    pub fn hosts(&self) -> Vec<String> {
+        std::iter::once(&self.host).chain(&self.custom_domains).cloned().collect()
+    }
+
+    /// Whether a rule routes exactly these hosts (in any order and case).
+    pub fn routes_exactly(&self, hosts: &[String]) -> bool {
+        let norm = |v: &[String]| {
+            let mut v: Vec<String> = v.iter().map(|h| h.to_ascii_lowercase()).collect();
+            v.sort();
+            v
+        };
+        norm(&self.hosts()) == norm(hosts)
+    }
 }
 
 /// Observed listener rule.
@@ -888,6 +909,7 @@ impl DesiredTenant {
             listener_rule: ListenerRuleSpec {
                 listener_arn: listener.listener_arn,
                 host: names.fqdn.clone(),
+                custom_domains: spec.custom_domains.clone(),
                 action,
                 tags: tags.clone(),
             },

@@ -196,8 +196,8 @@ pub trait Elbv2Api: Send + Sync {
     }
     /// Creates a host-header rule; fails with `PriorityInUse` when taken.
     async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule>;
-    /// Sets the host header and action of a rule.
-    async fn modify_rule(&self, arn: &str, host: &str, action: &RuleAction) -> PortResult<()>;
+    /// Sets the host header values and action of a rule.
+    async fn modify_rule(&self, arn: &str, hosts: &[String], action: &RuleAction) -> PortResult<()>;
     /// Deletes a rule.
     async fn delete_rule(&self, arn: &str) -> PortResult<()>;
     /// The listener's load balancer: its ARN, DNS name and canonical
@@ -210,6 +210,94 @@ pub trait Elbv2Api: Send + Sync {
     async fn add_tags(&self, arn: &str, tags: &Tags) -> PortResult<()>;
     /// Removes the tags with these keys (`RemoveTags`).
     async fn remove_tags(&self, arn: &str, keys: &[String]) -> PortResult<()>;
+    /// The certificates a listener serves by SNI, its default one left
+    /// out (`DescribeListenerCertificates`, all pages).
+    async fn listener_certificates(&self, listener_arn: &str) -> PortResult<Vec<String>>;
+    /// Adds a certificate to a listener's SNI list
+    /// (`AddListenerCertificates`); adding one already there succeeds. AWS
+    /// refuses a certificate that is not issued and a 26th one
+    /// (`TooManyCertificates`).
+    async fn add_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()>;
+    /// Removes a certificate from a listener (`RemoveListenerCertificates`);
+    /// removing one that is not there succeeds.
+    async fn remove_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()>;
+}
+
+// -------------------------------------------------------------------- ACM
+
+/// Where an ACM certificate is in its life, as bbws acts on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateStatus {
+    /// Waiting for its DNS validation records (`PENDING_VALIDATION`).
+    PendingValidation,
+    /// Issued: a listener may serve it.
+    Issued,
+    /// Never to be issued or no longer valid (`VALIDATION_TIMED_OUT`,
+    /// `FAILED`, `EXPIRED`, `REVOKED`, `INACTIVE`): a new one is needed.
+    Unusable(String),
+}
+
+/// A DNS record that proves control of one of a certificate's names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ValidationRecord {
+    /// The record's name (ends with a dot, as ACM writes it).
+    pub name: String,
+    /// Its type (`CNAME`).
+    pub record_type: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// An ACM certificate as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedCertificate {
+    /// ARN.
+    pub arn: String,
+    /// Its names: the domain name first, then the other names.
+    pub domains: Vec<String>,
+    /// Status.
+    pub status: CertificateStatus,
+    /// The validation records ACM has published so far (one per name,
+    /// names sharing a record listed once).
+    pub validation_records: Vec<ValidationRecord>,
+}
+
+impl ObservedCertificate {
+    /// Whether it names exactly `domains` (in any order).
+    pub fn names_exactly(&self, domains: &[String]) -> bool {
+        let mut a = self.domains.clone();
+        let mut b = domains.to_vec();
+        a.sort();
+        b.sort();
+        a == b
+    }
+}
+
+/// What a certificate is requested for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRequest {
+    /// Its names: the first is the domain name, the rest the other names.
+    pub domains: Vec<String>,
+    /// Tags, set with the request.
+    pub tags: Tags,
+    /// ACM's idempotency token (`\w+`, at most 32 characters): the same
+    /// request with the same token within an hour returns the same
+    /// certificate, so a retried or re-run request makes no second one.
+    pub idempotency_token: String,
+}
+
+/// AWS Certificate Manager: the tenants' certificates for their custom
+/// domains, validated by DNS.
+#[async_trait]
+pub trait CertificatesApi: Send + Sync {
+    /// A certificate by ARN; `None` when there is none (deleted).
+    async fn describe_certificate(&self, arn: &str) -> PortResult<Option<ObservedCertificate>>;
+    /// Requests a DNS-validated certificate; its ARN.
+    async fn request_certificate(&self, request: &CertificateRequest) -> PortResult<String>;
+    /// Deletes a certificate; a missing one is `NotFound`. AWS refuses one
+    /// a load balancer still uses (`ResourceInUseException`, transient:
+    /// ELB lets go of a removed certificate shortly after).
+    async fn delete_certificate(&self, arn: &str) -> PortResult<()>;
 }
 
 /// Route53: the tenant's record.
@@ -715,6 +803,8 @@ pub struct Ports {
     pub metrics: Arc<dyn MetricsApi>,
     /// Application Auto Scaling.
     pub scaling: Arc<dyn ScalingApi>,
+    /// ACM.
+    pub certificates: Arc<dyn CertificatesApi>,
     /// RDS.
     pub rds: Arc<dyn RdsApi>,
     /// STS.

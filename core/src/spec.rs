@@ -399,6 +399,9 @@ pub struct TenantInput {
     pub listener_arn: Option<String>,
     /// The `autoscaling` block; `None` when absent (no scaling).
     pub autoscaling: Option<AutoscalingInput>,
+    /// The customer's own domains (at most 4), routed to the tenant with
+    /// an ACM certificate of their own.
+    pub custom_domains: Vec<String>,
     /// Values the front end could not map onto these fields (a number that
     /// is not a whole one, for example), each naming its attribute; the
     /// field is left unset and validation reports them with its own.
@@ -529,6 +532,9 @@ pub struct TenantSpec {
     /// Scaling of the desired count; `desired_count` is then the count a
     /// new service starts with, and what scaling made of it is not drift.
     pub autoscaling: Option<Autoscaling>,
+    /// The customer's own domains, lower case, in the order written: the
+    /// first is the certificate's domain name, the rest its other names.
+    pub custom_domains: Vec<String>,
 }
 
 impl TenantInput {
@@ -611,6 +617,7 @@ impl TenantInput {
             ),
             listener_arn: self.listener_arn.clone(),
             autoscaling: self.autoscaling.as_ref().map(|a| a.resolve(tier)),
+            custom_domains: self.custom_domains.clone(),
             platform,
         })
     }

@@ -170,6 +170,7 @@ pub fn validate_input(input: &TenantInput, platform: &Platform) -> Vec<Violation
     choice_violations(input, &mut v);
     sizing_violations(input, &mut v);
     autoscaling_violations(input, &mut v);
+    custom_domain_violations(input, platform, &mut v);
     settings_violations(input, platform, &mut v);
     name_length_violations(input, platform, &mut v);
     v
@@ -389,6 +390,82 @@ fn autoscaling_violations(input: &TenantInput, v: &mut Vec<Violation>) {
             ),
         ));
     }
+}
+
+/// Most custom domains a tenant may have: its rule's host-header
+/// condition holds five values, and one is the tenant's own name.
+pub const MAX_CUSTOM_DOMAINS: usize = 4;
+
+/// `custom_domains`: at most four, each a lower-case DNS name of two or
+/// more labels, no wildcard, not the platform's own domain or under it,
+/// none twice.
+fn custom_domain_violations(input: &TenantInput, platform: &Platform, v: &mut Vec<Violation>) {
+    let domains = &input.custom_domains;
+    if domains.len() > MAX_CUSTOM_DOMAINS {
+        v.push(Violation::new(
+            &["custom_domains"],
+            "custom_domains_count",
+            format!(
+                "custom_domains has {} names, at most {MAX_CUSTOM_DOMAINS} are allowed (the listener rule's host \
+                 condition holds five values, one of them the tenant's own name)",
+                domains.len()
+            ),
+        ));
+    }
+    let platform_domain = platform.domain.trim_end_matches('.').to_ascii_lowercase();
+    for (i, d) in domains.iter().enumerate() {
+        let index = i.to_string();
+        let path = ["custom_domains", index.as_str()];
+        let bad = |rule: &str, why: String| Violation::new(&path, rule, format!("custom_domains[{i}] = {d:?} {why}"));
+        if let Some(why) = dns_name_problem(d) {
+            v.push(bad("custom_domain_format", why));
+        } else if d == &platform_domain || d.ends_with(&format!(".{platform_domain}")) {
+            v.push(bad(
+                "custom_domain_platform",
+                format!("is under the platform's domain {platform_domain}: use subdomain for those names"),
+            ));
+        } else if domains[..i].contains(d) {
+            v.push(bad("custom_domain_unique", "is listed twice".to_owned()));
+        }
+    }
+}
+
+/// What makes `name` not a custom domain bbws can route and certify, or
+/// `None`: lower-case labels of letters, digits and hyphens (1 to 63
+/// characters, no hyphen at either end), two or more of them, at most 253
+/// characters, no trailing dot, no wildcard.
+fn dns_name_problem(name: &str) -> Option<String> {
+    if name.starts_with("*.") {
+        return Some("is a wildcard: a custom domain names one host".to_owned());
+    }
+    if name.is_empty() || name.len() > 253 {
+        return Some("must be 1 to 253 characters".to_owned());
+    }
+    if name != name.to_ascii_lowercase() {
+        return Some("must be lower case (DNS names are compared without case)".to_owned());
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Some("must have at least two labels, like www.example.com".to_owned());
+    }
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if !labels.iter().all(label_ok) {
+        return Some(
+            "must be a DNS name: labels of 1 to 63 letters, digits and hyphens, not starting or ending with a \
+             hyphen, separated by single dots"
+                .to_owned(),
+        );
+    }
+    if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
+        return Some("must be a DNS name, not an IP address".to_owned());
+    }
+    None
 }
 
 /// Retention, waiting, environment variables and tags.
@@ -900,6 +977,48 @@ mod tests {
                 },
                 "tags.bbws:tenant",
                 "tag_key",
+            ),
+            (
+                "five custom domains",
+                |i| i.custom_domains = (1..=5).map(|n| format!("www{n}.acme.com")).collect(),
+                "custom_domains",
+                "custom_domains_count",
+            ),
+            (
+                "wildcard custom domain",
+                |i| i.custom_domains = vec!["*.acme.com".into()],
+                "custom_domains.0",
+                "custom_domain_format",
+            ),
+            (
+                "custom domain with a bad label",
+                |i| i.custom_domains = vec!["www.acme.com".into(), "shop..acme.com".into()],
+                "custom_domains.1",
+                "custom_domain_format",
+            ),
+            (
+                "upper-case custom domain",
+                |i| i.custom_domains = vec!["WWW.acme.com".into()],
+                "custom_domains.0",
+                "custom_domain_format",
+            ),
+            (
+                "one-label custom domain",
+                |i| i.custom_domains = vec!["localhost".into()],
+                "custom_domains.0",
+                "custom_domain_format",
+            ),
+            (
+                "custom domain under the platform's",
+                |i| i.custom_domains = vec!["shop.wpdev.example.io".into()],
+                "custom_domains.0",
+                "custom_domain_platform",
+            ),
+            (
+                "custom domain twice",
+                |i| i.custom_domains = vec!["acme.com".into(), "acme.com".into()],
+                "custom_domains.1",
+                "custom_domain_unique",
             ),
             (
                 "scaling to no tasks",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, FixedResponseActionConfig, HostHeaderConditionConfig, Matcher, ProtocolEnum, Rule,
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, HostHeaderConditionConfig, Matcher, ProtocolEnum, Rule,
     RuleCondition, Tag, TargetGroup, TargetTypeEnum,
 };
 
@@ -32,10 +32,11 @@ fn elb_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-fn host_condition(host: &str) -> RuleCondition {
+fn host_condition(hosts: &[String]) -> RuleCondition {
+    let config = HostHeaderConditionConfig::builder().set_values(Some(hosts.to_vec())).build();
     RuleCondition::builder()
         .field("host-header")
-        .host_header_config(HostHeaderConditionConfig::builder().values(host).build())
+        .host_header_config(config)
         .build()
 }
 
@@ -392,7 +393,7 @@ impl Elbv2Api for AwsElbv2 {
             .create_rule()
             .listener_arn(&spec.listener_arn)
             .priority(prio)
-            .conditions(host_condition(&spec.host))
+            .conditions(host_condition(&spec.hosts()))
             .actions(to_action(&spec.action))
             .set_tags((!spec.tags.is_empty()).then(|| elb_tags(&spec.tags)))
             .send()
@@ -406,7 +407,7 @@ impl Elbv2Api for AwsElbv2 {
             arn: rule.rule_arn().unwrap_or_default().to_string(),
             listener_arn: spec.listener_arn.clone(),
             priority,
-            hosts: vec![spec.host.clone()],
+            hosts: spec.hosts(),
             action: Some(spec.action.clone()),
             tags: Tags::new(),
         });
@@ -414,11 +415,11 @@ impl Elbv2Api for AwsElbv2 {
         Ok(o)
     }
 
-    async fn modify_rule(&self, arn: &str, host: &str, action: &RuleAction) -> PortResult<()> {
+    async fn modify_rule(&self, arn: &str, hosts: &[String], action: &RuleAction) -> PortResult<()> {
         self.client
             .modify_rule()
             .rule_arn(arn)
-            .conditions(host_condition(host))
+            .conditions(host_condition(hosts))
             .actions(to_action(action))
             .send()
             .await
@@ -536,6 +537,53 @@ impl Elbv2Api for AwsElbv2 {
             .map_err(on(&self.ep, "RemoveTags"))?;
         Ok(())
     }
+
+    async fn listener_certificates(&self, listener_arn: &str) -> PortResult<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let r = self
+                .client
+                .describe_listener_certificates()
+                .listener_arn(listener_arn)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(on(&self.ep, "DescribeListenerCertificates"))?;
+            let sni = r.certificates().iter().filter(|c| c.is_default() != Some(true));
+            arns.extend(sni.filter_map(|c| c.certificate_arn().map(str::to_owned)));
+            match r.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => return Ok(arns),
+            }
+        }
+    }
+
+    async fn add_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
+        // AWS keeps one of each; moto would list a second: look first.
+        if self.listener_certificates(listener_arn).await?.iter().any(|c| c == certificate_arn) {
+            return Ok(());
+        }
+        self.client
+            .add_listener_certificates()
+            .listener_arn(listener_arn)
+            .certificates(Certificate::builder().certificate_arn(certificate_arn).build())
+            .send()
+            .await
+            .map_err(on(&self.ep, "AddListenerCertificates"))?;
+        Ok(())
+    }
+
+    async fn remove_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
+        self.client
+            .remove_listener_certificates()
+            .listener_arn(listener_arn)
+            .certificates(Certificate::builder().certificate_arn(certificate_arn).build())
+            .send()
+            .await
+            .map_err(on(&self.ep, "RemoveListenerCertificates"))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -574,7 +622,7 @@ mod tests {
         let modern = Rule::builder()
             .rule_arn("arn:r2")
             .priority("12")
-            .conditions(host_condition("b.example"))
+            .conditions(host_condition(&["b.example".to_owned()]))
             .actions(to_action(&crate::parts::suspended_action()))
             .build();
         let o = observe_rule(&modern, "arn:l").expect("numbered rule");

@@ -28,6 +28,7 @@ mod rds;
 pub mod retry;
 mod route53;
 mod s3;
+mod acm;
 mod scaling;
 mod secrets;
 mod sts;
@@ -44,6 +45,7 @@ pub use rds::AwsRds;
 pub use retry::{DEFAULT_MAX_RETRIES, operation_timeout, retry_config};
 pub use route53::AwsRoute53;
 pub use s3::AwsS3;
+pub use acm::AwsCertificates;
 pub use scaling::AwsScaling;
 pub use secrets::AwsSecrets;
 pub use sts::AwsSts;
@@ -91,7 +93,7 @@ pub struct AssumeRole {
 pub const DEFAULT_SESSION_NAME: &str = "bbws";
 
 /// The services whose endpoint can be overridden, by settings key.
-pub const ENDPOINT_KEYS: [&str; 13] = [
+pub const ENDPOINT_KEYS: [&str; 14] = [
     "ecs",
     "elbv2",
     "route53",
@@ -100,6 +102,7 @@ pub const ENDPOINT_KEYS: [&str; 13] = [
     "logs",
     "cloudwatch",
     "applicationautoscaling",
+    "acm",
     "rds",
     "sts",
     "events",
@@ -207,6 +210,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     let (logs, logs_ep) = client!(aws_sdk_cloudwatchlogs, "logs");
     let (cw, cw_ep) = client!(aws_sdk_cloudwatch, "cloudwatch");
     let (aas, aas_ep) = client!(aws_sdk_applicationautoscaling, "applicationautoscaling");
+    let (acm, acm_ep) = client!(aws_sdk_acm, "acm");
     let (rds, rds_ep) = client!(aws_sdk_rds, "rds");
     let (sts, sts_ep) = client!(aws_sdk_sts, "sts");
     // Built whether or not `events` is configured: a client makes no call
@@ -237,6 +241,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         logs: Arc::new(AwsLogs::new(logs, logs_ep, tagging)),
         metrics: Arc::new(AwsMetrics::new(cw, cw_ep)),
         scaling: Arc::new(AwsScaling::new(aas, aas_ep)),
+        certificates: Arc::new(AwsCertificates::new(acm, acm_ep)),
         rds: Arc::new(AwsRds::new(rds, rds_ep, cfg.credentials_provider())),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
         events: Arc::new(AwsEvents::new(events, events_ep)),

@@ -828,7 +828,7 @@ impl Run<'_> {
             let elbv2 = &self.ports().elbv2;
             let rule = &desired.listener_rule;
             if self.plan.updates(ListenerRuleField::Host) || self.plan.updates(ListenerRuleField::Action) {
-                elbv2.modify_rule(&r.arn, &rule.host, &rule.action).await.map_err(fail(
+                elbv2.modify_rule(&r.arn, &rule.hosts(), &rule.action).await.map_err(fail(
                     "update",
                     Part::ListenerRule,
                     "ModifyRule",
@@ -922,7 +922,7 @@ impl Run<'_> {
             r => r,
         };
         match self.action(Part::Service) {
-            PartAction::Create => self.create_service_behind(svc, rule_now.as_ref()).await?,
+            PartAction::Create => self.create_service_behind(desired, rule_now.as_ref()).await?,
             PartAction::Replace(_) => {
                 if !recreate_service && let Some(s) = &self.observed.service {
                     ignore_not_found(ecs.delete_service(&s.cluster, &s.name).await).map_err(fail(
@@ -931,7 +931,7 @@ impl Run<'_> {
                         "DeleteService",
                     ))?;
                 }
-                self.create_service_behind(svc, rule_now.as_ref()).await?;
+                self.create_service_behind(desired, rule_now.as_ref()).await?;
             }
             PartAction::Update(_) => {
                 let deployment_fields = [
@@ -1055,10 +1055,11 @@ impl Run<'_> {
     /// Creates the service; the rule must forward to the target group while
     /// ECS attaches the service, then gets the desired action (the suspended
     /// page) back.
-    async fn create_service_behind(&self, svc: &ServiceSpec, rule: Option<&RuleNow>) -> StepResult<()> {
+    async fn create_service_behind(&self, desired: &DesiredTenant, rule: Option<&RuleNow>) -> StepResult<()> {
         let ports = self.ports();
+        let svc = &desired.service;
         let forward = RuleAction::Forward(svc.target_group_arn.clone());
-        let host = self.spec.names().fqdn;
+        let host = desired.listener_rule.hosts();
         let needs_forward = rule.filter(|(_, action)| action.as_ref() != Some(&forward));
         if let Some((arn, _)) = needs_forward {
             ports.elbv2.modify_rule(arn, &host, &forward).await.map_err(fail(

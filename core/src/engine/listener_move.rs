@@ -46,10 +46,10 @@ impl Run<'_> {
         rule: &ObservedListenerRule,
         wanted: &ListenerRuleSpec,
     ) -> StepResult<Option<RuleNow>> {
-        if rule.hosts != [wanted.host.clone()] || rule.action.as_ref() != Some(&wanted.action) {
+        if !wanted.routes_exactly(&rule.hosts) || rule.action.as_ref() != Some(&wanted.action) {
             self.ports()
                 .elbv2
-                .modify_rule(&rule.arn, &wanted.host, &wanted.action)
+                .modify_rule(&rule.arn, &wanted.hosts(), &wanted.action)
                 .await
                 .map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
         }
@@ -77,7 +77,7 @@ impl Run<'_> {
         if let (Some((arn, _)), TenantStatus::Suspended) = (rule, self.spec.status) {
             self.ports()
                 .elbv2
-                .modify_rule(arn, &desired.listener_rule.host, &suspended_action())
+                .modify_rule(arn, &desired.listener_rule.hosts(), &suspended_action())
                 .await
                 .map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
         }

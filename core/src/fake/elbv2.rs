@@ -32,7 +32,7 @@ fn check_health_check_path(path: &str) -> PortResult<()> {
 }
 
 impl FakeState {
-    fn listener_mut(&mut self, arn: &str) -> PortResult<&mut FakeListener> {
+    pub(super) fn listener_mut(&mut self, arn: &str) -> PortResult<&mut FakeListener> {
         self.listeners
             .get_mut(arn)
             .ok_or_else(|| not_found(LISTENER_NOT_FOUND, format!("One or more listeners not found: {arn}")))
@@ -90,8 +90,15 @@ impl FakeState {
         Ok(())
     }
 
-    fn check_host_and_action(&self, host: &str, action: &RuleAction) -> PortResult<()> {
-        if host.is_empty() || host.len() > 128 {
+    fn check_host_and_action(&self, hosts: &[String], action: &RuleAction) -> PortResult<()> {
+        // AWS: at most five condition values per rule, each 1 to 128 characters.
+        if hosts.is_empty() || hosts.len() > 5 {
+            return Err(invalid(
+                VALIDATION,
+                format!("a rule holds 1 to 5 condition values, not {}", hosts.len()),
+            ));
+        }
+        if let Some(host) = hosts.iter().find(|h| h.is_empty() || h.len() > 128) {
             return Err(invalid(
                 VALIDATION,
                 format!("host header value {host:?} must be 1 to 128 characters"),
@@ -311,7 +318,7 @@ impl Elbv2Api for Port {
                         format!("priority {priority} must be 1 to {MAX_PRIORITY}"),
                     ));
                 }
-                s.check_host_and_action(&spec.host, &spec.action)?;
+                s.check_host_and_action(&spec.hosts(), &spec.action)?;
                 s.check_target_group_limit(&spec.listener_arn, &spec.action)?;
                 check_tags(&spec.tags, "TooManyTags")?;
                 let l = s.listener_mut(&spec.listener_arn)?;
@@ -342,7 +349,7 @@ impl Elbv2Api for Port {
                 let rule = FakeRule {
                     arn: arn.clone(),
                     priority,
-                    hosts: vec![spec.host.clone()],
+                    hosts: spec.hosts(),
                     action: spec.action.clone(),
                     tags: spec.tags.clone(),
                 };
@@ -353,18 +360,18 @@ impl Elbv2Api for Port {
             .await
     }
 
-    async fn modify_rule(&self, arn: &str, host: &str, action: &RuleAction) -> PortResult<()> {
+    async fn modify_rule(&self, arn: &str, hosts: &[String], action: &RuleAction) -> PortResult<()> {
         self.0
             .call("elbv2.ModifyRule", arn, |s| {
                 s.rule_mut(arn)?;
-                s.check_host_and_action(host, action)?;
+                s.check_host_and_action(hosts, action)?;
                 let listener = (s.listeners.iter())
                     .find(|(_, l)| l.rules.contains_key(arn))
                     .map(|(a, _)| a.clone())
                     .unwrap_or_default();
                 s.check_target_group_limit(&listener, action)?;
                 let rule = s.rule_mut(arn)?;
-                rule.hosts = vec![host.to_owned()];
+                rule.hosts = hosts.to_vec();
                 rule.action = action.clone();
                 Ok(())
             })
@@ -473,5 +480,17 @@ impl Elbv2Api for Port {
                 untagged(tags, keys, VALIDATION)
             })
             .await
+    }
+
+    async fn listener_certificates(&self, listener_arn: &str) -> PortResult<Vec<String>> {
+        self.fake_listener_certificates(listener_arn).await
+    }
+
+    async fn add_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
+        self.fake_add_listener_certificate(listener_arn, certificate_arn).await
+    }
+
+    async fn remove_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
+        self.fake_remove_listener_certificate(listener_arn, certificate_arn).await
     }
 }

@@ -49,6 +49,10 @@ pub const MUTATING_OPS: &[&str] = &[
     "applicationautoscaling.PutScalingPolicy",
     "applicationautoscaling.DeleteScalingPolicy",
     "applicationautoscaling.DeregisterScalableTarget",
+    "acm.RequestCertificate",
+    "acm.DeleteCertificate",
+    "elbv2.AddListenerCertificates",
+    "elbv2.RemoveListenerCertificates",
     "mysql.CreateDatabase",
     "mysql.DropDatabase",
     "mysql.CreateUser",
@@ -217,6 +221,10 @@ fn wrap(ports: Ports, k: usize, error: PortError, lose_answer: bool) -> (Ports, 
             inner: ports.scaling,
             counter: counter.clone(),
         }),
+        certificates: Arc::new(FailingPorts {
+            inner: ports.certificates,
+            counter: counter.clone(),
+        }),
         rds: Arc::new(FailingPorts {
             inner: ports.rds,
             counter: counter.clone(),
@@ -349,9 +357,9 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
         let lost = self.gate("elbv2.CreateRule", &spec.host)?;
         lose(lost, self.inner.create_rule(spec, priority).await)
     }
-    async fn modify_rule(&self, arn: &str, host: &str, action: &RuleAction) -> PortResult<()> {
+    async fn modify_rule(&self, arn: &str, hosts: &[String], action: &RuleAction) -> PortResult<()> {
         let lost = self.gate("elbv2.ModifyRule", arn)?;
-        lose(lost, self.inner.modify_rule(arn, host, action).await)
+        lose(lost, self.inner.modify_rule(arn, hosts, action).await)
     }
     async fn delete_rule(&self, arn: &str) -> PortResult<()> {
         let lost = self.gate("elbv2.DeleteRule", arn)?;
@@ -371,6 +379,17 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
     async fn remove_tags(&self, arn: &str, keys: &[String]) -> PortResult<()> {
         let lost = self.gate("elbv2.RemoveTags", arn)?;
         lose(lost, self.inner.remove_tags(arn, keys).await)
+    }
+    async fn listener_certificates(&self, listener_arn: &str) -> PortResult<Vec<String>> {
+        self.inner.listener_certificates(listener_arn).await
+    }
+    async fn add_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
+        let lost = self.gate("elbv2.AddListenerCertificates", certificate_arn)?;
+        lose(lost, self.inner.add_listener_certificate(listener_arn, certificate_arn).await)
+    }
+    async fn remove_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
+        let lost = self.gate("elbv2.RemoveListenerCertificates", certificate_arn)?;
+        lose(lost, self.inner.remove_listener_certificate(listener_arn, certificate_arn).await)
     }
 }
 
@@ -465,6 +484,21 @@ impl SecretsApi for FailingPorts<dyn SecretsApi> {
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
         let lost = self.gate("secrets.UntagResource", arn)?;
         lose(lost, self.inner.untag_resource(arn, keys).await)
+    }
+}
+
+#[async_trait]
+impl CertificatesApi for FailingPorts<dyn CertificatesApi> {
+    async fn describe_certificate(&self, arn: &str) -> PortResult<Option<ObservedCertificate>> {
+        self.inner.describe_certificate(arn).await
+    }
+    async fn request_certificate(&self, request: &CertificateRequest) -> PortResult<String> {
+        let lost = self.gate("acm.RequestCertificate", &request.domains.join(","))?;
+        lose(lost, self.inner.request_certificate(request).await)
+    }
+    async fn delete_certificate(&self, arn: &str) -> PortResult<()> {
+        let lost = self.gate("acm.DeleteCertificate", arn)?;
+        lose(lost, self.inner.delete_certificate(arn).await)
     }
 }
 

@@ -38,6 +38,7 @@ use crate::parts::*;
 use crate::ports::*;
 use crate::spec::{DatabaseSettings, Environment, Platform};
 
+mod acm;
 mod deployments;
 mod ecs;
 mod efs;
@@ -55,6 +56,7 @@ mod secrets;
 #[cfg(test)]
 mod tests;
 
+pub use acm::FakeCertificate;
 pub use deployments::{FakeDeployment, failure_threshold};
 pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating, losing_kth};
 pub use objects::{FakeObject, FakeUpload, MIN_PART_SIZE};
@@ -248,6 +250,7 @@ impl FakeCloud {
             logs: p.clone(),
             metrics: p.clone(),
             scaling: p.clone(),
+            certificates: p.clone(),
             rds: p.clone(),
             sts: p.clone(),
             events: p.clone(),
@@ -408,6 +411,8 @@ pub struct FakeState {
     /// Application Auto Scaling targets by resource id
     /// (`service/{cluster}/{service}`).
     pub scalable_targets: BTreeMap<String, FakeScalableTarget>,
+    /// ACM certificates by ARN.
+    pub certificates: BTreeMap<String, FakeCertificate>,
     /// Every EventBridge event put, in order (each names its bus).
     pub events: Vec<BusEvent>,
     /// RDS instances: identifier → endpoint `(host, port)`.
@@ -457,6 +462,7 @@ impl Default for FakeState {
             log_groups: BTreeMap::new(),
             metric_points: Vec::new(),
             scalable_targets: BTreeMap::new(),
+            certificates: BTreeMap::new(),
             events: Vec::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),
@@ -513,6 +519,7 @@ impl FakeState {
                     body: "no such site".into(),
                 },
                 rules: BTreeMap::new(),
+                certificates: Vec::new(),
                 tags: Tags::new(),
             },
         );
@@ -638,6 +645,8 @@ pub struct FakeListener {
     pub default_action: RuleAction,
     /// Non-default rules by ARN.
     pub rules: BTreeMap<String, FakeRule>,
+    /// The certificates it serves by SNI (its default one left out).
+    pub certificates: Vec<String>,
     /// Tags.
     pub tags: Tags,
 }

@@ -27,6 +27,7 @@ fn rule_spec(platform: &Platform, host: &str, action: RuleAction) -> ListenerRul
     ListenerRuleSpec {
         listener_arn: platform.first_listener().to_owned(),
         host: host.into(),
+        custom_domains: Vec::new(),
         action,
         tags: tags("123456789012"),
     }
@@ -711,7 +712,8 @@ fn every_op_the_fake_records_is_classified() {
                 "logs",
                 "events",
                 "mysql",
-                "applicationautoscaling"
+                "applicationautoscaling",
+                "acm"
             ]
             .contains(&port),
             "{op}"

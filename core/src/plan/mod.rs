@@ -512,7 +512,7 @@ fn listener_rule_action(
     if observed.has_leftovers(Part::ListenerRule) {
         f.push(ListenerRuleField::RemoveLeftover);
     }
-    if r.hosts != [d.listener_rule.host.clone()] {
+    if !d.listener_rule.routes_exactly(&r.hosts) {
         f.push(ListenerRuleField::Host);
     }
     let action_ok = match (&d.listener_rule.action, &r.action) {
