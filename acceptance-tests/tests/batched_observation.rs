@@ -56,6 +56,7 @@ fn batched_and_unbatched_observations_agree_on_the_emulator() {
             .map(|s| TenantKey {
                 tenant_id: s.tenant_id.clone(),
                 subdomains: vec![s.subdomain.clone()],
+                custom_domains: Vec::new(),
             })
             .collect();
         let mut one_by_one = Vec::new();

@@ -281,7 +281,32 @@ def main():
     count, locked = res[1].split("\t")
     out["database_user"] = {"locked": locked.strip() in ("1", "true")} if count.strip() == "1" else None
     out["scaling"] = scaling(boto3.client("application-autoscaling", **kw), settings["cluster"], f"{env}-{tid}-service")
+    out["certificates"] = certificates(boto3.client("acm", **kw), elb, settings, tid)
     print(json.dumps(out, indent=1, sort_keys=True))
+
+
+def certificates(acm, elb, settings, tid):
+    """Every ACM certificate tagged as the tenant's (found by listing the
+    account's and reading their tags, not by bbws's markers, so a leaked
+    one shows), each with whether the platform's listener serves it."""
+    served = {c["CertificateArn"] for c in elb.describe_listener_certificates(ListenerArn=settings["listener_arn"])["Certificates"] if not c.get("IsDefault")}
+    found = []
+    for page in acm.get_paginator("list_certificates").paginate():
+        for summary in page["CertificateSummaryList"]:
+            arn = summary["CertificateArn"]
+            tags = tags_of(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
+            if tags.get("bbws:tenant") != tid or tags.get("bbws:environment") != settings["environment"]:
+                continue
+            c = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+            records = [o["ResourceRecord"] for o in c.get("DomainValidationOptions", []) if "ResourceRecord" in o]
+            found.append({
+                "arn": arn,
+                "status": c["Status"],
+                "domains": [c["DomainName"]] + [d for d in c.get("SubjectAlternativeNames", []) if d != c["DomainName"]],
+                "validation_records": records,
+                "served": arn in served,
+            })
+    return sorted(found, key=lambda c: c["arn"])
 
 
 def scaling(aas, cluster, service):

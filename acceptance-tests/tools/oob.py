@@ -9,6 +9,8 @@ actions: delete-service delete-task-definition delete-target-group
          delete-secret delete-log-group delete-database delete-database-user
          set-desired-count N   set-rule-host HOST   set-log-retention DAYS
          set-scaling-max N (min 1)   deregister-scaling   (the service's scalable target)
+         detach-certificate   delete-certificate   (the certificate the service's
+                              bbws:certificate tag names: off the listener / and deleted)
          create-cname TARGET   delete-cname TARGET   (a record bbws does not own)
          set-lease SECONDS     (the creation lease a run holds, expiring SECONDS from now;
                                 negative: the expired lease of a run that was killed)
@@ -114,6 +116,12 @@ def main():
             aas.register_scalable_target(MinCapacity=1, MaxCapacity=int(arg), **rid)
         else:
             aas.deregister_scalable_target(**rid)
+    elif action in ("detach-certificate", "delete-certificate"):
+        tags = ecs.list_tags_for_resource(resourceArn=ecs.describe_services(cluster=cluster, services=[service])["services"][0]["serviceArn"])["tags"]
+        arn = next(t["value"] for t in tags if t["key"] == "bbws:certificate")
+        elb.remove_listener_certificates(ListenerArn=settings["listener_arn"], Certificates=[{"CertificateArn": arn}])
+        if action == "delete-certificate":
+            boto3.client("acm", **kw).delete_certificate(CertificateArn=arn)
     elif action == "set-rule-host":
         elb.modify_rule(RuleArn=rule_arn(), Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": [arg]}}])
     elif action == "set-log-retention":

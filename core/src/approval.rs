@@ -101,6 +101,7 @@ fn configuration_change(a: &TenantSpec, b: &TenantSpec) -> bool {
         || a.deletion_protection != b.deletion_protection
         || a.retain_data_on_destroy != b.retain_data_on_destroy
         || a.tags != b.tags
+        || a.custom_domains != b.custom_domains
         || a.db_password_version != b.db_password_version
         || a.name != b.name
         || a.contact_email != b.contact_email

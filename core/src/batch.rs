@@ -117,7 +117,7 @@ async fn one_by_one(engine: &Engine, batch: Vec<(TenantKey, Reply)>) {
     use futures::StreamExt;
     futures::stream::iter(batch)
         .for_each_concurrent(4, |(key, reply)| async move {
-            let _ = reply.send(engine.observe_tenant(&key.tenant_id, &key.subdomains).await);
+            let _ = reply.send(engine.observe_key(&key).await);
         })
         .await;
 }
@@ -188,6 +188,7 @@ mod tests {
             .map(|s| TenantKey {
                 tenant_id: s.tenant_id.clone(),
                 subdomains: vec![s.subdomain.clone()],
+                custom_domains: Vec::new(),
             })
             .collect()
     }

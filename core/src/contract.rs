@@ -1280,7 +1280,10 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
 
     let suspended = suspended_action();
     // A custom domain as a second host-header value.
-    let hosts2 = vec![format!("renamed-{}", t.names.fqdn), format!("www.{}-custom.example", t.id)];
+    let hosts2 = vec![
+        format!("renamed-{}", t.names.fqdn),
+        format!("www.{}-custom.example", t.id),
+    ];
     c.ok(
         "modify_rule (host, fixed response)",
         api.modify_rule(&rule.arn, &hosts2, &suspended).await,

@@ -17,6 +17,24 @@ pub const TAG_ENVIRONMENT: &str = "bbws:environment";
 pub const TAG_AUTOSCALING: &str = "bbws:autoscaling";
 /// The value of [`TAG_AUTOSCALING`].
 pub const TAG_AUTOSCALING_ON: &str = "on";
+/// On the service while the tenant has a certificate for its custom
+/// domains: its ARN. A certificate has no name to be found by, and
+/// listing an account's certificates by tags costs a request per
+/// certificate, so the service (read anyway) says which one is the
+/// tenant's. Written after the certificate is requested (with an
+/// idempotency token, so a run killed in between requests the same one
+/// again) and removed after it is deleted.
+pub const TAG_CERTIFICATE: &str = "bbws:certificate";
+/// On the service while a certificate for the tenant's previous custom
+/// domains still serves them, until the new one is issued and served:
+/// its ARN.
+pub const TAG_CERTIFICATE_SUPERSEDED: &str = "bbws:certificate-superseded";
+/// On the service once its custom domains are removed: the ARN of the
+/// certificate deleted last, so that domains added again ask ACM anew
+/// (an idempotency token is good for an hour) instead of for the deleted
+/// one. Dropped when a new certificate's marker is written.
+pub const TAG_CERTIFICATE_LAST: &str = "bbws:certificate-last";
+
 /// The creation lease on a tenant's secret: `{holder}@{expiry, Unix
 /// seconds}` while a run that creates (or adopts) the tenant is at work.
 /// See [`crate::lease`].
@@ -27,9 +45,10 @@ pub const TAG_LEASE: &str = "bbws:lease";
 pub const TAG_RUN: &str = "bbws:created-by-run";
 /// Prefix reserved for bbws's own tags; users may not set tags under it.
 pub const RESERVED_TAG_PREFIX: &str = "bbws:";
-/// Tags bbws itself may put on a part (tenant, environment, creating run,
-/// and one spare for a creation lease), counted against AWS's 50.
-pub const BBWS_TAG_COUNT: usize = 4;
+/// Tags bbws itself may put on a part, counted against AWS's 50: tenant,
+/// environment, creating run, and on the service the autoscaling and the
+/// three certificate markers (the secret's creation lease is fewer).
+pub const BBWS_TAG_COUNT: usize = 7;
 
 /// Name of the WordPress container in the task definition.
 pub const CONTAINER_NAME: &str = "wordpress";
@@ -183,6 +202,19 @@ pub fn family_and_revision(arn: &str) -> Option<(&str, i32)> {
     let tail = arn.rsplit_once(":task-definition/")?.1;
     let (family, rev) = tail.rsplit_once(':')?;
     Some((family, rev.parse().ok()?))
+}
+
+/// ACM's idempotency token for the tenant's certificate for `domains`
+/// (32 hex digits): the same for the same tenant, names and certificate
+/// it follows (`previous`, the ARN on the service's marker, empty for
+/// the first), so a retried or re-run request within ACM's hour returns
+/// the certificate already requested, and a later change asks anew.
+pub fn certificate_token(env: Environment, tenant_id: &str, domains: &[String], previous: &str) -> String {
+    let mut names = domains.to_vec();
+    names.sort();
+    let input = format!("{}|{tenant_id}|{}|{previous}", env.as_str(), names.join(","));
+    let digest = ring::digest::digest(&ring::digest::SHA256, input.as_bytes());
+    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The Application Auto Scaling resource id of a service's desired

@@ -14,6 +14,9 @@ pub struct TenantKey {
     pub tenant_id: String,
     /// Candidate subdomains; the first is the desired one.
     pub subdomains: Vec<String>,
+    /// The custom domains it is to route: a rule of someone else's that
+    /// routes one is a conflict.
+    pub custom_domains: Vec<String>,
 }
 
 /// A part found under the tenant's name that carries another owner's tags.
@@ -128,6 +131,12 @@ pub struct ObservedTenant {
     pub service: Option<ObservedService>,
     /// The service's scaling, read when the service's tag says it has one.
     pub scaling: Option<crate::ports::ObservedScaling>,
+    /// The certificate the service's marker names, if it still exists.
+    pub certificate: Option<crate::ports::ObservedCertificate>,
+    /// The superseded certificate the service's other marker names.
+    pub superseded_certificate: Option<String>,
+    /// Which pool listeners serve which of the two: `(listener, certificate)`.
+    pub served_certificates: Vec<(String, String)>,
     /// Parts with the tenant's names but someone else's tags.
     pub foreign: Vec<ForeignPart>,
 }
@@ -149,6 +158,7 @@ impl ObservedTenant {
             Part::DnsRecord => !self.dns_records.is_empty(),
             Part::Service => self.service.is_some(),
             Part::Scaling => self.scaling.is_some(),
+            Part::Certificate => self.has_certificate(),
         }
     }
 
@@ -222,6 +232,21 @@ impl ObservedTenant {
         rule.hosts
             .iter()
             .find_map(|h| h.to_ascii_lowercase().strip_suffix(&suffix).map(str::to_owned))
+    }
+
+    /// Whether a certificate of the tenant's is known: found, or named by
+    /// the service's markers (a marker of a deleted one is left to remove).
+    pub fn has_certificate(&self) -> bool {
+        let marked = self.service.as_ref().is_some_and(|s| {
+            s.tags.contains_key(crate::naming::TAG_CERTIFICATE)
+                || s.tags.contains_key(crate::naming::TAG_CERTIFICATE_SUPERSEDED)
+        });
+        self.certificate.is_some() || self.superseded_certificate.is_some() || marked
+    }
+
+    /// Whether the pool listener `listener` serves certificate `arn`.
+    pub fn serves(&self, listener: &str, arn: &str) -> bool {
+        self.served_certificates.iter().any(|(l, c)| l == listener && c == arn)
     }
 
     /// The hosts its rule routes that are not under the platform's
@@ -367,6 +392,10 @@ impl ObservedTenant {
                 let facts = self.facts.as_ref()?.listener(&r.listener_arn)?;
                 Some(facts.load_balancer_dns_name.clone())
             }),
+            certificate_arn: self.certificate.as_ref().map(|c| c.arn.clone()),
+            certificate_validation_records: Some(
+                (self.certificate.as_ref()).map_or_else(Vec::new, |c| c.validation_records.clone()),
+            ),
         }
     }
 }
@@ -404,6 +433,11 @@ pub struct TenantOutputs {
     pub listener_arn: Option<String>,
     /// The DNS name of that listener's load balancer (its alias target).
     pub load_balancer_dns_name: Option<String>,
+    /// The custom domains' certificate.
+    pub certificate_arn: Option<String>,
+    /// The DNS records that validate it (empty without one); `None` in a
+    /// plan: known after apply.
+    pub certificate_validation_records: Option<Vec<crate::ports::ValidationRecord>>,
 }
 
 impl TenantOutputs {

@@ -39,6 +39,9 @@ pub enum Part {
     /// Application Auto Scaling of the service's desired count: optional
     /// (the `autoscaling` block), so not among [`Part::ALL`].
     Scaling,
+    /// The ACM certificate for the tenant's custom domains, served by its
+    /// listener: optional (`custom_domains`), so not among [`Part::ALL`].
+    Certificate,
 }
 
 impl Part {
@@ -71,6 +74,7 @@ impl Part {
             Part::DnsRecord => "dns_record",
             Part::Service => "service",
             Part::Scaling => "autoscaling",
+            Part::Certificate => "certificate",
         }
     }
 
@@ -87,6 +91,8 @@ impl Part {
             Part::TaskDefinition => &[Part::Secret, Part::AccessPoint, Part::LogGroup],
             Part::ListenerRule => &[Part::TargetGroup],
             Part::Scaling => &[Part::Service],
+            // Its ARN is kept on the service.
+            Part::Certificate => &[Part::Service, Part::ListenerRule],
             Part::Service => &[
                 Part::TaskDefinition,
                 Part::TargetGroup,
@@ -386,7 +392,10 @@ impl ListenerRuleSpec {
     /// Every host header value of the rule: its own name, then the custom
     /// domains.
     pub fn hosts(&self) -> Vec<String> {
-        std::iter::once(&self.host).chain(&self.custom_domains).cloned().collect()
+        std::iter::once(&self.host)
+            .chain(&self.custom_domains)
+            .cloned()
+            .collect()
     }
 
     /// Whether a rule routes exactly these hosts (in any order and case).
@@ -828,6 +837,8 @@ pub struct DesiredTenant {
     pub service: ServiceSpec,
     /// Scaling of the service, when the spec asks for it.
     pub scaling: Option<ScalingSpec>,
+    /// The certificate for the custom domains, when there are any.
+    pub certificate: Option<CertificateSpec>,
 }
 
 impl DesiredTenant {
@@ -853,6 +864,17 @@ impl DesiredTenant {
                 naming::TAG_AUTOSCALING.to_owned(),
                 naming::TAG_AUTOSCALING_ON.to_owned(),
             );
+        }
+        // The certificate markers are the certificate stage's to change: a
+        // service made anew keeps them, so no certificate is forgotten.
+        for key in [
+            naming::TAG_CERTIFICATE,
+            naming::TAG_CERTIFICATE_SUPERSEDED,
+            naming::TAG_CERTIFICATE_LAST,
+        ] {
+            if let Some(v) = observed.service.as_ref().and_then(|s| s.tags.get(key)) {
+                service_tags.insert(key.to_owned(), v.clone());
+            }
         }
         let p = &spec.platform;
         let secret_arn = observed.secret.as_ref().map(|s| s.arn.clone()).unwrap_or_default();
@@ -950,8 +972,46 @@ impl DesiredTenant {
                 client_token: None,
             },
             scaling: ScalingSpec::of(spec, &names),
+            certificate: CertificateSpec::of(spec, observed),
             names,
         }
+    }
+}
+
+/// The desired certificate: one ACM certificate naming every custom
+/// domain, DNS-validated, tagged as the tenant's, served by the tenant's
+/// listener once issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSpec {
+    /// What to request.
+    pub request: crate::ports::CertificateRequest,
+}
+
+impl CertificateSpec {
+    /// The spec's certificate, `None` without custom domains. The
+    /// idempotency token follows the certificate on the service's marker.
+    pub fn of(spec: &TenantSpec, observed: &crate::ObservedTenant) -> Option<Self> {
+        if spec.custom_domains.is_empty() {
+            return None;
+        }
+        let tags = observed.service.as_ref().map(|s| &s.tags);
+        let previous = [naming::TAG_CERTIFICATE, naming::TAG_CERTIFICATE_LAST]
+            .iter()
+            .find_map(|k| tags.and_then(|t| t.get(*k)))
+            .map_or("", String::as_str);
+        let token = naming::certificate_token(
+            spec.platform.environment,
+            &spec.tenant_id,
+            &spec.custom_domains,
+            previous,
+        );
+        Some(CertificateSpec {
+            request: crate::ports::CertificateRequest {
+                domains: spec.custom_domains.clone(),
+                tags: spec.tags(),
+                idempotency_token: token,
+            },
+        })
     }
 }
 

@@ -734,6 +734,7 @@ async fn create_rule(s: &Stack, n: &TenantNames, tags: &Tags, tg_arn: &str) -> S
     let spec = ListenerRuleSpec {
         listener_arn: s.platform.first_listener().to_owned(),
         host: n.fqdn.clone(),
+        custom_domains: Vec::new(),
         action: RuleAction::Forward(tg_arn.to_string()),
         tags: tags.clone(),
     };

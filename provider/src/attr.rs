@@ -85,12 +85,28 @@ pub mod tenant {
     pub const LOAD_BALANCER_DNS_NAME: &str = "load_balancer_dns_name";
     /// `parts`.
     pub const PARTS: &str = "parts";
+    /// `custom_domains`: the customer's own domains.
+    pub const CUSTOM_DOMAINS: &str = "custom_domains";
+    /// `certificate_arn`.
+    pub const CERTIFICATE_ARN: &str = "certificate_arn";
+    /// `certificate_validation_records`.
+    pub const CERTIFICATE_VALIDATION_RECORDS: &str = "certificate_validation_records";
     /// The `autoscaling` block.
     pub const AUTOSCALING: &str = "autoscaling";
     /// Identity: the provider's environment.
     pub const IDENTITY_ENVIRONMENT: &str = "environment";
     /// Identity: the tenant id.
     pub const IDENTITY_TENANT_ID: &str = TENANT_ID;
+
+    /// The attributes of one of `certificate_validation_records`.
+    pub mod validation_record {
+        /// `name`.
+        pub const NAME: &str = "name";
+        /// `type`.
+        pub const TYPE: &str = "type";
+        /// `value`.
+        pub const VALUE: &str = "value";
+    }
 
     /// The `autoscaling` block's attributes.
     pub mod autoscaling {
@@ -332,6 +348,12 @@ pub mod provider {
 /// name (diagnostics point at `tags["team"]`).
 pub fn is_map(attribute: &str) -> bool {
     matches!(attribute, tenant::ENVIRONMENT_VARIABLES | tenant::TAGS)
+}
+
+/// The attributes whose path continues with a list index
+/// (diagnostics point at `custom_domains[1]`).
+pub fn is_list(attribute: &str) -> bool {
+    attribute == tenant::CUSTOM_DOMAINS
 }
 
 /// `ephemeral "bbws_tenant_credentials"`.

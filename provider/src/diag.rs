@@ -44,11 +44,17 @@ pub fn attribute_path(path: &[String]) -> tf::AttributePath {
         Some(attr::provider::DEFAULT_TAGS) => i > 0 && !(i == 1 && name == attr::provider::default_tags::TAGS),
         _ => false,
     };
+    let index = |i: usize, name: &str| {
+        let in_list = i == 1 && path.first().is_some_and(|first| attr::is_list(first));
+        name.parse::<i64>().ok().filter(|_| in_list)
+    };
     let steps = path
         .iter()
         .enumerate()
         .map(|(i, name)| Step {
-            selector: Some(if is_key(i, name) {
+            selector: Some(if let Some(n) = index(i, name) {
+                Selector::ElementKeyInt(n)
+            } else if is_key(i, name) {
                 Selector::ElementKeyString(name.clone())
             } else {
                 Selector::AttributeName(name.clone())

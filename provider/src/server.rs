@@ -299,7 +299,7 @@ impl BbwsServer {
             &spec,
             &outputs,
             &KnownOutputs::ALL,
-            tenant::parts_of(Some(&plan), spec.autoscaling.is_some()),
+            tenant::parts_of(Some(&plan), &spec),
         );
         Ok((Some(state), observed))
     }
@@ -399,13 +399,7 @@ impl BbwsServer {
         let known = KnownOutputs::from_planned(&planned_outputs);
         // Terraform hands this back to the second planning of a replacement.
         let private = tenant::replacing_private(decision.replaces_next.as_deref());
-        let planned = tenant::state_value(
-            &config,
-            &spec,
-            &planned_outputs,
-            &known,
-            tenant::parts_of(None, spec.autoscaling.is_some()),
-        );
+        let planned = tenant::state_value(&config, &spec, &planned_outputs, &known, tenant::parts_of(None, &spec));
         let recorded = prior.as_ref().and_then(|p| spec_from_state(p, c.platform.clone()).ok());
         let change = TenantChange {
             prior: recorded.as_ref(),
@@ -569,7 +563,7 @@ impl BbwsServer {
                     spec,
                     &outputs,
                     &KnownOutputs::ALL,
-                    tenant::parts_of(None, spec.autoscaling.is_some()),
+                    tenant::parts_of(None, spec),
                 );
                 Ok((Some(state), Vec::new(), tenant::private_of(&after)))
             }
@@ -611,7 +605,7 @@ impl BbwsServer {
             spec,
             &outputs,
             &KnownOutputs::ALL,
-            tenant::parts_of(Some(&plan), spec.autoscaling.is_some()),
+            tenant::parts_of(Some(&plan), spec),
         ))
     }
 
@@ -768,6 +762,7 @@ fn key_of(spec: &TenantSpec, previous: &[String]) -> bbws_core::TenantKey {
     bbws_core::TenantKey {
         tenant_id: spec.tenant_id.clone(),
         subdomains,
+        custom_domains: spec.custom_domains.clone(),
     }
 }
 

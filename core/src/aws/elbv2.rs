@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, HostHeaderConditionConfig, Matcher, ProtocolEnum, Rule,
-    RuleCondition, Tag, TargetGroup, TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, HostHeaderConditionConfig, Matcher, ProtocolEnum,
+    Rule, RuleCondition, Tag, TargetGroup, TargetTypeEnum,
 };
 
 use super::error::{Endpoint, on};
@@ -33,7 +33,9 @@ fn elb_tags(tags: &Tags) -> Vec<Tag> {
 }
 
 fn host_condition(hosts: &[String]) -> RuleCondition {
-    let config = HostHeaderConditionConfig::builder().set_values(Some(hosts.to_vec())).build();
+    let config = HostHeaderConditionConfig::builder()
+        .set_values(Some(hosts.to_vec()))
+        .build();
     RuleCondition::builder()
         .field("host-header")
         .host_header_config(config)
@@ -561,7 +563,12 @@ impl Elbv2Api for AwsElbv2 {
 
     async fn add_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
         // AWS keeps one of each; moto would list a second: look first.
-        if self.listener_certificates(listener_arn).await?.iter().any(|c| c == certificate_arn) {
+        if self
+            .listener_certificates(listener_arn)
+            .await?
+            .iter()
+            .any(|c| c == certificate_arn)
+        {
             return Ok(());
         }
         self.client

@@ -16,6 +16,7 @@ use crate::mysql::MysqlServerConnector;
 use crate::parts::Tags;
 use crate::ports::Ports;
 
+mod acm;
 mod ecs;
 mod efs;
 mod elbv2;
@@ -28,11 +29,11 @@ mod rds;
 pub mod retry;
 mod route53;
 mod s3;
-mod acm;
 mod scaling;
 mod secrets;
 mod sts;
 
+pub use acm::AwsCertificates;
 pub use ecs::AwsEcs;
 pub use efs::AwsEfs;
 pub use elbv2::AwsElbv2;
@@ -45,7 +46,6 @@ pub use rds::AwsRds;
 pub use retry::{DEFAULT_MAX_RETRIES, operation_timeout, retry_config};
 pub use route53::AwsRoute53;
 pub use s3::AwsS3;
-pub use acm::AwsCertificates;
 pub use scaling::AwsScaling;
 pub use secrets::AwsSecrets;
 pub use sts::AwsSts;

@@ -192,7 +192,7 @@ pub(super) struct Run<'a> {
     pub(super) engine: &'a Engine,
     pub(super) spec: &'a TenantSpec,
     pub(super) observed: &'a ObservedTenant,
-    plan: &'a TenantPlan,
+    pub(super) plan: &'a TenantPlan,
     inputs: &'a ApplyInputs,
     pub(super) created: Mutex<Vec<Created>>,
     /// What a password change did: an old password left beside the new one
@@ -269,6 +269,8 @@ impl Run<'_> {
         self.service_stage(&desired, rule).await?;
         self.unless_stopping("autoscaling", Part::Scaling)?;
         self.scaling_stage(&desired).await?;
+        self.unless_stopping("certificate", Part::Certificate)?;
+        self.certificate_stage(&desired).await?;
         if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
             tokio::select! {
                 waited = self.wait_for_steady_state(&desired.service.task_definition_arn) => waited?,
@@ -828,11 +830,10 @@ impl Run<'_> {
             let elbv2 = &self.ports().elbv2;
             let rule = &desired.listener_rule;
             if self.plan.updates(ListenerRuleField::Host) || self.plan.updates(ListenerRuleField::Action) {
-                elbv2.modify_rule(&r.arn, &rule.hosts(), &rule.action).await.map_err(fail(
-                    "update",
-                    Part::ListenerRule,
-                    "ModifyRule",
-                ))?;
+                elbv2
+                    .modify_rule(&r.arn, &rule.hosts(), &rule.action)
+                    .await
+                    .map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
             }
             if self.plan.updates(ListenerRuleField::Tags) {
                 elbv2

@@ -108,7 +108,7 @@ impl Engine {
                 Some(l) => l != &first || !l.is_live(SystemTime::now()),
             };
             if settled || tokio::time::Instant::now() >= deadline {
-                return self.observe_tenant(&key.tenant_id, &key.subdomains).await;
+                return self.observe_key(key).await;
             }
         }
     }

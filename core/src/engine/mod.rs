@@ -28,6 +28,9 @@ use crate::spec::{Platform, TenantSpec};
 
 mod apply;
 mod backup;
+mod certificate;
+#[cfg(test)]
+mod certificate_tests;
 mod create;
 mod credentials;
 mod destroy;
@@ -186,7 +189,12 @@ pub async fn observe_and_plan(
 ) -> Result<(ObservedTenant, TenantPlan), CoreError> {
     let mut subdomains = vec![spec.subdomain.clone()];
     subdomains.extend(previous_subdomains.iter().cloned());
-    let observed = engine.observe_tenant(&spec.tenant_id, &subdomains).await?;
+    let key = crate::TenantKey {
+        tenant_id: spec.tenant_id.clone(),
+        subdomains,
+        custom_domains: spec.custom_domains.clone(),
+    };
+    let observed = engine.observe_key(&key).await?;
     let plan = crate::plan(spec, &observed);
     Ok((observed, plan))
 }

@@ -89,8 +89,15 @@ impl Engine {
         let key = TenantKey {
             tenant_id: tenant_id.to_owned(),
             subdomains: subdomains.to_vec(),
+            custom_domains: Vec::new(),
         };
-        let mut all = self.observe_with(std::slice::from_ref(&key), false, None).await?;
+        self.observe_key(&key).await
+    }
+
+    /// [`Self::observe_tenant`] by key: with the custom domains a rule of
+    /// someone else's must not route.
+    pub async fn observe_key(&self, key: &TenantKey) -> Result<ObservedTenant, CoreError> {
+        let mut all = self.observe_with(std::slice::from_ref(key), false, None).await?;
         Ok(all.pop().unwrap_or_default())
     }
 
@@ -107,6 +114,7 @@ impl Engine {
         let key = TenantKey {
             tenant_id: tenant_id.to_owned(),
             subdomains: subdomains.to_vec(),
+            custom_domains: Vec::new(),
         };
         let mut all = self
             .observe_with(std::slice::from_ref(&key), false, Some(Arc::new(records)))
@@ -135,6 +143,7 @@ impl Engine {
             .map(|id| TenantKey {
                 tenant_id: id.clone(),
                 subdomains: Vec::new(),
+                custom_domains: Vec::new(),
             })
             .collect();
         let first = self.observe_batch(&keys).await?;
@@ -143,6 +152,7 @@ impl Engine {
             .map(|o| TenantKey {
                 tenant_id: o.tenant_id.clone(),
                 subdomains: o.routed_subdomain(&self.platform.domain).into_iter().collect(),
+                custom_domains: Vec::new(),
             })
             .collect();
         self.observe_batch(&keys).await
@@ -217,7 +227,53 @@ impl Engine {
         self.read_moved_target_groups(keys, &names, &reads, &mut observed)
             .await?;
         self.read_scaling(&mut observed).await?;
+        self.read_certificates(&mut observed).await?;
         Ok(observed)
+    }
+
+    /// The certificates the service's markers name, and which pool
+    /// listeners serve them, for each tenant whose service has a marker
+    /// (concurrently); the others have none.
+    async fn read_certificates(&self, observed: &mut [ObservedTenant]) -> Result<(), CoreError> {
+        let reads = observed.iter().map(|o| async move {
+            let tags = o.service.as_ref().map(|s| &s.tags);
+            let marker = |key: &str| tags.and_then(|t| t.get(key)).cloned();
+            let (current, superseded) = (
+                marker(crate::naming::TAG_CERTIFICATE),
+                marker(crate::naming::TAG_CERTIFICATE_SUPERSEDED),
+            );
+            if current.is_none() && superseded.is_none() {
+                return Ok((None, None, Vec::new()));
+            }
+            let certificate = match &current {
+                Some(arn) => self
+                    .ports
+                    .certificates
+                    .describe_certificate(arn)
+                    .await
+                    .map_err(|e| CoreError::port(Part::Certificate, "DescribeCertificate", e))?,
+                None => None,
+            };
+            let ours: Vec<&String> = current.iter().chain(&superseded).collect();
+            let mut served = Vec::new();
+            for listener in &self.platform.listener_arns {
+                let on = (self.ports.elbv2.listener_certificates(listener).await)
+                    .map_err(|e| CoreError::port(Part::Certificate, "DescribeListenerCertificates", e))?;
+                served.extend(
+                    on.into_iter()
+                        .filter(|c| ours.contains(&c))
+                        .map(|c| (listener.clone(), c)),
+                );
+            }
+            Ok::<_, CoreError>((certificate, superseded, served))
+        });
+        let found = futures::future::try_join_all(reads).await?;
+        for (o, (certificate, superseded, served)) in observed.iter_mut().zip(found) {
+            o.certificate = certificate;
+            o.superseded_certificate = superseded;
+            o.served_certificates = served;
+        }
+        Ok(())
     }
 
     /// The scaling of each tenant whose service carries the autoscaling
@@ -637,6 +693,7 @@ impl Engine {
             .cloned();
         o.access_point = owners.access_point(reads.access_points, n);
         (o.listener_rule, o.leftover_rules) = owners.listener_rules(reads.rules, n, o.target_group.as_ref());
+        owners.custom_domains_taken(reads.rules, &key.custom_domains);
         o.database = reads.databases.iter().find(|d| d.name == n.database).cloned();
         o.database_user = reads.users.iter().find(|u| u.name == n.database_user).cloned();
         self.find_dns_records(&mut o, &mut owners, key, n, reads);
@@ -824,6 +881,24 @@ impl Ownership<'_> {
     }
 }
 
+impl Ownership<'_> {
+    /// A rule of someone else's that routes one of the custom domains the
+    /// tenant is to route: the domain is taken.
+    fn custom_domains_taken(&mut self, rules: &[ObservedListenerRule], domains: &[String]) {
+        for d in domains {
+            let routes = |r: &&ObservedListenerRule| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(d));
+            if let Some(r) = rules.iter().filter(routes).find(|r| !self.owns(&r.tags)) {
+                self.foreign.push(ForeignPart {
+                    part: Part::ListenerRule,
+                    name: format!("custom domain {d} (rule priority {})", r.priority),
+                    found: describe_owner(&r.tags),
+                    owner: owner_of(&r.tags),
+                });
+            }
+        }
+    }
+}
+
 /// The part at `pick` (else the first) and the others: the tenant's part
 /// and what a move a run did not finish left.
 fn split_off<T>(mut parts: Vec<T>, pick: Option<usize>) -> (Option<T>, Vec<T>) {
@@ -897,7 +972,9 @@ pub(super) fn unread_target_group(o: &ObservedTenant, n: &TenantNames) -> Option
 fn one_tenant_rules(keys: &[TenantKey], names: &[TenantNames], domain: &str, shared: bool) -> Option<TenantRules> {
     match (keys, names) {
         ([key], [n]) if !shared && !key.subdomains.is_empty() => Some(TenantRules {
-            hosts: key.subdomains.iter().map(|s| crate::naming::fqdn(s, domain)).collect(),
+            hosts: (key.subdomains.iter().map(|s| crate::naming::fqdn(s, domain)))
+                .chain(key.custom_domains.iter().cloned())
+                .collect(),
             target_groups: vec![n.target_group.clone(), n.target_group_alternate.clone()],
         }),
         _ => None,

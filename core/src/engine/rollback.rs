@@ -21,6 +21,8 @@ pub(super) enum Created {
     Service(String, String),
     /// A registered scalable target (its resource id).
     Scaling(String),
+    /// A requested certificate (its ARN).
+    Certificate(String),
 }
 
 impl Created {
@@ -37,6 +39,7 @@ impl Created {
             Created::DnsRecord(_) => Part::DnsRecord,
             Created::Service(..) => Part::Service,
             Created::Scaling(_) => Part::Scaling,
+            Created::Certificate(_) => Part::Certificate,
         }
     }
 }
@@ -52,6 +55,7 @@ impl Run<'_> {
         for c in created.into_iter().rev() {
             let result = match &c {
                 Created::Scaling(id) => ignore_not_found(ports.scaling.deregister_target(id).await),
+                Created::Certificate(arn) => self.forget_certificate(arn).await,
                 Created::Service(cluster, name) => ignore_not_found(ports.ecs.delete_service(cluster, name).await),
                 Created::TaskDefinition(arn) => ignore_not_found(ports.ecs.deregister_task_definition(arn).await),
                 Created::ListenerRule(arn) => ignore_not_found(ports.elbv2.delete_rule(arn).await),

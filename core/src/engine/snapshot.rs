@@ -301,9 +301,11 @@ impl Engine {
         // snapshot holds, nor is a scaled service's scaling: such a tenant
         // is read, not answered.
         let scaled = |o: &ObservedTenant| {
-            o.service
-                .as_ref()
-                .is_some_and(|s| s.tags.contains_key(crate::naming::TAG_AUTOSCALING))
+            o.service.as_ref().is_some_and(|s| {
+                s.tags.contains_key(crate::naming::TAG_AUTOSCALING)
+                    || s.tags.contains_key(crate::naming::TAG_CERTIFICATE)
+                    || s.tags.contains_key(crate::naming::TAG_CERTIFICATE_SUPERSEDED)
+            })
         };
         Some(self.assemble(key, &n, &reads, td, secret))
             .filter(|o| super::observe::unread_target_group(o, &n).is_none() && !scaled(o))

@@ -906,6 +906,7 @@ async fn a_create_leaves_its_lease_until_a_record_confirms_it_and_a_dead_runs_le
     let key = crate::observed::TenantKey {
         tenant_id: s.tenant_id.clone(),
         subdomains: vec![s.subdomain.clone()],
+        custom_domains: Vec::new(),
     };
     let found = engine
         .observe_tenant(&s.tenant_id, &key.subdomains)
@@ -932,6 +933,7 @@ async fn a_live_lease_is_waited_for_one_lifetime_at_most_and_refused_while_live(
     let key = crate::observed::TenantKey {
         tenant_id: s.tenant_id.clone(),
         subdomains: vec![s.subdomain.clone()],
+        custom_domains: Vec::new(),
     };
     let found = engine
         .observe_tenant(&s.tenant_id, &key.subdomains)

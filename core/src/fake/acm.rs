@@ -71,10 +71,7 @@ fn no_certificate(arn: &str) -> PortError {
 fn check_request(request: &CertificateRequest) -> PortResult<()> {
     const VALIDATION: &str = "ValidationException";
     if request.domains.is_empty() || request.domains.len() > MAX_NAMES {
-        return Err(invalid(
-            VALIDATION,
-            format!("a certificate has 1 to {MAX_NAMES} names"),
-        ));
+        return Err(invalid(VALIDATION, format!("a certificate has 1 to {MAX_NAMES} names")));
     }
     if let Some(d) = request.domains.iter().find(|d| d.is_empty() || d.len() > 253) {
         return Err(invalid(VALIDATION, format!("{d:?} is not a domain name")));
@@ -111,9 +108,10 @@ impl CertificatesApi for Port {
         self.0
             .call("acm.RequestCertificate", request.domains.join(","), |s| {
                 check_request(request)?;
-                let same = s.certificates.iter().find(|(_, c)| {
-                    c.token == request.idempotency_token && c.domains == request.domains
-                });
+                let same = s
+                    .certificates
+                    .iter()
+                    .find(|(_, c)| c.token == request.idempotency_token && c.domains == request.domains);
                 if let Some((arn, _)) = same {
                     return Ok(arn.clone());
                 }
@@ -163,10 +161,17 @@ impl Port {
             .await
     }
 
-    pub(super) async fn fake_add_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
+    pub(super) async fn fake_add_listener_certificate(
+        &self,
+        listener_arn: &str,
+        certificate_arn: &str,
+    ) -> PortResult<()> {
         self.0
             .call("elbv2.AddListenerCertificates", listener_arn, |s| {
-                let issued = s.certificates.get(certificate_arn).is_some_and(|c| c.status == "ISSUED");
+                let issued = s
+                    .certificates
+                    .get(certificate_arn)
+                    .is_some_and(|c| c.status == "ISSUED");
                 if !issued {
                     return Err(not_found(
                         CERT_NOT_FOUND,
@@ -197,7 +202,9 @@ impl Port {
     ) -> PortResult<()> {
         self.0
             .call("elbv2.RemoveListenerCertificates", listener_arn, |s| {
-                s.listener_mut(listener_arn)?.certificates.retain(|c| c != certificate_arn);
+                s.listener_mut(listener_arn)?
+                    .certificates
+                    .retain(|c| c != certificate_arn);
                 Ok(())
             })
             .await

@@ -491,6 +491,7 @@ impl Elbv2Api for Port {
     }
 
     async fn remove_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
-        self.fake_remove_listener_certificate(listener_arn, certificate_arn).await
+        self.fake_remove_listener_certificate(listener_arn, certificate_arn)
+            .await
     }
 }

@@ -385,11 +385,19 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
     }
     async fn add_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
         let lost = self.gate("elbv2.AddListenerCertificates", certificate_arn)?;
-        lose(lost, self.inner.add_listener_certificate(listener_arn, certificate_arn).await)
+        lose(
+            lost,
+            self.inner.add_listener_certificate(listener_arn, certificate_arn).await,
+        )
     }
     async fn remove_listener_certificate(&self, listener_arn: &str, certificate_arn: &str) -> PortResult<()> {
         let lost = self.gate("elbv2.RemoveListenerCertificates", certificate_arn)?;
-        lose(lost, self.inner.remove_listener_certificate(listener_arn, certificate_arn).await)
+        lose(
+            lost,
+            self.inner
+                .remove_listener_certificate(listener_arn, certificate_arn)
+                .await,
+        )
     }
 }
 

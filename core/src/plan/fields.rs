@@ -36,6 +36,8 @@ pub enum Field {
     Service(ServiceField),
     /// Of the service's scaling.
     Scaling(ScalingField),
+    /// Of the custom domains' certificate.
+    Certificate(CertificateField),
 }
 
 /// Declares one part's field enum: its variants, the name each is shown
@@ -234,6 +236,22 @@ part_fields! {
     }
 }
 
+part_fields! {
+    /// What changes on the custom domains' certificate.
+    CertificateField of Certificate {
+        /// The custom domains changed (or the certificate can never be
+        /// issued): a certificate for them is requested; the one serving
+        /// the old names serves on until the new one is issued.
+        Domains = "domains",
+        /// The certificate is issued and its listener is to serve it (or
+        /// the tenant moved to another listener).
+        Listener = "listener",
+        /// The certificate of the previous domains is to go, the new one
+        /// serving.
+        Superseded = "superseded",
+    }
+}
+
 impl Field {
     /// The part the field belongs to.
     pub fn part(self) -> Part {
@@ -248,6 +266,7 @@ impl Field {
             Field::DnsRecord(_) => DnsRecordField::PART,
             Field::Service(_) => ServiceField::PART,
             Field::Scaling(_) => ScalingField::PART,
+            Field::Certificate(_) => CertificateField::PART,
         }
     }
 
@@ -264,6 +283,7 @@ impl Field {
             Field::DnsRecord(f) => f.as_str(),
             Field::Service(f) => f.as_str(),
             Field::Scaling(f) => f.as_str(),
+            Field::Certificate(f) => f.as_str(),
         }
     }
 }

@@ -183,12 +183,27 @@ impl TenantPlan {
                 log_group_name: Some(names.log_group.clone()),
                 ..now
             }
+            .certified(self)
             .placed(spec, observed),
         }
     }
 }
 
 impl TenantOutputs {
+    /// The certificate as planned: known after apply when one is
+    /// requested, none once removed.
+    fn certified(mut self, plan: &TenantPlan) -> Self {
+        let requests = plan.action(Part::Certificate) == &PartAction::Create || plan.updates(CertificateField::Domains);
+        if requests {
+            self.certificate_arn = None;
+            self.certificate_validation_records = None;
+        } else if plan.action(Part::Certificate) == &PartAction::Delete {
+            self.certificate_arn = None;
+            self.certificate_validation_records = Some(Vec::new());
+        }
+        self
+    }
+
     /// The listener and load balancer as planned: where the rule is (a
     /// replaced rule stays on its listener); else the listener asked for (pinned), or the only one a
     /// single listener without a cap offers; a tenant placed by load is
@@ -311,6 +326,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
         rotate || old_password_left,
     );
     let scaling = scaling_action(&d, observed, tg_renewed || tg_moves);
+    let certificate = certificate_action(&d, observed);
     let changes = [
         (Part::Secret, secret),
         (Part::Database, database),
@@ -325,6 +341,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     ]
     .into_iter()
     .chain(scaling.map(|a| (Part::Scaling, a)))
+    .chain(certificate.map(|a| (Part::Certificate, a)))
     .map(|(part, action)| PartChange { part, action })
     .collect();
     TenantPlan {
@@ -644,6 +661,39 @@ fn scaling_action(d: &DesiredTenant, observed: &ObservedTenant, target_group_ren
     Some(update_or_none(f))
 }
 
+/// The custom domains' certificate: `None` (no entry in the plan) while
+/// neither wanted nor there. A certificate for other names (or one that
+/// can never be issued) is requested anew; an issued one not served by the
+/// tenant's listener is added to it; once the current one serves, a
+/// superseded one goes. A pending one waits: nothing to do until ACM
+/// issues it.
+fn certificate_action(d: &DesiredTenant, observed: &ObservedTenant) -> Option<PartAction> {
+    let want = match (&d.certificate, observed.has_certificate()) {
+        (None, false) => return None,
+        (None, true) => return Some(PartAction::Delete),
+        (Some(want), _) => want,
+    };
+    let Some(current) = &observed.certificate else {
+        return Some(PartAction::Create);
+    };
+    let unusable = matches!(current.status, crate::ports::CertificateStatus::Unusable(_));
+    if unusable || !current.names_exactly(&want.request.domains) {
+        return Some(PartAction::update(vec![CertificateField::Domains]));
+    }
+    let listener = &d.listener_rule.listener_arn;
+    let issued = current.status == crate::ports::CertificateStatus::Issued;
+    let served_here = observed.serves(listener, &current.arn);
+    let served_elsewhere = (observed.served_certificates.iter()).any(|(l, c)| *c == current.arn && l != listener);
+    let mut f = Vec::new();
+    if issued && (!served_here || served_elsewhere) {
+        f.push(CertificateField::Listener);
+    }
+    if observed.superseded_certificate.is_some() && issued {
+        f.push(CertificateField::Superseded);
+    }
+    Some(update_or_none(f))
+}
+
 /// Whether the task definition action registers a new revision (tags alone
 /// are changed on the existing one).
 pub fn needs_new_revision(action: &PartAction) -> bool {
@@ -689,6 +739,10 @@ pub fn plan_destroy(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan 
         })
         .chain(observed.scaling.is_some().then_some(PartChange {
             part: Part::Scaling,
+            action: PartAction::Delete,
+        }))
+        .chain(observed.has_certificate().then_some(PartChange {
+            part: Part::Certificate,
             action: PartAction::Delete,
         }))
         .collect();

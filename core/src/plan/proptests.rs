@@ -233,6 +233,7 @@ proptest! {
                     Part::DnsRecord => o.dns_records.clear(),
                     Part::Service => o.service = None,
                     Part::Scaling => o.scaling = None,
+                    Part::Certificate => o.certificate = None,
                 }
             }
         }

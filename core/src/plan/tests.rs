@@ -168,6 +168,9 @@ pub(crate) fn converged() -> ObservedTenant {
         leftover_rules: Vec::new(),
         leftover_target_groups: Vec::new(),
         scaling: None,
+        certificate: None,
+        superseded_certificate: None,
+        served_certificates: Vec::new(),
         foreign: Vec::new(),
     }
 }
@@ -259,6 +262,7 @@ fn each_missing_part_is_recreated_alone() {
             Part::DnsRecord => o.dns_records.clear(),
             Part::Service => o.service = None,
             Part::Scaling => o.scaling = None,
+            Part::Certificate => o.certificate = None,
         }
         assert_eq!(actions(&plan(&s, &o)), expected, "missing {missing}");
     }

@@ -31,6 +31,11 @@ resource "bbws_tenant" "acme" {
     requests_per_target = 1000
   }
 
+  # Optional: the customer's own domains, routed beside acme.{domain}. Publish
+  # certificate_validation_records in their DNS; the certificate is served
+  # from the first apply after ACM has issued it.
+  custom_domains = ["www.acme.com", "acme.com"]
+
   environment_variables = { WP_DEBUG = "false" }
   tags                  = { cost-center = "42" }
 
@@ -42,4 +47,9 @@ resource "bbws_tenant" "acme" {
 
 output "url" {
   value = bbws_tenant.acme.url
+}
+
+# Where the customer's DNS must answer for ACM to issue the certificate.
+output "certificate_validation_records" {
+  value = bbws_tenant.acme.certificate_validation_records
 }

@@ -10,13 +10,13 @@ use bbws_core::plan::{PartAction, field_list};
 use bbws_core::{AutoscalingInput, Part, Platform, TenantInput, TenantPlan, TenantSpec};
 use magma_protocol::tfplugin6::{self as tf, Schema, schema as schema_proto};
 
-use crate::model::{Tf, TfBool, TfMap, TfNumber, TfString, whole_number};
+use crate::model::{Tf, TfBool, TfList, TfMap, TfNumber, TfString, whole_number};
 use crate::protocol::schema::{Attr, Block, NestedBlock};
 use crate::protocol::value::Value;
 
 mod model;
 
-pub use model::{AutoscalingModel, TenantIdentity, TenantModel, attr};
+pub use model::{AutoscalingModel, TenantIdentity, TenantModel, TfRecords, attr};
 
 /// Resource type name.
 pub const TYPE_NAME: &str = "bbws_tenant";
@@ -72,7 +72,10 @@ pub fn schema() -> Schema {
         .attr(Attr::string(attr::LOG_GROUP_NAME).computed().description("CloudWatch log group name."))
         .attr(Attr::string(attr::LISTENER_ARN).optional().computed().description("The listener of the provider's pool (`listener_arns`) the tenant's rule is on. Unset: a new tenant is placed at apply on the listener with the most free slots, and stays there. Set it to pin the tenant to one listener of the pool; change it to move the tenant there, in place: a target group on the new load balancer (the tenant's other target group name, `…-tgb` or `…-tg`), the service moved to it (a new deployment), then the DNS record, then the old rule and target group removed."))
         .attr(Attr::string(attr::LOAD_BALANCER_DNS_NAME).computed().description("DNS name of the tenant's load balancer (its listener's), which the tenant's alias record points at."))
-        .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part. With `autoscaling`, the service's scaling is the part `autoscaling`."))
+        .attr(Attr::list_of_string(attr::CUSTOM_DOMAINS).optional().description("The customer's own domains (at most 4, lower case, no wildcard, not under the platform's domain), routed to the tenant by its listener rule beside its own name. bbws requests one ACM certificate for them (DNS validation: publish `certificate_validation_records` in the domains' DNS) and adds it to the tenant's listener (SNI) once ACM has issued it, at the first apply after that. Adding or removing a domain is an in-place update: a certificate for the new names is requested while the old one serves on until the new one is issued, then the old one is deleted. A domain another tenant's (or anyone's) rule routes is refused at plan."))
+        .attr(Attr::string(attr::CERTIFICATE_ARN).computed().description("ARN of the ACM certificate for `custom_domains` (null without them)."))
+        .attr(Attr::of_type(attr::CERTIFICATE_VALIDATION_RECORDS, "[\"list\",[\"object\",{\"name\":\"string\",\"type\":\"string\",\"value\":\"string\"}]]").computed().description("The DNS records that validate the certificate, one per custom domain (`name`, `type` = `CNAME`, `value`): create them where the domains' DNS is hosted. Empty without custom domains."))
+        .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part. With `autoscaling`, the service's scaling is the part `autoscaling`; with `custom_domains`, their certificate is the part `certificate` (`drifted: listener` once issued and not yet served)."))
         .block(NestedBlock::single(attr::AUTOSCALING, autoscaling_block()));
     block.into_schema()
 }
@@ -197,6 +200,7 @@ pub fn input_from(m: &TenantModel) -> TenantInput {
         wait_for_steady_state: m.wait_for_steady_state.known().copied(),
         steady_state_timeout_seconds,
         listener_arn: s(&m.listener_arn),
+        custom_domains: m.custom_domains.known_elements(),
         autoscaling: m.autoscaling.as_ref().map(|a| {
             let mut n =
                 |v: &TfNumber, name: &str| whole_number(v, &format!("{}.{name}", attr::AUTOSCALING), &mut rejected);
@@ -241,6 +245,11 @@ pub fn model_from_input(i: &TenantInput) -> TenantModel {
         db_password_wo_version: n(i.db_password_version),
         wait_for_steady_state: b(i.wait_for_steady_state),
         steady_state_timeout_seconds: n(i.steady_state_timeout_seconds),
+        custom_domains: if i.custom_domains.is_empty() {
+            Tf::Null
+        } else {
+            TfList::of_elements(i.custom_domains.clone())
+        },
         autoscaling: i.autoscaling.as_ref().map(|a| AutoscalingModel {
             min: n(a.min),
             max: n(a.max),
@@ -301,14 +310,17 @@ pub fn part_status(action: &PartAction) -> String {
 }
 
 /// The `parts` map of a plan (what is now), or of a converged tenant;
-/// `scaled`: the spec has autoscaling, so the map has that part too (as
-/// has a plan that removes it).
-pub fn parts_of(plan: Option<&TenantPlan>, scaled: bool) -> TfMap {
-    let scaling = scaled || plan.is_some_and(|p| p.changes.iter().any(|c| c.part == Part::Scaling));
+/// the optional parts are in it when the spec has them (as in a plan that
+/// removes them).
+pub fn parts_of(plan: Option<&TenantPlan>, spec: &TenantSpec) -> TfMap {
+    let planned = |part: Part| plan.is_some_and(|p| p.changes.iter().any(|c| c.part == part));
+    let scaling = spec.autoscaling.is_some() || planned(Part::Scaling);
+    let certificate = !spec.custom_domains.is_empty() || planned(Part::Certificate);
     Tf::Known(
         Part::ALL
             .iter()
             .chain(scaling.then_some(&Part::Scaling))
+            .chain(certificate.then_some(&Part::Certificate))
             .map(|p| {
                 let status = plan.map_or_else(|| PART_OK.to_owned(), |plan| part_status(plan.action(*p)));
                 (p.as_str().to_owned(), TfString::Known(status))
@@ -368,6 +380,7 @@ pub fn state_value(
         fqdn: TfString::of(outputs.fqdn.clone()),
         url: TfString::of(outputs.url.clone()),
         parts,
+        custom_domains: config.custom_domains.clone(),
         autoscaling: autoscaling_value(config.autoscaling.as_ref(), spec),
         ..computed_outputs(outputs, known)
     }
@@ -412,6 +425,11 @@ fn computed_outputs(outputs: &TenantOutputs, known: &KnownOutputs) -> TenantMode
         log_group_name: TfString::from_option(outputs.log_group_name.clone()),
         listener_arn: out(&outputs.listener_arn, known.listener_arn),
         load_balancer_dns_name: out(&outputs.load_balancer_dns_name, known.listener_arn),
+        certificate_arn: out(&outputs.certificate_arn, known.certificate),
+        certificate_validation_records: match (&outputs.certificate_validation_records, known.certificate) {
+            (Some(records), true) => TfRecords::of_records(records),
+            _ => Tf::Unknown,
+        },
         ..TenantModel::default()
     }
 }
@@ -444,6 +462,7 @@ pub struct KnownOutputs {
     access_point_id: bool,
     db_secret_arn: bool,
     listener_arn: bool,
+    certificate: bool,
 }
 
 impl KnownOutputs {
@@ -457,6 +476,7 @@ impl KnownOutputs {
         access_point_id: true,
         db_secret_arn: true,
         listener_arn: true,
+        certificate: true,
     };
 
     /// Known where the planned output has a value.
@@ -470,6 +490,7 @@ impl KnownOutputs {
             access_point_id: o.access_point_id.is_some(),
             db_secret_arn: o.db_secret_arn.is_some(),
             listener_arn: o.listener_arn.is_some(),
+            certificate: o.certificate_validation_records.is_some(),
         }
     }
 }
@@ -512,6 +533,9 @@ pub fn unknown_plan(config: &TenantModel) -> TenantModel {
         listener_arn: c.listener_arn.or_unknown(),
         load_balancer_dns_name: c.load_balancer_dns_name.or_unknown(),
         parts: c.parts.or_unknown(),
+        certificate_arn: c.certificate_arn.or_unknown(),
+        certificate_validation_records: c.certificate_validation_records.or_unknown(),
+        custom_domains: c.custom_domains,
         // Not computed: as configured. Write-only: never planned.
         environment_variables: c.environment_variables,
         tags: c.tags,
@@ -561,7 +585,7 @@ pub(crate) fn state_of_observed(
         &spec,
         &outputs,
         &KnownOutputs::ALL,
-        parts_of(Some(&plan), spec.autoscaling.is_some()),
+        parts_of(Some(&plan), &spec),
     ))
 }
 

@@ -4,7 +4,7 @@
 
 use magma_protocol::tfplugin6 as tf;
 
-use crate::model::{Attribute, Reader, TfBool, TfMap, TfNumber, TfString, Writer};
+use crate::model::{Attribute, Reader, Tf, TfBool, TfList, TfMap, TfNumber, TfString, Writer};
 use crate::protocol::value::{self, Value};
 
 pub use crate::attr::tenant as attr;
@@ -92,8 +92,94 @@ pub struct TenantModel {
     pub load_balancer_dns_name: TfString,
     /// `parts`.
     pub parts: TfMap,
+    /// `custom_domains`.
+    pub custom_domains: TfList,
+    /// `certificate_arn`.
+    pub certificate_arn: TfString,
+    /// `certificate_validation_records`.
+    pub certificate_validation_records: TfRecords,
     /// The `autoscaling` block, `None` when absent.
     pub autoscaling: Option<AutoscalingModel>,
+}
+
+/// One of `certificate_validation_records`: a DNS record proving control
+/// of a custom domain.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidationRecordModel {
+    /// `name`.
+    pub name: TfString,
+    /// `type`.
+    pub record_type: TfString,
+    /// `value`.
+    pub value: TfString,
+}
+
+/// `certificate_validation_records`: a list of records.
+pub type TfRecords = Tf<Vec<ValidationRecordModel>>;
+
+impl Attribute for TfRecords {
+    fn from_value(v: &Value) -> Self {
+        use attr::validation_record as a;
+        match v {
+            Value::Unknown => Tf::Unknown,
+            Value::List(l) => Tf::Known(
+                l.iter()
+                    .map(|r| {
+                        let r = Reader(r);
+                        ValidationRecordModel {
+                            name: r.get(a::NAME),
+                            record_type: r.get(a::TYPE),
+                            value: r.get(a::VALUE),
+                        }
+                    })
+                    .collect(),
+            ),
+            _ => Tf::Null,
+        }
+    }
+    fn to_value(&self) -> Value {
+        use attr::validation_record as a;
+        match self {
+            Tf::Unknown => Value::Unknown,
+            Tf::Null => Value::Null,
+            Tf::Known(l) => Value::List(
+                l.iter()
+                    .map(|r| {
+                        Writer::default()
+                            .set(a::NAME, &r.name)
+                            .set(a::TYPE, &r.record_type)
+                            .set(a::VALUE, &r.value)
+                            .finish()
+                    })
+                    .collect(),
+            ),
+        }
+    }
+    fn is_known_deep(&self) -> bool {
+        match self {
+            Tf::Unknown => false,
+            Tf::Null => true,
+            Tf::Known(l) => l
+                .iter()
+                .all(|r| r.name.is_known_deep() && r.record_type.is_known_deep() && r.value.is_known_deep()),
+        }
+    }
+}
+
+impl TfRecords {
+    /// Known records of core's.
+    pub fn of_records(records: &[bbws_core::ports::ValidationRecord]) -> Self {
+        Tf::Known(
+            records
+                .iter()
+                .map(|r| ValidationRecordModel {
+                    name: TfString::of(r.name.clone()),
+                    record_type: TfString::of(r.record_type.clone()),
+                    value: TfString::of(r.value.clone()),
+                })
+                .collect(),
+        )
+    }
 }
 
 /// The `autoscaling` block: each attribute null when unset (the tier's
@@ -190,6 +276,9 @@ impl TenantModel {
             listener_arn: r.get(attr::LISTENER_ARN),
             load_balancer_dns_name: r.get(attr::LOAD_BALANCER_DNS_NAME),
             parts: r.get(attr::PARTS),
+            custom_domains: r.get(attr::CUSTOM_DOMAINS),
+            certificate_arn: r.get(attr::CERTIFICATE_ARN),
+            certificate_validation_records: r.get(attr::CERTIFICATE_VALIDATION_RECORDS),
             autoscaling: AutoscalingModel::from_reader(&r.block(attr::AUTOSCALING)),
         }
     }
@@ -237,6 +326,12 @@ impl TenantModel {
             .set(attr::LISTENER_ARN, &self.listener_arn)
             .set(attr::LOAD_BALANCER_DNS_NAME, &self.load_balancer_dns_name)
             .set(attr::PARTS, &self.parts)
+            .set(attr::CUSTOM_DOMAINS, &self.custom_domains)
+            .set(attr::CERTIFICATE_ARN, &self.certificate_arn)
+            .set(
+                attr::CERTIFICATE_VALIDATION_RECORDS,
+                &self.certificate_validation_records,
+            )
             .set_value(attr::AUTOSCALING, AutoscalingModel::to_value(self.autoscaling.as_ref()))
             .finish()
     }
@@ -283,6 +378,7 @@ impl TenantModel {
             &self.db_password_wo_version,
             &self.wait_for_steady_state,
             &self.steady_state_timeout_seconds,
+            &self.custom_domains,
         ];
         if let Some(a) = &self.autoscaling {
             inputs.extend([&a.min as &dyn Known, &a.max, &a.cpu_target, &a.requests_per_target]);

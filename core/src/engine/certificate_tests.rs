@@ -1,0 +1,246 @@
+//! The custom domains' certificate against the in-memory cloud: requested
+//! with the tenant, served once issued, replaced without a gap in TLS,
+//! repaired, removed, destroyed, and rolled back with a failed create.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::fake::{FakeCloud, failing_kth};
+use crate::naming::{TAG_CERTIFICATE, TAG_CERTIFICATE_SUPERSEDED};
+use crate::plan::{CertificateField, ListenerRuleField, PartAction};
+use crate::ports::CertificateStatus;
+use crate::spec::TenantInput;
+use crate::{plan, plan_destroy};
+
+const ID: &str = "123456789012";
+
+fn setup() -> (Arc<FakeCloud>, Arc<Platform>, Engine) {
+    let (cloud, platform) = FakeCloud::with_platform("wpdev.example.io");
+    let platform = Arc::new(platform);
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    (cloud, platform, engine)
+}
+
+fn with_domains(platform: Arc<Platform>, domains: &[&str]) -> TenantSpec {
+    TenantInput {
+        name: "ACME".into(),
+        contact_email: "ops@acme.example".into(),
+        tenant_id: Some(ID.into()),
+        custom_domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+        ..TenantInput::default()
+    }
+    .resolve(platform)
+    .expect("valid spec")
+}
+
+async fn observe(engine: &Engine) -> ObservedTenant {
+    engine.observe_tenant(ID, &[]).await.expect("observe")
+}
+
+async fn converge(engine: &Engine, s: &TenantSpec) -> ObservedTenant {
+    let observed = observe(engine).await;
+    let p = plan(s, &observed);
+    engine.apply(s, &observed, &p).await.expect("apply")
+}
+
+/// The ARNs the platform's listener serves by SNI.
+fn served(cloud: &FakeCloud, platform: &Platform) -> Vec<String> {
+    let state = cloud.state();
+    state
+        .listeners
+        .get(platform.first_listener())
+        .map(|l| l.certificates.clone())
+        .unwrap_or_default()
+}
+
+fn marker(o: &ObservedTenant, key: &str) -> Option<String> {
+    o.service.as_ref().and_then(|s| s.tags.get(key).cloned())
+}
+
+fn assert_converged(s: &TenantSpec, o: &ObservedTenant) {
+    let p = plan(s, o);
+    assert!(p.is_empty(), "{p}");
+}
+
+#[tokio::test]
+async fn a_certificate_is_requested_served_once_issued_and_replaced_without_a_gap() {
+    let (cloud, platform, engine) = setup();
+    let mut s = with_domains(platform.clone(), &["www.acme.com"]);
+    let after = converge(&engine, &s).await;
+    let first = after.certificate.clone().expect("certificate requested");
+    assert_eq!(first.status, CertificateStatus::PendingValidation);
+    assert_eq!(marker(&after, TAG_CERTIFICATE), Some(first.arn.clone()));
+    let rule = after.listener_rule.as_ref().expect("rule");
+    assert_eq!(rule.hosts, vec![s.names().fqdn, "www.acme.com".to_owned()]);
+    let outputs = after.outputs(&s.names());
+    assert_eq!(outputs.certificate_arn, Some(first.arn.clone()));
+    assert_eq!(outputs.certificate_validation_records.map(|r| r.len()), Some(1));
+    // Pending: nothing to do until ACM issues it.
+    assert!(served(&cloud, &platform).is_empty());
+    assert_converged(&s, &after);
+
+    cloud.issue_certificates();
+    let now = observe(&engine).await;
+    assert_eq!(
+        plan(&s, &now).action(Part::Certificate),
+        &PartAction::update(vec![CertificateField::Listener])
+    );
+    let after = converge(&engine, &s).await;
+    assert_eq!(served(&cloud, &platform), vec![first.arn.clone()]);
+    assert_converged(&s, &after);
+
+    // Another name: a new certificate; the old one serves on meanwhile.
+    s.custom_domains = vec!["www.acme.com".into(), "shop.acme.com".into()];
+    let p = plan(&s, &after);
+    assert_eq!(
+        p.action(Part::Certificate),
+        &PartAction::update(vec![CertificateField::Domains])
+    );
+    assert!(p.updates(ListenerRuleField::Host));
+    assert_eq!(
+        p.planned_outputs(&s, &after).outputs.certificate_arn,
+        None,
+        "known after apply"
+    );
+    let after = converge(&engine, &s).await;
+    let second = after.certificate.clone().expect("new certificate");
+    assert_ne!(second.arn, first.arn);
+    assert_eq!(marker(&after, TAG_CERTIFICATE_SUPERSEDED), Some(first.arn.clone()));
+    assert_eq!(served(&cloud, &platform), vec![first.arn.clone()]);
+    assert_converged(&s, &after);
+
+    // Issued: the new one serves, the old one goes.
+    cloud.issue_certificates();
+    let now = observe(&engine).await;
+    assert_eq!(
+        plan(&s, &now).action(Part::Certificate),
+        &PartAction::update(vec![CertificateField::Listener, CertificateField::Superseded])
+    );
+    let after = converge(&engine, &s).await;
+    assert_eq!(served(&cloud, &platform), vec![second.arn.clone()]);
+    assert!(!cloud.state().certificates.contains_key(&first.arn));
+    assert_eq!(marker(&after, TAG_CERTIFICATE_SUPERSEDED), None);
+    assert_converged(&s, &after);
+
+    // No custom domains: the certificate and its markers go.
+    s.custom_domains.clear();
+    assert_eq!(plan(&s, &after).action(Part::Certificate), &PartAction::Delete);
+    let after = converge(&engine, &s).await;
+    assert!(cloud.state().certificates.is_empty());
+    assert!(served(&cloud, &platform).is_empty());
+    assert_eq!(marker(&after, TAG_CERTIFICATE), None);
+    assert_eq!(after.listener_rule.as_ref().map(|r| r.hosts.len()), Some(1));
+    assert_eq!(after.outputs(&s.names()).certificate_arn, None);
+    assert_converged(&s, &after);
+}
+
+#[tokio::test]
+async fn drift_of_the_certificate_is_repaired_and_destroy_removes_it() {
+    let (cloud, platform, engine) = setup();
+    let s = with_domains(platform.clone(), &["www.acme.com"]);
+    converge(&engine, &s).await;
+    cloud.issue_certificates();
+    let after = converge(&engine, &s).await;
+    let arn = after.certificate.as_ref().expect("certificate").arn.clone();
+
+    // Taken off the listener out of band: served again.
+    cloud
+        .state()
+        .listeners
+        .values_mut()
+        .for_each(|l| l.certificates.clear());
+    let now = observe(&engine).await;
+    assert_eq!(
+        plan(&s, &now).action(Part::Certificate),
+        &PartAction::update(vec![CertificateField::Listener])
+    );
+    converge(&engine, &s).await;
+    assert_eq!(served(&cloud, &platform), vec![arn.clone()]);
+
+    // Deleted out of band: requested anew (its marker names a gone one).
+    cloud
+        .state()
+        .listeners
+        .values_mut()
+        .for_each(|l| l.certificates.clear());
+    cloud.state().certificates.clear();
+    let now = observe(&engine).await;
+    assert_eq!(plan(&s, &now).action(Part::Certificate), &PartAction::Create);
+    let after = converge(&engine, &s).await;
+    let renewed = after.certificate.clone().expect("requested anew");
+    assert_ne!(renewed.arn, arn);
+    cloud.issue_certificates();
+    let after = converge(&engine, &s).await;
+    assert_eq!(served(&cloud, &platform), vec![renewed.arn.clone()]);
+
+    let d = plan_destroy(&s, &after);
+    assert_eq!(d.action(Part::Certificate), &PartAction::Delete);
+    engine.destroy(&s, &after, &d).await.expect("destroy");
+    assert!(cloud.state().certificates.is_empty());
+    assert!(served(&cloud, &platform).is_empty());
+}
+
+#[tokio::test]
+async fn a_custom_domain_routed_by_someone_else_is_a_conflict() {
+    let (cloud, platform, engine) = setup();
+    let other = TenantInput {
+        name: "Other".into(),
+        contact_email: "ops@other.example".into(),
+        tenant_id: Some("210987654321".into()),
+        custom_domains: vec!["www.acme.com".into()],
+        ..TenantInput::default()
+    }
+    .resolve(platform.clone())
+    .expect("valid spec");
+    let observed = engine.observe_tenant("210987654321", &[]).await.expect("observe");
+    engine
+        .apply(&other, &observed, &plan(&other, &observed))
+        .await
+        .expect("apply");
+
+    let s = with_domains(platform, &["www.acme.com"]);
+    let key = crate::TenantKey {
+        tenant_id: ID.into(),
+        subdomains: vec![s.subdomain.clone()],
+        custom_domains: s.custom_domains.clone(),
+    };
+    let o = engine.observe_key(&key).await.expect("observe");
+    let p = plan(&s, &o);
+    let c = p.conflicts.first().expect("a conflict");
+    assert!(c.name.contains("www.acme.com"), "{c:?}");
+    assert_eq!(c.owner.as_deref(), Some("210987654321"));
+    assert!(engine.apply(&s, &o, &p).await.is_err());
+    assert_eq!(cloud.state().certificates.len(), 1, "only the other tenant's");
+}
+
+/// Fails each mutating call of a create with custom domains in turn:
+/// nothing is left, the certificate included.
+#[tokio::test]
+async fn a_failed_create_leaves_no_certificate() {
+    let mut k = 1;
+    let mut failed_certificate_steps = 0;
+    loop {
+        let (cloud, platform, _) = setup();
+        let injected = PortError::new(PortErrorKind::Other, "InjectedFailure", "boom");
+        let (failing, counter) = failing_kth(cloud.ports(), k, injected);
+        let engine = Engine::new(platform.clone(), failing);
+        let s = with_domains(platform.clone(), &["www.acme.com"]);
+        let observed = observe(&engine).await;
+        let result = engine.apply(&s, &observed, &plan(&s, &observed)).await;
+        let Some(failed) = counter.failed() else {
+            result.expect("no failure injected");
+            break;
+        };
+        if result.is_ok() {
+            k += 1;
+            continue;
+        }
+        failed_certificate_steps += usize::from(failed.op == "acm.RequestCertificate");
+        assert!(cloud.state().certificates.is_empty(), "k={k} ({})", failed.op);
+        let clean = Engine::new(platform.clone(), cloud.ports());
+        let left = clean.observe_tenant(ID, &[]).await.expect("observe");
+        assert!(!left.exists(), "k={k} ({}): {left:?}", failed.op);
+        k += 1;
+    }
+    assert_eq!(failed_certificate_steps, 1, "the request was failed once");
+}
