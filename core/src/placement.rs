@@ -26,6 +26,9 @@ pub fn kept_listener(platform: &Platform, asked: Option<String>, recorded: Optio
 pub const MAX_RULES_PER_LISTENER: u32 = 100;
 /// Target groups one ALB may be attached to (a hard AWS limit).
 pub const MAX_TARGET_GROUPS_PER_LOAD_BALANCER: u32 = 100;
+/// Certificates one ALB may serve besides its default one (AWS's default
+/// quota): one per tenant with custom domains.
+pub const MAX_CERTIFICATES_PER_LOAD_BALANCER: u32 = 25;
 
 /// What one listener of the pool holds, from one observation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -42,6 +45,9 @@ pub struct ListenerLoad {
     pub rules: u32,
     /// Target groups its load balancer is attached to (anyone's).
     pub target_groups: u32,
+    /// Certificates it serves by SNI (anyone's), when the tenant being
+    /// placed needs one (it has custom domains); `None`: not counted.
+    pub certificates: Option<u32>,
 }
 
 impl ListenerLoad {
@@ -71,7 +77,15 @@ impl ListenerLoad {
             tenants,
             rules: u32::try_from(on.len()).unwrap_or(u32::MAX),
             target_groups,
+            certificates: None,
         }
+    }
+
+    /// Certificates it may serve yet (AWS: 25 per load balancer, its
+    /// default one aside); unlimited when not counted.
+    pub fn certificates_left(&self) -> u32 {
+        self.certificates
+            .map_or(u32::MAX, |n| MAX_CERTIFICATES_PER_LOAD_BALANCER.saturating_sub(n))
     }
 
     /// Rules left on the listener.
@@ -89,7 +103,9 @@ impl ListenerLoad {
     pub fn free(&self, cap: Option<u32>) -> u32 {
         let tenants = u32::try_from(self.tenants.len()).unwrap_or(u32::MAX);
         let capped = cap.map_or(u32::MAX, |c| c.saturating_sub(tenants));
-        self.rules_left().min(self.target_groups_left()).min(capped)
+        (self.rules_left().min(self.target_groups_left()))
+            .min(self.certificates_left())
+            .min(capped)
     }
 }
 
@@ -283,6 +299,29 @@ mod tests {
             .collect();
         assert_eq!(tied, ["l1", "l2"]);
         assert!(best(&[load("l0", 2, 2, 2)], Some(2)).is_err());
+    }
+
+    #[test]
+    fn certificates_count_only_for_a_tenant_that_needs_one() {
+        let mut many_certs = load("l1", 10, 10, 10);
+        let few_certs = load("l2", 50, 50, 50);
+        // A tenant without custom domains: certificates are not counted.
+        assert_eq!(
+            place(&[many_certs.clone(), few_certs.clone()], None).map(|l| l.listener_arn.as_str()),
+            Ok("l1")
+        );
+        // One with custom domains: l1 serves 25 already, l2 none.
+        many_certs.certificates = Some(25);
+        let counted = [
+            many_certs,
+            ListenerLoad {
+                certificates: Some(0),
+                ..few_certs
+            },
+        ];
+        assert_eq!(counted[0].free(None), 0);
+        assert_eq!(counted[1].free(None), 25);
+        assert_eq!(place(&counted, None).map(|l| l.listener_arn.as_str()), Ok("l2"));
     }
 
     #[test]

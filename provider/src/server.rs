@@ -558,13 +558,8 @@ impl BbwsServer {
                     tracing::warn!(tenant = %spec.tenant_id, after = %after_plan, "applied, but the read-back still differs; the next refresh reports it");
                 }
                 let outputs = after.outputs(&spec.names());
-                let state = tenant::state_value(
-                    config,
-                    spec,
-                    &outputs,
-                    &KnownOutputs::ALL,
-                    tenant::parts_of(None, spec),
-                );
+                let state =
+                    tenant::state_value(config, spec, &outputs, &KnownOutputs::ALL, tenant::parts_of(None, spec));
                 Ok((Some(state), Vec::new(), tenant::private_of(&after)))
             }
             Err(e) => {

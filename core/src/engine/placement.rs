@@ -80,7 +80,8 @@ impl Engine {
         if (observed.listener_rule.is_some() && !moving) || !self.platform.places_by_load() {
             return Ok(());
         }
-        let loads = self.pool_loads(true).await?;
+        let mut loads = self.pool_loads(true).await?;
+        self.count_certificates(spec, &mut loads).await?;
         let cap = self.platform.max_tenants_per_listener;
         if let Some(pinned) = &spec.listener_arn {
             return match loads.iter().find(|l| &l.listener_arn == pinned) {
@@ -124,6 +125,7 @@ impl Engine {
             return Ok(None);
         }
         let mut loads = self.pool_loads(false).await?;
+        self.count_certificates(spec, &mut loads).await?;
         let mut placements = self
             .placements
             .lock()
@@ -141,6 +143,25 @@ impl Engine {
             .clone();
         placements.insert(spec.tenant_id.clone(), chosen.clone());
         Ok(Some(chosen))
+    }
+
+    /// For a tenant with custom domains, which needs a certificate slot:
+    /// the certificates each listener serves (one call each).
+    async fn count_certificates(&self, spec: &TenantSpec, loads: &mut [ListenerLoad]) -> Result<(), CoreError> {
+        if spec.custom_domains.is_empty() {
+            return Ok(());
+        }
+        let counts = futures::future::try_join_all(
+            loads
+                .iter()
+                .map(|l| self.ports.elbv2.listener_certificates(&l.listener_arn)),
+        )
+        .await
+        .map_err(|e| CoreError::port(PartOrPlatform::Platform, "DescribeListenerCertificates", e))?;
+        for (l, certs) in loads.iter_mut().zip(counts) {
+            l.certificates = Some(u32::try_from(certs.len()).unwrap_or(u32::MAX));
+        }
+        Ok(())
     }
 
     /// A create that failed gives back the slot [`Self::place_new`] took.

@@ -432,3 +432,32 @@ async fn one_process_creating_at_once_places_each_tenant_in_its_own_slot() {
     let err = converge(&engine, &fifth).await.expect_err("full");
     assert!(err.to_string().contains("listener pool is full"), "{err}");
 }
+
+#[tokio::test]
+async fn a_tenant_with_custom_domains_is_placed_where_a_certificate_fits() {
+    let (cloud, platform) = pool(10);
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    let l = &platform.listener_arns;
+    // The first listener serves AWS's 25 certificates already; it has the
+    // most free tenant slots otherwise.
+    cloud.state().listeners.get_mut(&l[0]).expect("listener").certificates = (0..25)
+        .map(|i| format!("arn:aws:acm:eu-west-1:123456789012:certificate/other-{i}"))
+        .collect();
+    for i in 0..2 {
+        converge(&engine, &spec(&platform, i, Some(&l[1])))
+            .await
+            .expect("apply");
+    }
+    let plain = converge(&engine, &spec(&platform, 10, None)).await.expect("apply");
+    assert_eq!(
+        listener_of(&plain),
+        l[0],
+        "certificates do not count for a tenant without custom domains"
+    );
+    let certified = TenantSpec {
+        custom_domains: vec!["www.acme.com".into()],
+        ..spec(&platform, 11, None)
+    };
+    let after = converge(&engine, &certified).await.expect("apply");
+    assert_eq!(listener_of(&after), l[1], "placed where a certificate fits");
+}
