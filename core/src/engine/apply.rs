@@ -824,6 +824,12 @@ impl Run<'_> {
                 .recheck_after_create(&r)
                 .await
                 .map_err(fail("create", Part::ListenerRule, "DescribeRules"))?;
+            // A failed create's rollback removes the rule, and its claim.
+            self.recheck_custom_domains(&forwarding, &r.arn).await.map_err(fail(
+                "create",
+                Part::ListenerRule,
+                "DescribeRules",
+            ))?;
             return Ok(Some((r.arn, r.action)));
         }
         if let (PartAction::Update(_), Some(r)) = (self.action(Part::ListenerRule), observed) {
@@ -834,6 +840,17 @@ impl Run<'_> {
                     .modify_rule(&r.arn, &rule.hosts(), &rule.action)
                     .await
                     .map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+            }
+            if self.plan.updates(ListenerRuleField::Host)
+                && let Err(taken) = self.recheck_custom_domains(rule, &r.arn).await
+            {
+                // The claim is withdrawn: the rule routes what it did.
+                elbv2.modify_rule(&r.arn, &r.hosts, &rule.action).await.map_err(fail(
+                    "update",
+                    Part::ListenerRule,
+                    "ModifyRule",
+                ))?;
+                return Err(fail("update", Part::ListenerRule, "DescribeRules")(taken));
             }
             if self.plan.updates(ListenerRuleField::Tags) {
                 elbv2

@@ -17,7 +17,8 @@ use super::{Engine, StepResult, fail, ignore_not_found};
 use crate::error::CoreError;
 use crate::naming::{TAG_CERTIFICATE, TAG_CERTIFICATE_LAST, TAG_CERTIFICATE_SUPERSEDED};
 use crate::observed::ObservedTenant;
-use crate::parts::{CertificateSpec, DesiredTenant, Part, Tags};
+use crate::observed::owned_by;
+use crate::parts::{CertificateSpec, DesiredTenant, ListenerRuleSpec, Part, Tags, TenantRules};
 use crate::plan::{CertificateField, PartAction};
 use crate::ports::{CertificateStatus, ObservedCertificate, PortError, PortErrorKind};
 
@@ -237,6 +238,48 @@ impl Run<'_> {
         let arn = self.service_arn().await?;
         let keys = [TAG_CERTIFICATE_SUPERSEDED.to_owned()];
         (self.ports().ecs.untag_resource(&arn, &keys).await).map_err(fail("update", Part::Service, "UntagResource"))
+    }
+
+    /// After this run's rule `ours` came to route the custom domains: that
+    /// no one else's rule routes one of them too (a concurrent apply of
+    /// another tenant claimed it between its plan and this one's). Both
+    /// may find the other and back off; neither keeps a shared domain.
+    pub(super) async fn recheck_custom_domains(&self, rule: &ListenerRuleSpec, ours: &str) -> Result<(), PortError> {
+        if rule.custom_domains.is_empty() {
+            return Ok(());
+        }
+        let candidates = TenantRules {
+            hosts: rule.custom_domains.clone(),
+            target_groups: Vec::new(),
+        };
+        let pool = &self.spec.platform.listener_arns;
+        let rules = self.ports().elbv2.describe_pool_tenant_rules(pool, &candidates).await?;
+        let env = self.spec.platform.environment;
+        let others = rules
+            .iter()
+            .filter(|r| r.arn != ours && !owned_by(&r.tags, &self.spec.tenant_id, env));
+        for r in others {
+            if let Some(d) = rule
+                .custom_domains
+                .iter()
+                .find(|d| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(d)))
+            {
+                let owner = r
+                    .tags
+                    .get(crate::naming::TAG_TENANT)
+                    .map_or("someone else".to_owned(), |t| format!("tenant {t}"));
+                return Err(PortError::new(
+                    PortErrorKind::AlreadyExists,
+                    "CustomDomainTaken",
+                    format!(
+                        "custom domain {d} is routed by {owner}'s rule (priority {}) too: another apply claimed it meanwhile; \
+                         this run's claim is withdrawn — remove the domain from one of the two tenants",
+                        r.priority
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Rolls back a certificate this run requested: off the listener,

@@ -244,3 +244,69 @@ async fn a_failed_create_leaves_no_certificate() {
     }
     assert_eq!(failed_certificate_steps, 1, "the request was failed once");
 }
+
+/// Two applies planned before either ran, both claiming one domain: the
+/// one that finds the other's rule backs off, a create rolled back and an
+/// update's rule routing what it did; no domain is left shared.
+#[tokio::test]
+async fn a_domain_claimed_by_a_concurrent_apply_is_withdrawn() {
+    let (cloud, platform, engine) = setup();
+    let spec_of = |id: &str| {
+        TenantInput {
+            name: format!("T{id}"),
+            contact_email: "ops@acme.example".into(),
+            tenant_id: Some(id.into()),
+            custom_domains: vec!["www.acme.com".into()],
+            ..TenantInput::default()
+        }
+        .resolve(platform.clone())
+        .expect("valid spec")
+    };
+    let (a, b) = (spec_of("111111111111"), spec_of("222222222222"));
+    // An existing tenant that will add the domain too.
+    let mut c = TenantSpec {
+        custom_domains: Vec::new(),
+        ..spec_of("333333333333")
+    };
+    converge_as(&engine, &c).await;
+    c.custom_domains = vec!["www.acme.com".into()];
+
+    let key = |s: &TenantSpec| crate::TenantKey {
+        tenant_id: s.tenant_id.clone(),
+        subdomains: vec![s.subdomain.clone()],
+        custom_domains: s.custom_domains.clone(),
+    };
+    let (oa, ob, oc) = (
+        engine.observe_key(&key(&a)).await.expect("observe"),
+        engine.observe_key(&key(&b)).await.expect("observe"),
+        engine.observe_key(&key(&c)).await.expect("observe"),
+    );
+    let (pa, pb, pc) = (plan(&a, &oa), plan(&b, &ob), plan(&c, &oc));
+    assert!(pa.conflicts.is_empty() && pb.conflicts.is_empty() && pc.conflicts.is_empty());
+    engine.apply(&a, &oa, &pa).await.expect("the first claim stands");
+
+    let e = engine.apply(&b, &ob, &pb).await.expect_err("the second backs off");
+    assert!(e.to_string().contains("www.acme.com"), "{e}");
+    let left = engine.observe_tenant("222222222222", &[]).await.expect("observe");
+    assert!(!left.exists(), "the create is rolled back: {left:?}");
+
+    let e = engine.apply(&c, &oc, &pc).await.expect_err("the update backs off");
+    assert!(e.to_string().contains("tenant 111111111111"), "{e}");
+    let now = engine.observe_tenant("333333333333", &[]).await.expect("observe");
+    let hosts = &now.listener_rule.as_ref().expect("rule").hosts;
+    assert_eq!(hosts.len(), 1, "the update's claim is withdrawn: {hosts:?}");
+    let routing = cloud
+        .state()
+        .listeners
+        .values()
+        .flat_map(|l| l.rules.values())
+        .filter(|r| r.hosts.iter().any(|h| h == "www.acme.com"))
+        .count();
+    assert_eq!(routing, 1);
+}
+
+async fn converge_as(engine: &Engine, s: &TenantSpec) -> ObservedTenant {
+    let observed = engine.observe_tenant(&s.tenant_id, &[]).await.expect("observe");
+    let p = plan(s, &observed);
+    engine.apply(s, &observed, &p).await.expect("apply")
+}
