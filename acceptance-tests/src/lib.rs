@@ -122,6 +122,7 @@ impl Stack {
             default_tags: std::collections::BTreeMap::new(),
             events: None,
             backup: None,
+            alarm_topic_arn: s["alarm_topic_arn"].as_str().map(str::to_owned),
         }
     }
 

@@ -123,7 +123,12 @@ try:
 except sm.exceptions.ResourceNotFoundException:
     secret_arn = sm.create_secret(Name=secret_name, SecretString=admin, Tags=[TAG])["ARN"]
 
+# The SNS topic tenant alarms notify (used by the alarms tests, which set
+# the provider's alarm_topic_arn; CreateTopic of an existing name returns it)
+alarm_topic = boto3.client("sns", **kw).create_topic(Name=f"{ENV}-tenant-alarms", Tags=[TAG])["TopicArn"]
+
 print(json.dumps({
+    "alarm_topic_arn": alarm_topic,
     "environment": ENV, "domain": DOMAIN, "region": REGION, "endpoint": ENDPOINT,
     "aws_access_key_id": "test", "aws_secret_access_key": "test",
     "cluster": f"{ENV}-cluster", "vpc_id": vpc, "subnet_ids": subnet_ids, "security_group_ids": [sg],

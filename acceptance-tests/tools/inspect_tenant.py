@@ -282,7 +282,23 @@ def main():
     out["database_user"] = {"locked": locked.strip() in ("1", "true")} if count.strip() == "1" else None
     out["scaling"] = scaling(boto3.client("application-autoscaling", **kw), settings["cluster"], f"{env}-{tid}-service")
     out["certificates"] = certificates(boto3.client("acm", **kw), elb, settings, tid)
+    out["alarms"] = alarms(boto3.client("cloudwatch", **kw), f"{env}-{tid}")
     print(json.dumps(out, indent=1, sort_keys=True))
+
+
+def alarms(cw, base):
+    """The tenant's alarms by their SPEC names, each with its tags."""
+    names = [f"{base}-5xx-rate", f"{base}-unhealthy-hosts", f"{base}-tasks-below-desired"]
+    found = []
+    for a in cw.describe_alarms(AlarmNames=names)["MetricAlarms"]:
+        tags = tags_of(cw.list_tags_for_resource(ResourceARN=a["AlarmArn"]).get("Tags"))
+        found.append({
+            "name": a["AlarmName"], "description": a.get("AlarmDescription", ""), "threshold": a.get("Threshold"),
+            "alarm_actions": a.get("AlarmActions", []), "ok_actions": a.get("OKActions", []),
+            "metrics": [m.get("MetricStat", {}).get("Metric", {}).get("MetricName") or m.get("Expression") for m in a.get("Metrics", [])],
+            "tags": tags,
+        })
+    return sorted(found, key=lambda a: a["name"])
 
 
 def certificates(acm, elb, settings, tid):

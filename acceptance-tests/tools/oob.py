@@ -9,6 +9,7 @@ actions: delete-service delete-task-definition delete-target-group
          delete-secret delete-log-group delete-database delete-database-user
          set-desired-count N   set-rule-host HOST   set-log-retention DAYS
          set-scaling-max N (min 1)   deregister-scaling   (the service's scalable target)
+         set-alarm-threshold N   delete-alarm   (the tenant's unhealthy-hosts alarm)
          detach-certificate   delete-certificate   (the certificate the service's
                               bbws:certificate tag names: off the listener / and deleted)
          create-cname TARGET   delete-cname TARGET   (a record bbws does not own)
@@ -116,6 +117,16 @@ def main():
             aas.register_scalable_target(MinCapacity=1, MaxCapacity=int(arg), **rid)
         else:
             aas.deregister_scalable_target(**rid)
+    elif action in ("set-alarm-threshold", "delete-alarm"):
+        cw = boto3.client("cloudwatch", **kw)
+        name = f"{env}-{tid}-unhealthy-hosts"
+        if action == "delete-alarm":
+            cw.delete_alarms(AlarmNames=[name])
+        else:
+            a = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+            keep = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "EvaluationPeriods",
+                    "DatapointsToAlarm", "ComparisonOperator", "TreatMissingData", "Metrics")
+            cw.put_metric_alarm(Threshold=float(arg), **{k: a[k] for k in keep if k in a})
     elif action in ("detach-certificate", "delete-certificate"):
         tags = ecs.list_tags_for_resource(resourceArn=ecs.describe_services(cluster=cluster, services=[service])["services"][0]["serviceArn"])["tags"]
         arn = next(t["value"] for t in tags if t["key"] == "bbws:certificate")

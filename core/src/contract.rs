@@ -43,9 +43,8 @@ pub async fn run_all(ports: &Ports, platform: &Platform) -> Result<(), String> {
     record(rds(ports, platform).await);
     record(secrets(ports, platform).await);
     record(logs(ports, platform).await);
-    // Not `metrics`: moto 5.2.5 answers the SDK's CloudWatch protocol with
-    // HTTP 404, so the metrics port is held to its contract on the fake
-    // only (fake/tests.rs) until the emulator speaks it.
+    record(metrics(ports, platform).await);
+    record(alarms(ports, platform).await);
     record(efs(ports, platform).await);
     record(elbv2(ports, platform).await);
     record(route53(ports, platform).await);
@@ -776,6 +775,222 @@ pub async fn metrics(ports: &Ports, platform: &Platform) -> Result<(), String> {
         &series,
     )?;
     Ok(())
+}
+
+// ------------------------------------------------------------------ alarms
+
+/// The region and account of an ARN (`arn:aws:<service>:<region>:<account>:…`).
+fn region_and_account(arn: &str) -> (String, String) {
+    let mut fields = arn.split(':').skip(3);
+    let region = fields.next().unwrap_or("eu-west-1").to_owned();
+    let account = fields.next().unwrap_or("123456789012").to_owned();
+    (region, account)
+}
+
+/// The alarms a tenant gets, for a load balancer and target group that
+/// need not exist (CloudWatch does not look dimensions up).
+fn contract_alarms(platform: &Platform, t: &Tenant) -> Vec<AlarmDefinition> {
+    let (region, account) = region_and_account(platform.first_listener());
+    let topic = platform
+        .alarm_topic_arn
+        .clone()
+        .unwrap_or_else(|| format!("arn:aws:sns:{region}:{account}:bbws-contract"));
+    let spec = AlarmsSpec {
+        topic_arn: topic,
+        names: t.names.alarms.clone(),
+        owner: naming::alarm_owner_line(platform.environment, &t.id),
+        cluster: platform.cluster.rsplit('/').next().unwrap_or_default().to_owned(),
+        service: t.names.service.clone(),
+        load_balancer_arn: format!(
+            "arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/bbws-contract/0123456789abcdef"
+        ),
+        tags: t.tags.clone(),
+    };
+    spec.definitions(&format!(
+        "arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{}/0123456789abcdef",
+        t.names.target_group
+    ))
+}
+
+/// CloudWatch alarms: each put is observed as defined (metric math,
+/// dimensions, threshold, periods, the topic as both actions, the
+/// comparison and missing-data settings bbws always sets); a second put
+/// replaces in place; missing names are absent from a describe and no
+/// error to delete.
+pub async fn alarms(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let names = t.names.alarms.to_vec();
+    let r = alarms_steps(ports, platform, &t).await;
+    let _ = ports.alarms.delete_alarms(&names).await;
+    r
+}
+
+async fn alarms_steps(ports: &Ports, platform: &Platform, t: &Tenant) -> Result<(), String> {
+    let c = Check("alarms");
+    let api = &ports.alarms;
+    let names = t.names.alarms.to_vec();
+    let none = c.ok("describe before put", api.describe_alarms(&names).await)?;
+    c.ensure(none.is_empty(), "describe before put", "no alarms", &none)?;
+    let mut wanted = contract_alarms(platform, t);
+    for a in &wanted {
+        c.ok("put", api.put_alarm(a, &t.tags).await)?;
+    }
+    check_alarms(c, "describe after put", api.describe_alarms(&names).await, &wanted)?;
+    wanted[0].threshold += 7;
+    wanted[0].datapoints_to_alarm = 1;
+    c.ok("put again (replace)", api.put_alarm(&wanted[0], &t.tags).await)?;
+    check_alarms(c, "describe after replace", api.describe_alarms(&names).await, &wanted)?;
+    let one = c.ok("describe one", api.describe_alarms(&names[1..2]).await)?;
+    c.eq(
+        "describe one",
+        "names",
+        &vec![names[1].clone()],
+        &one.iter().map(|a| a.definition.name.clone()).collect(),
+    )?;
+    c.ok("delete", api.delete_alarms(&names).await)?;
+    let gone = c.ok("describe after delete", api.describe_alarms(&names).await)?;
+    c.ensure(gone.is_empty(), "describe after delete", "no alarms", &gone)?;
+    c.ok("delete again", api.delete_alarms(&names).await)
+}
+
+fn check_alarms(
+    c: Check,
+    step: &str,
+    observed: PortResult<Vec<ObservedAlarm>>,
+    wanted: &[AlarmDefinition],
+) -> Result<(), String> {
+    let observed = c.ok(step, observed)?;
+    c.eq(step, "how many", &wanted.len(), &observed.len())?;
+    for want in wanted {
+        let got = observed.iter().find(|a| a.definition.name == want.name);
+        c.ensure(got.is_some_and(|a| a.is(want)), step, format!("{want:?} as set"), got)?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ ACM
+
+/// How long [`certificates`] waits for a requested certificate to issue
+/// (moto: `MOTO_ACM_VALIDATION_WAIT`, 3 s in the stack; the fake: when
+/// told, see `FakeCloud::issue_certificates`).
+const ISSUE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// ACM and a listener's SNI certificates: a request is pending with its
+/// names, the same request (same token) is the same certificate; once
+/// issued a listener serves it, adding it twice keeps it once, removing
+/// it twice is no error; a deleted certificate is gone and a second
+/// delete is NotFound. Not here, because moto is more lenient than AWS
+/// and only the fake models it (fake/tests.rs): a listener refuses a
+/// pending certificate, and ACM refuses to delete one a listener serves.
+/// Not in [`run_all`]: it waits for issuance.
+pub async fn certificates(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let t = Tenant::new(platform);
+    let mut arn = None;
+    let r = certificates_steps(ports, platform, &t, &mut arn).await;
+    if let Some(arn) = arn {
+        let _ = ports
+            .elbv2
+            .remove_listener_certificate(platform.first_listener(), &arn)
+            .await;
+        let _ = ports.certificates.delete_certificate(&arn).await;
+    }
+    r
+}
+
+async fn certificates_steps(
+    ports: &Ports,
+    platform: &Platform,
+    t: &Tenant,
+    created: &mut Option<String>,
+) -> Result<(), String> {
+    let c = Check("certificates");
+    let api = &ports.certificates;
+    let domains = vec![
+        format!("{}.contract.example.org", t.id),
+        format!("www.{}.contract.example.org", t.id),
+    ];
+    let request = CertificateRequest {
+        domains: domains.clone(),
+        tags: t.tags.clone(),
+        idempotency_token: t.id.replace('-', "_"),
+    };
+    let arn = c.ok("request", api.request_certificate(&request).await)?;
+    *created = Some(arn.clone());
+    let again = c.ok("request again", api.request_certificate(&request).await)?;
+    c.eq("request again", "the same certificate", &arn, &again)?;
+    let cert = c.ok("describe", api.describe_certificate(&arn).await)?;
+    let cert = cert.ok_or_else(|| c.fail("describe", "the certificate", "none"))?;
+    c.ensure(
+        cert.names_exactly(&domains),
+        "describe",
+        format!("names {domains:?}"),
+        &cert.domains,
+    )?;
+    c.eq("describe", "domain name first", &domains[0], &cert.domains[0])?;
+    c.ensure(
+        cert.status != CertificateStatus::Issued || !cert.validation_records.is_empty(),
+        "describe",
+        "validation records",
+        &cert,
+    )?;
+    wait_issued(c, api.as_ref(), &arn).await?;
+    listener_certificate_steps(c, ports, platform.first_listener(), &arn).await?;
+    c.ok("delete", api.delete_certificate(&arn).await)?;
+    let gone = c.ok("describe after delete", api.describe_certificate(&arn).await)?;
+    c.eq("describe after delete", "nothing", &None, &gone)?;
+    c.err(
+        "delete again",
+        api.delete_certificate(&arn).await,
+        &[PortErrorKind::NotFound],
+    )?;
+    *created = None;
+    Ok(())
+}
+
+async fn wait_issued(c: Check, api: &dyn CertificatesApi, arn: &str) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    loop {
+        let cert = c.ok("wait for issue", api.describe_certificate(arn).await)?;
+        match cert.map(|x| x.status) {
+            Some(CertificateStatus::Issued) => return Ok(()),
+            Some(CertificateStatus::PendingValidation) if start.elapsed() < ISSUE_WAIT => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            other => return Err(c.fail("wait for issue", "ISSUED", other)),
+        }
+    }
+}
+
+async fn listener_certificate_steps(c: Check, ports: &Ports, listener: &str, arn: &str) -> Result<(), String> {
+    let elb = &ports.elbv2;
+    let served = |l: &[String]| l.iter().filter(|x| *x == arn).count();
+    let before = c.ok(
+        "listener certificates before",
+        elb.listener_certificates(listener).await,
+    )?;
+    c.eq("listener certificates before", "not served", &0, &served(&before))?;
+    c.ok("add to listener", elb.add_listener_certificate(listener, arn).await)?;
+    c.ok(
+        "add to listener again",
+        elb.add_listener_certificate(listener, arn).await,
+    )?;
+    let after = c.ok("listener certificates", elb.listener_certificates(listener).await)?;
+    c.eq("listener certificates", "served once", &1, &served(&after))?;
+    c.ok(
+        "remove from listener",
+        elb.remove_listener_certificate(listener, arn).await,
+    )?;
+    c.gone("remove again", elb.remove_listener_certificate(listener, arn).await)?;
+    let removed = c.ok(
+        "listener certificates after remove",
+        elb.listener_certificates(listener).await,
+    )?;
+    c.eq(
+        "listener certificates after remove",
+        "not served",
+        &0,
+        &served(&removed),
+    )
 }
 
 // ------------------------------------------------------------------ scaling

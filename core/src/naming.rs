@@ -35,6 +35,21 @@ pub const TAG_CERTIFICATE_SUPERSEDED: &str = "bbws:certificate-superseded";
 /// one. Dropped when a new certificate's marker is written.
 pub const TAG_CERTIFICATE_LAST: &str = "bbws:certificate-last";
 
+/// On the service while the tenant has alarms (`alarm_topic_arn`): what
+/// tells observation to read them, so tenants of a platform without
+/// alarms cost no request. Written before the alarms are put, removed
+/// after they are deleted.
+pub const TAG_ALARMS: &str = "bbws:alarms";
+/// The value of [`TAG_ALARMS`].
+pub const TAG_ALARMS_ON: &str = "on";
+
+/// The description of a tenant's alarm starts with this line: how bbws
+/// knows the alarm under its name is its own (DescribeAlarms returns no
+/// tags, and a tag read per alarm would cost three requests a tenant).
+pub fn alarm_owner_line(env: Environment, tenant_id: &str) -> String {
+    format!("bbws tenant {tenant_id} ({env})")
+}
+
 /// The creation lease on a tenant's secret: `{holder}@{expiry, Unix
 /// seconds}` while a run that creates (or adopts) the tenant is at work.
 /// See [`crate::lease`].
@@ -46,9 +61,9 @@ pub const TAG_RUN: &str = "bbws:created-by-run";
 /// Prefix reserved for bbws's own tags; users may not set tags under it.
 pub const RESERVED_TAG_PREFIX: &str = "bbws:";
 /// Tags bbws itself may put on a part, counted against AWS's 50: tenant,
-/// environment, creating run, and on the service the autoscaling and the
-/// three certificate markers (the secret's creation lease is fewer).
-pub const BBWS_TAG_COUNT: usize = 7;
+/// environment, creating run, and on the service the autoscaling, alarms
+/// and three certificate markers (the secret's creation lease is fewer).
+pub const BBWS_TAG_COUNT: usize = 8;
 
 /// Name of the WordPress container in the task definition.
 pub const CONTAINER_NAME: &str = "wordpress";
@@ -118,6 +133,38 @@ pub struct TenantNames {
     pub secret: String,
     /// Log group: `/ecs/{env}-{tenant_id}`.
     pub log_group: String,
+    /// CloudWatch alarms, with `alarm_topic_arn`: `{env}-{tenant_id}-5xx-rate`,
+    /// `-unhealthy-hosts` and `-tasks-below-desired`, in [`AlarmKind::ALL`]'s order.
+    pub alarms: [String; 3],
+}
+
+/// The tenant's three alarms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// The target group's 5xx answers as a percent of its requests.
+    ErrorRate,
+    /// Unhealthy targets in the target group.
+    UnhealthyHosts,
+    /// Fewer tasks running than desired (ECS Container Insights).
+    TasksBelowDesired,
+}
+
+impl AlarmKind {
+    /// All three, in the order of [`TenantNames::alarms`].
+    pub const ALL: [AlarmKind; 3] = [
+        AlarmKind::ErrorRate,
+        AlarmKind::UnhealthyHosts,
+        AlarmKind::TasksBelowDesired,
+    ];
+
+    /// The alarm name's suffix.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            AlarmKind::ErrorRate => "5xx-rate",
+            AlarmKind::UnhealthyHosts => "unhealthy-hosts",
+            AlarmKind::TasksBelowDesired => "tasks-below-desired",
+        }
+    }
 }
 
 impl TenantNames {
@@ -150,6 +197,7 @@ impl TenantNames {
             database_user: format!("{tenant_id}_user"),
             secret: format!("{base}-db-credentials"),
             log_group: format!("/ecs/{base}"),
+            alarms: AlarmKind::ALL.map(|k| format!("{base}-{}", k.suffix())),
             id: base,
         }
     }

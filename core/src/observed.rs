@@ -137,6 +137,9 @@ pub struct ObservedTenant {
     pub superseded_certificate: Option<String>,
     /// Which pool listeners serve which of the two: `(listener, certificate)`.
     pub served_certificates: Vec<(String, String)>,
+    /// The tenant's alarms (under its names, with its owner line), read
+    /// when the service's marker says it has some.
+    pub alarms: Vec<crate::ports::ObservedAlarm>,
     /// Parts with the tenant's names but someone else's tags.
     pub foreign: Vec<ForeignPart>,
 }
@@ -159,6 +162,7 @@ impl ObservedTenant {
             Part::Service => self.service.is_some(),
             Part::Scaling => self.scaling.is_some(),
             Part::Certificate => self.has_certificate(),
+            Part::Alarms => self.has_alarms(),
         }
     }
 
@@ -242,6 +246,13 @@ impl ObservedTenant {
                 || s.tags.contains_key(crate::naming::TAG_CERTIFICATE_SUPERSEDED)
         });
         self.certificate.is_some() || self.superseded_certificate.is_some() || marked
+    }
+
+    /// Whether the tenant has alarms: found, or marked on the service (a
+    /// marker left after they went is left to remove).
+    pub fn has_alarms(&self) -> bool {
+        let marked = (self.service.as_ref()).is_some_and(|s| s.tags.contains_key(crate::naming::TAG_ALARMS));
+        !self.alarms.is_empty() || marked
     }
 
     /// Whether the pool listener `listener` serves certificate `arn`.

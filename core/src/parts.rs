@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::naming::{self, CONTAINER_NAME, CONTAINER_PORT, HEALTH_CHECK_PATH, WEB_SERVER_UID};
-use crate::ports::{TrackedMetric, TrackingPolicy};
+use crate::ports::{AlarmDefinition, AlarmQuery, MetricQuery, TrackedMetric, TrackingPolicy};
 use crate::spec::{TenantSpec, TenantStatus};
 
 /// Tags as a sorted map.
@@ -42,6 +42,9 @@ pub enum Part {
     /// The ACM certificate for the tenant's custom domains, served by its
     /// listener: optional (`custom_domains`), so not among [`Part::ALL`].
     Certificate,
+    /// The tenant's CloudWatch alarms: optional (the provider's
+    /// `alarm_topic_arn`), so not among [`Part::ALL`].
+    Alarms,
 }
 
 impl Part {
@@ -75,6 +78,7 @@ impl Part {
             Part::Service => "service",
             Part::Scaling => "autoscaling",
             Part::Certificate => "certificate",
+            Part::Alarms => "alarms",
         }
     }
 
@@ -93,6 +97,8 @@ impl Part {
             Part::Scaling => &[Part::Service],
             // Its ARN is kept on the service.
             Part::Certificate => &[Part::Service, Part::ListenerRule],
+            // Their marker is on the service; two watch the target group.
+            Part::Alarms => &[Part::Service, Part::TargetGroup],
             Part::Service => &[
                 Part::TaskDefinition,
                 Part::TargetGroup,
@@ -839,6 +845,8 @@ pub struct DesiredTenant {
     pub scaling: Option<ScalingSpec>,
     /// The certificate for the custom domains, when there are any.
     pub certificate: Option<CertificateSpec>,
+    /// The alarms, when the platform has a topic for them.
+    pub alarms: Option<AlarmsSpec>,
 }
 
 impl DesiredTenant {
@@ -871,6 +879,7 @@ impl DesiredTenant {
             naming::TAG_CERTIFICATE,
             naming::TAG_CERTIFICATE_SUPERSEDED,
             naming::TAG_CERTIFICATE_LAST,
+            naming::TAG_ALARMS,
         ] {
             if let Some(v) = observed.service.as_ref().and_then(|s| s.tags.get(key)) {
                 service_tags.insert(key.to_owned(), v.clone());
@@ -973,8 +982,147 @@ impl DesiredTenant {
             },
             scaling: ScalingSpec::of(spec, &names),
             certificate: CertificateSpec::of(spec, observed),
+            alarms: AlarmsSpec::of(spec, &names, &listener.load_balancer_arn),
             names,
         }
+    }
+}
+
+/// The desired alarms: the tenant's three, to the platform's topic. Two
+/// watch the target group, known once it exists: [`AlarmsSpec::definitions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmsSpec {
+    /// The topic they notify.
+    pub topic_arn: String,
+    /// Their names, in [`naming::AlarmKind::ALL`]'s order.
+    pub names: [String; 3],
+    /// The line their descriptions start with.
+    pub owner: String,
+    /// The cluster's name.
+    pub cluster: String,
+    /// The service's name.
+    pub service: String,
+    /// The load balancer of the tenant's listener.
+    pub load_balancer_arn: String,
+    /// Tags, set when each is created.
+    pub tags: Tags,
+}
+
+/// The dimension value of an ELB ARN: what follows `marker` (`app/…` of a
+/// load balancer after `:loadbalancer/`, `targetgroup/…` of a target group
+/// after the last `:`).
+fn elb_dimension(arn: &str, marker: &str) -> String {
+    arn.rsplit_once(marker)
+        .map_or_else(String::new, |(_, rest)| rest.to_owned())
+}
+
+/// A query of one metric's statistic over a minute.
+fn stat_query(
+    id: &str,
+    namespace: &str,
+    metric: &str,
+    dims: &[(String, String)],
+    stat: &str,
+    returned: bool,
+) -> AlarmQuery {
+    AlarmQuery {
+        id: id.to_owned(),
+        stat: Some(MetricQuery {
+            id: id.to_owned(),
+            namespace: namespace.to_owned(),
+            metric: metric.to_owned(),
+            dimensions: dims.to_vec(),
+            stat: stat.to_owned(),
+            period_seconds: 60,
+        }),
+        expression: None,
+        returned,
+    }
+}
+
+/// The returned expression `e1` over the other queries.
+fn expression_query(e: &str) -> AlarmQuery {
+    AlarmQuery {
+        id: "e1".to_owned(),
+        stat: None,
+        expression: Some(e.to_owned()),
+        returned: true,
+    }
+}
+
+impl AlarmsSpec {
+    /// The spec's alarms, `None` without `alarm_topic_arn`.
+    pub fn of(spec: &TenantSpec, names: &naming::TenantNames, load_balancer_arn: &str) -> Option<Self> {
+        let topic = spec.platform.alarm_topic_arn.clone()?;
+        let cluster = spec.platform.cluster.rsplit('/').next().unwrap_or_default().to_owned();
+        Some(AlarmsSpec {
+            topic_arn: topic,
+            names: names.alarms.clone(),
+            owner: naming::alarm_owner_line(spec.platform.environment, &spec.tenant_id),
+            cluster,
+            service: names.service.clone(),
+            load_balancer_arn: load_balancer_arn.to_owned(),
+            tags: spec.tags(),
+        })
+    }
+
+    /// The three definitions for the target group `target_group_arn`, in
+    /// [`naming::AlarmKind::ALL`]'s order.
+    pub fn definitions(&self, target_group_arn: &str) -> Vec<AlarmDefinition> {
+        use naming::AlarmKind;
+        let elb = [
+            (
+                "LoadBalancer".to_owned(),
+                elb_dimension(&self.load_balancer_arn, ":loadbalancer/"),
+            ),
+            ("TargetGroup".to_owned(), elb_dimension(target_group_arn, ":")),
+        ];
+        let ecs = [
+            ("ClusterName".to_owned(), self.cluster.clone()),
+            ("ServiceName".to_owned(), self.service.clone()),
+        ];
+        let (alb, insights) = ("AWS/ApplicationELB", "ECS/ContainerInsights");
+        let shapes = [
+            (
+                "more than 5% of the site's requests answered 5xx by its tasks, in 3 of 5 minutes",
+                vec![
+                    expression_query("100 * m5xx / mreq"),
+                    stat_query("m5xx", alb, "HTTPCode_Target_5XX_Count", &elb, "Sum", false),
+                    stat_query("mreq", alb, "RequestCount", &elb, "Sum", false),
+                ],
+                5,
+                (5, 3),
+            ),
+            (
+                "an unhealthy task behind the site's target group for 3 minutes",
+                vec![stat_query("m1", alb, "UnHealthyHostCount", &elb, "Maximum", true)],
+                0,
+                (3, 3),
+            ),
+            (
+                "fewer tasks running than desired for 5 minutes (needs ECS Container Insights on the cluster)",
+                vec![
+                    expression_query("mdesired - mrunning"),
+                    stat_query("mrunning", insights, "RunningTaskCount", &ecs, "Average", false),
+                    stat_query("mdesired", insights, "DesiredTaskCount", &ecs, "Average", false),
+                ],
+                0,
+                (5, 5),
+            ),
+        ];
+        (AlarmKind::ALL.iter().zip(&self.names).zip(shapes))
+            .map(
+                |((_, name), (what, queries, threshold, (periods, breaching)))| AlarmDefinition {
+                    name: name.clone(),
+                    description: format!("{}: {what}", self.owner),
+                    queries,
+                    threshold,
+                    evaluation_periods: periods,
+                    datapoints_to_alarm: breaching,
+                    topic_arn: self.topic_arn.clone(),
+                },
+            )
+            .collect()
     }
 }
 

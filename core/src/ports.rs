@@ -436,6 +436,89 @@ pub struct MetricQuery {
     pub period_seconds: u32,
 }
 
+/// One query of an alarm: a metric's statistic, or an expression over
+/// the others (metric math). Exactly one query of an alarm is returned:
+/// what the alarm compares with its threshold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmQuery {
+    /// Its id (lower case), what expressions name it by.
+    pub id: String,
+    /// The metric's statistic (its `id` is unused), or `None` for an
+    /// expression.
+    pub stat: Option<MetricQuery>,
+    /// A metric-math expression over the other queries' ids.
+    pub expression: Option<String>,
+    /// Whether this is the query the threshold applies to.
+    pub returned: bool,
+}
+
+/// A CloudWatch metric alarm as bbws sets it: its queries compared with
+/// `threshold` (greater than), over `evaluation_periods` periods of which
+/// `datapoints_to_alarm` must breach, missing data not breaching, and the
+/// topic told on alarm and when OK again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmDefinition {
+    /// Name (unique per account and region).
+    pub name: String,
+    /// What it watches, starting with the ownership line bbws checks.
+    pub description: String,
+    /// Its queries, dimensions sorted by name.
+    pub queries: Vec<AlarmQuery>,
+    /// The value it must exceed (whole numbers; AWS's fractions read
+    /// rounded).
+    pub threshold: i64,
+    /// Periods looked at.
+    pub evaluation_periods: u32,
+    /// Of those, how many must breach.
+    pub datapoints_to_alarm: u32,
+    /// The SNS topic of its alarm and OK actions.
+    pub topic_arn: String,
+}
+
+/// An alarm as observed: its definition as bbws reads it, and the settings
+/// bbws always sets the same, to see drift of them too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedAlarm {
+    /// The definition (the topic: its first alarm action).
+    pub definition: AlarmDefinition,
+    /// Whether its alarm and OK actions are exactly the topic, and enabled.
+    pub actions_as_set: bool,
+    /// `GreaterThanThreshold` as set.
+    pub comparison: String,
+    /// `notBreaching` as set.
+    pub treat_missing_data: String,
+}
+
+/// The comparison of every bbws alarm.
+pub const ALARM_COMPARISON: &str = "GreaterThanThreshold";
+/// How every bbws alarm treats missing data: a tenant without traffic
+/// (or without Container Insights) is not alarming.
+pub const ALARM_MISSING_DATA: &str = "notBreaching";
+
+impl ObservedAlarm {
+    /// Whether it is `want`, with the settings bbws sets.
+    pub fn is(&self, want: &AlarmDefinition) -> bool {
+        self.definition == *want
+            && self.actions_as_set
+            && self.comparison == ALARM_COMPARISON
+            && self.treat_missing_data == ALARM_MISSING_DATA
+    }
+}
+
+/// CloudWatch alarms: the tenant's three.
+#[async_trait]
+pub trait AlarmsApi: Send + Sync {
+    /// The metric alarms of these names (all of them: the implementation
+    /// asks 100 at a time); missing ones are absent.
+    async fn describe_alarms(&self, names: &[String]) -> PortResult<Vec<ObservedAlarm>>;
+    /// Creates or replaces an alarm (`PutMetricAlarm`); `tags` are set
+    /// when it is created (AWS ignores them on a replace).
+    async fn put_alarm(&self, alarm: &AlarmDefinition, tags: &Tags) -> PortResult<()>;
+    /// Deletes alarms (`DeleteAlarms`, 100 at a time); missing names are
+    /// no error.
+    async fn delete_alarms(&self, names: &[String]) -> PortResult<()>;
+}
+
 /// A query's answer: its points, oldest first.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MetricSeries {
@@ -805,6 +888,8 @@ pub struct Ports {
     pub scaling: Arc<dyn ScalingApi>,
     /// ACM.
     pub certificates: Arc<dyn CertificatesApi>,
+    /// CloudWatch alarms.
+    pub alarms: Arc<dyn AlarmsApi>,
     /// RDS.
     pub rds: Arc<dyn RdsApi>,
     /// STS.

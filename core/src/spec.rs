@@ -320,6 +320,8 @@ pub struct Platform {
     pub events: Option<EventsSettings>,
     /// Where tenant backups go; `None`: backups are refused.
     pub backup: Option<BackupSettings>,
+    /// The SNS topic every tenant's alarms notify; `None`: no alarms.
+    pub alarm_topic_arn: Option<String>,
 }
 
 /// The provider's `events` block: the EventBridge bus that gets one event

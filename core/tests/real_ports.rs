@@ -112,6 +112,7 @@ async fn stack() -> Stack {
         default_tags: BTreeMap::new(),
         events: None,
         backup: None,
+        alarm_topic_arn: None,
     };
     let aws_settings = aws_settings(&settings, &settings.endpoint);
     let sdk = sdk_config(&settings, &aws_settings).await;

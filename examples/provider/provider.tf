@@ -33,6 +33,11 @@ variable "db_ssl_ca" {
   default     = null
   description = "PEM CA certificates for MySQL's TLS (for RDS, the AWS global bundle: file(\"global-bundle.pem\")); null trusts the system's roots."
 }
+variable "alarm_topic_arn" {
+  type        = string
+  default     = null
+  description = "An SNS topic for every tenant's alarms (5xx rate, unhealthy hosts, tasks below desired); null: no alarms."
+}
 variable "aws_endpoint" {
   type        = string
   default     = null
@@ -50,6 +55,7 @@ provider "bbws" {
   listener_arn       = var.listener_arn
   hosted_zone_id     = var.hosted_zone_id
   efs_file_system_id = var.efs_file_system_id
+  alarm_topic_arn    = var.alarm_topic_arn
 
   database {
     instance_identifier = var.db_instance_identifier
@@ -66,6 +72,8 @@ provider "bbws" {
     efs            = var.aws_endpoint
     secretsmanager = var.aws_endpoint
     logs           = var.aws_endpoint
+    cloudwatch     = var.aws_endpoint
+    acm            = var.aws_endpoint
     rds            = var.aws_endpoint
     sts            = var.aws_endpoint
     s3             = var.aws_endpoint

@@ -264,6 +264,8 @@ pub mod provider {
     /// `listener_arns` (a pool: exactly one of it and `listener_arn`).
     pub const LISTENER_ARNS: &str = "listener_arns";
     /// `max_tenants_per_listener`.
+    /// `alarm_topic_arn`: the SNS topic of the tenants' alarms.
+    pub const ALARM_TOPIC_ARN: &str = "alarm_topic_arn";
     pub const MAX_TENANTS_PER_LISTENER: &str = "max_tenants_per_listener";
     /// `hosted_zone_id`.
     pub const HOSTED_ZONE_ID: &str = "hosted_zone_id";

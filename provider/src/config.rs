@@ -45,6 +45,7 @@ pub fn schema() -> Schema {
         .attr(Attr::string(attr::LISTENER_ARN).optional().description("The environment's shared HTTPS listener; each tenant gets a host-header rule on it. Exactly one of `listener_arn` and `listener_arns`."))
         .attr(Attr::list_of_string(attr::LISTENER_ARNS).optional().description("A pool of HTTPS listeners, one per load balancer (an ALB holds at most 100 target groups, a hard AWS limit, and by default 100 rules): a new tenant is placed on the listener with the most free slots (ties: one of them at random, so that pipelines creating at once spread out) and stays there. Exactly one of `listener_arn` and `listener_arns`."))
         .attr(Attr::number(attr::MAX_TENANTS_PER_LISTENER).optional().description("At most this many tenants on one listener of the pool, besides AWS's limits per load balancer. A plan that creates more tenants than the pool has room for fails, naming how many more listeners are needed."))
+        .attr(Attr::string(attr::ALARM_TOPIC_ARN).optional().description("SNS topic every tenant's CloudWatch alarms notify, on alarm and when OK again. With it, each tenant gets three alarms, named `{environment}-{tenant_id}-5xx-rate` (more than 5% of its requests answered 5xx by its tasks, in 3 of 5 minutes), `-unhealthy-hosts` (an unhealthy task behind its target group for 3 minutes) and `-tasks-below-desired` (fewer tasks running than desired for 5 minutes; needs ECS Container Insights on the cluster), repaired like any part (`parts.alarms`) and removed with the tenant. Unset it to remove every tenant's alarms at their next apply. An alarm of such a name that bbws did not make is a conflict, never changed."))
         .attr(Attr::string(attr::HOSTED_ZONE_ID).optional().description("Route53 hosted zone of `domain`."))
         .attr(Attr::string(attr::EFS_FILE_SYSTEM_ID).optional().description("EFS file system holding the tenants' `wp-content`."))
         .attr(Attr::string(attr::EXECUTION_ROLE_ARN).optional().description("IAM role ECS uses to pull the image, read the database secret and write logs (required on real AWS)."))
@@ -120,6 +121,7 @@ pub struct ProviderModel {
     pub listener_arn: TfString,
     pub listener_arns: TfList,
     pub max_tenants_per_listener: TfNumber,
+    pub alarm_topic_arn: TfString,
     pub hosted_zone_id: TfString,
     pub efs_file_system_id: TfString,
     pub execution_role_arn: TfString,
@@ -190,6 +192,7 @@ impl ProviderModel {
             listener_arn: r.get(attr::LISTENER_ARN),
             listener_arns: r.get(attr::LISTENER_ARNS),
             max_tenants_per_listener: r.get(attr::MAX_TENANTS_PER_LISTENER),
+            alarm_topic_arn: r.get(attr::ALARM_TOPIC_ARN),
             hosted_zone_id: r.get(attr::HOSTED_ZONE_ID),
             efs_file_system_id: r.get(attr::EFS_FILE_SYSTEM_ID),
             execution_role_arn: r.get(attr::EXECUTION_ROLE_ARN),
@@ -276,6 +279,7 @@ pub fn decode(m: &ProviderModel) -> Result<ProviderConfig, Vec<Violation>> {
         default_tags: m.default_tags.known_entries(),
         events: m.events.as_ref().map(|bus| decode_events(bus, &mut violations)),
         backup: m.backup.as_ref().map(|b| decode_backup(b, &mut violations)),
+        alarm_topic_arn: decode_topic(&m.alarm_topic_arn, &mut violations),
     };
     if platform.domain.is_empty() {
         violations.push(Violation::new(
@@ -453,6 +457,27 @@ fn decode_listeners(m: &ProviderModel, violations: &mut Vec<Violation>) -> Vec<S
         Some(arn) => vec![arn],
         None => pool,
     }
+}
+
+/// `alarm_topic_arn`: an SNS topic ARN, `arn:{partition}:sns:{region}:{account}:{name}`.
+fn decode_topic(topic: &TfString, violations: &mut Vec<Violation>) -> Option<String> {
+    let t = topic.as_str()?;
+    let parts: Vec<&str> = t.split(':').collect();
+    let name_ok =
+        |n: &str| (1..=256).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok = matches!(parts.as_slice(), ["arn", partition, "sns", region, account, name]
+        if partition.starts_with("aws") && !region.is_empty()
+            && account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())
+            && name_ok(name.strip_suffix(".fifo").unwrap_or(name)));
+    if !ok {
+        violations.push(Violation::new(
+            &[attr::ALARM_TOPIC_ARN],
+            "arn_format",
+            format!("alarm_topic_arn = {t:?} must be an SNS topic ARN, arn:aws:sns:{{region}}:{{account}}:{{topic}}"),
+        ));
+        return None;
+    }
+    Some(t.to_owned())
 }
 
 /// `max_tenants_per_listener`: a whole number, at least 1.

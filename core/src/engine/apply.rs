@@ -271,6 +271,8 @@ impl Run<'_> {
         self.scaling_stage(&desired).await?;
         self.unless_stopping("certificate", Part::Certificate)?;
         self.certificate_stage(&desired).await?;
+        self.unless_stopping("alarms", Part::Alarms)?;
+        self.alarms_stage(&desired).await?;
         if self.spec.wait_for_steady_state && self.action(Part::Service).is_change() {
             tokio::select! {
                 waited = self.wait_for_steady_state(&desired.service.task_definition_arn) => waited?,

@@ -103,6 +103,11 @@ impl Engine {
         let p = &self.platform;
         let deleting = |part: Part| plan.action(part) == &PartAction::Delete;
         // Before the service: a target of a deleted service is left behind.
+        // Before the service, whose tags mark them.
+        if deleting(Part::Alarms) {
+            self.delete_alarms(observed).await?;
+            report.deleted.push(Part::Alarms);
+        }
         // Before the service, whose tags name it.
         if deleting(Part::Certificate) {
             self.delete_certificates(observed).await?;

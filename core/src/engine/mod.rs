@@ -26,6 +26,9 @@ use crate::plan::TenantPlan;
 use crate::ports::{MysqlAdmin, PortError, PortErrorKind, Ports};
 use crate::spec::{Platform, TenantSpec};
 
+mod alarms;
+#[cfg(test)]
+mod alarms_tests;
 mod apply;
 mod backup;
 mod certificate;

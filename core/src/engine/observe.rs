@@ -228,7 +228,43 @@ impl Engine {
             .await?;
         self.read_scaling(&mut observed).await?;
         self.read_certificates(&mut observed).await?;
+        self.read_alarms(&mut observed).await?;
         Ok(observed)
+    }
+
+    /// The alarms of every tenant whose service carries the alarms marker,
+    /// in one `DescribeAlarms` per hundred names; the others have none. An
+    /// alarm under a tenant's name without its owner line is someone
+    /// else's: a conflict, never changed.
+    async fn read_alarms(&self, observed: &mut [ObservedTenant]) -> Result<(), CoreError> {
+        let env = self.platform.environment;
+        let marked =
+            |o: &ObservedTenant| (o.service.as_ref()).is_some_and(|s| s.tags.contains_key(crate::naming::TAG_ALARMS));
+        let names_of = |o: &ObservedTenant| crate::naming::TenantNames::new(env, &o.tenant_id, &o.tenant_id, "").alarms;
+        let names: Vec<String> = observed.iter().filter(|o| marked(o)).flat_map(names_of).collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let found = (self.ports.alarms.describe_alarms(&names).await)
+            .map_err(|e| CoreError::port(Part::Alarms, "DescribeAlarms", e))?;
+        for o in observed.iter_mut().filter(|o| marked(o)) {
+            let ours = names_of(o);
+            let owner = crate::naming::alarm_owner_line(env, &o.tenant_id);
+            for a in found.iter().filter(|a| ours.contains(&a.definition.name)) {
+                if a.definition.description.starts_with(&owner) {
+                    o.alarms.push(a.clone());
+                } else {
+                    o.foreign.push(ForeignPart {
+                        part: Part::Alarms,
+                        name: a.definition.name.clone(),
+                        found: "an alarm bbws did not make for this tenant (its description lacks the owner line)"
+                            .into(),
+                        owner: None,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The certificates the service's markers name, and which pool

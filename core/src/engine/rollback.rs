@@ -23,6 +23,8 @@ pub(super) enum Created {
     Scaling(String),
     /// A requested certificate (its ARN).
     Certificate(String),
+    /// Alarms put (their names).
+    Alarms(Vec<String>),
 }
 
 impl Created {
@@ -40,6 +42,7 @@ impl Created {
             Created::Service(..) => Part::Service,
             Created::Scaling(_) => Part::Scaling,
             Created::Certificate(_) => Part::Certificate,
+            Created::Alarms(_) => Part::Alarms,
         }
     }
 }
@@ -56,6 +59,7 @@ impl Run<'_> {
             let result = match &c {
                 Created::Scaling(id) => ignore_not_found(ports.scaling.deregister_target(id).await),
                 Created::Certificate(arn) => self.forget_certificate(arn).await,
+                Created::Alarms(names) => ports.alarms.delete_alarms(names).await,
                 Created::Service(cluster, name) => ignore_not_found(ports.ecs.delete_service(cluster, name).await),
                 Created::TaskDefinition(arn) => ignore_not_found(ports.ecs.deregister_task_definition(arn).await),
                 Created::ListenerRule(arn) => ignore_not_found(ports.elbv2.delete_rule(arn).await),

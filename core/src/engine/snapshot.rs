@@ -305,6 +305,7 @@ impl Engine {
                 s.tags.contains_key(crate::naming::TAG_AUTOSCALING)
                     || s.tags.contains_key(crate::naming::TAG_CERTIFICATE)
                     || s.tags.contains_key(crate::naming::TAG_CERTIFICATE_SUPERSEDED)
+                    || s.tags.contains_key(crate::naming::TAG_ALARMS)
             })
         };
         Some(self.assemble(key, &n, &reads, td, secret))

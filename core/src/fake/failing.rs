@@ -49,6 +49,8 @@ pub const MUTATING_OPS: &[&str] = &[
     "applicationautoscaling.PutScalingPolicy",
     "applicationautoscaling.DeleteScalingPolicy",
     "applicationautoscaling.DeregisterScalableTarget",
+    "cloudwatch.PutMetricAlarm",
+    "cloudwatch.DeleteAlarms",
     "acm.RequestCertificate",
     "acm.DeleteCertificate",
     "elbv2.AddListenerCertificates",
@@ -223,6 +225,10 @@ fn wrap(ports: Ports, k: usize, error: PortError, lose_answer: bool) -> (Ports, 
         }),
         certificates: Arc::new(FailingPorts {
             inner: ports.certificates,
+            counter: counter.clone(),
+        }),
+        alarms: Arc::new(FailingPorts {
+            inner: ports.alarms,
             counter: counter.clone(),
         }),
         rds: Arc::new(FailingPorts {
@@ -492,6 +498,21 @@ impl SecretsApi for FailingPorts<dyn SecretsApi> {
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> PortResult<()> {
         let lost = self.gate("secrets.UntagResource", arn)?;
         lose(lost, self.inner.untag_resource(arn, keys).await)
+    }
+}
+
+#[async_trait]
+impl AlarmsApi for FailingPorts<dyn AlarmsApi> {
+    async fn describe_alarms(&self, names: &[String]) -> PortResult<Vec<ObservedAlarm>> {
+        self.inner.describe_alarms(names).await
+    }
+    async fn put_alarm(&self, alarm: &AlarmDefinition, tags: &Tags) -> PortResult<()> {
+        let lost = self.gate("cloudwatch.PutMetricAlarm", &alarm.name)?;
+        lose(lost, self.inner.put_alarm(alarm, tags).await)
+    }
+    async fn delete_alarms(&self, names: &[String]) -> PortResult<()> {
+        let lost = self.gate("cloudwatch.DeleteAlarms", &names.join(","))?;
+        lose(lost, self.inner.delete_alarms(names).await)
     }
 }
 

@@ -82,3 +82,108 @@ impl MetricsApi for Port {
             .await
     }
 }
+
+/// An alarm as the fake keeps it: what was put, and the tags it was
+/// created with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeAlarm {
+    /// As put.
+    pub definition: AlarmDefinition,
+    /// Tags from its creation.
+    pub tags: Tags,
+}
+
+/// What AWS refuses of an alarm: a name of 1 to 255 characters, a
+/// description of at most 1024, 1 to 10 queries of which exactly one is
+/// returned, ids lower case and unique, at least one period.
+fn check_alarm(a: &AlarmDefinition) -> PortResult<()> {
+    const VALIDATION: &str = "ValidationError";
+    if a.name.is_empty() || a.name.len() > 255 {
+        return Err(invalid(VALIDATION, "an alarm name has 1 to 255 characters"));
+    }
+    if a.description.len() > 1024 {
+        return Err(invalid(VALIDATION, "an alarm description has at most 1024 characters"));
+    }
+    if a.queries.is_empty() || a.queries.len() > 10 {
+        return Err(invalid(VALIDATION, "an alarm has 1 to 10 metric queries"));
+    }
+    if a.queries.iter().filter(|q| q.returned).count() != 1 {
+        return Err(invalid(VALIDATION, "exactly one metric query of an alarm returns data"));
+    }
+    let mut ids: Vec<&str> = a.queries.iter().map(|q| q.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let lower = |id: &&str| id.starts_with(|c: char| c.is_ascii_lowercase());
+    if ids.len() != a.queries.len() || !ids.iter().all(lower) {
+        return Err(invalid(
+            VALIDATION,
+            "metric query ids are unique and start with a lower-case letter",
+        ));
+    }
+    if a.evaluation_periods == 0 || a.datapoints_to_alarm > a.evaluation_periods {
+        return Err(invalid(
+            VALIDATION,
+            "DatapointsToAlarm must be at most EvaluationPeriods",
+        ));
+    }
+    if !a.topic_arn.starts_with("arn:aws:sns:") {
+        return Err(invalid(VALIDATION, format!("invalid alarm action {:?}", a.topic_arn)));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl AlarmsApi for Port {
+    async fn describe_alarms(&self, names: &[String]) -> PortResult<Vec<ObservedAlarm>> {
+        self.0
+            .call("cloudwatch.DescribeAlarms", names.join(","), |s| {
+                Ok(names
+                    .iter()
+                    .filter_map(|n| s.alarms.get(n))
+                    .map(|a| ObservedAlarm {
+                        definition: a.definition.clone(),
+                        actions_as_set: true,
+                        comparison: ALARM_COMPARISON.into(),
+                        treat_missing_data: ALARM_MISSING_DATA.into(),
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    async fn put_alarm(&self, alarm: &AlarmDefinition, tags: &Tags) -> PortResult<()> {
+        self.0
+            .call("cloudwatch.PutMetricAlarm", alarm.name.clone(), |s| {
+                check_alarm(alarm)?;
+                check_tags(tags, "LimitExceeded")?;
+                // Tags are set when an alarm is created, kept on a replace.
+                let tags = s
+                    .alarms
+                    .get(&alarm.name)
+                    .map_or_else(|| tags.clone(), |a| a.tags.clone());
+                s.alarms.insert(
+                    alarm.name.clone(),
+                    FakeAlarm {
+                        definition: alarm.clone(),
+                        tags,
+                    },
+                );
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> PortResult<()> {
+        self.0
+            .call("cloudwatch.DeleteAlarms", names.join(","), |s| {
+                if names.len() > 100 {
+                    return Err(invalid("ValidationError", "at most 100 alarm names per DeleteAlarms"));
+                }
+                for n in names {
+                    s.alarms.remove(n);
+                }
+                Ok(())
+            })
+            .await
+    }
+}

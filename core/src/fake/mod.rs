@@ -59,6 +59,7 @@ mod tests;
 pub use acm::FakeCertificate;
 pub use deployments::{FakeDeployment, failure_threshold};
 pub use failing::{FailCounter, FailedCall, FailingPorts, MUTATING_OPS, failing_kth, is_mutating, losing_kth};
+pub use metrics::FakeAlarm;
 pub use objects::{FakeObject, FakeUpload, MIN_PART_SIZE};
 pub use scaling::FakeScalableTarget;
 
@@ -233,6 +234,7 @@ impl FakeCloud {
                     bucket: BACKUP_BUCKET.into(),
                     prefix: "tenants/".into(),
                 }),
+                alarm_topic_arn: None,
             }
         };
         (cloud, platform)
@@ -251,6 +253,7 @@ impl FakeCloud {
             metrics: p.clone(),
             scaling: p.clone(),
             certificates: p.clone(),
+            alarms: p.clone(),
             rds: p.clone(),
             sts: p.clone(),
             events: p.clone(),
@@ -413,6 +416,8 @@ pub struct FakeState {
     pub scalable_targets: BTreeMap<String, FakeScalableTarget>,
     /// ACM certificates by ARN.
     pub certificates: BTreeMap<String, FakeCertificate>,
+    /// CloudWatch alarms by name.
+    pub alarms: BTreeMap<String, FakeAlarm>,
     /// Every EventBridge event put, in order (each names its bus).
     pub events: Vec<BusEvent>,
     /// RDS instances: identifier → endpoint `(host, port)`.
@@ -463,6 +468,7 @@ impl Default for FakeState {
             metric_points: Vec::new(),
             scalable_targets: BTreeMap::new(),
             certificates: BTreeMap::new(),
+            alarms: BTreeMap::new(),
             events: Vec::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),

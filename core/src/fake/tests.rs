@@ -59,7 +59,28 @@ fn boom() -> PortError {
 async fn fake_honours_the_contract() {
     let (cloud, platform) = FakeCloud::with_platform(DOMAIN);
     contract::run_all(&cloud.ports(), &platform).await.unwrap();
-    contract::metrics(&cloud.ports(), &platform).await.unwrap();
+}
+
+/// The certificate contract waits for issuance, which ACM does once DNS
+/// validation resolves: here a validator issues pending ones meanwhile.
+#[tokio::test]
+async fn fake_honours_the_certificate_contract_and_leaves_nothing_behind() {
+    let (cloud, platform) = FakeCloud::with_platform(DOMAIN);
+    let validator = {
+        let cloud = cloud.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                cloud.issue_certificates();
+            }
+        })
+    };
+    let r = contract::certificates(&cloud.ports(), &platform).await;
+    validator.abort();
+    r.unwrap();
+    let s = cloud.state();
+    assert!(s.certificates.is_empty());
+    assert!(s.listeners.values().all(|l| l.certificates.is_empty()));
 }
 
 #[tokio::test]
@@ -76,6 +97,7 @@ async fn the_contract_leaves_nothing_behind() {
     assert!(s.access_points.is_empty());
     assert!(s.log_groups.is_empty());
     assert!(s.scalable_targets.is_empty());
+    assert!(s.alarms.is_empty());
     assert_eq!(
         s.secrets.keys().collect::<Vec<_>>(),
         before.secrets.keys().collect::<Vec<_>>()
@@ -713,7 +735,8 @@ fn every_op_the_fake_records_is_classified() {
                 "events",
                 "mysql",
                 "applicationautoscaling",
-                "acm"
+                "acm",
+                "cloudwatch"
             ]
             .contains(&port),
             "{op}"

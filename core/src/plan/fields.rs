@@ -38,6 +38,8 @@ pub enum Field {
     Scaling(ScalingField),
     /// Of the custom domains' certificate.
     Certificate(CertificateField),
+    /// Of the alarms.
+    Alarms(AlarmsField),
 }
 
 /// Declares one part's field enum: its variants, the name each is shown
@@ -252,6 +254,15 @@ part_fields! {
     }
 }
 
+part_fields! {
+    /// What changes on the alarms.
+    AlarmsField of Alarms {
+        /// An alarm is missing or not as bbws defines it (its metrics,
+        /// threshold, periods, topic, or the target group it watches).
+        Definitions = "definitions",
+    }
+}
+
 impl Field {
     /// The part the field belongs to.
     pub fn part(self) -> Part {
@@ -267,6 +278,7 @@ impl Field {
             Field::Service(_) => ServiceField::PART,
             Field::Scaling(_) => ScalingField::PART,
             Field::Certificate(_) => CertificateField::PART,
+            Field::Alarms(_) => AlarmsField::PART,
         }
     }
 
@@ -284,6 +296,7 @@ impl Field {
             Field::Service(f) => f.as_str(),
             Field::Scaling(f) => f.as_str(),
             Field::Certificate(f) => f.as_str(),
+            Field::Alarms(f) => f.as_str(),
         }
     }
 }

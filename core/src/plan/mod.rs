@@ -327,6 +327,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     );
     let scaling = scaling_action(&d, observed, tg_renewed || tg_moves);
     let certificate = certificate_action(&d, observed);
+    let alarms = alarms_action(&d, observed, tg_renewed || tg_moves);
     let changes = [
         (Part::Secret, secret),
         (Part::Database, database),
@@ -342,6 +343,7 @@ pub fn plan(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan {
     .into_iter()
     .chain(scaling.map(|a| (Part::Scaling, a)))
     .chain(certificate.map(|a| (Part::Certificate, a)))
+    .chain(alarms.map(|a| (Part::Alarms, a)))
     .map(|(part, action)| PartChange { part, action })
     .collect();
     TenantPlan {
@@ -694,6 +696,28 @@ fn certificate_action(d: &DesiredTenant, observed: &ObservedTenant) -> Option<Pa
     Some(update_or_none(f))
 }
 
+/// The alarms: `None` (no entry in the plan) while neither wanted nor
+/// there; each one missing or not as defined (for the target group the
+/// tenant has, or a new one) is put again.
+fn alarms_action(d: &DesiredTenant, observed: &ObservedTenant, target_group_renewed: bool) -> Option<PartAction> {
+    let want = match (&d.alarms, observed.has_alarms()) {
+        (None, false) => return None,
+        (None, true) => return Some(PartAction::Delete),
+        (Some(want), _) => want,
+    };
+    if observed.alarms.is_empty() {
+        return Some(PartAction::Create);
+    }
+    let target_group = observed.target_group.as_ref().map_or("", |t| t.arn.as_str());
+    let defined = want.definitions(target_group);
+    let as_defined = defined.iter().all(|a| observed.alarms.iter().any(|o| o.is(a)));
+    let mut f = Vec::new();
+    if !as_defined || target_group_renewed || observed.alarms.len() != defined.len() {
+        f.push(AlarmsField::Definitions);
+    }
+    Some(update_or_none(f))
+}
+
 /// Whether the task definition action registers a new revision (tags alone
 /// are changed on the existing one).
 pub fn needs_new_revision(action: &PartAction) -> bool {
@@ -743,6 +767,10 @@ pub fn plan_destroy(spec: &TenantSpec, observed: &ObservedTenant) -> TenantPlan 
         }))
         .chain(observed.has_certificate().then_some(PartChange {
             part: Part::Certificate,
+            action: PartAction::Delete,
+        }))
+        .chain(observed.has_alarms().then_some(PartChange {
+            part: Part::Alarms,
             action: PartAction::Delete,
         }))
         .collect();

@@ -234,6 +234,7 @@ proptest! {
                     Part::Service => o.service = None,
                     Part::Scaling => o.scaling = None,
                     Part::Certificate => o.certificate = None,
+                    Part::Alarms => o.alarms.clear(),
                 }
             }
         }

@@ -171,6 +171,7 @@ pub(crate) fn converged() -> ObservedTenant {
         certificate: None,
         superseded_certificate: None,
         served_certificates: Vec::new(),
+        alarms: Vec::new(),
         foreign: Vec::new(),
     }
 }
@@ -263,6 +264,7 @@ fn each_missing_part_is_recreated_alone() {
             Part::Service => o.service = None,
             Part::Scaling => o.scaling = None,
             Part::Certificate => o.certificate = None,
+            Part::Alarms => o.alarms.clear(),
         }
         assert_eq!(actions(&plan(&s, &o)), expected, "missing {missing}");
     }

@@ -75,7 +75,7 @@ pub fn schema() -> Schema {
         .attr(Attr::list_of_string(attr::CUSTOM_DOMAINS).optional().description("The customer's own domains (at most 4, lower case, no wildcard, not under the platform's domain), routed to the tenant by its listener rule beside its own name. bbws requests one ACM certificate for them (DNS validation: publish `certificate_validation_records` in the domains' DNS) and adds it to the tenant's listener (SNI) once ACM has issued it, at the first apply after that. Adding or removing a domain is an in-place update: a certificate for the new names is requested while the old one serves on until the new one is issued, then the old one is deleted. A domain another tenant's (or anyone's) rule routes is refused at plan."))
         .attr(Attr::string(attr::CERTIFICATE_ARN).computed().description("ARN of the ACM certificate for `custom_domains` (null without them)."))
         .attr(Attr::of_type(attr::CERTIFICATE_VALIDATION_RECORDS, "[\"list\",[\"object\",{\"name\":\"string\",\"type\":\"string\",\"value\":\"string\"}]]").computed().description("The DNS records that validate the certificate, one per custom domain (`name`, `type` = `CNAME`, `value`): create them where the domains' DNS is hosted. Empty without custom domains."))
-        .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part. With `autoscaling`, the service's scaling is the part `autoscaling`; with `custom_domains`, their certificate is the part `certificate` (`drifted: listener` once issued and not yet served)."))
+        .attr(Attr::map_of_string(attr::PARTS).computed().description("Each part's state: `ok`, `missing`, or `drifted: <fields>`. The plan shows a repair as a change of this map, part by part. With `autoscaling`, the service's scaling is the part `autoscaling`; with `custom_domains`, their certificate is the part `certificate` (`drifted: listener` once issued and not yet served); with the provider's `alarm_topic_arn`, the tenant's alarms are the part `alarms`."))
         .block(NestedBlock::single(attr::AUTOSCALING, autoscaling_block()));
     block.into_schema()
 }
@@ -316,11 +316,13 @@ pub fn parts_of(plan: Option<&TenantPlan>, spec: &TenantSpec) -> TfMap {
     let planned = |part: Part| plan.is_some_and(|p| p.changes.iter().any(|c| c.part == part));
     let scaling = spec.autoscaling.is_some() || planned(Part::Scaling);
     let certificate = !spec.custom_domains.is_empty() || planned(Part::Certificate);
+    let alarms = spec.platform.alarm_topic_arn.is_some() || planned(Part::Alarms);
     Tf::Known(
         Part::ALL
             .iter()
             .chain(scaling.then_some(&Part::Scaling))
             .chain(certificate.then_some(&Part::Certificate))
+            .chain(alarms.then_some(&Part::Alarms))
             .map(|p| {
                 let status = plan.map_or_else(|| PART_OK.to_owned(), |plan| part_status(plan.action(*p)));
                 (p.as_str().to_owned(), TfString::Known(status))
