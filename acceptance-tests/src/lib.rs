@@ -341,6 +341,31 @@ impl Drop for FaultProxy {
 /// Copies the `.tf` files of `examples/{name}` into `w`, giving the tenant
 /// an id (and subdomain) of its own, so that a developer's own quickstart
 /// tenant is never touched. Returns the tenant id.
+/// An example's text for one run: its tenant id, its subdomain and its
+/// custom domains made this run's own, so that examples applied at once
+/// do not claim each other's names.
+pub fn personalise_example(text: &str, tid: &str) -> String {
+    let suffix = &tid[6..];
+    text.replace("123456789012", tid)
+        .replace("= \"acme\"", &format!("= \"acme-{suffix}\""))
+        .replace("\"www.acme.com\"", &format!("\"www.acme-{suffix}.example\""))
+        .replace("\"acme.com\"", &format!("\"acme-{suffix}.example\""))
+}
+
+/// Longer than the stack's `MOTO_ACM_VALIDATION_WAIT` (3 s): moto has
+/// issued a certificate requested before it.
+pub const CERTIFICATE_ISSUED_AFTER: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// What a pipeline does after ACM issued a tenant's certificate: apply
+/// again, which adds it to the listener. For examples with custom
+/// domains, before a test expects an empty plan.
+pub fn serve_issued_certificates(w: &Workdir, args: &[&str]) {
+    std::thread::sleep(CERTIFICATE_ISSUED_AFTER);
+    let mut all = vec!["-auto-approve"];
+    all.extend_from_slice(args);
+    w.with_vars("apply", &all).ok();
+}
+
 pub fn copy_example_into(w: &Workdir, name: &str) -> String {
     let tid = random_tenant_id();
     let src = workspace_root().join("examples").join(name);
@@ -349,10 +374,7 @@ pub fn copy_example_into(w: &Workdir, name: &str) -> String {
         if path.extension().is_some_and(|e| e == "tf") {
             let text = std::fs::read_to_string(&path).expect("read example");
             let file = path.file_name().and_then(|f| f.to_str()).expect("file name");
-            let text = text
-                .replace("123456789012", &tid)
-                .replace("= \"acme\"", &format!("= \"acme-{}\"", &tid[6..]));
-            w.write(file, &text);
+            w.write(file, &personalise_example(&text, &tid));
         }
     }
     tid

@@ -8,7 +8,7 @@
 //! destroy that deletes data backs it up first, and in prod without a
 //! backup bucket it is refused at plan.
 
-use bbws_acceptance_tests::{PROVIDER_BLOCK, Stack, Workdir, random_tenant_id, workspace_root};
+use bbws_acceptance_tests::{PROVIDER_BLOCK, Stack, Workdir, personalise_example, random_tenant_id, workspace_root};
 
 /// The stack's S3 client in Python, `c`, and the settings, `s`.
 const BOTO: &str = r#"
@@ -125,10 +125,10 @@ fn provider_with_backup(bucket: &str) -> String {
 
 /// An example file with this run's tenant id and a subdomain of its own.
 fn example(rel: &str, tid: &str) -> String {
-    std::fs::read_to_string(workspace_root().join("examples").join(rel))
-        .expect("read example")
-        .replace("123456789012", tid)
-        .replace("= \"acme\"", &format!("= \"acme-{}\"", &tid[6..]))
+    personalise_example(
+        &std::fs::read_to_string(workspace_root().join("examples").join(rel)).expect("read example"),
+        tid,
+    )
 }
 
 /// The `s3://` URI the backup's last line names.

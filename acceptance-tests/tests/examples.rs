@@ -1,7 +1,9 @@
 //! Every HCL example runs against the local stack: applied, re-planned to no
 //! changes, destroyed.
 
-use bbws_acceptance_tests::{Stack, Workdir, copy_example_into, random_tenant_id, workspace_root};
+use bbws_acceptance_tests::{
+    Stack, Workdir, copy_example_into, personalise_example, random_tenant_id, serve_issued_certificates, workspace_root,
+};
 
 /// Copies an example directory into a fresh workdir (see `copy_example_into`).
 fn copy_example(stack: &Stack, name: &str) -> (Workdir, String) {
@@ -37,9 +39,7 @@ fn quickstart_applies_and_destroys() {
 /// An example file with the tenant id, subdomain and environment of this run.
 fn example_file(rel: &str, tid: &str, env: &str) -> String {
     let text = std::fs::read_to_string(workspace_root().join("examples").join(rel)).expect("read example");
-    text.replace("123456789012", tid)
-        .replace("= \"acme\"", &format!("= \"acme-{}\"", &tid[6..]))
-        .replace("environment = \"dev\"", &format!("environment = \"{env}\""))
+    personalise_example(&text, tid).replace("environment = \"dev\"", &format!("environment = \"{env}\""))
 }
 
 /// The registry-layout examples (docs/ embeds them): the resource with the
@@ -57,6 +57,7 @@ fn registry_examples_apply_read_list_and_import() {
     w.write("provider.tf", &file("provider/provider.tf"));
     w.write("resource.tf", &file("resources/bbws_tenant/resource.tf"));
     w.with_vars("apply", &["-auto-approve"]).ok();
+    serve_issued_certificates(&w, &[]);
     assert_eq!(w.with_vars("plan", &["-detailed-exitcode"]).code, 0);
 
     // Data sources, once the tenant exists.
@@ -404,6 +405,7 @@ fn tenant_credentials_reach_a_job_and_never_state_plan_or_logs() {
     w.write("provider.tf", &file("provider/provider.tf"));
     w.write("resource.tf", &file("resources/bbws_tenant/resource.tf"));
     w.with_vars("apply", &["-auto-approve"]).ok();
+    serve_issued_certificates(&w, &[]);
 
     w.write(
         "ephemeral.tf",
@@ -493,6 +495,7 @@ fn actions_rotate_the_credentials_and_restart_a_tenant() {
     w.write("rotate.tf", &file("actions/bbws_tenant_rotate_credentials/action.tf"));
     w.write("restart.tf", &file("actions/bbws_tenant_restart/action.tf"));
     w.with_vars("apply", &["-auto-approve"]).ok();
+    serve_issued_certificates(&w, &[]);
     let before = tenant_secret(&stack, &tid);
     let user = before["username"].as_str().expect("username").to_owned();
     let old = before["password"].as_str().expect("password").to_owned();
