@@ -119,4 +119,20 @@ fn a_bad_alarm_topic_is_refused_at_plan_naming_the_attribute() {
     let run = w.with_vars("plan", &[]);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("alarm_topic_arn"), "{}", run.stderr);
+
+    // Well formed, but no such topic: CloudWatch would take it and every
+    // alarm would notify nobody. Refused at plan, nothing made.
+    let missing = stack.get("alarm_topic_arn").replace("tenant-alarms", "no-such-topic");
+    let sub = format!("amiss-{}", &tid[6..]);
+    write(&w, &tid, &sub, Some(&missing));
+    let run = w.with_vars("plan", &[]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("alarm_topic_arn") && run.stderr.contains("dev-no-such-topic\" does not"),
+        "{}",
+        run.stderr
+    );
+    let apply = w.with_vars("apply", &["-auto-approve"]);
+    assert_ne!(apply.code, 0);
+    assert!(stack.inspect(&tid, &[&sub])["service"].is_null(), "nothing made");
 }

@@ -7,7 +7,9 @@
 //! old certificate serving until the new one is issued; drift is repaired
 //! in place; removing the domains removes the certificate; an import plans
 //! clean; a domain another tenant routes is refused at plan; bad names are
-//! refused at plan naming the element; destroy leaves no certificate.
+//! refused at plan naming the element; destroy leaves no certificate. A
+//! domain in a hosted zone of the account gets its validation record
+//! written there by bbws.
 
 use std::time::Duration;
 
@@ -252,4 +254,75 @@ fn bad_custom_domains_are_refused_at_plan_naming_the_element() {
     refused(&[ok, platform], &["custom_domains[1]", "platform's domain"]);
     let five: Vec<String> = (1..=5).map(|n| format!("w{n}.acme.example")).collect();
     refused(&five, &["custom_domains", "at most 4"]);
+}
+
+/// Runs boto3's Route53 against the stack: `op` is `create ZONE` (prints
+/// the zone's id), `records ZONE_ID` (prints its CNAMEs as JSON) or
+/// `delete ZONE_ID` (its records, then the zone).
+const ZONES: &str = r#"
+import json, sys, boto3
+s = json.load(open(sys.argv[1]))
+r = boto3.client("route53", endpoint_url=s["endpoint"], region_name=s["region"],
+                 aws_access_key_id=s["aws_access_key_id"], aws_secret_access_key=s["aws_secret_access_key"])
+op, arg = sys.argv[2], sys.argv[3]
+if op == "create":
+    z = r.create_hosted_zone(Name=arg, CallerReference=arg)["HostedZone"]
+    print(z["Id"].split("/")[-1])
+else:
+    sets = r.list_resource_record_sets(HostedZoneId=arg)["ResourceRecordSets"]
+    cnames = [x for x in sets if x["Type"] == "CNAME"]
+    if op == "records":
+        print(json.dumps([{"name": x["Name"], "value": x["ResourceRecords"][0]["Value"]} for x in cnames]))
+    else:
+        for x in cnames:
+            r.change_resource_record_sets(HostedZoneId=arg, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": x}]})
+        r.delete_hosted_zone(Id=arg)
+"#;
+
+#[test]
+fn validation_records_of_a_domain_in_the_accounts_own_zone_are_written_there() {
+    let stack = Stack::load();
+    let tid = random_tenant_id();
+    let sub = format!("cz-{}", &tid[6..]);
+    let apex = format!("{sub}-own.example");
+    let www = format!("www.{apex}");
+    let zone = stack.python(ZONES, &["create", &apex]).trim().to_owned();
+    let cnames = || -> Vec<serde_json::Value> {
+        serde_json::from_str(&stack.python(ZONES, &["records", &zone])).expect("records as JSON")
+    };
+    let w = Workdir::new(&stack, "custom-domains-own-zone");
+    write(&w, &tid, &sub, std::slice::from_ref(&www));
+    w.with_vars("apply", &["-auto-approve"]).ok();
+    let v = state_values(&w);
+    let records = v["certificate_validation_records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(records.len(), 1, "{v:#}");
+    let written: Vec<(String, String)> = cnames()
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().trim_end_matches('.').to_owned();
+            (s("name"), s("value"))
+        })
+        .collect();
+    let want = |k: &str| {
+        records[0][k]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_owned()
+    };
+    assert_eq!(
+        written,
+        [(want("name"), want("value"))],
+        "bbws wrote the record in the zone"
+    );
+
+    // Destroyed: the certificate goes; the record stays (ACM renews any
+    // certificate for the name with it, and it may serve others).
+    w.with_vars("destroy", &["-auto-approve"]).ok();
+    assert!(certificates(&stack, &tid, &sub).is_empty());
+    assert_eq!(cnames().len(), 1);
+    stack.python(ZONES, &["delete", &zone]);
 }

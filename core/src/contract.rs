@@ -45,6 +45,7 @@ pub async fn run_all(ports: &Ports, platform: &Platform) -> Result<(), String> {
     record(logs(ports, platform).await);
     record(metrics(ports, platform).await);
     record(alarms(ports, platform).await);
+    record(topics(ports, platform).await);
     record(efs(ports, platform).await);
     record(elbv2(ports, platform).await);
     record(route53(ports, platform).await);
@@ -866,6 +867,23 @@ fn check_alarms(
         c.ensure(got.is_some_and(|a| a.is(want)), step, format!("{want:?} as set"), got)?;
     }
     Ok(())
+}
+
+/// SNS: the platform's alarm topic (when it has one) exists, a topic
+/// nobody made does not, and neither answer is an error.
+pub async fn topics(ports: &Ports, platform: &Platform) -> Result<(), String> {
+    let c = Check("topics");
+    if let Some(topic) = &platform.alarm_topic_arn {
+        let found = c.ok("topic_exists (the platform's)", ports.topics.topic_exists(topic).await)?;
+        c.eq("topic_exists (the platform's)", "exists", &true, &found)?;
+    }
+    let (region, account) = region_and_account(platform.first_listener());
+    let missing = format!(
+        "arn:aws:sns:{region}:{account}:bbws-contract-{}",
+        naming::generate_tenant_id()
+    );
+    let found = c.ok("topic_exists (missing)", ports.topics.topic_exists(&missing).await)?;
+    c.eq("topic_exists (missing)", "exists", &false, &found)
 }
 
 // ------------------------------------------------------------------ ACM

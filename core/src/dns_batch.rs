@@ -139,6 +139,10 @@ impl Route53Api for Route53Batcher {
     async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()> {
         self.shared.inner.delete_record(record).await
     }
+
+    async fn public_zone_named(&self, name: &str) -> PortResult<Option<String>> {
+        self.shared.inner.public_zone_named(name).await
+    }
 }
 
 #[cfg(test)]

@@ -137,6 +137,9 @@ pub struct ObservedTenant {
     pub superseded_certificate: Option<String>,
     /// Which pool listeners serve which of the two: `(listener, certificate)`.
     pub served_certificates: Vec<(String, String)>,
+    /// The pending certificate's validation records that belong in a
+    /// public hosted zone of the account but are not there.
+    pub validation_missing: Vec<crate::parts::DnsRecordSpec>,
     /// The tenant's alarms (under its names, with its owner line), read
     /// when the service's marker says it has some.
     pub alarms: Vec<crate::ports::ObservedAlarm>,

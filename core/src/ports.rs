@@ -326,6 +326,9 @@ pub trait Route53Api: Send + Sync {
     async fn upsert_record(&self, spec: &DnsRecordSpec) -> PortResult<()>;
     /// Deletes a record exactly as observed.
     async fn delete_record(&self, record: &ObservedDnsRecord) -> PortResult<()>;
+    /// The id (`Z…`) of the account's public hosted zone named exactly
+    /// `name` (no trailing dot), if it has one (`ListHostedZonesByName`).
+    async fn public_zone_named(&self, name: &str) -> PortResult<Option<String>>;
 }
 
 /// EFS: access points.
@@ -631,6 +634,16 @@ pub trait RdsApi: Send + Sync {
     async fn auth_token(&self, host: &str, port: u16, user: &str) -> PortResult<String>;
 }
 
+/// SNS: the topic the tenants' alarms notify. CloudWatch takes any
+/// well-formed topic ARN for an alarm's actions, so a mistyped or deleted
+/// topic would silence every alarm without an error: bbws checks it.
+#[async_trait]
+pub trait TopicsApi: Send + Sync {
+    /// Whether the topic exists (`GetTopicAttributes`; `NotFound` is
+    /// `false`, any other error is returned).
+    async fn topic_exists(&self, arn: &str) -> PortResult<bool>;
+}
+
 /// STS: who is calling.
 #[async_trait]
 pub trait StsApi: Send + Sync {
@@ -890,6 +903,8 @@ pub struct Ports {
     pub certificates: Arc<dyn CertificatesApi>,
     /// CloudWatch alarms.
     pub alarms: Arc<dyn AlarmsApi>,
+    /// SNS (the alarms' topic).
+    pub topics: Arc<dyn TopicsApi>,
     /// RDS.
     pub rds: Arc<dyn RdsApi>,
     /// STS.

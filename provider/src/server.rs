@@ -456,6 +456,10 @@ impl BbwsServer {
             .check_room(spec, &observed, &c.placements)
             .await
             .map_err(|e| vec![core_error_diag(&e)])?;
+        c.engine
+            .check_alarm_topic()
+            .await
+            .map_err(|e| vec![core_error_diag(&e)])?;
         let plan = bbws_core::plan(spec, &observed);
         let decision = lifecycle::decide(spec, &observed, plan, facts).map_err(|r| refusal_diags(spec, &r))?;
         Ok((decision, observed))

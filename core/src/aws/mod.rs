@@ -31,6 +31,7 @@ mod route53;
 mod s3;
 mod scaling;
 mod secrets;
+mod sns;
 mod sts;
 
 pub use acm::AwsCertificates;
@@ -48,6 +49,7 @@ pub use route53::AwsRoute53;
 pub use s3::AwsS3;
 pub use scaling::AwsScaling;
 pub use secrets::AwsSecrets;
+pub use sns::AwsTopics;
 pub use sts::AwsSts;
 
 use identity::assume_role;
@@ -93,7 +95,7 @@ pub struct AssumeRole {
 pub const DEFAULT_SESSION_NAME: &str = "bbws";
 
 /// The services whose endpoint can be overridden, by settings key.
-pub const ENDPOINT_KEYS: [&str; 14] = [
+pub const ENDPOINT_KEYS: [&str; 15] = [
     "ecs",
     "elbv2",
     "route53",
@@ -103,6 +105,7 @@ pub const ENDPOINT_KEYS: [&str; 14] = [
     "cloudwatch",
     "applicationautoscaling",
     "acm",
+    "sns",
     "rds",
     "sts",
     "events",
@@ -211,6 +214,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
     let (cw, cw_ep) = client!(aws_sdk_cloudwatch, "cloudwatch");
     let (aas, aas_ep) = client!(aws_sdk_applicationautoscaling, "applicationautoscaling");
     let (acm, acm_ep) = client!(aws_sdk_acm, "acm");
+    let (sns, sns_ep) = client!(aws_sdk_sns, "sns");
     let (rds, rds_ep) = client!(aws_sdk_rds, "rds");
     let (sts, sts_ep) = client!(aws_sdk_sts, "sts");
     // Built whether or not `events` is configured: a client makes no call
@@ -243,6 +247,7 @@ pub fn ports_from_config(cfg: &aws_config::SdkConfig, settings: &AwsSettings) ->
         alarms: Arc::new(AwsMetrics::new(cw, cw_ep)),
         scaling: Arc::new(AwsScaling::new(aas, aas_ep)),
         certificates: Arc::new(AwsCertificates::new(acm, acm_ep)),
+        topics: Arc::new(AwsTopics::new(sns, sns_ep)),
         rds: Arc::new(AwsRds::new(rds, rds_ep, cfg.credentials_provider())),
         sts: Arc::new(AwsSts::new(sts, sts_ep)),
         events: Arc::new(AwsEvents::new(events, events_ep)),

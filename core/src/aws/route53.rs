@@ -256,6 +256,25 @@ impl Route53Api for AwsRoute53 {
         Ok(out)
     }
 
+    async fn public_zone_named(&self, name: &str) -> PortResult<Option<String>> {
+        let wanted = format!("{}.", normalise_name(name));
+        // Zones come in name order from `wanted` on: a private and a public
+        // zone of one name both come first, so a few are enough.
+        let r = (self
+            .client
+            .list_hosted_zones_by_name()
+            .dns_name(&wanted)
+            .max_items(10)
+            .send()
+            .await)
+            .map_err(on(&self.ep, "ListHostedZonesByName"))?;
+        let public = r
+            .hosted_zones()
+            .iter()
+            .find(|z| z.name().eq_ignore_ascii_case(&wanted) && !z.config().is_some_and(|c| c.private_zone()));
+        Ok(public.map(|z| z.id().trim_start_matches("/hostedzone/").to_owned()))
+    }
+
     async fn records_named(&self, zone_id: &str, names: &[String]) -> PortResult<Vec<ObservedDnsRecord>> {
         let mut unique: Vec<String> = names.iter().map(|n| normalise_name(n)).collect();
         unique.sort();

@@ -13,7 +13,7 @@ use crate::spec::TenantInput;
 use crate::{plan, plan_destroy};
 
 const ID: &str = "123456789012";
-const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:tenant-alarms";
+const TOPIC: &str = crate::fake::ALARM_TOPIC;
 
 fn platform_with_topic(topic: Option<&str>) -> (Arc<FakeCloud>, Arc<Platform>) {
     let (cloud, mut platform) = FakeCloud::with_platform("wpdev.example.io");
@@ -189,4 +189,38 @@ async fn a_failed_create_leaves_no_alarm() {
         k += 1;
     }
     assert_eq!(failed_puts, 3, "each of the three puts was failed once");
+}
+
+#[tokio::test]
+async fn a_missing_alarm_topic_is_refused_naming_the_setting() {
+    let (cloud, platform) = platform_with_topic(Some("arn:aws:sns:eu-west-1:123456789012:no-such-topic"));
+    let engine = Engine::new(platform, cloud.ports());
+    let e = engine.check_alarm_topic().await.expect_err("missing topic");
+    assert!(
+        matches!(&e, CoreError::Platform { setting: "alarm_topic_arn", message } if message.contains("no-such-topic")),
+        "{e}"
+    );
+    // Once it exists the check passes, and is not asked again.
+    cloud
+        .state()
+        .topics
+        .insert("arn:aws:sns:eu-west-1:123456789012:no-such-topic".into());
+    engine.check_alarm_topic().await.expect("topic exists");
+    let asked = || {
+        cloud
+            .calls()
+            .iter()
+            .filter(|c| c.op == "sns.GetTopicAttributes")
+            .count()
+    };
+    let before = asked();
+    engine.check_alarm_topic().await.expect("still");
+    assert_eq!(asked(), before);
+
+    let (cloud, platform) = platform_with_topic(None);
+    Engine::new(platform, cloud.ports())
+        .check_alarm_topic()
+        .await
+        .expect("no topic, no check");
+    assert!(cloud.calls().is_empty());
 }

@@ -18,7 +18,9 @@ use crate::error::CoreError;
 use crate::naming::{TAG_CERTIFICATE, TAG_CERTIFICATE_LAST, TAG_CERTIFICATE_SUPERSEDED};
 use crate::observed::ObservedTenant;
 use crate::observed::owned_by;
-use crate::parts::{CertificateSpec, DesiredTenant, ListenerRuleSpec, Part, Tags, TenantRules};
+use crate::parts::{
+    CertificateSpec, DesiredTenant, DnsRecordSpec, ListenerRuleSpec, Part, RecordTarget, Tags, TenantRules,
+};
 use crate::plan::{CertificateField, PartAction};
 use crate::ports::{CertificateStatus, ObservedCertificate, PortError, PortErrorKind};
 
@@ -60,6 +62,9 @@ impl Run<'_> {
                 }
                 if self.plan.updates(CertificateField::Superseded) {
                     self.retire_superseded(current.as_deref()).await?;
+                }
+                if self.plan.updates(CertificateField::Validation) {
+                    self.write_validation(&self.observed.validation_missing).await?;
                 }
                 Ok(())
             }
@@ -109,6 +114,18 @@ impl Run<'_> {
         }
         self.mark(&arn, keep.as_deref()).await?;
         let issued = self.wait_for_records(&arn).await;
+        if let Some(pending) = issued
+            .as_ref()
+            .filter(|c| c.status == CertificateStatus::PendingValidation)
+        {
+            let missing =
+                (self.engine.missing_validation_records(pending).await).map_err(|error| super::StepFailure {
+                    step: format!("{step} certificate"),
+                    part: Part::Certificate,
+                    error,
+                })?;
+            self.write_validation(&missing).await?;
+        }
         if issued.is_some_and(|c| c.status == CertificateStatus::Issued) {
             self.serve(&arn, desired).await?;
             if keep.is_some() {
@@ -193,6 +210,22 @@ impl Run<'_> {
             tokio::time::sleep(pause).await;
         }
         last
+    }
+
+    /// Writes validation records into the account's own zones. A record
+    /// of that name there already is left as it is: ACM names a domain's
+    /// record after the account and the domain, so it is this one, maybe
+    /// written for another certificate. None is ever deleted: ACM's
+    /// managed renewal needs it for as long as a certificate for the
+    /// name lives.
+    async fn write_validation(&self, records: &[DnsRecordSpec]) -> StepResult<()> {
+        for r in records {
+            match self.ports().route53.create_record(r).await {
+                Err(e) if e.kind == PortErrorKind::AlreadyExists => {}
+                other => other.map_err(fail("update", Part::Certificate, "ChangeResourceRecordSets"))?,
+            }
+        }
+        Ok(())
     }
 
     /// The tenant's listener serves `arn`; other pool listeners do not
@@ -308,6 +341,60 @@ impl Run<'_> {
 }
 
 impl Engine {
+    /// The pending certificate's validation records that belong in a
+    /// public hosted zone of the account (the most specific one holding
+    /// the record's domain) and are not there; a domain in no zone of the
+    /// account is its owner's to validate (`certificate_validation_records`).
+    pub(super) async fn missing_validation_records(
+        &self,
+        certificate: &ObservedCertificate,
+    ) -> Result<Vec<DnsRecordSpec>, CoreError> {
+        if certificate.status != CertificateStatus::PendingValidation {
+            return Ok(Vec::new());
+        }
+        let mut missing = Vec::new();
+        for record in certificate
+            .validation_records
+            .iter()
+            .filter(|r| r.record_type == "CNAME")
+        {
+            let name = record.name.trim_end_matches('.').to_ascii_lowercase();
+            let Some(zone_id) = self.own_zone_of(&name).await? else {
+                continue;
+            };
+            let there = (self
+                .ports
+                .route53
+                .records_named(&zone_id, std::slice::from_ref(&name))
+                .await)
+                .map_err(|e| CoreError::port(Part::Certificate, "ListResourceRecordSets", e))?;
+            if !there.iter().any(|r| matches!(r.target, RecordTarget::Cname(_))) {
+                missing.push(DnsRecordSpec {
+                    zone_id,
+                    name,
+                    target: RecordTarget::Cname(record.value.trim_end_matches('.').to_owned()),
+                });
+            }
+        }
+        Ok(missing)
+    }
+
+    /// The account's public hosted zone for a validation record's name
+    /// (`_token.www.example.com`): the longest of its parent domains that
+    /// is a zone, down to two labels.
+    async fn own_zone_of(&self, record_name: &str) -> Result<Option<String>, CoreError> {
+        let mut domain = record_name.split_once('.').map_or("", |(_, rest)| rest);
+        while domain.contains('.') {
+            let found = (self.ports.route53.public_zone_named(domain).await)
+                .map_err(|e| CoreError::port(Part::Certificate, "ListHostedZonesByName", e))?;
+            if found.is_some() {
+                return Ok(found);
+            }
+            domain = domain.split_once('.').map_or("", |(_, rest)| rest);
+        }
+        Ok(None)
+    }
+
     /// Removes `arn` from every pool listener that serves it, then deletes
     /// it (a missing one is gone already).
     pub(super) async fn delete_certificate(&self, observed: &ObservedTenant, arn: &str) -> Result<(), CoreError> {

@@ -310,3 +310,87 @@ async fn converge_as(engine: &Engine, s: &TenantSpec) -> ObservedTenant {
     let p = plan(s, &observed);
     engine.apply(s, &observed, &p).await.expect("apply")
 }
+
+/// A custom domain in a public hosted zone of the account: bbws writes its
+/// validation record there itself (never over a record of that name), a
+/// record deleted while the certificate is pending is written again, and
+/// an issued certificate needs none.
+#[tokio::test]
+async fn validation_records_are_written_into_the_accounts_own_zone() {
+    let (cloud, platform, engine) = setup();
+    let zone = "ZOWNACMEEXAMPLE".to_owned();
+    let other = "ZOTHEREXAMPLE".to_owned();
+    for (id, name) in [(&zone, "acme.example"), (&other, "other.example")] {
+        cloud.state().zones.insert(
+            id.clone(),
+            crate::fake::FakeZone {
+                id: id.clone(),
+                name: name.into(),
+                records: Default::default(),
+            },
+        );
+    }
+    let s = with_domains(platform.clone(), &["www.acme.example", "shop.elsewhere.example"]);
+    let after = converge(&engine, &s).await;
+    let cert = after.certificate.clone().expect("requested");
+    assert_eq!(cert.status, CertificateStatus::PendingValidation);
+    let cname_in = |zone: &str| -> Vec<(String, crate::parts::RecordTarget)> {
+        let state = cloud.state();
+        state.zones[zone]
+            .records
+            .iter()
+            .map(|((n, _), t)| (n.clone(), t.clone()))
+            .collect()
+    };
+    let ours = cert
+        .validation_records
+        .iter()
+        .find(|r| r.name.contains("www.acme.example"))
+        .expect("a record for www.acme.example");
+    let name = ours.name.trim_end_matches('.').to_owned();
+    assert_eq!(
+        cname_in(&zone),
+        vec![(
+            name.clone(),
+            crate::parts::RecordTarget::Cname(ours.value.trim_end_matches('.').to_owned())
+        )],
+        "written in the zone of its domain, and only that one"
+    );
+    assert!(cname_in(&other).is_empty(), "nothing in an unrelated zone");
+    let o = observe(&engine).await;
+    assert!(o.validation_missing.is_empty());
+    assert_converged(&s, &o);
+
+    // Deleted while pending: the plan says so, the apply writes it again.
+    cloud.state().zones.get_mut(&zone).expect("zone").records.clear();
+    let o = observe(&engine).await;
+    let p = plan(&s, &o);
+    assert!(p.updates(CertificateField::Validation), "{p:?}");
+    engine.apply(&s, &o, &p).await.expect("apply");
+    assert_eq!(cname_in(&zone).len(), 1);
+
+    // A record of that name someone else wrote is left as it is.
+    let foreign = crate::parts::RecordTarget::Cname("someone-else.example.".into());
+    cloud
+        .state()
+        .zones
+        .get_mut(&zone)
+        .expect("zone")
+        .records
+        .insert((name.clone(), "CNAME".into()), foreign.clone());
+    let o = observe(&engine).await;
+    assert!(o.validation_missing.is_empty(), "a CNAME is there: not ours to replace");
+    assert_eq!(cname_in(&zone), vec![(name, foreign)]);
+
+    // Issued: nothing to validate, nothing asked of Route53 for it.
+    cloud.issue_certificates();
+    converge(&engine, &s).await;
+    let calls_before = cloud.calls().len();
+    let o = observe(&engine).await;
+    assert!(o.validation_missing.is_empty());
+    let zone_lookups = cloud.calls()[calls_before..]
+        .iter()
+        .filter(|c| c.op == "route53.ListHostedZonesByName")
+        .count();
+    assert_eq!(zone_lookups, 0);
+}

@@ -78,6 +78,8 @@ pub struct Engine {
     platform: Arc<Platform>,
     ports: Ports,
     facts: OnceCell<PlatformFacts>,
+    /// Set once `alarm_topic_arn` was found to exist.
+    alarm_topic: OnceCell<()>,
     mysql: OnceCell<Arc<dyn MysqlAdmin>>,
     /// Serialises priority allocation within this process; across processes
     /// `PriorityInUse` is handled by re-reading and picking again.
@@ -143,6 +145,7 @@ impl Engine {
             platform,
             ports,
             facts: OnceCell::new(),
+            alarm_topic: OnceCell::new(),
             mysql: OnceCell::new(),
             listener_lock: tokio::sync::Mutex::new(()),
             snapshot: std::sync::Mutex::new(Snapshot::default()),

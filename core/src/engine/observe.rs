@@ -279,7 +279,7 @@ impl Engine {
                 marker(crate::naming::TAG_CERTIFICATE_SUPERSEDED),
             );
             if current.is_none() && superseded.is_none() {
-                return Ok((None, None, Vec::new()));
+                return Ok((None, None, Vec::new(), Vec::new()));
             }
             let certificate = match &current {
                 Some(arn) => self
@@ -289,6 +289,10 @@ impl Engine {
                     .await
                     .map_err(|e| CoreError::port(Part::Certificate, "DescribeCertificate", e))?,
                 None => None,
+            };
+            let missing = match &certificate {
+                Some(c) => self.missing_validation_records(c).await?,
+                None => Vec::new(),
             };
             let ours: Vec<&String> = current.iter().chain(&superseded).collect();
             let mut served = Vec::new();
@@ -301,13 +305,14 @@ impl Engine {
                         .map(|c| (listener.clone(), c)),
                 );
             }
-            Ok::<_, CoreError>((certificate, superseded, served))
+            Ok::<_, CoreError>((certificate, superseded, served, missing))
         });
         let found = futures::future::try_join_all(reads).await?;
-        for (o, (certificate, superseded, served)) in observed.iter_mut().zip(found) {
+        for (o, (certificate, superseded, served, missing)) in observed.iter_mut().zip(found) {
             o.certificate = certificate;
             o.superseded_certificate = superseded;
             o.served_certificates = served;
+            o.validation_missing = missing;
         }
         Ok(())
     }

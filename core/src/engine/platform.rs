@@ -49,6 +49,31 @@ impl Engine {
             })
     }
 
+    /// Plan time: that `alarm_topic_arn`, when set, names a topic that
+    /// exists. CloudWatch accepts an alarm to any well-formed topic ARN,
+    /// so a mistyped or deleted topic would silence every alarm unseen.
+    /// Asked once per engine while it answers yes.
+    pub async fn check_alarm_topic(&self) -> Result<(), CoreError> {
+        let Some(topic) = &self.platform.alarm_topic_arn else {
+            return Ok(());
+        };
+        self.alarm_topic
+            .get_or_try_init(|| async {
+                match self.ports.topics.topic_exists(topic).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(CoreError::Platform {
+                        setting: "alarm_topic_arn",
+                        message: format!(
+                            "SNS topic {topic:?} does not exist; create it (aws sns create-topic) or set alarm_topic_arn to the environment's alarm topic"
+                        ),
+                    }),
+                    Err(e) => Err(CoreError::port(PartOrPlatform::Platform, "GetTopicAttributes", e)),
+                }
+            })
+            .await
+            .copied()
+    }
+
     async fn database_endpoint(&self) -> Result<(String, u16), CoreError> {
         let db = &self.platform.database;
         if let (Some(host), Some(port)) = (&db.host, db.port) {

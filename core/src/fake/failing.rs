@@ -231,6 +231,10 @@ fn wrap(ports: Ports, k: usize, error: PortError, lose_answer: bool) -> (Ports, 
             inner: ports.alarms,
             counter: counter.clone(),
         }),
+        topics: Arc::new(FailingPorts {
+            inner: ports.topics,
+            counter: counter.clone(),
+        }),
         rds: Arc::new(FailingPorts {
             inner: ports.rds,
             counter: counter.clone(),
@@ -435,6 +439,9 @@ impl Route53Api for FailingPorts<dyn Route53Api> {
         let lost = self.gate("route53.ChangeResourceRecordSets", &format!("DELETE {}", record.name))?;
         lose(lost, self.inner.delete_record(record).await)
     }
+    async fn public_zone_named(&self, name: &str) -> PortResult<Option<String>> {
+        self.inner.public_zone_named(name).await
+    }
 }
 
 #[async_trait]
@@ -595,6 +602,13 @@ impl RdsApi for FailingPorts<dyn RdsApi> {
     }
     async fn auth_token(&self, host: &str, port: u16, user: &str) -> PortResult<String> {
         self.inner.auth_token(host, port, user).await
+    }
+}
+
+#[async_trait]
+impl TopicsApi for FailingPorts<dyn TopicsApi> {
+    async fn topic_exists(&self, arn: &str) -> PortResult<bool> {
+        self.inner.topic_exists(arn).await
     }
 }
 

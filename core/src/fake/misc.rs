@@ -1,4 +1,4 @@
-//! RDS, STS and the sites' HTTP probe.
+//! RDS, STS, SNS and the sites' HTTP probe.
 
 use async_trait::async_trait;
 
@@ -22,6 +22,15 @@ impl RdsApi for Port {
             .call("rds-db.GenerateAuthToken", user, |_| {
                 Ok(super::fake_iam_token(host, port, user))
             })
+            .await
+    }
+}
+
+#[async_trait]
+impl TopicsApi for Port {
+    async fn topic_exists(&self, arn: &str) -> PortResult<bool> {
+        self.0
+            .call("sns.GetTopicAttributes", arn, |s| Ok(s.topics.contains(arn)))
             .await
     }
 }

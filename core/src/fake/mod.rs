@@ -72,6 +72,9 @@ pub const ALB_CANONICAL_ZONE_ID: &str = "Z32O12XQLNTSW2";
 /// The backup bucket [`FakeCloud::with_platform`] makes (and names in
 /// the platform's `backup`).
 pub const BACKUP_BUCKET: &str = "dev-bbws-backups";
+/// The SNS topic [`FakeCloud::with_platform`] makes for alarms (the
+/// platform leaves `alarm_topic_arn` unset: set it to this to have alarms).
+pub const ALARM_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:tenant-alarms";
 /// The caller identity STS reports.
 pub const CALLER_ARN: &str = "arn:aws:iam::123456789012:user/fake";
 /// ECS status of a live service.
@@ -206,6 +209,7 @@ impl FakeCloud {
             s.mysql.admin_password = admin_password;
             s.mysql.addresses.insert((db_host, 3306));
             s.buckets.insert(BACKUP_BUCKET.into());
+            s.topics.insert(ALARM_TOPIC.into());
 
             Platform {
                 environment: env,
@@ -254,6 +258,7 @@ impl FakeCloud {
             scaling: p.clone(),
             certificates: p.clone(),
             alarms: p.clone(),
+            topics: p.clone(),
             rds: p.clone(),
             sts: p.clone(),
             events: p.clone(),
@@ -418,6 +423,8 @@ pub struct FakeState {
     pub certificates: BTreeMap<String, FakeCertificate>,
     /// CloudWatch alarms by name.
     pub alarms: BTreeMap<String, FakeAlarm>,
+    /// SNS topic ARNs.
+    pub topics: BTreeSet<String>,
     /// Every EventBridge event put, in order (each names its bus).
     pub events: Vec<BusEvent>,
     /// RDS instances: identifier → endpoint `(host, port)`.
@@ -469,6 +476,7 @@ impl Default for FakeState {
             scalable_targets: BTreeMap::new(),
             certificates: BTreeMap::new(),
             alarms: BTreeMap::new(),
+            topics: BTreeSet::new(),
             events: Vec::new(),
             rds_instances: BTreeMap::new(),
             mysql: FakeMysql::default(),

@@ -61,6 +61,15 @@ impl Route53Api for Port {
             .await
     }
 
+    async fn public_zone_named(&self, name: &str) -> PortResult<Option<String>> {
+        let wanted = name.trim_end_matches('.').to_ascii_lowercase();
+        self.0
+            .call("route53.ListHostedZonesByName", name, |s| {
+                Ok(s.zones.values().find(|z| z.name == wanted).map(|z| z.id.clone()))
+            })
+            .await
+    }
+
     async fn records_named(&self, zone_id: &str, names: &[String]) -> PortResult<Vec<ObservedDnsRecord>> {
         self.0
             .call("route53.ListResourceRecordSets", names.join(" "), |s| {

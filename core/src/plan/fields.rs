@@ -251,6 +251,9 @@ part_fields! {
         /// The certificate of the previous domains is to go, the new one
         /// serving.
         Superseded = "superseded",
+        /// The pending certificate's validation records are missing from a
+        /// public hosted zone of the account, where bbws writes them.
+        Validation = "validation",
     }
 }
 

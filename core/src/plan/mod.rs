@@ -693,6 +693,9 @@ fn certificate_action(d: &DesiredTenant, observed: &ObservedTenant) -> Option<Pa
     if observed.superseded_certificate.is_some() && issued {
         f.push(CertificateField::Superseded);
     }
+    if !issued && !observed.validation_missing.is_empty() {
+        f.push(CertificateField::Validation);
+    }
     Some(update_or_none(f))
 }
 

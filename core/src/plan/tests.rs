@@ -171,6 +171,7 @@ pub(crate) fn converged() -> ObservedTenant {
         certificate: None,
         superseded_certificate: None,
         served_certificates: Vec::new(),
+        validation_missing: Vec::new(),
         alarms: Vec::new(),
         foreign: Vec::new(),
     }
