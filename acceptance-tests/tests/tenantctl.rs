@@ -153,7 +153,7 @@ fn tenantctl_lists_an_incomplete_tenant_as_an_orphan_and_sweeps_it() {
 
 /// `tenantctl logs` reads every event of the tenant's log group (both
 /// streams, every page) oldest first, from the window asked for; `--follow`
-/// prints what arrives later.
+/// prints what arrives later; `tenantctl metrics` reads its metric data.
 #[test]
 fn tenantctl_reads_a_tenants_logs_and_follows_them() {
     let stack = Stack::load();
@@ -206,9 +206,26 @@ fn tenantctl_reads_a_tenants_logs_and_follows_them() {
         "the event put after the follow began: {later}"
     );
 
-    // `tenantctl metrics` is not run here: moto 5.2.5 answers the SDK's
-    // CloudWatch protocol with HTTP 404 (see contract::run_all); the
-    // metrics are tested on the fake (engine/telemetry/tests.rs).
+    // `tenantctl metrics`: the tenant's metric data, seeded as AWS
+    // publishes it (the ALB's target group, the ECS service), read back
+    // from one GetMetricData; a metric nobody published has no points.
+    stack.out_of_band(&tid, &sub, "put-metrics", None);
+    let m = tenantctl(&stack, &["metrics", &tid, "--window", "1h"]);
+    assert_eq!(m["tenant_id"], tid.as_str(), "{m:#}");
+    assert_eq!(m["period_seconds"], 300, "{m:#}");
+    let values = |name: &str| -> Vec<f64> {
+        let points = m["metrics"][name]["points"].as_array().cloned().unwrap_or_default();
+        points.iter().filter_map(|p| p[1].as_f64()).collect()
+    };
+    assert_eq!(values("requests").iter().sum::<f64>(), 42.0, "{m:#}");
+    assert_eq!(values("errors_5xx").iter().sum::<f64>(), 1.0, "{m:#}");
+    let cpu = values("cpu");
+    assert!(
+        !cpu.is_empty() && cpu.iter().all(|v| (20.0..=40.0).contains(v)),
+        "{m:#}"
+    );
+    assert!(values("memory").is_empty(), "{m:#}");
+    assert_eq!(m["metrics"]["cpu"]["unit"], "percent", "{m:#}");
 
     tenantctl(&stack, &["destroy", &tid]);
     let refused = tenantctl_fails(&stack, &["logs", &tid]);
