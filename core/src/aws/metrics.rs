@@ -150,14 +150,15 @@ fn read_alarm(a: &MetricAlarm) -> ObservedAlarm {
     let topic = a.alarm_actions().first().cloned().unwrap_or_default();
     let actions_as_set =
         a.actions_enabled() == Some(true) && a.alarm_actions() == [topic.clone()] && a.ok_actions() == [topic.clone()];
-    // Whole numbers as bbws sets them; a fraction set by hand reads rounded.
-    let threshold = a.threshold().unwrap_or_default().round();
+    // Whole numbers as bbws sets them; a fraction set by hand reads rounded
+    // (`as` saturates a value out of range).
+    let threshold = a.threshold().unwrap_or_default().round() as i64;
     ObservedAlarm {
         definition: AlarmDefinition {
             name: a.alarm_name().unwrap_or_default().to_owned(),
             description: a.alarm_description().unwrap_or_default().to_owned(),
             queries: a.metrics().iter().map(read_query).collect(),
-            threshold: format!("{threshold:.0}").parse().unwrap_or(i64::MIN),
+            threshold,
             evaluation_periods: periods(a.evaluation_periods()),
             datapoints_to_alarm: periods(a.datapoints_to_alarm()),
             topic_arn: topic,

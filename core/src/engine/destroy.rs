@@ -102,7 +102,6 @@ impl Engine {
     ) -> Result<(), CoreError> {
         let p = &self.platform;
         let deleting = |part: Part| plan.action(part) == &PartAction::Delete;
-        // Before the service: a target of a deleted service is left behind.
         // Before the service, whose tags mark them.
         if deleting(Part::Alarms) {
             self.delete_alarms(observed).await?;
@@ -113,6 +112,7 @@ impl Engine {
             self.delete_certificates(observed).await?;
             report.deleted.push(Part::Certificate);
         }
+        // Before the service: a target of a deleted service is left behind.
         if deleting(Part::Scaling)
             && let Some(s) = &observed.scaling
         {
