@@ -71,24 +71,13 @@ impl Run<'_> {
 
     /// The service's marker, unless it has it.
     async fn mark_alarms(&self) -> StepResult<()> {
-        let service = self.spec.names().service;
         let found = (self.observed.service.as_ref()).filter(|s| s.tags.contains_key(TAG_ALARMS));
         if found.is_some() {
             return Ok(());
         }
-        let ecs = &self.ports().ecs;
-        let arn = match &self.observed.service {
-            Some(s) => s.arn.clone(),
-            None => {
-                let live = (ecs
-                    .describe_services(&self.spec.platform.cluster, std::slice::from_ref(&service))
-                    .await)
-                    .map_err(fail("update", Part::Service, "DescribeServices"))?;
-                live.into_iter().next().map(|s| s.arn).unwrap_or_default()
-            }
-        };
+        let arn = self.service_arn(Part::Alarms).await?;
         let tags = Tags::from([(TAG_ALARMS.to_owned(), TAG_ALARMS_ON.to_owned())]);
-        (ecs.tag_resource(&arn, &tags).await).map_err(fail("update", Part::Service, "TagResource"))
+        (self.ports().ecs.tag_resource(&arn, &tags).await).map_err(fail("update", Part::Service, "TagResource"))
     }
 
     /// Puts each alarm that is missing or not as defined (all of them on a

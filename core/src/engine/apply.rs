@@ -222,6 +222,35 @@ impl Run<'_> {
         &self.engine.ports
     }
 
+    /// The service's ARN, for `part`'s markers on it: as observed, or (a
+    /// service this run made) read; a missing service fails `part`'s step.
+    pub(super) async fn service_arn(&self, part: Part) -> StepResult<String> {
+        if let Some(s) = &self.observed.service {
+            return Ok(s.arn.clone());
+        }
+        let svc_name = self.spec.names().service;
+        let found = (self
+            .ports()
+            .ecs
+            .describe_services(&self.spec.platform.cluster, &[svc_name])
+            .await)
+            .map_err(fail("update", Part::Service, "DescribeServices"))?;
+        let gone = || StepFailure {
+            step: format!("update {}", part.as_str()),
+            part,
+            error: CoreError::port(
+                Part::Service,
+                "DescribeServices",
+                crate::ports::PortError::new(
+                    PortErrorKind::NotFound,
+                    "ServiceNotFoundException",
+                    "the tenant's service is gone",
+                ),
+            ),
+        };
+        found.into_iter().next().map(|s| s.arn).ok_or_else(gone)
+    }
+
     async fn execute(&self) -> StepResult<Vec<ObservedDnsRecord>> {
         let facts = self.engine.facts().await.map_err(|error| StepFailure {
             step: "read platform".into(),

@@ -139,7 +139,7 @@ impl Run<'_> {
     /// superseded one or none.
     async fn mark(&self, current: &str, superseded: Option<&str>) -> StepResult<()> {
         let ecs = &self.ports().ecs;
-        let arn = self.service_arn().await?;
+        let arn = self.service_arn(Part::Certificate).await?;
         let mut tags = Tags::new();
         tags.insert(TAG_CERTIFICATE.to_owned(), current.to_owned());
         if let Some(s) = superseded {
@@ -162,37 +162,6 @@ impl Run<'_> {
     /// Whether the observed service carries marker `key`.
     fn marked(&self, key: &str) -> bool {
         (self.observed.service.as_ref()).is_some_and(|s| s.tags.contains_key(key))
-    }
-
-    /// The service's ARN: as observed, or (a service this run made) read.
-    async fn service_arn(&self) -> StepResult<String> {
-        if let Some(s) = &self.observed.service {
-            return Ok(s.arn.clone());
-        }
-        let svc_name = self.spec.names().service;
-        let found = (self
-            .ports()
-            .ecs
-            .describe_services(&self.spec.platform.cluster, &[svc_name])
-            .await)
-            .map_err(fail("update", Part::Service, "DescribeServices"))?;
-        found
-            .into_iter()
-            .next()
-            .map(|s| s.arn)
-            .ok_or_else(|| super::StepFailure {
-                step: "update certificate".into(),
-                part: Part::Certificate,
-                error: CoreError::port(
-                    Part::Service,
-                    "DescribeServices",
-                    PortError::new(
-                        PortErrorKind::NotFound,
-                        "ServiceNotFoundException",
-                        "the tenant's service is gone",
-                    ),
-                ),
-            })
     }
 
     /// The new certificate once ACM published its validation records
@@ -268,7 +237,7 @@ impl Run<'_> {
                 part: Part::Certificate,
                 error,
             })?;
-        let arn = self.service_arn().await?;
+        let arn = self.service_arn(Part::Certificate).await?;
         let keys = [TAG_CERTIFICATE_SUPERSEDED.to_owned()];
         (self.ports().ecs.untag_resource(&arn, &keys).await).map_err(fail("update", Part::Service, "UntagResource"))
     }
@@ -381,18 +350,33 @@ impl Engine {
 
     /// The account's public hosted zone for a validation record's name
     /// (`_token.www.example.com`): the longest of its parent domains that
-    /// is a zone, down to two labels.
+    /// is a zone, down to two labels. Each domain is asked once per engine.
     async fn own_zone_of(&self, record_name: &str) -> Result<Option<String>, CoreError> {
         let mut domain = record_name.split_once('.').map_or("", |(_, rest)| rest);
         while domain.contains('.') {
-            let found = (self.ports.route53.public_zone_named(domain).await)
-                .map_err(|e| CoreError::port(Part::Certificate, "ListHostedZonesByName", e))?;
-            if found.is_some() {
-                return Ok(found);
+            if let Some(found) = self.zone_named(domain).await? {
+                return Ok(Some(found));
             }
             domain = domain.split_once('.').map_or("", |(_, rest)| rest);
         }
         Ok(None)
+    }
+
+    async fn zone_named(&self, domain: &str) -> Result<Option<String>, CoreError> {
+        let known = |z: &Self| {
+            z.zones
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(domain)
+                .cloned()
+        };
+        if let Some(found) = known(self) {
+            return Ok(found);
+        }
+        let found = (self.ports.route53.public_zone_named(domain).await)
+            .map_err(|e| CoreError::port(Part::Certificate, "ListHostedZonesByName", e))?;
+        (self.zones.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).insert(domain.to_owned(), found.clone());
+        Ok(found)
     }
 
     /// Removes `arn` from every pool listener that serves it, then deletes

@@ -80,6 +80,11 @@ pub struct Engine {
     facts: OnceCell<PlatformFacts>,
     /// Set once `alarm_topic_arn` was found to exist.
     alarm_topic: OnceCell<()>,
+    /// Public hosted zones of the account by domain (`None`: none of that
+    /// name), as looked up for validation records: Route53 allows five
+    /// requests a second per account, and a plan and its apply would ask
+    /// the same names again.
+    zones: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
     mysql: OnceCell<Arc<dyn MysqlAdmin>>,
     /// Serialises priority allocation within this process; across processes
     /// `PriorityInUse` is handled by re-reading and picking again.
@@ -146,6 +151,7 @@ impl Engine {
             ports,
             facts: OnceCell::new(),
             alarm_topic: OnceCell::new(),
+            zones: std::sync::Mutex::default(),
             mysql: OnceCell::new(),
             listener_lock: tokio::sync::Mutex::new(()),
             snapshot: std::sync::Mutex::new(Snapshot::default()),
