@@ -3,6 +3,7 @@ never does, so the provider's answers to those refusals can be tested.
 
     aws_faults.py UPSTREAM [--expired-key AKID]... [--refuse-missing-roles] [--throttle N]
                   [--random RATE --seed S] [--aws-rates [SCALE]] [--stats FILE] [--log FILE]
+                  [--log-requests FILE]
 
 Prints `listening on PORT` (a free port on 127.0.0.1) and forwards every
 request to UPSTREAM (moto), except:
@@ -43,6 +44,8 @@ request to UPSTREAM (moto), except:
                         half of it; also written on SIGTERM).
 --log FILE              one line per fault: seconds since start, kind,
                         service, operation, tenant ids seen in the request.
+--log-requests FILE     one line per request, in the order they arrived:
+                        seconds since start, service, operation.
 
 Errors are written in the protocol of the request's service, which the
 credential scope of its SigV4 signature names: awsJson services (ECS,
@@ -138,6 +141,7 @@ class Faults:
         self.rng = random.Random(args.seed)
         self.stats_path = args.stats
         self.log = open(args.log, "a", buffering=1) if args.log else None
+        self.requests_log = open(args.log_requests, "a", buffering=1) if args.log_requests else None
         self.start = time.monotonic()
         self.requests = 0
         self.by_kind = {k: 0 for k in FAULTS}
@@ -151,6 +155,8 @@ class Faults:
             self.requests += 1
             key = f"{service} {op}"
             self.by_request[key] = self.by_request.get(key, 0) + 1
+            if self.requests_log:
+                self.requests_log.write(f"{time.monotonic() - self.start:.3f} {key}\n")
         return self.limiter is not None and not self.limiter.allow(service, op)
 
     def draw(self):
@@ -199,6 +205,7 @@ def main():
     ap.add_argument("--aws-rates", type=float, nargs="?", const=1.0, default=0.0)
     ap.add_argument("--stats")
     ap.add_argument("--log")
+    ap.add_argument("--log-requests")
     args = ap.parse_args()
     up = urllib.parse.urlsplit(args.upstream)
     faults = Faults(args)

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use bbws_core::approval::{self, TenantChange};
-use bbws_core::engine::observe_and_plan;
 use bbws_core::lifecycle::{self, Basis, Decision, Prior};
 use bbws_core::validate::Violation;
 use bbws_core::{Engine, Platform, TenantSpec, aws};
@@ -441,15 +440,33 @@ impl BbwsServer {
             now: None,
             refreshed: c.is_in_state(&spec.tenant_id),
         };
+        // The apply walk plans each resource again right before applying
+        // it: the apply starts from what this plan observed (as observed,
+        // not as rebuilt).
         let observed = match lifecycle::basis(spec, &facts) {
             Basis::Observed => observed,
-            Basis::Rebuild => lifecycle::rebuilt(&observed),
+            Basis::Rebuild => {
+                c.engine.keep_for_apply(&key, &observed);
+                return self.decided(c, spec, lifecycle::rebuilt(&observed), facts).await;
+            }
             Basis::Unrecorded => c
                 .engine
                 .wait_out_lease(&key, observed)
                 .await
                 .map_err(|e| vec![core_error_diag(&e)])?,
         };
+        c.engine.keep_for_apply(&key, &observed);
+        self.decided(c, spec, observed, facts).await
+    }
+
+    /// The decision on `observed`, once the plan's basis is settled.
+    async fn decided(
+        &self,
+        c: &Configured,
+        spec: &TenantSpec,
+        observed: bbws_core::ObservedTenant,
+        facts: Prior<'_>,
+    ) -> Result<(Decision, bbws_core::ObservedTenant), Diags> {
         // A new tenant needs a slot in the listener pool (with the others
         // this walk plans); a pinned one, a slot on its listener.
         c.engine
@@ -508,9 +525,13 @@ impl BbwsServer {
             .resolve(c.platform.clone())
             .map_err(|v| (prior.clone(), violation_diags(&v, "")))?;
         let previous = tenant::recorded_subdomains(prior.as_ref());
-        let (mut observed, mut plan) = observe_and_plan(&c.engine, &spec, &previous)
+        // What the plan just before this apply observed, when it is still so.
+        let mut observed = c
+            .engine
+            .observe_for_apply(&key_of(&spec, &previous))
             .await
             .map_err(|e| (prior.clone(), vec![core_error_diag(&e)]))?;
+        let mut plan = bbws_core::plan(&spec, &observed);
         let facts = Prior {
             in_record: prior.is_some(),
             ..Prior::default()

@@ -5,6 +5,7 @@
 
 use std::sync::Mutex;
 
+use super::made::Made;
 use super::rollback::Created;
 use super::token::RunToken;
 use super::{Engine, StepFailure, StepResult, fail, ignore_not_found};
@@ -60,8 +61,10 @@ impl Engine {
         // it runs) and after (nor what a refresh read meanwhile).
         self.bump_generation();
         self.forget_revisions(&spec.names().task_family);
+        self.forget_planned(&spec.tenant_id);
         let result = self.converge(spec, observed, plan, inputs).await;
         self.bump_generation();
+        self.forget_planned(&spec.tenant_id);
         if !plan.is_empty() || result.is_err() {
             let error = result.as_ref().err().map(ToString::to_string);
             let resources = crate::events::resources_of(result.as_ref().unwrap_or(observed));
@@ -107,6 +110,7 @@ impl Engine {
             plan,
             inputs,
             created: Mutex::new(Vec::new()),
+            made: Mutex::new(Made::default()),
             rotation: Mutex::new(None),
             token: RunToken::new(),
         };
@@ -145,6 +149,9 @@ impl Engine {
                 });
             }
         };
+        if let Some(after) = run.whole_create(records.clone()).await {
+            return Ok(after);
+        }
         let mut subdomains = vec![spec.subdomain.clone()];
         subdomains.extend(observed.routed_subdomain(&self.platform.domain));
         self.read_back(&spec.tenant_id, &subdomains, records).await
@@ -195,6 +202,8 @@ pub(super) struct Run<'a> {
     pub(super) plan: &'a TenantPlan,
     inputs: &'a ApplyInputs,
     pub(super) created: Mutex<Vec<Created>>,
+    /// What its creates answered with ([`Made::whole_create`]).
+    pub(super) made: Mutex<Made>,
     /// What a password change did: an old password left beside the new one
     /// is discarded once the service runs with the new one.
     rotation: Mutex<Option<PasswordChange>>,
@@ -208,6 +217,46 @@ pub(super) struct Run<'a> {
 pub(super) type RuleNow = (String, Option<RuleAction>);
 
 impl Run<'_> {
+    /// Notes what a create answered with.
+    pub(super) fn made(&self, note: impl FnOnce(&mut Made)) {
+        note(&mut self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
+    /// The tenant after a whole create, from the creates' answers and
+    /// MySQL ([`Made::whole_create`]); `None`: read it back.
+    async fn whole_create(&self, records: Vec<ObservedDnsRecord>) -> Option<ObservedTenant> {
+        if !Made::is_whole_create(self.observed, self.plan) {
+            return None;
+        }
+        let names = self.spec.names();
+        let mysql = self.engine.mysql().await.ok()?;
+        let (databases, users) = mysql
+            .observe(
+                std::slice::from_ref(&names.database),
+                std::slice::from_ref(&names.database_user),
+            )
+            .await
+            .ok()?;
+        let database = (
+            databases.into_iter().find(|d| d.name == names.database),
+            users.into_iter().find(|u| u.name == names.database_user),
+        );
+        let mut after = {
+            let made = self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            made.whole_create(self.observed, records, database)?
+        };
+        // The service moves on by itself (its first deployment starts
+        // tasks): it alone is read again, as a read-back would.
+        let found = self
+            .ports()
+            .ecs
+            .describe_services(&self.spec.platform.cluster, std::slice::from_ref(&names.service))
+            .await
+            .ok()?;
+        after.service = Some(found.into_iter().find(|s| s.name == names.service)?);
+        Some(after)
+    }
+
     pub(super) fn record(&self, c: Created) {
         if let Ok(mut v) = self.created.lock() {
             v.push(c);
@@ -1124,6 +1173,11 @@ impl Run<'_> {
                 .modify_rule(arn, &host, &suspended_action())
                 .await
                 .map_err(fail("update", Part::ListenerRule, "ModifyRule"))?;
+            self.made(|m| {
+                if let Some(r) = m.listener_rule.as_mut().filter(|r| &r.arn == arn) {
+                    r.action = Some(suspended_action());
+                }
+            });
         }
         Ok(())
     }

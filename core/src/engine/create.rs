@@ -70,6 +70,7 @@ impl Run<'_> {
             }
         };
         self.record(Created::Secret(s.arn.clone()));
+        self.made(|m| m.secret = Some(s.clone()));
         Ok(s)
     }
 
@@ -93,6 +94,7 @@ impl Run<'_> {
             }
         };
         self.record(Created::AccessPoint(a.id.clone()));
+        self.made(|m| m.access_point = Some(a.clone()));
         Ok(a)
     }
 
@@ -100,18 +102,18 @@ impl Run<'_> {
         let mut spec = spec.clone();
         spec.tags = self.token.stamp(&spec.tags);
         let logs = &self.ports().logs;
-        let name = match logs.create_log_group(&spec).await {
-            Ok(l) => l.name,
+        let group = match logs.create_log_group(&spec).await {
+            Ok(l) => l,
             Err(e) => {
                 let found = logs
                     .describe_log_groups(&spec.name)
                     .await
                     .map(|all| all.into_iter().find(|l| l.name == spec.name));
                 self.settle(Part::LogGroup, "CreateLogGroup", &spec.name, e, found, |l| &l.tags)?
-                    .name
             }
         };
-        self.record(Created::LogGroup(name));
+        self.record(Created::LogGroup(group.name.clone()));
+        self.made(|m| m.log_group = Some(group));
         Ok(())
     }
 
@@ -146,6 +148,7 @@ impl Run<'_> {
             })?,
         };
         self.record(Created::TargetGroup(t.arn.clone()));
+        self.made(|m| m.target_group = Some(t.clone()));
         Ok(t)
     }
 
@@ -156,14 +159,16 @@ impl Run<'_> {
         let mut spec = spec.clone();
         spec.tags = self.token.stamp(&spec.tags);
         let ecs = &self.ports().ecs;
-        let arn = match ecs.register_task_definition(&spec).await {
-            Ok(t) => t.arn,
+        let t = match ecs.register_task_definition(&spec).await {
+            Ok(t) => t,
             Err(e) => match ecs.latest_task_definition(&spec.family).await {
-                Ok(Some(t)) if self.token.made(&t.tags) => t.arn,
+                Ok(Some(t)) if self.token.made(&t.tags) => t,
                 _ => return Err(fail("register", Part::TaskDefinition, "RegisterTaskDefinition")(e)),
             },
         };
+        let arn = t.arn.clone();
         self.record(Created::TaskDefinition(arn.clone()));
+        self.made(|m| m.task_definition = Some(t));
         Ok(arn)
     }
 
@@ -182,6 +187,7 @@ impl Run<'_> {
             return Err(self.created_elsewhere(Part::ListenerRule, &format!("host {}", spec.host), &r.tags));
         }
         self.record(Created::ListenerRule(r.arn.clone()));
+        self.made(|m| m.listener_rule = Some(r.clone()));
         Ok(r)
     }
 
@@ -201,6 +207,7 @@ impl Run<'_> {
             }
         };
         self.record(Created::Service(spec.cluster.clone(), s.name.clone()));
+        self.made(|m| m.service = Some(s.clone()));
         Ok(s)
     }
 }

@@ -50,8 +50,10 @@ impl Engine {
     ) -> Result<DestroyReport, CoreError> {
         self.bump_generation();
         self.forget_revisions(&spec.names().task_family);
+        self.forget_planned(&spec.tenant_id);
         let result = self.tear_down(spec, observed, plan).await;
         self.bump_generation();
+        self.forget_planned(&spec.tenant_id);
         let error = result.as_ref().err().map(ToString::to_string);
         let resources = crate::events::resources_of(observed);
         self.audit_about(

@@ -13,6 +13,9 @@
 //!   wait; `rollback` — what a failed run created;
 //! - `destroy`; `priority` — listener-rule priorities; `placement` — the
 //!   listener pool's load, placement and its re-check;
+//! - `made` — what a run's creates answered, the after-observation of
+//!   a whole create;
+//! - `planned` — a plan's observation, for the apply right after it;
 //! - `backup` — database dumps to the backup bucket, and restores.
 
 use std::sync::Arc;
@@ -39,12 +42,14 @@ mod credentials;
 mod destroy;
 mod lease;
 mod listener_move;
+mod made;
 mod observe;
 mod operations;
 mod orphans;
 #[cfg(test)]
 mod ownership_tests;
 mod placement;
+mod planned;
 mod platform;
 #[cfg(test)]
 mod pool_tests;
@@ -66,6 +71,7 @@ pub use telemetry::{FOLLOW_FIRST_PAUSE, FOLLOW_MAX_PAUSE, LogTail, METRICS, Tena
 pub use crate::credentials::{ApplyInputs, DbPassword, generate_password};
 pub use destroy::{DestroyReport, SECRET_RECOVERY_WINDOW_DAYS};
 pub use orphans::Orphan;
+pub use planned::MAX_AGE as PLANNED_MAX_AGE;
 pub use priority::{MAX_RULE_PRIORITY, pick_priority};
 use snapshot::Snapshot;
 pub use snapshot::TTL as SNAPSHOT_TTL;
@@ -110,6 +116,9 @@ pub struct Engine {
     /// reads that cannot see each other's rules yet, so each placement
     /// counts the others'. A failed create gives its slot back.
     placements: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    /// What the plans of this process observed, for the applies that
+    /// follow them ([`planned`]).
+    planned: planned::Planned,
 }
 
 /// A failed step: which, on what part, and why.
@@ -159,6 +168,7 @@ impl Engine {
             stopping: tokio::sync::watch::Sender::new(false),
             finished_leases: std::sync::Mutex::new(Vec::new()),
             placements: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            planned: planned::Planned::default(),
         }
     }
 
