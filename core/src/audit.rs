@@ -145,7 +145,13 @@ impl Engine {
         let message = serde_json::to_string(&record).unwrap_or_default();
         let group = crate::naming::audit_log_group(env);
         let write = async {
-            if let Err(e) = ports.logs.append_event(&group, tenant_id, &message).await {
+            // A new tenant's first record opens its stream.
+            let appended = if operation == "create" {
+                ports.logs.append_event_to_new_stream(&group, tenant_id, &message).await
+            } else {
+                ports.logs.append_event(&group, tenant_id, &message).await
+            };
+            if let Err(e) = appended {
                 tracing::warn!(%group, error = %e, "the audit record could not be written");
             }
         };

@@ -624,7 +624,38 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
         "append_event to a missing group",
         api.append_event(&audit, "contract", "created on demand").await,
     )?;
+    c.ok(
+        "append_event_to_new_stream, a new stream",
+        api.append_event_to_new_stream(name, "contract-new", "first of a new stream")
+            .await,
+    )?;
+    c.ok(
+        "append_event_to_new_stream, a stream that exists",
+        api.append_event_to_new_stream(name, "contract-new", "second of it")
+            .await,
+    )?;
     filter_steps(c, api.as_ref(), name).await?;
+    let mut of_new = Vec::new();
+    let mut page = None;
+    loop {
+        let got = c.ok("filter_events, the new stream", api.filter_events(name, 0, page).await)?;
+        of_new.extend(
+            got.events
+                .into_iter()
+                .filter(|e| e.stream == "contract-new")
+                .map(|e| e.message),
+        );
+        match got.next {
+            Some(next) => page = Some(next),
+            None => break,
+        }
+    }
+    c.eq(
+        "filter_events, the new stream",
+        "both events of append_event_to_new_stream",
+        &vec!["first of a new stream".to_owned(), "second of it".to_owned()],
+        &of_new,
+    )?;
     let groups = c.ok("describe by prefix", api.describe_log_groups(name).await)?;
     c.ensure(
         find(&groups, name).is_some() && find(&groups, &audit).is_some(),

@@ -393,6 +393,12 @@ pub trait LogsApi: Send + Sync {
     async fn untag_log_group(&self, arn: &str, keys: &[String]) -> PortResult<()>;
     /// Appends one event, creating the group and stream when missing.
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()>;
+    /// [`Self::append_event`] to a stream that most likely does not exist
+    /// yet (a new tenant's): created first, which saves the put that would
+    /// fail on it. A stream that does exist is used as it is.
+    async fn append_event_to_new_stream(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
+        self.append_event(group, stream, message).await
+    }
     /// One page of the group's events from `start_ms` on (Unix ms), every
     /// stream interleaved, oldest first (`FilterLogEvents`).
     async fn filter_events(&self, group: &str, start_ms: i64, page: Option<String>) -> PortResult<LogEventPage>;

@@ -152,6 +152,25 @@ impl AwsLogs {
             .map_err(on(&self.ep, "CreateLogStream"))
     }
 
+    /// The stream, created unless it exists (and its group with it).
+    async fn ensure_stream(&self, group: &str, stream: &str) -> PortResult<()> {
+        match created(self.create_stream(group, stream).await) {
+            Err(e) if e.kind == PortErrorKind::NotFound => {
+                created(
+                    self.client
+                        .create_log_group()
+                        .log_group_name(group)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(on(&self.ep, "CreateLogGroup")),
+                )?;
+                created(self.create_stream(group, stream).await)
+            }
+            other => other,
+        }
+    }
+
     async fn put_events(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
         let op = "PutLogEvents";
         let now = SystemTime::now()
@@ -330,25 +349,16 @@ impl LogsApi for AwsLogs {
     async fn append_event(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
         match self.put_events(group, stream, message).await {
             Err(e) if e.kind == PortErrorKind::NotFound => {
-                match created(self.create_stream(group, stream).await) {
-                    Err(e) if e.kind == PortErrorKind::NotFound => {
-                        created(
-                            self.client
-                                .create_log_group()
-                                .log_group_name(group)
-                                .send()
-                                .await
-                                .map(|_| ())
-                                .map_err(on(&self.ep, "CreateLogGroup")),
-                        )?;
-                        created(self.create_stream(group, stream).await)?;
-                    }
-                    other => other?,
-                }
+                self.ensure_stream(group, stream).await?;
                 self.put_events(group, stream, message).await
             }
             other => other,
         }
+    }
+
+    async fn append_event_to_new_stream(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
+        self.ensure_stream(group, stream).await?;
+        self.put_events(group, stream, message).await
     }
 
     async fn filter_events(&self, group: &str, start_ms: i64, page: Option<String>) -> PortResult<LogEventPage> {

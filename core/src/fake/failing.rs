@@ -590,6 +590,14 @@ impl LogsApi for FailingPorts<dyn LogsApi> {
         let lost = self.gate("logs.PutLogEvents", &format!("{group}:{stream}"))?;
         lose(lost, self.inner.append_event(group, stream, message).await)
     }
+
+    async fn append_event_to_new_stream(&self, group: &str, stream: &str, message: &str) -> PortResult<()> {
+        let lost = self.gate("logs.PutLogEvents", &format!("{group}:{stream}"))?;
+        lose(
+            lost,
+            self.inner.append_event_to_new_stream(group, stream, message).await,
+        )
+    }
     async fn filter_events(&self, group: &str, start_ms: i64, page: Option<String>) -> PortResult<LogEventPage> {
         self.inner.filter_events(group, start_ms, page).await
     }
