@@ -57,13 +57,14 @@ impl Engine {
         plan: &TenantPlan,
         inputs: &ApplyInputs,
     ) -> Result<ObservedTenant, CoreError> {
-        // A write: bumped before (no refresh reuses what it changes while
-        // it runs) and after (nor what a refresh read meanwhile).
-        self.bump_generation();
+        // A write of this tenant: bumped before (no refresh reuses what it
+        // changes while it runs) and after (nor what a refresh read
+        // meanwhile); the other tenants' reads stay usable.
+        self.bump_generation_of(&spec.tenant_id);
         self.forget_revisions(&spec.names().task_family);
         self.forget_planned(&spec.tenant_id);
         let result = self.converge(spec, observed, plan, inputs).await;
-        self.bump_generation();
+        self.bump_generation_of(&spec.tenant_id);
         self.forget_planned(&spec.tenant_id);
         if !plan.is_empty() || result.is_err() {
             let error = result.as_ref().err().map(ToString::to_string);

@@ -48,11 +48,11 @@ impl Engine {
         observed: &ObservedTenant,
         plan: &TenantPlan,
     ) -> Result<DestroyReport, CoreError> {
-        self.bump_generation();
+        self.bump_generation_of(&spec.tenant_id);
         self.forget_revisions(&spec.names().task_family);
         self.forget_planned(&spec.tenant_id);
         let result = self.tear_down(spec, observed, plan).await;
-        self.bump_generation();
+        self.bump_generation_of(&spec.tenant_id);
         self.forget_planned(&spec.tenant_id);
         let error = result.as_ref().err().map(ToString::to_string);
         let resources = crate::events::resources_of(observed);

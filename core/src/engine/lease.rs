@@ -61,7 +61,7 @@ impl Engine {
             .untag_resource(secret_arn, &[TAG_LEASE.to_owned()])
             .await;
         // A write: the snapshot's secret still shows the lease.
-        self.bump_generation();
+        self.bump_generation_of(tenant_id);
         // A secret a rollback deleted has no lease left to remove.
         if let Err(e) = removed.or_else(|e| {
             if e.kind == crate::ports::PortErrorKind::NotFound {

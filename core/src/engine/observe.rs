@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::future::try_join_all;
 
 use super::Engine;
-use super::snapshot::{Stamp, latest_revisions};
+use super::snapshot::{Scope, Stamp, latest_revisions};
 use crate::error::{CoreError, PartOrPlatform};
 use crate::naming::TenantNames;
 use crate::observed::{ForeignPart, ObservedTenant, TenantKey, describe_owner, owned_by};
@@ -163,10 +163,11 @@ impl Engine {
     /// batched service and target group descriptions, one MySQL query,
     /// whatever the number of tenants — from the snapshot where it holds
     /// them. A batch of one uses the shared listings too when an earlier
-    /// batch made them (a straggler of the refresh); otherwise it reads as
-    /// [`Self::observe_tenant`] does.
+    /// batch made them (a straggler of the refresh, or the plan of a fleet
+    /// apply's next tenant); otherwise it reads as [`Self::observe_tenant`]
+    /// does.
     pub(crate) async fn observe_batch(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
-        let shared = keys.len() > 1 || !self.listed_tenants().is_empty();
+        let shared = keys.len() > 1 || !self.listed_tenants().is_empty() || self.listings_held(keys);
         self.observe_with(keys, shared, None).await
     }
 
@@ -188,7 +189,8 @@ impl Engine {
         let _reading = if shared { Some(self.reading.lock().await) } else { None };
         // Stamped before any read: a write that overtakes them bumps the
         // generation, and what they found is then not recorded.
-        let stamp = self.snapshot().stamp();
+        let ids: Arc<[String]> = names.iter().map(|n| n.id.clone()).collect();
+        let stamp = self.snapshot().stamp_for(Scope::Tenants(ids));
         // The per-name reads; a batch of a refresh reads ahead.
         let (wanted, held) = if shared {
             self.names_to_read(keys, &names)
@@ -199,10 +201,10 @@ impl Engine {
         let one = one_tenant_rules(keys, &names, &self.platform.domain, shared);
         let (read, listed) = futures::try_join!(
             self.read_names(&wanted, mysql.as_ref()),
-            self.read_shared(&names, one.as_ref(), records, shared, stamp)
+            self.read_shared(&names, one.as_ref(), records, shared, &stamp)
         )
         .map_err(|e| self.cluster_hint(e))?;
-        self.snapshot().record_names(stamp, &wanted, &read);
+        self.snapshot().record_names(&stamp, &wanted, &read);
         let read = read.only(&names).and(held);
         let reads = Reads {
             facts: &facts,
@@ -472,7 +474,7 @@ impl Engine {
         one: Option<&TenantRules>,
         known_records: Option<Arc<Vec<ObservedDnsRecord>>>,
         shared: bool,
-        stamp: Stamp,
+        stamp: &Stamp,
     ) -> Result<SharedReads, CoreError> {
         let records = async {
             match (known_records, one) {
@@ -509,7 +511,7 @@ impl Engine {
     pub(super) async fn read_rules(
         &self,
         shared: bool,
-        stamp: Stamp,
+        stamp: &Stamp,
     ) -> Result<Arc<Vec<ObservedListenerRule>>, CoreError> {
         let fetch = self.ports.elbv2.describe_pool_rules(&self.platform.listener_arns);
         self.listing(shared, stamp, |s| &mut s.rules, fetch)
@@ -545,7 +547,7 @@ impl Engine {
         }
     }
 
-    async fn read_records(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedDnsRecord>>, CoreError> {
+    async fn read_records(&self, shared: bool, stamp: &Stamp) -> Result<Arc<Vec<ObservedDnsRecord>>, CoreError> {
         let fetch = self.ports.route53.list_records(&self.platform.hosted_zone_id);
         self.listing(shared, stamp, |s| &mut s.records, fetch)
             .await
@@ -578,7 +580,11 @@ impl Engine {
         }
     }
 
-    async fn read_access_points(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<ObservedAccessPoint>>, CoreError> {
+    async fn read_access_points(
+        &self,
+        shared: bool,
+        stamp: &Stamp,
+    ) -> Result<Arc<Vec<ObservedAccessPoint>>, CoreError> {
         let p = &self.platform;
         let fetch = self.ports.efs.describe_access_points(&p.efs_file_system_id);
         self.listing(shared, stamp, |s| &mut s.access_points, fetch)
@@ -601,7 +607,7 @@ impl Engine {
         &self,
         names: &[TenantNames],
         shared: bool,
-        stamp: Stamp,
+        stamp: &Stamp,
     ) -> Result<Arc<Vec<ObservedLogGroup>>, CoreError> {
         let env = self.platform.environment;
         let logs_err = |e| CoreError::port(Part::LogGroup, "DescribeLogGroups", e);
@@ -621,7 +627,8 @@ impl Engine {
             .await
             .map_err(logs_err)?;
         let own = groups.iter().find(|g| g.name == n.log_group).cloned();
-        self.snapshot().record(stamp, |s| &mut s.log_group, &n.log_group, own);
+        self.snapshot()
+            .record(stamp.clone(), |s| &mut s.log_group, &n.log_group, own);
         Ok(Arc::new(groups))
     }
 
@@ -632,7 +639,7 @@ impl Engine {
         &self,
         names: &[TenantNames],
         shared: bool,
-        stamp: Stamp,
+        stamp: &Stamp,
     ) -> Result<Vec<Option<ObservedTaskDefinition>>, CoreError> {
         let describe_err = |e| CoreError::port(Part::TaskDefinition, "DescribeTaskDefinition", e);
         if !shared {
@@ -640,7 +647,7 @@ impl Engine {
                 let latest = self.ports.ecs.latest_task_definition(&n.task_family).await?;
                 let family = &n.task_family;
                 self.snapshot()
-                    .record(stamp, |s| &mut s.latest_revision, family, latest.clone());
+                    .record(stamp.clone(), |s| &mut s.latest_revision, family, latest.clone());
                 Ok(latest)
             }))
             .await
@@ -669,13 +676,13 @@ impl Engine {
         &self,
         names: &[TenantNames],
         shared: bool,
-        stamp: Stamp,
+        stamp: &Stamp,
     ) -> Result<Vec<Option<ObservedSecret>>, CoreError> {
         if !shared {
             return try_join_all(names.iter().map(|n| async move {
                 let secret = self.ports.secrets.describe_secret(&n.secret).await?;
                 self.snapshot()
-                    .record(stamp, |s| &mut s.secret, &n.secret, secret.clone());
+                    .record(stamp.clone(), |s| &mut s.secret, &n.secret, secret.clone());
                 Ok(secret)
             }))
             .await

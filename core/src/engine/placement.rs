@@ -22,8 +22,10 @@ impl Engine {
     pub async fn pool_loads(&self, shared: bool) -> Result<Vec<ListenerLoad>, CoreError> {
         let facts = self.facts().await?.clone();
         let stamp = self.snapshot().stamp();
-        let (rules, counts) =
-            futures::try_join!(self.read_rules(shared, stamp), self.target_group_counts(shared, stamp))?;
+        let (rules, counts) = futures::try_join!(
+            self.read_rules(shared, &stamp),
+            self.target_group_counts(shared, &stamp)
+        )?;
         let env = self.platform.environment;
         Ok(facts
             .listeners
@@ -39,7 +41,7 @@ impl Engine {
     }
 
     /// Target groups attached to each pool load balancer, one call each.
-    async fn target_group_counts(&self, shared: bool, stamp: Stamp) -> Result<Arc<Vec<(String, u32)>>, CoreError> {
+    async fn target_group_counts(&self, shared: bool, stamp: &Stamp) -> Result<Arc<Vec<(String, u32)>>, CoreError> {
         let facts = self.facts().await?.clone();
         let fetch = async move {
             let counts = futures::future::try_join_all(

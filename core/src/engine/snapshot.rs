@@ -1,11 +1,17 @@
 //! The snapshot of the environment one process has read: a typed field per
 //! listing and per read by name, each entry stamped with the write
 //! generation and the time its read began. Every write through the engine
-//! bumps the generation (and empties the snapshot), so nothing read before
-//! a write is used after it, and a read that a write overtook is not
-//! recorded at all; an entry older than [`TTL`] is not used either (what
-//! someone else may have changed meanwhile). Task definition revisions are
-//! immutable by ARN and stay across generations.
+//! bumps the generation and names the tenant it wrote: nothing read before
+//! it is used for that tenant after it (nor what a read under way while it
+//! ran found), while the other tenants' parts — other names, which that
+//! write did not touch — are still answered from what was read. A fleet
+//! apply's plans of the tenants still to come thus share the listings
+//! instead of reading them again after every create. What counts across
+//! tenants (a pool's load: its rules and target groups) is used only when
+//! no write at all happened since ([`Scope::Unwritten`]). An entry older
+//! than [`TTL`] is not used either (what someone else may have changed
+//! meanwhile). Task definition revisions are immutable by ARN and stay
+//! across generations.
 //!
 //! Only a refresh ([`crate::batch::Refresh`]) reads the snapshot; every
 //! observation records into it.
@@ -24,11 +30,29 @@ use crate::parts::*;
 /// How long an entry may be used after its read began.
 pub const TTL: Duration = Duration::from_secs(30);
 
-/// The generation and the time at which a read began.
-#[derive(Clone, Copy, Debug)]
+/// The generation and the time at which a read began, and whom it is for.
+#[derive(Clone, Debug)]
 pub(super) struct Stamp {
     generation: u64,
     at: Instant,
+    scope: Scope,
+}
+
+/// Whom a read from the snapshot answers for, and so which writes since
+/// the entry was read make it unusable.
+#[derive(Clone, Debug, Default)]
+pub(super) enum Scope {
+    /// Everyone (a count across tenants): any write.
+    #[default]
+    Unwritten,
+    /// These tenants (by [`TenantNames::id`]): a write to one of them.
+    Tenants(Arc<[String]>),
+}
+
+impl Scope {
+    fn of(id: &str) -> Scope {
+        Scope::Tenants(Arc::from([id.to_owned()]))
+    }
 }
 
 /// One entry of the snapshot.
@@ -49,6 +73,8 @@ pub(super) type ByName<T> = HashMap<String, Stamped<Option<T>>>;
 pub(super) struct Snapshot {
     /// Bumped by every write through the engine.
     generation: u64,
+    /// The generation of each tenant's last write (by [`TenantNames::id`]).
+    written: HashMap<String, u64>,
     /// The pool listeners' rules.
     pub(super) rules: Listing<ObservedListenerRule>,
     /// Target groups attached to each pool load balancer, by its ARN.
@@ -85,53 +111,74 @@ pub(super) struct Snapshot {
 }
 
 impl Snapshot {
-    /// The stamp of a read that begins now.
-    pub(super) fn stamp(&self) -> Stamp {
+    /// The stamp of a read for `scope` that begins now.
+    pub(super) fn stamp_for(&self, scope: Scope) -> Stamp {
         Stamp {
             generation: self.generation,
             at: Instant::now(),
+            scope,
         }
     }
 
-    /// Whether an entry read under `stamp` may be used: read at the current
-    /// generation, within the TTL.
-    fn is_current(&self, stamp: &Stamp) -> bool {
-        stamp.generation == self.generation && stamp.at.elapsed() < TTL
+    /// The stamp of a read that begins now, for everyone.
+    pub(super) fn stamp(&self) -> Stamp {
+        self.stamp_for(Scope::Unwritten)
     }
 
-    /// A listing, if current.
-    pub(super) fn listing<T>(&self, listing: &Listing<T>) -> Option<Arc<Vec<T>>> {
+    /// Whether an entry read under `read` may be used for `scope`: within
+    /// the TTL, and (for everyone) with no write since or (for tenants)
+    /// with none of theirs since.
+    fn is_current(&self, read: &Stamp, scope: &Scope) -> bool {
+        let unwritten = match scope {
+            Scope::Unwritten => read.generation == self.generation,
+            Scope::Tenants(ids) => ids
+                .iter()
+                .all(|id| self.written.get(id).is_none_or(|w| read.generation >= *w)),
+        };
+        unwritten && read.at.elapsed() < TTL
+    }
+
+    /// A listing, if current for `scope`.
+    pub(super) fn listing<T>(&self, listing: &Listing<T>, scope: &Scope) -> Option<Arc<Vec<T>>> {
         listing
             .as_ref()
-            .filter(|e| self.is_current(&e.stamp))
+            .filter(|e| self.is_current(&e.stamp, scope))
             .map(|e| e.value.clone())
     }
 
-    /// What was found under `name` (`Some(None)`: nothing), if current.
-    pub(super) fn by_name<T: Clone>(&self, map: &ByName<T>, name: &str) -> Option<Option<T>> {
+    /// What was found under `name` (`Some(None)`: nothing), if current for
+    /// `scope` (the tenant the name is of).
+    pub(super) fn by_name<T: Clone>(&self, map: &ByName<T>, name: &str, scope: &Scope) -> Option<Option<T>> {
         map.get(name)
-            .filter(|e| self.is_current(&e.stamp))
+            .filter(|e| self.is_current(&e.stamp, scope))
             .map(|e| e.value.clone())
     }
 
-    fn knows<T>(&self, map: &ByName<T>, name: &str) -> bool {
-        map.get(name).is_some_and(|e| self.is_current(&e.stamp))
+    fn knows<T>(&self, map: &ByName<T>, name: &str, scope: &Scope) -> bool {
+        map.get(name).is_some_and(|e| self.is_current(&e.stamp, scope))
     }
 
-    /// Records a listing read under `stamp`, unless a write overtook it.
+    /// Whether a read under `stamp` may replace what is held: not one
+    /// older than the entry it would replace.
+    fn may_record(stamp: &Stamp, held: Option<&Stamp>) -> bool {
+        held.is_none_or(|h| h.generation <= stamp.generation)
+    }
+
+    /// Records a listing read under `stamp` (whom it may answer for is
+    /// judged when it is used).
     pub(super) fn record_listing<T>(
         &mut self,
         stamp: Stamp,
         field: fn(&mut Self) -> &mut Listing<T>,
         value: Arc<Vec<T>>,
     ) {
-        if stamp.generation == self.generation {
+        let held = field(self).as_ref().map(|e| e.stamp.clone());
+        if Self::may_record(&stamp, held.as_ref()) {
             *field(self) = Some(Stamped { stamp, value });
         }
     }
 
-    /// Records what a read by name found under `name`, unless a write
-    /// overtook it.
+    /// Records what a read by name found under `name`.
     pub(super) fn record<T>(
         &mut self,
         stamp: Stamp,
@@ -139,7 +186,8 @@ impl Snapshot {
         name: &str,
         value: Option<T>,
     ) {
-        if stamp.generation == self.generation {
+        let held = field(self).get(name).map(|e| e.stamp.clone());
+        if Self::may_record(&stamp, held.as_ref()) {
             field(self).insert(name.to_owned(), Stamped { stamp, value });
         }
     }
@@ -147,56 +195,64 @@ impl Snapshot {
     /// Whether the per-name reads of `n` (service, target group, database,
     /// user) are all held.
     pub(super) fn has_names(&self, n: &TenantNames) -> bool {
-        self.knows(&self.services, &n.service)
-            && self.knows(&self.target_groups, &n.target_group)
-            && self.knows(&self.databases, &n.database)
-            && self.knows(&self.users, &n.database_user)
+        let scope = Scope::of(&n.id);
+        self.knows(&self.services, &n.service, &scope)
+            && self.knows(&self.target_groups, &n.target_group, &scope)
+            && self.knows(&self.databases, &n.database, &scope)
+            && self.knows(&self.users, &n.database_user, &scope)
     }
 
     /// The per-name reads of `names` that are held, found or not.
     pub(super) fn held_names<'a>(&self, names: impl IntoIterator<Item = &'a TenantNames>) -> NameReads {
         let mut held = NameReads::default();
         for n in names {
-            held.services.extend(self.by_name(&self.services, &n.service).flatten());
+            let scope = Scope::of(&n.id);
+            held.services
+                .extend(self.by_name(&self.services, &n.service, &scope).flatten());
             held.target_groups
-                .extend(self.by_name(&self.target_groups, &n.target_group).flatten());
+                .extend(self.by_name(&self.target_groups, &n.target_group, &scope).flatten());
             held.databases
-                .extend(self.by_name(&self.databases, &n.database).flatten());
-            held.users.extend(self.by_name(&self.users, &n.database_user).flatten());
+                .extend(self.by_name(&self.databases, &n.database, &scope).flatten());
+            held.users
+                .extend(self.by_name(&self.users, &n.database_user, &scope).flatten());
         }
         held
     }
 
     /// Records what the per-name reads under `stamp` found for each of
     /// `wanted`, found or not.
-    pub(super) fn record_names(&mut self, stamp: Stamp, wanted: &[TenantNames], read: &NameReads) {
+    pub(super) fn record_names(&mut self, stamp: &Stamp, wanted: &[TenantNames], read: &NameReads) {
         for n in wanted {
             let found = read.services.iter().find(|s| s.name == n.service).cloned();
-            self.record(stamp, |s| &mut s.services, &n.service, found);
+            self.record(stamp.clone(), |s| &mut s.services, &n.service, found);
             let found = read.target_groups.iter().find(|t| t.name == n.target_group).cloned();
-            self.record(stamp, |s| &mut s.target_groups, &n.target_group, found);
+            self.record(stamp.clone(), |s| &mut s.target_groups, &n.target_group, found);
             let found = read.databases.iter().find(|d| d.name == n.database).cloned();
-            self.record(stamp, |s| &mut s.databases, &n.database, found);
+            self.record(stamp.clone(), |s| &mut s.databases, &n.database, found);
             let found = read.users.iter().find(|u| u.name == n.database_user).cloned();
-            self.record(stamp, |s| &mut s.users, &n.database_user, found);
+            self.record(stamp.clone(), |s| &mut s.users, &n.database_user, found);
         }
     }
 
     /// A tenant's secret: from the environment's listing, else as read by
     /// name; `None` when neither is held.
     fn held_secret(&self, n: &TenantNames) -> Option<Option<ObservedSecret>> {
-        match self.listing(&self.secrets) {
+        let scope = Scope::of(&n.id);
+        match self.listing(&self.secrets, &scope) {
             Some(all) => Some(all.iter().find(|s| s.name == n.secret).cloned()),
-            None => self.by_name(&self.secret, &n.secret),
+            None => self.by_name(&self.secret, &n.secret, &scope),
         }
     }
 
     /// A tenant's log groups: the environment's listing, else its own group
     /// as read by name.
     fn held_log_groups(&self, n: &TenantNames) -> Option<Arc<Vec<ObservedLogGroup>>> {
-        self.listing(&self.log_groups).or_else(|| {
+        let scope = Scope::of(&n.id);
+        self.listing(&self.log_groups, &scope).or_else(|| {
             Some(Arc::new(
-                self.by_name(&self.log_group, &n.log_group)?.into_iter().collect(),
+                self.by_name(&self.log_group, &n.log_group, &scope)?
+                    .into_iter()
+                    .collect(),
             ))
         })
     }
@@ -204,23 +260,21 @@ impl Snapshot {
     /// A tenant's latest revision: from the listing of ACTIVE revisions
     /// when that revision is known, else as read by family.
     fn held_task_definition(&self, n: &TenantNames) -> Option<Option<ObservedTaskDefinition>> {
-        let from_listing = self.listing(&self.revision_arns).and_then(|arns| {
+        let scope = Scope::of(&n.id);
+        let from_listing = self.listing(&self.revision_arns, &scope).and_then(|arns| {
             match latest_revisions(&arns).get(n.task_family.as_str()) {
                 None => Some(None),
                 Some(arn) => self.revisions.get(*arn).cloned().map(Some),
             }
         });
-        from_listing.or_else(|| self.by_name(&self.latest_revision, &n.task_family))
+        from_listing.or_else(|| self.by_name(&self.latest_revision, &n.task_family, &scope))
     }
 
-    /// A write: everything read so far may be stale. Revisions stay (they
-    /// never change in place; a write forgets its own family's).
-    pub(super) fn bump(&mut self) {
-        *self = Snapshot {
-            generation: self.generation.wrapping_add(1),
-            revisions: std::mem::take(&mut self.revisions),
-            ..Snapshot::default()
-        };
+    /// A write of one tenant's parts (`id`: its [`TenantNames::id`]): what
+    /// was read is stale for that tenant, and for counts across tenants.
+    pub(super) fn bump_tenant(&mut self, id: &str) {
+        self.generation += 1;
+        self.written.insert(id.to_owned(), self.generation);
     }
 }
 
@@ -232,10 +286,11 @@ impl Engine {
         self.snapshot.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A write through the engine is about to happen, or happened: nothing
-    /// read before it may answer a refresh after it.
-    pub(super) fn bump_generation(&self) {
-        self.snapshot().bump();
+    /// A write of one tenant's parts is about to happen, or happened:
+    /// nothing read before it may answer for that tenant after it.
+    pub(super) fn bump_generation_of(&self, tenant_id: &str) {
+        let id = format!("{}-{tenant_id}", self.platform.environment);
+        self.snapshot().bump_tenant(&id);
     }
 
     /// The names a batch of a refresh reads, and what the snapshot holds
@@ -271,6 +326,7 @@ impl Engine {
     pub(crate) fn answer_from_snapshot(&self, key: &TenantKey) -> Option<ObservedTenant> {
         let facts = self.facts.get()?;
         let n = self.names_of(key);
+        let scope = Scope::of(&n.id);
         let (held, rules, records, access_points, log_groups, secret, td) = {
             let snap = self.snapshot();
             if !snap.has_names(&n) {
@@ -278,9 +334,9 @@ impl Engine {
             }
             (
                 snap.held_names([&n]),
-                snap.listing(&snap.rules)?,
-                snap.listing(&snap.records)?,
-                snap.listing(&snap.access_points)?,
+                snap.listing(&snap.rules, &scope)?,
+                snap.listing(&snap.records, &scope)?,
+                snap.listing(&snap.access_points, &scope)?,
                 snap.held_log_groups(&n)?,
                 snap.held_secret(&n)?,
                 snap.held_task_definition(&n)?,
@@ -345,7 +401,7 @@ impl Engine {
     pub(super) async fn listing<T, F>(
         &self,
         shared: bool,
-        stamp: Stamp,
+        stamp: &Stamp,
         field: fn(&mut Snapshot) -> &mut Listing<T>,
         fetch: F,
     ) -> crate::ports::PortResult<Arc<Vec<T>>>
@@ -355,15 +411,29 @@ impl Engine {
         if shared {
             let mut snap = self.snapshot();
             let held = field(&mut snap).clone();
-            if let Some(v) = snap.listing(&held) {
+            if let Some(v) = snap.listing(&held, &stamp.scope) {
                 return Ok(v);
             }
         }
         // Shared, not copied: a listing of a fleet is the biggest thing a
         // refresh holds, and every batch of it reads the same one.
         let v = Arc::new(fetch.await?);
-        self.snapshot().record_listing(stamp, field, v.clone());
+        self.snapshot().record_listing(stamp.clone(), field, v.clone());
         Ok(v)
+    }
+
+    /// Whether every environment-wide listing an observation of `keys`
+    /// uses is held for them.
+    pub(super) fn listings_held(&self, keys: &[TenantKey]) -> bool {
+        let ids: Arc<[String]> = keys.iter().map(|k| self.names_of(k).id).collect();
+        let scope = Scope::Tenants(ids);
+        let snap = self.snapshot();
+        snap.listing(&snap.rules, &scope).is_some()
+            && snap.listing(&snap.records, &scope).is_some()
+            && snap.listing(&snap.access_points, &scope).is_some()
+            && snap.listing(&snap.log_groups, &scope).is_some()
+            && snap.listing(&snap.secrets, &scope).is_some()
+            && snap.listing(&snap.revision_arns, &scope).is_some()
     }
 
     /// The tenant ids the environment's listings held show (task
@@ -374,7 +444,12 @@ impl Engine {
         let group_prefix = format!("/ecs/{env_prefix}");
         let (arns, groups) = {
             let snap = self.snapshot();
-            (snap.listing(&snap.revision_arns), snap.listing(&snap.log_groups))
+            // Which tenants exist, to read ahead for: no tenant's own parts.
+            let anyone = Scope::Tenants(Arc::from([]));
+            (
+                snap.listing(&snap.revision_arns, &anyone),
+                snap.listing(&snap.log_groups, &anyone),
+            )
         };
         let mut ids: Vec<String> = Vec::new();
         if let Some(arns) = arns {
@@ -424,10 +499,13 @@ mod tests {
     enum Between {
         Nothing,
         Wait(Duration),
-        /// A write through the engine after the read was recorded.
+        /// A write of the tenant (`dev-1`) after the read was recorded.
         Write,
-        /// A write while the read was under way: it began before.
+        /// A write of the tenant while the read was under way: it began
+        /// before.
         WriteDuringTheRead,
+        /// A write of another tenant (`dev-2`).
+        WriteOfAnother,
     }
 
     fn rule(priority: u32) -> ObservedListenerRule {
@@ -458,53 +536,82 @@ mod tests {
         }
     }
 
-    /// An entry is used only if read at the current generation within the
-    /// TTL; revisions survive a write.
+    /// An entry is used for a tenant only if no write of that tenant came
+    /// after its read began, and within the TTL; a count across tenants
+    /// only if no write at all came; revisions survive a write.
     #[tokio::test(start_paused = true)]
-    async fn an_entry_is_used_only_at_its_generation_within_the_ttl() {
+    async fn an_entry_is_used_for_a_tenant_not_written_since_within_the_ttl() {
+        // (case, what happens, used for dev-1, used for everyone)
         let cases = [
-            ("used at once", Between::Nothing, true),
+            ("used at once", Between::Nothing, true, true),
             (
                 "used just within the TTL",
                 Between::Wait(TTL - Duration::from_millis(1)),
                 true,
+                true,
             ),
-            ("not used at the TTL", Between::Wait(TTL), false),
-            ("not used after a write", Between::Write, false),
+            ("not used at the TTL", Between::Wait(TTL), false, false),
+            ("not used after a write of the tenant", Between::Write, false, false),
             (
-                "not recorded when a write overtook its read",
+                "not used when a write of the tenant overtook its read",
                 Between::WriteDuringTheRead,
+                false,
+                false,
+            ),
+            (
+                "used after another tenant's write, but not for a count",
+                Between::WriteOfAnother,
+                true,
                 false,
             ),
         ];
-        for (name, between, used) in cases {
+        let tenant = Scope::of("dev-1");
+        for (name, between, used, counted) in cases {
             let mut snap = Snapshot::default();
             snap.revisions.insert("arn:td:1".into(), revision("arn:td:1"));
             let stamp = snap.stamp();
             if matches!(between, Between::WriteDuringTheRead) {
-                snap.bump();
+                snap.bump_tenant("dev-1");
             }
-            snap.record_listing(stamp, |s| &mut s.rules, Arc::new(vec![rule(7)]));
+            snap.record_listing(stamp.clone(), |s| &mut s.rules, Arc::new(vec![rule(7)]));
             snap.record(stamp, |s| &mut s.services, "dev-1-service", None);
             match between {
                 Between::Wait(d) => tokio::time::advance(d).await,
-                Between::Write => snap.bump(),
+                Between::Write => snap.bump_tenant("dev-1"),
+                Between::WriteOfAnother => snap.bump_tenant("dev-2"),
                 Between::Nothing | Between::WriteDuringTheRead => {}
             }
-            let rules = snap.listing(&snap.rules);
+            let rules = snap.listing(&snap.rules, &tenant);
             assert_eq!(rules.is_some(), used, "{name}: the listing");
             assert_eq!(rules.map(|r| r[0].priority), used.then_some(7), "{name}: its content");
             assert_eq!(
-                snap.by_name(&snap.services, "dev-1-service"),
+                snap.listing(&snap.rules, &Scope::Unwritten).is_some(),
+                counted,
+                "{name}: the listing, for a count across tenants"
+            );
+            assert_eq!(
+                snap.by_name(&snap.services, "dev-1-service", &tenant),
                 used.then_some(None),
                 "{name}: a name read and found absent"
             );
             assert_eq!(
-                snap.by_name(&snap.services, "dev-2-service"),
+                snap.by_name(&snap.services, "dev-2-service", &tenant),
                 None,
                 "{name}: a name never read"
             );
             assert!(snap.revisions.contains_key("arn:td:1"), "{name}: revisions stay");
         }
+    }
+
+    #[test]
+    fn an_older_read_never_replaces_a_newer_one() {
+        let mut snap = Snapshot::default();
+        let old = snap.stamp();
+        snap.bump_tenant("dev-1");
+        let new = snap.stamp();
+        snap.record_listing(new, |s| &mut s.rules, Arc::new(vec![rule(8)]));
+        snap.record_listing(old, |s| &mut s.rules, Arc::new(vec![rule(7)]));
+        let rules = snap.listing(&snap.rules, &Scope::of("dev-1")).expect("held");
+        assert_eq!(rules[0].priority, 8, "the newer read stays");
     }
 }
