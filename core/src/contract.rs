@@ -1397,6 +1397,8 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         &found,
     )?;
     c.eq("describe_target_groups after create", "target group", &tg, &found[0])?;
+    let tags = c.ok("target_group_tags", api.target_group_tags(&tg.arn).await)?;
+    c.tags("target_group_tags", &t.tags, &tags.unwrap_or_default())?;
     let health = c.ok(
         "describe_target_health (no service)",
         api.describe_target_health(&tg.arn).await,

@@ -146,6 +146,9 @@ pub trait EcsApi: Send + Sync {
 pub trait Elbv2Api: Send + Sync {
     /// Target groups by name, with tags. Missing names are absent.
     async fn describe_target_groups(&self, names: &[String]) -> PortResult<Vec<ObservedTargetGroup>>;
+    /// One target group's tags by ARN (`DescribeTags`); `None` when it does
+    /// not exist.
+    async fn target_group_tags(&self, arn: &str) -> PortResult<Option<Tags>>;
     /// Creates an `ip` target group with the health check.
     async fn create_target_group(&self, spec: &TargetGroupSpec) -> PortResult<ObservedTargetGroup>;
     /// Sets the health check path.

@@ -294,6 +294,14 @@ impl Elbv2Api for AwsElbv2 {
         Ok(out)
     }
 
+    async fn target_group_tags(&self, arn: &str) -> PortResult<Option<Tags>> {
+        match self.tags_of(&[arn.to_owned()]).await {
+            Ok(mut tags) => Ok(tags.remove(arn)),
+            Err(e) if e.kind == PortErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn create_target_group(&self, spec: &TargetGroupSpec) -> PortResult<ObservedTargetGroup> {
         let op = "CreateTargetGroup";
         let r = self

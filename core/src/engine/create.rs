@@ -124,28 +124,30 @@ impl Run<'_> {
         let mut spec = spec.clone();
         spec.tags = self.token.stamp(&spec.tags);
         let elbv2 = &self.ports().elbv2;
-        let created = elbv2.create_target_group(&spec).await;
-        let found = elbv2
-            .describe_target_groups(std::slice::from_ref(&spec.name))
-            .await
-            .map(|all| all.into_iter().find(|t| t.name == spec.name));
-        let t = match (created, found) {
-            (Ok(_), Ok(Some(t))) if self.token.made(&t.tags) => t,
-            (Ok(_), Ok(Some(t))) => return Err(self.created_elsewhere(Part::TargetGroup, &spec.name, &t.tags)),
-            // Not readable back: not known to be ours, so never recorded.
-            (Ok(_), Ok(None)) => {
-                return Err(fail("create", Part::TargetGroup, "DescribeTargetGroups")(
-                    PortError::new(
+        let t = match elbv2.create_target_group(&spec).await {
+            // Its tags say whose it is: the answer's are the request's.
+            Ok(t) => match elbv2.target_group_tags(&t.arn).await {
+                Ok(Some(tags)) if self.token.made(&tags) => ObservedTargetGroup { tags, ..t },
+                Ok(Some(tags)) => return Err(self.created_elsewhere(Part::TargetGroup, &spec.name, &tags)),
+                // Not readable back: not known to be ours, so never recorded.
+                Ok(None) => {
+                    return Err(fail("create", Part::TargetGroup, "DescribeTags")(PortError::new(
                         PortErrorKind::NotFound,
                         "TargetGroupNotFound",
                         format!("target group {} was created but cannot be read back", spec.name),
-                    ),
-                ));
+                    )));
+                }
+                Err(e) => return Err(fail("create", Part::TargetGroup, "DescribeTags")(e)),
+            },
+            Err(e) => {
+                let found = elbv2
+                    .describe_target_groups(std::slice::from_ref(&spec.name))
+                    .await
+                    .map(|all| all.into_iter().find(|t| t.name == spec.name));
+                self.settle(Part::TargetGroup, "CreateTargetGroup", &spec.name, e, found, |t| {
+                    &t.tags
+                })?
             }
-            (Ok(_), Err(e)) => return Err(fail("create", Part::TargetGroup, "DescribeTargetGroups")(e)),
-            (Err(e), found) => self.settle(Part::TargetGroup, "CreateTargetGroup", &spec.name, e, found, |t| {
-                &t.tags
-            })?,
         };
         self.record(Created::TargetGroup(t.arn.clone()));
         self.made(|m| m.target_group = Some(t.clone()));

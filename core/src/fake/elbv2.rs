@@ -186,6 +186,17 @@ impl Elbv2Api for Port {
             .await
     }
 
+    async fn target_group_tags(&self, arn: &str) -> PortResult<Option<Tags>> {
+        self.0
+            .call("elbv2.DescribeTags", arn.to_owned(), |s| {
+                Ok(s.target_groups
+                    .values()
+                    .find(|t| t.arn == arn)
+                    .map(|t| t.observe().tags))
+            })
+            .await
+    }
+
     async fn create_target_group(&self, spec: &TargetGroupSpec) -> PortResult<ObservedTargetGroup> {
         self.0
             .call("elbv2.CreateTargetGroup", spec.name.clone(), |s| {

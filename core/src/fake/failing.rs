@@ -345,6 +345,9 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
     async fn describe_target_groups(&self, names: &[String]) -> PortResult<Vec<ObservedTargetGroup>> {
         self.inner.describe_target_groups(names).await
     }
+    async fn target_group_tags(&self, arn: &str) -> PortResult<Option<Tags>> {
+        self.inner.target_group_tags(arn).await
+    }
     async fn create_target_group(&self, spec: &TargetGroupSpec) -> PortResult<ObservedTargetGroup> {
         let lost = self.gate("elbv2.CreateTargetGroup", &spec.name)?;
         lose(lost, self.inner.create_target_group(spec).await)
