@@ -253,6 +253,13 @@ impl FaultProxy {
         FaultProxy::counting(stack, &mode)
     }
 
+    /// Starts the proxy adding `ms` milliseconds to every request, as far
+    /// as AWS's answers are from moto's (counted as [`FaultProxy::random`]
+    /// is).
+    pub fn latency(stack: &Stack, ms: u64) -> FaultProxy {
+        FaultProxy::counting(stack, &["--latency-ms".to_owned(), ms.to_string()])
+    }
+
     /// Starts the proxy with AWS's request rates (`tools/aws_rates.py`,
     /// times `scale`): a token bucket per service and action, and the
     /// service's own throttling answer when it is empty. Counted as

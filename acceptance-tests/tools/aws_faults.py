@@ -3,7 +3,7 @@ never does, so the provider's answers to those refusals can be tested.
 
     aws_faults.py UPSTREAM [--expired-key AKID]... [--refuse-missing-roles] [--throttle N]
                   [--random RATE --seed S] [--aws-rates [SCALE]] [--stats FILE] [--log FILE]
-                  [--log-requests FILE]
+                  [--log-requests FILE] [--latency-ms MS]
 
 Prints `listening on PORT` (a free port on 127.0.0.1) and forwards every
 request to UPSTREAM (moto), except:
@@ -46,6 +46,10 @@ request to UPSTREAM (moto), except:
                         service, operation, tenant ids seen in the request.
 --log-requests FILE     one line per request, in the order they arrived:
                         seconds since start, service, operation.
+--latency-ms MS         every request waits MS milliseconds before it is
+                        forwarded: AWS answers in tens of milliseconds, moto
+                        on this machine in one or two, and a test that
+                        interrupts a run at a moment needs a run that lasts.
 
 Errors are written in the protocol of the request's service, which the
 credential scope of its SigV4 signature names: awsJson services (ECS,
@@ -206,6 +210,7 @@ def main():
     ap.add_argument("--stats")
     ap.add_argument("--log")
     ap.add_argument("--log-requests")
+    ap.add_argument("--latency-ms", type=float, default=0.0)
     args = ap.parse_args()
     up = urllib.parse.urlsplit(args.upstream)
     faults = Faults(args)
@@ -284,6 +289,9 @@ def main():
         def handle_any(self):
             try:
                 self.handle_request()
+            except (BrokenPipeError, ConnectionResetError):
+                # The caller went away (a test killed it): nobody to answer.
+                self.close_connection = True
             finally:
                 faults.write_stats()
 
@@ -317,6 +325,8 @@ def main():
                         "AccessDenied",
                         f"User: arn:aws:iam::123456789012:user/{akid or 'anonymous'} is not authorized to perform: sts:AssumeRole on resource: {role}",
                     )
+            if args.latency_ms > 0:
+                time.sleep(args.latency_ms / 1000)
             conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
             conn.request(self.command, self.path, body=body, headers=headers)
