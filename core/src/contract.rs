@@ -559,12 +559,12 @@ async fn secrets_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Resu
 pub async fn logs(ports: &Ports, platform: &Platform) -> Result<(), String> {
     let t = Tenant::new(platform);
     let mut cleanup = Cleanup::default();
-    let r = logs_steps(ports, &t, &mut cleanup).await;
+    let r = logs_steps(ports, platform, &t, &mut cleanup).await;
     cleanup.run(ports).await;
     r
 }
 
-async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
+async fn logs_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &mut Cleanup) -> Result<(), String> {
     let c = Check("logs");
     let api = &ports.logs;
     let name = &t.names.log_group;
@@ -578,10 +578,13 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
         &before,
     )?;
 
+    // Its ARN formed as AWS forms it: describing it must find that one.
+    let like = platform.listener_arns.first().map_or("", String::as_str);
     let spec = LogGroupSpec {
         name: name.clone(),
         retention_days: 30,
         tags: t.tags.clone(),
+        arn: crate::naming::log_group_arn(like, name),
     };
     let created = c.ok("create_log_group", api.create_log_group(&spec).await)?;
     cleanup.push(Undo::LogGroup(name.clone()));
@@ -672,10 +675,12 @@ async fn logs_steps(ports: &Ports, t: &Tenant, cleanup: &mut Cleanup) -> Result<
     bulk_tags.insert("bbws:contract".into(), "bulk".into());
     for (group, tags) in [(&tagged, bulk_tags.clone()), (&untagged, Tags::new())] {
         cleanup.push(Undo::LogGroup(group.clone()));
+        // No ARN given: read back for it.
         let spec = LogGroupSpec {
             name: group.clone(),
             retention_days: 7,
             tags,
+            arn: None,
         };
         c.ok("create_log_group (bulk)", api.create_log_group(&spec).await)?;
     }

@@ -340,6 +340,25 @@ pub fn derive_tenant_id(env: Environment, name: &str, contact_email: &str, subdo
     n.to_string()
 }
 
+/// The ARN of log group `name` in the account and Region of `like` (any
+/// ARN there, e.g. a listener's): `arn:{partition}:logs:{region}:{account}:log-group:{name}`,
+/// as CloudWatch Logs forms it (`logGroupArn`, without the `:*` of `arn`).
+pub fn log_group_arn(like: &str, name: &str) -> Option<String> {
+    let mut fields = like.split(':');
+    let (Some("arn"), Some(partition), Some(_service), Some(region), Some(account)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return None;
+    };
+    let known = |f: &str| !f.is_empty();
+    (known(partition) && known(region) && known(account))
+        .then(|| format!("arn:{partition}:logs:{region}:{account}:log-group:{name}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,5 +435,18 @@ mod tests {
             Some(("dev-10", 1))
         );
         assert_eq!(family_and_revision("nonsense"), None);
+    }
+
+    #[test]
+    fn a_log_group_arn_is_in_the_account_and_region_of_another_arn() {
+        let listener = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/dev-alb/1/2";
+        assert_eq!(
+            log_group_arn(listener, "/ecs/dev-1").as_deref(),
+            Some("arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/dev-1")
+        );
+        let china = "arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:listener/app/x/1/2";
+        assert!(log_group_arn(china, "g").is_some_and(|a| a.starts_with("arn:aws-cn:logs:cn-north-1:")));
+        assert_eq!(log_group_arn("not-an-arn", "g"), None);
+        assert_eq!(log_group_arn("arn:aws:s3:::bucket", "g"), None, "no Region or account");
     }
 }

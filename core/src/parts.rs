@@ -310,6 +310,10 @@ pub struct LogGroupSpec {
     pub retention_days: u32,
     /// Tags.
     pub tags: Tags,
+    /// The ARN AWS gives it, when the account and Region are known
+    /// ([`crate::naming::log_group_arn`]): `CreateLogGroup` answers
+    /// nothing, and without it the new group is read back for its ARN.
+    pub arn: Option<String>,
 }
 
 /// Observed log group.
@@ -929,6 +933,8 @@ impl DesiredTenant {
                 name: names.log_group.clone(),
                 retention_days: spec.log_retention_days,
                 tags: tags.clone(),
+                arn: (facts.listeners.first())
+                    .and_then(|l| crate::naming::log_group_arn(&l.listener_arn, &names.log_group)),
             },
             target_group: TargetGroupSpec {
                 name: target_group_name,

@@ -247,6 +247,18 @@ impl LogsApi for AwsLogs {
             .await
             .map_err(on(&self.ep, op))?;
         self.put_retention_policy(&spec.name, spec.retention_days).await?;
+        if let Some(arn) = &spec.arn {
+            return Ok(ObservedLogGroup {
+                name: spec.name.clone(),
+                arn: arn.clone(),
+                retention_days: Some(spec.retention_days),
+                tags: spec.tags.clone(),
+                created_ms: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .ok()
+                    .and_then(|d| i64::try_from(d.as_millis()).ok()),
+            });
+        }
         // CreateLogGroup returns nothing: read the ARN back (allowing the
         // new group a moment to become visible).
         let mut found = None;

@@ -583,6 +583,7 @@ async fn latency_makes_concurrent_calls_overlap() {
         name: "/ecs/x".into(),
         retention_days: 30,
         tags: Tags::new(),
+        arn: None,
     };
     let start = tokio::time::Instant::now();
     let (a, b) = tokio::join!(
@@ -650,6 +651,7 @@ async fn failing_kth_fails_exactly_the_kth_mutating_call() {
         name: "/ecs/dev-1".into(),
         retention_days: 30,
         tags: Tags::new(),
+        arn: None,
     };
     ports.logs.create_log_group(&lg).await.unwrap(); // 1st
     let before = cloud.state().clone();
