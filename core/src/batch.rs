@@ -520,6 +520,42 @@ mod tests {
         }
     }
 
+    /// A write of one tenant leaves what was read of the others usable:
+    /// the fleet's other tenants are answered without a request, and as a
+    /// fresh observation by another process finds them; the written one is
+    /// read again.
+    #[tokio::test(start_paused = true)]
+    async fn a_write_of_one_tenant_leaves_the_others_answered_from_the_snapshot() {
+        let (cloud, platform, refresh, specs) = refreshed_fleet(6).await;
+        let keys = keys_of(&specs);
+        make(&Write::Suspend, &refresh, &cloud, &specs[1]).await;
+        cloud.clear_calls();
+        let others: Vec<TenantKey> = keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, k)| k.clone())
+            .collect();
+        let seen = futures::future::join_all(others.iter().map(|k| refresh.observe(k.clone()))).await;
+        let seen: Vec<ObservedTenant> = seen.into_iter().map(|r| r.expect("observe")).collect();
+        assert_eq!(
+            cloud.calls().len(),
+            0,
+            "answered from the snapshot: {:?}",
+            cloud.calls()
+        );
+        let other_process = Engine::new(platform.clone(), cloud.ports());
+        assert_eq!(seen, one_by_one(&other_process, &others).await, "as they are");
+
+        let written = refresh.observe(keys[1].clone()).await.expect("observe");
+        assert!(!cloud.calls().is_empty(), "the written tenant is read again");
+        let fresh = other_process
+            .observe_tenant(&keys[1].tenant_id, &keys[1].subdomains)
+            .await
+            .expect("fresh");
+        assert_eq!(written, fresh, "the written tenant as it is now");
+    }
+
     /// A failing read: its name, the call, the failing tenant's target of it,
     /// and which tenant fails (none: the failure is transient).
     type Case = (
