@@ -310,10 +310,15 @@ def certificates(acm, elb, settings, tid):
     for page in acm.get_paginator("list_certificates").paginate():
         for summary in page["CertificateSummaryList"]:
             arn = summary["CertificateArn"]
-            tags = tags_of(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
-            if tags.get("bbws:tenant") != tid or tags.get("bbws:environment") != settings["environment"]:
+            # Tests run side by side: a certificate listed a moment ago may
+            # be deleted by now (another test's destroy). Gone is gone.
+            try:
+                tags = tags_of(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
+                if tags.get("bbws:tenant") != tid or tags.get("bbws:environment") != settings["environment"]:
+                    continue
+                c = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+            except acm.exceptions.ResourceNotFoundException:
                 continue
-            c = acm.describe_certificate(CertificateArn=arn)["Certificate"]
             records = [o["ResourceRecord"] for o in c.get("DomainValidationOptions", []) if "ResourceRecord" in o]
             found.append({
                 "arn": arn,
