@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 import boto3
+import botocore.exceptions
 from botocore.exceptions import ClientError
 
 
@@ -38,12 +39,30 @@ def clients(settings):
 
 
 def rule_tags(elb, arns):
-    """Tags of many rules, 20 ARNs per DescribeTags."""
+    """Tags of many rules, 20 ARNs per DescribeTags. A rule listed a moment
+    ago may be deleted by now (tests run side by side): a batch that names
+    one is read rule by rule, and the deleted ones are left out."""
     out = {}
     for i in range(0, len(arns), 20):
-        for d in elb.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+        batch = arns[i : i + 20]
+        try:
+            found = elb.describe_tags(ResourceArns=batch)["TagDescriptions"]
+        except botocore.exceptions.ClientError:
+            found = [d for d in (one_rule_tags(elb, a) for a in batch) if d is not None]
+        for d in found:
             out[d["ResourceArn"]] = tags_of(d.get("Tags"))
     return out
+
+
+def one_rule_tags(elb, arn):
+    """One rule's tag description, or None once it is gone."""
+    try:
+        found = elb.describe_tags(ResourceArns=[arn])["TagDescriptions"]
+    except botocore.exceptions.ClientError as e:
+        if "NotFound" in e.response.get("Error", {}).get("Code", ""):
+            return None
+        raise
+    return found[0] if found else None
 
 
 def task_shape(ecs, arn):
@@ -223,7 +242,10 @@ def main():
         for r in page["Rules"]:
             if r.get("IsDefault"):
                 continue
-            tags = tags_of(elb.describe_tags(ResourceArns=[r["RuleArn"]])["TagDescriptions"][0]["Tags"])
+            described = one_rule_tags(elb, r["RuleArn"])
+            if described is None:
+                continue  # deleted since the listing (a test beside this one)
+            tags = tags_of(described.get("Tags"))
             hosts = []
             for c in r.get("Conditions", []):
                 if c.get("Field") == "host-header":
