@@ -440,23 +440,31 @@ impl BbwsServer {
             now: None,
             refreshed: c.is_in_state(&spec.tenant_id),
         };
-        // The apply walk plans each resource again right before applying
-        // it: the apply starts from what this plan observed (as observed,
-        // not as rebuilt).
-        let observed = match lifecycle::basis(spec, &facts) {
-            Basis::Observed => observed,
-            Basis::Rebuild => {
-                c.engine.keep_for_apply(&key, &observed);
-                return self.decided(c, spec, lifecycle::rebuilt(&observed), facts).await;
-            }
+        let basis = lifecycle::basis(spec, &facts);
+        let observed = match basis {
             Basis::Unrecorded => c
                 .engine
                 .wait_out_lease(&key, observed)
                 .await
                 .map_err(|e| vec![core_error_diag(&e)])?,
+            Basis::Observed | Basis::Rebuild => observed,
         };
-        c.engine.keep_for_apply(&key, &observed);
-        self.decided(c, spec, observed, facts).await
+        // The apply walk plans each resource again right before applying
+        // it: an apply follows a plan that changes something, and starts
+        // from what that plan observed (as observed, not as rebuilt). A
+        // plan that changes nothing keeps nothing.
+        if basis == Basis::Rebuild {
+            let (decision, rebuilt) = self.decided(c, spec, lifecycle::rebuilt(&observed), facts).await?;
+            if !decision.plan.is_empty() {
+                c.engine.keep_for_apply(&key, observed);
+            }
+            return Ok((decision, rebuilt));
+        }
+        let (decision, observed) = self.decided(c, spec, observed, facts).await?;
+        if !decision.plan.is_empty() {
+            c.engine.keep_for_apply(&key, observed.clone());
+        }
+        Ok((decision, observed))
     }
 
     /// The decision on `observed`, once the plan's basis is settled.

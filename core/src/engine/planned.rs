@@ -37,11 +37,11 @@ impl Planned {
         self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn keep(&self, key: &TenantKey, observed: &ObservedTenant) {
+    fn keep(&self, key: &TenantKey, observed: ObservedTenant) {
         let mut kept = self.kept();
         // A plan-only process never takes them: the old ones go here.
         kept.retain(|_, (at, _)| at.elapsed() < MAX_AGE);
-        kept.insert(key.clone(), (Instant::now(), observed.clone()));
+        kept.insert(key.clone(), (Instant::now(), observed));
     }
 
     fn take(&self, key: &TenantKey) -> Option<ObservedTenant> {
@@ -57,7 +57,7 @@ impl Planned {
 impl Engine {
     /// Keeps what the plan of `key` observed (as observed, before any
     /// lifecycle rebuilt it) for the apply that may follow.
-    pub fn keep_for_apply(&self, key: &TenantKey, observed: &ObservedTenant) {
+    pub fn keep_for_apply(&self, key: &TenantKey, observed: ObservedTenant) {
         self.planned.keep(key, observed);
     }
 
@@ -98,11 +98,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_kept_observation_is_taken_once_and_only_while_young() {
         let planned = Planned::default();
-        planned.keep(&key("100000000001"), &observed("100000000001"));
+        planned.keep(&key("100000000001"), observed("100000000001"));
         assert!(planned.take(&key("100000000001")).is_some(), "taken at once");
         assert!(planned.take(&key("100000000001")).is_none(), "taken once");
 
-        planned.keep(&key("100000000001"), &observed("100000000001"));
+        planned.keep(&key("100000000001"), observed("100000000001"));
         tokio::time::advance(MAX_AGE).await;
         assert!(planned.take(&key("100000000001")).is_none(), "too old");
     }
@@ -110,8 +110,8 @@ mod tests {
     #[test]
     fn only_the_same_key_takes_it_and_a_write_forgets_it() {
         let planned = Planned::default();
-        planned.keep(&key("100000000001"), &observed("100000000001"));
-        planned.keep(&key("100000000002"), &observed("100000000002"));
+        planned.keep(&key("100000000001"), observed("100000000001"));
+        planned.keep(&key("100000000002"), observed("100000000002"));
         let renamed = TenantKey {
             subdomains: vec!["other".to_owned()],
             ..key("100000000002")
