@@ -5,6 +5,12 @@ terraform {
   }
 }
 
+locals {
+  # The stack's one listener, or a pool of them (bench.py --listeners). One
+  # listener stays `listener_arn`, as before pools, so those figures compare.
+  listeners = length(var.listener_arns) > 0 ? var.listener_arns : [var.listener_arn]
+}
+
 provider "bbws" {
   environment        = var.environment
   domain             = var.domain
@@ -13,7 +19,8 @@ provider "bbws" {
   vpc_id             = var.vpc_id
   subnet_ids         = var.subnet_ids
   security_group_ids = var.security_group_ids
-  listener_arn       = var.listener_arn
+  listener_arn       = length(local.listeners) == 1 ? local.listeners[0] : null
+  listener_arns      = length(local.listeners) > 1 ? local.listeners : null
   hosted_zone_id     = var.hosted_zone_id
   efs_file_system_id = var.efs_file_system_id
   max_retries        = var.max_retries

@@ -11,6 +11,11 @@ variable "vpc_id" { type = string }
 variable "subnet_ids" { type = list(string) }
 variable "security_group_ids" { type = list(string) }
 variable "listener_arn" { type = string }
+variable "listener_arns" {
+  type        = list(string)
+  default     = []
+  description = "A listener pool (bench.py --listeners): empty, the stack's one listener_arn."
+}
 variable "hosted_zone_id" { type = string }
 variable "efs_file_system_id" { type = string }
 variable "db_instance_identifier" { type = string }

@@ -31,6 +31,8 @@ provider "aws" {
 
 locals {
   ids = [for i in range(var.n) : format("9%s%08d", var.run, i)]
+  # The stack's one listener, or a pool of them (bench.py --listeners).
+  listeners = length(var.listener_arns) > 0 ? var.listener_arns : [var.listener_arn]
 }
 
 resource "aws_cloudwatch_log_group" "t" {
@@ -98,9 +100,13 @@ resource "aws_ecs_task_definition" "t" {
 }
 
 resource "aws_lb_listener_rule" "t" {
-  count        = var.n
-  listener_arn = var.listener_arn
-  priority     = 40000 + count.index
+  count = var.n
+  # Round robin over the pool, as a hand-written module places tenants:
+  # tenant i on listener i mod L, the (i div L)-th rule there, so the
+  # priorities on each listener are unique and a tenant added later never
+  # moves one that exists.
+  listener_arn = local.listeners[count.index % length(local.listeners)]
+  priority     = 40000 + floor(count.index / length(local.listeners))
   action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.t[count.index].arn
