@@ -6,8 +6,20 @@
 # both with the same max_retries. Prints markdown tables; raw figures go to
 # .bbws-bench/bench.json. Not part of the test suite: it takes a while.
 #
+# --curve (issue 15 point 5): each tool grows one fleet through the sizes
+# given, in one workdir, on a pool of --listeners ALBs (bbws:
+# listener_arns; the peer: tenant i on listener i mod L), and measures the
+# no-change plan at each N; those creates go to moto directly (calm). Each
+# tool's curve starts on a reset stack; its fleet is left for the next
+# reset. The peer's curve stops within --peer-budget-s seconds.
+#
 #   bash scripts/bench.sh [--sizes 10,50,100] [--skip-peer] [--repeat 20]
 #                         [--max-retries 8] [--rate-scale 1.0] [--no-throttle]
+#                         [--curve 10,100,300,1000] [--listeners 10] [--peer-budget-s 1800]
+#
+# Issue 15 point 5 in one run (estimated from runs up to N = 50: about
+# 1 h 15 min on the 2-core machine, the peer's curve stopping at N = 300):
+#   bash scripts/bench.sh --sizes 100 --repeat 5 --curve 10,100,300,1000 --listeners 10 --peer-budget-s 1800
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
