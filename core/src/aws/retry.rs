@@ -107,9 +107,9 @@ pub(crate) enum Created<R, T> {
 }
 
 /// Sends a create that has no unique name (the request itself sent with
-/// the SDK's retries off): after each failure, `find` looks for what this
-/// run made before the next attempt, so a lost answer never makes a second
-/// one. Retryable failures are tried `attempts` times
+/// the SDK's retries off): after each failure that may have run (not a
+/// throttling refusal), `find` looks for what this run made before the
+/// next attempt, so a lost answer never makes a second one. Retryable failures are tried `attempts` times
 /// ([`unnamed_create_attempts`]).
 ///
 /// `one_at_a_time`: the creates sharing it are made one after another
@@ -142,7 +142,13 @@ where
             Ok(r) => return Ok(Created::Answered(r)),
             Err(e) => e,
         };
-        if let Some(made) = find().await {
+        // A throttled request was turned away before it ran: nothing was
+        // made, so there is nothing to look for (a look-up after each of
+        // ECS's one-a-second RegisterTaskDefinition refusals was a read per
+        // refusal, about one per tenant of a fleet create).
+        if !e.is_throttling()
+            && let Some(made) = find().await
+        {
             return Ok(Created::Found(made));
         }
         if !e.is_retryable() || attempt >= attempts {
@@ -251,10 +257,12 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     // A create the port retries itself waits as the SDK would (eight
-    // backoffs from 1 s up to 20 s) and says how often it was sent.
+    // backoffs from 1 s up to 20 s) and says how often it was sent; a
+    // throttled attempt made nothing, so nothing is looked for after it.
     #[tokio::test(start_paused = true)]
     async fn an_unnamed_create_rides_out_throttling_as_long_as_the_sdk_and_counts_its_attempts() {
         let sent = Arc::new(AtomicU32::new(0));
+        let looked = AtomicU32::new(0);
         let start = tokio::time::Instant::now();
         let attempts = unnamed_create_attempts(Some(&retry_config(None)));
         assert_eq!(attempts, DEFAULT_MAX_RETRIES + 1);
@@ -273,16 +281,44 @@ mod tests {
                     .with_attempts(1))
                 }
             },
-            || async { None },
+            || async {
+                looked.fetch_add(1, Ordering::SeqCst);
+                None
+            },
         )
         .await;
         let Err(e) = result else { panic!("always throttled") };
         assert_eq!(sent.load(Ordering::SeqCst), attempts);
+        assert_eq!(looked.load(Ordering::SeqCst), 0, "looked for a throttled create");
         assert_eq!(e.attempts, attempts, "{e}");
         // `max_retries` holds for them too.
         assert_eq!(unnamed_create_attempts(Some(&retry_config(Some(25)))), 26);
         // Full jitter: at most 1+2+4+8+16+20+20+20 s of waiting.
         assert!(start.elapsed() <= Duration::from_secs(91), "{:?}", start.elapsed());
+    }
+
+    // A failure that may have run (here a timeout, whose request may have
+    // been carried out) is looked up before the next attempt: what the
+    // lost answer made is found, not made twice.
+    #[tokio::test(start_paused = true)]
+    async fn an_unnamed_create_whose_answer_was_lost_is_found_not_sent_again() {
+        let sent = AtomicU32::new(0);
+        let result: PortResult<Created<(), &str>> = create_unduplicated(
+            DEFAULT_MAX_RETRIES + 1,
+            None,
+            || async {
+                sent.fetch_add(1, Ordering::SeqCst);
+                Err(crate::ports::PortError::new(
+                    crate::ports::PortErrorKind::Transient,
+                    "Timeout",
+                    "no answer",
+                ))
+            },
+            || async { Some("made by the first attempt") },
+        )
+        .await;
+        assert!(matches!(result, Ok(Created::Found("made by the first attempt"))));
+        assert_eq!(sent.load(Ordering::SeqCst), 1);
     }
 
     /// ECS's RegisterTaskDefinition bucket: a burst of 20, then 1 a second.
