@@ -671,4 +671,30 @@ mod tests {
             );
         }
     }
+    /// The plans of a fleet apply's new tenants arrive one by one as the
+    /// walk goes on: past the snapshot's TTL the first of them lists the
+    /// environment again, and the next shares that listing, instead of
+    /// each reading its own tenant part by part (about eight reads).
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_tenant_past_the_ttl_lists_again_for_those_after_it() {
+        let (cloud, platform, refresh, _) = refreshed_fleet(4).await;
+        tokio::time::advance(crate::engine::SNAPSHOT_TTL).await;
+        let new: Vec<_> = (4..6).map(|i| spec(&platform, i)).collect();
+        let keys = keys_of(&new);
+        let ops = |cloud: &FakeCloud| cloud.calls().iter().map(|c| c.op).collect::<Vec<_>>();
+        cloud.clear_calls();
+        let first = refresh.observe(keys[0].clone()).await.expect("the first");
+        let listed = ops(&cloud);
+        assert!(listed.contains(&"secrets.ListSecrets"), "listed again: {listed:?}");
+        assert!(!listed.contains(&"secrets.DescribeSecret"), "read alone: {listed:?}");
+        cloud.clear_calls();
+        let second = refresh.observe(keys[1].clone()).await.expect("the second");
+        let shared = ops(&cloud);
+        assert!(
+            !shared.contains(&"secrets.ListSecrets") && !shared.contains(&"secrets.DescribeSecret"),
+            "the listing shared: {shared:?}"
+        );
+        let other_process = Engine::new(platform.clone(), cloud.ports());
+        assert_eq!(vec![first, second], one_by_one(&other_process, &keys).await);
+    }
 }

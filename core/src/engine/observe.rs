@@ -162,12 +162,15 @@ impl Engine {
     /// one call per listener, zone, file system and log-group prefix,
     /// batched service and target group descriptions, one MySQL query,
     /// whatever the number of tenants — from the snapshot where it holds
-    /// them. A batch of one uses the shared listings too when an earlier
-    /// batch made them (a straggler of the refresh, or the plan of a fleet
-    /// apply's next tenant); otherwise it reads as [`Self::observe_tenant`]
-    /// does.
+    /// them. A batch of one shares them too once this process has listed
+    /// the environment (a straggler of the refresh, or the plan of a fleet
+    /// apply's next tenant), listing again when they have expired: the
+    /// tenants planned after it share the new listings. Read tenant by
+    /// tenant instead, every tenant of a fleet create planned more than
+    /// the snapshot's TTL into the walk cost about eight reads. A process's
+    /// first lone tenant reads as [`Self::observe_tenant`] does.
     pub(crate) async fn observe_batch(&self, keys: &[TenantKey]) -> Result<Vec<ObservedTenant>, CoreError> {
-        let shared = keys.len() > 1 || !self.listed_tenants().is_empty() || self.listings_held(keys);
+        let shared = keys.len() > 1 || self.has_listed();
         self.observe_with(keys, shared, None).await
     }
 

@@ -422,18 +422,10 @@ impl Engine {
         Ok(v)
     }
 
-    /// Whether every environment-wide listing an observation of `keys`
-    /// uses is held for them.
-    pub(super) fn listings_held(&self, keys: &[TenantKey]) -> bool {
-        let ids: Arc<[String]> = keys.iter().map(|k| self.names_of(k).id).collect();
-        let scope = Scope::Tenants(ids);
-        let snap = self.snapshot();
-        snap.listing(&snap.rules, &scope).is_some()
-            && snap.listing(&snap.records, &scope).is_some()
-            && snap.listing(&snap.access_points, &scope).is_some()
-            && snap.listing(&snap.log_groups, &scope).is_some()
-            && snap.listing(&snap.secrets, &scope).is_some()
-            && snap.listing(&snap.revision_arns, &scope).is_some()
+    /// Whether this process has listed the environment, however long ago:
+    /// it is in a fleet walk (a refresh, or the plans of a fleet apply).
+    pub(super) fn has_listed(&self) -> bool {
+        self.snapshot().revision_arns.is_some()
     }
 
     /// The tenant ids the environment's listings held show (task
