@@ -26,8 +26,12 @@ use crate::parts::Tags;
 
 /// How long a lease lives without renewal.
 pub const TTL: Duration = Duration::from_secs(20);
-/// How often a running run renews its lease.
-pub const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// How often a running run renews its lease: half its life, which leaves
+/// ten seconds for a renewal to land (Secrets Manager's writes allow 50 a
+/// second). Every renewal is a write, one per tenant per interval of a
+/// fleet create that waits its turn at ECS's one-a-second
+/// RegisterTaskDefinition: at 5 s it was one per created tenant.
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// A creation lease as found on a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
