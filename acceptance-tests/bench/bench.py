@@ -354,14 +354,15 @@ def over_budget(rows, n_next, elapsed, budget_s):
     return None
 
 
-def run_curve(stack, name, src, sizes, env, init_args, binary, max_retries, pool, budget_s, save):
+def run_curve(stack, name, src, sizes, env, init_args, binary, max_retries, pool, budget_s, save, into):
     """Grows one fleet through `sizes` in one workdir and measures the
     no-change plan at each N; stops at a failed step or, with `budget_s`,
     before a step that would not fit the time budget. The fleet is left
     standing: the stack is reset before the next tool's curve and at the
-    start of every bench.sh run."""
+    start of every bench.sh run. The rows go into `into[name]` as they are
+    measured, so that each `save()` keeps a curve still under way."""
     work = workdir(stack, name, src, "curve", env, init_args)
-    out = {"rows": [], "stopped": None, "budget_s": budget_s}
+    out = into[name] = {"rows": [], "stopped": None, "budget_s": budget_s}
     t0, prev = time.perf_counter(), 0
     for n in sizes:
         if out["rows"] and budget_s:
@@ -437,8 +438,7 @@ def run_curves(stack, python, a, env, tools, dirty, results, save):
             stack = fresh_stack(stack)
         dirty = True
         pool = listener_pool(stack, python, a.listeners)
-        c[name] = run_curve(stack, name, src, c["sizes"], env, init_args, binary, a.max_retries, pool,
-                            budget_s, save)
+        run_curve(stack, name, src, c["sizes"], env, init_args, binary, a.max_retries, pool, budget_s, save, c)
         save()
     summarise_curve(c)
 
