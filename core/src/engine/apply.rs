@@ -247,12 +247,7 @@ impl Run<'_> {
             made.whole_create(self.observed, records, database)?
         };
         // The service moves on by itself (its first deployment starts
-        // tasks), but nothing the tenant's state holds moves with it: its
-        // CreateService answer stands, unless the run waited for the
-        // deployment, which the caller then wants to see as it ended.
-        if !self.spec.wait_for_steady_state {
-            return Some(after);
-        }
+        // tasks): it alone is read again, as a read-back would.
         let found = self
             .ports()
             .ecs
