@@ -169,10 +169,12 @@ fn thirty_tenants_are_created_at_aws_rates_in_one_apply() {
     );
     // Each tenant read once per create (issue 15, point 3): 39.9 answered
     // requests per tenant when the apply read it again and read it back,
-    // 18.6 to 19.9 since. Above this, a read came back.
+    // 18.0 to 18.7 since, 17.5 once throttled creates stopped looking for
+    // what they made and the lease was renewed half as often. Above this,
+    // a read or a write per tenant came back.
     assert!(
-        answered <= 24.0,
-        "{answered:.2} answered AWS requests per created tenant (at most 24)"
+        answered <= 20.0,
+        "{answered:.2} answered AWS requests per created tenant (at most 20)"
     );
     assert_eq!(destroy.code, 0, "the clean-up destroy failed:\n{}", destroy.stderr);
 }
