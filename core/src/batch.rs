@@ -671,6 +671,7 @@ mod tests {
             );
         }
     }
+
     /// The plans of a fleet apply's new tenants arrive one by one as the
     /// walk goes on: past the snapshot's TTL the first of them lists the
     /// environment again, and the next shares that listing, instead of

@@ -109,8 +109,8 @@ pub(crate) enum Created<R, T> {
 /// Sends a create that has no unique name (the request itself sent with
 /// the SDK's retries off): after each failure that may have run (not a
 /// throttling refusal), `find` looks for what this run made before the
-/// next attempt, so a lost answer never makes a second one. Retryable failures are tried `attempts` times
-/// ([`unnamed_create_attempts`]).
+/// next attempt, so a lost answer never makes a second one. Retryable
+/// failures are tried `attempts` times ([`unnamed_create_attempts`]).
 ///
 /// `one_at_a_time`: the creates sharing it are made one after another
 /// (each with its retries). For an action whose rate is a single small
