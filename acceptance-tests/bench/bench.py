@@ -382,7 +382,6 @@ def run_curve(stack, name, src, sizes, env, init_args, binary, max_retries, pool
         prev = n
     out["seconds"] = time.perf_counter() - t0
     shutil.rmtree(work, ignore_errors=True)
-    return out
 
 
 def exponent(rows, key):
