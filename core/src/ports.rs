@@ -181,6 +181,19 @@ pub trait Elbv2Api: Send + Sync {
         let _ = tenant;
         self.describe_rules(listener_arn).await
     }
+    /// Every rule of a listener as [`Elbv2Api::describe_rules`] has them,
+    /// but only the rules `read_tags` selects are sure to carry their tags:
+    /// counting a listener's tenants, a caller that already knows a rule's
+    /// ownership tags (set when the rule is made, never changed) reads the
+    /// tags of the rules it has not seen only.
+    async fn describe_rules_tagging(
+        &self,
+        listener_arn: &str,
+        read_tags: &(dyn for<'r> Fn(&'r ObservedListenerRule) -> bool + Sync),
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        let _ = read_tags;
+        self.describe_rules(listener_arn).await
+    }
     /// [`Elbv2Api::describe_tenant_rules`] of every listener of a pool.
     async fn describe_pool_tenant_rules(
         &self,

@@ -389,6 +389,14 @@ impl Elbv2Api for AwsElbv2 {
         self.rules_tagged(listener_arn, |r| tenant.may_hold(r)).await
     }
 
+    async fn describe_rules_tagging(
+        &self,
+        listener_arn: &str,
+        read_tags: &(dyn for<'r> Fn(&'r ObservedListenerRule) -> bool + Sync),
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        self.rules_tagged(listener_arn, read_tags).await
+    }
+
     async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule> {
         let op = "CreateRule";
         let prio = i32::try_from(priority).map_err(|_| {

@@ -516,7 +516,15 @@ impl Engine {
         shared: bool,
         stamp: &Stamp,
     ) -> Result<Arc<Vec<ObservedListenerRule>>, CoreError> {
-        let fetch = self.ports.elbv2.describe_pool_rules(&self.platform.listener_arns);
+        let fetch = async {
+            let rules = self
+                .ports
+                .elbv2
+                .describe_pool_rules(&self.platform.listener_arns)
+                .await?;
+            self.snapshot().learn_rule_tags(&rules);
+            Ok(rules)
+        };
         self.listing(shared, stamp, |s| &mut s.rules, fetch)
             .await
             .map_err(|e| self.rules_error(e))

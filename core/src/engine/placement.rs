@@ -17,15 +17,24 @@ use crate::spec::TenantSpec;
 
 impl Engine {
     /// The load of every listener of the pool, in the pool's order. A
-    /// refresh's batches share it (`shared`: from the snapshot while
-    /// current, as the rules listing is); apply reads it fresh.
+    /// refresh's batches share it (`shared`: the snapshot's rules listing
+    /// while current); otherwise the rules are read now, with the tags of
+    /// the rules not seen yet only ([`Self::pool_rules_now`]).
     pub async fn pool_loads(&self, shared: bool) -> Result<Vec<ListenerLoad>, CoreError> {
         let facts = self.facts().await?.clone();
         let stamp = self.snapshot().stamp();
-        let (rules, counts) = futures::try_join!(
-            self.read_rules(shared, &stamp),
-            self.target_group_counts(shared, &stamp)
-        )?;
+        let held = shared.then(|| self.snapshot().current_rules()).flatten();
+        let rules = async {
+            match held {
+                Some(rules) => Ok(rules),
+                None => self
+                    .pool_rules_now(&self.platform.listener_arns)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| self.rules_error(e)),
+            }
+        };
+        let (rules, counts) = futures::try_join!(rules, self.target_group_counts(shared, &stamp))?;
         let env = self.platform.environment;
         Ok(facts
             .listeners
@@ -38,6 +47,30 @@ impl Engine {
                 ListenerLoad::of(l, &rules, count, env)
             })
             .collect())
+    }
+
+    /// The rules of `listener_arns` as counting their load needs them, read
+    /// now: one listing per listener, with the tags of the rules this
+    /// process has not seen yet only (the others' ownership tags are
+    /// known). Growing a fleet of 1000 on ten listeners thus costs each new
+    /// tenant ten DescribeRules, not fifty DescribeTags more.
+    async fn pool_rules_now(&self, listener_arns: &[String]) -> Result<Vec<ObservedListenerRule>, PortError> {
+        let known = self.snapshot().rule_tags.clone();
+        let unseen = |r: &ObservedListenerRule| !known.contains_key(&r.arn);
+        let each = futures::future::try_join_all(
+            listener_arns
+                .iter()
+                .map(|l| self.ports.elbv2.describe_rules_tagging(l, &unseen)),
+        )
+        .await?;
+        let mut rules: Vec<ObservedListenerRule> = each.into_iter().flatten().collect();
+        self.snapshot().learn_rule_tags(rules.iter().filter(|r| unseen(r)));
+        for r in &mut rules {
+            if let Some(tags) = known.get(&r.arn) {
+                r.tags.clone_from(tags);
+            }
+        }
+        Ok(rules)
     }
 
     /// Target groups attached to each pool load balancer, one call each.
@@ -190,8 +223,9 @@ impl Engine {
         let Some(listener) = facts.listener(&rule.listener_arn) else {
             return Ok(());
         };
+        self.snapshot().learn_rule_tags([rule]);
         let (rules, count) = futures::try_join!(
-            self.ports.elbv2.describe_rules(&rule.listener_arn),
+            self.pool_rules_now(std::slice::from_ref(&rule.listener_arn)),
             self.ports.elbv2.count_target_groups(&listener.load_balancer_arn)
         )?;
         let load = ListenerLoad::of(listener, &rules, count, self.platform.environment);

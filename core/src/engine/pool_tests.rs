@@ -433,6 +433,51 @@ async fn one_process_creating_at_once_places_each_tenant_in_its_own_slot() {
     assert!(err.to_string().contains("listener pool is full"), "{err}");
 }
 
+// Placing each new tenant reads the pool's rules fresh, but the tags only
+// of the rules this process has not seen: those of the rules it made it
+// knows, another process's it reads once. Growing a fleet of 1000 on ten
+// listeners cost each new tenant about 55 DescribeTags before.
+#[tokio::test]
+async fn placing_a_fleet_reads_the_tags_of_unseen_rules_only() {
+    let (cloud, platform) = pool(40);
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    for i in 0..40 {
+        converge(&engine, &spec(&platform, i, None)).await.expect("apply");
+    }
+    cloud.clear_calls();
+    let next = converge(&engine, &spec(&platform, 40, None)).await.expect("apply");
+    let listings = cloud.calls_to("elbv2.DescribeRules").len();
+    assert!(listings >= 2, "the pool's rules are read fresh: {listings}");
+    let rule_tags = || {
+        let calls = cloud.calls_to("elbv2.DescribeTags");
+        calls.into_iter().filter(|c| c.target.contains(":listener/")).count()
+    };
+    assert_eq!(rule_tags(), 0, "tags of rules this process made were read again");
+    // Another process's rule is read once, and counted.
+    let other = Engine::new(platform.clone(), cloud.ports());
+    let theirs = converge(&other, &spec(&platform, 41, None))
+        .await
+        .expect("apply by another process");
+    cloud.clear_calls();
+    let last = converge(&engine, &spec(&platform, 42, None)).await.expect("apply");
+    let read = rule_tags();
+    assert!(
+        (1..=2).contains(&read),
+        "the other process's rule's tags read once: {read}"
+    );
+    let loads = engine.pool_loads(false).await.expect("loads");
+    let counted: usize = loads.iter().map(|l| l.tenants.len()).sum();
+    assert_eq!(counted, 43, "{loads:?}");
+    let theirs_on = loads
+        .iter()
+        .find(|l| l.listener_arn == listener_of(&theirs))
+        .expect("listener");
+    assert!(theirs_on.tenants.contains(&theirs.tenant_id), "{theirs_on:?}");
+    for o in [&next, &last] {
+        assert!(platform.listener_arns.contains(&listener_of(o)), "placed in the pool");
+    }
+}
+
 #[tokio::test]
 async fn a_tenant_with_custom_domains_is_placed_where_a_certificate_fits() {
     let (cloud, platform) = pool(10);

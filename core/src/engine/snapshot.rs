@@ -105,6 +105,12 @@ pub(super) struct Snapshot {
     /// The latest revision by family, as an observation of one tenant reads
     /// it.
     pub(super) latest_revision: ByName<ObservedTaskDefinition>,
+    /// Each rule's tags as last read or as made, by rule ARN: what counting
+    /// a listener's tenants needs, the ownership tags, which bbws sets
+    /// when it makes a rule and never changes. Kept across generations:
+    /// placing each new tenant of a fleet then reads the tags of the rules
+    /// it has not seen only, not one DescribeTags per twenty rules.
+    pub(super) rule_tags: HashMap<String, Tags>,
     /// Revisions by ARN: immutable, so kept across generations (and seeded
     /// by the caller, [`Engine::know_revision`]).
     pub(super) revisions: HashMap<String, ObservedTaskDefinition>,
@@ -268,6 +274,18 @@ impl Snapshot {
             }
         });
         from_listing.or_else(|| self.by_name(&self.latest_revision, &n.task_family, &scope))
+    }
+
+    /// The pool's rules listing, if current for counts across tenants.
+    pub(super) fn current_rules(&self) -> Option<Arc<Vec<ObservedListenerRule>>> {
+        self.listing(&self.rules, &Scope::Unwritten)
+    }
+
+    /// Learns the tags of rules whose tags were read (or which were made).
+    pub(super) fn learn_rule_tags<'a>(&mut self, rules: impl IntoIterator<Item = &'a ObservedListenerRule>) {
+        for r in rules {
+            self.rule_tags.insert(r.arn.clone(), r.tags.clone());
+        }
     }
 
     /// A write of one tenant's parts (`id`: its [`TenantNames::id`]): what

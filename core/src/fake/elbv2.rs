@@ -294,25 +294,44 @@ impl Elbv2Api for Port {
     }
 
     async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>> {
-        self.0
+        self.describe_rules_tagging(listener_arn, &|_| true).await
+    }
+
+    async fn describe_rules_routing(&self, listener_arn: &str, host: &str) -> PortResult<Vec<ObservedListenerRule>> {
+        self.describe_rules_tagging(listener_arn, &|r| r.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+            .await
+    }
+
+    async fn describe_tenant_rules(
+        &self,
+        listener_arn: &str,
+        tenant: &TenantRules,
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        self.describe_rules_tagging(listener_arn, &|r| tenant.may_hold(r)).await
+    }
+
+    /// As AWS's port answers: one listing, then one DescribeTags per
+    /// twenty selected rules; the rules not selected come without their
+    /// tags, so nothing may lean on them.
+    async fn describe_rules_tagging(
+        &self,
+        listener_arn: &str,
+        read_tags: &(dyn for<'r> Fn(&'r ObservedListenerRule) -> bool + Sync),
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        let mut rules = self
+            .0
             .call("elbv2.DescribeRules", listener_arn, |s| {
                 let l = s.listener_mut(listener_arn)?;
                 let mut rules: Vec<ObservedListenerRule> = l.rules.values().map(|r| r.observe(listener_arn)).collect();
                 rules.sort_by_key(|r| r.priority);
                 Ok(rules)
             })
-            .await
-    }
-
-    /// As AWS's port answers: the rules the tenant cannot hold come without
-    /// their tags, so nothing may lean on them.
-    async fn describe_tenant_rules(
-        &self,
-        listener_arn: &str,
-        tenant: &TenantRules,
-    ) -> PortResult<Vec<ObservedListenerRule>> {
-        let mut rules = self.describe_rules(listener_arn).await?;
-        for r in rules.iter_mut().filter(|r| !tenant.may_hold(r)) {
+            .await?;
+        let selected = rules.iter().filter(|r| read_tags(r)).count();
+        for _ in 0..selected.div_ceil(20) {
+            self.0.call("elbv2.DescribeTags", listener_arn, |_| Ok(())).await?;
+        }
+        for r in rules.iter_mut().filter(|r| !read_tags(r)) {
             r.tags.clear();
         }
         Ok(rules)

@@ -366,6 +366,13 @@ impl Elbv2Api for FailingPorts<dyn Elbv2Api> {
     async fn describe_rules(&self, listener_arn: &str) -> PortResult<Vec<ObservedListenerRule>> {
         self.inner.describe_rules(listener_arn).await
     }
+    async fn describe_rules_tagging(
+        &self,
+        listener_arn: &str,
+        read_tags: &(dyn for<'r> Fn(&'r ObservedListenerRule) -> bool + Sync),
+    ) -> PortResult<Vec<ObservedListenerRule>> {
+        self.inner.describe_rules_tagging(listener_arn, read_tags).await
+    }
     async fn create_rule(&self, spec: &ListenerRuleSpec, priority: u32) -> PortResult<ObservedListenerRule> {
         let lost = self.gate("elbv2.CreateRule", &spec.host)?;
         lose(lost, self.inner.create_rule(spec, priority).await)
