@@ -1352,13 +1352,25 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         "the load balancer's ARN, a DNS name and a hosted zone",
         (&lb.load_balancer_arn, dns, zone),
     )?;
+    let step = "load_balancers_of_listeners";
+    let pool = c.ok(
+        step,
+        api.load_balancers_of_listeners(std::slice::from_ref(listener)).await,
+    )?;
+    c.eq(step, "the pool's facts", &vec![lb.clone()], &pool)?;
+    let gone = format!("{}0", listener.trim_end_matches(|ch: char| ch.is_ascii_hexdigit()));
+    c.err(
+        "load_balancers_of_listeners with a missing listener",
+        api.load_balancers_of_listeners(&[listener.clone(), gone]).await,
+        &[PortErrorKind::NotFound, PortErrorKind::InvalidInput],
+    )?;
     let attached_before = c.ok(
         "count_target_groups",
         api.count_target_groups(&lb.load_balancer_arn).await,
     )?;
 
     let missing_tg = format!("{}-x", t.names.target_group.trim_end_matches("-tg"));
-    let names = vec![t.names.target_group.clone(), missing_tg];
+    let names = vec![t.names.target_group.clone(), missing_tg.clone()];
     let before = c.ok(
         "describe_target_groups before create",
         api.describe_target_groups(&names).await,
@@ -1402,6 +1414,15 @@ async fn elbv2_steps(ports: &Ports, platform: &Platform, t: &Tenant, cleanup: &m
         &found,
     )?;
     c.eq("describe_target_groups after create", "target group", &tg, &found[0])?;
+    // A refresh of hundreds of tenants asks for hundreds of names at once
+    // (AWS's port lists the region then, not twenty names a call).
+    let many: Vec<String> = std::iter::once(tg.name.clone())
+        .chain((0..200).map(|i| format!("{missing_tg}{i}")))
+        .collect();
+    let step = "describe_target_groups of 201 names";
+    let found = c.ok(step, api.describe_target_groups(&many).await)?;
+    c.ensure(found.len() == 1, step, "exactly the created target group", &found)?;
+    c.eq(step, "target group", &tg, &found[0])?;
     let tags = c.ok("target_group_tags", api.target_group_tags(&tg.arn).await)?;
     c.tags("target_group_tags", &t.tags, &tags.unwrap_or_default())?;
     let health = c.ok(

@@ -219,6 +219,13 @@ pub trait Elbv2Api: Send + Sync {
     /// The listener's load balancer: its ARN, DNS name and canonical
     /// hosted zone.
     async fn load_balancer_of_listener(&self, listener_arn: &str) -> PortResult<ListenerFacts>;
+    /// [`Elbv2Api::load_balancer_of_listener`] of every listener of a pool,
+    /// in its order. AWS's port asks for them together (one
+    /// `DescribeListeners`, one `DescribeLoadBalancers` per twenty), which
+    /// fails as a whole when one is missing.
+    async fn load_balancers_of_listeners(&self, listener_arns: &[String]) -> PortResult<Vec<ListenerFacts>> {
+        futures::future::try_join_all(listener_arns.iter().map(|l| self.load_balancer_of_listener(l))).await
+    }
     /// How many target groups the load balancer is attached to (AWS allows
     /// 100 per ALB): `DescribeTargetGroups` by `LoadBalancerArn`, all pages.
     async fn count_target_groups(&self, load_balancer_arn: &str) -> PortResult<u32>;

@@ -14,6 +14,12 @@ use super::tag_pairs;
 use crate::parts::*;
 use crate::ports::{Elbv2Api, PortError, PortErrorKind, PortResult};
 
+/// Past this many names, the region's target groups are listed (400 a
+/// page) rather than asked for by name (20 a call): a region holds at most
+/// 3000 by default (8 pages), so a listing never costs more than asking
+/// by name would. A refresh of 1000 tenants reads them in 3 pages, not 50.
+const LIST_TARGET_GROUPS_ABOVE: usize = 8 * TAGS_BATCH;
+
 /// DescribeTags takes at most 20 ARNs.
 const TAGS_BATCH: usize = 20;
 /// Health check answers that count as healthy (WordPress redirects).
@@ -222,7 +228,13 @@ impl AwsElbv2 {
         if batch.len() < 2 {
             return Ok(Vec::new());
         }
-        let wanted: std::collections::HashSet<&str> = batch.iter().map(String::as_str).collect();
+        self.target_groups_listed(&batch).await
+    }
+
+    /// The region's target groups under `names`, from a listing of all of
+    /// them, 400 a page.
+    async fn target_groups_listed(&self, names: &[String]) -> PortResult<Vec<TargetGroup>> {
+        let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
         let mut groups = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -275,17 +287,22 @@ impl AwsElbv2 {
 impl Elbv2Api for AwsElbv2 {
     async fn describe_target_groups(&self, names: &[String]) -> PortResult<Vec<ObservedTargetGroup>> {
         use futures::{StreamExt, TryStreamExt};
-        // Twenty names a call, a few calls at a time.
-        let batches: Vec<Vec<String>> = names.chunks(TAGS_BATCH).map(<[String]>::to_vec).collect();
-        let found: Vec<Vec<TargetGroup>> = futures::stream::iter(batches)
-            .map(|batch| {
-                let this = self.clone();
-                async move { this.target_groups_in(batch).await }
-            })
-            .buffered(4)
-            .try_collect()
-            .await?;
-        let mut out: Vec<ObservedTargetGroup> = found.iter().flatten().map(observe_target_group).collect();
+        let found: Vec<TargetGroup> = if names.len() > LIST_TARGET_GROUPS_ABOVE {
+            self.target_groups_listed(names).await?
+        } else {
+            // Twenty names a call, a few calls at a time.
+            let batches: Vec<Vec<String>> = names.chunks(TAGS_BATCH).map(<[String]>::to_vec).collect();
+            let found: Vec<Vec<TargetGroup>> = futures::stream::iter(batches)
+                .map(|batch| {
+                    let this = self.clone();
+                    async move { this.target_groups_in(batch).await }
+                })
+                .buffered(4)
+                .try_collect()
+                .await?;
+            found.into_iter().flatten().collect()
+        };
+        let mut out: Vec<ObservedTargetGroup> = found.iter().map(observe_target_group).collect();
         let arns: Vec<String> = out.iter().map(|t| t.arn.clone()).collect();
         let mut tags = self.tags_of(&arns).await?;
         for t in &mut out {
@@ -503,6 +520,60 @@ impl Elbv2Api for AwsElbv2 {
             load_balancer_dns_name: lb.dns_name().unwrap_or_default().to_string(),
             load_balancer_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
         })
+    }
+
+    async fn load_balancers_of_listeners(&self, listener_arns: &[String]) -> PortResult<Vec<ListenerFacts>> {
+        let r = self
+            .client
+            .describe_listeners()
+            .set_listener_arns(Some(listener_arns.to_vec()))
+            .send()
+            .await
+            .map_err(on(&self.ep, "DescribeListeners"))?;
+        let mut lb_of: BTreeMap<String, String> = BTreeMap::new();
+        for l in r.listeners() {
+            if let (Some(arn), Some(lb)) = (l.listener_arn(), l.load_balancer_arn()) {
+                lb_of.insert(arn.to_string(), lb.to_string());
+            }
+        }
+        let mut lb_arns: Vec<String> = lb_of.values().cloned().collect();
+        lb_arns.sort();
+        lb_arns.dedup();
+        let mut lbs = BTreeMap::new();
+        for batch in lb_arns.chunks(TAGS_BATCH) {
+            let r = self
+                .client
+                .describe_load_balancers()
+                .set_load_balancer_arns(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(on(&self.ep, "DescribeLoadBalancers"))?;
+            for lb in r.load_balancers() {
+                if let Some(arn) = lb.load_balancer_arn() {
+                    lbs.insert(arn.to_string(), lb.clone());
+                }
+            }
+        }
+        listener_arns
+            .iter()
+            .map(|listener| {
+                let missing = |what: &str| {
+                    PortError::new(
+                        PortErrorKind::NotFound,
+                        "ListenerNotFound",
+                        format!("DescribeListeners: no {what} for listener {listener}"),
+                    )
+                };
+                let lb_arn = lb_of.get(listener).ok_or_else(|| missing("listener"))?;
+                let lb = lbs.get(lb_arn).ok_or_else(|| missing("load balancer"))?;
+                Ok(ListenerFacts {
+                    listener_arn: listener.clone(),
+                    load_balancer_arn: lb_arn.clone(),
+                    load_balancer_dns_name: lb.dns_name().unwrap_or_default().to_string(),
+                    load_balancer_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+                })
+            })
+            .collect()
     }
 
     async fn count_target_groups(&self, load_balancer_arn: &str) -> PortResult<u32> {

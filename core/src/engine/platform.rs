@@ -16,8 +16,8 @@ impl Engine {
         self.facts
             .get_or_try_init(|| async {
                 let p = &self.platform;
-                let listeners = futures::future::try_join_all(p.listener_arns.iter().map(|l| self.listener_facts(l)));
-                let (listeners, (host, port)) = futures::try_join!(listeners, self.database_endpoint())?;
+                let (listeners, (host, port)) =
+                    futures::try_join!(self.pool_facts(&p.listener_arns), self.database_endpoint())?;
                 Ok(PlatformFacts {
                     listeners,
                     database_host: host,
@@ -25,6 +25,21 @@ impl Engine {
                 })
             })
             .await
+    }
+
+    /// The pool's load balancers, asked together; when that fails for a
+    /// missing listener, asked one by one to name it.
+    async fn pool_facts(&self, listener_arns: &[String]) -> Result<Vec<ListenerFacts>, CoreError> {
+        if listener_arns.len() > 1 {
+            match self.ports.elbv2.load_balancers_of_listeners(listener_arns).await {
+                Ok(facts) => return Ok(facts),
+                Err(e) if !matches!(e.kind, PortErrorKind::NotFound | PortErrorKind::InvalidInput) => {
+                    return Err(CoreError::port(PartOrPlatform::Platform, "DescribeListeners", e));
+                }
+                Err(_) => {}
+            }
+        }
+        futures::future::try_join_all(listener_arns.iter().map(|l| self.listener_facts(l))).await
     }
 
     /// One listener's load balancer; a missing one names the setting.
