@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::Engine;
-use super::snapshot::Stamp;
+use super::snapshot::{Scope, Stamp};
 use crate::error::{CoreError, PartOrPlatform};
 use crate::observed::ObservedTenant;
 use crate::parts::ObservedListenerRule;
@@ -17,24 +17,33 @@ use crate::spec::TenantSpec;
 
 impl Engine {
     /// The load of every listener of the pool, in the pool's order. A
-    /// refresh's batches share it (`shared`: the snapshot's rules listing
-    /// while current); otherwise the rules are read now, with the tags of
-    /// the rules not seen yet only ([`Self::pool_rules_now`]).
+    /// refresh's batches share it (`shared`: from the snapshot while no
+    /// write happened since); otherwise it is read now, the rules with the
+    /// tags of the rules not seen yet only ([`Self::pool_rules_now`]).
     pub async fn pool_loads(&self, shared: bool) -> Result<Vec<ListenerLoad>, CoreError> {
+        self.loads(shared.then_some(Scope::Unwritten)).await
+    }
+
+    /// The load of every listener: from the snapshot where current for
+    /// `held` (`None`: read now), and recorded.
+    async fn loads(&self, held: Option<Scope>) -> Result<Vec<ListenerLoad>, CoreError> {
         let facts = self.facts().await?.clone();
-        let stamp = self.snapshot().stamp();
-        let held = shared.then(|| self.snapshot().current_rules()).flatten();
+        let stamp = self.snapshot().stamp_for(held.clone().unwrap_or_default());
+        let from_snapshot = held.as_ref().and_then(|scope| self.snapshot().rules_for_load(scope));
         let rules = async {
-            match held {
-                Some(rules) => Ok(rules),
-                None => self
-                    .pool_rules_now(&self.platform.listener_arns)
-                    .await
-                    .map(Arc::new)
-                    .map_err(|e| self.rules_error(e)),
+            if let Some(rules) = from_snapshot {
+                return Ok(rules);
             }
+            let rules = Arc::new(
+                self.pool_rules_now(&self.platform.listener_arns)
+                    .await
+                    .map_err(|e| self.rules_error(e))?,
+            );
+            self.snapshot()
+                .record_listing(stamp.clone(), |s| &mut s.load_rules, rules.clone());
+            Ok(rules)
         };
-        let (rules, counts) = futures::try_join!(rules, self.target_group_counts(shared, &stamp))?;
+        let (rules, counts) = futures::try_join!(rules, self.target_group_counts(held.is_some(), &stamp))?;
         let env = self.platform.environment;
         Ok(facts
             .listeners
@@ -115,7 +124,12 @@ impl Engine {
         if (observed.listener_rule.is_some() && !moving) || !self.platform.places_by_load() {
             return Ok(());
         }
-        let mut loads = self.pool_loads(true).await?;
+        // An estimate within the snapshot's TTL, whatever this process
+        // wrote since: `claims` counts its new tenants apart, and apply
+        // places each on a fresh read (Terraform plans every tenant again
+        // right before applying it; a fresh read there cost a fleet's
+        // every new tenant a listing of each listener).
+        let mut loads = self.loads(Some(Scope::Estimate)).await?;
         self.count_certificates(spec, &mut loads).await?;
         let cap = self.platform.max_tenants_per_listener;
         if let Some(pinned) = &spec.listener_arn {

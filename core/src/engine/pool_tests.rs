@@ -75,9 +75,12 @@ async fn new_tenants_fill_the_pool_by_free_slots_and_the_next_is_refused() {
     for listener in l {
         assert_eq!(placed.iter().filter(|p| *p == listener).count(), 2, "{placed:?}");
     }
+    // A later plan (a process of its own: within one, the plan-time count
+    // is an estimate that the provider's claims complete).
     let fifth = spec(&platform, 4, None);
-    let (observed, _) = observe_and_plan(&engine, &fifth, &[]).await.expect("plan");
-    let err = engine
+    let later = Engine::new(platform.clone(), cloud.ports());
+    let (observed, _) = observe_and_plan(&later, &fifth, &[]).await.expect("plan");
+    let err = later
         .check_room(&fifth, &observed, &PlacementClaims::default())
         .await
         .expect_err("full");
@@ -109,6 +112,38 @@ async fn one_plan_counts_the_other_new_tenants_it_plans() {
     let (observed, _) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
     let err = engine.check_room(&s, &observed, &claims).await.expect_err("full");
     assert!(err.to_string().contains("5 new tenant(s)"), "{err}");
+}
+
+// Terraform plans each tenant again right before applying it: within one
+// process the plan-time room check estimates from the pool's load read
+// within the snapshot's TTL, whatever was created since (the claims count
+// those), instead of listing every listener again for every new tenant;
+// the placement at apply still reads fresh.
+#[tokio::test]
+async fn the_plan_time_room_check_of_a_fleet_apply_reads_the_pool_once() {
+    let (cloud, platform) = pool(3);
+    let engine = Engine::new(platform.clone(), cloud.ports());
+    let claims = PlacementClaims::default();
+    let mut listings_at_plan = Vec::new();
+    for i in 0..6 {
+        let s = spec(&platform, i, None);
+        let (observed, p) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+        cloud.clear_calls();
+        engine.check_room(&s, &observed, &claims).await.expect("room");
+        listings_at_plan.push(cloud.calls_to("elbv2.DescribeRules").len());
+        engine.apply(&s, &observed, &p).await.expect("apply");
+    }
+    assert_eq!(
+        listings_at_plan[0], 2,
+        "the first reads each listener: {listings_at_plan:?}"
+    );
+    assert!(listings_at_plan[1..].iter().all(|n| *n == 0), "{listings_at_plan:?}");
+    // The pool is full: the seventh is refused at plan by the claims,
+    // though the estimate was read before the six were made.
+    let s = spec(&platform, 6, None);
+    let (observed, _) = observe_and_plan(&engine, &s, &[]).await.expect("plan");
+    let err = engine.check_room(&s, &observed, &claims).await.expect_err("full");
+    assert!(err.to_string().contains("listener pool is full"), "{err}");
 }
 
 #[tokio::test]

@@ -47,6 +47,11 @@ pub(super) enum Scope {
     Unwritten,
     /// These tenants (by [`TenantNames::id`]): a write to one of them.
     Tenants(Arc<[String]>),
+    /// A plan-time estimate of a pool's load, which counts the new tenants
+    /// its process plans apart ([`crate::placement::PlacementClaims`]) and
+    /// is checked again at apply: no write makes it unusable, the TTL
+    /// does.
+    Estimate,
 }
 
 impl Scope {
@@ -105,6 +110,10 @@ pub(super) struct Snapshot {
     /// The latest revision by family, as an observation of one tenant reads
     /// it.
     pub(super) latest_revision: ByName<ObservedTaskDefinition>,
+    /// The pool listeners' rules as a load count read them (only the
+    /// ownership tags are sure), apart from `rules`, which observations
+    /// read user tags from.
+    pub(super) load_rules: Listing<ObservedListenerRule>,
     /// Each rule's tags as last read or as made, by rule ARN: what counting
     /// a listener's tenants needs, the ownership tags, which bbws sets
     /// when it makes a rule and never changes. Kept across generations:
@@ -127,6 +136,7 @@ impl Snapshot {
     }
 
     /// The stamp of a read that begins now, for everyone.
+    #[cfg(test)]
     pub(super) fn stamp(&self) -> Stamp {
         self.stamp_for(Scope::Unwritten)
     }
@@ -140,6 +150,7 @@ impl Snapshot {
             Scope::Tenants(ids) => ids
                 .iter()
                 .all(|id| self.written.get(id).is_none_or(|w| read.generation >= *w)),
+            Scope::Estimate => true,
         };
         unwritten && read.at.elapsed() < TTL
     }
@@ -276,9 +287,11 @@ impl Snapshot {
         from_listing.or_else(|| self.by_name(&self.latest_revision, &n.task_family, &scope))
     }
 
-    /// The pool's rules listing, if current for counts across tenants.
-    pub(super) fn current_rules(&self) -> Option<Arc<Vec<ObservedListenerRule>>> {
-        self.listing(&self.rules, &Scope::Unwritten)
+    /// The pool's rules as counting its load needs them, if current for
+    /// `scope`: the observations' listing, else the load's own.
+    pub(super) fn rules_for_load(&self, scope: &Scope) -> Option<Arc<Vec<ObservedListenerRule>>> {
+        self.listing(&self.rules, scope)
+            .or_else(|| self.listing(&self.load_rules, scope))
     }
 
     /// Learns the tags of rules whose tags were read (or which were made).
