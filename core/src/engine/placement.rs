@@ -19,7 +19,7 @@ impl Engine {
     /// The load of every listener of the pool, in the pool's order. A
     /// refresh's batches share it (`shared`: from the snapshot while no
     /// write happened since); otherwise it is read now, the rules with the
-    /// tags of the rules not seen yet only ([`Self::pool_rules_now`]).
+    /// tags of the rules not seen yet only (`pool_rules_now`).
     pub async fn pool_loads(&self, shared: bool) -> Result<Vec<ListenerLoad>, CoreError> {
         self.loads(shared.then_some(Scope::Unwritten)).await
     }
