@@ -125,7 +125,7 @@ impl ListenerModel {
 
 /// Reads `bbws_platform`: one read of the pool, fresh.
 pub async fn read(c: &Configured) -> Result<Value, magma_protocol::tfplugin6::Diagnostic> {
-    let loads = c.engine.pool_loads(false).await.map_err(|e| core_error_diag(&e))?;
+    let loads = c.engine.pool_loads().await.map_err(|e| core_error_diag(&e))?;
     let cap = c.platform.max_tenants_per_listener;
     let free: u32 = loads.iter().map(|l| l.free(cap)).sum();
     let m = PlatformDataModel {

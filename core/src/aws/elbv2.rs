@@ -145,19 +145,26 @@ impl AwsElbv2 {
         AwsElbv2 { client, ep }
     }
 
-    /// Tags of many resources, 20 ARNs per call.
-    async fn tags_of(&self, arns: &[String]) -> PortResult<BTreeMap<String, Tags>> {
+    /// `call` on each twenty of `items`, a few calls at a time; the
+    /// answers in order.
+    async fn in_batches<T, F, Fut>(&self, items: &[String], call: F) -> PortResult<Vec<T>>
+    where
+        F: Fn(Self, Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = PortResult<Vec<T>>>,
+    {
         use futures::{StreamExt, TryStreamExt};
-        let batches: Vec<Vec<String>> = arns.chunks(TAGS_BATCH).map(<[String]>::to_vec).collect();
-        let pages: Vec<Vec<(String, Tags)>> = futures::stream::iter(batches)
-            .map(|batch| {
-                let this = self.clone();
-                async move { this.tags_in(batch).await }
-            })
+        let batches = items.chunks(TAGS_BATCH).map(<[String]>::to_vec);
+        let pages: Vec<Vec<T>> = futures::stream::iter(batches)
+            .map(|batch| call(self.clone(), batch))
             .buffered(4)
             .try_collect()
             .await?;
         Ok(pages.into_iter().flatten().collect())
+    }
+
+    /// Tags of many resources, 20 ARNs per call.
+    async fn tags_of(&self, arns: &[String]) -> PortResult<BTreeMap<String, Tags>> {
+        Ok(self.in_batches(arns, Self::tags_in).await?.into_iter().collect())
     }
 
     /// One DescribeTags call (up to twenty ARNs).
@@ -286,21 +293,10 @@ impl AwsElbv2 {
 #[async_trait]
 impl Elbv2Api for AwsElbv2 {
     async fn describe_target_groups(&self, names: &[String]) -> PortResult<Vec<ObservedTargetGroup>> {
-        use futures::{StreamExt, TryStreamExt};
         let found: Vec<TargetGroup> = if names.len() > LIST_TARGET_GROUPS_ABOVE {
             self.target_groups_listed(names).await?
         } else {
-            // Twenty names a call, a few calls at a time.
-            let batches: Vec<Vec<String>> = names.chunks(TAGS_BATCH).map(<[String]>::to_vec).collect();
-            let found: Vec<Vec<TargetGroup>> = futures::stream::iter(batches)
-                .map(|batch| {
-                    let this = self.clone();
-                    async move { this.target_groups_in(batch).await }
-                })
-                .buffered(4)
-                .try_collect()
-                .await?;
-            found.into_iter().flatten().collect()
+            self.in_batches(names, Self::target_groups_in).await?
         };
         let mut out: Vec<ObservedTargetGroup> = found.iter().map(observe_target_group).collect();
         let arns: Vec<String> = out.iter().map(|t| t.arn.clone()).collect();

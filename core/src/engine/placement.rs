@@ -16,12 +16,11 @@ use crate::ports::{PortError, PortErrorKind};
 use crate::spec::TenantSpec;
 
 impl Engine {
-    /// The load of every listener of the pool, in the pool's order. A
-    /// refresh's batches share it (`shared`: from the snapshot while no
-    /// write happened since); otherwise it is read now, the rules with the
-    /// tags of the rules not seen yet only (`pool_rules_now`).
-    pub async fn pool_loads(&self, shared: bool) -> Result<Vec<ListenerLoad>, CoreError> {
-        self.loads(shared.then_some(Scope::Unwritten)).await
+    /// The load of every listener of the pool, in the pool's order, read
+    /// now: the rules with the tags of the rules not seen yet only
+    /// (`pool_rules_now`).
+    pub async fn pool_loads(&self) -> Result<Vec<ListenerLoad>, CoreError> {
+        self.loads(None).await
     }
 
     /// The load of every listener: from the snapshot where current for
@@ -173,7 +172,7 @@ impl Engine {
                 .insert(spec.tenant_id.clone(), pinned.clone());
             return Ok(None);
         }
-        let mut loads = self.pool_loads(false).await?;
+        let mut loads = self.pool_loads().await?;
         self.count_certificates(spec, &mut loads).await?;
         let mut placements = self
             .placements
